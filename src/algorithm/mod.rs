@@ -1,0 +1,200 @@
+//! The master-bias algorithm of soxspipe 0.17.4 `soxs_mbias` (spec/soxspipe-mbias.md §3–§4).
+//!
+//! [`prepare`] reads frames once; [`stack`] turns prepared frames into a master and can be
+//! called again with new parameters on the same frames (live tuning in the console).
+
+pub mod clip;
+pub mod numerics;
+mod prepare;
+mod stack;
+
+pub use prepare::{PreparedFrame, PreparedSet, prepare};
+pub use stack::{FrameLevel, Stacked, clip_and_stack, measure_frame, stacked_uncertainty, subtract_level};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::progress::{Progress, Stage};
+use crate::settings::{ClipParams, Numerics};
+use clip::{ClipBounds, clip_frame_mean_std};
+use numerics::{median_in_place, numpy_std_f32};
+
+/// What one frame contributed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FrameStats {
+    pub name: String,
+    /// Clipped mean level, e-.
+    pub level: f64,
+    /// Clipped standard deviation, e- (soxspipe's per-frame RON).
+    pub noise: f64,
+    /// Pixels rejected by the whole-frame clip.
+    pub frame_clipped: usize,
+    /// Pixels rejected by the per-pixel stack clip.
+    pub stack_rejected: usize,
+}
+
+/// The master bias and the intermediate values QC and the console need.
+#[derive(Debug, Clone)]
+pub struct MasterBias {
+    pub rows: usize,
+    pub cols: usize,
+    /// Electrons; masked pixels carry the mean bias level.
+    pub flux: Vec<f32>,
+    /// 1 = bad.
+    pub qual: Vec<u8>,
+    pub errs: Vec<f32>,
+    /// Combined noise frame (mean level removed), NaN where every frame was clipped.
+    pub combined: Vec<f32>,
+    pub frames: Vec<FrameStats>,
+    pub mean_level: f64,
+    pub median_level: f64,
+    pub raw_ron: f64,
+    pub master_ron: f64,
+    /// Bounds of the post-stack clip (absent for a single frame, which soxspipe passes through).
+    pub post_clip: Option<ClipBounds>,
+    pub numerics: Numerics,
+    pub params: ClipParams,
+}
+
+impl MasterBias {
+    pub fn bad_pixels(&self) -> usize {
+        self.qual.iter().filter(|&&q| q != 0).count()
+    }
+
+    /// The master as soxspipe measures its STRUCT QCs: float64, before the float32 cast.
+    pub fn flux_f64(&self, index: usize) -> f64 {
+        let noise = if self.qual[index] != 0 {
+            0.0
+        } else {
+            f64::from(self.combined[index])
+        };
+        noise + self.mean_level
+    }
+}
+
+/// `np.mean` of a float64 list: numpy's pairwise sum divided by the count.
+fn mean(values: &[f64]) -> f64 {
+    numerics::numpy_sum(values) / values.len() as f64
+}
+
+/// Stacks prepared frames into a master bias.
+pub fn stack(
+    set: &PreparedSet,
+    params: &ClipParams,
+    numerics: Numerics,
+    progress: &dyn Progress,
+) -> Result<MasterBias> {
+    crate::settings::check_params(params)?;
+    let total = set.frames.len();
+    progress.report(Stage::FrameClip { done: 0, total });
+    let levels: Vec<FrameLevel> = set
+        .frames
+        .par_iter()
+        .map(|f| {
+            if progress.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            Ok(measure_frame(
+                &f.data,
+                params.frame_clipping_sigma,
+                params.frame_clipping_iterations,
+                numerics,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    progress.report(Stage::FrameClip { done: total, total });
+    let noise: Vec<Vec<f32>> = set
+        .frames
+        .par_iter()
+        .zip(&levels)
+        .map(|(f, l)| subtract_level(&f.data, l.level))
+        .collect();
+
+    let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
+    let mean_level = mean(&level_values);
+    let median_level = median_in_place(&mut level_values.clone()).unwrap_or(f64::NAN);
+    let raw_ron = mean(&levels.iter().map(|l| l.noise).collect::<Vec<_>>());
+    let ron = set.plan.ron as f32;
+    let pixels = set.rows * set.cols;
+
+    let (combined, mask, uncertainty, rejected, post_clip) = if total == 1 {
+        // soxspipe's clip_and_stack hands a single frame back unchanged.
+        let mask = levels[0].mask.clone();
+        (noise[0].clone(), mask, vec![ron; pixels], vec![0], None)
+    } else {
+        let stacked = clip_and_stack(
+            &noise,
+            set.cols,
+            params.stacked_clipping_sigma,
+            params.stacked_clipping_iterations,
+            numerics,
+            progress,
+        )?;
+        let by_count: Vec<f32> = (0..=total as u16)
+            .map(|n| stacked_uncertainty(ron, n, numerics))
+            .collect();
+        let uncertainty = stacked.used.iter().map(|&n| by_count[usize::from(n)]).collect();
+        let (post_mask, bounds) = clip_frame_mean_std(
+            &stacked.mean,
+            params.frame_clipping_sigma,
+            params.frame_clipping_iterations,
+            numerics,
+        );
+        let mask = (0..pixels)
+            .into_par_iter()
+            .map(|p| {
+                stacked.used[p] == 0 || post_mask[p] || levels.iter().all(|l| l.mask[p])
+            })
+            .collect();
+        (stacked.mean, mask, uncertainty, stacked.rejected, Some(bounds))
+    };
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    let master_ron = match numerics {
+        Numerics::Soxspipe => f64::from(numpy_std_f32(&combined)),
+        Numerics::Exact => numerics::mean_std_f64(&combined).map_or(f64::NAN, |(_, s)| s),
+    };
+    let raw_ron_f32 = raw_ron as f32;
+    let flux = combined
+        .par_iter()
+        .zip(&mask)
+        .map(|(&c, &m)| ((if m { 0.0 } else { f64::from(c) }) + mean_level) as f32)
+        .collect();
+    let errs = uncertainty
+        .par_iter()
+        .zip(&mask)
+        .map(|(&u, &m)| if m { raw_ron_f32 } else { u })
+        .collect();
+    let qual = mask.iter().map(|&m| u8::from(m)).collect();
+    let frames = set
+        .frames
+        .iter()
+        .zip(&levels)
+        .zip(&rejected)
+        .map(|((f, l), &r)| FrameStats {
+            name: f.name.clone(),
+            level: l.level,
+            noise: l.noise,
+            frame_clipped: l.clipped(),
+            stack_rejected: r,
+        })
+        .collect();
+    Ok(MasterBias {
+        rows: set.rows,
+        cols: set.cols,
+        flux,
+        qual,
+        errs,
+        combined,
+        frames,
+        mean_level,
+        median_level,
+        raw_ron,
+        master_ron,
+        post_clip,
+        numerics,
+        params: *params,
+    })
+}

@@ -1,0 +1,212 @@
+//! Summation kernels that reproduce, bit for bit, how numpy and bottleneck accumulate.
+//!
+//! soxspipe's output depends on the *rounding* of its float32 sums (see
+//! `spec/soxspipe-mbias.md` §8): bottleneck sums sequentially in float32, numpy sums
+//! pairwise in blocks of 8192. Matching soxspipe therefore means matching these orders
+//! exactly; a "better" sum would change which pixels get clipped.
+
+use std::ops::Add;
+
+/// The floating-point types numpy's pairwise kernel is emulated for.
+pub trait Float: Copy + Add<Output = Self> + PartialEq {
+    const ZERO: Self;
+}
+
+impl Float for f32 {
+    const ZERO: Self = 0.0;
+}
+
+impl Float for f64 {
+    const ZERO: Self = 0.0;
+}
+
+/// numpy feeds a reduction to its inner loop in buffers of this many elements.
+pub const NUMPY_BUFFER: usize = 8192;
+
+/// numpy's `pairwise_sum` kernel (umath `loops_utils`): 8 interleaved accumulators on
+/// blocks of at most 128 values, recursive halving above that.
+pub fn numpy_pairwise<T: Float>(a: &[T]) -> T {
+    let n = a.len();
+    if n < 8 {
+        return a.iter().fold(T::ZERO, |acc, &v| acc + v);
+    }
+    if n <= 128 {
+        let mut r = [T::ZERO; 8];
+        r.copy_from_slice(&a[..8]);
+        let whole = n - n % 8;
+        for block in a[8..whole].chunks_exact(8) {
+            for (acc, &v) in r.iter_mut().zip(block) {
+                *acc = *acc + v;
+            }
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &v in &a[whole..] {
+            res = res + v;
+        }
+        return res;
+    }
+    let mut half = n / 2;
+    half -= half % 8;
+    numpy_pairwise(&a[..half]) + numpy_pairwise(&a[half..])
+}
+
+/// `np.sum` of a contiguous array: pairwise inside each 8192-element buffer, buffer sums
+/// added in order to an accumulator that starts at zero.
+pub fn numpy_sum<T: Float>(a: &[T]) -> T {
+    a.chunks(NUMPY_BUFFER)
+        .fold(T::ZERO, |acc, chunk| acc + numpy_pairwise(chunk))
+}
+
+/// `np.sum` of `values` where masked entries count as zero (`MaskedArray.filled(0).sum()`),
+/// without materialising the filled array. `map` turns each kept value into the summand.
+pub fn numpy_masked_sum<T: Float, V: Copy>(
+    values: &[V],
+    masked: &[bool],
+    map: impl Fn(V) -> T,
+) -> T {
+    let mut buffer = vec![T::ZERO; NUMPY_BUFFER];
+    let mut total = T::ZERO;
+    for (chunk, mask) in values.chunks(NUMPY_BUFFER).zip(masked.chunks(NUMPY_BUFFER)) {
+        let filled = &mut buffer[..chunk.len()];
+        for ((out, &v), &m) in filled.iter_mut().zip(chunk).zip(mask) {
+            *out = if m { T::ZERO } else { map(v) };
+        }
+        total = total + numpy_pairwise(filled);
+    }
+    total
+}
+
+/// bottleneck's float32 `nanmean`/`nanstd` (ddof 0): naive left-to-right float32 sums.
+/// Returns `None` for an empty input, where bottleneck returns NaN.
+pub fn bottleneck_mean_std_f32(values: &[f32]) -> Option<(f32, f32)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f32;
+    let mean = values.iter().fold(0f32, |s, &v| s + v) / n;
+    let squares = values.iter().fold(0f32, |s, &v| {
+        let d = v - mean;
+        s + d * d
+    });
+    let std = ((squares / n) as f64).sqrt() as f32;
+    Some((mean, std))
+}
+
+/// Population mean and standard deviation in float64 (the honest statistics of `exact`).
+pub fn mean_std_f64(values: &[f32]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = values
+        .iter()
+        .map(|&v| {
+            let d = v as f64 - mean;
+            d * d
+        })
+        .sum::<f64>()
+        / n;
+    Some((mean, var.sqrt()))
+}
+
+/// numpy's float32 `np.std` of a whole array (ddof 0): float32 pairwise mean, float32
+/// squared deviations, float32 pairwise sum, float32 square root. NaN if any value is NaN.
+pub fn numpy_std_f32(values: &[f32]) -> f32 {
+    if values.is_empty() {
+        return f32::NAN;
+    }
+    let n = values.len() as f64;
+    let mean = (numpy_sum(values) as f64 / n) as f32;
+    let squares: Vec<f32> = values
+        .iter()
+        .map(|&v| {
+            let d = v - mean;
+            d * d
+        })
+        .collect();
+    ((numpy_sum(&squares) as f64 / n) as f32).sqrt()
+}
+
+/// Median of a slice (even count: mean of the two middle values), reordering it.
+/// NaN-free input is the caller's duty; `None` when empty.
+pub fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    values.sort_unstable_by(f64::total_cmp);
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        0.5 * (values[n / 2] + values[n / 2 - 1])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_small_is_sequential_from_zero() {
+        let a = [1.0f32, 2.0, 3.0];
+        assert_eq!(numpy_pairwise(&a), 6.0);
+        assert_eq!(numpy_pairwise::<f32>(&[]), 0.0);
+    }
+
+    #[test]
+    fn pairwise_uses_eight_accumulators() {
+        // 16 values: r[j] = a[j] + a[8 + j]; the tree order is observable in float32.
+        let mut a = [1.0f32; 16];
+        a[0] = 1.0e8;
+        a[8] = -1.0e8;
+        // r0 = 0 exactly, all others 2 -> 14 exactly; a sequential f32 sum would lose the 1s.
+        assert_eq!(numpy_pairwise(&a), 14.0);
+        let sequential = a.iter().fold(0f32, |s, &v| s + v);
+        assert_ne!(sequential, 14.0);
+    }
+
+    #[test]
+    fn numpy_sum_adds_buffers_in_order() {
+        let a = vec![0.5f64; NUMPY_BUFFER * 2 + 3];
+        assert_eq!(numpy_sum(&a), 0.5 * (NUMPY_BUFFER * 2 + 3) as f64);
+    }
+
+    #[test]
+    fn masked_sum_treats_masked_as_zero() {
+        let v = [1.0f32, 100.0, 2.0];
+        let m = [false, true, false];
+        assert_eq!(numpy_masked_sum(&v, &m, |x| x), 3.0f32);
+    }
+
+    #[test]
+    fn bottleneck_statistics_of_small_set() {
+        let (mean, std) = bottleneck_mean_std_f32(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(mean, 2.5);
+        assert_eq!(std, (1.25f64).sqrt() as f32);
+        assert!(bottleneck_mean_std_f32(&[]).is_none());
+    }
+
+    #[test]
+    fn float32_sequential_sum_saturates_like_bottleneck() {
+        // 2^24 + 1 is not representable: adding 1.0 to 2^24 in f32 does nothing.
+        let mut v = vec![1.0f32; 1 << 24];
+        v.push(1.0);
+        let (mean, _) = bottleneck_mean_std_f32(&v).unwrap();
+        assert!(mean < 1.0);
+    }
+
+    #[test]
+    fn median_of_even_count_is_mean_of_middle_pair() {
+        assert_eq!(median_in_place(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median_in_place(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median_in_place(&mut []), None);
+    }
+
+    #[test]
+    fn numpy_std_matches_definition() {
+        let s = numpy_std_f32(&[1.0, 2.0, 3.0, 4.0]);
+        assert!((s - 1.118034).abs() < 1e-6);
+        assert!(numpy_std_f32(&[1.0, f32::NAN]).is_nan());
+    }
+}

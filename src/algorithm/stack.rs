@@ -1,0 +1,204 @@
+//! soxspipe's `subtract_mean_flux_level` and `clip_and_stack`: per-frame levels, the
+//! per-pixel stack clip and the mean of the survivors.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::clip::{ClipBounds, clip_frame_mean_std, clip_stack_median_mad};
+use super::numerics::numpy_masked_sum;
+use crate::error::{Error, Result};
+use crate::progress::{Progress, Stage};
+use crate::settings::Numerics;
+
+/// A frame after its whole-frame clip: level and noise of the unclipped pixels.
+#[derive(Debug, Clone)]
+pub struct FrameLevel {
+    /// Mean of the unclipped pixels, e-.
+    pub level: f64,
+    /// Standard deviation of the unclipped pixels, e- (soxspipe's per-frame "RON").
+    pub noise: f64,
+    pub bounds: ClipBounds,
+    /// `true` where the frame clip rejected the pixel.
+    pub mask: Vec<bool>,
+}
+
+impl FrameLevel {
+    pub fn clipped(&self) -> usize {
+        self.mask.iter().filter(|&&m| m).count()
+    }
+}
+
+/// Clips one prepared frame and measures its level (soxspipe numerics: `np.ma.mean` is a
+/// float32 numpy sum divided in float64; `np.ma.std` is then float64).
+pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numerics) -> FrameLevel {
+    let (mask, bounds) = clip_frame_mean_std(data, sigma, iterations, numerics);
+    let kept = mask.iter().filter(|&&m| !m).count() as f64;
+    let sum = match numerics {
+        Numerics::Soxspipe => f64::from(numpy_masked_sum(data, &mask, |v| v)),
+        Numerics::Exact => numpy_masked_sum(data, &mask, f64::from),
+    };
+    let level = sum / kept;
+    let squares = numpy_masked_sum(data, &mask, |v: f32| {
+        let d = f64::from(v) - level;
+        d * d
+    });
+    FrameLevel {
+        level,
+        noise: (squares / kept).sqrt(),
+        bounds,
+        mask,
+    }
+}
+
+/// `frame − level`, computed in float64 and stored as float32 (numpy's in-place `-=`).
+pub fn subtract_level(data: &[f32], level: f64) -> Vec<f32> {
+    data.iter().map(|&v| (f64::from(v) - level) as f32).collect()
+}
+
+/// Result of the per-pixel stack.
+#[derive(Debug, Clone)]
+pub struct Stacked {
+    /// Mean of the surviving values; NaN where every frame was clipped.
+    pub mean: Vec<f32>,
+    /// How many frames survived at each pixel.
+    pub used: Vec<u16>,
+    /// Per frame: pixels the stack clip rejected.
+    pub rejected: Vec<usize>,
+}
+
+const BAND_ROWS: usize = 64;
+
+/// Per-pixel median/MAD clip of the noise frames, then the mean of the survivors
+/// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order).
+pub fn clip_and_stack(
+    noise: &[Vec<f32>],
+    cols: usize,
+    sigma: f64,
+    iterations: u32,
+    numerics: Numerics,
+    progress: &dyn Progress,
+) -> Result<Stacked> {
+    let n = noise.len();
+    let pixels = noise.first().map_or(0, Vec::len);
+    let mut mean = vec![0f32; pixels];
+    let mut used = vec![0u16; pixels];
+    let band = BAND_ROWS * cols.max(1);
+    let bands = pixels.div_ceil(band);
+    let done = AtomicUsize::new(0);
+    let rejected = mean
+        .par_chunks_mut(band)
+        .zip(used.par_chunks_mut(band))
+        .enumerate()
+        .map(|(b, (mean, used))| {
+            if progress.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let start = b * band;
+            let mut values = vec![0f64; n];
+            let mut scratch = vec![0f64; 2 * n];
+            let mut clipped = vec![false; n];
+            let mut rejected = vec![0usize; n];
+            for (i, (out, count)) in mean.iter_mut().zip(used.iter_mut()).enumerate() {
+                let p = start + i;
+                for (v, frame) in values.iter_mut().zip(noise) {
+                    *v = f64::from(frame[p]);
+                }
+                clip_stack_median_mad(&values, sigma, iterations, &mut scratch, &mut clipped);
+                let mut kept = 0u16;
+                let mut sum32 = 0f32;
+                let mut sum64 = 0f64;
+                for (k, frame) in noise.iter().enumerate() {
+                    if clipped[k] {
+                        rejected[k] += 1;
+                    } else {
+                        kept += 1;
+                        sum32 += frame[p];
+                        sum64 += f64::from(frame[p]);
+                    }
+                }
+                *count = kept;
+                *out = if kept == 0 {
+                    f32::NAN
+                } else {
+                    match numerics {
+                        Numerics::Soxspipe => sum32 / f32::from(kept),
+                        Numerics::Exact => (sum64 / f64::from(kept)) as f32,
+                    }
+                };
+            }
+            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.report(Stage::Stacking {
+                done: finished,
+                total: bands,
+            });
+            Ok(rejected)
+        })
+        .try_reduce(
+            || vec![0usize; n],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )?;
+    Ok(Stacked {
+        mean,
+        used,
+        rejected,
+    })
+}
+
+/// The combined uncertainty for `used` surviving frames of constant error `ron`
+/// (soxspipe: float32 mean of the ERRS maps, divided by √n in float64).
+pub fn stacked_uncertainty(ron: f32, used: u16, numerics: Numerics) -> f32 {
+    if used == 0 {
+        return f32::NAN;
+    }
+    let root = f64::from(used).sqrt();
+    match numerics {
+        Numerics::Soxspipe => {
+            let sum = (0..used).fold(0f32, |s, _| s + ron);
+            (f64::from(sum / f32::from(used)) / root) as f32
+        }
+        Numerics::Exact => (f64::from(ron) / root) as f32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Silent;
+
+    #[test]
+    fn stack_rejects_a_cosmic_and_averages_the_rest() {
+        let noise = vec![
+            vec![1.0f32, 0.0],
+            vec![2.0, 0.0],
+            vec![3.0, 0.0],
+            vec![2.0, 0.0],
+            vec![500.0, 0.0],
+        ];
+        let s = clip_and_stack(&noise, 2, 3.0, 3, Numerics::Soxspipe, &Silent).unwrap();
+        assert_eq!(s.used, vec![4, 5]);
+        assert_eq!(s.mean, vec![2.0, 0.0]);
+        assert_eq!(s.rejected, vec![0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn frame_level_excludes_clipped_pixels() {
+        let mut data = vec![10.0f32; 1000];
+        data[0] = 1.0e6;
+        let f = measure_frame(&data, 4.0, 3, Numerics::Exact);
+        assert_eq!(f.level, 10.0);
+        assert_eq!(f.noise, 0.0);
+        assert_eq!(f.clipped(), 1);
+        assert_eq!(subtract_level(&data[..2], f.level), vec![1.0e6 - 10.0, 0.0]);
+    }
+
+    #[test]
+    fn uncertainty_is_ron_over_root_n() {
+        let u = stacked_uncertainty(4.2, 7, Numerics::Exact);
+        assert!((f64::from(u) - 4.2 / 7f64.sqrt()).abs() < 1e-6);
+        assert!(stacked_uncertainty(4.2, 0, Numerics::Soxspipe).is_nan());
+    }
+}

@@ -1,0 +1,97 @@
+//! Command-line front end: argument parsing and dispatch. Each subcommand lives in its
+//! own module and only calls the library.
+
+mod demo;
+mod output;
+mod qc;
+mod simulate;
+mod stack;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mbias::settings::Settings;
+
+/// Exit codes of `spec/product.md` §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success = 0,
+    InputError = 1,
+    QcOutOfRange = 3,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(s as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mbias",
+    version,
+    about = "Build and vet CCD master-bias frames, faithfully to soxspipe's soxs_mbias",
+    after_help = "Exit codes: 0 success, 1 input or validation error, 2 usage error, 3 QC out of range (with --fail-on-qc)."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Folder or SOF to open in the console.
+    input: Option<PathBuf>,
+}
+
+/// Options shared by the commands that read settings.
+#[derive(Debug, clap::Args)]
+pub struct SettingsArgs {
+    /// Settings file (soxspipe format accepted); default: $MBIAS_SETTINGS, then the user's config folder.
+    #[arg(long, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// Override one setting, e.g. --set stacked-clipping-sigma=5 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+impl SettingsArgs {
+    fn load(&self) -> mbias::Result<Settings> {
+        let mut settings = Settings::discover(self.settings.as_deref())?;
+        for assignment in &self.set {
+            settings.apply_override(assignment)?;
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Stack raw bias frames into a master bias and print its QC.
+    Stack(stack::StackArgs),
+    /// Check raw frames the way soxspipe would, without stacking.
+    Validate(validate::ValidateArgs),
+    /// Read back the QC values of a master-bias product.
+    Qc(qc::QcArgs),
+    /// Write realistic simulated raw frames.
+    Simulate(simulate::SimulateArgs),
+    /// Simulate a night of frames and run the whole recipe on it.
+    Demo,
+}
+
+pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
+    let result = match args.command {
+        Some(Command::Stack(a)) => stack::run(&a),
+        Some(Command::Validate(a)) => validate::run(&a),
+        Some(Command::Qc(a)) => qc::run(&a),
+        Some(Command::Simulate(a)) => simulate::run(&a),
+        Some(Command::Demo) => demo::run(),
+        None => demo::console_placeholder(args.input.as_deref()),
+    };
+    Ok(match result {
+        Ok(status) => status.into(),
+        Err(mbias::Error::Verification(_)) => Status::InputError.into(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Status::InputError.into()
+        }
+    })
+}

@@ -1,0 +1,63 @@
+//! `mbias qc`: read back a product's QC keywords and check them against the settings.
+
+use std::path::PathBuf;
+
+use mbias::detector::Instrument;
+use mbias::settings::Numerics;
+
+use super::{SettingsArgs, Status};
+
+#[derive(Debug, clap::Args)]
+pub struct QcArgs {
+    /// A master-bias product written by mbias or soxspipe.
+    product: PathBuf,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[arg(long)]
+    json: bool,
+    /// Exit with 3 when a QC value is outside its acceptable range.
+    #[arg(long)]
+    fail_on_qc: bool,
+}
+
+pub fn run(args: &QcArgs) -> mbias::Result<Status> {
+    let product = mbias::product::read_qc(&args.product)?;
+    let instrument = match product.header.text("INSTRUME").as_deref() {
+        Some("SHOOT") | Some("XSHOOTER") => Instrument::Xshooter,
+        _ => Instrument::Soxs,
+    };
+    let arm = product.header.text("ESO SEQ ARM").unwrap_or_default();
+    let ranges = args.settings.load()?.resolve(instrument, &arm, Numerics::Soxspipe)?.qc_ranges;
+    let rows: Vec<_> = product
+        .values
+        .iter()
+        .map(|(name, value)| {
+            let range = ranges.get(&name.to_ascii_lowercase().replace(' ', "-")).copied();
+            (name, *value, range, range.map(|r| r.passes(*value)))
+        })
+        .collect();
+    let failed = rows.iter().filter(|r| r.3 == Some(false)).count();
+    if args.json {
+        let values: Vec<_> = rows
+            .iter()
+            .map(|(n, v, r, p)| serde_json::json!({ "name": n, "value": v, "range": r, "pass": p }))
+            .collect();
+        let doc = serde_json::json!({ "product": args.product, "qc": values, "qc_failures": failed });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
+        for (name, value, range, pass) in &rows {
+            let range = range.map(|r| format!("({}, {})", r.low, r.high)).unwrap_or_else(|| "-".into());
+            let status = match pass {
+                Some(true) => "pass",
+                Some(false) => "FAIL",
+                None => "-",
+            };
+            println!("{name:<14} {value:>22} {range:<16} {status}");
+        }
+        if rows.is_empty() {
+            println!("no ESO QC keywords in {}", args.product.display());
+        }
+    }
+    Ok(if failed > 0 && args.fail_on_qc { Status::QcOutOfRange } else { Status::Success })
+}

@@ -1,0 +1,39 @@
+//! `mbias simulate`: realistic raw frames for trying the tool without a telescope.
+
+use std::path::PathBuf;
+
+use mbias::detector;
+use mbias::simulate::Spec;
+
+use super::Status;
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Folder to write the frames into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Detector profile: soxs-vis, xsh-uvb or xsh-vis.
+    #[arg(long, default_value = "soxs-vis", value_parser = parse_profile)]
+    profile: &'static detector::Profile,
+    /// Number of bias frames.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..=500))]
+    frames: u16,
+    /// Random seed: the same seed gives the same frames.
+    #[arg(long, default_value_t = 20251010)]
+    seed: u64,
+}
+
+fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
+    detector::by_name(s).ok_or_else(|| {
+        let names: Vec<_> = detector::BUILT_IN.iter().map(|p| p.name).collect();
+        format!("'{s}': expected one of {}", names.join(", "))
+    })
+}
+
+pub fn run(args: &SimulateArgs) -> mbias::Result<Status> {
+    let files = mbias::simulate::simulate(&args.out, &Spec::biases(args.profile, usize::from(args.frames), args.seed))?;
+    for f in &files {
+        println!("{}", f.display());
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,175 @@
+//! The library's error types. Each names the file, HDU and keyword involved, so a message
+//! printed at 3 a.m. says what to fix without a debugger.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Anything the engine can fail with.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Fits(#[from] FitsError),
+    #[error(transparent)]
+    Product(#[from] ProductError),
+    /// Verification found errors; the findings themselves are reported separately.
+    #[error("the frames did not pass verification ({0} problem(s))")]
+    Verification(usize),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("settings{}: not valid YAML: {message}", file_suffix(file))]
+    Syntax {
+        file: Option<PathBuf>,
+        message: String,
+    },
+    #[error("settings{}: {key} is {found}, expected {expected}", file_suffix(file))]
+    Invalid {
+        file: Option<PathBuf>,
+        key: String,
+        found: String,
+        expected: String,
+    },
+    #[error("settings{}: unknown key {key} (known: {known})", file_suffix(file))]
+    UnknownKey {
+        file: Option<PathBuf>,
+        key: String,
+        known: String,
+    },
+    #[error("{key} = {value} is not allowed: expected {expected}")]
+    OutOfRange {
+        key: String,
+        value: String,
+        expected: String,
+    },
+    #[error("--set {0}: expected key=value")]
+    BadAssignment(String),
+}
+
+fn file_suffix(file: &Option<PathBuf>) -> String {
+    file.as_ref()
+        .map(|p| format!(" file {}", p.display()))
+        .unwrap_or_default()
+}
+
+impl SettingsError {
+    pub(crate) fn invalid(key: &str, expected: &str, found: &serde_yaml::Value) -> Self {
+        let found = serde_yaml::to_string(found)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "?".to_string());
+        SettingsError::Invalid {
+            file: None,
+            key: key.to_string(),
+            found: format!("'{found}'"),
+            expected: expected.to_string(),
+        }
+    }
+
+    /// Attaches the settings file's path to an error found while parsing its text.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
+        let path = Some(path.to_path_buf());
+        match self {
+            SettingsError::Syntax { message, .. } => SettingsError::Syntax {
+                file: path,
+                message,
+            },
+            SettingsError::Invalid {
+                key,
+                found,
+                expected,
+                ..
+            } => SettingsError::Invalid {
+                file: path,
+                key,
+                found,
+                expected,
+            },
+            SettingsError::UnknownKey { key, known, .. } => SettingsError::UnknownKey {
+                file: path,
+                key,
+                known,
+            },
+            other => other,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("{}: no such file or folder", .0.display())]
+    NotFound(PathBuf),
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}, line {line}: listed file {} does not exist (tried relative to the current folder and to the SOF's folder)", sof.display(), listed.display())]
+    SofMissingFile {
+        sof: PathBuf,
+        line: usize,
+        listed: PathBuf,
+    },
+    #[error("{}: the SOF lists no FITS files", .0.display())]
+    EmptySof(PathBuf),
+    #[error("no input frames given")]
+    NoInputs,
+}
+
+#[derive(Debug, Error)]
+pub enum FitsError {
+    #[error("{}: {message}", path.display())]
+    Open { path: PathBuf, message: String },
+    #[error("{}: file name is not valid UTF-8; rename the file (cfitsio cannot open it)", path.display())]
+    NonUtf8Path { path: PathBuf },
+    #[error("{}: file name contains '[', which cfitsio reads as extended syntax; rename the file", path.display())]
+    BracketInName { path: PathBuf },
+    #[error("{}: no HDU holds a 2-D image", path.display())]
+    NoImage { path: PathBuf },
+    #[error("{}, HDU {hdu}: keyword {keyword} {problem}", path.display())]
+    Keyword {
+        path: PathBuf,
+        hdu: usize,
+        keyword: String,
+        problem: String,
+    },
+    #[error("{}, HDU {hdu}: {message}", path.display())]
+    Data {
+        path: PathBuf,
+        hdu: usize,
+        message: String,
+    },
+    #[error("{}: cannot write: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Error)]
+pub enum ProductError {
+    #[error("{} already exists; pass --overwrite to replace it", .0.display())]
+    Exists(PathBuf),
+    #[error("{} is one of the input frames; refusing to write over it", .0.display())]
+    WouldOverwriteInput(PathBuf),
+    #[error("cannot create output folder {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}

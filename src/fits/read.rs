@@ -1,0 +1,141 @@
+//! Reading frame headers and pixel windows.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use fitsio::FitsFile;
+use fitsio::hdu::HduInfo;
+
+use super::{Header, cfitsio_path, data_error, open_error, owned};
+use crate::error::FitsError;
+
+/// The HDU of a file that holds the frame's image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageHdu {
+    /// 0 = primary.
+    pub index: usize,
+    /// (rows, columns) = (NAXIS2, NAXIS1).
+    pub shape: (usize, usize),
+    pub header: Header,
+}
+
+/// A frame's headers, without pixels: what validation and the file browser need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameFile {
+    pub path: PathBuf,
+    pub primary: Header,
+    pub image: ImageHdu,
+}
+
+impl FrameFile {
+    /// Header lookup across the image HDU and the primary (inherited keywords).
+    pub fn header_value(&self, key: &str) -> Option<&super::Value> {
+        self.image
+            .header
+            .get(key)
+            .or_else(|| self.primary.get(key))
+    }
+
+    /// The header keywords are looked up in, image HDU first.
+    pub fn merged_header(&self) -> Header {
+        if self.image.index == 0 {
+            return self.primary.clone();
+        }
+        let mut cards = self.image.header.cards.clone();
+        cards.extend(self.primary.cards.iter().cloned());
+        Header { cards }
+    }
+}
+
+fn read_records(file: &mut FitsFile) -> Result<Vec<String>, i32> {
+    let mut status = 0;
+    let mut count = 0;
+    let mut more = 0;
+    // SAFETY: the file handle is open and positioned on the HDU; cfitsio writes at most
+    // FLEN_CARD (81) bytes into `buffer` per record.
+    unsafe {
+        let raw = file.as_raw();
+        fitsio::sys::ffghsp(raw, &mut count, &mut more, &mut status);
+        if status != 0 {
+            return Err(status);
+        }
+        let mut records = Vec::with_capacity(count as usize);
+        for n in 1..=count {
+            let mut buffer = [0 as std::os::raw::c_char; 81];
+            fitsio::sys::ffgrec(raw, n, buffer.as_mut_ptr(), &mut status);
+            if status != 0 {
+                return Err(status);
+            }
+            let text = std::ffi::CStr::from_ptr(buffer.as_ptr()).to_string_lossy().into_owned();
+            records.push(text);
+        }
+        Ok(records)
+    }
+}
+
+fn header_of(file: &mut FitsFile, path: &Path, index: usize) -> Result<Header, FitsError> {
+    read_records(file)
+        .map(Header::from_records)
+        .map_err(|status| FitsError::Data {
+            path: owned(path),
+            hdu: index,
+            message: format!("cannot read the header (cfitsio status {status})"),
+        })
+}
+
+/// Reads the headers of a frame and finds the first HDU holding a 2-D image.
+pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
+    let name = cfitsio_path(path)?;
+    let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
+    let hdus = file.num_hdus().map_err(|e| open_error(path, e))?;
+    let mut primary = Header::default();
+    for index in 0..hdus {
+        let hdu = file.hdu(index).map_err(|e| data_error(path, index, e))?;
+        let header = header_of(&mut file, path, index)?;
+        if index == 0 {
+            primary = header.clone();
+        }
+        if let HduInfo::ImageInfo { shape, .. } = &hdu.info {
+            if let [rows, cols] = shape[..] {
+                if rows > 0 && cols > 0 {
+                    return Ok(FrameFile {
+                        path: owned(path),
+                        primary,
+                        image: ImageHdu {
+                            index,
+                            shape: (rows, cols),
+                            header,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    Err(FitsError::NoImage { path: owned(path) })
+}
+
+/// Reads a rectangular window of an image HDU as float64 physical values (BZERO/BSCALE
+/// applied), row-major.
+pub fn read_window(
+    path: &Path,
+    hdu: usize,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<Vec<f64>, FitsError> {
+    let name = cfitsio_path(path)?;
+    let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
+    let image = file.hdu(hdu).map_err(|e| data_error(path, hdu, e))?;
+    let expected = rows.len() * cols.len();
+    // cfitsio takes the ranges in FITS axis order: NAXIS1 (columns) first.
+    let data: Vec<f64> = image
+        .read_region(&mut file, &[&cols, &rows])
+        .map_err(|e| data_error(path, hdu, e))?;
+    if data.len() != expected {
+        return Err(FitsError::Data {
+            path: owned(path),
+            hdu,
+            message: format!("read {} pixels, expected {expected}", data.len()),
+        });
+    }
+    Ok(data)
+}

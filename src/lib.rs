@@ -1,0 +1,21 @@
+//! mbias: build and vet CCD master-bias frames, faithfully to soxspipe's `soxs_mbias`.
+//!
+//! The library is the engine, with no user interface; the `mbias` binary puts a command
+//! line and a console over it. A run goes
+//! [`inputs`] → [`verify`] (headers only) → [`algorithm::prepare`] (pixels, once) →
+//! [`algorithm::stack`] (as often as parameters change) → [`qc`] → [`product`].
+
+pub mod algorithm;
+pub mod detector;
+pub mod error;
+pub mod fits;
+pub mod inputs;
+pub mod pipeline;
+pub mod product;
+pub mod progress;
+pub mod qc;
+pub mod settings;
+pub mod simulate;
+pub mod verify;
+
+pub use error::{Error, Result};

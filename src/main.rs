@@ -1,0 +1,16 @@
+//! The `mbias` binary: a thin front end over the library. Errors from the engine are
+//! printed as one clear line; color-eyre only reports what should never happen.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> color_eyre::Result<ExitCode> {
+    color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install()?;
+    let args = cli::Args::parse();
+    cli::run(args)
+}

@@ -1,0 +1,131 @@
+//! soxspipe's `FPN FRACMAX` (periodic pattern noise): per prepared frame, 5×5 block
+//! means, 2-D FFT, a 100σ clip that in practice removes only the DC term, then the ratio
+//! std / MAD of the remaining complex coefficients.
+//!
+//! numpy compares complex numbers lexicographically (real part first), so the clip
+//! bounds and the median below do the same; that is why this is not a textbook FPN.
+
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex64;
+
+const BLOCK: usize = 5;
+
+/// Mean of each full 5×5 block (trailing rows/columns that do not fill a block are dropped,
+/// as `ccdproc.block_reduce` does). Returns (block rows, block cols, values).
+pub fn block_means(data: &[f32], rows: usize, cols: usize) -> (usize, usize, Vec<f64>) {
+    let (br, bc) = (rows / BLOCK, cols / BLOCK);
+    let mut out = vec![0f64; br * bc];
+    for (i, out_row) in out.chunks_mut(bc.max(1)).enumerate().take(br) {
+        for (j, cell) in out_row.iter_mut().enumerate() {
+            let mut sum = 0f32;
+            for r in 0..BLOCK {
+                let start = (i * BLOCK + r) * cols + j * BLOCK;
+                for &v in &data[start..start + BLOCK] {
+                    sum += v;
+                }
+            }
+            *cell = f64::from(sum) / (BLOCK * BLOCK) as f64;
+        }
+    }
+    (br, bc, out)
+}
+
+/// In-place 2-D FFT of a row-major `rows × cols` array.
+fn fft2(values: &mut [Complex64], rows: usize, cols: usize) {
+    let mut planner = FftPlanner::<f64>::new();
+    let along_rows = planner.plan_fft_forward(cols);
+    for row in values.chunks_mut(cols) {
+        along_rows.process(row);
+    }
+    let along_cols = planner.plan_fft_forward(rows);
+    let mut column = vec![Complex64::default(); rows];
+    for j in 0..cols {
+        for (i, c) in column.iter_mut().enumerate() {
+            *c = values[i * cols + j];
+        }
+        along_cols.process(&mut column);
+        for (i, c) in column.iter().enumerate() {
+            values[i * cols + j] = *c;
+        }
+    }
+}
+
+fn lexicographic(a: &Complex64, b: &Complex64) -> std::cmp::Ordering {
+    a.re.total_cmp(&b.re).then(a.im.total_cmp(&b.im))
+}
+
+fn complex_mean(values: &[Complex64]) -> Complex64 {
+    values.iter().sum::<Complex64>() / values.len() as f64
+}
+
+fn complex_std(values: &[Complex64]) -> f64 {
+    let centre = complex_mean(values);
+    (values.iter().map(|z| (z - centre).norm_sqr()).sum::<f64>() / values.len() as f64).sqrt()
+}
+
+fn real_median(values: &mut [f64]) -> f64 {
+    crate::algorithm::numerics::median_in_place(values).unwrap_or(f64::NAN)
+}
+
+/// The FPN ratio of one prepared frame.
+pub fn fpn_ratio(data: &[f32], rows: usize, cols: usize) -> f64 {
+    let (br, bc, blocks) = block_means(data, rows, cols);
+    if br == 0 || bc == 0 {
+        return f64::NAN;
+    }
+    let mut spectrum: Vec<Complex64> = blocks.iter().map(|&v| Complex64::new(v, 0.0)).collect();
+    fft2(&mut spectrum, br, bc);
+
+    let centre = complex_mean(&spectrum);
+    let spread = complex_std(&spectrum) * 100.0;
+    let lower = Complex64::new(centre.re - spread, centre.im);
+    let upper = Complex64::new(centre.re + spread, centre.im);
+    let mut good: Vec<Complex64> = spectrum
+        .into_iter()
+        .filter(|z| lexicographic(z, &lower).is_ge() && lexicographic(z, &upper).is_le())
+        .collect();
+    if good.is_empty() {
+        return f64::NAN;
+    }
+    let std = complex_std(&good);
+    good.sort_unstable_by(lexicographic);
+    let n = good.len();
+    let median = if n % 2 == 1 {
+        good[n / 2]
+    } else {
+        (good[n / 2 - 1] + good[n / 2]) / 2.0
+    };
+    let mut deviations: Vec<f64> = good.iter().map(|z| (z - median).norm()).collect();
+    std / real_median(&mut deviations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_means_drop_partial_blocks() {
+        let data: Vec<f32> = (0..(11 * 7)).map(|i| i as f32).collect();
+        let (br, bc, m) = block_means(&data, 11, 7);
+        assert_eq!((br, bc), (2, 1));
+        // rows 0..5, cols 0..5 of a 7-wide ramp: mean of i*7+j = 2*7 + 2
+        assert_eq!(m[0], 16.0);
+    }
+
+    #[test]
+    fn fft2_of_constant_is_a_dc_spike() {
+        let mut v = vec![Complex64::new(1.0, 0.0); 12];
+        fft2(&mut v, 3, 4);
+        assert!((v[0].re - 12.0).abs() < 1e-12);
+        assert!(v[1..].iter().all(|z| z.norm() < 1e-12));
+    }
+
+    #[test]
+    fn white_noise_ratio_is_near_gaussian_value() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let data: Vec<f32> = (0..500 * 400).map(|_| 1000.0 + rng.random::<f32>() * 10.0).collect();
+        let r = fpn_ratio(&data, 500, 400);
+        assert!(r > 1.0 && r < 1.5, "{r}");
+    }
+}

@@ -1,0 +1,168 @@
+//! Quality-control values with soxspipe's definitions (spec/soxspipe-mbias.md §5) and the
+//! pass/fail check against `qc-acceptable-ranges`.
+
+mod fpn;
+
+pub use fpn::fpn_ratio;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::algorithm::{MasterBias, PreparedSet};
+use crate::settings::{QcRange, QcRanges};
+
+/// One QC value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QcValue {
+    /// soxspipe's name, written as `HIERARCH ESO QC <name>`.
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+    /// The header comment soxspipe writes.
+    pub comment: &'static str,
+    /// Whether soxspipe writes it to the product header (temperatures are table-only).
+    pub in_header: bool,
+    pub range: Option<QcRange>,
+    /// `None` when no range applies.
+    pub pass: Option<bool>,
+    /// Integer-valued QCs are written without a decimal point.
+    pub integer: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QcReport {
+    pub values: Vec<QcValue>,
+}
+
+impl QcReport {
+    pub fn get(&self, name: &str) -> Option<&QcValue> {
+        self.values.iter().find(|v| v.name == name)
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &QcValue> {
+        self.values.iter().filter(|v| v.pass == Some(false))
+    }
+}
+
+/// Per-frame QC inputs that do not depend on the clipping parameters, computed once per
+/// set so a re-stack does not pay for the FFTs again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameQc {
+    pub fpn_ratios: Vec<f64>,
+}
+
+pub fn frame_qc(set: &PreparedSet) -> FrameQc {
+    FrameQc {
+        fpn_ratios: set
+            .frames
+            .par_iter()
+            .map(|f| fpn_ratio(&f.data, set.rows, set.cols))
+            .collect(),
+    }
+}
+
+/// Slope of a degree-1 least-squares fit (`np.polyfit(x, y, 1)[0]`).
+fn slope(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+    }
+    sxy / sxx
+}
+
+/// soxspipe's STRUCT axis `np.linspace(0, n, n, dtype=int)`: 0, 1, …, n−2, n.
+fn struct_axis(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| if i + 1 == n && n > 1 { n as f64 } else { i as f64 })
+        .collect()
+}
+
+/// (STRUCTX, STRUCTY): slopes of the column and row sums of the unmasked master pixels.
+pub fn structure(master: &MasterBias) -> (f64, f64) {
+    let (rows, cols) = (master.rows, master.cols);
+    let mut col_sums = vec![0f64; cols];
+    let mut row_sums = vec![0f64; rows];
+    for (i, row_sum) in row_sums.iter_mut().enumerate() {
+        for (j, col_sum) in col_sums.iter_mut().enumerate() {
+            let p = i * cols + j;
+            if master.qual[p] == 0 {
+                let v = master.flux_f64(p);
+                *col_sum += v;
+                *row_sum += v;
+            }
+        }
+    }
+    (
+        slope(&struct_axis(cols), &col_sums),
+        slope(&struct_axis(rows), &row_sums),
+    )
+}
+
+/// All QC values of a master, checked against `ranges`.
+pub fn report(set: &PreparedSet, master: &MasterBias, frames: &FrameQc, ranges: &QcRanges) -> QcReport {
+    let (structx, structy) = structure(master);
+    let bad = master.bad_pixels();
+    let npix = (master.rows * master.cols).max(1);
+    let fraction: f64 = format!("{:.6}", bad as f64 / npix as f64).parse().unwrap_or(f64::NAN);
+    let fpn = frames.fpn_ratios.iter().copied().fold(f64::NAN, f64::max);
+    let mut values = vec![
+        qc("MBIAS MEDIAN", master.median_level, "e-", "[e-] Median flux level of master bias"),
+        qc("RAW RON", master.raw_ron, "e-", "[e-] RON in single BIAS"),
+        qc("MASTER RON", master.master_ron, "e-", "[e-] Combined RON in MBIAS"),
+        qc("FPN FRACMAX", fpn, "", "Max periodic pattern noise ratio"),
+        qc("STRUCTX", structx, "e-/col", "Slope of BIAS in X direction"),
+        qc("STRUCTY", structy, "e-/row", "Slope of BIAS in Y direction"),
+        QcValue { integer: true, ..qc("BADPIX NUM", bad as f64, "px", "Number of bad pixels") },
+        qc("BADPIX FRAC", fraction, "", "Fraction of bad pixels"),
+    ];
+    // soxspipe reads the temperatures of the last prepared frame.
+    if let Some(last) = set.frames.last() {
+        for (name, keyword) in set.plan.profile.keywords.temperatures {
+            if let Some(t) = last.header.number(keyword) {
+                let unit = if *name == "DETECTOR TEMP" { "K" } else { "C" };
+                values.push(QcValue { in_header: false, ..qc(name, t, unit, "") });
+            }
+        }
+    }
+    for v in &mut values {
+        let key = v.name.to_ascii_lowercase().replace(' ', "-");
+        v.range = ranges.get(&key).copied();
+        v.pass = v.range.map(|r| r.passes(v.value));
+    }
+    QcReport { values }
+}
+
+fn qc(name: &'static str, value: f64, unit: &'static str, comment: &'static str) -> QcValue {
+    QcValue {
+        name,
+        value,
+        unit,
+        comment,
+        in_header: true,
+        range: None,
+        pass: None,
+        integer: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_axis_ends_at_n_like_numpy_linspace() {
+        assert_eq!(struct_axis(4), vec![0.0, 1.0, 2.0, 4.0]);
+        assert_eq!(struct_axis(1), vec![0.0]);
+    }
+
+    #[test]
+    fn slope_of_a_line() {
+        let x = [0.0, 1.0, 2.0, 3.0];
+        let y = [1.0, 3.0, 5.0, 7.0];
+        assert!((slope(&x, &y) - 2.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,592 @@
+//! Settings: soxspipe settings files as they are, plus an `mbias` block of our own.
+//!
+//! A soxspipe settings file holds many recipes; only `soxs-mbias` (with its per-arm
+//! sub-blocks and `qc-acceptable-ranges`) is read, every other key is ignored so a user
+//! can point mbias at the file they already use. Values absent from the file fall back to
+//! the defaults soxspipe ships for the frames' instrument, so X-shooter frames get
+//! X-shooter defaults and SOXS frames SOXS defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
+
+use crate::detector::Instrument;
+use crate::error::SettingsError;
+
+/// How the two whole-frame clips accumulate their statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Numerics {
+    /// Reproduce soxspipe's float32 accumulations, so the product matches soxspipe's.
+    Soxspipe,
+    /// Honest float64 statistics.
+    Exact,
+}
+
+impl Numerics {
+    pub fn name(self) -> &'static str {
+        match self {
+            Numerics::Soxspipe => "soxspipe",
+            Numerics::Exact => "exact",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "soxspipe" => Some(Numerics::Soxspipe),
+            "exact" => Some(Numerics::Exact),
+            _ => None,
+        }
+    }
+}
+
+/// The four clipping parameters of `soxs-mbias`, with soxspipe's key names.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ClipParams {
+    pub stacked_clipping_sigma: f64,
+    pub stacked_clipping_iterations: u32,
+    pub frame_clipping_sigma: f64,
+    pub frame_clipping_iterations: u32,
+}
+
+/// A QC's acceptable range: soxspipe flags a value failing when `value <= low || value >= high`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QcRange {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl QcRange {
+    pub fn passes(&self, value: f64) -> bool {
+        value > self.low && value < self.high
+    }
+}
+
+/// `qc-acceptable-ranges`, keyed by soxspipe's kebab-case names (`master-ron`, …).
+pub type QcRanges = BTreeMap<String, QcRange>;
+
+/// The recipe values a settings block may set; `None` means "not given here".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecipeOverrides {
+    pub stacked_clipping_sigma: Option<f64>,
+    pub stacked_clipping_iterations: Option<u32>,
+    pub frame_clipping_sigma: Option<f64>,
+    pub frame_clipping_iterations: Option<u32>,
+    pub qc_acceptable_ranges: Option<QcRanges>,
+}
+
+impl RecipeOverrides {
+    fn apply(&self, params: &mut ClipParams, ranges: &mut QcRanges) {
+        if let Some(v) = self.stacked_clipping_sigma {
+            params.stacked_clipping_sigma = v;
+        }
+        if let Some(v) = self.stacked_clipping_iterations {
+            params.stacked_clipping_iterations = v;
+        }
+        if let Some(v) = self.frame_clipping_sigma {
+            params.frame_clipping_sigma = v;
+        }
+        if let Some(v) = self.frame_clipping_iterations {
+            params.frame_clipping_iterations = v;
+        }
+        if let Some(r) = &self.qc_acceptable_ranges {
+            ranges.clone_from(r);
+        }
+    }
+}
+
+/// Where the settings came from, for messages and the product header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingsSource {
+    BuiltIn,
+    File(PathBuf),
+}
+
+/// Parsed settings: what the file says, before the instrument's defaults fill the gaps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Top level of the `soxs-mbias` block.
+    pub recipe: RecipeOverrides,
+    /// Per-arm sub-blocks (`vis:`, `uvb:`), keyed by lower-case arm name.
+    pub arms: BTreeMap<String, RecipeOverrides>,
+    /// `mbias.numerics`; `None` = the profile's default (soxspipe for built-in profiles).
+    pub numerics: Option<Numerics>,
+    /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
+    pub output_dir: Option<PathBuf>,
+    pub source: SettingsSource,
+}
+
+/// Settings resolved for one set of frames: everything the engine needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    pub params: ClipParams,
+    pub qc_ranges: QcRanges,
+    pub numerics: Numerics,
+}
+
+/// The environment variable that names a settings file.
+pub const SETTINGS_ENV: &str = "MBIAS_SETTINGS";
+
+const RECIPE_BLOCK: &str = "soxs-mbias";
+const MBIAS_BLOCK: &str = "mbias";
+const RECIPE_KEYS: [&str; 5] = [
+    "stacked-clipping-sigma",
+    "stacked-clipping-iterations",
+    "frame-clipping-sigma",
+    "frame-clipping-iterations",
+    "qc-acceptable-ranges",
+];
+const MBIAS_KEYS: [&str; 2] = ["numerics", "output-dir"];
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            recipe: RecipeOverrides::default(),
+            arms: BTreeMap::new(),
+            numerics: None,
+            output_dir: None,
+            source: SettingsSource::BuiltIn,
+        }
+    }
+}
+
+/// soxspipe 0.17.4's shipped defaults for `soxs-mbias` (`soxs_default_settings.yaml`,
+/// `xsh_default_settings.yaml`).
+pub fn instrument_defaults(instrument: Instrument) -> (ClipParams, QcRanges) {
+    match instrument {
+        Instrument::Soxs => {
+            let ranges = [
+                ("master-ron", 0.0, 10.0),
+                ("fpn-fracmax", 0.0, 3.0),
+                ("mbias-median", 0.0, 2000.0),
+                ("raw-ron", 0.0, 15.0),
+                ("structx", -3.0, 1.0),
+                ("structy", -0.01, 0.6),
+                ("detector-temp", 0.0, 165.0),
+            ]
+            .into_iter()
+            .map(|(k, low, high)| (k.to_string(), QcRange { low, high }))
+            .collect();
+            (
+                ClipParams {
+                    stacked_clipping_sigma: 3.0,
+                    stacked_clipping_iterations: 3,
+                    frame_clipping_sigma: 4.0,
+                    frame_clipping_iterations: 3,
+                },
+                ranges,
+            )
+        }
+        Instrument::Xshooter => (
+            ClipParams {
+                stacked_clipping_sigma: 5.0,
+                stacked_clipping_iterations: 3,
+                frame_clipping_sigma: 3.0,
+                frame_clipping_iterations: 1,
+            },
+            QcRanges::new(),
+        ),
+    }
+}
+
+impl Settings {
+    /// Finds and loads the settings: `explicit` (`--settings`), else `$MBIAS_SETTINGS`, else
+    /// `settings.yaml` in the user's config folder, else the built-in defaults.
+    pub fn discover(explicit: Option<&Path>) -> Result<Settings, SettingsError> {
+        if let Some(path) = explicit {
+            return Settings::load(path);
+        }
+        if let Some(path) = std::env::var_os(SETTINGS_ENV).filter(|p| !p.is_empty()) {
+            return Settings::load(Path::new(&path));
+        }
+        if let Some(path) = user_settings_path().filter(|p| p.is_file()) {
+            return Settings::load(&path);
+        }
+        Ok(Settings::default())
+    }
+
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SettingsError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let mut settings = Settings::parse(&text).map_err(|e| e.in_file(path))?;
+        settings.source = SettingsSource::File(path.to_path_buf());
+        Ok(settings)
+    }
+
+    /// Parses settings text (no file involved; errors name the key).
+    pub fn parse(text: &str) -> Result<Settings, SettingsError> {
+        let value: Value = if text.trim().is_empty() {
+            Value::Mapping(Mapping::new())
+        } else {
+            serde_yaml::from_str(text).map_err(|e| SettingsError::Syntax {
+                file: None,
+                message: e.to_string(),
+            })?
+        };
+        Settings::from_value(&value)
+    }
+
+    fn from_value(value: &Value) -> Result<Settings, SettingsError> {
+        let mut settings = Settings::default();
+        let root = match value {
+            Value::Mapping(m) => m,
+            Value::Null => return Ok(settings),
+            other => return Err(SettingsError::invalid("(top level)", "a mapping", other)),
+        };
+        if let Some(block) = root.get(RECIPE_BLOCK) {
+            let block = as_mapping(block, RECIPE_BLOCK)?;
+            settings.recipe = parse_recipe(block, RECIPE_BLOCK)?;
+            for (key, sub) in block {
+                let Some(name) = key.as_str() else { continue };
+                if RECIPE_KEYS.contains(&name) || !matches!(sub, Value::Mapping(_)) {
+                    continue;
+                }
+                let path = format!("{RECIPE_BLOCK}.{name}");
+                let overrides = parse_recipe(as_mapping(sub, &path)?, &path)?;
+                settings.arms.insert(name.to_ascii_lowercase(), overrides);
+            }
+        }
+        if let Some(block) = root.get(MBIAS_BLOCK) {
+            let block = as_mapping(block, MBIAS_BLOCK)?;
+            for (key, v) in block {
+                let name = key.as_str().unwrap_or_default();
+                let path = format!("{MBIAS_BLOCK}.{name}");
+                match name {
+                    "numerics" => {
+                        settings.numerics = match v {
+                            Value::Null => None,
+                            Value::String(s) if s == "auto" => None,
+                            Value::String(s) => Some(Numerics::parse(s).ok_or_else(|| {
+                                SettingsError::invalid(&path, "soxspipe, exact or auto", v)
+                            })?),
+                            _ => return Err(SettingsError::invalid(&path, "a string", v)),
+                        }
+                    }
+                    "output-dir" => {
+                        settings.output_dir = match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(PathBuf::from(s)),
+                            _ => return Err(SettingsError::invalid(&path, "a folder path", v)),
+                        }
+                    }
+                    _ => {
+                        return Err(SettingsError::UnknownKey {
+                            file: None,
+                            key: path,
+                            known: MBIAS_KEYS.join(", "),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(settings)
+    }
+
+    /// The values for frames of `instrument` and `arm`: instrument defaults, then the
+    /// file's top-level recipe values, then its arm sub-block (soxspipe's
+    /// `get_recipe_settings` order).
+    pub fn resolve(
+        &self,
+        instrument: Instrument,
+        arm: &str,
+        default_numerics: Numerics,
+    ) -> Result<Resolved, SettingsError> {
+        let (mut params, mut qc_ranges) = instrument_defaults(instrument);
+        self.recipe.apply(&mut params, &mut qc_ranges);
+        if let Some(arm_block) = self.arms.get(&arm.to_ascii_lowercase()) {
+            arm_block.apply(&mut params, &mut qc_ranges);
+        }
+        check_params(&params)?;
+        Ok(Resolved {
+            params,
+            qc_ranges,
+            numerics: self.numerics.unwrap_or(default_numerics),
+        })
+    }
+
+    /// Applies one `--set key=value`. `key` is a recipe key (`stacked-clipping-sigma`), an
+    /// `mbias` key (`numerics`), or a dotted path (`soxs-mbias.vis.frame-clipping-sigma`).
+    pub fn apply_override(&mut self, assignment: &str) -> Result<(), SettingsError> {
+        let (key, raw) = assignment
+            .split_once('=')
+            .ok_or_else(|| SettingsError::BadAssignment(assignment.to_string()))?;
+        let key = key.trim();
+        let path: Vec<&str> = if key.contains('.') {
+            key.split('.').collect()
+        } else if RECIPE_KEYS.contains(&key) {
+            vec![RECIPE_BLOCK, key]
+        } else if MBIAS_KEYS.contains(&key) {
+            vec![MBIAS_BLOCK, key]
+        } else {
+            return Err(SettingsError::UnknownKey {
+                file: None,
+                key: key.to_string(),
+                known: RECIPE_KEYS.iter().chain(&MBIAS_KEYS).copied().collect::<Vec<_>>().join(", "),
+            });
+        };
+        let value: Value = serde_yaml::from_str(raw.trim()).map_err(|e| SettingsError::Syntax {
+            file: None,
+            message: format!("{key}: {e}"),
+        })?;
+        let overlay = path.iter().rev().fold(value, |inner, part| {
+            let mut map = Mapping::new();
+            map.insert(Value::String(part.to_string()), inner);
+            Value::Mapping(map)
+        });
+        let patch = Settings::from_value(&overlay)?;
+        self.merge(patch);
+        Ok(())
+    }
+
+    fn merge(&mut self, patch: Settings) {
+        merge_overrides(&mut self.recipe, patch.recipe);
+        for (arm, overrides) in patch.arms {
+            merge_overrides(self.arms.entry(arm).or_default(), overrides);
+        }
+        if patch.numerics.is_some() {
+            self.numerics = patch.numerics;
+        }
+        if patch.output_dir.is_some() {
+            self.output_dir = patch.output_dir;
+        }
+    }
+
+    /// Settings text that soxspipe accepts as it is and that reproduces `resolved`.
+    pub fn to_soxspipe_yaml(resolved: &Resolved) -> String {
+        let mut out = String::from(
+            "# Written by mbias. soxspipe reads the soxs-mbias block; mbias also reads the mbias block.\n",
+        );
+        out.push_str(&format!("{RECIPE_BLOCK}:\n"));
+        let p = &resolved.params;
+        out.push_str(&format!("    stacked-clipping-sigma: {}\n", p.stacked_clipping_sigma));
+        out.push_str(&format!("    stacked-clipping-iterations: {}\n", p.stacked_clipping_iterations));
+        out.push_str(&format!("    frame-clipping-sigma: {}\n", p.frame_clipping_sigma));
+        out.push_str(&format!("    frame-clipping-iterations: {}\n", p.frame_clipping_iterations));
+        if !resolved.qc_ranges.is_empty() {
+            out.push_str("    qc-acceptable-ranges:\n");
+            for (k, r) in &resolved.qc_ranges {
+                out.push_str(&format!("        {k}: [{}, {}]\n", r.low, r.high));
+            }
+        }
+        out.push_str(&format!("{MBIAS_BLOCK}:\n    numerics: {}\n", resolved.numerics.name()));
+        out
+    }
+}
+
+fn merge_overrides(into: &mut RecipeOverrides, from: RecipeOverrides) {
+    into.stacked_clipping_sigma = from.stacked_clipping_sigma.or(into.stacked_clipping_sigma);
+    into.stacked_clipping_iterations =
+        from.stacked_clipping_iterations.or(into.stacked_clipping_iterations);
+    into.frame_clipping_sigma = from.frame_clipping_sigma.or(into.frame_clipping_sigma);
+    into.frame_clipping_iterations =
+        from.frame_clipping_iterations.or(into.frame_clipping_iterations);
+    if from.qc_acceptable_ranges.is_some() {
+        into.qc_acceptable_ranges = from.qc_acceptable_ranges;
+    }
+}
+
+/// `settings.yaml` in the platform's config folder (`~/.config/mbias/` on Linux).
+pub fn user_settings_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "mbias", "mbias")
+        .map(|dirs| dirs.config_dir().join("settings.yaml"))
+}
+
+/// Rejects parameter values the algorithm cannot honour.
+pub fn check_params(p: &ClipParams) -> Result<(), SettingsError> {
+    for (key, sigma) in [
+        ("stacked-clipping-sigma", p.stacked_clipping_sigma),
+        ("frame-clipping-sigma", p.frame_clipping_sigma),
+    ] {
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(SettingsError::OutOfRange {
+                key: key.to_string(),
+                value: sigma.to_string(),
+                expected: "a number greater than 0".to_string(),
+            });
+        }
+    }
+    for (key, iterations) in [
+        ("stacked-clipping-iterations", p.stacked_clipping_iterations),
+        ("frame-clipping-iterations", p.frame_clipping_iterations),
+    ] {
+        if iterations == 0 {
+            return Err(SettingsError::OutOfRange {
+                key: key.to_string(),
+                value: "0".to_string(),
+                expected: "a whole number of at least 1".to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn as_mapping<'a>(value: &'a Value, path: &str) -> Result<&'a Mapping, SettingsError> {
+    value
+        .as_mapping()
+        .ok_or_else(|| SettingsError::invalid(path, "a mapping", value))
+}
+
+fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, SettingsError> {
+    let number = |key: &str| -> Result<Option<f64>, SettingsError> {
+        match block.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| SettingsError::invalid(&format!("{path}.{key}"), "a number", v)),
+        }
+    };
+    let count = |key: &str| -> Result<Option<u32>, SettingsError> {
+        match block.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    SettingsError::invalid(&format!("{path}.{key}"), "a whole number ≥ 0", v)
+                }),
+        }
+    };
+    let qc_acceptable_ranges = match block.get("qc-acceptable-ranges") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let key_path = format!("{path}.qc-acceptable-ranges");
+            let mut ranges = QcRanges::new();
+            for (name, range) in as_mapping(v, &key_path)? {
+                let name = name.as_str().unwrap_or_default().to_string();
+                let item_path = format!("{key_path}.{name}");
+                let pair = range
+                    .as_sequence()
+                    .filter(|s| s.len() == 2)
+                    .and_then(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
+                    .ok_or_else(|| SettingsError::invalid(&item_path, "[low, high]", range))?;
+                ranges.insert(
+                    name,
+                    QcRange {
+                        low: pair.0,
+                        high: pair.1,
+                    },
+                );
+            }
+            Some(ranges)
+        }
+    };
+    Ok(RecipeOverrides {
+        stacked_clipping_sigma: number("stacked-clipping-sigma")?,
+        stacked_clipping_iterations: count("stacked-clipping-iterations")?,
+        frame_clipping_sigma: number("frame-clipping-sigma")?,
+        frame_clipping_iterations: count("frame-clipping-iterations")?,
+        qc_acceptable_ranges,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn soxs(settings: &Settings) -> Resolved {
+        settings
+            .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
+            .unwrap()
+    }
+
+    #[test]
+    fn built_in_defaults_are_soxspipes() {
+        let r = soxs(&Settings::default());
+        assert_eq!(r.params.stacked_clipping_sigma, 3.0);
+        assert_eq!(r.params.frame_clipping_iterations, 3);
+        assert_eq!(r.qc_ranges["structy"], QcRange { low: -0.01, high: 0.6 });
+        let x = Settings::default()
+            .resolve(Instrument::Xshooter, "UVB", Numerics::Soxspipe)
+            .unwrap();
+        assert_eq!(x.params.stacked_clipping_sigma, 5.0);
+        assert_eq!(x.params.frame_clipping_iterations, 1);
+        assert!(x.qc_ranges.is_empty());
+    }
+
+    #[test]
+    fn a_soxspipe_settings_file_is_accepted_as_it_is() {
+        let text = "
+version: 1
+instrument: soxs
+workspace-root-dir: ./
+soxs-mdark:
+    frame-clipping-sigma: 99
+soxs-mbias:
+    stacked-clipping-sigma: 4
+    frame-clipping-sigma: 5
+    some-future-key: true
+    vis:
+        frame-clipping-sigma: 6
+    qc-acceptable-ranges:
+        master-ron: [0, 12]
+";
+        let s = Settings::parse(text).unwrap();
+        let vis = soxs(&s);
+        assert_eq!(vis.params.stacked_clipping_sigma, 4.0);
+        assert_eq!(vis.params.frame_clipping_sigma, 6.0, "arm block overrides");
+        assert_eq!(vis.params.frame_clipping_iterations, 3, "default kept");
+        assert_eq!(vis.qc_ranges.len(), 1);
+        let uvb = s
+            .resolve(Instrument::Xshooter, "UVB", Numerics::Soxspipe)
+            .unwrap();
+        assert_eq!(uvb.params.frame_clipping_sigma, 5.0, "no uvb block: top level");
+    }
+
+    #[test]
+    fn mbias_block_and_overrides_merge() {
+        let mut s = Settings::parse("mbias:\n    numerics: exact\n").unwrap();
+        assert_eq!(soxs(&s).numerics, Numerics::Exact);
+        s.apply_override("numerics=soxspipe").unwrap();
+        s.apply_override("stacked-clipping-sigma=2.5").unwrap();
+        s.apply_override("soxs-mbias.vis.frame-clipping-iterations=1").unwrap();
+        let r = soxs(&s);
+        assert_eq!(r.numerics, Numerics::Soxspipe);
+        assert_eq!(r.params.stacked_clipping_sigma, 2.5);
+        assert_eq!(r.params.frame_clipping_iterations, 1);
+        assert_eq!(r.params.stacked_clipping_iterations, 3);
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_keys_are_named() {
+        let e = Settings::parse("soxs-mbias:\n    stacked-clipping-sigma: abc\n").unwrap_err();
+        assert!(e.to_string().contains("soxs-mbias.stacked-clipping-sigma"), "{e}");
+        let e = Settings::parse("mbias:\n    numerix: exact\n").unwrap_err();
+        assert!(e.to_string().contains("mbias.numerix"), "{e}");
+        let e = Settings::parse("soxs-mbias: [1, 2]\n").unwrap_err();
+        assert!(e.to_string().contains("soxs-mbias"), "{e}");
+        assert!(Settings::default().apply_override("sigma").is_err());
+        assert!(Settings::default().apply_override("nonsense=1").is_err());
+    }
+
+    #[test]
+    fn zero_or_negative_values_are_refused() {
+        for bad in [
+            "stacked-clipping-sigma=0",
+            "frame-clipping-sigma=-1",
+            "stacked-clipping-iterations=0",
+        ] {
+            let mut s = Settings::default();
+            s.apply_override(bad).unwrap();
+            let e = s
+                .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
+                .unwrap_err();
+            assert!(e.to_string().contains(bad.split('=').next().unwrap()), "{e}");
+        }
+    }
+
+    #[test]
+    fn written_settings_read_back_identically() {
+        let mut s = Settings::default();
+        s.apply_override("stacked-clipping-sigma=3.5").unwrap();
+        let r = soxs(&s);
+        let text = Settings::to_soxspipe_yaml(&r);
+        assert_eq!(soxs(&Settings::parse(&text).unwrap()), r);
+    }
+}
