@@ -14,6 +14,14 @@ pub enum Instrument {
 }
 
 impl Instrument {
+    /// The name soxspipe settings files use for the instrument (`instrument: soxs`).
+    pub fn settings_name(self) -> &'static str {
+        match self {
+            Instrument::Soxs => "soxs",
+            Instrument::Xshooter => "xsh",
+        }
+    }
+
     /// The instrument name soxspipe writes into product names (`…_MBIAS_SOXS`).
     pub fn product_tag(self) -> &'static str {
         match self {
@@ -119,9 +127,16 @@ pub const BUILT_IN: [Profile; 3] = [
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetectProblem {
     /// NIR arms have no bias recipe in soxspipe.
-    NirArm { instrument: String },
-    UnknownInstrument { instrume: Option<String> },
-    UnknownArm { instrument: String, arm: Option<String> },
+    NirArm {
+        instrument: String,
+    },
+    UnknownInstrument {
+        instrume: Option<String>,
+    },
+    UnknownArm {
+        instrument: String,
+        arm: Option<String>,
+    },
 }
 
 impl std::fmt::Display for DetectProblem {
@@ -134,12 +149,17 @@ impl std::fmt::Display for DetectProblem {
             DetectProblem::UnknownInstrument { instrume } => write!(
                 f,
                 "INSTRUME = {} is not a built-in detector (soxs-vis, xsh-uvb, xsh-vis)",
-                instrume.as_deref().map(|s| format!("'{s}'")).unwrap_or("(missing)".into())
+                instrume
+                    .as_deref()
+                    .map(|s| format!("'{s}'"))
+                    .unwrap_or("(missing)".into())
             ),
             DetectProblem::UnknownArm { instrument, arm } => write!(
                 f,
                 "{instrument}: ESO SEQ ARM = {} is not a known arm",
-                arm.as_deref().map(|s| format!("'{s}'")).unwrap_or("(missing)".into())
+                arm.as_deref()
+                    .map(|s| format!("'{s}'"))
+                    .unwrap_or("(missing)".into())
             ),
         }
     }
@@ -217,7 +237,12 @@ mod tests {
         assert!(matches!(e, DetectProblem::NirArm { .. }));
         assert!(e.to_string().contains("NIR"));
         let other = header(&["INSTRUME= 'ALFOSC_FASU'"]);
-        assert!(detect(&other).unwrap_err().to_string().contains("ALFOSC_FASU"));
+        assert!(
+            detect(&other)
+                .unwrap_err()
+                .to_string()
+                .contains("ALFOSC_FASU")
+        );
     }
 
     #[test]

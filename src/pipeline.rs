@@ -20,7 +20,11 @@ pub fn validate(paths: &[PathBuf]) -> Result<(InputSet, Verification)> {
 
 /// Settings resolved for a plan's profile and arm.
 pub fn resolve(settings: &Settings, plan: &Plan) -> Result<Resolved> {
-    Ok(settings.resolve(plan.profile.instrument, plan.profile.arm, Numerics::Soxspipe)?)
+    Ok(settings.resolve(
+        plan.profile.instrument,
+        plan.profile.arm,
+        Numerics::Soxspipe,
+    )?)
 }
 
 /// Frames in memory plus the QC inputs that do not depend on parameters.

@@ -16,10 +16,27 @@ use crate::verify::Plan;
 
 /// Keywords the product sets itself or that describe the raw data layout.
 const NOT_INHERITED: &[&str] = &[
-    "SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BZERO", "BSCALE", "PCOUNT",
-    "GCOUNT", "XTENSION", "EXTNAME", "BUNIT", "CHECKSUM", "DATASUM", "END",
+    "SIMPLE",
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "EXTEND",
+    "BZERO",
+    "BSCALE",
+    "PCOUNT",
+    "GCOUNT",
+    "XTENSION",
+    "EXTNAME",
+    "BUNIT",
+    "CHECKSUM",
+    "DATASUM",
+    "END",
     // soxspipe's basic_header_scrubbing
-    "ESO DPR TECH", "ESO DPR CATG", "ESO DPR TYPE", "ARCFILE",
+    "ESO DPR TECH",
+    "ESO DPR CATG",
+    "ESO DPR TYPE",
+    "ARCFILE",
 ];
 
 pub const PIPELINE_ID: &str = concat!("mbias/v", env!("CARGO_PKG_VERSION"));
@@ -75,7 +92,11 @@ fn qc_value(v: &crate::qc::QcValue) -> Value {
 pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> Vec<Card> {
     let plan = &set.plan;
     let arm = plan.profile.arm;
-    let first = set.frames.first().map(|f| f.header.clone()).unwrap_or_default();
+    let first = set
+        .frames
+        .first()
+        .map(|f| f.header.clone())
+        .unwrap_or_default();
     let mut cards: Vec<Card> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for card in &first.cards {
@@ -102,15 +123,32 @@ pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> V
     add("ESO PRO REC1 ID", text("soxs-mbias"), "");
     add("ESO PRO REC1 PIPE ID", text(PIPELINE_ID), "");
     for (i, frame) in set.frames.iter().enumerate() {
-        add(&format!("ESO PRO REC1 RAW{} NAME", i + 1), text(&frame.name), "");
-        add(&format!("ESO PRO REC1 RAW{} CATG", i + 1), text(&format!("BIAS_{arm}")), "");
+        add(
+            &format!("ESO PRO REC1 RAW{} NAME", i + 1),
+            text(&frame.name),
+            "",
+        );
+        add(
+            &format!("ESO PRO REC1 RAW{} CATG", i + 1),
+            text(&format!("BIAS_{arm}")),
+            "",
+        );
     }
     let p = &master.params;
     let params = [
-        ("stacked-clipping-sigma", param_value(p.stacked_clipping_sigma)),
-        ("stacked-clipping-iterations", Value::Int(i64::from(p.stacked_clipping_iterations))),
+        (
+            "stacked-clipping-sigma",
+            param_value(p.stacked_clipping_sigma),
+        ),
+        (
+            "stacked-clipping-iterations",
+            Value::Int(i64::from(p.stacked_clipping_iterations)),
+        ),
         ("frame-clipping-sigma", param_value(p.frame_clipping_sigma)),
-        ("frame-clipping-iterations", Value::Int(i64::from(p.frame_clipping_iterations))),
+        (
+            "frame-clipping-iterations",
+            Value::Int(i64::from(p.frame_clipping_iterations)),
+        ),
         ("numerics", text(master.numerics.name())),
     ];
     for (i, (name, value)) in params.into_iter().enumerate() {
@@ -120,7 +158,9 @@ pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> V
     for v in qc.values.iter().filter(|v| v.in_header) {
         add(&format!("ESO QC {}", v.name), qc_value(v), v.comment);
     }
-    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string();
     add("SXSPRE", text(&now), "UTC timestamp");
     cards.sort_by(|a, b| a.key.cmp(&b.key));
     cards
@@ -180,11 +220,19 @@ pub fn write(
 
     let shape = (master.rows, master.cols);
     let mut writer = ImageWriter::create(&temp)?;
-    writer.add_image(shape, ImageData::F32(&master.flux), &primary_cards(set, master, qc))?;
+    writer.add_image(
+        shape,
+        ImageData::F32(&master.flux),
+        &primary_cards(set, master, qc),
+    )?;
     writer.add_image(
         shape,
         ImageData::U8(&master.qual),
-        &[Card::new("EXTNAME", Value::Str("QUAL".into()), "extension name")],
+        &[Card::new(
+            "EXTNAME",
+            Value::Str("QUAL".into()),
+            "extension name",
+        )],
     )?;
     writer.add_image(
         shape,

@@ -112,6 +112,9 @@ pub struct Settings {
     pub recipe: RecipeOverrides,
     /// Per-arm sub-blocks (`vis:`, `uvb:`), keyed by lower-case arm name.
     pub arms: BTreeMap<String, RecipeOverrides>,
+    /// soxspipe's top-level `instrument:`; its recipe values then apply only to frames of
+    /// that instrument (soxspipe keeps one settings file per instrument).
+    pub instrument: Option<Instrument>,
     /// `mbias.numerics`; `None` = the profile's default (soxspipe for built-in profiles).
     pub numerics: Option<Numerics>,
     /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
@@ -122,6 +125,8 @@ pub struct Settings {
 /// Settings resolved for one set of frames: everything the engine needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolved {
+    /// The instrument the values were resolved for (written into saved settings files).
+    pub instrument: Option<Instrument>,
     pub params: ClipParams,
     pub qc_ranges: QcRanges,
     pub numerics: Numerics,
@@ -141,11 +146,15 @@ const RECIPE_KEYS: [&str; 5] = [
 ];
 const MBIAS_KEYS: [&str; 2] = ["numerics", "output-dir"];
 
+/// The example settings file shipped with the project; a test proves it equals the defaults.
+pub const EXAMPLE: &str = include_str!("../settings.example.yaml");
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             recipe: RecipeOverrides::default(),
             arms: BTreeMap::new(),
+            instrument: None,
             numerics: None,
             output_dir: None,
             source: SettingsSource::BuiltIn,
@@ -238,6 +247,13 @@ impl Settings {
             Value::Null => return Ok(settings),
             other => return Err(SettingsError::invalid("(top level)", "a mapping", other)),
         };
+        if let Some(value) = root.get("instrument") {
+            settings.instrument = match value.as_str().map(str::to_ascii_lowercase).as_deref() {
+                Some("soxs") => Some(Instrument::Soxs),
+                Some("xsh") => Some(Instrument::Xshooter),
+                _ => return Err(SettingsError::invalid("instrument", "soxs or xsh", value)),
+            };
+        }
         if let Some(block) = root.get(RECIPE_BLOCK) {
             let block = as_mapping(block, RECIPE_BLOCK)?;
             settings.recipe = parse_recipe(block, RECIPE_BLOCK)?;
@@ -297,12 +313,15 @@ impl Settings {
         default_numerics: Numerics,
     ) -> Result<Resolved, SettingsError> {
         let (mut params, mut qc_ranges) = instrument_defaults(instrument);
-        self.recipe.apply(&mut params, &mut qc_ranges);
-        if let Some(arm_block) = self.arms.get(&arm.to_ascii_lowercase()) {
-            arm_block.apply(&mut params, &mut qc_ranges);
+        if self.instrument.is_none_or(|i| i == instrument) {
+            self.recipe.apply(&mut params, &mut qc_ranges);
+            if let Some(arm_block) = self.arms.get(&arm.to_ascii_lowercase()) {
+                arm_block.apply(&mut params, &mut qc_ranges);
+            }
         }
         check_params(&params)?;
         Ok(Resolved {
+            instrument: Some(instrument),
             params,
             qc_ranges,
             numerics: self.numerics.unwrap_or(default_numerics),
@@ -326,7 +345,12 @@ impl Settings {
             return Err(SettingsError::UnknownKey {
                 file: None,
                 key: key.to_string(),
-                known: RECIPE_KEYS.iter().chain(&MBIAS_KEYS).copied().collect::<Vec<_>>().join(", "),
+                known: RECIPE_KEYS
+                    .iter()
+                    .chain(&MBIAS_KEYS)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         };
         let value: Value = serde_yaml::from_str(raw.trim()).map_err(|e| SettingsError::Syntax {
@@ -348,6 +372,9 @@ impl Settings {
         for (arm, overrides) in patch.arms {
             merge_overrides(self.arms.entry(arm).or_default(), overrides);
         }
+        if patch.instrument.is_some() {
+            self.instrument = patch.instrument;
+        }
         if patch.numerics.is_some() {
             self.numerics = patch.numerics;
         }
@@ -361,30 +388,50 @@ impl Settings {
         let mut out = String::from(
             "# Written by mbias. soxspipe reads the soxs-mbias block; mbias also reads the mbias block.\n",
         );
+        if let Some(instrument) = resolved.instrument {
+            out.push_str(&format!("instrument: {}\n", instrument.settings_name()));
+        }
         out.push_str(&format!("{RECIPE_BLOCK}:\n"));
         let p = &resolved.params;
-        out.push_str(&format!("    stacked-clipping-sigma: {}\n", p.stacked_clipping_sigma));
-        out.push_str(&format!("    stacked-clipping-iterations: {}\n", p.stacked_clipping_iterations));
-        out.push_str(&format!("    frame-clipping-sigma: {}\n", p.frame_clipping_sigma));
-        out.push_str(&format!("    frame-clipping-iterations: {}\n", p.frame_clipping_iterations));
+        out.push_str(&format!(
+            "    stacked-clipping-sigma: {}\n",
+            p.stacked_clipping_sigma
+        ));
+        out.push_str(&format!(
+            "    stacked-clipping-iterations: {}\n",
+            p.stacked_clipping_iterations
+        ));
+        out.push_str(&format!(
+            "    frame-clipping-sigma: {}\n",
+            p.frame_clipping_sigma
+        ));
+        out.push_str(&format!(
+            "    frame-clipping-iterations: {}\n",
+            p.frame_clipping_iterations
+        ));
         if !resolved.qc_ranges.is_empty() {
             out.push_str("    qc-acceptable-ranges:\n");
             for (k, r) in &resolved.qc_ranges {
                 out.push_str(&format!("        {k}: [{}, {}]\n", r.low, r.high));
             }
         }
-        out.push_str(&format!("{MBIAS_BLOCK}:\n    numerics: {}\n", resolved.numerics.name()));
+        out.push_str(&format!(
+            "{MBIAS_BLOCK}:\n    numerics: {}\n",
+            resolved.numerics.name()
+        ));
         out
     }
 }
 
 fn merge_overrides(into: &mut RecipeOverrides, from: RecipeOverrides) {
     into.stacked_clipping_sigma = from.stacked_clipping_sigma.or(into.stacked_clipping_sigma);
-    into.stacked_clipping_iterations =
-        from.stacked_clipping_iterations.or(into.stacked_clipping_iterations);
+    into.stacked_clipping_iterations = from
+        .stacked_clipping_iterations
+        .or(into.stacked_clipping_iterations);
     into.frame_clipping_sigma = from.frame_clipping_sigma.or(into.frame_clipping_sigma);
-    into.frame_clipping_iterations =
-        from.frame_clipping_iterations.or(into.frame_clipping_iterations);
+    into.frame_clipping_iterations = from
+        .frame_clipping_iterations
+        .or(into.frame_clipping_iterations);
     if from.qc_acceptable_ranges.is_some() {
         into.qc_acceptable_ranges = from.qc_acceptable_ranges;
     }
@@ -501,7 +548,13 @@ mod tests {
         let r = soxs(&Settings::default());
         assert_eq!(r.params.stacked_clipping_sigma, 3.0);
         assert_eq!(r.params.frame_clipping_iterations, 3);
-        assert_eq!(r.qc_ranges["structy"], QcRange { low: -0.01, high: 0.6 });
+        assert_eq!(
+            r.qc_ranges["structy"],
+            QcRange {
+                low: -0.01,
+                high: 0.6
+            }
+        );
         let x = Settings::default()
             .resolve(Instrument::Xshooter, "UVB", Numerics::Soxspipe)
             .unwrap();
@@ -514,7 +567,6 @@ mod tests {
     fn a_soxspipe_settings_file_is_accepted_as_it_is() {
         let text = "
 version: 1
-instrument: soxs
 workspace-root-dir: ./
 soxs-mdark:
     frame-clipping-sigma: 99
@@ -536,7 +588,10 @@ soxs-mbias:
         let uvb = s
             .resolve(Instrument::Xshooter, "UVB", Numerics::Soxspipe)
             .unwrap();
-        assert_eq!(uvb.params.frame_clipping_sigma, 5.0, "no uvb block: top level");
+        assert_eq!(
+            uvb.params.frame_clipping_sigma, 5.0,
+            "no uvb block: top level"
+        );
     }
 
     #[test]
@@ -545,7 +600,8 @@ soxs-mbias:
         assert_eq!(soxs(&s).numerics, Numerics::Exact);
         s.apply_override("numerics=soxspipe").unwrap();
         s.apply_override("stacked-clipping-sigma=2.5").unwrap();
-        s.apply_override("soxs-mbias.vis.frame-clipping-iterations=1").unwrap();
+        s.apply_override("soxs-mbias.vis.frame-clipping-iterations=1")
+            .unwrap();
         let r = soxs(&s);
         assert_eq!(r.numerics, Numerics::Soxspipe);
         assert_eq!(r.params.stacked_clipping_sigma, 2.5);
@@ -556,7 +612,10 @@ soxs-mbias:
     #[test]
     fn wrong_types_and_unknown_keys_are_named() {
         let e = Settings::parse("soxs-mbias:\n    stacked-clipping-sigma: abc\n").unwrap_err();
-        assert!(e.to_string().contains("soxs-mbias.stacked-clipping-sigma"), "{e}");
+        assert!(
+            e.to_string().contains("soxs-mbias.stacked-clipping-sigma"),
+            "{e}"
+        );
         let e = Settings::parse("mbias:\n    numerix: exact\n").unwrap_err();
         assert!(e.to_string().contains("mbias.numerix"), "{e}");
         let e = Settings::parse("soxs-mbias: [1, 2]\n").unwrap_err();
@@ -577,8 +636,38 @@ soxs-mbias:
             let e = s
                 .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
                 .unwrap_err();
-            assert!(e.to_string().contains(bad.split('=').next().unwrap()), "{e}");
+            assert!(
+                e.to_string().contains(bad.split('=').next().unwrap()),
+                "{e}"
+            );
         }
+    }
+
+    #[test]
+    fn an_instrument_file_leaves_the_other_instrument_at_its_defaults() {
+        let s = Settings::parse("instrument: soxs\nsoxs-mbias:\n    stacked-clipping-sigma: 4\n")
+            .unwrap();
+        assert_eq!(soxs(&s).params.stacked_clipping_sigma, 4.0);
+        let x = s
+            .resolve(Instrument::Xshooter, "VIS", Numerics::Soxspipe)
+            .unwrap();
+        assert_eq!(x.params.stacked_clipping_sigma, 5.0);
+        assert!(Settings::parse("instrument: nirspec\n").is_err());
+    }
+
+    #[test]
+    fn example_file_equals_the_built_in_defaults() {
+        let example = Settings::parse(EXAMPLE).unwrap();
+        let builtin = Settings::default();
+        for profile in &crate::detector::BUILT_IN {
+            let resolve = |s: &Settings| {
+                s.resolve(profile.instrument, profile.arm, Numerics::Soxspipe)
+                    .unwrap()
+            };
+            assert_eq!(resolve(&example), resolve(&builtin), "{}", profile.name);
+        }
+        assert_eq!(example.numerics, builtin.numerics);
+        assert_eq!(example.output_dir, builtin.output_dir);
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub fn raw_shape(profile: &Profile) -> (usize, usize) {
 const CADENCE_S: i64 = 23;
 
 fn timestamp(offset_s: i64) -> jiff::Timestamp {
-    let start: jiff::Timestamp = "2025-10-10T09:19:27Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let start: jiff::Timestamp = "2025-10-10T09:19:27Z"
+        .parse()
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     start
         .checked_add(jiff::SignedDuration::from_secs(offset_s))
         .unwrap_or(start)
@@ -74,13 +76,17 @@ struct Defects {
     warm_column: usize,
 }
 
-fn defects(seed: u64, rows: usize, cols: usize) -> Defects {
+fn defects(seed: u64, rows: usize, cols: usize, warm_column: usize) -> Defects {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xDEFEC7);
     let n = rows * cols;
     Defects {
-        hot: (0..80).map(|_| (rng.random_range(0..n), rng.random_range(200.0..20000.0))).collect(),
-        cold: (0..40).map(|_| (rng.random_range(0..n), rng.random_range(100.0..300.0))).collect(),
-        warm_column: rng.random_range(cols / 4..cols * 3 / 4),
+        hot: (0..80)
+            .map(|_| (rng.random_range(0..n), rng.random_range(100.0..3000.0)))
+            .collect(),
+        cold: (0..40)
+            .map(|_| (rng.random_range(0..n), rng.random_range(100.0..300.0)))
+            .collect(),
+        warm_column,
     }
 }
 
@@ -94,8 +100,16 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
     };
     let soxs = p.instrument == Instrument::Soxs;
     let mut cards = vec![
-        Card::new("INSTRUME", s(if soxs { "SOXS" } else { "SHOOT" }), "Instrument used"),
-        Card::new("TELESCOP", s(if soxs { "ESO-NTT" } else { "ESO-VLT-U2" }), ""),
+        Card::new(
+            "INSTRUME",
+            s(if soxs { "SOXS" } else { "SHOOT" }),
+            "Instrument used",
+        ),
+        Card::new(
+            "TELESCOP",
+            s(if soxs { "ESO-NTT" } else { "ESO-VLT-U2" }),
+            "",
+        ),
         Card::new("OBJECT", s(dpr_type), ""),
         Card::new("DATE-OBS", s(&date), "Date of observation"),
         Card::new("MJD-OBS", Value::Float(mjd(when)), "Obs start"),
@@ -106,30 +120,82 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
         Card::new("ESO DPR TYPE", s(dpr_type), "Observation type"),
         Card::new("ESO DPR TECH", s("IMAGE"), "Observation technique"),
         Card::new("ESO SEQ ARM", s(p.arm), "Arm"),
-        Card::new("ESO TPL NEXP", Value::Int(spec.frames as i64), "Number of exposures"),
-        Card::new("ESO TPL EXPNO", Value::Int(index as i64 + 1), "Exposure number"),
-        Card::new(p.keywords.binx, Value::Int(spec.binning.0 as i64), "Binning factor along X"),
-        Card::new(p.keywords.biny, Value::Int(spec.binning.1 as i64), "Binning factor along Y"),
-        Card::new(p.keywords.conad, Value::Float(1.4), "Conversion from ADUs to electrons"),
-        Card::new(p.keywords.ron, Value::Float(4.2), "Readout noise per output (e-)"),
+        Card::new(
+            "ESO TPL NEXP",
+            Value::Int(spec.frames as i64),
+            "Number of exposures",
+        ),
+        Card::new(
+            "ESO TPL EXPNO",
+            Value::Int(index as i64 + 1),
+            "Exposure number",
+        ),
+        Card::new(
+            p.keywords.binx,
+            Value::Int(spec.binning.0 as i64),
+            "Binning factor along X",
+        ),
+        Card::new(
+            p.keywords.biny,
+            Value::Int(spec.binning.1 as i64),
+            "Binning factor along Y",
+        ),
+        Card::new(
+            p.keywords.conad,
+            Value::Float(1.4),
+            "Conversion from ADUs to electrons",
+        ),
+        Card::new(
+            p.keywords.ron,
+            Value::Float(4.2),
+            "Readout noise per output (e-)",
+        ),
     ];
     if soxs {
-        cards.push(Card::new(p.keywords.read_speed, Value::Int(1), "Used readout mode id"));
-        cards.push(Card::new("ESO DET READ CURNAME", s("SLOW"), "Used readout mode name"));
-        cards.push(Card::new("ESO DET OUT1 GAIN", Value::Float(0.7143), "Conversion from electrons to ADU"));
-        cards.push(Card::new("ESO INS TEMP104 VAL", Value::Float(153.0), "VIS detector temperature"));
-        cards.push(Card::new("ESO INS TEMP301 VAL", Value::Float(15.0), "Common path temperature"));
+        cards.push(Card::new(
+            p.keywords.read_speed,
+            Value::Int(1),
+            "Used readout mode id",
+        ));
+        cards.push(Card::new(
+            "ESO DET READ CURNAME",
+            s("SLOW"),
+            "Used readout mode name",
+        ));
+        cards.push(Card::new(
+            "ESO DET OUT1 GAIN",
+            Value::Float(0.7143),
+            "Conversion from electrons to ADU",
+        ));
+        cards.push(Card::new(
+            "ESO INS TEMP104 VAL",
+            Value::Float(153.0),
+            "VIS detector temperature",
+        ));
+        cards.push(Card::new(
+            "ESO INS TEMP301 VAL",
+            Value::Float(15.0),
+            "Common path temperature",
+        ));
     } else {
-        cards.push(Card::new(p.keywords.read_speed, s("400k/1pt/hg"), "Readout speed"));
+        cards.push(Card::new(
+            p.keywords.read_speed,
+            s("400k/1pt/hg"),
+            "Readout speed",
+        ));
     }
     cards
 }
 
 fn render_frame(spec: &Spec, index: usize, shape: (usize, usize), defects: &Defects) -> Vec<u16> {
     let (rows, cols) = shape;
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
     let (level, noise) = match spec.exposure {
-        Exposure::Bias => (800.0 + 0.4 * index as f64 + rng.random_range(-0.5..0.5), 3.0),
+        Exposure::Bias => (
+            800.0 + 0.4 * index as f64 + rng.random_range(-0.5..0.5),
+            3.0,
+        ),
         Exposure::Flat => (20000.0, 100.0),
     };
     let phase = rng.random_range(0.0..TAU);
@@ -137,7 +203,8 @@ fn render_frame(spec: &Spec, index: usize, shape: (usize, usize), defects: &Defe
     let mut values: Vec<f64> = (0..rows * cols)
         .map(|p| {
             let (r, c) = (p / cols, p % cols);
-            level - 2e-4 * c as f64 + 1e-4 * r as f64
+            level - 2e-4 * c as f64
+                + 1e-4 * r as f64
                 + 0.5 * (TAU * c as f64 / 16.0 + phase).sin()
                 + read_noise.sample(&mut rng)
         })
@@ -160,7 +227,10 @@ fn render_frame(spec: &Spec, index: usize, shape: (usize, usize), defects: &Defe
             values[r * cols + cc] += energy / (k + 1) as f64;
         }
     }
-    values.iter().map(|v| v.round().clamp(0.0, 65535.0) as u16).collect()
+    values
+        .iter()
+        .map(|v| v.round().clamp(0.0, 65535.0) as u16)
+        .collect()
 }
 
 /// Writes the frames of `spec` into `dir` and returns their paths.
@@ -171,7 +241,9 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
     })?;
     let (rows, cols) = raw_shape(spec.profile);
     let shape = (rows / spec.binning.1.max(1), cols / spec.binning.0.max(1));
-    let defects = defects(spec.seed, shape.0, shape.1);
+    // The warm column sits mid-window, where it leaves STRUCTX alone as in the oracle set.
+    let warm_column = (spec.profile.cols.0 + spec.profile.cols.1) / 2 / spec.binning.0.max(1);
+    let defects = defects(spec.seed, shape.0, shape.1, warm_column);
     let prefix = match spec.profile.instrument {
         Instrument::Soxs => "SOXS",
         Instrument::Xshooter => "XSHOO",
@@ -185,7 +257,11 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
             let pixels = render_frame(spec, index, shape, &defects);
             let _ = std::fs::remove_file(&path);
             let mut writer = ImageWriter::create(&path)?;
-            writer.add_image(shape, ImageData::U16(&pixels), &header_cards(spec, index, when, &file_name))?;
+            writer.add_image(
+                shape,
+                ImageData::U16(&pixels),
+                &header_cards(spec, index, when, &file_name),
+            )?;
             writer.finish()?;
             Ok(path)
         })
@@ -214,11 +290,13 @@ pub fn demo_night(dir: &Path, profile: &'static Profile, seed: u64) -> Result<Ve
         },
     )?);
     let corrupt = dir.join(format!("{}.corrupt.fits", profile.instrument.product_tag()));
-    std::fs::write(&corrupt, b"SIMPLE  =                    T / truncated by a full disk").map_err(|e| {
-        FitsError::Write {
-            path: corrupt.clone(),
-            message: e.to_string(),
-        }
+    std::fs::write(
+        &corrupt,
+        b"SIMPLE  =                    T / truncated by a full disk",
+    )
+    .map_err(|e| FitsError::Write {
+        path: corrupt.clone(),
+        message: e.to_string(),
     })?;
     files.push(corrupt);
     Ok(files)

@@ -61,6 +61,40 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    fn new(severity: Severity, problem: Problem, message: impl Into<String>) -> Finding {
+        Finding {
+            severity,
+            problem,
+            file: None,
+            keyword: None,
+            seen: None,
+            expected: None,
+            message: message.into(),
+        }
+    }
+
+    fn file(mut self, file: &Path) -> Finding {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+
+    fn keyword(mut self, keyword: &str) -> Finding {
+        self.keyword = Some(keyword.to_string());
+        self
+    }
+
+    fn seen(mut self, seen: impl Into<String>) -> Finding {
+        self.seen = Some(seen.into());
+        self
+    }
+
+    fn expected(mut self, expected: impl Into<String>) -> Finding {
+        self.expected = Some(expected.into());
+        self
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
@@ -139,25 +173,8 @@ struct Collector {
 }
 
 impl Collector {
-    fn add(
-        &mut self,
-        severity: Severity,
-        problem: Problem,
-        file: Option<&Path>,
-        keyword: Option<&str>,
-        seen: Option<String>,
-        expected: Option<String>,
-        message: String,
-    ) {
-        self.findings.push(Finding {
-            severity,
-            problem,
-            file: file.map(Path::to_path_buf),
-            keyword: keyword.map(str::to_string),
-            seen,
-            expected,
-            message,
-        });
+    fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
     }
 
     fn keyword(&mut self, file: &Path, key: &str, problem: KeywordProblem) {
@@ -169,15 +186,12 @@ impl Collector {
                 Some(expected.to_string()),
             ),
         };
-        self.add(
-            Severity::Error,
-            kind,
-            Some(file),
-            Some(key),
-            seen,
-            expected,
-            format!("keyword {key} {problem}"),
-        );
+        let mut finding = Finding::new(Severity::Error, kind, format!("keyword {key} {problem}"))
+            .file(file)
+            .keyword(key);
+        finding.seen = seen;
+        finding.expected = expected;
+        self.push(finding);
     }
 }
 
@@ -207,7 +221,12 @@ fn agree(
     let majority = first_seen
         .iter()
         .copied()
-        .max_by_key(|v| (counts[v], std::cmp::Reverse(first_seen.iter().position(|x| x == v))))?
+        .max_by_key(|v| {
+            (
+                counts[v],
+                std::cmp::Reverse(first_seen.iter().position(|x| x == v)),
+            )
+        })?
         .to_string();
     if counts.len() > 1 {
         let parts: Vec<String> = first_seen
@@ -216,17 +235,19 @@ fn agree(
             .collect();
         summary.push(format!("{} differs: {}", rule.what, parts.join(", ")));
         for (file, v) in values.iter().filter(|(_, v)| *v != majority) {
-            out.add(
-                Severity::Error,
-                rule.problem,
-                Some(file),
-                Some(rule.keyword),
-                Some(v.clone()),
-                Some(majority.clone()),
-                format!(
-                    "{} is {v} but the rest of the set has {majority} ({})",
-                    rule.what, rule.keyword
-                ),
+            out.push(
+                Finding::new(
+                    Severity::Error,
+                    rule.problem,
+                    format!(
+                        "{} is {v} but the rest of the set has {majority} ({})",
+                        rule.what, rule.keyword
+                    ),
+                )
+                .file(file)
+                .keyword(rule.keyword)
+                .seen(v.clone())
+                .expected(majority.clone()),
             );
         }
     }
@@ -247,14 +268,13 @@ pub fn verify(
     };
     let mut summary = Vec::new();
     for path in ignored {
-        out.add(
-            Severity::Warning,
-            Problem::NotFitsName,
-            Some(path),
-            None,
-            None,
-            None,
-            "not a FITS file name (.fits, .fits.gz, .fz); ignored".to_string(),
+        out.push(
+            Finding::new(
+                Severity::Warning,
+                Problem::NotFitsName,
+                "not a FITS file name (.fits, .fits.gz, .fz); ignored".to_string(),
+            )
+            .file(path),
         );
     }
 
@@ -269,7 +289,7 @@ pub fn verify(
                     .strip_prefix(&format!("{}: ", path.display()))
                     .unwrap_or(&message)
                     .to_string();
-                out.add(Severity::Error, Problem::Unreadable, Some(path), None, None, None, message);
+                out.push(Finding::new(Severity::Error, Problem::Unreadable, message).file(path));
                 continue;
             }
         };
@@ -281,14 +301,15 @@ pub fn verify(
                     detector::DetectProblem::UnknownInstrument { .. } => "INSTRUME",
                     _ => "ESO SEQ ARM",
                 };
-                out.add(
-                    Severity::Error,
-                    Problem::UnsupportedDetector,
-                    Some(path),
-                    Some(keyword),
-                    header.text(keyword),
-                    None,
-                    problem.to_string(),
+                out.push(
+                    Finding::new(
+                        Severity::Error,
+                        Problem::UnsupportedDetector,
+                        problem.to_string(),
+                    )
+                    .file(path)
+                    .keyword(keyword)
+                    .seen(header.text(keyword).unwrap_or_else(|| "(missing)".into())),
                 );
                 continue;
             }
@@ -301,19 +322,27 @@ pub fn verify(
         let is_bias = !types.is_empty() && types.iter().all(|t| t.eq_ignore_ascii_case("BIAS"));
         let mut usable = true;
         if !is_bias && !types.is_empty() {
-            out.add(
-                Severity::Error,
-                Problem::NotBias,
-                Some(path),
-                Some("ESO DPR TYPE"),
-                Some(types.join(", ")),
-                Some("BIAS".to_string()),
-                format!("not a bias frame: ESO DPR TYPE is '{}', expected 'BIAS'", types.join(", ")),
+            out.push(
+                Finding::new(
+                    Severity::Error,
+                    Problem::NotBias,
+                    format!(
+                        "not a bias frame: ESO DPR TYPE is '{}', expected 'BIAS'",
+                        types.join(", ")
+                    ),
+                )
+                .file(path)
+                .keyword("ESO DPR TYPE")
+                .seen(types.join(", "))
+                .expected("BIAS".to_string()),
             );
             usable = false;
         }
         for key in profile.required_keywords() {
-            let check = if matches!(key, "DATE-OBS" | "ESO DPR TYPE" | "ESO DPR TECH" | "ESO DPR CATG" | "ESO SEQ ARM") {
+            let check = if matches!(
+                key,
+                "DATE-OBS" | "ESO DPR TYPE" | "ESO DPR TECH" | "ESO DPR CATG" | "ESO SEQ ARM"
+            ) {
                 header.require_text(key).map(drop)
             } else {
                 header.require_number(key).map(drop)
@@ -331,7 +360,12 @@ pub fn verify(
     // Across the set: what soxspipe insists is unique, plus the image shape.
     let profile_names: Vec<(&Path, String)> = candidates
         .iter()
-        .map(|(f, p)| (f.path.as_path(), format!("{} ({} {})", p.arm, p.instrument.product_tag(), p.name)))
+        .map(|(f, p)| {
+            (
+                f.path.as_path(),
+                format!("{} ({} {})", p.arm, p.instrument.product_tag(), p.name),
+            )
+        })
         .collect();
     let agreed_profile = agree(
         &mut out,
@@ -346,7 +380,11 @@ pub fn verify(
     let profile = agreed_profile.and_then(|name| {
         candidates
             .iter()
-            .find(|(f, _)| profile_names.iter().any(|(p, n)| *p == f.path.as_path() && *n == name))
+            .find(|(f, _)| {
+                profile_names
+                    .iter()
+                    .any(|(p, n)| *p == f.path.as_path() && *n == name)
+            })
             .map(|(_, p)| *p)
     });
     let frames: Vec<&FrameFile> = candidates
@@ -356,15 +394,23 @@ pub fn verify(
         .collect();
 
     let Some(profile) = profile else {
-        if !out.findings.iter().any(|f| f.severity == Severity::Error) {
-            out.add(Severity::Error, Problem::NoFrames, None, None, None, None, "no bias frames to stack".into());
+        let message = if candidates.is_empty() && scanned.is_empty() {
+            "no bias frames to stack"
         } else {
-            out.add(Severity::Error, Problem::NoFrames, None, None, None, None, "no usable bias frames left to stack".into());
-        }
-        return Verification { findings: out.findings, summary, plan: None };
+            "no usable bias frames left to stack"
+        };
+        out.push(Finding::new(Severity::Error, Problem::NoFrames, message));
+        return Verification {
+            findings: out.findings,
+            summary,
+            plan: None,
+        };
     };
     let kw = profile.keywords;
-    let headers: Vec<_> = frames.iter().map(|f| (f.path.as_path(), f.merged_header())).collect();
+    let headers: Vec<_> = frames
+        .iter()
+        .map(|f| (f.path.as_path(), f.merged_header()))
+        .collect();
     let binning_of = |h: &crate::fits::Header| {
         let bx = h.number(kw.binx).unwrap_or(1.0).max(1.0) as usize;
         let by = h.number(kw.biny).unwrap_or(1.0).max(1.0) as usize;
@@ -377,11 +423,19 @@ pub fn verify(
             (*p, format!("{bx}x{by}"))
         })
         .collect();
-    let binning_keyword = format!("{}/{}", kw.binx, kw.biny.rsplit(' ').next().unwrap_or(kw.biny));
+    let binning_keyword = format!(
+        "{}/{}",
+        kw.binx,
+        kw.biny.rsplit(' ').next().unwrap_or(kw.biny)
+    );
     let agreed_binning = agree(
         &mut out,
         &mut summary,
-        Agreement { problem: Problem::BinningDiffers, keyword: &binning_keyword, what: "binning" },
+        Agreement {
+            problem: Problem::BinningDiffers,
+            keyword: &binning_keyword,
+            what: "binning",
+        },
         &binnings,
     );
     let speeds: Vec<(&Path, String)> = headers
@@ -391,7 +445,11 @@ pub fn verify(
     let read_speed = agree(
         &mut out,
         &mut summary,
-        Agreement { problem: Problem::ReadSpeedDiffers, keyword: kw.read_speed, what: "read-out speed" },
+        Agreement {
+            problem: Problem::ReadSpeedDiffers,
+            keyword: kw.read_speed,
+            what: "read-out speed",
+        },
         &speeds,
     )
     .unwrap_or_default();
@@ -413,7 +471,11 @@ pub fn verify(
     let gain = agree(
         &mut out,
         &mut summary,
-        Agreement { problem: Problem::GainDiffers, keyword: &gain_keyword, what: "gain" },
+        Agreement {
+            problem: Problem::GainDiffers,
+            keyword: &gain_keyword,
+            what: "gain",
+        },
         &gains,
     );
     let rons: Vec<(&Path, String)> = headers
@@ -423,29 +485,45 @@ pub fn verify(
     let ron = agree(
         &mut out,
         &mut summary,
-        Agreement { problem: Problem::RonDiffers, keyword: kw.ron, what: "read noise" },
+        Agreement {
+            problem: Problem::RonDiffers,
+            keyword: kw.ron,
+            what: "read noise",
+        },
         &rons,
     );
     let shapes: Vec<(&Path, String)> = frames
         .iter()
-        .map(|f| (f.path.as_path(), format!("{}x{}", f.image.shape.1, f.image.shape.0)))
+        .map(|f| {
+            (
+                f.path.as_path(),
+                format!("{}x{}", f.image.shape.1, f.image.shape.0),
+            )
+        })
         .collect();
     agree(
         &mut out,
         &mut summary,
-        Agreement { problem: Problem::ShapeDiffers, keyword: "NAXIS1/NAXIS2", what: "image size" },
+        Agreement {
+            problem: Problem::ShapeDiffers,
+            keyword: "NAXIS1/NAXIS2",
+            what: "image size",
+        },
         &shapes,
     );
 
     let mut fallback = |what: &str, keyword: &str, value: f64| {
-        out.add(
-            Severity::Note,
-            Problem::FallbackValue,
-            None,
-            Some(keyword),
-            None,
-            Some(number_text(value)),
-            format!("no frame carries {keyword}; using the detector table's {what} {}", number_text(value)),
+        out.push(
+            Finding::new(
+                Severity::Note,
+                Problem::FallbackValue,
+                format!(
+                    "no frame carries {keyword}; using the detector table's {what} {}",
+                    number_text(value)
+                ),
+            )
+            .keyword(keyword)
+            .expected(number_text(value)),
         );
         value
     };
@@ -467,33 +545,25 @@ pub fn verify(
     for frame in &frames {
         let (h, w) = frame.image.shape;
         if rows.end > h || cols.end > w {
-            out.add(
-                Severity::Error,
-                Problem::WindowOutsideImage,
-                Some(&frame.path),
-                Some("NAXIS1/NAXIS2"),
-                Some(format!("{w}x{h}")),
-                Some(format!("at least {}x{}", cols.end, rows.end)),
-                format!(
+            out.push(Finding::new(Severity::Error, Problem::WindowOutsideImage, format!(
                     "image is {w}x{h} pixels, smaller than the {} science window [{}:{}, {}:{}]",
                     profile.name, cols.start + 1, cols.end, rows.start + 1, rows.end
-                ),
-            );
+                )).file(&frame.path).keyword("NAXIS1/NAXIS2").seen(format!("{w}x{h}")).expected(format!("at least {}x{}", cols.end, rows.end)));
         }
     }
 
     if frames.len() < RECOMMENDED_FRAMES {
-        out.add(
-            Severity::Warning,
-            Problem::FewFrames,
-            None,
-            None,
-            Some(frames.len().to_string()),
-            Some(format!("at least {RECOMMENDED_FRAMES}")),
-            format!(
-                "only {} bias frame(s); soxspipe recommends at least {RECOMMENDED_FRAMES}",
-                frames.len()
-            ),
+        out.push(
+            Finding::new(
+                Severity::Warning,
+                Problem::FewFrames,
+                format!(
+                    "only {} bias frame(s); soxspipe recommends at least {RECOMMENDED_FRAMES}",
+                    frames.len()
+                ),
+            )
+            .seen(frames.len().to_string())
+            .expected(format!("at least {RECOMMENDED_FRAMES}")),
         );
     }
 
@@ -519,5 +589,314 @@ pub fn verify(
         findings: out.findings,
         summary,
         plan,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fits::{Card, Header, ImageHdu, Value};
+
+    type Scanned = (PathBuf, Result<FrameFile, FitsError>);
+
+    fn soxs_cards(i: usize) -> Vec<(String, Value)> {
+        let s = |v: &str| Value::Str(v.into());
+        vec![
+            ("INSTRUME".into(), s("SOXS")),
+            (
+                "DATE-OBS".into(),
+                s(&format!("2025-10-10T09:{:02}:00.000", 19 + i)),
+            ),
+            ("MJD-OBS".into(), Value::Float(60958.38 + i as f64 * 1e-3)),
+            ("EXPTIME".into(), Value::Float(0.0)),
+            ("ESO DPR TYPE".into(), s("BIAS")),
+            ("ESO DPR TECH".into(), s("IMAGE")),
+            ("ESO DPR CATG".into(), s("CALIB")),
+            ("ESO SEQ ARM".into(), s("VIS")),
+            ("ESO DET BINX".into(), Value::Int(1)),
+            ("ESO DET BINY".into(), Value::Int(1)),
+            ("ESO DET READ CURID".into(), Value::Int(1)),
+            ("ESO DET OUT1 CONAD".into(), Value::Float(1.4)),
+            ("ESO DET OUT1 GAIN".into(), Value::Float(0.7143)),
+            ("ESO DET CHIP RON".into(), Value::Float(4.2)),
+            ("ESO INS TEMP104 VAL".into(), Value::Float(153.0)),
+            ("ESO INS TEMP301 VAL".into(), Value::Float(15.0)),
+        ]
+    }
+
+    /// A SOXS VIS bias frame `i`, with `edit` applied to its cards.
+    fn frame(i: usize, shape: (usize, usize), edit: impl Fn(&mut Vec<(String, Value)>)) -> Scanned {
+        let mut cards = soxs_cards(i);
+        edit(&mut cards);
+        let header = Header {
+            cards: cards
+                .iter()
+                .map(|(k, v)| Card::new(k, v.clone(), ""))
+                .collect(),
+        };
+        let path = PathBuf::from(format!("/night/SOXS.{i}.fits"));
+        let file = FrameFile {
+            path: path.clone(),
+            primary: header.clone(),
+            image: ImageHdu {
+                index: 0,
+                shape,
+                header,
+            },
+        };
+        (path, Ok(file))
+    }
+
+    fn good(i: usize) -> Scanned {
+        frame(i, (4096, 2098), |_| {})
+    }
+
+    fn set(name: &str, value: Value) -> impl Fn(&mut Vec<(String, Value)>) {
+        let name = name.to_string();
+        move |cards| {
+            cards.retain(|(k, _)| *k != name);
+            cards.push((name.clone(), value.clone()));
+        }
+    }
+
+    fn remove(name: &'static str) -> impl Fn(&mut Vec<(String, Value)>) {
+        move |cards| cards.retain(|(k, _)| k != name)
+    }
+
+    fn run(frames: Vec<Scanned>) -> Verification {
+        verify(&frames, &[])
+    }
+
+    fn only(v: &Verification, problem: Problem) -> &Finding {
+        let hits: Vec<_> = v.findings.iter().filter(|f| f.problem == problem).collect();
+        assert_eq!(hits.len(), 1, "{problem:?} in {:#?}", v.findings);
+        hits[0]
+    }
+
+    #[test]
+    fn a_clean_set_gives_a_plan_in_mjd_order() {
+        let frames = vec![good(2), good(0), good(1), good(4), good(3)];
+        let v = run(frames);
+        assert!(v.findings.is_empty(), "{:#?}", v.findings);
+        let plan = v.plan.unwrap();
+        assert_eq!(plan.profile.name, "soxs-vis");
+        assert_eq!((plan.gain, plan.ron), (1.4, 4.2), "gain = max(CONAD, GAIN)");
+        let order: Vec<_> = plan.frames.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(order[0], PathBuf::from("/night/SOXS.0.fits"));
+        assert_eq!(order[4], PathBuf::from("/night/SOXS.4.fits"));
+        assert_eq!((plan.rows.clone(), plan.cols.clone()), (0..4096, 50..858));
+    }
+
+    #[test]
+    fn unreadable_file_is_named() {
+        let bad = PathBuf::from("/night/broken.fits");
+        let error = FitsError::Open {
+            path: bad.clone(),
+            message: "not a FITS file, or truncated".into(),
+        };
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push((bad.clone(), Err(error)));
+        let v = run(frames);
+        let f = only(&v, Problem::Unreadable);
+        assert_eq!(f.file.as_ref(), Some(&bad));
+        assert!(f.message.contains("not a FITS file"));
+        assert!(v.plan.is_none());
+    }
+
+    #[test]
+    fn non_fits_names_are_reported_but_do_not_block() {
+        let frames: Vec<Scanned> = (0..5).map(good).collect();
+        let v = verify(&frames, &[PathBuf::from("/night/notes.txt")]);
+        assert_eq!(only(&v, Problem::NotFitsName).severity, Severity::Warning);
+        assert!(v.plan.is_some());
+    }
+
+    #[test]
+    fn flat_is_not_a_bias() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push(frame(
+            5,
+            (4096, 2098),
+            set("ESO DPR TYPE", Value::Str("FLAT".into())),
+        ));
+        let v = run(frames);
+        let f = only(&v, Problem::NotBias);
+        assert_eq!(f.keyword.as_deref(), Some("ESO DPR TYPE"));
+        assert_eq!(
+            (f.seen.as_deref(), f.expected.as_deref()),
+            (Some("FLAT"), Some("BIAS"))
+        );
+        assert_eq!(f.file.as_deref(), Some(Path::new("/night/SOXS.5.fits")));
+    }
+
+    #[test]
+    fn missing_and_mistyped_keywords() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push(frame(5, (4096, 2098), remove("ESO INS TEMP301 VAL")));
+        frames.push(frame(
+            6,
+            (4096, 2098),
+            set("MJD-OBS", Value::Str("yesterday".into())),
+        ));
+        let v = run(frames);
+        let missing = only(&v, Problem::MissingKeyword);
+        assert_eq!(missing.keyword.as_deref(), Some("ESO INS TEMP301 VAL"));
+        assert!(missing.message.contains("is missing"));
+        let typed = only(&v, Problem::WrongKeywordType);
+        assert_eq!(typed.keyword.as_deref(), Some("MJD-OBS"));
+        assert_eq!(typed.seen.as_deref(), Some("'yesterday'"));
+        assert_eq!(typed.expected.as_deref(), Some("a number"));
+    }
+
+    #[test]
+    fn nir_and_unknown_instruments_are_refused() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push(frame(
+            5,
+            (4096, 2098),
+            set("ESO SEQ ARM", Value::Str("NIR".into())),
+        ));
+        let v = run(frames);
+        let f = only(&v, Problem::UnsupportedDetector);
+        assert!(f.message.contains("NIR"));
+        assert_eq!(f.seen.as_deref(), Some("NIR"));
+        let v = run(vec![frame(
+            0,
+            (4096, 2098),
+            set("INSTRUME", Value::Str("ALFOSC".into())),
+        )]);
+        assert!(
+            only(&v, Problem::UnsupportedDetector)
+                .message
+                .contains("ALFOSC")
+        );
+        only(&v, Problem::NoFrames);
+    }
+
+    #[test]
+    fn arm_differs() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push(frame(5, (3000, 2144), |c| {
+            set("INSTRUME", Value::Str("SHOOT".into()))(c);
+            set("ESO SEQ ARM", Value::Str("UVB".into()))(c);
+        }));
+        let v = run(frames);
+        let f = only(&v, Problem::ArmDiffers);
+        assert_eq!(f.file.as_deref(), Some(Path::new("/night/SOXS.5.fits")));
+        assert!(v.summary[0].starts_with("arm differs"), "{:?}", v.summary);
+    }
+
+    #[test]
+    fn binning_differs_names_the_odd_frames_and_summarises() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        for i in 5..7 {
+            frames.push(frame(i, (2048, 1049), |c| {
+                set("ESO DET BINX", Value::Int(2))(c);
+                set("ESO DET BINY", Value::Int(2))(c);
+            }));
+        }
+        let v = run(frames);
+        let hits: Vec<_> = v
+            .findings
+            .iter()
+            .filter(|f| f.problem == Problem::BinningDiffers)
+            .collect();
+        assert_eq!(hits.len(), 2);
+        assert_eq!(
+            (hits[0].seen.as_deref(), hits[0].expected.as_deref()),
+            (Some("2x2"), Some("1x1"))
+        );
+        assert!(
+            v.summary
+                .contains(&"binning differs: 1x1 ×5, 2x2 ×2".to_string()),
+            "{:?}",
+            v.summary
+        );
+    }
+
+    #[test]
+    fn read_speed_gain_and_ron_must_agree() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push(frame(
+            5,
+            (4096, 2098),
+            set("ESO DET READ CURID", Value::Int(2)),
+        ));
+        frames.push(frame(
+            6,
+            (4096, 2098),
+            set("ESO DET OUT1 CONAD", Value::Float(2.0)),
+        ));
+        frames.push(frame(
+            7,
+            (4096, 2098),
+            set("ESO DET CHIP RON", Value::Float(8.0)),
+        ));
+        let v = run(frames);
+        assert_eq!(
+            only(&v, Problem::ReadSpeedDiffers).seen.as_deref(),
+            Some("2")
+        );
+        let gain = only(&v, Problem::GainDiffers);
+        assert_eq!(
+            (gain.seen.as_deref(), gain.expected.as_deref()),
+            (Some("2.0"), Some("1.4"))
+        );
+        assert_eq!(
+            only(&v, Problem::RonDiffers).keyword.as_deref(),
+            Some("ESO DET CHIP RON")
+        );
+        assert!(v.plan.is_none());
+    }
+
+    #[test]
+    fn image_size_must_agree_and_hold_the_window() {
+        let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+        frames.push(frame(5, (4096, 800), |_| {}));
+        let v = run(frames);
+        assert_eq!(
+            only(&v, Problem::ShapeDiffers).seen.as_deref(),
+            Some("800x4096")
+        );
+        let w = only(&v, Problem::WindowOutsideImage);
+        assert!(
+            w.message
+                .contains("smaller than the soxs-vis science window"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn missing_gain_and_ron_fall_back_to_the_detector_table() {
+        let frames: Vec<Scanned> = (0..5)
+            .map(|i| {
+                frame(i, (4096, 2098), |c| {
+                    remove("ESO DET OUT1 CONAD")(c);
+                    remove("ESO DET CHIP RON")(c);
+                })
+            })
+            .collect();
+        let v = run(frames);
+        let notes: Vec<_> = v
+            .findings
+            .iter()
+            .filter(|f| f.problem == Problem::FallbackValue)
+            .collect();
+        assert_eq!(notes.len(), 2);
+        assert!(notes.iter().all(|n| n.severity == Severity::Note));
+        let plan = v.plan.unwrap();
+        assert_eq!((plan.gain, plan.ron), (1.0, 3.8));
+    }
+
+    #[test]
+    fn no_frames_is_an_error_and_few_frames_a_warning() {
+        let v = run(vec![]);
+        assert_eq!(only(&v, Problem::NoFrames).severity, Severity::Error);
+        let v = run((0..3).map(good).collect());
+        let f = only(&v, Problem::FewFrames);
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.seen.as_deref(), Some("3"));
+        assert!(v.plan.is_some(), "a warning does not block stacking");
     }
 }

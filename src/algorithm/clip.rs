@@ -143,6 +143,7 @@ mod tests {
     fn stack_bounds_are_inclusive() {
         // median 3, |dev| = 2,1,0,1,2 -> MAD 1 -> std 1.4826; σ = 2/1.4826 puts 1 and 5 on the bounds.
         let sigma = 2.0 / MAD_TO_STD;
+        assert_eq!(sigma * MAD_TO_STD, 2.0, "the bounds are exactly 1 and 5");
         let clipped = stack_clip(&[1.0, 2.0, 3.0, 4.0, 5.0], sigma, 3);
         assert_eq!(clipped, vec![false; 5]);
     }
@@ -157,14 +158,14 @@ mod tests {
 
     #[test]
     fn stack_even_count_median_is_mean_of_middle_pair() {
-        // median 2.5, |dev| = 1.5, .5, .5, 1.5 -> MAD 1.0; σ = 1.5/1.4826 keeps 1 and 4 exactly.
-        let sigma = 1.5 / MAD_TO_STD;
-        assert_eq!(stack_clip(&[1.0, 2.0, 3.0, 4.0], sigma, 1), vec![false; 4]);
-        // A slightly smaller σ clips both extremes: the bounds are centred on 2.5, not 2 or 3.
+        // |dev| from 2.5 = 1.5, .5, .5, 1.5 -> MAD 1 -> std 1.4826. σ = 1 gives [1.017, 3.983]:
+        // both extremes clipped, which only a centre of 2.5 does (2 would keep 1, 3 keep 4).
         assert_eq!(
-            stack_clip(&[1.0, 2.0, 3.0, 4.0], sigma * 0.999, 1),
+            stack_clip(&[1.0, 2.0, 3.0, 4.0], 1.0, 1),
             vec![true, false, false, true]
         );
+        // σ = 1.02 gives [0.988, 4.012]: all kept.
+        assert_eq!(stack_clip(&[1.0, 2.0, 3.0, 4.0], 1.02, 1), vec![false; 4]);
     }
 
     #[test]
@@ -206,7 +207,9 @@ mod tests {
     #[test]
     fn frame_clip_mean_std_inclusive_and_cumulative() {
         // mean 0 std 1 over [-1, 1] * 50: σ = 1 keeps all (values on the bounds).
-        let mut data: Vec<f32> = (0..100).map(|i| if i % 2 == 0 { -1.0 } else { 1.0 }).collect();
+        let mut data: Vec<f32> = (0..100)
+            .map(|i| if i % 2 == 0 { -1.0 } else { 1.0 })
+            .collect();
         let (mask, b) = clip_frame_mean_std(&data, 1.0, 3, Numerics::Exact);
         assert!(mask.iter().all(|&m| !m));
         assert_eq!((b.lower, b.upper, b.iterations), (-1.0, 1.0, 1));

@@ -9,7 +9,9 @@ mod prepare;
 mod stack;
 
 pub use prepare::{PreparedFrame, PreparedSet, prepare};
-pub use stack::{FrameLevel, Stacked, clip_and_stack, measure_frame, stacked_uncertainty, subtract_level};
+pub use stack::{
+    FrameLevel, Stacked, clip_and_stack, measure_frame, stacked_uncertainty, subtract_level,
+};
 
 use rayon::prelude::*;
 
@@ -133,7 +135,11 @@ pub fn stack(
         let by_count: Vec<f32> = (0..=total as u16)
             .map(|n| stacked_uncertainty(ron, n, numerics))
             .collect();
-        let uncertainty = stacked.used.iter().map(|&n| by_count[usize::from(n)]).collect();
+        let uncertainty = stacked
+            .used
+            .iter()
+            .map(|&n| by_count[usize::from(n)])
+            .collect();
         let (post_mask, bounds) = clip_frame_mean_std(
             &stacked.mean,
             params.frame_clipping_sigma,
@@ -142,11 +148,15 @@ pub fn stack(
         );
         let mask = (0..pixels)
             .into_par_iter()
-            .map(|p| {
-                stacked.used[p] == 0 || post_mask[p] || levels.iter().all(|l| l.mask[p])
-            })
+            .map(|p| stacked.used[p] == 0 || post_mask[p] || levels.iter().all(|l| l.mask[p]))
             .collect();
-        (stacked.mean, mask, uncertainty, stacked.rejected, Some(bounds))
+        (
+            stacked.mean,
+            mask,
+            uncertainty,
+            stacked.rejected,
+            Some(bounds),
+        )
     };
     if progress.cancelled() {
         return Err(Error::Cancelled);

@@ -90,6 +90,9 @@ mod tests {
     fn electrons_are_a_float64_product_rounded_once() {
         let out = to_electrons(&[800.0, 801.0], 1.4, false);
         assert_eq!(out, vec![(800.0f64 * 1.4) as f32, (801.0f64 * 1.4) as f32]);
-        assert_eq!(to_electrons(&[1.0, 2.0, 3.0], 1.0, true), vec![3.0, 2.0, 1.0]);
+        assert_eq!(
+            to_electrons(&[1.0, 2.0, 3.0], 1.0, true),
+            vec![3.0, 2.0, 1.0]
+        );
     }
 }

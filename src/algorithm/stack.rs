@@ -53,7 +53,9 @@ pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numeri
 
 /// `frame − level`, computed in float64 and stored as float32 (numpy's in-place `-=`).
 pub fn subtract_level(data: &[f32], level: f64) -> Vec<f32> {
-    data.iter().map(|&v| (f64::from(v) - level) as f32).collect()
+    data.iter()
+        .map(|&v| (f64::from(v) - level) as f32)
+        .collect()
 }
 
 /// Result of the per-pixel stack.

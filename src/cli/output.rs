@@ -46,7 +46,10 @@ fn format_value(v: f64, integer: bool) -> String {
 
 /// The QC table: value, unit, acceptable range, verdict (words, not only colour).
 pub fn qc_table(report: &QcReport) -> String {
-    let mut out = format!("{:<14} {:>16} {:<7} {:<16} {}\n", "QC", "value", "unit", "range", "status");
+    let mut out = format!(
+        "{:<14} {:>16} {:<7} {:<16} {}\n",
+        "QC", "value", "unit", "range", "status"
+    );
     for v in &report.values {
         let range = v
             .range

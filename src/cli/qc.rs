@@ -27,12 +27,18 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
         _ => Instrument::Soxs,
     };
     let arm = product.header.text("ESO SEQ ARM").unwrap_or_default();
-    let ranges = args.settings.load()?.resolve(instrument, &arm, Numerics::Soxspipe)?.qc_ranges;
+    let ranges = args
+        .settings
+        .load()?
+        .resolve(instrument, &arm, Numerics::Soxspipe)?
+        .qc_ranges;
     let rows: Vec<_> = product
         .values
         .iter()
         .map(|(name, value)| {
-            let range = ranges.get(&name.to_ascii_lowercase().replace(' ', "-")).copied();
+            let range = ranges
+                .get(&name.to_ascii_lowercase().replace(' ', "-"))
+                .copied();
             (name, *value, range, range.map(|r| r.passes(*value)))
         })
         .collect();
@@ -42,12 +48,15 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
             .iter()
             .map(|(n, v, r, p)| serde_json::json!({ "name": n, "value": v, "range": r, "pass": p }))
             .collect();
-        let doc = serde_json::json!({ "product": args.product, "qc": values, "qc_failures": failed });
+        let doc =
+            serde_json::json!({ "product": args.product, "qc": values, "qc_failures": failed });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
         for (name, value, range, pass) in &rows {
-            let range = range.map(|r| format!("({}, {})", r.low, r.high)).unwrap_or_else(|| "-".into());
+            let range = range
+                .map(|r| format!("({}, {})", r.low, r.high))
+                .unwrap_or_else(|| "-".into());
             let status = match pass {
                 Some(true) => "pass",
                 Some(false) => "FAIL",
@@ -59,5 +68,9 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
             println!("no ESO QC keywords in {}", args.product.display());
         }
     }
-    Ok(if failed > 0 && args.fail_on_qc { Status::QcOutOfRange } else { Status::Success })
+    Ok(if failed > 0 && args.fail_on_qc {
+        Status::QcOutOfRange
+    } else {
+        Status::Success
+    })
 }

@@ -31,7 +31,10 @@ fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
 }
 
 pub fn run(args: &SimulateArgs) -> mbias::Result<Status> {
-    let files = mbias::simulate::simulate(&args.out, &Spec::biases(args.profile, usize::from(args.frames), args.seed))?;
+    let files = mbias::simulate::simulate(
+        &args.out,
+        &Spec::biases(args.profile, usize::from(args.frames), args.seed),
+    )?;
     for f in &files {
         println!("{}", f.display());
     }

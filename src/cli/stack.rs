@@ -101,5 +101,9 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
             println!("\n{failed} QC value(s) outside the acceptable range");
         }
     }
-    Ok(if failed > 0 && args.fail_on_qc { Status::QcOutOfRange } else { Status::Success })
+    Ok(if failed > 0 && args.fail_on_qc {
+        Status::QcOutOfRange
+    } else {
+        Status::Success
+    })
 }

@@ -16,7 +16,11 @@ pub struct ValidateArgs {
 
 pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
     let (set, verification) = mbias::pipeline::validate(&args.inputs)?;
-    let status = if verification.has_errors() { Status::InputError } else { Status::Success };
+    let status = if verification.has_errors() {
+        Status::InputError
+    } else {
+        Status::Success
+    };
     if args.json {
         let frames: Vec<_> = set
             .files

@@ -88,7 +88,10 @@ impl Card {
         };
         let (value, comment) = match rest {
             Some(rest) => parse_value(rest),
-            None => (Value::Empty, record.get(8..).unwrap_or("").trim().to_string()),
+            None => (
+                Value::Empty,
+                record.get(8..).unwrap_or("").trim().to_string(),
+            ),
         };
         Card {
             key,
@@ -126,6 +129,7 @@ impl Card {
             raw.push_str(comment);
             raw.truncate(80);
         }
+        let raw = raw.trim_end().to_string();
         Card {
             key: key.to_string(),
             value,
@@ -204,7 +208,10 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeywordProblem {
     Missing,
-    WrongType { found: Value, expected: &'static str },
+    WrongType {
+        found: Value,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for KeywordProblem {
@@ -288,7 +295,10 @@ mod tests {
             "EXPO    =               1.5D+01".to_string(),
         ]);
         assert_eq!(h.number("NAXIS1"), Some(2098.0));
-        assert_eq!(h.text("DATE-OBS").as_deref(), Some("2025-10-10T09:19:27.000"));
+        assert_eq!(
+            h.text("DATE-OBS").as_deref(),
+            Some("2025-10-10T09:19:27.000")
+        );
         assert_eq!(h.text("ESO DPR TYPE").as_deref(), Some("BIAS"));
         assert_eq!(h.text("HIERARCH ESO DPR TYPE").as_deref(), Some("BIAS"));
         assert_eq!(h.card("ESO DPR TYPE").unwrap().comment, "Observation type");
@@ -319,8 +329,15 @@ mod tests {
     fn formats_cards_like_astropy() {
         let c = Card::new("ESO PRO TYPE", Value::Str("REDUCED".into()), "");
         assert_eq!(c.raw, "HIERARCH ESO PRO TYPE = 'REDUCED '");
-        let c = Card::new("ESO QC MBIAS MEDIAN", Value::Float(1120.1572300758487), "[e-] Median flux level of master bias");
-        assert!(c.raw.starts_with("HIERARCH ESO QC MBIAS MEDIAN = 1120.1572300758487 / [e-] Median"));
+        let c = Card::new(
+            "ESO QC MBIAS MEDIAN",
+            Value::Float(1120.1572300758487),
+            "[e-] Median flux level of master bias",
+        );
+        assert!(
+            c.raw
+                .starts_with("HIERARCH ESO QC MBIAS MEDIAN = 1120.1572300758487 / [e-] Median")
+        );
         assert_eq!(c.raw.len(), 80);
         let c = Card::new("BUNIT", Value::Str("electron".into()), "");
         assert_eq!(c.raw, "BUNIT   = 'electron'");

@@ -67,9 +67,11 @@ pub fn has_fits_name(path: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    [".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+    [
+        ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext))
 }
 
 /// File name without FITS extensions, e.g. `SOXS.2025-10-10T09:19:27.000` + `.fits`.

@@ -30,10 +30,7 @@ pub struct FrameFile {
 impl FrameFile {
     /// Header lookup across the image HDU and the primary (inherited keywords).
     pub fn header_value(&self, key: &str) -> Option<&super::Value> {
-        self.image
-            .header
-            .get(key)
-            .or_else(|| self.primary.get(key))
+        self.image.header.get(key).or_else(|| self.primary.get(key))
     }
 
     /// The header keywords are looked up in, image HDU first.
@@ -66,7 +63,9 @@ fn read_records(file: &mut FitsFile) -> Result<Vec<String>, i32> {
             if status != 0 {
                 return Err(status);
             }
-            let text = std::ffi::CStr::from_ptr(buffer.as_ptr()).to_string_lossy().into_owned();
+            let text = std::ffi::CStr::from_ptr(buffer.as_ptr())
+                .to_string_lossy()
+                .into_owned();
             records.push(text);
         }
         Ok(records)
@@ -95,20 +94,20 @@ pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
         if index == 0 {
             primary = header.clone();
         }
-        if let HduInfo::ImageInfo { shape, .. } = &hdu.info {
-            if let [rows, cols] = shape[..] {
-                if rows > 0 && cols > 0 {
-                    return Ok(FrameFile {
-                        path: owned(path),
-                        primary,
-                        image: ImageHdu {
-                            index,
-                            shape: (rows, cols),
-                            header,
-                        },
-                    });
-                }
-            }
+        if let HduInfo::ImageInfo { shape, .. } = &hdu.info
+            && let [rows, cols] = shape[..]
+            && rows > 0
+            && cols > 0
+        {
+            return Ok(FrameFile {
+                path: owned(path),
+                primary,
+                image: ImageHdu {
+                    index,
+                    shape: (rows, cols),
+                    header,
+                },
+            });
         }
     }
     Err(FitsError::NoImage { path: owned(path) })

@@ -33,7 +33,10 @@ fn check(path: &Path, status: i32, what: &str) -> Result<(), FitsError> {
     if status == 0 {
         Ok(())
     } else {
-        Err(write_error(path, format!("{what} failed (cfitsio status {status})")))
+        Err(write_error(
+            path,
+            format!("{what} failed (cfitsio status {status})"),
+        ))
     }
 }
 
@@ -64,7 +67,10 @@ impl ImageWriter {
             ImageData::U8(_) => ImageType::UnsignedByte,
             ImageData::U16(_) => ImageType::UnsignedShort,
         };
-        let mut dims = [shape.1 as std::os::raw::c_long, shape.0 as std::os::raw::c_long];
+        let mut dims = [
+            shape.1 as std::os::raw::c_long,
+            shape.0 as std::os::raw::c_long,
+        ];
         let bitpix: i32 = data_type.into();
         let mut status = 0;
         // SAFETY: the handle is open read-write; `dims` lives across the call.
@@ -80,8 +86,9 @@ impl ImageWriter {
         check(&self.path, status, "creating the image HDU")?;
         self.hdus += 1;
         for card in cards {
-            let record = std::ffi::CString::new(card.raw.as_str())
-                .map_err(|_| write_error(&self.path, format!("card {} holds a NUL byte", card.key)))?;
+            let record = std::ffi::CString::new(card.raw.as_str()).map_err(|_| {
+                write_error(&self.path, format!("card {} holds a NUL byte", card.key))
+            })?;
             // SAFETY: `record` is a valid C string of at most 80 characters.
             unsafe {
                 fitsio::sys::ffprec(self.file.as_raw(), record.as_ptr(), &mut status);

@@ -77,7 +77,13 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
 /// soxspipe's STRUCT axis `np.linspace(0, n, n, dtype=int)`: 0, 1, …, n−2, n.
 fn struct_axis(n: usize) -> Vec<f64> {
     (0..n)
-        .map(|i| if i + 1 == n && n > 1 { n as f64 } else { i as f64 })
+        .map(|i| {
+            if i + 1 == n && n > 1 {
+                n as f64
+            } else {
+                i as f64
+            }
+        })
         .collect()
 }
 
@@ -103,20 +109,40 @@ pub fn structure(master: &MasterBias) -> (f64, f64) {
 }
 
 /// All QC values of a master, checked against `ranges`.
-pub fn report(set: &PreparedSet, master: &MasterBias, frames: &FrameQc, ranges: &QcRanges) -> QcReport {
+pub fn report(
+    set: &PreparedSet,
+    master: &MasterBias,
+    frames: &FrameQc,
+    ranges: &QcRanges,
+) -> QcReport {
     let (structx, structy) = structure(master);
     let bad = master.bad_pixels();
     let npix = (master.rows * master.cols).max(1);
-    let fraction: f64 = format!("{:.6}", bad as f64 / npix as f64).parse().unwrap_or(f64::NAN);
+    let fraction: f64 = format!("{:.6}", bad as f64 / npix as f64)
+        .parse()
+        .unwrap_or(f64::NAN);
     let fpn = frames.fpn_ratios.iter().copied().fold(f64::NAN, f64::max);
     let mut values = vec![
-        qc("MBIAS MEDIAN", master.median_level, "e-", "[e-] Median flux level of master bias"),
+        qc(
+            "MBIAS MEDIAN",
+            master.median_level,
+            "e-",
+            "[e-] Median flux level of master bias",
+        ),
         qc("RAW RON", master.raw_ron, "e-", "[e-] RON in single BIAS"),
-        qc("MASTER RON", master.master_ron, "e-", "[e-] Combined RON in MBIAS"),
+        qc(
+            "MASTER RON",
+            master.master_ron,
+            "e-",
+            "[e-] Combined RON in MBIAS",
+        ),
         qc("FPN FRACMAX", fpn, "", "Max periodic pattern noise ratio"),
         qc("STRUCTX", structx, "e-/col", "Slope of BIAS in X direction"),
         qc("STRUCTY", structy, "e-/row", "Slope of BIAS in Y direction"),
-        QcValue { integer: true, ..qc("BADPIX NUM", bad as f64, "px", "Number of bad pixels") },
+        QcValue {
+            integer: true,
+            ..qc("BADPIX NUM", bad as f64, "px", "Number of bad pixels")
+        },
         qc("BADPIX FRAC", fraction, "", "Fraction of bad pixels"),
     ];
     // soxspipe reads the temperatures of the last prepared frame.
@@ -124,7 +150,10 @@ pub fn report(set: &PreparedSet, master: &MasterBias, frames: &FrameQc, ranges: 
         for (name, keyword) in set.plan.profile.keywords.temperatures {
             if let Some(t) = last.header.number(keyword) {
                 let unit = if *name == "DETECTOR TEMP" { "K" } else { "C" };
-                values.push(QcValue { in_header: false, ..qc(name, t, unit, "") });
+                values.push(QcValue {
+                    in_header: false,
+                    ..qc(name, t, unit, "")
+                });
             }
         }
     }
