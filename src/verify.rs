@@ -492,7 +492,15 @@ pub fn verify(
         },
         &rons,
     );
-    let shapes: Vec<(&Path, String)> = frames
+    // Sizes and the window are only comparable among frames of the agreed binning; a frame
+    // of another binning has already been reported for that.
+    let same_binning: Vec<&FrameFile> = frames
+        .iter()
+        .zip(&binnings)
+        .filter(|(_, (_, b))| Some(b) == agreed_binning.as_ref())
+        .map(|(f, _)| *f)
+        .collect();
+    let shapes: Vec<(&Path, String)> = same_binning
         .iter()
         .map(|f| {
             (
@@ -542,7 +550,7 @@ pub fn verify(
         .and_then(|(x, y)| Some((x.parse().ok()?, y.parse().ok()?)))
         .unwrap_or((1, 1));
     let (rows, cols) = profile.window(binning.0, binning.1);
-    for frame in &frames {
+    for frame in &same_binning {
         let (h, w) = frame.image.shape;
         if rows.end > h || cols.end > w {
             out.push(Finding::new(Severity::Error, Problem::WindowOutsideImage, format!(
