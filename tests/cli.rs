@@ -31,12 +31,22 @@ fn validate_names_each_problem_in_a_mixed_folder() {
     bias_set(dir.path(), 5);
     let flat = simulate::simulate(
         dir.path(),
-        &Spec { exposure: Exposure::Flat, frames: 1, start_offset_s: 3600, ..Spec::biases(soxs(), 1, 8) },
+        &Spec {
+            exposure: Exposure::Flat,
+            frames: 1,
+            start_offset_s: 3600,
+            ..Spec::biases(soxs(), 1, 8)
+        },
     )
     .unwrap();
     let binned = simulate::simulate(
         dir.path(),
-        &Spec { binning: (2, 2), frames: 1, start_offset_s: 7200, ..Spec::biases(soxs(), 1, 9) },
+        &Spec {
+            binning: (2, 2),
+            frames: 1,
+            start_offset_s: 7200,
+            ..Spec::biases(soxs(), 1, 9)
+        },
     )
     .unwrap();
     std::fs::write(dir.path().join("observing-log.txt"), "night notes").unwrap();
@@ -45,7 +55,12 @@ fn validate_names_each_problem_in_a_mixed_folder() {
     let run = mbias(&["validate", dir.path().to_str().unwrap()]);
     let out = stdout(&run);
     assert_eq!(run.status.code(), Some(1), "{out}");
-    let line_with = |needle: &str| out.lines().find(|l| l.contains(needle)).unwrap_or_default().to_string();
+    let line_with = |needle: &str| {
+        out.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_default()
+            .to_string()
+    };
     let flat_name = flat[0].file_name().unwrap().to_str().unwrap();
     assert!(line_with(flat_name).contains("not a bias frame"), "{out}");
     assert!(line_with(flat_name).contains("FLAT"), "{out}");
@@ -53,13 +68,21 @@ fn validate_names_each_problem_in_a_mixed_folder() {
     assert!(line_with(binned_name).contains("binning is 2x2"), "{out}");
     assert!(out.contains("binning differs: 1x1 ×5, 2x2 ×1"), "{out}");
     assert!(line_with("SOXS.broken.fits").contains("error"), "{out}");
-    assert!(line_with("observing-log.txt").contains("not a FITS file name"), "{out}");
+    assert!(
+        line_with("observing-log.txt").contains("not a FITS file name"),
+        "{out}"
+    );
 
     let json = mbias(&["validate", "--json", dir.path().to_str().unwrap()]);
     assert_eq!(json.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
     assert_eq!(doc["ok"], false);
-    let problems: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["problem"].as_str().unwrap()).collect();
+    let problems: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["problem"].as_str().unwrap())
+        .collect();
     for p in ["not-bias", "binning-differs", "unreadable", "not-fits-name"] {
         assert!(problems.contains(&p), "{p} in {problems:?}");
     }
@@ -78,13 +101,25 @@ fn stack_writes_once_and_never_overwrites_without_asking() {
     let name = "20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits";
     assert!(stdout(&first).contains(name));
     assert!(stdout(&first).contains("MBIAS MEDIAN"));
-    assert_eq!(entries(&out), vec![name.to_string()], "no temporary file left");
+    assert_eq!(
+        entries(&out),
+        vec![name.to_string()],
+        "no temporary file left"
+    );
     let before = std::fs::read(out.join(name)).unwrap();
 
     let second = mbias(&args);
     assert_eq!(second.status.code(), Some(1));
-    assert!(stderr(&second).contains("already exists; pass --overwrite"), "{}", stderr(&second));
-    assert_eq!(std::fs::read(out.join(name)).unwrap(), before, "existing product untouched");
+    assert!(
+        stderr(&second).contains("already exists; pass --overwrite"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        std::fs::read(out.join(name)).unwrap(),
+        before,
+        "existing product untouched"
+    );
     assert_eq!(entries(&out), vec![name.to_string()]);
 
     let third = mbias(&[&args[..], &["--overwrite"]].concat());
@@ -94,8 +129,22 @@ fn stack_writes_once_and_never_overwrites_without_asking() {
     let qc = mbias(&["qc", "--json", out.join(name).to_str().unwrap()]);
     assert!(qc.status.success());
     let doc: serde_json::Value = serde_json::from_str(&stdout(&qc)).unwrap();
-    let names: Vec<&str> = doc["qc"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
-    for q in ["MBIAS MEDIAN", "RAW RON", "MASTER RON", "FPN FRACMAX", "STRUCTX", "STRUCTY", "BADPIX NUM", "BADPIX FRAC"] {
+    let names: Vec<&str> = doc["qc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    for q in [
+        "MBIAS MEDIAN",
+        "RAW RON",
+        "MASTER RON",
+        "FPN FRACMAX",
+        "STRUCTX",
+        "STRUCTY",
+        "BADPIX NUM",
+        "BADPIX FRAC",
+    ] {
         assert!(names.contains(&q), "{q} in {names:?}");
     }
 }
@@ -125,9 +174,17 @@ fn stack_json_settings_overrides_and_qc_failure_exit_code() {
     assert_eq!(doc["settings"]["numerics"], "exact");
     assert_eq!(doc["settings"]["params"]["stacked-clipping-sigma"], 4.5);
     assert_eq!(doc["frames"].as_array().unwrap().len(), 5);
-    let master_ron = doc["qc"].as_array().unwrap().iter().find(|q| q["name"] == "MASTER RON").unwrap();
+    let master_ron = doc["qc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "MASTER RON")
+        .unwrap();
     assert_eq!(master_ron["pass"], false);
-    assert!(Path::new(doc["product"].as_str().unwrap()).is_file(), "product still written, as soxspipe does");
+    assert!(
+        Path::new(doc["product"].as_str().unwrap()).is_file(),
+        "product still written, as soxspipe does"
+    );
 }
 
 #[test]
@@ -137,21 +194,43 @@ fn bad_settings_and_usage_errors_have_their_exit_codes() {
     let d = dir.path().to_str().unwrap();
     let zero = mbias(&["stack", d, "-o", d, "--set", "stacked-clipping-sigma=0"]);
     assert_eq!(zero.status.code(), Some(1));
-    assert!(stderr(&zero).contains("stacked-clipping-sigma = 0 is not allowed"), "{}", stderr(&zero));
+    assert!(
+        stderr(&zero).contains("stacked-clipping-sigma = 0 is not allowed"),
+        "{}",
+        stderr(&zero)
+    );
 
     let settings = dir.path().join("bad.yaml");
-    std::fs::write(&settings, "soxs-mbias:\n    frame-clipping-iterations: lots\n").unwrap();
+    std::fs::write(
+        &settings,
+        "soxs-mbias:\n    frame-clipping-iterations: lots\n",
+    )
+    .unwrap();
     let bad = mbias(&["stack", d, "--settings", settings.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
     let e = stderr(&bad);
-    assert!(e.contains("bad.yaml") && e.contains("soxs-mbias.frame-clipping-iterations"), "{e}");
+    assert!(
+        e.contains("bad.yaml") && e.contains("soxs-mbias.frame-clipping-iterations"),
+        "{e}"
+    );
 
-    assert_eq!(mbias(&["stack"]).status.code(), Some(2), "missing inputs is a usage error");
-    assert_eq!(mbias(&["stack", d, "--numerics", "fast"]).status.code(), Some(2));
+    assert_eq!(
+        mbias(&["stack"]).status.code(),
+        Some(2),
+        "missing inputs is a usage error"
+    );
+    assert_eq!(
+        mbias(&["stack", d, "--numerics", "fast"]).status.code(),
+        Some(2)
+    );
     let missing = mbias(&["validate", "/no/such/folder"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("/no/such/folder"));
-    assert!(entries(dir.path()).iter().all(|n| n.ends_with(".fits") || n == "bad.yaml"));
+    assert!(
+        entries(dir.path())
+            .iter()
+            .all(|n| n.ends_with(".fits") || n == "bad.yaml")
+    );
 }
 
 #[test]
@@ -159,22 +238,46 @@ fn one_frame_stacks_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     bias_set(dir.path(), 1);
     let out = dir.path().join("out");
-    let run = mbias(&["stack", dir.path().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let run = mbias(&[
+        "stack",
+        dir.path().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    assert!(stdout(&run).contains("warning: only 1 bias frame(s)"), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("warning: only 1 bias frame(s)"),
+        "{}",
+        stdout(&run)
+    );
 }
 
 #[test]
 fn simulate_then_validate() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("xsh");
-    let sim = mbias(&["simulate", "--out", d.to_str().unwrap(), "--profile", "xsh-uvb", "--frames", "3", "--seed", "4"]);
+    let sim = mbias(&[
+        "simulate",
+        "--out",
+        d.to_str().unwrap(),
+        "--profile",
+        "xsh-uvb",
+        "--frames",
+        "3",
+        "--seed",
+        "4",
+    ]);
     assert!(sim.status.success(), "{}", stderr(&sim));
     assert_eq!(stdout(&sim).lines().count(), 3);
     let v = mbias(&["validate", d.to_str().unwrap()]);
     assert!(v.status.success(), "{}", stdout(&v));
     assert!(stdout(&v).contains("xsh-uvb"), "{}", stdout(&v));
-    assert_eq!(mbias(&["simulate", "--out", "x", "--profile", "xsh-nir"]).status.code(), Some(2));
+    assert_eq!(
+        mbias(&["simulate", "--out", "x", "--profile", "xsh-nir"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -190,14 +293,18 @@ fn demo_simulates_validates_and_stacks() {
 
 fn stack_sigma(args: &[&str], env: &[(&str, &Path)]) -> f64 {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mbias"));
-    cmd.args(args).env_remove("MBIAS_SETTINGS").env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config");
+    cmd.args(args)
+        .env_remove("MBIAS_SETTINGS")
+        .env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let run = cmd.output().unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
-    doc["settings"]["params"]["stacked-clipping-sigma"].as_f64().unwrap()
+    doc["settings"]["params"]["stacked-clipping-sigma"]
+        .as_f64()
+        .unwrap()
 }
 
 #[test]
@@ -207,22 +314,56 @@ fn settings_lookup_order_flag_then_env_then_config_folder() {
     bias_set(&raw, 2);
     let config = dir.path().join("config");
     std::fs::create_dir_all(config.join("mbias")).unwrap();
-    std::fs::write(config.join("mbias/settings.yaml"), "soxs-mbias:\n    stacked-clipping-sigma: 3.25\n").unwrap();
+    std::fs::write(
+        config.join("mbias/settings.yaml"),
+        "soxs-mbias:\n    stacked-clipping-sigma: 3.25\n",
+    )
+    .unwrap();
     let env_file = dir.path().join("env.yaml");
     std::fs::write(&env_file, "soxs-mbias:\n    stacked-clipping-sigma: 3.5\n").unwrap();
     let flag_file = dir.path().join("flag.yaml");
-    std::fs::write(&flag_file, "soxs-mbias:\n    stacked-clipping-sigma: 3.75\n").unwrap();
+    std::fs::write(
+        &flag_file,
+        "soxs-mbias:\n    stacked-clipping-sigma: 3.75\n",
+    )
+    .unwrap();
     let out = dir.path().join("out");
-    let base = ["stack", raw.to_str().unwrap(), "-o", out.to_str().unwrap(), "--json", "--overwrite"];
+    let base = [
+        "stack",
+        raw.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+        "--overwrite",
+    ];
 
     assert_eq!(stack_sigma(&base, &[]), 3.0, "built-in default");
-    assert_eq!(stack_sigma(&base, &[("XDG_CONFIG_HOME", &config)]), 3.25, "user config folder");
-    let env = [("XDG_CONFIG_HOME", config.as_path()), ("MBIAS_SETTINGS", env_file.as_path())];
-    assert_eq!(stack_sigma(&base, &env), 3.5, "MBIAS_SETTINGS beats the config folder");
+    assert_eq!(
+        stack_sigma(&base, &[("XDG_CONFIG_HOME", &config)]),
+        3.25,
+        "user config folder"
+    );
+    let env = [
+        ("XDG_CONFIG_HOME", config.as_path()),
+        ("MBIAS_SETTINGS", env_file.as_path()),
+    ];
+    assert_eq!(
+        stack_sigma(&base, &env),
+        3.5,
+        "MBIAS_SETTINGS beats the config folder"
+    );
     let with_flag = [&base[..], &["--settings", flag_file.to_str().unwrap()]].concat();
-    assert_eq!(stack_sigma(&with_flag, &env), 3.75, "--settings beats everything");
+    assert_eq!(
+        stack_sigma(&with_flag, &env),
+        3.75,
+        "--settings beats everything"
+    );
     let with_set = [&with_flag[..], &["--set", "stacked-clipping-sigma=2"]].concat();
-    assert_eq!(stack_sigma(&with_set, &env), 2.0, "--set overrides the file");
+    assert_eq!(
+        stack_sigma(&with_set, &env),
+        2.0,
+        "--set overrides the file"
+    );
 }
 
 #[test]
@@ -237,7 +378,11 @@ fn an_input_frame_is_never_written() {
     let d = dir.path().to_str().unwrap();
     let run = mbias(&["stack", d, "-o", d, "--overwrite"]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("is one of the input frames"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("is one of the input frames"),
+        "{}",
+        stderr(&run)
+    );
     assert_eq!(std::fs::read(&decoy).unwrap(), before);
     assert_eq!(entries(dir.path()).len(), 3, "no temporary file left");
 }

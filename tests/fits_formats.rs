@@ -10,11 +10,16 @@ const ROWS: usize = 6;
 const COLS: usize = 5;
 
 fn ramp() -> Vec<f64> {
-    (0..ROWS * COLS).map(|i| ((i / COLS) * 10 + i % COLS) as f64).collect()
+    (0..ROWS * COLS)
+        .map(|i| ((i / COLS) * 10 + i % COLS) as f64)
+        .collect()
 }
 
 fn description(kind: ImageType) -> ImageDescription<'static> {
-    ImageDescription { data_type: kind, dimensions: &[ROWS, COLS] }
+    ImageDescription {
+        data_type: kind,
+        dimensions: &[ROWS, COLS],
+    }
 }
 
 /// Writes the ramp as `kind` into the primary HDU (or extension 1 when `extension`).
@@ -22,22 +27,56 @@ fn write(path: &str, kind: ImageType, extension: bool, scale: Option<(f64, f64)>
     let mut f = if extension {
         FitsFile::create(path).open().unwrap()
     } else {
-        FitsFile::create(path).with_custom_primary(&description(kind)).open().unwrap()
+        FitsFile::create(path)
+            .with_custom_primary(&description(kind))
+            .open()
+            .unwrap()
     };
-    let hdu = if extension { f.create_image("CHIP1", &description(kind)).unwrap() } else { f.hdu(0).unwrap() };
+    let hdu = if extension {
+        f.create_image("CHIP1", &description(kind)).unwrap()
+    } else {
+        f.hdu(0).unwrap()
+    };
     let values = ramp();
     match kind {
-        ImageType::UnsignedByte => hdu.write_image(&mut f, &values.iter().map(|&v| v as u8).collect::<Vec<_>>()),
-        ImageType::Short => hdu.write_image(&mut f, &values.iter().map(|&v| v as i16 - 20).collect::<Vec<_>>()),
-        ImageType::UnsignedShort => hdu.write_image(&mut f, &values.iter().map(|&v| v as u16 + 40000).collect::<Vec<_>>()),
-        ImageType::Long => hdu.write_image(&mut f, &values.iter().map(|&v| v as i32 - 100000).collect::<Vec<_>>()),
-        ImageType::UnsignedLong => hdu.write_image(&mut f, &values.iter().map(|&v| v as u32 + 3_000_000_000).collect::<Vec<_>>()),
-        ImageType::Float => hdu.write_image(&mut f, &values.iter().map(|&v| v as f32 + 0.5).collect::<Vec<_>>()),
-        ImageType::Double => hdu.write_image(&mut f, &values.iter().map(|&v| v + 0.25).collect::<Vec<_>>()),
+        ImageType::UnsignedByte => {
+            hdu.write_image(&mut f, &values.iter().map(|&v| v as u8).collect::<Vec<_>>())
+        }
+        ImageType::Short => hdu.write_image(
+            &mut f,
+            &values.iter().map(|&v| v as i16 - 20).collect::<Vec<_>>(),
+        ),
+        ImageType::UnsignedShort => hdu.write_image(
+            &mut f,
+            &values.iter().map(|&v| v as u16 + 40000).collect::<Vec<_>>(),
+        ),
+        ImageType::Long => hdu.write_image(
+            &mut f,
+            &values
+                .iter()
+                .map(|&v| v as i32 - 100000)
+                .collect::<Vec<_>>(),
+        ),
+        ImageType::UnsignedLong => hdu.write_image(
+            &mut f,
+            &values
+                .iter()
+                .map(|&v| v as u32 + 3_000_000_000)
+                .collect::<Vec<_>>(),
+        ),
+        ImageType::Float => hdu.write_image(
+            &mut f,
+            &values.iter().map(|&v| v as f32 + 0.5).collect::<Vec<_>>(),
+        ),
+        ImageType::Double => hdu.write_image(
+            &mut f,
+            &values.iter().map(|&v| v + 0.25).collect::<Vec<_>>(),
+        ),
         other => panic!("{other:?} not used"),
     }
     .unwrap();
-    hdu.write_key(&mut f, "HIERARCH ESO DPR TYPE", "BIAS").unwrap();
+    hdu.write_key(&mut f, "HIERARCH ESO DPR TYPE", "BIAS")
+        .unwrap();
     if let Some((bscale, bzero)) = scale {
         hdu.write_key(&mut f, "BSCALE", bscale).unwrap();
         hdu.write_key(&mut f, "BZERO", bzero).unwrap();
@@ -47,14 +86,23 @@ fn write(path: &str, kind: ImageType, extension: bool, scale: Option<(f64, f64)>
 /// The window rows 1..4, cols 2..5 of the ramp, transformed by `physical`.
 fn expected(physical: impl Fn(f64) -> f64) -> Vec<f64> {
     let r = ramp();
-    (1..4).flat_map(|row| (2..5).map(move |col| (row, col))).map(|(row, col)| physical(r[row * COLS + col])).collect()
+    (1..4)
+        .flat_map(|row| (2..5).map(move |col| (row, col)))
+        .map(|(row, col)| physical(r[row * COLS + col]))
+        .collect()
 }
 
 fn check(path: &Path, hdu: usize, physical: impl Fn(f64) -> f64) {
     let frame = read_frame_header(path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(frame.image.index, hdu, "{}", path.display());
     assert_eq!(frame.image.shape, (ROWS, COLS));
-    assert_eq!(frame.header_value("ESO DPR TYPE").and_then(|v| v.as_text()).as_deref(), Some("BIAS"));
+    assert_eq!(
+        frame
+            .header_value("ESO DPR TYPE")
+            .and_then(|v| v.as_text())
+            .as_deref(),
+        Some("BIAS")
+    );
     let window = read_window(path, hdu, 1..4, 2..5).unwrap();
     assert_eq!(window, expected(physical), "{}", path.display());
 }
@@ -62,7 +110,8 @@ fn check(path: &Path, hdu: usize, physical: impl Fn(f64) -> f64) {
 #[test]
 fn every_bitpix_with_offsets_reads_as_physical_values() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, ImageType, fn(f64) -> f64); 7] = [
+    type Case = (&'static str, ImageType, fn(f64) -> f64);
+    let cases: [Case; 7] = [
         ("u8.fits", ImageType::UnsignedByte, |v| v),
         ("i16.fits", ImageType::Short, |v| v - 20.0),
         ("u16.fits", ImageType::UnsignedShort, |v| v + 40000.0),
@@ -82,7 +131,12 @@ fn every_bitpix_with_offsets_reads_as_physical_values() {
 fn bscale_and_bzero_keywords_are_applied() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scaled.fits");
-    write(path.to_str().unwrap(), ImageType::Short, false, Some((2.0, 10.0)));
+    write(
+        path.to_str().unwrap(),
+        ImageType::Short,
+        false,
+        Some((2.0, 10.0)),
+    );
     check(&path, 0, |v| (v - 20.0) * 2.0 + 10.0);
 }
 
@@ -117,5 +171,10 @@ fn non_fits_and_headerless_files_are_errors_not_panics() {
     let e = read_frame_header(&empty).unwrap_err().to_string();
     assert!(e.contains("no HDU holds a 2-D image"), "{e}");
     let bracket = dir.path().join("a[1].fits");
-    assert!(read_frame_header(&bracket).unwrap_err().to_string().contains("'['"));
+    assert!(
+        read_frame_header(&bracket)
+            .unwrap_err()
+            .to_string()
+            .contains("'['")
+    );
 }

@@ -42,7 +42,8 @@ fn bit_differences(a: &[f32], b: &[f32]) -> (usize, f64) {
 
 #[test]
 fn soxspipe_numerics_product_is_bit_identical_to_soxspipes() {
-    let Some(shared) = common::shared("soxspipe_numerics_product_is_bit_identical_to_soxspipes") else {
+    let Some(shared) = common::shared("soxspipe_numerics_product_is_bit_identical_to_soxspipes")
+    else {
         return;
     };
     let oracle = shared.join(ORACLE);
@@ -58,28 +59,61 @@ fn soxspipe_numerics_product_is_bit_identical_to_soxspipes() {
     assert!(product.is_file(), "product named after the SOF");
 
     let mut ours = FitsFile::open(&product).unwrap();
-    let mut theirs = FitsFile::open(oracle.join("soxspipe").join(SOF.replace(".sof", ".fits.gz"))).unwrap();
-    let (flux_n, flux_max) = bit_differences(&read_f32(&mut ours, "FLUX"), &read_f32(&mut theirs, "FLUX"));
-    let (errs_n, errs_max) = bit_differences(&read_f32(&mut ours, "ERRS"), &read_f32(&mut theirs, "ERRS"));
+    let mut theirs = FitsFile::open(
+        oracle
+            .join("soxspipe")
+            .join(SOF.replace(".sof", ".fits.gz")),
+    )
+    .unwrap();
+    let (flux_n, flux_max) =
+        bit_differences(&read_f32(&mut ours, "FLUX"), &read_f32(&mut theirs, "FLUX"));
+    let (errs_n, errs_max) =
+        bit_differences(&read_f32(&mut ours, "ERRS"), &read_f32(&mut theirs, "ERRS"));
     let qual_ours = read_u8(&mut ours, "QUAL");
     let qual_theirs = read_u8(&mut theirs, "QUAL");
-    let qual_n = qual_ours.iter().zip(&qual_theirs).filter(|(a, b)| a != b).count();
-    println!("FLUX: {flux_n} pixels differ (largest {flux_max} e-); ERRS: {errs_n} (largest {errs_max}); QUAL: {qual_n}");
-    assert_eq!((flux_n, errs_n, qual_n), (0, 0, 0), "FLUX/ERRS/QUAL bit-identical");
+    let qual_n = qual_ours
+        .iter()
+        .zip(&qual_theirs)
+        .filter(|(a, b)| a != b)
+        .count();
+    println!(
+        "FLUX: {flux_n} pixels differ (largest {flux_max} e-); ERRS: {errs_n} (largest {errs_max}); QUAL: {qual_n}"
+    );
+    assert_eq!(
+        (flux_n, errs_n, qual_n),
+        (0, 0, 0),
+        "FLUX/ERRS/QUAL bit-identical"
+    );
 
     for name in [
-        "MBIAS MEDIAN", "RAW RON", "MASTER RON", "FPN FRACMAX", "STRUCTX", "STRUCTY", "BADPIX NUM", "BADPIX FRAC",
+        "MBIAS MEDIAN",
+        "RAW RON",
+        "MASTER RON",
+        "FPN FRACMAX",
+        "STRUCTX",
+        "STRUCTY",
+        "BADPIX NUM",
+        "BADPIX FRAC",
     ] {
         let (a, b) = (qc(&mut ours, name), qc(&mut theirs, name));
         let rel = (a - b).abs() / b.abs();
         println!("QC {name:<13} soxspipe {b:<22} mbias {a:<22} relative difference {rel:.2e}");
         assert!(rel <= 1e-9, "{name}: {a} vs {b}");
     }
-    for key in ["ESO PRO CATG", "ESO PRO TYPE", "ESO PRO TECH", "ESO SEQ ARM", "BUNIT", "DATE-OBS"] {
+    for key in [
+        "ESO PRO CATG",
+        "ESO PRO TYPE",
+        "ESO PRO TECH",
+        "ESO SEQ ARM",
+        "BUNIT",
+        "DATE-OBS",
+    ] {
         let h0 = ours.hdu(0).unwrap();
         let mine: String = h0.read_key(&mut ours, &format!("HIERARCH {key}")).unwrap();
         let h1 = theirs.hdu(0).unwrap();
-        let soxs: String = h1.read_key(&mut theirs, &format!("HIERARCH {key}")).unwrap();
+        let soxs: String = h1
+            .read_key(&mut theirs, &format!("HIERARCH {key}"))
+            .unwrap();
         assert_eq!(mine.trim(), soxs.trim(), "{key}");
     }
 }
@@ -91,18 +125,26 @@ fn exact_numerics_qc_matches_the_float64_reference() {
     };
     let oracle = shared.join(ORACLE);
     let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(oracle.join("expected.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(oracle.join("expected.json")).unwrap())
+            .unwrap();
     let reference = &expected["exact_numerics_reference"];
 
     let (_, verification) = mbias::pipeline::validate(&[oracle.join(SOF)]).unwrap();
     let plan = verification.plan.as_ref().expect("oracle set verifies");
-    let mut settings = Settings::default();
-    settings.numerics = Some(Numerics::Exact);
+    let settings = Settings {
+        numerics: Some(Numerics::Exact),
+        ..Settings::default()
+    };
     let resolved = mbias::pipeline::resolve(&settings, plan).unwrap();
     let loaded = mbias::pipeline::load(plan, &Silent).unwrap();
     let outcome = mbias::pipeline::stack(&loaded, &resolved, &Silent).unwrap();
 
-    let clipped: Vec<u64> = outcome.master.frames.iter().map(|f| f.frame_clipped as u64).collect();
+    let clipped: Vec<u64> = outcome
+        .master
+        .frames
+        .iter()
+        .map(|f| f.frame_clipped as u64)
+        .collect();
     let want: Vec<u64> = reference["per_frame_n_clipped"]
         .as_array()
         .unwrap()
@@ -122,7 +164,9 @@ fn exact_numerics_qc_matches_the_float64_reference() {
         let ours = outcome.qc.get(name).unwrap().value;
         let theirs = reference["qc"][name].as_f64().unwrap();
         let rel = (ours - theirs).abs() / theirs.abs();
-        println!("exact QC {name:<13} reference {theirs:<22} mbias {ours:<22} relative difference {rel:.2e}");
+        println!(
+            "exact QC {name:<13} reference {theirs:<22} mbias {ours:<22} relative difference {rel:.2e}"
+        );
         assert!(rel <= tolerance, "{name}: {ours} vs {theirs}");
     }
 }
