@@ -393,22 +393,23 @@ impl Settings {
         }
         out.push_str(&format!("{RECIPE_BLOCK}:\n"));
         let p = &resolved.params;
-        out.push_str(&format!(
-            "    stacked-clipping-sigma: {}\n",
-            p.stacked_clipping_sigma
-        ));
-        out.push_str(&format!(
-            "    stacked-clipping-iterations: {}\n",
-            p.stacked_clipping_iterations
-        ));
-        out.push_str(&format!(
-            "    frame-clipping-sigma: {}\n",
-            p.frame_clipping_sigma
-        ));
-        out.push_str(&format!(
-            "    frame-clipping-iterations: {}\n",
-            p.frame_clipping_iterations
-        ));
+        for (key, value) in [
+            (
+                "stacked-clipping-sigma",
+                p.stacked_clipping_sigma.to_string(),
+            ),
+            (
+                "stacked-clipping-iterations",
+                p.stacked_clipping_iterations.to_string(),
+            ),
+            ("frame-clipping-sigma", p.frame_clipping_sigma.to_string()),
+            (
+                "frame-clipping-iterations",
+                p.frame_clipping_iterations.to_string(),
+            ),
+        ] {
+            out.push_str(&format!("    {key}: {value}\n"));
+        }
         if !resolved.qc_ranges.is_empty() {
             out.push_str("    qc-acceptable-ranges:\n");
             for (k, r) in &resolved.qc_ranges {

@@ -11,6 +11,18 @@ use serde::Serialize;
 use crate::algorithm::{MasterBias, PreparedSet};
 use crate::settings::{QcRange, QcRanges};
 
+/// The eight QC values soxspipe writes into a master bias, in the order mbias lists them.
+pub const SOXSPIPE_QC: [&str; 8] = [
+    "MBIAS MEDIAN",
+    "RAW RON",
+    "MASTER RON",
+    "FPN FRACMAX",
+    "STRUCTX",
+    "STRUCTY",
+    "BADPIX NUM",
+    "BADPIX FRAC",
+];
+
 /// One QC value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QcValue {
