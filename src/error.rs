@@ -129,7 +129,7 @@ pub enum InputError {
     NoInputs,
 }
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum FitsError {
     #[error("{}: {message}", path.display())]
     Open { path: PathBuf, message: String },

@@ -2,6 +2,7 @@
 //! printed as one clear line; color-eyre only reports what should never happen.
 
 mod cli;
+mod console;
 
 use std::process::ExitCode;
 

@@ -28,6 +28,7 @@ pub fn resolve(settings: &Settings, plan: &Plan) -> Result<Resolved> {
 }
 
 /// Frames in memory plus the QC inputs that do not depend on parameters.
+#[derive(Debug)]
 pub struct Loaded {
     pub set: PreparedSet,
     pub frame_qc: FrameQc,
@@ -43,6 +44,7 @@ pub fn load(plan: &Plan, progress: &dyn Progress) -> Result<Loaded> {
 }
 
 /// A stacked master with its QC.
+#[derive(Debug)]
 pub struct Outcome {
     pub master: MasterBias,
     pub qc: QcReport,

@@ -1,34 +1,59 @@
-//! `mbias demo`: a simulated night, validated and stacked. The interactive console is
-//! not built yet; until it is, the demo runs the recipe headlessly and says so.
+//! `mbias demo` and `mbias [DIR|SOF]`: the console, on a simulated night or on real data.
+//! Without a terminal the demo prints a headless run instead (useful in scripts and CI).
 
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
+use mbias::error::InputError;
 use mbias::settings::Settings;
 
-use super::{Status, output};
+use super::{SettingsArgs, Status, output};
+use crate::console::{self, Start};
 
-const CONSOLE_PENDING: &str =
-    "The interactive console is not built yet (next milestone); showing the headless run instead.";
+fn interactive() -> bool {
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+fn console_error(e: color_eyre::Report) -> mbias::Error {
+    mbias::Error::Input(InputError::Unreadable {
+        path: PathBuf::from("terminal"),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
 
 pub fn run() -> mbias::Result<Status> {
     let dir = tempfile::Builder::new()
         .prefix("mbias-demo-")
         .tempdir()
-        .map_err(|e| mbias::error::InputError::Unreadable {
+        .map_err(|e| InputError::Unreadable {
             path: std::env::temp_dir(),
             source: e,
         })?;
     let profile = mbias::detector::by_name("soxs-vis").unwrap_or(&mbias::detector::BUILT_IN[0]);
-    println!("{CONSOLE_PENDING}\n");
-    println!(
+    eprintln!(
         "simulating a night of SOXS VIS frames in {} …",
         dir.path().display()
     );
     mbias::simulate::demo_night(dir.path(), profile, 20251010)?;
-    let (inputs, verification) = mbias::pipeline::validate(&[dir.path().to_path_buf()])?;
-    println!("\nvalidation of the whole folder:");
-    output::print_findings(&verification);
+    if interactive() {
+        console::run(
+            Start::Folder(dir.path().to_path_buf()),
+            Settings::default(),
+            dir.path().to_path_buf(),
+        )
+        .map_err(console_error)?;
+        eprintln!("demo folder {} removed", dir.path().display());
+        return Ok(Status::Success);
+    }
+    headless(dir.path())
+}
 
+/// The demo without a terminal: validate the night, stack the valid biases, print the QC.
+fn headless(dir: &Path) -> mbias::Result<Status> {
+    println!("No terminal: showing the headless run instead of the console.\n");
+    let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()])?;
+    println!("validation of the whole folder:");
+    output::print_findings(&verification);
     let biases: Vec<_> = inputs
         .files
         .iter()
@@ -50,35 +75,46 @@ pub fn run() -> mbias::Result<Status> {
     let loaded = mbias::pipeline::load(plan, &progress)?;
     let outcome = mbias::pipeline::stack(&loaded, &resolved, &progress)?;
     let name = mbias::product::product_name(plan, None);
-    let path = mbias::pipeline::write_product(
-        dir.path(),
-        &name,
-        false,
-        &biases,
-        &loaded,
-        &outcome,
-        &progress,
-    )?;
+    let path =
+        mbias::pipeline::write_product(dir, &name, false, &biases, &loaded, &outcome, &progress)?;
     output::clear_progress();
     println!("wrote {} (removed when the demo ends)\n", path.display());
     print!("{}", output::qc_table(&outcome.qc));
     Ok(Status::Success)
 }
 
-/// `mbias [DIR|SOF]` will open the console; for now it validates what was named.
-pub fn console_placeholder(input: Option<&Path>) -> mbias::Result<Status> {
-    println!("{CONSOLE_PENDING}");
-    let Some(input) = input else {
-        println!(
-            "Try `mbias demo`, `mbias validate DIR` or `mbias stack DIR -o OUT`; `mbias --help` lists everything."
-        );
-        return Ok(Status::Success);
-    };
-    let (_, verification) = mbias::pipeline::validate(&[input.to_path_buf()])?;
-    output::print_findings(&verification);
-    Ok(if verification.has_errors() {
-        Status::InputError
+/// `mbias [DIR|SOF]`: the console on a folder or a SOF.
+pub fn open_console(
+    input: Option<&Path>,
+    output: Option<&Path>,
+    settings: &SettingsArgs,
+) -> mbias::Result<Status> {
+    let input = input.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let absolute = input
+        .canonicalize()
+        .map_err(|_| InputError::NotFound(input.clone()))?;
+    let start = if absolute.is_dir() {
+        Start::Folder(absolute)
+    } else if mbias::inputs::is_sof(&absolute) {
+        Start::Sof(absolute)
     } else {
-        Status::Success
-    })
+        Start::Folder(
+            absolute
+                .parent()
+                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+        )
+    };
+    let settings = settings.load()?;
+    if !interactive() {
+        eprintln!(
+            "error: the console needs a terminal; use `mbias validate` or `mbias stack` in scripts"
+        );
+        return Ok(Status::InputError);
+    }
+    let output = output
+        .map(Path::to_path_buf)
+        .or_else(|| settings.output_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
+    console::run(start, settings, output).map_err(console_error)?;
+    Ok(Status::Success)
 }

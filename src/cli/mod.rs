@@ -38,8 +38,13 @@ impl From<Status> for ExitCode {
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Folder or SOF to open in the console.
+    /// Folder or SOF to open in the console (default: the current folder).
     input: Option<PathBuf>,
+    /// Where the console writes products and settings (default: settings' output-dir, else the current folder).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
 /// Options shared by the commands that read settings.
@@ -84,7 +89,11 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         Some(Command::Qc(a)) => qc::run(&a),
         Some(Command::Simulate(a)) => simulate::run(&a),
         Some(Command::Demo) => demo::run(),
-        None => demo::console_placeholder(args.input.as_deref()),
+        None => demo::open_console(
+            args.input.as_deref(),
+            args.output.as_deref(),
+            &args.settings,
+        ),
     };
     Ok(match result {
         Ok(status) => status.into(),

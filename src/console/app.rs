@@ -1,0 +1,734 @@
+//! The model and its `update`: every state transition of the console, pure and
+//! non-blocking. Input, time and worker news come in as [`Msg`]; work goes out as
+//! [`Effect`]s for the runtime.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mbias::detector::Instrument;
+use mbias::pipeline::Loaded;
+use mbias::progress::Stage;
+use mbias::settings::{Numerics, Resolved, Settings};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::keymap::{self, Action, Context};
+use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackSource, WriteFailure};
+use super::panes::files::FilesPane;
+use super::panes::params::ParamsPane;
+use super::panes::results::{Axis, ResultsPane, TABS, Tab};
+use super::theme::Theme;
+use super::ui;
+
+/// How long parameter changes settle before the automatic re-stack starts.
+pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(150);
+/// Name of the settings file `S` writes.
+pub const SAVED_SETTINGS: &str = "mbias-settings.yaml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Files,
+    Params,
+    Results,
+}
+
+const FOCUS_ORDER: [Focus; 3] = [Focus::Files, Focus::Params, Focus::Results];
+
+/// What a confirmation is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Product,
+    Settings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
+    ConfirmQuit,
+    ConfirmOverwrite { path: PathBuf, what: Pending },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    Idle,
+    Stacking { id: JobId, stage: Stage },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Where the console starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    Folder(PathBuf),
+    Sof(PathBuf),
+}
+
+pub struct App {
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub files: FilesPane,
+    pub params: ParamsPane,
+    pub results: ResultsPane,
+    pub job: Job,
+    pub notice: Option<Notice>,
+    pub settings: Settings,
+    pub theme: Theme,
+    /// Where `w` and `S` write.
+    pub output_dir: PathBuf,
+    /// The SOF the session opened, which names the product as in soxspipe.
+    pub sof: Option<PathBuf>,
+    /// Frames in memory for the current selection: re-stacks skip the reading.
+    pub loaded: Option<(Vec<PathBuf>, Arc<Loaded>)>,
+    /// When the debounced automatic re-stack is due.
+    pub restack_at: Option<Instant>,
+    /// The terminal's size, for mouse hit-testing with the same layout `draw` uses.
+    pub area: Rect,
+    next_id: JobId,
+}
+
+impl App {
+    /// A new model and the effects that open its starting point.
+    pub fn new(
+        start: Start,
+        settings: Settings,
+        output_dir: PathBuf,
+        theme: Theme,
+    ) -> (App, Vec<Effect>) {
+        let (params, _) = mbias::settings::instrument_defaults(Instrument::Soxs);
+        let resolved = settings
+            .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
+            .ok();
+        let params = ParamsPane::new(
+            resolved.as_ref().map_or(params, |r| r.params),
+            resolved.as_ref().map_or(Numerics::Soxspipe, |r| r.numerics),
+        );
+        let mut app = App {
+            focus: Focus::Files,
+            overlay: None,
+            files: FilesPane::default(),
+            params,
+            results: ResultsPane::default(),
+            job: Job::Idle,
+            notice: None,
+            settings,
+            theme,
+            output_dir,
+            sof: None,
+            loaded: None,
+            restack_at: None,
+            area: Rect::new(0, 0, 120, 40),
+            next_id: 0,
+        };
+        let id = app.new_id();
+        let effect = match start {
+            Start::Folder(dir) => {
+                app.files.scanning = Some(id);
+                Effect::OpenDir { id, dir }
+            }
+            Start::Sof(sof) => {
+                app.files.scanning = Some(id);
+                app.sof = Some(sof.clone());
+                Effect::OpenSof { id, sof }
+            }
+        };
+        (app, vec![effect])
+    }
+
+    fn new_id(&mut self) -> JobId {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Whether the runtime should send ticks (a debounce is pending or a job animates).
+    pub fn wants_ticks(&self) -> bool {
+        self.restack_at.is_some() || matches!(self.job, Job::Stacking { .. })
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Mouse(mouse) => self.on_mouse(mouse),
+            Msg::Resize(width, height) => {
+                self.area = Rect::new(0, 0, width, height);
+                Vec::new()
+            }
+            Msg::Tick(now) => self.on_tick(now),
+            Msg::Job(event) => self.on_job(event),
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return vec![Effect::Quit];
+        }
+        if let Some(overlay) = self.overlay.clone() {
+            return self.on_overlay_key(overlay, key);
+        }
+        if self.params.editing.is_some() {
+            return self.on_edit_key(key);
+        }
+        let context = match self.focus {
+            Focus::Files => Context::Files,
+            Focus::Params => Context::Params,
+            Focus::Results => Context::Results,
+        };
+        match keymap::action(context, &key) {
+            Some(Action::ShowTab) => {
+                if let KeyCode::Char(digit @ '1'..='4') = key.code {
+                    self.results.tab = usize::from(digit as u8 - b'1');
+                }
+                Vec::new()
+            }
+            Some(action) => self.on_action(action),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
+        let yes = matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'));
+        let no = matches!(
+            key.code,
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc
+        );
+        match overlay {
+            Overlay::Help => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1)
+                ) {
+                    self.overlay = None;
+                }
+                Vec::new()
+            }
+            Overlay::ConfirmQuit if yes => vec![Effect::Quit],
+            Overlay::ConfirmOverwrite { what, .. } if yes => {
+                self.overlay = None;
+                match what {
+                    Pending::Product => self.write_product(true),
+                    Pending::Settings => self.save_settings(true),
+                }
+            }
+            _ if no => {
+                self.overlay = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_edit_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(buffer) = self.params.editing.as_mut() else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Char(c) if c.is_ascii_alphanumeric() || c == '.' || c == '-' => buffer.push(c),
+            KeyCode::Backspace => {
+                buffer.pop();
+            }
+            KeyCode::Esc => {
+                self.params.editing = None;
+                self.info("edit dropped; value unchanged");
+            }
+            KeyCode::Enter => {
+                let text = self.params.editing.take().unwrap_or_default();
+                return match self.params.set_text(&text) {
+                    Ok(()) => self.params_changed(),
+                    Err(e) => {
+                        self.error(format!(
+                            "{e}; kept {}",
+                            self.params.value_text(self.params.field())
+                        ));
+                        Vec::new()
+                    }
+                };
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::ForceQuit => vec![Effect::Quit],
+            Action::Quit => {
+                if matches!(self.job, Job::Stacking { .. }) {
+                    self.overlay = Some(Overlay::ConfirmQuit);
+                    Vec::new()
+                } else {
+                    vec![Effect::Quit]
+                }
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            Action::NextPane | Action::PrevPane => {
+                let i = FOCUS_ORDER
+                    .iter()
+                    .position(|f| *f == self.focus)
+                    .unwrap_or(0);
+                let step = if action == Action::NextPane {
+                    1
+                } else {
+                    FOCUS_ORDER.len() - 1
+                };
+                self.focus = FOCUS_ORDER[(i + step) % FOCUS_ORDER.len()];
+                Vec::new()
+            }
+            Action::Stack => self.start_stack(false),
+            Action::Cancel => self.cancel(),
+            Action::Write => self.write_product(false),
+            Action::SaveSettings => self.save_settings(false),
+            other => match self.focus {
+                Focus::Files => self.on_files_action(other),
+                Focus::Params => self.on_params_action(other),
+                Focus::Results => {
+                    self.on_results_action(other);
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn on_files_action(&mut self, action: Action) -> Vec<Effect> {
+        let page = ui::files_page(self.area) as isize;
+        match action {
+            Action::Up => self.files.move_cursor(-1),
+            Action::Down => self.files.move_cursor(1),
+            Action::PageUp => self.files.move_cursor(-page),
+            Action::PageDown => self.files.move_cursor(page),
+            Action::Top => self.files.move_cursor(isize::MIN / 2),
+            Action::Bottom => self.files.move_cursor(isize::MAX / 2),
+            Action::Enter => {
+                let Some(entry) = self.files.current().cloned() else {
+                    return Vec::new();
+                };
+                return match entry.kind {
+                    EntryKind::Dir | EntryKind::Parent => self.open_dir(entry.path),
+                    EntryKind::Sof => {
+                        let id = self.new_id();
+                        self.files.scanning = Some(id);
+                        self.sof = Some(entry.path.clone());
+                        vec![Effect::OpenSof {
+                            id,
+                            sof: entry.path,
+                        }]
+                    }
+                    EntryKind::Fits => {
+                        self.files.toggle(&entry.path);
+                        Vec::new()
+                    }
+                    EntryKind::Other => {
+                        self.info(format!("{} is not a FITS frame", entry.name));
+                        Vec::new()
+                    }
+                };
+            }
+            Action::Back => {
+                if let Some(parent) = self.files.dir.parent().map(PathBuf::from) {
+                    return self.open_dir(parent);
+                }
+            }
+            Action::Toggle => {
+                if let Some(entry) = self.files.current().cloned() {
+                    if entry.kind == EntryKind::Fits {
+                        self.files.toggle(&entry.path);
+                        self.sof = None;
+                    }
+                    self.files.move_cursor(1);
+                }
+            }
+            Action::SelectAll => {
+                let valid = self.files.valid_biases();
+                let n = valid.len();
+                self.files.select_only(valid);
+                self.sof = None;
+                if n == 0 {
+                    self.error(
+                        "no valid bias frames in this folder (yet: headers may still be read)",
+                    );
+                } else {
+                    self.info(format!("selected {n} valid bias frame(s); s stacks them"));
+                }
+            }
+            Action::SelectNone => {
+                self.files.select_only(Vec::new());
+                self.sof = None;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn open_dir(&mut self, dir: PathBuf) -> Vec<Effect> {
+        let id = self.new_id();
+        self.files.scanning = Some(id);
+        vec![Effect::OpenDir { id, dir }]
+    }
+
+    fn on_params_action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Up => self.params.move_cursor(-1),
+            Action::Down => self.params.move_cursor(1),
+            Action::Left | Action::Right => {
+                let direction = if action == Action::Right { 1 } else { -1 };
+                return match self.params.step(direction) {
+                    Ok(()) => self.params_changed(),
+                    Err(e) => {
+                        self.error(format!(
+                            "{e}; kept {}",
+                            self.params.value_text(self.params.field())
+                        ));
+                        Vec::new()
+                    }
+                };
+            }
+            Action::Enter => {
+                self.params.editing = Some(self.params.value_text(self.params.field()))
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_results_action(&mut self, action: Action) {
+        let tab = self.results.current_tab();
+        match action {
+            Action::Left => self.results.tab = (self.results.tab + TABS.len() - 1) % TABS.len(),
+            Action::Right => self.results.tab = (self.results.tab + 1) % TABS.len(),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -100,
+                    _ => 100,
+                };
+                match tab {
+                    Tab::Profile => self.results.step_index(delta),
+                    Tab::Frames => {
+                        let i = self.results.frames_table.selected().unwrap_or(0) as isize
+                            + delta.signum();
+                        self.results.frames_table.select(Some(i.max(0) as usize));
+                    }
+                    _ => {}
+                }
+            }
+            Action::ToggleAxis => {
+                self.results.axis = Some(match self.results.axis() {
+                    Axis::Columns => Axis::Rows,
+                    Axis::Rows => Axis::Columns,
+                });
+                self.results.index = None;
+            }
+            Action::MeanProfile => self.results.index = None,
+            _ => {}
+        }
+    }
+
+    /// A parameter changed: once frames are in memory, re-stack after the debounce.
+    fn params_changed(&mut self) -> Vec<Effect> {
+        let field = self.params.field();
+        let value = self.params.value_text(field);
+        if self.loaded.is_some() {
+            self.results.stale = true;
+            self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
+            self.info(format!("{} = {value}; re-stacking", field.key()));
+        } else {
+            self.info(format!("{} = {value}; s stacks with it", field.key()));
+        }
+        Vec::new()
+    }
+
+    fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
+        match self.restack_at {
+            Some(due) if now >= due => {
+                self.restack_at = None;
+                self.start_stack(true)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The values a stack runs with: the pane's parameters, the settings' QC ranges for the
+    /// plan's instrument.
+    fn resolved_for(&mut self, instrument: Instrument, arm: &str) -> Result<Resolved, String> {
+        let defaults = self
+            .settings
+            .resolve(instrument, arm, Numerics::Soxspipe)
+            .map_err(|e| e.to_string())?;
+        if !self.params.touched {
+            self.params.params = defaults.params;
+            self.params.numerics = defaults.numerics;
+        }
+        Ok(Resolved {
+            params: self.params.params,
+            numerics: self.params.numerics,
+            ..defaults
+        })
+    }
+
+    fn start_stack(&mut self, automatic: bool) -> Vec<Effect> {
+        let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
+        let cached = self
+            .loaded
+            .as_ref()
+            .filter(|(key, _)| *key == selection)
+            .map(|(_, loaded)| loaded.clone());
+        let (source, instrument, arm) = match (cached, &self.files.selection_check.plan) {
+            (Some(loaded), _) => {
+                let profile = loaded.set.plan.profile;
+                (StackSource::Loaded(loaded), profile.instrument, profile.arm)
+            }
+            (None, Some(plan)) => (
+                StackSource::Read(plan.clone()),
+                plan.profile.instrument,
+                plan.profile.arm,
+            ),
+            (None, None) => {
+                if !automatic {
+                    let (_, verdict) = self.files.verdict();
+                    self.error(format!("cannot stack: {verdict}"));
+                }
+                return Vec::new();
+            }
+        };
+        let resolved = match self.resolved_for(instrument, arm) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(e);
+                return Vec::new();
+            }
+        };
+        let mut effects = Vec::new();
+        if let Job::Stacking { id, .. } = self.job {
+            effects.push(Effect::Cancel(id));
+        }
+        let id = self.new_id();
+        let total = selection.len();
+        self.job = Job::Stacking {
+            id,
+            stage: Stage::Reading { done: 0, total },
+        };
+        self.results.failed = None;
+        effects.push(Effect::Stack {
+            id,
+            source,
+            resolved,
+            selection,
+        });
+        effects
+    }
+
+    fn cancel(&mut self) -> Vec<Effect> {
+        self.restack_at = None;
+        match self.job {
+            Job::Stacking { id, .. } => {
+                self.job = Job::Idle;
+                self.info("stack cancelled");
+                vec![Effect::Cancel(id)]
+            }
+            Job::Idle => Vec::new(),
+        }
+    }
+
+    fn write_product(&mut self, overwrite: bool) -> Vec<Effect> {
+        let Some(result) = self.results.result.clone() else {
+            self.error("nothing to write yet: select frames and press s to stack");
+            return Vec::new();
+        };
+        if self.results.stale {
+            self.error(
+                "the parameters changed since this result; wait for the re-stack, then write",
+            );
+            return Vec::new();
+        }
+        let name = mbias::product::product_name(&result.loaded.set.plan, self.sof.as_deref());
+        vec![Effect::WriteProduct {
+            folder: self.output_dir.clone(),
+            name,
+            overwrite,
+            result,
+        }]
+    }
+
+    fn save_settings(&mut self, overwrite: bool) -> Vec<Effect> {
+        let (instrument, arm) = match &self.results.result {
+            Some(r) => (
+                r.loaded.set.plan.profile.instrument,
+                r.loaded.set.plan.profile.arm,
+            ),
+            None => (Instrument::Soxs, "VIS"),
+        };
+        match self.resolved_for(instrument, arm) {
+            Ok(resolved) => vec![Effect::SaveSettings {
+                path: self.output_dir.join(SAVED_SETTINGS),
+                overwrite,
+                resolved,
+            }],
+            Err(e) => {
+                self.error(e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn is_current(&self, id: JobId) -> bool {
+        matches!(self.job, Job::Stacking { id: current, .. } if current == id)
+    }
+
+    fn on_job(&mut self, event: JobEvent) -> Vec<Effect> {
+        match event {
+            JobEvent::Listed {
+                id,
+                dir,
+                entries,
+                select,
+            } => {
+                if self.files.scanning != Some(id) {
+                    return Vec::new();
+                }
+                match entries {
+                    Ok(entries) => {
+                        self.files.set_entries(dir, entries);
+                        if let Some(paths) = select {
+                            let n = paths.len();
+                            self.files.select_only(paths);
+                            self.info(format!("opened the SOF: {n} frame(s) selected"));
+                        }
+                    }
+                    Err(e) => {
+                        self.files.scanning = None;
+                        self.error(e);
+                    }
+                }
+            }
+            JobEvent::Scanned { id, frames } => {
+                if self.files.scanning == Some(id) {
+                    self.files.headers.extend(frames);
+                    self.files.recheck();
+                }
+            }
+            JobEvent::ScanDone { id } => {
+                if self.files.scanning == Some(id) {
+                    self.files.scanning = None;
+                }
+            }
+            JobEvent::Progress { id, stage } => {
+                if self.is_current(id) {
+                    self.job = Job::Stacking { id, stage };
+                }
+            }
+            JobEvent::Stacked { id, result } => {
+                if !self.is_current(id) {
+                    return Vec::new();
+                }
+                self.job = Job::Idle;
+                match result {
+                    Ok(result) => {
+                        let ms = result.elapsed.as_secs_f64() * 1e3;
+                        let failures = result.outcome.qc.failures().count();
+                        self.loaded = Some((result.selection.clone(), result.loaded.clone()));
+                        self.results.result = Some(result);
+                        self.results.stale = self.restack_at.is_some();
+                        let verdict = if failures == 0 {
+                            "all QC pass".to_string()
+                        } else {
+                            format!("{failures} QC FAIL")
+                        };
+                        self.info(format!("stacked in {ms:.0} ms: {verdict}"));
+                    }
+                    Err(e) => {
+                        self.results.failed = Some(e.clone());
+                        self.error(format!("stack failed: {e}"));
+                    }
+                }
+            }
+            JobEvent::Wrote(result) => self.on_written(result, Pending::Product),
+            JobEvent::SavedSettings(result) => self.on_written(result, Pending::Settings),
+        }
+        Vec::new()
+    }
+
+    fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
+        match result {
+            Ok(path) => self.info(format!("wrote {}", path.display())),
+            Err(WriteFailure::Exists(path)) => {
+                self.overlay = Some(Overlay::ConfirmOverwrite { path, what })
+            }
+            Err(WriteFailure::Failed(e)) => self.error(e),
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
+        if self.overlay.is_some() {
+            return Vec::new();
+        }
+        let areas = ui::layout(self.area);
+        let at = Position::new(mouse.column, mouse.row);
+        let pane = [
+            (areas.files, Focus::Files),
+            (areas.params, Focus::Params),
+            (areas.results, Focus::Results),
+        ]
+        .into_iter()
+        .find(|(r, _)| r.contains(at))
+        .map(|(_, f)| f);
+        let Some(pane) = pane else { return Vec::new() };
+        match mouse.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                self.focus = pane;
+                let action = if mouse.kind == MouseEventKind::ScrollUp {
+                    Action::Up
+                } else {
+                    Action::Down
+                };
+                self.on_action(action)
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = pane;
+                match pane {
+                    Focus::Files => {
+                        if let Some(i) = ui::files_row_at(&areas, self.files.table.offset(), at)
+                            && i < self.files.entries.len()
+                        {
+                            self.files.table.select(Some(i));
+                        }
+                    }
+                    Focus::Params => {
+                        if let Some(i) = ui::params_row_at(&areas, at) {
+                            self.params.cursor = i;
+                        }
+                    }
+                    Focus::Results => {
+                        if let Some(t) = ui::tab_at(&areas, at) {
+                            self.results.tab = t;
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}

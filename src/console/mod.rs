@@ -1,0 +1,42 @@
+//! The interactive console (Elm architecture): [`app`] holds the model and `update`,
+//! [`ui`] draws it, [`runtime`] runs effects on worker threads. Only this module and the
+//! runtime touch the terminal.
+
+pub mod app;
+pub mod keymap;
+pub mod msg;
+pub mod panes;
+pub mod runtime;
+pub mod theme;
+pub mod ui;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::stdout;
+use std::path::PathBuf;
+
+use mbias::settings::Settings;
+use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use ratatui::crossterm::execute;
+
+pub use app::Start;
+
+/// Runs the console until the user quits; the terminal is restored on every way out,
+/// a panic included.
+pub fn run(start: Start, settings: Settings, output_dir: PathBuf) -> color_eyre::Result<()> {
+    let (app, effects) = app::App::new(start, settings, output_dir, theme::Theme::from_env());
+    let mut terminal = ratatui::init();
+    // ratatui's hook restores raw mode and the screen; mouse capture is ours to undo.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+    let _ = execute!(stdout(), EnableMouseCapture);
+    let result = runtime::run(&mut terminal, app, effects);
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+    Ok(result?)
+}

@@ -1,0 +1,133 @@
+//! Messages into the model and effects out of it (the Elm architecture's Msg and Cmd).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mbias::error::FitsError;
+use mbias::fits::FrameFile;
+use mbias::pipeline::{Loaded, Outcome};
+use mbias::progress::Stage;
+use mbias::settings::Resolved;
+use mbias::verify::Plan;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+
+use super::view::ResultView;
+
+pub type JobId = u64;
+
+/// Everything that can change the model: input, time, and news from worker threads.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick(Instant),
+    Job(JobEvent),
+}
+
+/// A folder entry as the browser lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Parent,
+    Dir,
+    Fits,
+    Sof,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub path: PathBuf,
+    pub kind: EntryKind,
+}
+
+/// A stack and everything the result views need, computed off the UI thread.
+#[derive(Debug)]
+pub struct StackResult {
+    pub loaded: Arc<Loaded>,
+    pub outcome: Outcome,
+    pub view: ResultView,
+    pub resolved: Resolved,
+    /// The selection the frames were read for (the cache key for re-stacks).
+    pub selection: Vec<PathBuf>,
+    /// From the request to the finished QC.
+    pub elapsed: Duration,
+}
+
+/// Why a write did not happen: an existing file (the user may confirm), or an error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteFailure {
+    Exists(PathBuf),
+    Failed(String),
+}
+
+#[derive(Debug)]
+pub enum JobEvent {
+    Listed {
+        id: JobId,
+        dir: PathBuf,
+        entries: Result<Vec<Entry>, String>,
+        /// Frames to select (a SOF opened as a selection).
+        select: Option<Vec<PathBuf>>,
+    },
+    Scanned {
+        id: JobId,
+        frames: Vec<(PathBuf, Result<FrameFile, FitsError>)>,
+    },
+    ScanDone {
+        id: JobId,
+    },
+    Progress {
+        id: JobId,
+        stage: Stage,
+    },
+    Stacked {
+        id: JobId,
+        result: Result<Arc<StackResult>, String>,
+    },
+    Wrote(Result<PathBuf, WriteFailure>),
+    SavedSettings(Result<PathBuf, WriteFailure>),
+}
+
+/// Where a stack's frames come from.
+#[derive(Debug, Clone)]
+pub enum StackSource {
+    /// Read and prepare the frames of this plan.
+    Read(Plan),
+    /// Frames already in memory: a re-stack with new parameters.
+    Loaded(Arc<Loaded>),
+}
+
+/// Work `update` asks the runtime to do.
+#[derive(Debug)]
+pub enum Effect {
+    OpenDir {
+        id: JobId,
+        dir: PathBuf,
+    },
+    OpenSof {
+        id: JobId,
+        sof: PathBuf,
+    },
+    Stack {
+        id: JobId,
+        source: StackSource,
+        resolved: Resolved,
+        selection: Vec<PathBuf>,
+    },
+    Cancel(JobId),
+    WriteProduct {
+        folder: PathBuf,
+        name: String,
+        overwrite: bool,
+        result: Arc<StackResult>,
+    },
+    SaveSettings {
+        path: PathBuf,
+        overwrite: bool,
+        resolved: Resolved,
+    },
+    Quit,
+}

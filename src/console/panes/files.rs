@@ -1,0 +1,212 @@
+//! The file browser: folder entries, the headers scanned so far, the selection and what
+//! verification says about the folder and about the selection.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use mbias::error::FitsError;
+use mbias::fits::FrameFile;
+use mbias::verify::{self, Severity, Verification};
+use ratatui::widgets::TableState;
+
+use crate::console::msg::{Entry, EntryKind, JobId};
+
+/// A frame's validation mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// Header not read yet.
+    Pending,
+    Ok,
+    Warning(String),
+    Error(String),
+}
+
+/// Header values shown in a FITS row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RowInfo {
+    pub kind: String,
+    pub arm: String,
+    pub binning: String,
+    pub exptime: String,
+    pub shape: String,
+}
+
+#[derive(Debug, Default)]
+pub struct FilesPane {
+    pub dir: PathBuf,
+    pub entries: Vec<Entry>,
+    pub table: TableState,
+    pub headers: BTreeMap<PathBuf, Result<FrameFile, FitsError>>,
+    pub selected: BTreeSet<PathBuf>,
+    /// Verification of every FITS frame in the folder: the per-row marks.
+    pub folder_check: Verification,
+    /// Verification of the selection: the set-level verdict and the stacking plan.
+    pub selection_check: Verification,
+    /// The job listing and scanning the folder, while it runs.
+    pub scanning: Option<JobId>,
+}
+
+impl FilesPane {
+    pub fn cursor(&self) -> usize {
+        self.table.selected().unwrap_or(0)
+    }
+
+    pub fn current(&self) -> Option<&Entry> {
+        self.entries.get(self.cursor())
+    }
+
+    pub fn move_cursor(&mut self, delta: isize) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let last = self.entries.len() as isize - 1;
+        let next = (self.cursor() as isize + delta).clamp(0, last);
+        self.table.select(Some(next as usize));
+    }
+
+    pub fn set_entries(&mut self, dir: PathBuf, entries: Vec<Entry>) {
+        let came_from = self.dir.clone();
+        self.dir = dir;
+        self.entries = entries;
+        let cursor = self
+            .entries
+            .iter()
+            .position(|e| e.path == came_from)
+            .unwrap_or(0);
+        self.table.select(Some(cursor));
+        *self.table.offset_mut() = 0;
+        self.recheck();
+    }
+
+    fn fits_in_folder(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.kind == EntryKind::Fits)
+    }
+
+    fn scanned(
+        &self,
+        paths: impl Iterator<Item = PathBuf>,
+    ) -> Vec<(PathBuf, Result<FrameFile, FitsError>)> {
+        paths
+            .filter_map(|p| self.headers.get(&p).map(|h| (p, h.clone())))
+            .collect()
+    }
+
+    /// Re-runs verification after headers or the selection changed (headers only: no I/O).
+    pub fn recheck(&mut self) {
+        let folder = self.scanned(self.fits_in_folder().map(|e| e.path.clone()));
+        self.folder_check = verify::verify(&folder, &[]);
+        let selection = self.scanned(self.selected.iter().cloned());
+        self.selection_check = verify::verify(&selection, &[]);
+    }
+
+    pub fn mark(&self, path: &Path) -> Mark {
+        if !self.headers.contains_key(path) {
+            return Mark::Pending;
+        }
+        let worst = self.folder_check.for_file(path).max_by_key(|f| f.severity);
+        match worst {
+            Some(f) if f.severity == Severity::Error => Mark::Error(f.message.clone()),
+            Some(f) if f.severity == Severity::Warning => Mark::Warning(f.message.clone()),
+            _ => Mark::Ok,
+        }
+    }
+
+    /// Frames of the folder that verification has nothing against.
+    pub fn valid_biases(&self) -> Vec<PathBuf> {
+        self.fits_in_folder()
+            .filter(|e| self.mark(&e.path) == Mark::Ok)
+            .map(|e| e.path.clone())
+            .collect()
+    }
+
+    pub fn toggle(&mut self, path: &Path) {
+        if !self.selected.remove(path) {
+            self.selected.insert(path.to_path_buf());
+        }
+        self.recheck();
+    }
+
+    pub fn select_only(&mut self, paths: Vec<PathBuf>) {
+        self.selected = paths.into_iter().collect();
+        self.recheck();
+    }
+
+    pub fn row_info(&self, path: &Path) -> Option<RowInfo> {
+        let frame = self.headers.get(path)?.as_ref().ok()?;
+        let h = frame.merged_header();
+        let text = |keys: &[&str]| keys.iter().find_map(|k| h.text(k)).unwrap_or_default();
+        let bx = text(&["ESO DET BINX", "ESO DET WIN1 BINX"]);
+        let by = text(&["ESO DET BINY", "ESO DET WIN1 BINY"]);
+        Some(RowInfo {
+            kind: text(&["ESO DPR TYPE", "IMAGETYP", "OBSTYPE"]),
+            arm: text(&["ESO SEQ ARM"]),
+            binning: if bx.is_empty() {
+                String::new()
+            } else {
+                format!("{bx}x{by}")
+            },
+            exptime: h
+                .number("EXPTIME")
+                .map(|e| format!("{e}"))
+                .unwrap_or_default(),
+            shape: format!("{}x{}", frame.image.shape.1, frame.image.shape.0),
+        })
+    }
+
+    /// One line about the selection, always shown under the table.
+    pub fn verdict(&self) -> (Severity, String) {
+        let check = &self.selection_check;
+        if self.selected.is_empty() {
+            return (
+                Severity::Note,
+                "nothing selected: Space picks a frame, a picks all valid biases".into(),
+            );
+        }
+        if let Some(plan) = &check.plan {
+            let warning = check
+                .findings
+                .iter()
+                .find(|f| f.severity == Severity::Warning);
+            let mut line = format!(
+                "{} frames, {} {}x{}, gain {} e-/ADU, RON {} e-",
+                plan.frames.len(),
+                plan.profile.name,
+                plan.binning.0,
+                plan.binning.1,
+                plan.gain,
+                plan.ron
+            );
+            if let Some(w) = warning {
+                line.push_str(&format!(" ⚠ {}", w.message));
+                return (Severity::Warning, line);
+            }
+            return (Severity::Note, format!("✓ {line}"));
+        }
+        let reason = check
+            .summary
+            .first()
+            .cloned()
+            .or_else(|| {
+                check
+                    .findings
+                    .iter()
+                    .find(|f| f.severity == Severity::Error)
+                    .map(|f| match &f.file {
+                        Some(file) => format!(
+                            "{}: {}",
+                            file.file_name().unwrap_or_default().to_string_lossy(),
+                            f.message
+                        ),
+                        None => f.message.clone(),
+                    })
+            })
+            .unwrap_or_else(|| "headers still being read".into());
+        (
+            Severity::Error,
+            format!(
+                "✗ {} selected, not stackable: {reason}",
+                self.selected.len()
+            ),
+        )
+    }
+}

@@ -1,0 +1,186 @@
+//! The parameters pane: soxspipe's four clipping parameters and the numerics mode.
+
+use mbias::settings::{ClipParams, Numerics, check_params};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    StackSigma,
+    StackIterations,
+    FrameSigma,
+    FrameIterations,
+    Numerics,
+}
+
+pub const FIELDS: [Field; 5] = [
+    Field::StackSigma,
+    Field::StackIterations,
+    Field::FrameSigma,
+    Field::FrameIterations,
+    Field::Numerics,
+];
+
+impl Field {
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::StackSigma => "stack clip σ",
+            Field::StackIterations => "stack clip iterations",
+            Field::FrameSigma => "frame clip σ",
+            Field::FrameIterations => "frame clip iterations",
+            Field::Numerics => "numerics",
+        }
+    }
+
+    /// The soxspipe settings key (shown when the field is chosen).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::StackSigma => "stacked-clipping-sigma",
+            Field::StackIterations => "stacked-clipping-iterations",
+            Field::FrameSigma => "frame-clipping-sigma",
+            Field::FrameIterations => "frame-clipping-iterations",
+            Field::Numerics => "mbias numerics",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamsPane {
+    pub cursor: usize,
+    /// The text being typed, while a value is being entered.
+    pub editing: Option<String>,
+    pub params: ClipParams,
+    pub numerics: Numerics,
+    /// Whether the user changed anything (else a new set takes its instrument's defaults).
+    pub touched: bool,
+}
+
+const MAX_ITERATIONS: u32 = 100;
+
+impl ParamsPane {
+    pub fn new(params: ClipParams, numerics: Numerics) -> ParamsPane {
+        ParamsPane {
+            cursor: 0,
+            editing: None,
+            params,
+            numerics,
+            touched: false,
+        }
+    }
+
+    pub fn field(&self) -> Field {
+        FIELDS[self.cursor.min(FIELDS.len() - 1)]
+    }
+
+    pub fn move_cursor(&mut self, delta: isize) {
+        self.cursor = (self.cursor as isize + delta).clamp(0, FIELDS.len() as isize - 1) as usize;
+    }
+
+    pub fn value_text(&self, field: Field) -> String {
+        let p = &self.params;
+        match field {
+            Field::StackSigma => format!("{:.1}", p.stacked_clipping_sigma),
+            Field::StackIterations => p.stacked_clipping_iterations.to_string(),
+            Field::FrameSigma => format!("{:.1}", p.frame_clipping_sigma),
+            Field::FrameIterations => p.frame_clipping_iterations.to_string(),
+            Field::Numerics => self.numerics.name().to_string(),
+        }
+    }
+
+    fn apply(&mut self, candidate: ClipParams, numerics: Numerics) -> Result<(), String> {
+        check_params(&candidate).map_err(|e| e.to_string())?;
+        if candidate.stacked_clipping_iterations > MAX_ITERATIONS
+            || candidate.frame_clipping_iterations > MAX_ITERATIONS
+        {
+            return Err(format!("at most {MAX_ITERATIONS} iterations"));
+        }
+        self.params = candidate;
+        self.numerics = numerics;
+        self.touched = true;
+        Ok(())
+    }
+
+    /// Steps the chosen value up (`+1`) or down (`-1`): σ by 0.1, iterations by 1.
+    pub fn step(&mut self, direction: i32) -> Result<(), String> {
+        let mut p = self.params;
+        let sigma = |v: f64| ((v * 10.0).round() + f64::from(direction)) / 10.0;
+        let count = |v: u32| v.saturating_add_signed(direction);
+        let mut numerics = self.numerics;
+        match self.field() {
+            Field::StackSigma => p.stacked_clipping_sigma = sigma(p.stacked_clipping_sigma),
+            Field::StackIterations => {
+                p.stacked_clipping_iterations = count(p.stacked_clipping_iterations)
+            }
+            Field::FrameSigma => p.frame_clipping_sigma = sigma(p.frame_clipping_sigma),
+            Field::FrameIterations => {
+                p.frame_clipping_iterations = count(p.frame_clipping_iterations)
+            }
+            Field::Numerics => {
+                numerics = match numerics {
+                    Numerics::Soxspipe => Numerics::Exact,
+                    Numerics::Exact => Numerics::Soxspipe,
+                }
+            }
+        }
+        self.apply(p, numerics)
+    }
+
+    /// Sets the chosen value from typed text; on error nothing changes.
+    pub fn set_text(&mut self, text: &str) -> Result<(), String> {
+        let text = text.trim();
+        let mut p = self.params;
+        let mut numerics = self.numerics;
+        let bad = || format!("'{text}' is not a valid {}", self.field().label());
+        match self.field() {
+            Field::StackSigma => p.stacked_clipping_sigma = text.parse().map_err(|_| bad())?,
+            Field::StackIterations => {
+                p.stacked_clipping_iterations = text.parse().map_err(|_| bad())?
+            }
+            Field::FrameSigma => p.frame_clipping_sigma = text.parse().map_err(|_| bad())?,
+            Field::FrameIterations => {
+                p.frame_clipping_iterations = text.parse().map_err(|_| bad())?
+            }
+            Field::Numerics => numerics = Numerics::parse(text).ok_or_else(bad)?,
+        }
+        self.apply(p, numerics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pane() -> ParamsPane {
+        let (params, _) = mbias::settings::instrument_defaults(mbias::detector::Instrument::Soxs);
+        ParamsPane::new(params, Numerics::Soxspipe)
+    }
+
+    #[test]
+    fn steps_and_typed_values() {
+        let mut p = pane();
+        p.step(1).unwrap();
+        assert_eq!(p.params.stacked_clipping_sigma, 3.1);
+        p.move_cursor(1);
+        p.step(-1).unwrap();
+        assert_eq!(p.params.stacked_clipping_iterations, 2);
+        p.set_text("7").unwrap();
+        assert_eq!(p.params.stacked_clipping_iterations, 7);
+        p.move_cursor(10);
+        assert_eq!(p.field(), Field::Numerics);
+        p.step(1).unwrap();
+        assert_eq!(p.numerics, Numerics::Exact);
+        assert!(p.touched);
+    }
+
+    #[test]
+    fn invalid_values_are_refused_and_the_old_one_kept() {
+        let mut p = pane();
+        assert!(p.set_text("abc").unwrap_err().contains("not a valid"));
+        assert!(p.set_text("0").unwrap_err().contains("greater than 0"));
+        assert!(p.set_text("-2").is_err());
+        assert_eq!(p.params.stacked_clipping_sigma, 3.0);
+        p.move_cursor(1);
+        p.set_text("1").unwrap();
+        assert!(p.step(-1).unwrap_err().contains("at least 1"));
+        assert_eq!(p.params.stacked_clipping_iterations, 1);
+        assert!(!pane().touched);
+    }
+}

@@ -1,0 +1,75 @@
+//! The results pane: which tab, which profile, and the last stack's result.
+
+use std::sync::Arc;
+
+use ratatui::widgets::TableState;
+
+use crate::console::msg::StackResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Qc,
+    Profile,
+    Preview,
+    Frames,
+}
+
+pub const TABS: [Tab; 4] = [Tab::Qc, Tab::Profile, Tab::Preview, Tab::Frames];
+
+impl Tab {
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Qc => "QC",
+            Tab::Profile => "Profile",
+            Tab::Preview => "Preview",
+            Tab::Frames => "Frames",
+        }
+    }
+}
+
+/// A profile runs along the columns (x, one value per column) or along the rows (y).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    Columns,
+    Rows,
+}
+
+#[derive(Debug, Default)]
+pub struct ResultsPane {
+    pub tab: usize,
+    pub axis: Option<Axis>,
+    /// `None`: the collapsed mean; `Some(i)`: row or column `i` alone.
+    pub index: Option<usize>,
+    pub result: Option<Arc<StackResult>>,
+    /// The last stack failed with this message (results, if any, are from before).
+    pub failed: Option<String>,
+    /// Parameters changed since `result` was computed.
+    pub stale: bool,
+    pub frames_table: TableState,
+}
+
+impl ResultsPane {
+    pub fn current_tab(&self) -> Tab {
+        TABS[self.tab % TABS.len()]
+    }
+
+    pub fn axis(&self) -> Axis {
+        self.axis.unwrap_or(Axis::Columns)
+    }
+
+    /// Steps the chosen row/column, starting from the first when showing the mean.
+    pub fn step_index(&mut self, delta: isize) {
+        let Some(result) = &self.result else { return };
+        let master = &result.outcome.master;
+        let len = match self.axis() {
+            Axis::Columns => master.rows,
+            Axis::Rows => master.cols,
+        };
+        let next = match self.index {
+            None if delta < 0 => len as isize - 1,
+            None => 0,
+            Some(i) => i as isize + delta,
+        };
+        self.index = Some(next.clamp(0, len as isize - 1) as usize);
+    }
+}

@@ -1,0 +1,407 @@
+//! The runtime: turns terminal events into messages, carries out effects on worker
+//! threads, feeds their news back as messages, and redraws.
+
+use std::collections::HashMap;
+use std::iter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mbias::error::{Error, ProductError};
+use mbias::fits::has_fits_name;
+use mbias::inputs;
+use mbias::progress::{Progress, Silent, Stage};
+use mbias::settings::{Resolved, Settings};
+use mbias::verify;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, Event};
+use rayon::prelude::*;
+
+use super::app::App;
+use super::msg::{
+    Effect, Entry, EntryKind, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure,
+};
+use super::{ui, view};
+
+/// How often ticks come while something is pending or animating.
+const TICK: Duration = Duration::from_millis(40);
+/// At most this many progress messages per second from a worker.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+/// Headers read per batch sent to the browser.
+const SCAN_BATCH: usize = 48;
+
+pub fn run(
+    terminal: &mut DefaultTerminal,
+    mut app: App,
+    initial: Vec<Effect>,
+) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    spawn_input(tx.clone());
+    let mut jobs = Jobs {
+        tx,
+        cancels: HashMap::new(),
+        scan: None,
+    };
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    for effect in initial {
+        jobs.execute(effect);
+    }
+    loop {
+        terminal.draw(|f| ui::draw(f, &mut app))?;
+        let first = if app.wants_ticks() {
+            match rx.recv_timeout(TICK) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        } else {
+            match rx.recv() {
+                Ok(msg) => msg,
+                Err(_) => return Ok(()),
+            }
+        };
+        let mut batch: Vec<Msg> = iter::once(first).chain(rx.try_iter()).collect();
+        if app.wants_ticks() {
+            // A stream of progress messages must not starve the debounce.
+            batch.push(Msg::Tick(Instant::now()));
+        }
+        for msg in batch {
+            for effect in app.update(msg) {
+                if matches!(effect, Effect::Quit) {
+                    jobs.cancel_all();
+                    return Ok(());
+                }
+                jobs.execute(effect);
+            }
+        }
+    }
+}
+
+fn spawn_input(tx: Sender<Msg>) {
+    thread::spawn(move || {
+        loop {
+            let msg = match event::read() {
+                Ok(Event::Key(key)) if key.is_press() => Msg::Key(key),
+                Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+struct Jobs {
+    tx: Sender<Msg>,
+    cancels: HashMap<JobId, Arc<AtomicBool>>,
+    /// The folder scan in progress; a new folder stops it.
+    scan: Option<Arc<AtomicBool>>,
+}
+
+impl Jobs {
+    fn cancel_all(&mut self) {
+        for flag in self.cancels.values().chain(self.scan.iter()) {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn new_scan(&mut self) -> Arc<AtomicBool> {
+        if let Some(old) = self.scan.take() {
+            old.store(true, Ordering::Relaxed);
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        self.scan = Some(flag.clone());
+        flag
+    }
+
+    fn execute(&mut self, effect: Effect) {
+        let tx = self.tx.clone();
+        match effect {
+            Effect::OpenDir { id, dir } => {
+                let stop = self.new_scan();
+                thread::spawn(move || open_dir(id, &dir, None, &tx, &stop));
+            }
+            Effect::OpenSof { id, sof } => {
+                let stop = self.new_scan();
+                thread::spawn(move || open_sof(id, &sof, &tx, &stop));
+            }
+            Effect::Stack {
+                id,
+                source,
+                resolved,
+                selection,
+            } => {
+                let cancel = Arc::new(AtomicBool::new(false));
+                self.cancels.retain(|_, flag| !flag.load(Ordering::Relaxed));
+                self.cancels.insert(id, cancel.clone());
+                thread::spawn(move || stack_job(id, source, resolved, selection, cancel, &tx));
+            }
+            Effect::Cancel(id) => {
+                if let Some(flag) = self.cancels.remove(&id) {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+            Effect::WriteProduct {
+                folder,
+                name,
+                overwrite,
+                result,
+            } => {
+                thread::spawn(move || {
+                    let _ = tx.send(Msg::Job(JobEvent::Wrote(write_product(
+                        &folder, &name, overwrite, &result,
+                    ))));
+                });
+            }
+            Effect::SaveSettings {
+                path,
+                overwrite,
+                resolved,
+            } => {
+                thread::spawn(move || {
+                    let _ = tx.send(Msg::Job(JobEvent::SavedSettings(save_settings(
+                        &path, overwrite, &resolved,
+                    ))));
+                });
+            }
+            Effect::Quit => {}
+        }
+    }
+}
+
+/// Lists a folder: parent first, then folders, then files, each sorted by name.
+pub fn list(dir: &Path) -> Result<Vec<Entry>, String> {
+    let read = std::fs::read_dir(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+    let mut folders = Vec::new();
+    let mut files = Vec::new();
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = if path.is_dir() {
+            EntryKind::Dir
+        } else if inputs::is_sof(&path) {
+            EntryKind::Sof
+        } else if has_fits_name(&path) {
+            EntryKind::Fits
+        } else {
+            EntryKind::Other
+        };
+        let item = Entry { name, path, kind };
+        if item.kind == EntryKind::Dir {
+            folders.push(item)
+        } else {
+            files.push(item)
+        }
+    }
+    folders.sort_by(|a, b| a.name.cmp(&b.name));
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let parent = dir.parent().map(|p| Entry {
+        name: "..".into(),
+        path: p.to_path_buf(),
+        kind: EntryKind::Parent,
+    });
+    Ok(parent.into_iter().chain(folders).chain(files).collect())
+}
+
+fn open_dir(
+    id: JobId,
+    dir: &Path,
+    select: Option<Vec<PathBuf>>,
+    tx: &Sender<Msg>,
+    stop: &AtomicBool,
+) {
+    let entries = list(dir);
+    let mut to_scan: Vec<PathBuf> = entries
+        .as_ref()
+        .map(|e| {
+            e.iter()
+                .filter(|e| e.kind == EntryKind::Fits)
+                .map(|e| e.path.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    to_scan.extend(
+        select
+            .iter()
+            .flatten()
+            .filter(|p| !p.starts_with(dir))
+            .cloned(),
+    );
+    if tx
+        .send(Msg::Job(JobEvent::Listed {
+            id,
+            dir: dir.to_path_buf(),
+            entries,
+            select,
+        }))
+        .is_err()
+    {
+        return;
+    }
+    for chunk in to_scan.chunks(SCAN_BATCH) {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let frames = verify::scan(chunk);
+        if tx.send(Msg::Job(JobEvent::Scanned { id, frames })).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Msg::Job(JobEvent::ScanDone { id }));
+}
+
+fn open_sof(id: JobId, sof: &Path, tx: &Sender<Msg>, stop: &AtomicBool) {
+    match inputs::read_sof(sof) {
+        Ok(files) => {
+            let dir = files
+                .first()
+                .and_then(|f| f.canonicalize().ok())
+                .and_then(|f| f.parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| sof.parent().unwrap_or(Path::new(".")).to_path_buf());
+            let files = files
+                .into_par_iter()
+                .map(|f| f.canonicalize().unwrap_or(f))
+                .collect();
+            open_dir(id, &dir, Some(files), tx, stop);
+        }
+        Err(e) => {
+            let dir = sof.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let _ = tx.send(Msg::Job(JobEvent::Listed {
+                id,
+                dir,
+                entries: Err(e.to_string()),
+                select: None,
+            }));
+        }
+    }
+}
+
+/// Progress of one job, throttled, with its cancellation flag.
+struct JobProgress<'a> {
+    id: JobId,
+    tx: Mutex<Sender<Msg>>,
+    cancel: &'a AtomicBool,
+    last: Mutex<(Instant, std::mem::Discriminant<Stage>)>,
+}
+
+impl Progress for JobProgress<'_> {
+    fn report(&self, stage: Stage) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let kind = std::mem::discriminant(&stage);
+        if kind == last.1 && last.0.elapsed() < PROGRESS_INTERVAL {
+            return;
+        }
+        *last = (Instant::now(), kind);
+        if let Ok(tx) = self.tx.lock() {
+            let _ = tx.send(Msg::Job(JobEvent::Progress { id: self.id, stage }));
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// Reads (unless the frames are in memory), stacks, measures QC and prepares the views.
+pub fn stack(
+    source: StackSource,
+    resolved: Resolved,
+    selection: Vec<PathBuf>,
+    progress: &dyn Progress,
+) -> mbias::Result<StackResult> {
+    let started = Instant::now();
+    let loaded = match source {
+        StackSource::Read(plan) => Arc::new(mbias::pipeline::load(&plan, progress)?),
+        StackSource::Loaded(loaded) => loaded,
+    };
+    let outcome = mbias::pipeline::stack(&loaded, &resolved, progress)?;
+    let view = view::compute(&outcome.master);
+    Ok(StackResult {
+        loaded,
+        outcome,
+        view,
+        resolved,
+        selection,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn stack_job(
+    id: JobId,
+    source: StackSource,
+    resolved: Resolved,
+    selection: Vec<PathBuf>,
+    cancel: Arc<AtomicBool>,
+    tx: &Sender<Msg>,
+) {
+    let progress = JobProgress {
+        id,
+        tx: Mutex::new(tx.clone()),
+        cancel: &cancel,
+        last: Mutex::new((Instant::now(), std::mem::discriminant(&Stage::Qc))),
+    };
+    let result = stack(source, resolved, selection, &progress)
+        .map(Arc::new)
+        .map_err(|e| e.to_string());
+    let _ = tx.send(Msg::Job(JobEvent::Stacked { id, result }));
+}
+
+fn write_product(
+    folder: &Path,
+    name: &str,
+    overwrite: bool,
+    result: &StackResult,
+) -> Result<PathBuf, WriteFailure> {
+    let inputs: Vec<PathBuf> = result
+        .loaded
+        .set
+        .plan
+        .frames
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    mbias::pipeline::write_product(
+        folder,
+        name,
+        overwrite,
+        &inputs,
+        &result.loaded,
+        &result.outcome,
+        &Silent,
+    )
+    .map_err(|e| match e {
+        Error::Product(ProductError::Exists(path)) => WriteFailure::Exists(path),
+        other => WriteFailure::Failed(other.to_string()),
+    })
+}
+
+fn save_settings(
+    path: &Path,
+    overwrite: bool,
+    resolved: &Resolved,
+) -> Result<PathBuf, WriteFailure> {
+    if path.exists() && !overwrite {
+        return Err(WriteFailure::Exists(path.to_path_buf()));
+    }
+    let text = Settings::to_soxspipe_yaml(resolved);
+    let temp = path.with_extension(format!("yaml.{}.tmp", std::process::id()));
+    std::fs::write(&temp, text)
+        .and_then(|()| std::fs::rename(&temp, path))
+        .map(|()| path.to_path_buf())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            WriteFailure::Failed(format!("cannot write {}: {e}", path.display()))
+        })
+}

@@ -1,0 +1,311 @@
+//! The results pane: QC table, row/column profile, image preview, per-frame table.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, Tabs, Wrap,
+};
+
+use crate::console::app::{App, Focus, Job};
+use crate::console::msg::StackResult;
+use crate::console::panes::results::{Axis, TABS, Tab};
+use crate::console::theme::Theme;
+use crate::console::view;
+
+use super::HalfBlock;
+
+/// The tab under column `x` of the tab line (Tabs pads each title by one space and
+/// separates them with a one-column divider).
+pub fn tab_from_x(x: u16) -> Option<usize> {
+    let mut start = 0u16;
+    for (i, tab) in TABS.iter().enumerate() {
+        let width = tab.title().len() as u16 + 2;
+        if x < start + width {
+            return Some(i);
+        }
+        start += width + 1;
+    }
+    None
+}
+
+pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
+    let theme = app.theme;
+    let focused = app.focus == Focus::Results;
+    let updating = matches!(app.job, Job::Stacking { .. }) || app.results.stale;
+    let mut title = vec![Span::styled(" Results ", theme.title)];
+    if let Some(r) = &app.results.result {
+        let p = &r.resolved.params;
+        title.push(Span::styled(
+            format!(
+                "stack {}σ×{} frame {}σ×{} {} ",
+                p.stacked_clipping_sigma,
+                p.stacked_clipping_iterations,
+                p.frame_clipping_sigma,
+                p.frame_clipping_iterations,
+                r.resolved.numerics.name()
+            ),
+            theme.dim,
+        ));
+    }
+    if updating && app.results.result.is_some() {
+        title.push(Span::styled("(updating…) ", theme.warn));
+    }
+    let block = super::pane_block(app, Line::from(title), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [tabs_area, body] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let tabs = Tabs::new(TABS.iter().map(|t| t.title()))
+        .select(app.results.tab % TABS.len())
+        .highlight_style(theme.cursor);
+    frame.render_widget(tabs, tabs_area);
+
+    let Some(result) = app.results.result.clone() else {
+        let text = match (&app.results.failed, &app.job) {
+            (Some(e), _) => Line::styled(format!("The stack failed: {e}"), theme.error),
+            (None, Job::Stacking { .. }) => Line::raw("Stacking…"),
+            (None, Job::Idle) => Line::raw(
+                "No master yet. Select frames in Files (a selects all valid biases), then press s to stack.",
+            ),
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+        return;
+    };
+    match app.results.current_tab() {
+        Tab::Qc => qc(frame, &theme, &result, body),
+        Tab::Profile => profile(frame, app, &result, body),
+        Tab::Preview => preview(frame, &theme, &result, body),
+        Tab::Frames => frames(frame, app, &result, body),
+    }
+}
+
+fn format_value(name: &str, v: f64, integer: bool) -> String {
+    if integer {
+        format!("{}", v as i64)
+    } else if name == "BADPIX FRAC" {
+        format!("{v:.6}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn qc(frame: &mut Frame, theme: &Theme, result: &StackResult, area: Rect) {
+    let rows: Vec<Row> = result
+        .outcome
+        .qc
+        .values
+        .iter()
+        .map(|v| {
+            let range = v
+                .range
+                .map(|r| format!("({}, {})", r.low, r.high))
+                .unwrap_or_else(|| "–".into());
+            let (verdict, style) = match v.pass {
+                Some(true) => ("pass", theme.pass),
+                Some(false) => ("FAIL", theme.fail),
+                None => ("", theme.dim),
+            };
+            let value = format!("{} {}", format_value(v.name, v.value, v.integer), v.unit);
+            Row::new(vec![
+                Span::raw(v.name),
+                Span::raw(value),
+                Span::styled(range, theme.dim),
+                Span::styled(verdict, style),
+            ])
+        })
+        .collect();
+    let header = Row::new(["QC", "value", "range", ""]).style(theme.header);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(13),
+            Constraint::Length(17),
+            Constraint::Length(13),
+            Constraint::Length(4),
+        ],
+    )
+    .header(header);
+    frame.render_widget(table, area);
+}
+
+fn bounds(points: &[(f64, f64)]) -> [f64; 2] {
+    let mut ys: Vec<f64> = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|y| y.is_finite())
+        .collect();
+    if ys.is_empty() {
+        return [0.0, 1.0];
+    }
+    ys.sort_unstable_by(f64::total_cmp);
+    let at = |q: f64| ys[((ys.len() - 1) as f64 * q) as usize];
+    let (low, high) = (at(0.001), at(0.999));
+    let pad = ((high - low) * 0.05).max(0.01);
+    [low - pad, high + pad]
+}
+
+fn profile(frame: &mut Frame, app: &App, result: &StackResult, area: Rect) {
+    let theme = app.theme;
+    let master = &result.outcome.master;
+    let axis = app.results.axis();
+    let (points, what, x_title, x_max) = match (axis, app.results.index) {
+        (Axis::Columns, None) => (
+            result.view.along_columns.clone(),
+            "mean of each column".to_string(),
+            "column [px]",
+            master.cols,
+        ),
+        (Axis::Rows, None) => (
+            result.view.along_rows.clone(),
+            "mean of each row".to_string(),
+            "row [px]",
+            master.rows,
+        ),
+        (Axis::Columns, Some(i)) => (
+            view::line(master, axis, i),
+            format!("row {i}"),
+            "column [px]",
+            master.cols,
+        ),
+        (Axis::Rows, Some(i)) => (
+            view::line(master, axis, i),
+            format!("column {i}"),
+            "row [px]",
+            master.rows,
+        ),
+    };
+    let [caption, chart_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!("{what}, bad pixels left out"), theme.title),
+            Span::styled("  x rows/cols · ↑↓ pick · m mean", theme.dim),
+        ])),
+        caption,
+    );
+    let [low, high] = bounds(&points);
+    let x_max = x_max.saturating_sub(1) as f64;
+    let dataset = Dataset::default()
+        .marker(if theme.mono {
+            Marker::Dot
+        } else {
+            Marker::Braille
+        })
+        .graph_type(GraphType::Line)
+        .style(theme.gauge)
+        .data(&points);
+    let chart = Chart::new(vec![dataset])
+        .x_axis(
+            ChartAxis::default()
+                .title(x_title)
+                .bounds([0.0, x_max])
+                .labels([
+                    "0".to_string(),
+                    format!("{}", (x_max / 2.0).round()),
+                    format!("{x_max}"),
+                ]),
+        )
+        .y_axis(
+            ChartAxis::default()
+                .title("e-")
+                .bounds([low, high])
+                .labels([
+                    format!("{low:.1}"),
+                    format!("{:.1}", (low + high) / 2.0),
+                    format!("{high:.1}"),
+                ]),
+        );
+    frame.render_widget(chart, chart_area);
+}
+
+fn preview(frame: &mut Frame, theme: &Theme, result: &StackResult, area: Rect) {
+    let p = &result.view.preview;
+    let [image, legend] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(
+        HalfBlock {
+            preview: p,
+            mono: theme.mono,
+        },
+        image,
+    );
+    let bad = if theme.mono { "X" } else { "red" };
+    let text = format!(
+        "{}×{} px, stretch {:.1}–{:.1} e- (1–99 %), {bad} = bad pixels",
+        result.outcome.master.cols, result.outcome.master.rows, p.low, p.high
+    );
+    frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
+}
+
+fn frames(frame: &mut Frame, app: &mut App, result: &StackResult, area: Rect) {
+    let theme = app.theme;
+    let master = &result.outcome.master;
+    let pixels = (master.rows * master.cols).max(1) as f64;
+    let rows: Vec<Row> = master
+        .frames
+        .iter()
+        .map(|f| {
+            Row::new(vec![
+                f.name.trim_end_matches(".fits").to_string(),
+                format!("{:.3}", f.level),
+                format!("{:.3}", f.noise),
+                f.frame_clipped.to_string(),
+                format!("{:.2} %", 100.0 * f.stack_rejected as f64 / pixels),
+            ])
+        })
+        .collect();
+    let [table_area, drift_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(area);
+    let header =
+        Row::new(["frame", "level e-", "noise e-", "clipped", "rejected"]).style(theme.header);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(8),
+        ],
+    )
+    .header(header)
+    .row_highlight_style(theme.cursor);
+    frame.render_stateful_widget(table, table_area, &mut app.results.frames_table);
+
+    let levels: Vec<f64> = master.frames.iter().map(|f| f.level).collect();
+    let min = levels.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = levels.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let drift = levels.last().unwrap_or(&0.0) - levels.first().unwrap_or(&0.0);
+    let [label, spark] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(drift_area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            format!(
+                "level drift {drift:+.3} e- first→last, range {:.3} e-",
+                max - min
+            ),
+            theme.dim,
+        )),
+        label,
+    );
+    let data: Vec<u64> = levels
+        .iter()
+        .map(|l| 1 + ((l - min) * 1000.0) as u64)
+        .collect();
+    frame.render_widget(Sparkline::default().data(&data).style(theme.gauge), spark);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tab_hit_test_follows_the_titles() {
+        // " QC │ Profile │ Preview │ Frames "
+        assert_eq!(super::tab_from_x(0), Some(0));
+        assert_eq!(super::tab_from_x(3), Some(0));
+        assert_eq!(super::tab_from_x(5), Some(1));
+        assert_eq!(super::tab_from_x(30), Some(3));
+        assert_eq!(super::tab_from_x(60), None);
+    }
+}
