@@ -1,1 +1,717 @@
+//! Console tests without a terminal: messages through `update`, assertions on the model
+//! and the effects; rendering into a TestBackend, snapshotted with insta.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mbias::algorithm::{PreparedFrame, PreparedSet};
+use mbias::error::FitsError;
+use mbias::fits::{Card, FrameFile, Header, ImageHdu, Value};
+use mbias::pipeline::Loaded;
+use mbias::progress::{Silent, Stage};
+use mbias::settings::{Numerics, Settings};
+use rand::{Rng, SeedableRng};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::style::Color;
+
+use super::app::{App, Focus, Job, Overlay, Start};
+use super::msg::{Effect, Entry, EntryKind, JobEvent, Msg, StackResult, StackSource, WriteFailure};
+use super::panes::results::Axis;
+use super::theme::Theme;
+use super::{ui, view};
+
+const NIGHT: &str = "/night";
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(code))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn frame_file(
+    name: &str,
+    minute: usize,
+    edit: &[(&str, Value)],
+    shape: (usize, usize),
+) -> FrameFile {
+    let s = |v: &str| Value::Str(v.to_string());
+    let mut cards: Vec<(String, Value)> = vec![
+        ("INSTRUME".into(), s("SOXS")),
+        (
+            "DATE-OBS".into(),
+            s(&format!("2025-10-10T09:{minute:02}:27.000")),
+        ),
+        (
+            "MJD-OBS".into(),
+            Value::Float(60958.388 + minute as f64 * 1e-3),
+        ),
+        ("EXPTIME".into(), Value::Float(0.0)),
+        ("ESO DPR TYPE".into(), s("BIAS")),
+        ("ESO DPR TECH".into(), s("IMAGE")),
+        ("ESO DPR CATG".into(), s("CALIB")),
+        ("ESO SEQ ARM".into(), s("VIS")),
+        ("ESO DET BINX".into(), Value::Int(1)),
+        ("ESO DET BINY".into(), Value::Int(1)),
+        ("ESO DET READ CURID".into(), Value::Int(1)),
+        ("ESO DET OUT1 CONAD".into(), Value::Float(1.4)),
+        ("ESO DET OUT1 GAIN".into(), Value::Float(0.7143)),
+        ("ESO DET CHIP RON".into(), Value::Float(4.2)),
+        ("ESO INS TEMP104 VAL".into(), Value::Float(153.0)),
+        ("ESO INS TEMP301 VAL".into(), Value::Float(15.0)),
+    ];
+    for (k, v) in edit {
+        cards.retain(|(key, _)| key != k);
+        cards.push((k.to_string(), v.clone()));
+    }
+    let header = Header {
+        cards: cards
+            .iter()
+            .map(|(k, v)| Card::new(k, v.clone(), ""))
+            .collect(),
+    };
+    FrameFile {
+        path: Path::new(NIGHT).join(name),
+        primary: header.clone(),
+        image: ImageHdu {
+            index: 0,
+            shape,
+            header,
+        },
+    }
+}
+
+fn bias_name(i: usize) -> String {
+    format!("SOXS.2025-10-10T09:{:02}:27.000.fits", 19 + i)
+}
+
+/// A night as the runtime would report it: a subfolder, a SOF, five biases, a flat, a
+/// binned bias, a corrupt file and a log.
+fn fixture() -> App {
+    let (mut app, effects) = App::new(
+        Start::Folder(PathBuf::from(NIGHT)),
+        Settings::default(),
+        PathBuf::from("/out"),
+        Theme::colour(),
+    );
+    let Effect::OpenDir { id, dir } = &effects[0] else {
+        panic!("opens the folder first: {effects:?}")
+    };
+    assert_eq!(dir, Path::new(NIGHT));
+    let id = *id;
+    let entry = |name: &str, kind: EntryKind| Entry {
+        name: name.into(),
+        path: Path::new(NIGHT).join(name),
+        kind,
+    };
+    let mut entries = vec![
+        Entry {
+            name: "..".into(),
+            path: PathBuf::from("/"),
+            kind: EntryKind::Parent,
+        },
+        entry("calib", EntryKind::Dir),
+        entry("night.sof", EntryKind::Sof),
+    ];
+    let mut frames = Vec::new();
+    for i in 0..5 {
+        entries.push(entry(&bias_name(i), EntryKind::Fits));
+        frames.push((
+            Path::new(NIGHT).join(bias_name(i)),
+            Ok(frame_file(&bias_name(i), 19 + i, &[], (4096, 2098))),
+        ));
+    }
+    let flat = "SOXS.2025-10-10T10:19:27.000.fits";
+    entries.push(entry(flat, EntryKind::Fits));
+    frames.push((
+        Path::new(NIGHT).join(flat),
+        Ok(frame_file(
+            flat,
+            40,
+            &[("ESO DPR TYPE", Value::Str("FLAT".into()))],
+            (4096, 2098),
+        )),
+    ));
+    let binned = "SOXS.2025-10-10T11:19:27.000.fits";
+    entries.push(entry(binned, EntryKind::Fits));
+    let binning = [
+        ("ESO DET BINX", Value::Int(2)),
+        ("ESO DET BINY", Value::Int(2)),
+    ];
+    frames.push((
+        Path::new(NIGHT).join(binned),
+        Ok(frame_file(binned, 50, &binning, (2048, 1049))),
+    ));
+    let corrupt = Path::new(NIGHT).join("SOXS.corrupt.fits");
+    entries.push(entry("SOXS.corrupt.fits", EntryKind::Fits));
+    frames.push((
+        corrupt.clone(),
+        Err(FitsError::Open {
+            path: corrupt,
+            message: "not a FITS file, or truncated".into(),
+        }),
+    ));
+    entries.push(entry("observing.log", EntryKind::Other));
+    app.update(Msg::Job(JobEvent::Listed {
+        id,
+        dir: PathBuf::from(NIGHT),
+        entries: Ok(entries),
+        select: None,
+    }));
+    app.update(Msg::Job(JobEvent::Scanned { id, frames }));
+    app.update(Msg::Job(JobEvent::ScanDone { id }));
+    app
+}
+
+/// A real (small) stack of the fixture's plan: 5 frames of 48 × 40 pixels.
+fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
+    let mut plan = app
+        .files
+        .selection_check
+        .plan
+        .clone()
+        .expect("a stackable selection");
+    let (rows, cols) = (48, 40);
+    plan.rows = 0..rows;
+    plan.cols = 0..cols;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let frames = plan
+        .frames
+        .iter()
+        .enumerate()
+        .map(|(k, f)| PreparedFrame {
+            name: f.path.file_name().unwrap().to_string_lossy().into_owned(),
+            header: f.merged_header(),
+            data: (0..rows * cols)
+                .map(|p| {
+                    let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
+                    1120.0
+                        + k as f32 * 0.5
+                        + (p % cols) as f32 * 0.01
+                        + rng.random_range(-4.0..4.0)
+                        + hot
+                })
+                .collect(),
+        })
+        .collect();
+    let set = PreparedSet {
+        plan,
+        frames,
+        rows,
+        cols,
+    };
+    let frame_qc = mbias::qc::frame_qc(&set);
+    let loaded = Arc::new(Loaded { set, frame_qc });
+    let resolved = Settings::default()
+        .resolve(mbias::detector::Instrument::Soxs, "VIS", Numerics::Soxspipe)
+        .unwrap();
+    let outcome = mbias::pipeline::stack(&loaded, &resolved, &Silent).unwrap();
+    let view = view::compute(&outcome.master);
+    Arc::new(StackResult {
+        loaded,
+        outcome,
+        view,
+        resolved,
+        selection,
+        elapsed: Duration::from_millis(42),
+    })
+}
+
+/// The fixture with all valid biases selected and a finished stack.
+fn stacked() -> App {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let result = stack_result(&app, selection);
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    app
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    app.update(Msg::Resize(width, height));
+    terminal.draw(|f| ui::draw(f, app)).unwrap();
+    terminal
+}
+
+// ---- behaviour -------------------------------------------------------------------------
+
+#[test]
+fn files_marks_and_select_all_valid_biases() {
+    let mut app = fixture();
+    let marks: Vec<_> = app
+        .files
+        .entries
+        .iter()
+        .map(|e| app.files.mark(&e.path))
+        .collect();
+    use super::panes::files::Mark;
+    assert_eq!(marks.iter().filter(|m| **m == Mark::Ok).count(), 5);
+    assert!(matches!(&marks[8], Mark::Error(r) if r.contains("not a bias")));
+    assert!(matches!(&marks[9], Mark::Error(r) if r.contains("binning is 2x2")));
+    assert!(matches!(&marks[10], Mark::Error(r) if r.contains("not a FITS file")));
+    assert!(app.update(ch('a')).is_empty());
+    assert_eq!(app.files.selected.len(), 5);
+    assert!(
+        app.files
+            .verdict()
+            .1
+            .starts_with("✓ 5 frames, soxs-vis 1x1")
+    );
+}
+
+#[test]
+fn space_toggles_and_the_set_verdict_follows() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    app.files.table.select(Some(9)); // the binned frame
+    app.update(ch(' '));
+    assert_eq!(app.files.selected.len(), 6);
+    assert_eq!(app.files.cursor(), 10, "Space moves on");
+    let (_, verdict) = app.files.verdict();
+    assert!(
+        verdict.contains("binning differs: 1x1 ×5, 2x2 ×1"),
+        "{verdict}"
+    );
+    assert!(
+        app.update(ch('s')).is_empty(),
+        "an invalid selection does not stack"
+    );
+    assert!(app.notice.as_ref().unwrap().error);
+    app.update(ch('n'));
+    assert!(app.files.selected.is_empty());
+}
+
+#[test]
+fn enter_opens_folders_and_sofs_and_backspace_goes_up() {
+    let mut app = fixture();
+    app.update(key(KeyCode::Down));
+    let effects = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::OpenDir { dir, .. }] if dir == Path::new("/night/calib"))
+    );
+    app.update(key(KeyCode::Down));
+    let effects = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::OpenSof { sof, .. }] if sof == Path::new("/night/night.sof"))
+    );
+    let effects = app.update(key(KeyCode::Backspace));
+    assert!(matches!(&effects[..], [Effect::OpenDir { dir, .. }] if dir == Path::new("/")));
+}
+
+#[test]
+fn a_sof_opens_as_a_selection_and_names_the_product() {
+    let mut app = fixture();
+    let paths: Vec<PathBuf> = (0..3)
+        .map(|i| Path::new(NIGHT).join(bias_name(i)))
+        .collect();
+    app.files.table.select(Some(2));
+    let effects = app.update(key(KeyCode::Enter));
+    let Some(Effect::OpenSof { id, .. }) = effects.into_iter().next() else {
+        panic!()
+    };
+    let entries = app.files.entries.clone();
+    app.update(Msg::Job(JobEvent::Listed {
+        id,
+        dir: PathBuf::from(NIGHT),
+        entries: Ok(entries),
+        select: Some(paths.clone()),
+    }));
+    assert_eq!(
+        app.files.selected.iter().cloned().collect::<Vec<_>>(),
+        paths
+    );
+    assert_eq!(app.sof.as_deref(), Some(Path::new("/night/night.sof")));
+}
+
+#[test]
+fn s_stacks_off_the_ui_thread_and_esc_cancels() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let [
+        Effect::Stack {
+            id,
+            source: StackSource::Read(plan),
+            selection,
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(plan.frames.len(), 5);
+    assert_eq!(selection.len(), 5);
+    let id = *id;
+    app.update(Msg::Job(JobEvent::Progress {
+        id,
+        stage: Stage::Reading { done: 2, total: 5 },
+    }));
+    assert_eq!(
+        app.job,
+        Job::Stacking {
+            id,
+            stage: Stage::Reading { done: 2, total: 5 }
+        }
+    );
+    assert!(app.wants_ticks());
+    let effects = app.update(key(KeyCode::Esc));
+    assert!(matches!(&effects[..], [Effect::Cancel(c)] if *c == id));
+    assert_eq!(app.job, Job::Idle);
+    // The cancelled job's late answer changes nothing.
+    let result = stack_result(&app, selection.clone());
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    assert!(app.results.result.is_none());
+}
+
+#[test]
+fn parameter_changes_restack_the_frames_in_memory_after_a_debounce() {
+    let mut app = stacked();
+    assert!(app.loaded.is_some());
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.focus, Focus::Params);
+    assert!(
+        app.update(key(KeyCode::Right)).is_empty(),
+        "nothing starts before the debounce"
+    );
+    assert_eq!(app.params.params.stacked_clipping_sigma, 3.1);
+    assert!(app.results.stale && app.restack_at.is_some());
+    assert!(
+        app.update(Msg::Tick(Instant::now() - Duration::from_secs(1)))
+            .is_empty()
+    );
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    let [
+        Effect::Stack {
+            id: first,
+            source: StackSource::Loaded(_),
+            resolved,
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("a re-stack without reading: {effects:?}")
+    };
+    assert_eq!(resolved.params.stacked_clipping_sigma, 3.1);
+    // Another change while that runs: the newest request wins.
+    let first = *first;
+    app.update(key(KeyCode::Right));
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    assert!(
+        matches!(&effects[..], [Effect::Cancel(c), Effect::Stack { resolved, .. }]
+        if *c == first && resolved.params.stacked_clipping_sigma == 3.2)
+    );
+}
+
+#[test]
+fn typed_values_are_checked_and_bad_ones_refused() {
+    let mut app = fixture();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.params.editing.as_deref(), Some("3"));
+    app.update(key(KeyCode::Backspace));
+    app.update(ch('0'));
+    app.update(key(KeyCode::Enter));
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.error && notice.text.contains("at least 1") && notice.text.contains("kept 3"),
+        "{notice:?}"
+    );
+    assert_eq!(app.params.params.stacked_clipping_iterations, 3);
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Backspace));
+    for c in "5".chars() {
+        app.update(ch(c));
+    }
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.params.params.stacked_clipping_iterations, 5);
+    app.update(key(KeyCode::Enter));
+    app.update(ch('x'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.params.editing, None);
+    assert_eq!(app.params.params.stacked_clipping_iterations, 5);
+}
+
+#[test]
+fn w_writes_and_asks_before_overwriting() {
+    let mut app = fixture();
+    assert!(app.update(ch('w')).is_empty());
+    assert!(
+        app.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("nothing to write")
+    );
+    let mut app = stacked();
+    let effects = app.update(ch('w'));
+    let [
+        Effect::WriteProduct {
+            folder,
+            name,
+            overwrite: false,
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(folder, Path::new("/out"));
+    assert_eq!(name, "20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits");
+    let existing = PathBuf::from("/out").join(name);
+    app.update(Msg::Job(JobEvent::Wrote(Err(WriteFailure::Exists(
+        existing.clone(),
+    )))));
+    assert!(
+        matches!(&app.overlay, Some(Overlay::ConfirmOverwrite { path, .. }) if *path == existing)
+    );
+    let effects = app.update(ch('y'));
+    assert!(matches!(
+        &effects[..],
+        [Effect::WriteProduct {
+            overwrite: true,
+            ..
+        }]
+    ));
+    app.update(Msg::Job(JobEvent::Wrote(Ok(existing))));
+    assert_eq!(
+        app.notice.as_ref().unwrap().text,
+        "wrote /out/20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits"
+    );
+    app.update(Msg::Job(JobEvent::Wrote(Err(WriteFailure::Failed(
+        "disk full".into(),
+    )))));
+    assert!(app.notice.as_ref().unwrap().error);
+}
+
+#[test]
+fn capital_s_saves_the_parameters_as_settings() {
+    let mut app = stacked();
+    let effects = app.update(ch('S'));
+    let [
+        Effect::SaveSettings {
+            path,
+            overwrite: false,
+            resolved,
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(path, Path::new("/out/mbias-settings.yaml"));
+    assert_eq!(resolved.params.stacked_clipping_sigma, 3.0);
+}
+
+#[test]
+fn help_is_modal_and_quitting_asks_during_a_stack() {
+    let mut app = fixture();
+    app.update(ch('?'));
+    assert_eq!(app.overlay, Some(Overlay::Help));
+    assert!(app.update(ch('s')).is_empty(), "keys go to the overlay");
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.overlay, None);
+    assert!(matches!(&app.update(ch('q'))[..], [Effect::Quit]));
+    app.update(ch('a'));
+    app.update(ch('s'));
+    assert!(app.update(ch('q')).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    app.update(ch('n'));
+    assert_eq!(app.overlay, None);
+    app.update(ch('q'));
+    assert!(matches!(&app.update(ch('y'))[..], [Effect::Quit]));
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    let mut app = fixture();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Enter));
+    assert!(app.params.editing.is_some());
+    assert!(
+        matches!(&app.update(ctrl_c)[..], [Effect::Quit]),
+        "Ctrl-C quits even while typing"
+    );
+}
+
+#[test]
+fn results_tabs_and_profile_choices() {
+    let mut app = stacked();
+    app.update(ch('2'));
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(app.focus, Focus::Results);
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.results.index, Some(0));
+    app.update(key(KeyCode::PageDown));
+    assert_eq!(app.results.index, Some(47), "clamped to the last row");
+    app.update(ch('x'));
+    assert_eq!((app.results.axis(), app.results.index), (Axis::Rows, None));
+    app.update(key(KeyCode::Up));
+    assert_eq!(
+        app.results.index,
+        Some(39),
+        "up from the mean starts at the last column"
+    );
+    app.update(ch('m'));
+    assert_eq!(app.results.index, None);
+    app.update(key(KeyCode::Right));
+    assert_eq!(app.results.tab, 2);
+}
+
+#[test]
+fn mouse_focuses_selects_and_scrolls() {
+    let mut app = fixture();
+    app.update(Msg::Resize(120, 40));
+    let areas = ui::layout(app.area);
+    let click = |x, y| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(click(areas.params.x + 3, areas.params.y + 3));
+    assert_eq!((app.focus, app.params.cursor), (Focus::Params, 2));
+    app.update(click(areas.files.x + 5, areas.files.y + 5));
+    assert_eq!((app.focus, app.files.cursor()), (Focus::Files, 3));
+    let wheel = Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: areas.files.x + 5,
+        row: areas.files.y + 5,
+        modifiers: KeyModifiers::NONE,
+    });
+    app.update(wheel);
+    assert_eq!(app.files.cursor(), 4);
+    app.update(click(areas.results.x + 1 + 30, areas.results.y + 1));
+    assert_eq!((app.focus, app.results.tab), (Focus::Results, 3));
+}
+
+// ---- rendering -------------------------------------------------------------------------
+
+macro_rules! snapshot {
+    ($name:expr, $app:expr) => {
+        for (w, h) in [(80u16, 24u16), (120, 40)] {
+            let terminal = render(&mut $app, w, h);
+            insta::assert_snapshot!(format!("{}_{w}x{h}", $name), terminal.backend());
+        }
+    };
+}
+
+#[test]
+fn snapshot_files_pane() {
+    let mut app = fixture();
+    snapshot!("files", app);
+    app.update(ch('a'));
+    app.update(key(KeyCode::Down));
+    snapshot!("files_selected", app);
+}
+
+#[test]
+fn snapshot_error_state() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    app.files.table.select(Some(9));
+    app.update(ch(' '));
+    app.update(ch('s'));
+    snapshot!("files_error", app);
+}
+
+#[test]
+fn snapshot_params_pane_while_typing() {
+    let mut app = fixture();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Backspace));
+    app.update(ch('5'));
+    snapshot!("params_editing", app);
+}
+
+#[test]
+fn snapshot_stacking_progress() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, .. }) = effects.into_iter().next() else {
+        panic!()
+    };
+    app.update(Msg::Job(JobEvent::Progress {
+        id,
+        stage: Stage::Reading { done: 3, total: 5 },
+    }));
+    snapshot!("stacking", app);
+}
+
+#[test]
+fn snapshot_result_tabs() {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    for (tab, name) in [
+        ('1', "qc"),
+        ('2', "profile"),
+        ('3', "preview"),
+        ('4', "frames"),
+    ] {
+        app.update(ch(tab));
+        snapshot!(format!("results_{name}"), app);
+    }
+    app.update(ch('2'));
+    app.update(ch('x'));
+    app.update(key(KeyCode::Down));
+    snapshot!("results_profile_one_column", app);
+}
+
+#[test]
+fn snapshot_overlays() {
+    let mut app = fixture();
+    app.update(ch('?'));
+    snapshot!("help", app);
+    let mut app = fixture();
+    app.update(ch('a'));
+    app.update(ch('s'));
+    app.update(ch('q'));
+    snapshot!("confirm_quit", app);
+}
+
+#[test]
+fn monochrome_theme_uses_no_colour() {
+    let mut app = stacked();
+    app.theme = Theme::mono();
+    app.update(ch('3'));
+    snapshot!("mono_preview", app);
+    app.update(ch('1'));
+    let terminal = render(&mut app, 120, 40);
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    let text: String = buffer.content.iter().map(|c| c.symbol()).collect();
+    assert!(
+        text.contains("pass"),
+        "verdicts are words, not only colours"
+    );
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let mut app = fixture();
+    let terminal = render(&mut app, 60, 20);
+    insta::assert_snapshot!("too_small", terminal.backend());
+}

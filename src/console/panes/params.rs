@@ -22,10 +22,10 @@ pub const FIELDS: [Field; 5] = [
 impl Field {
     pub fn label(self) -> &'static str {
         match self {
-            Field::StackSigma => "stack clip σ",
-            Field::StackIterations => "stack clip iterations",
-            Field::FrameSigma => "frame clip σ",
-            Field::FrameIterations => "frame clip iterations",
+            Field::StackSigma => "stack σ",
+            Field::StackIterations => "stack iterations",
+            Field::FrameSigma => "frame σ",
+            Field::FrameIterations => "frame iterations",
             Field::Numerics => "numerics",
         }
     }

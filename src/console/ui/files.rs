@@ -68,17 +68,22 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
                         Mark::Error(r) => ("✗", r, theme.error),
                     };
                     let info = app.files.row_info(&entry.path).unwrap_or_default();
-                    let row = Row::new(vec![
+                    let mut cells = vec![
                         Span::styled(if selected { "[x]" } else { "[ ]" }, theme.selected),
                         Span::styled(mark, style),
                         Span::raw(name),
                         Span::raw(info.kind),
-                        Span::raw(info.arm),
-                        Span::raw(info.binning),
-                        Span::raw(info.exptime),
-                        Span::raw(info.shape),
-                        Span::styled(reason, style),
-                    ]);
+                    ];
+                    if wide {
+                        cells.push(Span::raw(info.arm));
+                    }
+                    cells.push(Span::raw(info.binning));
+                    if wide {
+                        cells.push(Span::raw(info.exptime));
+                        cells.push(Span::raw(info.shape));
+                    }
+                    cells.push(Span::styled(reason, style));
+                    let row = Row::new(cells);
                     if selected {
                         row.style(theme.selected)
                     } else {
@@ -88,25 +93,39 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             }
         })
         .collect();
-    let header = Row::new([
-        "sel", "", "name", "type", "arm", "bin", "exp s", "shape", "verdict",
-    ])
-    .style(theme.header);
-    let widths = [
-        Constraint::Length(3),
-        Constraint::Length(1),
-        if wide {
-            Constraint::Length(37)
-        } else {
-            Constraint::Min(22)
-        },
-        Constraint::Length(6),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(5),
-        Constraint::Length(9),
-        Constraint::Fill(1),
-    ];
+    // Narrow terminals keep the whole file name (it tells the frames apart) and drop
+    // the columns the verdict line and the header scan make redundant.
+    let (header, widths) = if wide {
+        (
+            Row::new([
+                "sel", "", "name", "type", "arm", "bin", "exp s", "shape", "verdict",
+            ]),
+            vec![
+                Constraint::Length(3),
+                Constraint::Length(1),
+                Constraint::Length(37),
+                Constraint::Length(6),
+                Constraint::Length(4),
+                Constraint::Length(4),
+                Constraint::Length(5),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+            ],
+        )
+    } else {
+        (
+            Row::new(["sel", "", "name", "type", "bin", "verdict"]),
+            vec![
+                Constraint::Length(3),
+                Constraint::Length(1),
+                Constraint::Length(33),
+                Constraint::Length(5),
+                Constraint::Length(3),
+                Constraint::Fill(1),
+            ],
+        )
+    };
+    let header = header.style(theme.header);
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(if focused { theme.cursor } else { theme.title });

@@ -39,7 +39,7 @@ pub fn layout(area: Rect) -> Areas {
     ])
     .areas(area);
     let [params, results] =
-        Layout::horizontal([Constraint::Length(34), Constraint::Fill(1)]).areas(bottom);
+        Layout::horizontal([Constraint::Length(30), Constraint::Fill(1)]).areas(bottom);
     Areas {
         files: top,
         params,

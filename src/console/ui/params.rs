@@ -28,7 +28,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             let marker = if chosen && focused { "▶ " } else { "  " };
             let line = Line::from(vec![
                 Span::raw(marker),
-                Span::raw(format!("{:<22}", field.label())),
+                Span::raw(format!("{:<17}", field.label())),
                 Span::styled(value, theme.title),
             ]);
             if chosen && focused {
@@ -40,11 +40,11 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         .collect();
     lines.push(Line::raw(""));
     let field = pane.field();
-    lines.push(Line::styled(format!("  {}", field.key()), theme.dim));
+    lines.push(Line::styled(field.key(), theme.dim));
     let hint = if pane.editing.is_some() {
-        "  Enter keeps · Esc drops"
+        "Enter keeps · Esc drops"
     } else {
-        "  ←→ change · Enter type"
+        "←→ change · Enter type"
     };
     lines.push(Line::styled(hint, theme.dim));
     frame.render_widget(Paragraph::new(lines).block(block), area);
