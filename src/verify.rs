@@ -577,11 +577,18 @@ pub fn verify(
 
     let has_errors = out.findings.iter().any(|f| f.severity == Severity::Error);
     let plan = (!has_errors).then(|| {
-        let mut sorted: Vec<FrameFile> = frames.iter().map(|f| (*f).clone()).collect();
-        sorted.sort_by(|a, b| {
-            let mjd = |f: &FrameFile| f.merged_header().number("MJD-OBS").unwrap_or(f64::INFINITY);
-            mjd(a).total_cmp(&mjd(b))
-        });
+        // Stable, as soxspipe's argsort: frames with equal MJD-OBS keep their input order.
+        let mut dated: Vec<(f64, &FrameFile)> = frames
+            .iter()
+            .map(|f| {
+                (
+                    f.merged_header().number("MJD-OBS").unwrap_or(f64::INFINITY),
+                    *f,
+                )
+            })
+            .collect();
+        dated.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let sorted: Vec<FrameFile> = dated.into_iter().map(|(_, f)| f.clone()).collect();
         Plan {
             profile,
             frames: sorted,

@@ -69,7 +69,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
             progress.report(Stage::Reading { done: n, total });
             Ok(PreparedFrame {
                 name: crate::fits::frame_name(&frame.path),
-                header: frame.merged_header(),
+                header: frame.merged_header().into_owned(),
                 data,
             })
         })

@@ -625,13 +625,13 @@ impl App {
             }
             JobEvent::Scanned { id, frames } => {
                 if self.files.scanning == Some(id) {
-                    self.files.headers.extend(frames);
-                    self.files.recheck();
+                    self.files.add_headers(frames, false);
                 }
             }
             JobEvent::ScanDone { id } => {
                 if self.files.scanning == Some(id) {
                     self.files.scanning = None;
+                    self.files.add_headers(Vec::new(), true);
                 }
             }
             JobEvent::Progress { id, stage } => {

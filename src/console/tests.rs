@@ -187,7 +187,7 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
         .enumerate()
         .map(|(k, f)| PreparedFrame {
             name: f.path.file_name().unwrap().to_string_lossy().into_owned(),
-            header: f.merged_header(),
+            header: f.merged_header().into_owned(),
             data: (0..rows * cols)
                 .map(|p| {
                     let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };

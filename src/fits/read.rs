@@ -1,5 +1,6 @@
 //! Reading frame headers and pixel windows.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -33,14 +34,15 @@ impl FrameFile {
         self.image.header.get(key).or_else(|| self.primary.get(key))
     }
 
-    /// The header keywords are looked up in, image HDU first.
-    pub fn merged_header(&self) -> Header {
+    /// The header keywords are looked up in, image HDU first. Borrowed for the usual
+    /// single-HDU frame: verification looks at thousands of these.
+    pub fn merged_header(&self) -> Cow<'_, Header> {
         if self.image.index == 0 {
-            return self.primary.clone();
+            return Cow::Borrowed(&self.primary);
         }
         let mut cards = self.image.header.cards.clone();
         cards.extend(self.primary.cards.iter().cloned());
-        Header { cards }
+        Cow::Owned(Header { cards })
     }
 }
 

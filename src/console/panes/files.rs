@@ -1,7 +1,7 @@
 //! The file browser: folder entries, the headers scanned so far, the selection and what
 //! verification says about the folder and about the selection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use mbias::error::FitsError;
@@ -44,6 +44,11 @@ pub struct FilesPane {
     pub selection_check: Verification,
     /// The job listing and scanning the folder, while it runs.
     pub scanning: Option<JobId>,
+    /// Each frame's worst finding in `folder_check`, for drawing rows in O(1).
+    marks: HashMap<PathBuf, Mark>,
+    /// Headers received since the last verification (re-verifying is throttled while a
+    /// large folder is scanned, so the interface stays responsive).
+    unchecked: usize,
 }
 
 impl FilesPane {
@@ -95,20 +100,50 @@ impl FilesPane {
     pub fn recheck(&mut self) {
         let folder = self.scanned(self.fits_in_folder().map(|e| e.path.clone()));
         self.folder_check = verify::verify(&folder, &[]);
+        let mut marks: HashMap<PathBuf, Mark> = HashMap::new();
+        for finding in &self.folder_check.findings {
+            let Some(file) = &finding.file else { continue };
+            let mark = match finding.severity {
+                Severity::Error => Mark::Error(finding.message.clone()),
+                Severity::Warning => Mark::Warning(finding.message.clone()),
+                Severity::Note => continue,
+            };
+            let worse = match marks.get(file) {
+                None | Some(Mark::Ok) | Some(Mark::Pending) => true,
+                Some(Mark::Warning(_)) => matches!(mark, Mark::Error(_)),
+                Some(Mark::Error(_)) => false,
+            };
+            if worse {
+                marks.insert(file.clone(), mark);
+            }
+        }
+        self.marks = marks;
+        self.unchecked = 0;
         let selection = self.scanned(self.selected.iter().cloned());
         self.selection_check = verify::verify(&selection, &[]);
+    }
+
+    /// Adds scanned headers; verifies again once they amount to a quarter of what was
+    /// already verified (so a folder of n files costs O(n log n), not O(n²)), or when
+    /// `complete`.
+    pub fn add_headers(
+        &mut self,
+        frames: Vec<(PathBuf, Result<FrameFile, FitsError>)>,
+        complete: bool,
+    ) {
+        self.unchecked += frames.len();
+        self.headers.extend(frames);
+        let verified = self.headers.len().saturating_sub(self.unchecked);
+        if complete || self.unchecked * 4 >= verified.max(64) {
+            self.recheck();
+        }
     }
 
     pub fn mark(&self, path: &Path) -> Mark {
         if !self.headers.contains_key(path) {
             return Mark::Pending;
         }
-        let worst = self.folder_check.for_file(path).max_by_key(|f| f.severity);
-        match worst {
-            Some(f) if f.severity == Severity::Error => Mark::Error(f.message.clone()),
-            Some(f) if f.severity == Severity::Warning => Mark::Warning(f.message.clone()),
-            _ => Mark::Ok,
-        }
+        self.marks.get(path).cloned().unwrap_or(Mark::Ok)
     }
 
     /// Frames of the folder that verification has nothing against.

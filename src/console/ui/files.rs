@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use crate::console::app::{App, Focus};
 use crate::console::msg::EntryKind;
@@ -45,10 +45,20 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
 
     let wide = inner.width >= 110;
+    // Only the visible rows are built: a folder may hold thousands of frames.
+    let page = usize::from(table_area.height.saturating_sub(1)).max(1);
+    let cursor = app.files.cursor();
+    let mut offset = app.files.table.offset().min(cursor);
+    if cursor >= offset + page {
+        offset = cursor + 1 - page;
+    }
+    *app.files.table.offset_mut() = offset;
     let rows: Vec<Row> = app
         .files
         .entries
         .iter()
+        .skip(offset)
+        .take(page)
         .map(|entry| {
             let name = entry.name.clone();
             match entry.kind {
@@ -129,7 +139,8 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(if focused { theme.cursor } else { theme.title });
-    frame.render_stateful_widget(table, table_area, &mut app.files.table);
+    let mut window = TableState::default().with_selected(Some(cursor - offset));
+    frame.render_stateful_widget(table, table_area, &mut window);
 
     let (severity, verdict) = app.files.verdict();
     let style = match severity {

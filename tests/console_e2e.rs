@@ -1,0 +1,188 @@
+//! The console as an operator uses it: the real binary in a pseudo-terminal, keys typed,
+//! the screen read back through a terminal emulator (vt100).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const ROWS: NonZeroU16 = NonZeroU16::new(40).unwrap();
+const COLS: NonZeroU16 = NonZeroU16::new(120).unwrap();
+
+struct Console {
+    screen: Arc<Mutex<vt100::Parser>>,
+    output: Arc<Mutex<Vec<u8>>>,
+    updates: Receiver<()>,
+    input: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Console {
+    fn start(args: &[&str], cwd: &Path) -> Console {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS.get(),
+                cols: COLS.get(),
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_mbias"));
+        cmd.args(args);
+        cmd.cwd(cwd);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config");
+        cmd.env_remove("MBIAS_SETTINGS");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).expect("mbias starts");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let input = pty.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (tx, updates) = mpsc::channel();
+        let (s, o) = (screen.clone(), output.clone());
+        std::thread::spawn(move || {
+            let _keep_master_open = pty.master;
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s.lock().unwrap().process(&buf[..n]);
+                o.lock().unwrap().extend_from_slice(&buf[..n]);
+                if tx.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        Console {
+            screen,
+            output,
+            updates,
+            input,
+            child,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen satisfies `ready`, failing after `limit` with the screen shown.
+    fn wait_for(&self, what: &str, limit: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let text = self.text();
+            if ready(&text) {
+                return text;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; screen:\n{text}"
+            );
+            let _ = self
+                .updates
+                .recv_timeout(left.min(Duration::from_millis(200)));
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.input.write_all(keys.as_bytes()).unwrap();
+        self.input.flush().unwrap();
+    }
+}
+
+fn qc_value(screen: &str, name: &str) -> String {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_default();
+    let after = &line[line.find(name).map_or(0, |i| i + name.len())..];
+    after
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn operator_session_on_the_oracle_frames() {
+    let Some(shared) = common::shared("operator_session_on_the_oracle_frames") else {
+        return;
+    };
+    let raw = shared.join("oracle/soxs-vis-7/raw");
+    let out = tempfile::tempdir().unwrap();
+    let mut console = Console::start(
+        &[raw.to_str().unwrap(), "-o", out.path().to_str().unwrap()],
+        out.path(),
+    );
+    let long = Duration::from_secs(60);
+
+    console.wait_for("all seven frames validated", long, |s| {
+        s.matches('✓').count() >= 7 && s.contains("SOXS.2025-10-10T09:21:45.000.fits.gz")
+    });
+    console.keys("a");
+    console.wait_for("the selection verdict", long, |s| {
+        s.contains("✓ 7 frames, soxs-vis 1x1")
+    });
+    console.keys("s");
+    let screen = console.wait_for("the QC table", long, |s| {
+        s.contains("stacked in") && s.contains("BADPIX NUM")
+    });
+    // soxspipe wrote MBIAS MEDIAN = 1120.1572300758487; the console shows four decimals.
+    assert_eq!(qc_value(&screen, "MBIAS MEDIAN"), "1120.1572", "{screen}");
+    let badpix = qc_value(&screen, "BADPIX NUM");
+    assert_eq!(badpix, "5397", "{screen}");
+
+    // Tab to the parameters (stack σ is first), one step up: the console re-stacks by itself.
+    console.keys("\t");
+    console.wait_for("the parameters pane focused", long, |s| {
+        s.contains("▶ stack σ")
+    });
+    let pressed = Instant::now();
+    console.keys("\x1b[C");
+    let screen = console.wait_for("the re-stacked QC", long, |s| {
+        s.contains("stack 3.1σ×3") && !s.contains("updating") && qc_value(s, "BADPIX NUM") != badpix
+    });
+    println!(
+        "live re-stack: key press to redrawn QC in {} ms (BADPIX NUM {badpix} → {})",
+        pressed.elapsed().as_millis(),
+        qc_value(&screen, "BADPIX NUM")
+    );
+
+    console.keys("w");
+    let product = out.path().join("20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits");
+    console.wait_for("the product written", long, |s| s.contains("wrote "));
+    assert!(product.is_file());
+
+    console.keys("q");
+    let deadline = Instant::now() + long;
+    let status = loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "mbias did not quit");
+        let _ = console.updates.recv_timeout(Duration::from_millis(100));
+    };
+    assert!(status.success());
+    let _ = console.updates.recv_timeout(Duration::from_millis(500));
+    let screen = console.screen.lock().unwrap();
+    assert!(
+        !screen.screen().alternate_screen(),
+        "left the alternate screen"
+    );
+    assert!(!screen.screen().hide_cursor(), "cursor shown again");
+    let output = String::from_utf8_lossy(&console.output.lock().unwrap()).into_owned();
+    assert!(
+        output.contains("\x1b[?1000l") || output.contains("\x1b[?1006l"),
+        "mouse capture released"
+    );
+}
