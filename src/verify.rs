@@ -126,6 +126,21 @@ pub struct Plan {
     pub cols: Range<usize>,
 }
 
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} bias frame(s), {} {}x{}, gain {} e-/ADU, RON {} e-",
+            self.frames.len(),
+            self.profile.name,
+            self.binning.0,
+            self.binning.1,
+            self.gain,
+            self.ron
+        )
+    }
+}
+
 impl Plan {
     pub fn shape(&self) -> (usize, usize) {
         (self.rows.len(), self.cols.len())

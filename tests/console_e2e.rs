@@ -131,7 +131,7 @@ fn operator_session_on_the_oracle_frames() {
     });
     console.keys("a");
     console.wait_for("the selection verdict", long, |s| {
-        s.contains("✓ 7 frames, soxs-vis 1x1")
+        s.contains("✓ 7 bias frame(s), soxs-vis 1x1")
     });
     console.keys("s");
     let screen = console.wait_for("the QC table", long, |s| {

@@ -42,15 +42,7 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
     }
     output::print_findings(&verification);
     match &verification.plan {
-        Some(plan) => println!(
-            "ok: {} bias frame(s), {} {}x{}, gain {} e-/ADU, RON {} e-",
-            plan.frames.len(),
-            plan.profile.name,
-            plan.binning.0,
-            plan.binning.1,
-            plan.gain,
-            plan.ron
-        ),
+        Some(plan) => println!("ok: {plan}"),
         None => println!("not stackable: {} problem(s)", verification.error_count()),
     }
     Ok(status)

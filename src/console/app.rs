@@ -252,16 +252,8 @@ impl App {
             }
             KeyCode::Enter => {
                 let text = self.params.editing.take().unwrap_or_default();
-                return match self.params.set_text(&text) {
-                    Ok(()) => self.params_changed(),
-                    Err(e) => {
-                        self.error(format!(
-                            "{e}; kept {}",
-                            self.params.value_text(self.params.field())
-                        ));
-                        Vec::new()
-                    }
-                };
+                let outcome = self.params.set_text(&text);
+                return self.after_param_edit(outcome);
             }
             _ => {}
         }
@@ -393,16 +385,8 @@ impl App {
             Action::Down => self.params.move_cursor(1),
             Action::Left | Action::Right => {
                 let direction = if action == Action::Right { 1 } else { -1 };
-                return match self.params.step(direction) {
-                    Ok(()) => self.params_changed(),
-                    Err(e) => {
-                        self.error(format!(
-                            "{e}; kept {}",
-                            self.params.value_text(self.params.field())
-                        ));
-                        Vec::new()
-                    }
-                };
+                let outcome = self.params.step(direction);
+                return self.after_param_edit(outcome);
             }
             Action::Enter => {
                 self.params.editing = Some(self.params.value_text(self.params.field()))
@@ -443,6 +427,18 @@ impl App {
             }
             Action::MeanProfile => self.results.index = None,
             _ => {}
+        }
+    }
+
+    /// Reports a refused value (the old one stays) or carries an accepted one forward.
+    fn after_param_edit(&mut self, outcome: Result<(), String>) -> Vec<Effect> {
+        match outcome {
+            Ok(()) => self.params_changed(),
+            Err(e) => {
+                let kept = self.params.value_text(self.params.field());
+                self.error(format!("{e}; kept {kept}"));
+                Vec::new()
+            }
         }
     }
 

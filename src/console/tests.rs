@@ -268,7 +268,7 @@ fn files_marks_and_select_all_valid_biases() {
         app.files
             .verdict()
             .1
-            .starts_with("✓ 5 frames, soxs-vis 1x1")
+            .starts_with("✓ 5 bias frame(s), soxs-vis 1x1")
     );
 }
 

@@ -202,15 +202,7 @@ impl FilesPane {
                 .findings
                 .iter()
                 .find(|f| f.severity == Severity::Warning);
-            let mut line = format!(
-                "{} frames, {} {}x{}, gain {} e-/ADU, RON {} e-",
-                plan.frames.len(),
-                plan.profile.name,
-                plan.binning.0,
-                plan.binning.1,
-                plan.gain,
-                plan.ron
-            );
+            let mut line = plan.to_string();
             if let Some(w) = warning {
                 line.push_str(&format!(" ⚠ {}", w.message));
                 return (Severity::Warning, line);
