@@ -3,6 +3,7 @@
 //! point of a master bias.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -26,6 +27,9 @@ pub struct PreparedSet {
     pub frames: Vec<PreparedFrame>,
     pub rows: usize,
     pub cols: usize,
+    /// Time spent reading and converting, summed over frames (for `mbias bench`).
+    pub read_time: Duration,
+    pub convert_time: Duration,
 }
 
 /// `e- = ADU × gain` as soxspipe computes it: a float64 product stored as float32.
@@ -63,22 +67,30 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
             } else {
                 (plan.rows.clone(), plan.cols.clone())
             };
+            let started = Instant::now();
             let raw = read_window(&frame.path, frame.image.index, raw_rows, raw_cols)?;
+            let read = started.elapsed();
             let data = to_electrons(&raw, plan.gain, half_turn);
+            let convert = started.elapsed() - read;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
-            Ok(PreparedFrame {
+            let prepared = PreparedFrame {
                 name: crate::fits::frame_name(&frame.path),
                 header: frame.merged_header().into_owned(),
                 data,
-            })
+            };
+            Ok((prepared, read, convert))
         })
         .collect::<Result<Vec<_>>>()?;
+    let read_time = frames.iter().map(|f| f.1).sum();
+    let convert_time = frames.iter().map(|f| f.2).sum();
     Ok(PreparedSet {
         plan: plan.clone(),
-        frames,
+        frames: frames.into_iter().map(|f| f.0).collect(),
         rows,
         cols,
+        read_time,
+        convert_time,
     })
 }
 

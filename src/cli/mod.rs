@@ -1,6 +1,7 @@
 //! Command-line front end: argument parsing and dispatch. Each subcommand lives in its
 //! own module and only calls the library.
 
+mod bench;
 mod demo;
 mod output;
 mod qc;
@@ -80,6 +81,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Simulate a night of frames and run the whole recipe on it.
     Demo,
+    /// Time the engine on simulated workloads, stage by stage.
+    Bench(bench::BenchArgs),
 }
 
 pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
@@ -89,6 +92,7 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         Some(Command::Qc(a)) => qc::run(&a),
         Some(Command::Simulate(a)) => simulate::run(&a),
         Some(Command::Demo) => demo::run(),
+        Some(Command::Bench(a)) => bench::run(&a),
         None => demo::open_console(
             args.input.as_deref(),
             args.output.as_deref(),

@@ -1,0 +1,229 @@
+//! `mbias bench`: simulated workloads, timed stage by stage, median of several runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mbias::progress::{Progress, Stage};
+use mbias::settings::Settings;
+use mbias::simulate::Spec;
+
+use super::Status;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Workloads to run: w1, w2, w3 (repeatable; default all).
+    #[arg(long = "workload", value_name = "W")]
+    workloads: Vec<String>,
+    /// Timed runs per workload after one warm-up; the median is reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
+    repeats: u16,
+}
+
+/// Records when each stage began.
+struct StageClock {
+    marks: Mutex<Vec<(std::mem::Discriminant<Stage>, Instant)>>,
+}
+
+impl Progress for StageClock {
+    fn report(&self, stage: Stage) {
+        let kind = std::mem::discriminant(&stage);
+        if let Ok(mut marks) = self.marks.lock()
+            && marks.last().is_none_or(|(k, _)| *k != kind)
+        {
+            marks.push((kind, Instant::now()));
+        }
+    }
+}
+
+impl StageClock {
+    fn new() -> StageClock {
+        StageClock {
+            marks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Time from the first report of `stage` to the next stage's (or `end`).
+    fn span(&self, stage: Stage, end: Instant) -> Duration {
+        let kind = std::mem::discriminant(&stage);
+        let marks = self.marks.lock().map(|m| m.clone()).unwrap_or_default();
+        let Some(i) = marks.iter().position(|(k, _)| *k == kind) else {
+            return Duration::ZERO;
+        };
+        let until = marks.get(i + 1).map_or(end, |(_, t)| *t);
+        until - marks[i].1
+    }
+}
+
+const STAGES: [&str; 9] = [
+    "read",
+    "prepare",
+    "frame QC (FFT)",
+    "frame clip",
+    "stack",
+    "QC",
+    "write",
+    "end-to-end CLI",
+    "live re-stack",
+];
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs the CLI as a child process: wall time and its peak resident memory.
+fn cli_run(dir: &Path, out: &Path) -> mbias::Result<(f64, u64)> {
+    let exe = std::env::current_exe().map_err(|e| mbias::error::InputError::Unreadable {
+        path: PathBuf::from("mbias"),
+        source: e,
+    })?;
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .args([
+            "stack",
+            &dir.to_string_lossy(),
+            "-o",
+            &out.to_string_lossy(),
+            "--overwrite",
+        ])
+        .stdout(std::process::Stdio::null())
+        .env_remove("MBIAS_SETTINGS")
+        .spawn()
+        .map_err(|e| mbias::error::InputError::Unreadable {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    Ok((
+        started.elapsed().as_secs_f64(),
+        usage.ru_maxrss as u64 * 1024,
+    ))
+}
+
+struct Run {
+    seconds: [f64; 9],
+    peak_rss: u64,
+}
+
+fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
+    let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()])?;
+    let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
+    let resolved = mbias::pipeline::resolve(&Settings::default(), &plan)?;
+    let clock = StageClock::new();
+    let started = Instant::now();
+    let set = mbias::algorithm::prepare(&plan, &clock)?;
+    let load_wall = started.elapsed().as_secs_f64();
+    let work = (set.read_time + set.convert_time).as_secs_f64().max(1e-9);
+    let (read, prepare) = (
+        load_wall * set.read_time.as_secs_f64() / work,
+        load_wall * set.convert_time.as_secs_f64() / work,
+    );
+    let started = Instant::now();
+    let frame_qc = mbias::qc::frame_qc(&set);
+    let fft = started.elapsed().as_secs_f64();
+    let loaded = mbias::pipeline::Loaded { set, frame_qc };
+    let outcome = mbias::pipeline::stack(&loaded, &resolved, &clock)?;
+    let end = Instant::now();
+    let frame_clip = clock
+        .span(Stage::FrameClip { done: 0, total: 0 }, end)
+        .as_secs_f64();
+    let stack = clock
+        .span(Stage::Stacking { done: 0, total: 0 }, end)
+        .as_secs_f64();
+    let qc = clock.span(Stage::Qc, end).as_secs_f64();
+    let started = Instant::now();
+    let name = mbias::product::product_name(&plan, None);
+    mbias::pipeline::write_product(
+        out,
+        &name,
+        true,
+        &inputs.files,
+        &loaded,
+        &outcome,
+        &mbias::progress::Silent,
+    )?;
+    let write = started.elapsed().as_secs_f64();
+    let (cli, peak_rss) = cli_run(dir, out)?;
+    let mut tuned = resolved.clone();
+    tuned.params.stacked_clipping_sigma += 0.1;
+    let started = Instant::now();
+    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let restack = started.elapsed().as_secs_f64();
+    Ok(Run {
+        seconds: [
+            read, prepare, fft, frame_clip, stack, qc, write, cli, restack,
+        ],
+        peak_rss,
+    })
+}
+
+fn workload(name: &str, dir: &Path) -> mbias::Result<Option<(String, Spec)>> {
+    let soxs = mbias::detector::by_name("soxs-vis").unwrap_or(&mbias::detector::BUILT_IN[0]);
+    Ok(match name {
+        "w1" => Some((
+            "W1: 7 SOXS VIS frames 4096x2098, soxspipe numerics".into(),
+            Spec::biases(soxs, 7, 1),
+        )),
+        "w2" | "w3" => {
+            println!(
+                "{name}: skipped: 4096x4096 frames need a generic detector profile (defined in settings), which mbias does not have yet ({})",
+                dir.display()
+            );
+            None
+        }
+        other => {
+            println!("{other}: unknown workload (w1, w2, w3)");
+            None
+        }
+    })
+}
+
+pub fn run(args: &BenchArgs) -> mbias::Result<Status> {
+    let names = if args.workloads.is_empty() {
+        vec!["w1".to_string(), "w2".into(), "w3".into()]
+    } else {
+        args.workloads.clone()
+    };
+    let root = tempfile::Builder::new()
+        .prefix("mbias-bench-")
+        .tempdir()
+        .map_err(|e| mbias::error::InputError::Unreadable {
+            path: std::env::temp_dir(),
+            source: e,
+        })?;
+    println!(
+        "mbias bench: {} logical CPUs, {} timed runs after a warm-up, median\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        args.repeats
+    );
+    for name in names {
+        let dir = root.path().join(&name);
+        let Some((title, spec)) = workload(&name, &dir)? else {
+            continue;
+        };
+        mbias::simulate::simulate(&dir, &spec)?;
+        let out = root.path().join(format!("{name}-out"));
+        run_once(&dir, &out)?;
+        let runs: Vec<Run> = (0..args.repeats)
+            .map(|_| run_once(&dir, &out))
+            .collect::<mbias::Result<_>>()?;
+        println!("{title}");
+        for (i, stage) in STAGES.iter().enumerate() {
+            let m = median(runs.iter().map(|r| r.seconds[i]).collect());
+            println!("  {stage:<16} {:>8.1} ms", m * 1e3);
+        }
+        let rss = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+        println!(
+            "  {:<16} {:>8.0} MiB (peak RSS of the CLI run)\n",
+            "memory",
+            rss as f64 / 1048576.0
+        );
+    }
+    Ok(Status::Success)
+}
