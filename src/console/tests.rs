@@ -205,6 +205,8 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
         frames,
         rows,
         cols,
+        read_time: Duration::ZERO,
+        convert_time: Duration::ZERO,
     };
     let frame_qc = mbias::qc::frame_qc(&set);
     let loaded = Arc::new(Loaded { set, frame_qc });
