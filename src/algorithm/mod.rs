@@ -10,7 +10,8 @@ mod stack;
 
 pub use prepare::{PreparedFrame, PreparedSet, prepare};
 pub use stack::{
-    FrameLevel, Stacked, clip_and_stack, measure_frame, stacked_uncertainty, subtract_level,
+    FrameLevel, Stacked, clip_and_stack, measure_frame, measure_frames, stacked_uncertainty,
+    subtract_level,
 };
 
 use rayon::prelude::*;
@@ -89,21 +90,16 @@ pub fn stack(
     crate::settings::check_params(params)?;
     let total = set.frames.len();
     progress.report(Stage::FrameClip { done: 0, total });
-    let levels: Vec<FrameLevel> = set
-        .frames
-        .par_iter()
-        .map(|f| {
-            if progress.cancelled() {
-                return Err(Error::Cancelled);
-            }
-            Ok(measure_frame(
-                &f.data,
-                params.frame_clipping_sigma,
-                params.frame_clipping_iterations,
-                numerics,
-            ))
-        })
-        .collect::<Result<_>>()?;
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let data: Vec<&[f32]> = set.frames.iter().map(|f| f.data.as_slice()).collect();
+    let levels = measure_frames(
+        &data,
+        params.frame_clipping_sigma,
+        params.frame_clipping_iterations,
+        numerics,
+    );
     progress.report(Stage::FrameClip { done: total, total });
     let noise: Vec<Vec<f32>> = set
         .frames

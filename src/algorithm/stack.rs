@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::clip::{ClipBounds, clip_frame_mean_std, clip_stack_median_mad};
+use super::clip::{ClipBounds, clip_frames_mean_std, clip_stack_median_mad};
 use super::numerics::numpy_masked_sum;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
@@ -29,26 +29,43 @@ impl FrameLevel {
     }
 }
 
-/// Clips one prepared frame and measures its level (soxspipe numerics: `np.ma.mean` is a
-/// float32 numpy sum divided in float64; `np.ma.std` is then float64).
+/// Clips prepared frames and measures their levels (soxspipe numerics: `np.ma.mean` is a
+/// float32 numpy sum divided in float64; `np.ma.std` is then float64). All frames go to
+/// the clip together so their float32 sums run side by side.
+pub fn measure_frames(
+    frames: &[&[f32]],
+    sigma: f64,
+    iterations: u32,
+    numerics: Numerics,
+) -> Vec<FrameLevel> {
+    clip_frames_mean_std(frames, sigma, iterations, numerics)
+        .into_par_iter()
+        .zip(frames)
+        .map(|((mask, bounds), data)| {
+            let kept = mask.iter().filter(|&&m| !m).count() as f64;
+            let sum = match numerics {
+                Numerics::Soxspipe => f64::from(numpy_masked_sum(data, &mask, |v| v)),
+                Numerics::Exact => numpy_masked_sum(data, &mask, f64::from),
+            };
+            let level = sum / kept;
+            let squares = numpy_masked_sum(data, &mask, |v: f32| {
+                let d = f64::from(v) - level;
+                d * d
+            });
+            FrameLevel {
+                level,
+                noise: (squares / kept).sqrt(),
+                bounds,
+                mask,
+            }
+        })
+        .collect()
+}
+
+/// [`measure_frames`] for one frame.
 pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numerics) -> FrameLevel {
-    let (mask, bounds) = clip_frame_mean_std(data, sigma, iterations, numerics);
-    let kept = mask.iter().filter(|&&m| !m).count() as f64;
-    let sum = match numerics {
-        Numerics::Soxspipe => f64::from(numpy_masked_sum(data, &mask, |v| v)),
-        Numerics::Exact => numpy_masked_sum(data, &mask, f64::from),
-    };
-    let level = sum / kept;
-    let squares = numpy_masked_sum(data, &mask, |v: f32| {
-        let d = f64::from(v) - level;
-        d * d
-    });
-    FrameLevel {
-        level,
-        noise: (squares / kept).sqrt(),
-        bounds,
-        mask,
-    }
+    let mut levels = measure_frames(&[data], sigma, iterations, numerics);
+    levels.swap_remove(0)
 }
 
 /// `frame − level`, computed in float64 and stored as float32 (numpy's in-place `-=`).
@@ -98,7 +115,7 @@ pub fn clip_and_stack(
             }
             let start = b * band;
             let mut values = vec![0f64; n];
-            let mut scratch = vec![0f64; 2 * n];
+            let mut scratch = vec![0f64; n];
             let mut clipped = vec![false; n];
             let mut rejected = vec![0usize; n];
             for (i, (out, count)) in mean.iter_mut().zip(used.iter_mut()).enumerate() {
