@@ -101,12 +101,6 @@ pub fn stack(
         numerics,
     );
     progress.report(Stage::FrameClip { done: total, total });
-    let noise: Vec<Vec<f32>> = set
-        .frames
-        .par_iter()
-        .zip(&levels)
-        .map(|(f, l)| subtract_level(&f.data, l.level))
-        .collect();
 
     let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
     let mean_level = mean(&level_values);
@@ -118,10 +112,12 @@ pub fn stack(
     let (combined, mask, uncertainty, rejected, post_clip) = if total == 1 {
         // soxspipe's clip_and_stack hands a single frame back unchanged.
         let mask = levels[0].mask.clone();
-        (noise[0].clone(), mask, vec![ron; pixels], vec![0], None)
+        let noise = subtract_level(data[0], level_values[0]);
+        (noise, mask, vec![ron; pixels], vec![0], None)
     } else {
         let stacked = clip_and_stack(
-            &noise,
+            &data,
+            &level_values,
             set.cols,
             params.stacked_clipping_sigma,
             params.stacked_clipping_iterations,

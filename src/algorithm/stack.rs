@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::clip::{ClipBounds, clip_frames_mean_std, clip_stack_median_mad};
+use super::clip::{
+    ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_mean_std, clip_stack_median_mad,
+    first_round_lanes,
+};
 use super::numerics::numpy_masked_sum;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
@@ -88,18 +91,135 @@ pub struct Stacked {
 
 const BAND_ROWS: usize = 64;
 
+/// The noise frames `frame − level`, computed where they are needed instead of stored:
+/// one float64 subtraction rounded to float32, as numpy's in-place `-=` does.
+struct Noise<'a> {
+    frames: &'a [&'a [f32]],
+    levels: &'a [f64],
+}
+
+impl Noise<'_> {
+    #[inline(always)]
+    fn at(&self, k: usize, p: usize) -> f32 {
+        (f64::from(self.frames[k][p]) - self.levels[k]) as f32
+    }
+}
+
+/// Scratch space and settings for stacking one pixel at a time.
+struct PixelKernel {
+    sigma: f64,
+    iterations: u32,
+    numerics: Numerics,
+    values: Vec<f64>,
+    scratch: Vec<f64>,
+    clipped: Vec<bool>,
+    lanes: Vec<Lanes>,
+    sorted: Vec<Lanes>,
+    deviations: Vec<Lanes>,
+}
+
+impl PixelKernel {
+    fn new(n: usize, sigma: f64, iterations: u32, numerics: Numerics) -> PixelKernel {
+        PixelKernel {
+            sigma,
+            iterations,
+            numerics,
+            values: vec![0.0; n],
+            scratch: vec![0.0; n],
+            clipped: vec![false; n],
+            lanes: vec![[0.0; LANE_WIDTH]; n],
+            sorted: vec![[0.0; LANE_WIDTH]; n],
+            deviations: vec![[0.0; LANE_WIDTH]; n],
+        }
+    }
+
+    /// The mean of the kept values of `noise` (one per frame), summed in frame order as
+    /// soxspipe does.
+    fn mean(&self, noise: impl Iterator<Item = f32>, keep: impl Fn(usize) -> bool) -> (f32, u16) {
+        let mut kept = 0u16;
+        let mut sum32 = 0f32;
+        let mut sum64 = 0f64;
+        for (k, value) in noise.enumerate() {
+            if keep(k) {
+                kept += 1;
+                sum32 += value;
+                sum64 += f64::from(value);
+            }
+        }
+        let mean = if kept == 0 {
+            f32::NAN
+        } else {
+            match self.numerics {
+                Numerics::Soxspipe => sum32 / f32::from(kept),
+                Numerics::Exact => (sum64 / f64::from(kept)) as f32,
+            }
+        };
+        (mean, kept)
+    }
+
+    /// Lane `l` of the last first round kept every value: the clip is over. (The lanes
+    /// hold float32 noise values widened to float64, which narrow back exactly.)
+    fn mean_of_all(&self, l: usize) -> (f32, u16) {
+        self.mean(self.lanes.iter().map(|row| row[l] as f32), |_| true)
+    }
+
+    /// Lane `l` of the last first round clipped something: its remaining rounds, from the
+    /// sorted values and bounds that round left.
+    fn finish_pixel(
+        &mut self,
+        l: usize,
+        lower: f64,
+        upper: f64,
+        rejected: &mut [usize],
+    ) -> (f32, u16) {
+        for (k, v) in self.values.iter_mut().enumerate() {
+            *v = self.lanes[k][l];
+            self.scratch[k] = self.sorted[k][l];
+        }
+        Rounds::after_first(&self.scratch, lower, upper)
+            .run(&self.scratch, self.sigma, self.iterations - 1)
+            .mask(&self.values, &mut self.clipped);
+        for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
+            *r += usize::from(c);
+        }
+        let clipped = &self.clipped;
+        self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
+    }
+
+    /// The full clip of one pixel, counting rejections per frame.
+    fn clip_pixel(&mut self, noise: &Noise<'_>, p: usize, rejected: &mut [usize]) -> (f32, u16) {
+        for (k, v) in self.values.iter_mut().enumerate() {
+            *v = f64::from(noise.at(k, p));
+        }
+        clip_stack_median_mad(
+            &self.values,
+            self.sigma,
+            self.iterations,
+            &mut self.scratch,
+            &mut self.clipped,
+        );
+        for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
+            *r += usize::from(c);
+        }
+        let clipped = &self.clipped;
+        self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
+    }
+}
+
 /// Per-pixel median/MAD clip of the noise frames, then the mean of the survivors
 /// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order).
 pub fn clip_and_stack(
-    noise: &[Vec<f32>],
+    frames: &[&[f32]],
+    levels: &[f64],
     cols: usize,
     sigma: f64,
     iterations: u32,
     numerics: Numerics,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
-    let n = noise.len();
-    let pixels = noise.first().map_or(0, Vec::len);
+    let n = frames.len();
+    let pixels = frames.first().map_or(0, |f| f.len());
+    let noise = Noise { frames, levels };
     let mut mean = vec![0f32; pixels];
     let mut used = vec![0u16; pixels];
     let band = BAND_ROWS * cols.max(1);
@@ -114,37 +234,47 @@ pub fn clip_and_stack(
                 return Err(Error::Cancelled);
             }
             let start = b * band;
-            let mut values = vec![0f64; n];
-            let mut scratch = vec![0f64; n];
-            let mut clipped = vec![false; n];
+            let mut kernel = PixelKernel::new(n, sigma, iterations, numerics);
             let mut rejected = vec![0usize; n];
-            for (i, (out, count)) in mean.iter_mut().zip(used.iter_mut()).enumerate() {
+            let mut i = 0;
+            // Groups of neighbouring pixels take the vector first round; where it clips
+            // nothing (most pixels) that round is the whole clip.
+            while i + LANE_WIDTH <= mean.len() {
                 let p = start + i;
-                for (v, frame) in values.iter_mut().zip(noise) {
-                    *v = f64::from(frame[p]);
-                }
-                clip_stack_median_mad(&values, sigma, iterations, &mut scratch, &mut clipped);
-                let mut kept = 0u16;
-                let mut sum32 = 0f32;
-                let mut sum64 = 0f64;
-                for (k, frame) in noise.iter().enumerate() {
-                    if clipped[k] {
-                        rejected[k] += 1;
-                    } else {
-                        kept += 1;
-                        sum32 += frame[p];
-                        sum64 += f64::from(frame[p]);
+                let mut finite = true;
+                for (k, row) in kernel.lanes.iter_mut().enumerate() {
+                    let level = levels[k];
+                    for (slot, &x) in row.iter_mut().zip(&frames[k][p..p + LANE_WIDTH]) {
+                        let value = (f64::from(x) - level) as f32;
+                        *slot = f64::from(value);
+                        finite &= value.is_finite();
                     }
                 }
-                *count = kept;
-                *out = if kept == 0 {
-                    f32::NAN
+                if finite {
+                    let (lower, upper, kept_all) = first_round_lanes(
+                        &kernel.lanes,
+                        sigma,
+                        &mut kernel.sorted,
+                        &mut kernel.deviations,
+                    );
+                    for (l, &all) in kept_all.iter().enumerate() {
+                        (mean[i + l], used[i + l]) = if all {
+                            kernel.mean_of_all(l)
+                        } else {
+                            kernel.finish_pixel(l, lower[l], upper[l], &mut rejected)
+                        };
+                    }
                 } else {
-                    match numerics {
-                        Numerics::Soxspipe => sum32 / f32::from(kept),
-                        Numerics::Exact => (sum64 / f64::from(kept)) as f32,
+                    for l in 0..LANE_WIDTH {
+                        (mean[i + l], used[i + l]) =
+                            kernel.clip_pixel(&noise, p + l, &mut rejected);
                     }
-                };
+                }
+                i += LANE_WIDTH;
+            }
+            while i < mean.len() {
+                (mean[i], used[i]) = kernel.clip_pixel(&noise, start + i, &mut rejected);
+                i += 1;
             }
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Stacking {
@@ -190,14 +320,16 @@ mod tests {
 
     #[test]
     fn stack_rejects_a_cosmic_and_averages_the_rest() {
-        let noise = vec![
-            vec![1.0f32, 0.0],
-            vec![2.0, 0.0],
-            vec![3.0, 0.0],
-            vec![2.0, 0.0],
-            vec![500.0, 0.0],
+        let frames = [
+            vec![11.0f32, 10.0],
+            vec![12.0, 10.0],
+            vec![13.0, 10.0],
+            vec![12.0, 10.0],
+            vec![510.0, 10.0],
         ];
-        let s = clip_and_stack(&noise, 2, 3.0, 3, Numerics::Soxspipe, &Silent).unwrap();
+        let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+        let s =
+            clip_and_stack(&slices, &[10.0; 5], 2, 3.0, 3, Numerics::Soxspipe, &Silent).unwrap();
         assert_eq!(s.used, vec![4, 5]);
         assert_eq!(s.mean, vec![2.0, 0.0]);
         assert_eq!(s.rejected, vec![0, 0, 0, 0, 1]);
