@@ -20,6 +20,17 @@ pub struct ClipBounds {
     pub iterations: u32,
 }
 
+impl ClipBounds {
+    /// Whether the final mask holds `v`: non-finite, or outside the last bounds
+    /// (astropy's rule: a value clipped in an early round but inside the final bounds is
+    /// not masked).
+    #[inline]
+    pub fn rejects(&self, v: f32) -> bool {
+        let v = f64::from(v);
+        !v.is_finite() || v < self.lower || v > self.upper
+    }
+}
+
 /// A float type the whole-frame statistics accumulate in: `f32` reproduces bottleneck's
 /// sequential float32 sums (soxspipe numerics), `f64` is the honest `exact` mode.
 trait Accumulator: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> {
@@ -238,17 +249,6 @@ fn clip_lanes<A: Accumulator>(
     lanes.iter().map(|l| l.bounds).collect()
 }
 
-/// The final mask of a clip: non-finite, or outside the last bounds (astropy's rule:
-/// a value clipped in an early round but inside the final bounds is not masked).
-fn final_mask(data: &[f32], bounds: &ClipBounds) -> Vec<bool> {
-    data.iter()
-        .map(|&v| {
-            let v = f64::from(v);
-            !v.is_finite() || v < bounds.lower || v > bounds.upper
-        })
-        .collect()
-}
-
 /// Whole-frame clips about the mean with the population std (soxspipe's per-frame level
 /// clip and post-stack clip), several frames at once. Returns per frame the mask
 /// (`true` = clipped or non-finite) and the bounds.
@@ -261,23 +261,34 @@ pub fn clip_frames_mean_std(
     max_iterations: u32,
     numerics: Numerics,
 ) -> Vec<(Vec<bool>, ClipBounds)> {
+    let bounds = clip_frames_bounds(frames, sigma, max_iterations, numerics);
+    frames
+        .par_iter()
+        .zip(bounds)
+        .map(|(data, b)| (data.iter().map(|&v| b.rejects(v)).collect(), b))
+        .collect()
+}
+
+/// The bounds of [`clip_frames_mean_std`] without the masks, for callers that test
+/// [`ClipBounds::rejects`] where they need it instead of storing a mask per frame.
+pub fn clip_frames_bounds(
+    frames: &[&[f32]],
+    sigma: f64,
+    max_iterations: u32,
+    numerics: Numerics,
+) -> Vec<ClipBounds> {
     let same_length = frames.windows(2).all(|w| w[0].len() == w[1].len());
     let groups: Vec<&[&[f32]]> = if same_length {
         frames.chunks(LANES).collect()
     } else {
         frames.chunks(1).collect()
     };
-    let bounds: Vec<ClipBounds> = groups
+    groups
         .par_iter()
         .flat_map_iter(|group| match numerics {
             Numerics::Soxspipe => clip_lanes::<f32>(group, sigma, max_iterations),
             Numerics::Exact => clip_lanes::<f64>(group, sigma, max_iterations),
         })
-        .collect();
-    frames
-        .par_iter()
-        .zip(bounds)
-        .map(|(data, b)| (final_mask(data, &b), b))
         .collect()
 }
 

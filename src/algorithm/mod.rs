@@ -80,6 +80,15 @@ fn mean(values: &[f64]) -> f64 {
     numerics::numpy_sum(values) / values.len() as f64
 }
 
+/// soxspipe's `MASTER RON`: `np.std` of the combined noise frame over all pixels (float32;
+/// NaN if any pixel lost every frame).
+fn master_ron(combined: &[f32], numerics: Numerics) -> f64 {
+    match numerics {
+        Numerics::Soxspipe => f64::from(numpy_std_f32(combined)),
+        Numerics::Exact => numerics::mean_std_f64(combined).map_or(f64::NAN, |(_, s)| s),
+    }
+}
+
 /// Stacks prepared frames into a master bias.
 pub fn stack(
     set: &PreparedSet,
@@ -109,11 +118,15 @@ pub fn stack(
     let ron = set.plan.ron as f32;
     let pixels = set.rows * set.cols;
 
-    let (combined, mask, uncertainty, rejected, post_clip) = if total == 1 {
+    let (combined, mask, uncertainty, rejected, post_clip, master_ron) = if total == 1 {
         // soxspipe's clip_and_stack hands a single frame back unchanged.
-        let mask = levels[0].mask.clone();
+        let mask: Vec<bool> = data[0]
+            .iter()
+            .map(|&v| levels[0].bounds.rejects(v))
+            .collect();
         let noise = subtract_level(data[0], level_values[0]);
-        (noise, mask, vec![ron; pixels], vec![0], None)
+        let master_ron = master_ron(&noise, numerics);
+        (noise, mask, vec![ron; pixels], vec![0], None, master_ron)
     } else {
         let stacked = clip_and_stack(
             &data,
@@ -124,23 +137,39 @@ pub fn stack(
             numerics,
             progress,
         )?;
-        let by_count: Vec<f32> = (0..=total as u16)
-            .map(|n| stacked_uncertainty(ron, n, numerics))
-            .collect();
-        let uncertainty = stacked
-            .used
-            .iter()
-            .map(|&n| by_count[usize::from(n)])
-            .collect();
-        let (post_mask, bounds) = clip_frame_mean_std(
-            &stacked.mean,
-            params.frame_clipping_sigma,
-            params.frame_clipping_iterations,
-            numerics,
+        // The post-stack clip is one long chain of float32 adds; the master RON and the
+        // uncertainty map do not depend on it and run beside it.
+        let ((post_mask, bounds), (uncertainty, master_ron)) = rayon::join(
+            || {
+                clip_frame_mean_std(
+                    &stacked.mean,
+                    params.frame_clipping_sigma,
+                    params.frame_clipping_iterations,
+                    numerics,
+                )
+            },
+            || {
+                let by_count: Vec<f32> = (0..=total as u16)
+                    .map(|n| stacked_uncertainty(ron, n, numerics))
+                    .collect();
+                let uncertainty: Vec<f32> = stacked
+                    .used
+                    .iter()
+                    .map(|&n| by_count[usize::from(n)])
+                    .collect();
+                (uncertainty, master_ron(&stacked.mean, numerics))
+            },
         );
         let mask = (0..pixels)
             .into_par_iter()
-            .map(|p| stacked.used[p] == 0 || post_mask[p] || levels.iter().all(|l| l.mask[p]))
+            .map(|p| {
+                stacked.used[p] == 0
+                    || post_mask[p]
+                    || levels
+                        .iter()
+                        .zip(&data)
+                        .all(|(l, d)| l.bounds.rejects(d[p]))
+            })
             .collect();
         (
             stacked.mean,
@@ -148,16 +177,13 @@ pub fn stack(
             uncertainty,
             stacked.rejected,
             Some(bounds),
+            master_ron,
         )
     };
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
 
-    let master_ron = match numerics {
-        Numerics::Soxspipe => f64::from(numpy_std_f32(&combined)),
-        Numerics::Exact => numerics::mean_std_f64(&combined).map_or(f64::NAN, |(_, s)| s),
-    };
     let raw_ron_f32 = raw_ron as f32;
     let flux = combined
         .par_iter()
@@ -179,7 +205,7 @@ pub fn stack(
             name: f.name.clone(),
             level: l.level,
             noise: l.noise,
-            frame_clipped: l.clipped(),
+            frame_clipped: l.clipped,
             stack_rejected: r,
         })
         .collect();

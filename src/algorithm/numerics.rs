@@ -57,23 +57,27 @@ pub fn numpy_sum<T: Float>(a: &[T]) -> T {
         .fold(T::ZERO, |acc, chunk| acc + numpy_pairwise(chunk))
 }
 
-/// `np.sum` of `values` where masked entries count as zero (`MaskedArray.filled(0).sum()`),
-/// without materialising the filled array. `map` turns each kept value into the summand.
-pub fn numpy_masked_sum<T: Float, V: Copy>(
-    values: &[V],
-    masked: &[bool],
-    map: impl Fn(V) -> T,
-) -> T {
+/// `np.sum` of a masked frame (`MaskedArray.filled(0).sum()`): the values `keep`
+/// accepts, mapped by `map`, the others counting as zero, in numpy's order. Returns the
+/// sum and how many values were kept. No filled copy of the frame is made.
+pub fn numpy_kept_sum<T: Float>(
+    values: &[f32],
+    keep: impl Fn(f32) -> bool,
+    map: impl Fn(f32) -> T,
+) -> (T, usize) {
     let mut buffer = [T::ZERO; NUMPY_BUFFER];
     let mut total = T::ZERO;
-    for (chunk, mask) in values.chunks(NUMPY_BUFFER).zip(masked.chunks(NUMPY_BUFFER)) {
+    let mut kept = 0;
+    for chunk in values.chunks(NUMPY_BUFFER) {
         let filled = &mut buffer[..chunk.len()];
-        for ((out, &v), &m) in filled.iter_mut().zip(chunk).zip(mask) {
-            *out = if m { T::ZERO } else { map(v) };
+        for (out, &v) in filled.iter_mut().zip(chunk) {
+            let k = keep(v);
+            kept += usize::from(k);
+            *out = if k { map(v) } else { T::ZERO };
         }
         total = total + numpy_pairwise(filled);
     }
-    total
+    (total, kept)
 }
 
 /// bottleneck's float32 `nanmean`/`nanstd` (ddof 0): naive left-to-right float32 sums.
@@ -173,10 +177,9 @@ mod tests {
     }
 
     #[test]
-    fn masked_sum_treats_masked_as_zero() {
+    fn kept_sum_treats_the_rest_as_zero() {
         let v = [1.0f32, 100.0, 2.0];
-        let m = [false, true, false];
-        assert_eq!(numpy_masked_sum(&v, &m, |x| x), 3.0f32);
+        assert_eq!(numpy_kept_sum(&v, |x| x < 50.0, |x| x), (3.0f32, 2));
     }
 
     #[test]

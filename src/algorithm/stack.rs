@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::clip::{
-    ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_mean_std, clip_stack_median_mad,
+    ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_bounds, clip_stack_median_mad,
     first_round_lanes,
 };
-use super::numerics::numpy_masked_sum;
+use super::numerics::numpy_kept_sum;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
 use crate::settings::Numerics;
@@ -21,15 +21,10 @@ pub struct FrameLevel {
     pub level: f64,
     /// Standard deviation of the unclipped pixels, e- (soxspipe's per-frame "RON").
     pub noise: f64,
+    /// The clip's final bounds: a pixel is masked where [`ClipBounds::rejects`] it.
     pub bounds: ClipBounds,
-    /// `true` where the frame clip rejected the pixel.
-    pub mask: Vec<bool>,
-}
-
-impl FrameLevel {
-    pub fn clipped(&self) -> usize {
-        self.mask.iter().filter(|&&m| m).count()
-    }
+    /// Pixels the clip rejected.
+    pub clipped: usize,
 }
 
 /// Clips prepared frames and measures their levels (soxspipe numerics: `np.ma.mean` is a
@@ -41,25 +36,28 @@ pub fn measure_frames(
     iterations: u32,
     numerics: Numerics,
 ) -> Vec<FrameLevel> {
-    clip_frames_mean_std(frames, sigma, iterations, numerics)
+    clip_frames_bounds(frames, sigma, iterations, numerics)
         .into_par_iter()
         .zip(frames)
-        .map(|((mask, bounds), data)| {
-            let kept = mask.iter().filter(|&&m| !m).count() as f64;
-            let sum = match numerics {
-                Numerics::Soxspipe => f64::from(numpy_masked_sum(data, &mask, |v| v)),
-                Numerics::Exact => numpy_masked_sum(data, &mask, f64::from),
+        .map(|(bounds, data)| {
+            let keep = |v: f32| !bounds.rejects(v);
+            let (sum, kept) = match numerics {
+                Numerics::Soxspipe => {
+                    let (s, k) = numpy_kept_sum(data, keep, |v| v);
+                    (f64::from(s), k)
+                }
+                Numerics::Exact => numpy_kept_sum(data, keep, f64::from),
             };
-            let level = sum / kept;
-            let squares = numpy_masked_sum(data, &mask, |v: f32| {
+            let level = sum / kept as f64;
+            let (squares, _) = numpy_kept_sum(data, keep, |v: f32| {
                 let d = f64::from(v) - level;
                 d * d
             });
             FrameLevel {
                 level,
-                noise: (squares / kept).sqrt(),
+                noise: (squares / kept as f64).sqrt(),
                 bounds,
-                mask,
+                clipped: data.len() - kept,
             }
         })
         .collect()
@@ -206,6 +204,94 @@ impl PixelKernel {
     }
 }
 
+/// What every band of a stack shares.
+struct StackJob<'a> {
+    noise: Noise<'a>,
+    sigma: f64,
+    iterations: u32,
+    numerics: Numerics,
+}
+
+/// One band of rows: pixels `start..start + mean.len()` and where their results go.
+struct Band<'a> {
+    start: usize,
+    mean: &'a mut [f32],
+    used: &'a mut [u16],
+    rejected: &'a mut [usize],
+}
+
+/// Stacks one band, choosing at run time an AVX2 build of the same code where the CPU
+/// has it.
+fn stack_band(job: &StackJob<'_>, band: Band<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { stack_band_avx2(job, band) };
+        return;
+    }
+    stack_band_portable(job, band);
+}
+
+/// [`stack_band_portable`] compiled for AVX2 (the same IEEE operations, so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn stack_band_avx2(job: &StackJob<'_>, band: Band<'_>) {
+    stack_band_portable(job, band);
+}
+
+#[inline(always)]
+fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
+    let Band {
+        start,
+        mean,
+        used,
+        rejected,
+    } = band;
+    let noise = &job.noise;
+    let (frames, levels, sigma) = (noise.frames, noise.levels, job.sigma);
+    let n = frames.len();
+    let mut kernel = PixelKernel::new(n, sigma, job.iterations, job.numerics);
+    let mut i = 0;
+    // Groups of neighbouring pixels take the vector first round; where it clips
+    // nothing (most pixels) that round is the whole clip.
+    while i + LANE_WIDTH <= mean.len() {
+        let p = start + i;
+        let mut finite = true;
+        for (k, row) in kernel.lanes.iter_mut().enumerate() {
+            let level = levels[k];
+            for (slot, &x) in row.iter_mut().zip(&frames[k][p..p + LANE_WIDTH]) {
+                let value = (f64::from(x) - level) as f32;
+                *slot = f64::from(value);
+                finite &= value.is_finite();
+            }
+        }
+        if finite {
+            let (lower, upper, kept_all) = first_round_lanes(
+                &kernel.lanes,
+                sigma,
+                &mut kernel.sorted,
+                &mut kernel.deviations,
+            );
+            for (l, &all) in kept_all.iter().enumerate() {
+                (mean[i + l], used[i + l]) = if all {
+                    kernel.mean_of_all(l)
+                } else {
+                    kernel.finish_pixel(l, lower[l], upper[l], rejected)
+                };
+            }
+        } else {
+            for l in 0..LANE_WIDTH {
+                (mean[i + l], used[i + l]) = kernel.clip_pixel(noise, p + l, rejected);
+            }
+        }
+        i += LANE_WIDTH;
+    }
+    while i < mean.len() {
+        (mean[i], used[i]) = kernel.clip_pixel(noise, start + i, rejected);
+        i += 1;
+    }
+}
+
 /// Per-pixel median/MAD clip of the noise frames, then the mean of the survivors
 /// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order).
 pub fn clip_and_stack(
@@ -219,7 +305,12 @@ pub fn clip_and_stack(
 ) -> Result<Stacked> {
     let n = frames.len();
     let pixels = frames.first().map_or(0, |f| f.len());
-    let noise = Noise { frames, levels };
+    let job = StackJob {
+        noise: Noise { frames, levels },
+        sigma,
+        iterations,
+        numerics,
+    };
     let mut mean = vec![0f32; pixels];
     let mut used = vec![0u16; pixels];
     let band = BAND_ROWS * cols.max(1);
@@ -233,49 +324,16 @@ pub fn clip_and_stack(
             if progress.cancelled() {
                 return Err(Error::Cancelled);
             }
-            let start = b * band;
-            let mut kernel = PixelKernel::new(n, sigma, iterations, numerics);
             let mut rejected = vec![0usize; n];
-            let mut i = 0;
-            // Groups of neighbouring pixels take the vector first round; where it clips
-            // nothing (most pixels) that round is the whole clip.
-            while i + LANE_WIDTH <= mean.len() {
-                let p = start + i;
-                let mut finite = true;
-                for (k, row) in kernel.lanes.iter_mut().enumerate() {
-                    let level = levels[k];
-                    for (slot, &x) in row.iter_mut().zip(&frames[k][p..p + LANE_WIDTH]) {
-                        let value = (f64::from(x) - level) as f32;
-                        *slot = f64::from(value);
-                        finite &= value.is_finite();
-                    }
-                }
-                if finite {
-                    let (lower, upper, kept_all) = first_round_lanes(
-                        &kernel.lanes,
-                        sigma,
-                        &mut kernel.sorted,
-                        &mut kernel.deviations,
-                    );
-                    for (l, &all) in kept_all.iter().enumerate() {
-                        (mean[i + l], used[i + l]) = if all {
-                            kernel.mean_of_all(l)
-                        } else {
-                            kernel.finish_pixel(l, lower[l], upper[l], &mut rejected)
-                        };
-                    }
-                } else {
-                    for l in 0..LANE_WIDTH {
-                        (mean[i + l], used[i + l]) =
-                            kernel.clip_pixel(&noise, p + l, &mut rejected);
-                    }
-                }
-                i += LANE_WIDTH;
-            }
-            while i < mean.len() {
-                (mean[i], used[i]) = kernel.clip_pixel(&noise, start + i, &mut rejected);
-                i += 1;
-            }
+            stack_band(
+                &job,
+                Band {
+                    start: b * band,
+                    mean,
+                    used,
+                    rejected: &mut rejected,
+                },
+            );
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Stacking {
                 done: finished,
@@ -342,7 +400,7 @@ mod tests {
         let f = measure_frame(&data, 4.0, 3, Numerics::Exact);
         assert_eq!(f.level, 10.0);
         assert_eq!(f.noise, 0.0);
-        assert_eq!(f.clipped(), 1);
+        assert_eq!(f.clipped, 1);
         assert_eq!(subtract_level(&data[..2], f.level), vec![1.0e6 - 10.0, 0.0]);
     }
 
