@@ -1,13 +1,15 @@
 //! The whole recipe in a few calls, shared by the command line and the console.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
+use crate::algorithm::FrameLevel;
 use crate::algorithm::{self, MasterBias, PreparedSet};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, FrameQc, QcReport};
-use crate::settings::{Numerics, Resolved, Settings};
+use crate::settings::{self, Numerics, Resolved, Settings};
 use crate::verify::{self, Plan, Verification};
 
 /// Collects the inputs and verifies their headers.
@@ -32,6 +34,54 @@ pub fn resolve(settings: &Settings, plan: &Plan) -> Result<Resolved> {
 pub struct Loaded {
     pub set: PreparedSet,
     pub frame_qc: FrameQc,
+    /// The last frame levels and what they were measured with: a re-stack that changes
+    /// only the stack clip reuses them.
+    levels: Mutex<Option<(LevelsKey, Arc<Vec<FrameLevel>>)>>,
+}
+
+/// What frame levels depend on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LevelsKey {
+    sigma: f64,
+    iterations: u32,
+    numerics: Numerics,
+}
+
+impl Loaded {
+    pub fn new(set: PreparedSet, frame_qc: FrameQc) -> Loaded {
+        Loaded {
+            set,
+            frame_qc,
+            levels: Mutex::new(None),
+        }
+    }
+
+    /// Frame levels for `resolved`, measured or reused.
+    fn levels(&self, resolved: &Resolved, progress: &dyn Progress) -> Arc<Vec<FrameLevel>> {
+        let key = LevelsKey {
+            sigma: resolved.params.frame_clipping_sigma,
+            iterations: resolved.params.frame_clipping_iterations,
+            numerics: resolved.numerics,
+        };
+        if let Ok(cache) = self.levels.lock()
+            && let Some((cached, levels)) = cache.as_ref()
+            && *cached == key
+        {
+            return levels.clone();
+        }
+        let total = self.set.frames.len();
+        progress.report(Stage::FrameClip { done: 0, total });
+        let levels = Arc::new(algorithm::frame_levels(
+            &self.set,
+            &resolved.params,
+            resolved.numerics,
+        ));
+        progress.report(Stage::FrameClip { done: total, total });
+        if let Ok(mut cache) = self.levels.lock() {
+            *cache = Some((key, levels.clone()));
+        }
+        levels
+    }
 }
 
 pub fn load(plan: &Plan, progress: &dyn Progress) -> Result<Loaded> {
@@ -40,7 +90,7 @@ pub fn load(plan: &Plan, progress: &dyn Progress) -> Result<Loaded> {
         return Err(Error::Cancelled);
     }
     let frame_qc = qc::frame_qc(&set);
-    Ok(Loaded { set, frame_qc })
+    Ok(Loaded::new(set, frame_qc))
 }
 
 /// A stacked master with its QC.
@@ -51,7 +101,18 @@ pub struct Outcome {
 }
 
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
-    let master = algorithm::stack(&loaded.set, &resolved.params, resolved.numerics, progress)?;
+    settings::check_params(&resolved.params)?;
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let levels = loaded.levels(resolved, progress);
+    let master = algorithm::stack_levels(
+        &loaded.set,
+        &levels,
+        &resolved.params,
+        resolved.numerics,
+        progress,
+    )?;
     progress.report(Stage::Qc);
     let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);
     Ok(Outcome { master, qc })

@@ -89,6 +89,19 @@ fn master_ron(combined: &[f32], numerics: Numerics) -> f64 {
     }
 }
 
+/// The whole-frame clip of every frame: level, noise and bounds. They depend only on the
+/// frame-clipping parameters and the numerics, so a caller may keep them for re-stacks
+/// that change the stack clip alone.
+pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) -> Vec<FrameLevel> {
+    let data: Vec<&[f32]> = set.frames.iter().map(|f| f.data.as_slice()).collect();
+    measure_frames(
+        &data,
+        params.frame_clipping_sigma,
+        params.frame_clipping_iterations,
+        numerics,
+    )
+}
+
 /// Stacks prepared frames into a master bias.
 pub fn stack(
     set: &PreparedSet,
@@ -102,15 +115,22 @@ pub fn stack(
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    let data: Vec<&[f32]> = set.frames.iter().map(|f| f.data.as_slice()).collect();
-    let levels = measure_frames(
-        &data,
-        params.frame_clipping_sigma,
-        params.frame_clipping_iterations,
-        numerics,
-    );
+    let levels = frame_levels(set, params, numerics);
     progress.report(Stage::FrameClip { done: total, total });
+    stack_levels(set, &levels, params, numerics, progress)
+}
 
+/// Stacks prepared frames whose [`frame_levels`] are known (for the same `params`).
+pub fn stack_levels(
+    set: &PreparedSet,
+    levels: &[FrameLevel],
+    params: &ClipParams,
+    numerics: Numerics,
+    progress: &dyn Progress,
+) -> Result<MasterBias> {
+    crate::settings::check_params(params)?;
+    let total = set.frames.len();
+    let data: Vec<&[f32]> = set.frames.iter().map(|f| f.data.as_slice()).collect();
     let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
     let mean_level = mean(&level_values);
     let median_level = median_in_place(&mut level_values.clone()).unwrap_or(f64::NAN);
@@ -199,7 +219,7 @@ pub fn stack(
     let frames = set
         .frames
         .iter()
-        .zip(&levels)
+        .zip(levels)
         .zip(&rejected)
         .map(|((f, l), &r)| FrameStats {
             name: f.name.clone(),

@@ -56,7 +56,7 @@ impl StageClock {
     }
 }
 
-const STAGES: [&str; 9] = [
+const STAGES: [&str; 10] = [
     "read",
     "prepare",
     "frame QC (FFT)",
@@ -65,7 +65,8 @@ const STAGES: [&str; 9] = [
     "QC",
     "write",
     "end-to-end CLI",
-    "live re-stack",
+    "re-stack, stack σ",
+    "re-stack, frame σ",
 ];
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -107,7 +108,7 @@ fn cli_run(dir: &Path, out: &Path) -> mbias::Result<(f64, u64)> {
 }
 
 struct Run {
-    seconds: [f64; 9],
+    seconds: [f64; 10],
     peak_rss: u64,
 }
 
@@ -127,7 +128,7 @@ fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
     let started = Instant::now();
     let frame_qc = mbias::qc::frame_qc(&set);
     let fft = started.elapsed().as_secs_f64();
-    let loaded = mbias::pipeline::Loaded { set, frame_qc };
+    let loaded = mbias::pipeline::Loaded::new(set, frame_qc);
     let outcome = mbias::pipeline::stack(&loaded, &resolved, &clock)?;
     let end = Instant::now();
     let frame_clip = clock
@@ -150,14 +151,28 @@ fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
     )?;
     let write = started.elapsed().as_secs_f64();
     let (cli, peak_rss) = cli_run(dir, out)?;
+    // Live tuning: what the console does after a parameter change, frames in memory.
     let mut tuned = resolved.clone();
     tuned.params.stacked_clipping_sigma += 0.1;
     let started = Instant::now();
     mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
-    let restack = started.elapsed().as_secs_f64();
+    let restack_stack = started.elapsed().as_secs_f64();
+    tuned.params.frame_clipping_sigma += 0.1;
+    let started = Instant::now();
+    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let restack_frame = started.elapsed().as_secs_f64();
     Ok(Run {
         seconds: [
-            read, prepare, fft, frame_clip, stack, qc, write, cli, restack,
+            read,
+            prepare,
+            fft,
+            frame_clip,
+            stack,
+            qc,
+            write,
+            cli,
+            restack_stack,
+            restack_frame,
         ],
         peak_rss,
     })

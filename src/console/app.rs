@@ -24,7 +24,7 @@ use super::theme::Theme;
 use super::ui;
 
 /// How long parameter changes settle before the automatic re-stack starts.
-pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(150);
+pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
 /// Name of the settings file `S` writes.
 pub const SAVED_SETTINGS: &str = "mbias-settings.yaml";
 

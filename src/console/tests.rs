@@ -209,7 +209,7 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
         convert_time: Duration::ZERO,
     };
     let frame_qc = mbias::qc::frame_qc(&set);
-    let loaded = Arc::new(Loaded { set, frame_qc });
+    let loaded = Arc::new(Loaded::new(set, frame_qc));
     let resolved = Settings::default()
         .resolve(mbias::detector::Instrument::Soxs, "VIS", Numerics::Soxspipe)
         .unwrap();
