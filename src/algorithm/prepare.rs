@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::fits::{Header, read_window};
+use crate::fits::{Header, Pixels, read_window};
 use crate::progress::{Progress, Stage};
 use crate::verify::Plan;
 
@@ -33,14 +33,22 @@ pub struct PreparedSet {
 }
 
 /// `e- = ADU × gain` as soxspipe computes it: a float64 product stored as float32.
-fn to_electrons(raw: &[f64], gain: f64, rotate_half: bool) -> Vec<f32> {
-    let convert = |v: &f64| (v * gain) as f32;
+/// Float32 input is converted in place, with no second frame-sized buffer.
+fn to_electrons(raw: Pixels, gain: f64, rotate_half: bool) -> Vec<f32> {
+    let mut out = match raw {
+        Pixels::F32(mut values) => {
+            for v in &mut values {
+                *v = (f64::from(*v) * gain) as f32;
+            }
+            values
+        }
+        Pixels::F64(values) => values.iter().map(|v| (v * gain) as f32).collect(),
+    };
     if rotate_half {
         // A 180° turn of a row-major window is the window read backwards.
-        raw.iter().rev().map(convert).collect()
-    } else {
-        raw.iter().map(convert).collect()
+        out.reverse();
     }
+    out
 }
 
 /// Reads and prepares every frame of the plan, two at a time on the two cores.
@@ -70,7 +78,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
             let started = Instant::now();
             let raw = read_window(&frame.path, frame.image.index, raw_rows, raw_cols)?;
             let read = started.elapsed();
-            let data = to_electrons(&raw, plan.gain, half_turn);
+            let data = to_electrons(raw, plan.gain, half_turn);
             let convert = started.elapsed() - read;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
@@ -100,11 +108,16 @@ mod tests {
 
     #[test]
     fn electrons_are_a_float64_product_rounded_once() {
-        let out = to_electrons(&[800.0, 801.0], 1.4, false);
-        assert_eq!(out, vec![(800.0f64 * 1.4) as f32, (801.0f64 * 1.4) as f32]);
+        let expected = vec![(800.0f64 * 1.4) as f32, (801.0f64 * 1.4) as f32];
         assert_eq!(
-            to_electrons(&[1.0, 2.0, 3.0], 1.0, true),
-            vec![3.0, 2.0, 1.0]
+            to_electrons(Pixels::F64(vec![800.0, 801.0]), 1.4, false),
+            expected
         );
+        assert_eq!(
+            to_electrons(Pixels::F32(vec![800.0, 801.0]), 1.4, false),
+            expected
+        );
+        let turned = to_electrons(Pixels::F32(vec![1.0, 2.0, 3.0]), 1.0, true);
+        assert_eq!(turned, vec![3.0, 2.0, 1.0]);
     }
 }

@@ -9,7 +9,7 @@ mod read;
 mod write;
 
 pub use header::{Card, Header, KeywordProblem, Value};
-pub use read::{FrameFile, ImageHdu, read_frame_header, read_window};
+pub use read::{FrameFile, ImageHdu, Pixels, read_frame_header, read_window};
 pub use write::{ImageData, ImageWriter};
 
 use std::path::{Path, PathBuf};

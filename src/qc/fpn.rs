@@ -89,12 +89,14 @@ pub fn fpn_ratio(data: &[f32], rows: usize, cols: usize) -> f64 {
         return f64::NAN;
     }
     let std = complex_std(&good);
-    good.sort_unstable_by(lexicographic);
     let n = good.len();
+    let (lower, upper, _) = good.select_nth_unstable_by(n / 2, lexicographic);
+    let upper = *upper;
     let median = if n % 2 == 1 {
-        good[n / 2]
+        upper
     } else {
-        (good[n / 2 - 1] + good[n / 2]) / 2.0
+        let below = lower.iter().copied().max_by(lexicographic).unwrap_or(upper);
+        (below + upper) / 2.0
     };
     let mut deviations: Vec<f64> = good.iter().map(|z| (z - median).norm()).collect();
     std / real_median(&mut deviations)
