@@ -3,7 +3,8 @@
 //! The library is the engine, with no user interface; the `mbias` binary puts a command
 //! line and a console over it. A run goes
 //! [`inputs`] → [`verify`] (headers only) → [`algorithm::prepare`] (pixels, once) →
-//! [`algorithm::stack`] (as often as parameters change) → [`qc`] → [`product`].
+//! [`algorithm::stack_levels`] (as often as parameters change) → [`qc`] → [`product`];
+//! [`pipeline`] strings these together.
 
 pub mod algorithm;
 pub mod detector;

@@ -313,26 +313,40 @@ pub fn clip_frame_mean_std(
         })
 }
 
-/// Sorts a fixed-size copy with a sorting network written out as straight-line
-/// compare-exchanges, so the values stay in registers.
+/// Something a sorting network can order: a value, or a row of lanes ordered lane by lane.
+trait Sortable: Copy {
+    /// (smaller, larger).
+    fn order(a: Self, b: Self) -> (Self, Self);
+}
+
+impl Sortable for f64 {
+    #[inline(always)]
+    fn order(a: f64, b: f64) -> (f64, f64) {
+        (a.min(b), a.max(b))
+    }
+}
+
+#[inline(always)]
+fn exchange<T: Sortable>(v: &mut [T], i: usize, j: usize) {
+    (v[i], v[j]) = T::order(v[i], v[j]);
+}
+
+/// Runs a sorting network on a fixed-size copy, written out as straight-line
+/// compare-exchanges so the values stay in registers.
 macro_rules! network {
     ($values:expr, $n:literal: $(($i:literal, $j:literal)),*) => {{
-        if let Ok(fixed) = <&mut [f64; $n]>::try_from(&mut *$values) {
+        if let Ok(fixed) = <&mut [T; $n]>::try_from(&mut *$values) {
             let mut v = *fixed;
-            $(
-                let (a, b) = (v[$i], v[$j]);
-                v[$i] = a.min(b);
-                v[$j] = a.max(b);
-            )*
+            $( exchange(&mut v, $i, $j); )*
             *fixed = v;
         }
     }};
 }
 
-/// Sorts finite values in place. Small stacks (the usual 5 to 21 frames) avoid branches:
-/// with noisy data a branchy sort mispredicts on most comparisons. The networks for 2 to
-/// 8 values are the optimal ones (Knuth, TAOCP 5.3.4).
-fn sort_small(values: &mut [f64]) {
+/// Sorts without a branch on the data: with noisy data a branchy sort mispredicts on
+/// most comparisons. The networks for 2 to 8 values are the optimal ones (Knuth, TAOCP
+/// 5.3.4); above, odd-even transposition (n rounds of neighbour exchanges).
+fn sort_branchless<T: Sortable>(values: &mut [T]) {
     let n = values.len();
     match n {
         0 | 1 => {}
@@ -354,17 +368,22 @@ fn sort_small(values: &mut [f64]) {
             network!(values, 8: (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3),
             (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6))
         }
-        9..=32 => {
-            // Odd-even transposition: n rounds of neighbour exchanges sort any input.
+        _ => {
             for round in 0..n {
                 for i in (round % 2..n - 1).step_by(2) {
-                    let (a, b) = (values[i], values[i + 1]);
-                    values[i] = a.min(b);
-                    values[i + 1] = a.max(b);
+                    exchange(values, i, i + 1);
                 }
             }
         }
-        _ => values.sort_unstable_by(f64::total_cmp),
+    }
+}
+
+/// Sorts the finite values of one pixel's stack.
+fn sort_small(values: &mut [f64]) {
+    if values.len() <= 32 {
+        sort_branchless(values);
+    } else {
+        values.sort_unstable_by(f64::total_cmp);
     }
 }
 
@@ -415,58 +434,19 @@ pub const LANE_WIDTH: usize = 4;
 /// One value of each of `LANE_WIDTH` neighbouring pixels.
 pub type Lanes = [f64; LANE_WIDTH];
 
-/// Compare-exchange of two rows of lanes. `x < y ? x : y` is exactly what the SIMD
-/// min/max instructions compute, so this compiles to `minpd`/`maxpd`.
-#[inline(always)]
-fn exchange_lanes(v: &mut [Lanes], i: usize, j: usize) {
-    let (a, b) = (v[i], v[j]);
-    for l in 0..LANE_WIDTH {
-        let smaller = a[l] < b[l];
-        v[i][l] = if smaller { a[l] } else { b[l] };
-        v[j][l] = if smaller { b[l] } else { a[l] };
-    }
-}
-
-macro_rules! lane_network {
-    ($values:expr, $n:literal: $(($i:literal, $j:literal)),*) => {{
-        if let Ok(fixed) = <&mut [Lanes; $n]>::try_from(&mut *$values) {
-            let mut v = *fixed;
-            $( exchange_lanes(&mut v, $i, $j); )*
-            *fixed = v;
+/// A row of lanes orders lane by lane. `x < y ? x : y` is exactly what the SIMD min/max
+/// instructions compute, so this compiles to `minpd`/`maxpd`.
+impl Sortable for Lanes {
+    #[inline(always)]
+    fn order(a: Lanes, b: Lanes) -> (Lanes, Lanes) {
+        let mut low = a;
+        let mut high = b;
+        for l in 0..LANE_WIDTH {
+            let smaller = a[l] < b[l];
+            low[l] = if smaller { a[l] } else { b[l] };
+            high[l] = if smaller { b[l] } else { a[l] };
         }
-    }};
-}
-
-/// Sorts each lane (column) of `values` independently, with the networks of `sort_small`.
-fn sort_lanes(values: &mut [Lanes]) {
-    let n = values.len();
-    match n {
-        0 | 1 => {}
-        2 => lane_network!(values, 2: (0, 1)),
-        3 => lane_network!(values, 3: (0, 2), (0, 1), (1, 2)),
-        4 => lane_network!(values, 4: (0, 1), (2, 3), (0, 2), (1, 3), (1, 2)),
-        5 => {
-            lane_network!(values, 5: (0, 1), (3, 4), (2, 4), (2, 3), (0, 3), (0, 2), (1, 4), (1, 3), (1, 2))
-        }
-        6 => {
-            lane_network!(values, 6: (1, 2), (4, 5), (0, 2), (3, 5), (0, 1), (3, 4), (1, 4), (0, 3), (2, 5),
-            (1, 3), (2, 4), (2, 3))
-        }
-        7 => {
-            lane_network!(values, 7: (1, 2), (3, 4), (5, 6), (0, 2), (3, 5), (4, 6), (0, 1), (4, 5), (2, 6),
-            (0, 4), (1, 5), (0, 3), (2, 5), (1, 3), (2, 4), (2, 3))
-        }
-        8 => {
-            lane_network!(values, 8: (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1),
-            (2, 3), (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6))
-        }
-        _ => {
-            for round in 0..n {
-                for i in (round % 2..n - 1).step_by(2) {
-                    exchange_lanes(values, i, i + 1);
-                }
-            }
-        }
+        (low, high)
     }
 }
 
@@ -493,12 +473,12 @@ pub fn first_round_lanes(
 ) -> (Lanes, Lanes, [bool; LANE_WIDTH]) {
     let n = values.len();
     sorted.copy_from_slice(values);
-    sort_lanes(sorted);
+    sort_branchless(sorted);
     let median = middle_lanes(sorted);
     for (d, s) in deviations.iter_mut().zip(sorted.iter()) {
         *d = std::array::from_fn(|l| (s[l] - median[l]).abs());
     }
-    sort_lanes(deviations);
+    sort_branchless(deviations);
     let mad = middle_lanes(deviations);
     let mut lower = [0.0; LANE_WIDTH];
     let mut upper = [0.0; LANE_WIDTH];

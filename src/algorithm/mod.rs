@@ -17,7 +17,7 @@ pub use stack::{
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::progress::{Progress, Stage};
+use crate::progress::Progress;
 use crate::settings::{ClipParams, Numerics};
 use clip::{ClipBounds, clip_frame_mean_std};
 use numerics::{median_in_place, numpy_std_f32};
@@ -100,24 +100,6 @@ pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) 
         params.frame_clipping_iterations,
         numerics,
     )
-}
-
-/// Stacks prepared frames into a master bias.
-pub fn stack(
-    set: &PreparedSet,
-    params: &ClipParams,
-    numerics: Numerics,
-    progress: &dyn Progress,
-) -> Result<MasterBias> {
-    crate::settings::check_params(params)?;
-    let total = set.frames.len();
-    progress.report(Stage::FrameClip { done: 0, total });
-    if progress.cancelled() {
-        return Err(Error::Cancelled);
-    }
-    let levels = frame_levels(set, params, numerics);
-    progress.report(Stage::FrameClip { done: total, total });
-    stack_levels(set, &levels, params, numerics, progress)
 }
 
 /// Stacks prepared frames whose [`frame_levels`] are known (for the same `params`).
