@@ -165,6 +165,9 @@ impl std::fmt::Display for DetectProblem {
     }
 }
 
+/// The SOXS VIS profile, the one soxspipe's own recipe targets.
+pub const SOXS_VIS: &Profile = &BUILT_IN[0];
+
 pub fn by_name(name: &str) -> Option<&'static Profile> {
     BUILT_IN.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
 use crate::detector::{Instrument, Profile};
@@ -199,14 +199,13 @@ fn render_frame(spec: &Spec, index: usize, shape: (usize, usize), defects: &Defe
         Exposure::Flat => (20000.0, 100.0),
     };
     let phase = rng.random_range(0.0..TAU);
-    let read_noise = Normal::new(0.0, noise).unwrap_or_else(|_| unreachable!("positive sigma"));
     let mut values: Vec<f64> = (0..rows * cols)
         .map(|p| {
             let (r, c) = (p / cols, p % cols);
             level - 2e-4 * c as f64
                 + 1e-4 * r as f64
                 + 0.5 * (TAU * c as f64 / 16.0 + phase).sin()
-                + read_noise.sample(&mut rng)
+                + noise * rng.sample::<f64, _>(StandardNormal)
         })
         .collect();
     for (p, amp) in &defects.hot {

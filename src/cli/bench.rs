@@ -179,7 +179,7 @@ fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
 }
 
 fn workload(name: &str, dir: &Path) -> mbias::Result<Option<(String, Spec)>> {
-    let soxs = mbias::detector::by_name("soxs-vis").unwrap_or(&mbias::detector::BUILT_IN[0]);
+    let soxs = mbias::detector::SOXS_VIS;
     Ok(match name {
         "w1" => Some((
             "W1: 7 SOXS VIS frames 4096x2098, soxspipe numerics".into(),

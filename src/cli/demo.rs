@@ -29,7 +29,7 @@ pub fn run() -> mbias::Result<Status> {
             path: std::env::temp_dir(),
             source: e,
         })?;
-    let profile = mbias::detector::by_name("soxs-vis").unwrap_or(&mbias::detector::BUILT_IN[0]);
+    let profile = mbias::detector::SOXS_VIS;
     eprintln!(
         "simulating a night of SOXS VIS frames in {} …",
         dir.path().display()
