@@ -377,3 +377,18 @@ fn an_input_frame_is_never_written() {
     assert_eq!(std::fs::read(&decoy).unwrap(), before);
     assert_eq!(entries(dir.path()).len(), 3, "no temporary file left");
 }
+
+#[test]
+fn the_console_needs_a_terminal_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = mbias(&[dir.path().to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("the console needs a terminal"),
+        "{}",
+        stderr(&run)
+    );
+    let missing = mbias(&["/no/such/night"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("/no/such/night"));
+}

@@ -405,3 +405,67 @@ fn save_settings(
             WriteFailure::Failed(format!("cannot write {}: {e}", path.display()))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_come_first_then_files_hidden_ones_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.fits", "a.sof", "notes.txt", ".hidden.fits"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("z-night")).unwrap();
+        let entries = list(dir.path()).unwrap();
+        let seen: Vec<(&str, EntryKind)> = entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.kind.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("..", EntryKind::Parent),
+                ("z-night", EntryKind::Dir),
+                ("a.sof", EntryKind::Sof),
+                ("b.fits", EntryKind::Fits),
+                ("notes.txt", EntryKind::Other),
+            ]
+        );
+        assert!(
+            list(&dir.path().join("missing"))
+                .unwrap_err()
+                .contains("cannot open")
+        );
+    }
+
+    #[test]
+    fn saved_settings_read_back_and_are_not_overwritten_unasked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mbias-settings.yaml");
+        let mut settings = Settings::default();
+        settings
+            .apply_override("stacked-clipping-sigma=4.5")
+            .unwrap();
+        let instrument = mbias::detector::Instrument::Soxs;
+        let resolved = settings
+            .resolve(instrument, "VIS", mbias::settings::Numerics::Soxspipe)
+            .unwrap();
+        assert_eq!(save_settings(&path, false, &resolved), Ok(path.clone()));
+        let back = Settings::load(&path).unwrap();
+        let again = back
+            .resolve(instrument, "VIS", mbias::settings::Numerics::Soxspipe)
+            .unwrap();
+        assert_eq!(again.params, resolved.params);
+        assert_eq!(
+            save_settings(&path, false, &resolved),
+            Err(WriteFailure::Exists(path.clone()))
+        );
+        assert_eq!(save_settings(&path, true, &resolved), Ok(path.clone()));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+    }
+}
