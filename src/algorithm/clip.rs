@@ -155,6 +155,21 @@ fn lane_sums_portable<A: Accumulator>(
     let squares = centre.is_some();
     let mut sums = [A::ZERO; LANES];
     let mut counts = [0u32; LANES];
+    if let [frame] = frames {
+        // One frame (the post-stack clip): the same sums without interleaving copies.
+        for &x in *frame {
+            let keep = x >= low[0] && x <= high[0];
+            let term = if squares {
+                let d = A::lift(x) - mean[0];
+                d * d
+            } else {
+                A::lift(x)
+            };
+            sums[0] = sums[0] + if keep { term } else { A::ZERO };
+            counts[0] += u32::from(keep);
+        }
+        return (sums, counts.map(|c| c as usize));
+    }
     // Missing lanes read the first frame again; they keep nothing.
     let data: [&[f32]; LANES] = std::array::from_fn(|k| {
         frames
