@@ -119,6 +119,12 @@ impl FilesPane {
         }
         self.marks = marks;
         self.unchecked = 0;
+        self.recheck_selection();
+    }
+
+    /// Re-verifies the selection alone: a selection change leaves the folder's marks as
+    /// they are, so a key press in a large folder does not re-verify every frame.
+    fn recheck_selection(&mut self) {
         let selection = self.scanned(self.selected.iter().cloned());
         self.selection_check = verify::verify(&selection, &[]);
     }
@@ -158,12 +164,12 @@ impl FilesPane {
         if !self.selected.remove(path) {
             self.selected.insert(path.to_path_buf());
         }
-        self.recheck();
+        self.recheck_selection();
     }
 
     pub fn select_only(&mut self, paths: Vec<PathBuf>) {
         self.selected = paths.into_iter().collect();
-        self.recheck();
+        self.recheck_selection();
     }
 
     pub fn row_info(&self, path: &Path) -> Option<RowInfo> {
