@@ -12,21 +12,18 @@ use crate::qc::{self, FrameQc, QcReport};
 use crate::settings::{self, Numerics, Resolved, Settings};
 use crate::verify::{self, Plan, Verification};
 
-/// Collects the inputs and verifies their headers.
-pub fn validate(paths: &[PathBuf]) -> Result<(InputSet, Verification)> {
+/// Collects the inputs and verifies their headers against the built-in profiles and the
+/// settings' generic ones.
+pub fn validate(paths: &[PathBuf], settings: &Settings) -> Result<(InputSet, Verification)> {
     let set = inputs::collect(paths)?;
     let scanned = verify::scan(&set.files);
-    let verification = verify::verify(&scanned, &set.ignored);
+    let verification = verify::verify(&scanned, &set.ignored, &settings.detectors());
     Ok((set, verification))
 }
 
-/// Settings resolved for a plan's profile and arm.
+/// Settings resolved for a plan's profile.
 pub fn resolve(settings: &Settings, plan: &Plan) -> Result<Resolved> {
-    Ok(settings.resolve(
-        plan.profile.instrument,
-        plan.profile.arm,
-        Numerics::Soxspipe,
-    )?)
+    Ok(settings.resolve(&plan.profile)?)
 }
 
 /// Frames in memory plus the QC inputs that do not depend on parameters.

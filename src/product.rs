@@ -59,14 +59,17 @@ pub fn product_name(plan: &Plan, sof: Option<&Path>) -> String {
         .chars()
         .filter(|c| *c != '-' && *c != ':')
         .collect();
-    format!(
-        "{stamp}_{}_{}X{}_{}_MBIAS_{}.fits",
-        plan.profile.arm,
-        plan.binning.0,
-        plan.binning.1,
-        plan.read_speed,
-        plan.profile.instrument.product_tag()
-    )
+    let (bx, by) = plan.binning;
+    let tag = plan.profile.product_tag();
+    match plan.profile.instrument {
+        Some(_) => format!(
+            "{stamp}_{}_{bx}X{by}_{}_MBIAS_{tag}.fits",
+            plan.profile.arm, plan.read_speed
+        ),
+        // Generic profiles have no arm and often no read-out mode keyword.
+        None if plan.read_speed.is_empty() => format!("{stamp}_{bx}X{by}_MBIAS_{tag}.fits"),
+        None => format!("{stamp}_{bx}X{by}_{}_MBIAS_{tag}.fits", plan.read_speed),
+    }
 }
 
 fn param_value(v: f64) -> Value {
@@ -91,7 +94,7 @@ fn qc_value(v: &crate::qc::QcValue) -> Value {
 /// `sort_keywords`.
 pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> Vec<Card> {
     let plan = &set.plan;
-    let arm = plan.profile.arm;
+    let arm = plan.profile.arm.as_str();
     let first = set
         .frames
         .first()
@@ -116,9 +119,14 @@ pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> V
     add("EXTNAME", text("FLUX"), "extension name");
     add("CHECKSUM", text("0000000000000000"), "HDU checksum");
     add("DATASUM", text("0"), "data unit checksum");
-    add("ESO SEQ ARM", text(arm), "Arm");
+    let catg = if arm.is_empty() {
+        "MASTER_BIAS".to_string()
+    } else {
+        add("ESO SEQ ARM", text(arm), "Arm");
+        format!("MASTER_BIAS_{arm}")
+    };
     add("ESO PRO TYPE", text("REDUCED"), "");
-    add("ESO PRO CATG", text(&format!("MASTER_BIAS_{arm}")), "");
+    add("ESO PRO CATG", text(&catg), "");
     add("ESO PRO TECH", text("IMAGE"), "");
     add("ESO PRO REC1 ID", text("soxs-mbias"), "");
     add("ESO PRO REC1 PIPE ID", text(PIPELINE_ID), "");

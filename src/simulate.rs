@@ -10,9 +10,15 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-use crate::detector::{Instrument, Profile};
+use std::sync::LazyLock;
+
+use crate::detector::{
+    BiasRule, Binning, GenericBias, HduChoice, Instrument, Matcher, Profile, Quantity, SectionSpec,
+    Window,
+};
 use crate::error::{FitsError, Result};
 use crate::fits::{Card, ImageData, ImageWriter, Value};
+use crate::settings::Numerics;
 
 /// What kind of exposure to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +53,70 @@ impl Spec {
 
 /// Raw frame size (rows, cols) of an unbinned frame, prescan and overscan included.
 pub fn raw_shape(profile: &Profile) -> (usize, usize) {
-    match profile.name {
+    match profile.name.as_str() {
         "xsh-uvb" => (3000, 2144),
         "xsh-vis" => (4000, 2106),
+        GENERIC_NAME => (4096, 4096),
         _ => (4096, 2098),
     }
+}
+
+const GENERIC_NAME: &str = "sim-4k";
+
+/// Settings that define the generic profile of simulated 4096×4096 frames; the benchmark
+/// and `mbias simulate --profile sim-4k` users load them like any other settings.
+pub const GENERIC_SETTINGS: &str = "\
+mbias:
+    detectors:
+        sim-4k:
+            match: {INSTRUME: MBIAS-SIM}
+            bias: {keyword: IMAGETYP, values: [BIAS, ZERO], max-exptime: 0}
+            gain: GAIN
+            read-noise: RDNOISE
+            window: whole
+";
+
+/// The profile [`GENERIC_SETTINGS`] defines (a test keeps the two equal).
+pub static GENERIC: LazyLock<Profile> = LazyLock::new(|| Profile {
+    name: GENERIC_NAME.to_string(),
+    instrument: None,
+    arm: String::new(),
+    matcher: Matcher {
+        rules: vec![("INSTRUME".into(), vec!["MBIAS-SIM".into()])],
+    },
+    hdu: HduChoice::FirstImage,
+    rotation: 0,
+    window: Window::Section(SectionSpec {
+        cols: None,
+        rows: None,
+    }),
+    bias: BiasRule::Generic(GenericBias {
+        keywords: vec!["IMAGETYP".into()],
+        values: vec!["BIAS".into(), "ZERO".into()],
+        max_exptime: Some(0.0),
+        exptime_keyword: "EXPTIME".into(),
+    }),
+    gain: Quantity {
+        keywords: vec!["GAIN".into()],
+        value: None,
+    },
+    ron: Quantity {
+        keywords: vec!["RDNOISE".into()],
+        value: None,
+    },
+    binning: Binning::Absent,
+    read_speed: None,
+    temperatures: Vec::new(),
+    required_text: Vec::new(),
+    required_numbers: Vec::new(),
+    order_by: vec!["MJD-OBS".into(), "DATE-OBS".into()],
+    default_numerics: Numerics::Exact,
+});
+
+/// Every profile `simulate` can write frames for.
+pub fn profile_by_name(name: &str) -> Option<&'static Profile> {
+    crate::detector::by_name(name)
+        .or_else(|| GENERIC.name.eq_ignore_ascii_case(name).then_some(&*GENERIC))
 }
 
 const CADENCE_S: i64 = 23;
@@ -98,7 +163,29 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
         Exposure::Bias => ("BIAS", "CALIB", 0.0),
         Exposure::Flat => ("FLAT", "CALIB", 5.0),
     };
-    let soxs = p.instrument == Instrument::Soxs;
+    let Some(instrument) = p.instrument else {
+        return generic_cards(spec, date, when, exptime, dpr_type);
+    };
+    let soxs = instrument == Instrument::Soxs;
+    let number = |v: f64| Value::Float(v);
+    let whole = |v: usize| Value::Int(v as i64);
+    let (binx, biny, conad, ron, read_speed) = if soxs {
+        (
+            "ESO DET BINX",
+            "ESO DET BINY",
+            "ESO DET OUT1 CONAD",
+            "ESO DET CHIP RON",
+            "ESO DET READ CURID",
+        )
+    } else {
+        (
+            "ESO DET WIN1 BINX",
+            "ESO DET WIN1 BINY",
+            "ESO DET OUT1 CONAD",
+            "ESO DET OUT1 RON",
+            "ESO DET READ SPEED",
+        )
+    };
     let mut cards = vec![
         Card::new(
             "INSTRUME",
@@ -119,7 +206,7 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
         Card::new("ESO DPR CATG", s(catg), "Observation category"),
         Card::new("ESO DPR TYPE", s(dpr_type), "Observation type"),
         Card::new("ESO DPR TECH", s("IMAGE"), "Observation technique"),
-        Card::new("ESO SEQ ARM", s(p.arm), "Arm"),
+        Card::new("ESO SEQ ARM", s(&p.arm), "Arm"),
         Card::new(
             "ESO TPL NEXP",
             Value::Int(spec.frames as i64),
@@ -130,33 +217,13 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
             Value::Int(index as i64 + 1),
             "Exposure number",
         ),
-        Card::new(
-            p.keywords.binx,
-            Value::Int(spec.binning.0 as i64),
-            "Binning factor along X",
-        ),
-        Card::new(
-            p.keywords.biny,
-            Value::Int(spec.binning.1 as i64),
-            "Binning factor along Y",
-        ),
-        Card::new(
-            p.keywords.conad,
-            Value::Float(1.4),
-            "Conversion from ADUs to electrons",
-        ),
-        Card::new(
-            p.keywords.ron,
-            Value::Float(4.2),
-            "Readout noise per output (e-)",
-        ),
+        Card::new(binx, whole(spec.binning.0), "Binning factor along X"),
+        Card::new(biny, whole(spec.binning.1), "Binning factor along Y"),
+        Card::new(conad, number(1.4), "Conversion from ADUs to electrons"),
+        Card::new(ron, number(4.2), "Readout noise per output (e-)"),
     ];
     if soxs {
-        cards.push(Card::new(
-            p.keywords.read_speed,
-            Value::Int(1),
-            "Used readout mode id",
-        ));
+        cards.push(Card::new(read_speed, Value::Int(1), "Used readout mode id"));
         cards.push(Card::new(
             "ESO DET READ CURNAME",
             s("SLOW"),
@@ -178,13 +245,35 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
             "Common path temperature",
         ));
     } else {
-        cards.push(Card::new(
-            p.keywords.read_speed,
-            s("400k/1pt/hg"),
-            "Readout speed",
-        ));
+        cards.push(Card::new(read_speed, s("400k/1pt/hg"), "Readout speed"));
     }
     cards
+}
+
+/// Headers of a CCD outside ESO, as [`GENERIC_SETTINGS`] expects them.
+fn generic_cards(
+    spec: &Spec,
+    date: String,
+    when: jiff::Timestamp,
+    exptime: f64,
+    kind: &str,
+) -> Vec<Card> {
+    let s = |v: &str| Value::Str(v.to_string());
+    vec![
+        Card::new("INSTRUME", s("MBIAS-SIM"), "Simulated by mbias"),
+        Card::new("IMAGETYP", s(kind), "Exposure type"),
+        Card::new("OBJECT", s(kind), ""),
+        Card::new("DATE-OBS", s(&date), "Date of observation"),
+        Card::new("MJD-OBS", Value::Float(mjd(when)), "Obs start"),
+        Card::new("EXPTIME", Value::Float(exptime), "Integration time"),
+        Card::new("GAIN", Value::Float(1.4), "e-/ADU"),
+        Card::new("RDNOISE", Value::Float(4.2), "e-"),
+        Card::new(
+            "CCDSUM",
+            s(&format!("{} {}", spec.binning.0, spec.binning.1)),
+            "",
+        ),
+    ]
 }
 
 fn render_frame(spec: &Spec, index: usize, shape: (usize, usize), defects: &Defects) -> Vec<u16> {
@@ -241,11 +330,16 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
     let (rows, cols) = raw_shape(spec.profile);
     let shape = (rows / spec.binning.1.max(1), cols / spec.binning.0.max(1));
     // The warm column sits mid-window, where it leaves STRUCTX alone as in the oracle set.
-    let warm_column = (spec.profile.cols.0 + spec.profile.cols.1) / 2 / spec.binning.0.max(1);
+    let middle = match &spec.profile.window {
+        Window::Unbinned { cols, .. } => (cols.0 + cols.1) / 2,
+        Window::Section(_) => cols / 2,
+    };
+    let warm_column = middle / spec.binning.0.max(1);
     let defects = defects(spec.seed, shape.0, shape.1, warm_column);
     let prefix = match spec.profile.instrument {
-        Instrument::Soxs => "SOXS",
-        Instrument::Xshooter => "XSHOO",
+        Some(Instrument::Soxs) => "SOXS",
+        Some(Instrument::Xshooter) => "XSHOO",
+        None => "SIM",
     };
     (0..spec.frames)
         .into_par_iter()
@@ -288,7 +382,7 @@ pub fn demo_night(dir: &Path, profile: &'static Profile, seed: u64) -> Result<Ve
             ..Spec::biases(profile, 1, seed + 2)
         },
     )?);
-    let corrupt = dir.join(format!("{}.corrupt.fits", profile.instrument.product_tag()));
+    let corrupt = dir.join(format!("{}.corrupt.fits", profile.product_tag()));
     std::fs::write(
         &corrupt,
         b"SIMPLE  =                    T / truncated by a full disk",

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::detector::{self, Profile};
+use crate::detector::{BiasRule, BiasVerdict, Detectors, Profile, Quantity};
 use crate::error::FitsError;
-use crate::fits::{FrameFile, KeywordProblem, read_frame_header};
+use crate::fits::{FrameFile, Header, KeywordProblem, read_frame_header};
 
 /// soxspipe's documented minimum number of bias frames.
 pub const RECOMMENDED_FRAMES: usize = 5;
@@ -44,6 +44,7 @@ pub enum Problem {
     RonDiffers,
     ShapeDiffers,
     WindowOutsideImage,
+    NoSuchHdu,
     FallbackValue,
     NoFrames,
     FewFrames,
@@ -112,7 +113,7 @@ impl fmt::Display for Finding {
 /// Everything stacking needs to know about a verified set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub profile: &'static Profile,
+    pub profile: Profile,
     /// Sorted by `MJD-OBS`: the order decides float32 sums and the product header.
     pub frames: Vec<FrameFile>,
     /// e-/ADU.
@@ -273,10 +274,173 @@ fn number_text(v: f64) -> String {
     crate::fits::header::format_float(v)
 }
 
-/// Verifies scanned frames. `ignored` are files skipped for their names (reported as notes).
+/// The bias check of a built-in (ESO) profile: `ESO DPR TYPE` (or a product's
+/// `ESO PRO TYPE`) must say BIAS.
+fn eso_bias_finding(header: &Header) -> Option<Finding> {
+    let types: Vec<String> = ["ESO DPR TYPE", "ESO PRO TYPE"]
+        .iter()
+        .filter_map(|k| header.text(k))
+        .filter(|t| !t.eq_ignore_ascii_case("REDUCED"))
+        .collect();
+    let is_bias = types.iter().all(|t| t.eq_ignore_ascii_case("BIAS"));
+    (!is_bias).then(|| {
+        Finding::new(
+            Severity::Error,
+            Problem::NotBias,
+            format!(
+                "not a bias frame: ESO DPR TYPE is '{}', expected 'BIAS'",
+                types.join(", ")
+            ),
+        )
+        .keyword("ESO DPR TYPE")
+        .seen(types.join(", "))
+        .expected("BIAS".to_string())
+    })
+}
+
+fn bias_finding(profile: &Profile, header: &Header) -> Option<Finding> {
+    match &profile.bias {
+        BiasRule::Eso => eso_bias_finding(header),
+        BiasRule::Generic(rule) => match rule.judge(header) {
+            BiasVerdict::Bias => None,
+            BiasVerdict::Not {
+                keyword,
+                seen,
+                expected,
+            } => Some(
+                Finding::new(
+                    Severity::Error,
+                    Problem::NotBias,
+                    format!(
+                        "not a bias frame by the {} profile: {keyword} is {seen}, expected {expected}",
+                        profile.name
+                    ),
+                )
+                .keyword(&keyword)
+                .seen(seen)
+                .expected(expected),
+            ),
+        },
+    }
+}
+
+/// One frame's profile and checks; `None` (with findings) when it cannot be stacked.
+fn check_frame<'d>(
+    out: &mut Collector,
+    path: &Path,
+    frame: &FrameFile,
+    detectors: &'d Detectors,
+) -> Option<(FrameFile, &'d Profile)> {
+    let header = frame.merged_header();
+    let profile = match detectors.detect(&header) {
+        Ok(p) => p,
+        Err(problem) => {
+            let keyword = problem.keyword();
+            out.push(
+                Finding::new(
+                    Severity::Error,
+                    Problem::UnsupportedDetector,
+                    problem.to_string(),
+                )
+                .file(path)
+                .keyword(keyword)
+                .seen(header.text(keyword).unwrap_or_else(|| "(missing)".into())),
+            );
+            return None;
+        }
+    };
+    let Some(image) = profile.hdu.pick(&frame.images) else {
+        let found: Vec<String> = frame
+            .images
+            .iter()
+            .map(|i| match i.header.text("EXTNAME") {
+                Some(name) => format!("{} ({name})", i.index),
+                None => i.index.to_string(),
+            })
+            .collect();
+        out.push(
+            Finding::new(
+                Severity::Error,
+                Problem::NoSuchHdu,
+                format!(
+                    "the {} profile reads {}, which this file does not have (image HDUs: {})",
+                    profile.name,
+                    profile.hdu,
+                    found.join(", ")
+                ),
+            )
+            .file(path)
+            .keyword("EXTNAME")
+            .seen(found.join(", "))
+            .expected(profile.hdu.to_string()),
+        );
+        return None;
+    };
+    let frame = frame.with_image(image);
+    let header = frame.merged_header();
+    let mut usable = true;
+    if let Some(finding) = bias_finding(profile, &header) {
+        out.push(finding.file(path));
+        usable = false;
+    }
+    for key in &profile.required_text {
+        if let Err(problem) = header.require_text(key) {
+            out.keyword(path, key, problem);
+            usable = false;
+        }
+    }
+    for key in &profile.required_numbers {
+        if let Err(problem) = header.require_number(key) {
+            out.keyword(path, key, problem);
+            usable = false;
+        }
+    }
+    for quantity in [&profile.gain, &profile.ron] {
+        if quantity.value.is_some() {
+            continue;
+        }
+        for key in &quantity.keywords {
+            if let Err(problem) = header.require_number(key) {
+                out.keyword(path, key, problem);
+                usable = false;
+            }
+        }
+    }
+    drop(header);
+    usable.then_some((frame, profile))
+}
+
+/// Frames in observing order: by the first of the profile's `order_by` keywords that
+/// every frame carries (stable, as soxspipe's argsort), else as given.
+fn observing_order(frames: &[FrameFile], profile: &Profile) -> Vec<FrameFile> {
+    let headers: Vec<_> = frames.iter().map(|f| f.merged_header()).collect();
+    let key = profile
+        .order_by
+        .iter()
+        .find(|k| headers.iter().all(|h| h.get(k).is_some()));
+    let mut order: Vec<usize> = (0..frames.len()).collect();
+    if let Some(key) = key {
+        let numbers: Option<Vec<f64>> = headers.iter().map(|h| h.number(key)).collect();
+        match numbers {
+            Some(numbers) => order.sort_by(|&a, &b| numbers[a].total_cmp(&numbers[b])),
+            None => {
+                let texts: Vec<String> = headers
+                    .iter()
+                    .map(|h| h.text(key).unwrap_or_default())
+                    .collect();
+                order.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
+            }
+        }
+    }
+    order.into_iter().map(|i| frames[i].clone()).collect()
+}
+
+/// Verifies scanned frames. `ignored` are files skipped for their names (reported as
+/// notes); `detectors` adds the settings' generic profiles to the built-in ones.
 pub fn verify(
     scanned: &[(PathBuf, Result<FrameFile, FitsError>)],
     ignored: &[PathBuf],
+    detectors: &Detectors,
 ) -> Verification {
     let mut out = Collector {
         findings: Vec::new(),
@@ -294,10 +458,14 @@ pub fn verify(
     }
 
     // Per frame: readable, known detector, a bias, required keywords.
-    let mut candidates: Vec<(&FrameFile, &'static Profile)> = Vec::new();
+    let mut candidates: Vec<(FrameFile, &Profile)> = Vec::new();
     for (path, scanned) in scanned {
-        let frame = match scanned {
-            Ok(frame) => frame,
+        match scanned {
+            Ok(frame) => {
+                if let Some(candidate) = check_frame(&mut out, path, frame, detectors) {
+                    candidates.push(candidate);
+                }
+            }
             Err(e) => {
                 let message = e.to_string();
                 let message = message
@@ -305,70 +473,7 @@ pub fn verify(
                     .unwrap_or(&message)
                     .to_string();
                 out.push(Finding::new(Severity::Error, Problem::Unreadable, message).file(path));
-                continue;
             }
-        };
-        let header = frame.merged_header();
-        let profile = match detector::detect(&header) {
-            Ok(p) => p,
-            Err(problem) => {
-                let keyword = match problem {
-                    detector::DetectProblem::UnknownInstrument { .. } => "INSTRUME",
-                    _ => "ESO SEQ ARM",
-                };
-                out.push(
-                    Finding::new(
-                        Severity::Error,
-                        Problem::UnsupportedDetector,
-                        problem.to_string(),
-                    )
-                    .file(path)
-                    .keyword(keyword)
-                    .seen(header.text(keyword).unwrap_or_else(|| "(missing)".into())),
-                );
-                continue;
-            }
-        };
-        let types: Vec<String> = ["ESO DPR TYPE", "ESO PRO TYPE"]
-            .iter()
-            .filter_map(|k| header.text(k))
-            .filter(|t| !t.eq_ignore_ascii_case("REDUCED"))
-            .collect();
-        let is_bias = !types.is_empty() && types.iter().all(|t| t.eq_ignore_ascii_case("BIAS"));
-        let mut usable = true;
-        if !is_bias && !types.is_empty() {
-            out.push(
-                Finding::new(
-                    Severity::Error,
-                    Problem::NotBias,
-                    format!(
-                        "not a bias frame: ESO DPR TYPE is '{}', expected 'BIAS'",
-                        types.join(", ")
-                    ),
-                )
-                .file(path)
-                .keyword("ESO DPR TYPE")
-                .seen(types.join(", "))
-                .expected("BIAS".to_string()),
-            );
-            usable = false;
-        }
-        for key in profile.required_keywords() {
-            let check = if matches!(
-                key,
-                "DATE-OBS" | "ESO DPR TYPE" | "ESO DPR TECH" | "ESO DPR CATG" | "ESO SEQ ARM"
-            ) {
-                header.require_text(key).map(drop)
-            } else {
-                header.require_number(key).map(drop)
-            };
-            if let Err(problem) = check {
-                out.keyword(path, key, problem);
-                usable = false;
-            }
-        }
-        if usable {
-            candidates.push((frame, profile));
         }
     }
 
@@ -376,10 +481,11 @@ pub fn verify(
     let profile_names: Vec<(&Path, String)> = candidates
         .iter()
         .map(|(f, p)| {
-            (
-                f.path.as_path(),
-                format!("{} ({} {})", p.arm, p.instrument.product_tag(), p.name),
-            )
+            let label = match p.instrument {
+                Some(i) => format!("{} ({} {})", p.arm, i.product_tag(), p.name),
+                None => p.name.clone(),
+            };
+            (f.path.as_path(), label)
         })
         .collect();
     let agreed_profile = agree(
@@ -392,20 +498,16 @@ pub fn verify(
         },
         &profile_names,
     );
-    let profile = agreed_profile.and_then(|name| {
-        candidates
+    let profile: Option<&Profile> = agreed_profile.and_then(|name| {
+        profile_names
             .iter()
-            .find(|(f, _)| {
-                profile_names
-                    .iter()
-                    .any(|(p, n)| *p == f.path.as_path() && *n == name)
-            })
-            .map(|(_, p)| *p)
+            .position(|(_, n)| *n == name)
+            .map(|i| candidates[i].1)
     });
     let frames: Vec<&FrameFile> = candidates
         .iter()
         .filter(|(_, p)| Some(*p) == profile)
-        .map(|(f, _)| *f)
+        .map(|(f, _)| f)
         .collect();
 
     let Some(profile) = profile else {
@@ -421,28 +523,18 @@ pub fn verify(
             plan: None,
         };
     };
-    let kw = profile.keywords;
     let headers: Vec<_> = frames
         .iter()
         .map(|f| (f.path.as_path(), f.merged_header()))
         .collect();
-    let binning_of = |h: &crate::fits::Header| {
-        let bx = h.number(kw.binx).unwrap_or(1.0).max(1.0) as usize;
-        let by = h.number(kw.biny).unwrap_or(1.0).max(1.0) as usize;
-        (bx, by)
-    };
     let binnings: Vec<(&Path, String)> = headers
         .iter()
         .map(|(p, h)| {
-            let (bx, by) = binning_of(h);
+            let (bx, by) = profile.binning.read(h);
             (*p, format!("{bx}x{by}"))
         })
         .collect();
-    let binning_keyword = format!(
-        "{}/{}",
-        kw.binx,
-        kw.biny.rsplit(' ').next().unwrap_or(kw.biny)
-    );
+    let binning_keyword = profile.binning.describe();
     let agreed_binning = agree(
         &mut out,
         &mut summary,
@@ -453,60 +545,46 @@ pub fn verify(
         },
         &binnings,
     );
-    let speeds: Vec<(&Path, String)> = headers
-        .iter()
-        .filter_map(|(p, h)| h.text(kw.read_speed).map(|s| (*p, s)))
-        .collect();
-    let read_speed = agree(
-        &mut out,
-        &mut summary,
-        Agreement {
-            problem: Problem::ReadSpeedDiffers,
-            keyword: kw.read_speed,
-            what: "read-out speed",
-        },
-        &speeds,
-    )
-    .unwrap_or_default();
-    let gains: Vec<(&Path, String)> = headers
-        .iter()
-        .filter_map(|(p, h)| {
-            let conad = h.number(kw.conad)?;
-            let gain = match kw.gain {
-                Some(key) => conad.max(h.number(key)?),
-                None => conad,
-            };
-            Some((*p, number_text(gain)))
-        })
-        .collect();
-    let gain_keyword = match kw.gain {
-        Some(g) => format!("max({}, {g})", kw.conad),
-        None => kw.conad.to_string(),
+    let read_speed = match &profile.read_speed {
+        Some(key) => {
+            let speeds: Vec<(&Path, String)> = headers
+                .iter()
+                .filter_map(|(p, h)| h.text(key).map(|s| (*p, s)))
+                .collect();
+            agree(
+                &mut out,
+                &mut summary,
+                Agreement {
+                    problem: Problem::ReadSpeedDiffers,
+                    keyword: key,
+                    what: "read-out speed",
+                },
+                &speeds,
+            )
+            .unwrap_or_default()
+        }
+        None => String::new(),
     };
-    let gain = agree(
-        &mut out,
-        &mut summary,
-        Agreement {
-            problem: Problem::GainDiffers,
-            keyword: &gain_keyword,
-            what: "gain",
-        },
-        &gains,
-    );
-    let rons: Vec<(&Path, String)> = headers
-        .iter()
-        .filter_map(|(p, h)| h.number(kw.ron).map(|r| (*p, number_text(r))))
-        .collect();
-    let ron = agree(
-        &mut out,
-        &mut summary,
-        Agreement {
-            problem: Problem::RonDiffers,
-            keyword: kw.ron,
-            what: "read noise",
-        },
-        &rons,
-    );
+    let mut agreed_quantity = |quantity: &Quantity, problem: Problem, what: &str| {
+        let keyword = quantity.describe();
+        let values: Vec<(&Path, String)> = headers
+            .iter()
+            .filter_map(|(p, h)| quantity.read(h).map(|v| (*p, number_text(v))))
+            .collect();
+        let agreed = agree(
+            &mut out,
+            &mut summary,
+            Agreement {
+                problem,
+                keyword: &keyword,
+                what,
+            },
+            &values,
+        );
+        (agreed.and_then(|v| v.parse::<f64>().ok()), keyword)
+    };
+    let (gain, gain_keyword) = agreed_quantity(&profile.gain, Problem::GainDiffers, "gain");
+    let (ron, ron_keyword) = agreed_quantity(&profile.ron, Problem::RonDiffers, "read noise");
     // Sizes and the window are only comparable among frames of the agreed binning; a frame
     // of another binning has already been reported for that.
     let same_binning: Vec<&FrameFile> = frames
@@ -535,43 +613,68 @@ pub fn verify(
         &shapes,
     );
 
-    let mut fallback = |what: &str, keyword: &str, value: f64| {
-        out.push(
-            Finding::new(
-                Severity::Note,
-                Problem::FallbackValue,
-                format!(
-                    "no frame carries {keyword}; using the detector table's {what} {}",
-                    number_text(value)
-                ),
-            )
-            .keyword(keyword)
-            .expected(number_text(value)),
-        );
+    let mut fallback = |what: &str, keyword: &str, value: f64, fixed: bool| {
+        if !fixed {
+            out.push(
+                Finding::new(
+                    Severity::Note,
+                    Problem::FallbackValue,
+                    format!(
+                        "no frame carries {keyword}; using the detector table's {what} {}",
+                        number_text(value)
+                    ),
+                )
+                .keyword(keyword)
+                .expected(number_text(value)),
+            );
+        }
         value
     };
-    let gain = match gain.and_then(|g| g.parse().ok()) {
-        Some(g) => g,
-        None => fallback("gain", &gain_keyword, profile.gain_fallback),
-    };
-    let ron = match ron.and_then(|r| r.parse().ok()) {
-        Some(r) => r,
-        None => fallback("read noise", kw.ron, profile.ron_fallback),
-    };
+    // A quantity without a value has been required of every frame above.
+    let gain = gain.unwrap_or_else(|| {
+        fallback(
+            "gain",
+            &gain_keyword,
+            profile.gain.value.unwrap_or(1.0),
+            profile.gain.keywords.is_empty(),
+        )
+    });
+    let ron = ron.unwrap_or_else(|| {
+        fallback(
+            "read noise",
+            &ron_keyword,
+            profile.ron.value.unwrap_or(0.0),
+            profile.ron.keywords.is_empty(),
+        )
+    });
 
     let binning = agreed_binning
         .as_deref()
         .and_then(|b| b.split_once('x'))
         .and_then(|(x, y)| Some((x.parse().ok()?, y.parse().ok()?)))
         .unwrap_or((1, 1));
-    let (rows, cols) = profile.window(binning.0, binning.1);
+    let mut window = None;
     for frame in &same_binning {
         let (h, w) = frame.image.shape;
-        if rows.end > h || cols.end > w {
-            out.push(Finding::new(Severity::Error, Problem::WindowOutsideImage, format!(
-                    "image is {w}x{h} pixels, smaller than the {} science window [{}:{}, {}:{}]",
-                    profile.name, cols.start + 1, cols.end, rows.start + 1, rows.end
-                )).file(&frame.path).keyword("NAXIS1/NAXIS2").seen(format!("{w}x{h}")).expected(format!("at least {}x{}", cols.end, rows.end)));
+        match profile.window_in((h, w), binning) {
+            Some(fits) => window = window.or(Some(fits)),
+            None => {
+                let wanted = profile.describe_window(binning);
+                out.push(
+                    Finding::new(
+                        Severity::Error,
+                        Problem::WindowOutsideImage,
+                        format!(
+                            "image is {w}x{h} pixels, too small for the {} science window {wanted}",
+                            profile.name
+                        ),
+                    )
+                    .file(&frame.path)
+                    .keyword("NAXIS1/NAXIS2")
+                    .seen(format!("{w}x{h}"))
+                    .expected(format!("an image holding {wanted}")),
+                );
+            }
         }
     }
 
@@ -591,30 +694,22 @@ pub fn verify(
     }
 
     let has_errors = out.findings.iter().any(|f| f.severity == Severity::Error);
-    let plan = (!has_errors).then(|| {
-        // Stable, as soxspipe's argsort: frames with equal MJD-OBS keep their input order.
-        let mut dated: Vec<(f64, &FrameFile)> = frames
-            .iter()
-            .map(|f| {
-                (
-                    f.merged_header().number("MJD-OBS").unwrap_or(f64::INFINITY),
-                    *f,
-                )
+    let plan = match window {
+        Some((rows, cols)) if !has_errors => {
+            let frames: Vec<FrameFile> = frames.into_iter().cloned().collect();
+            Some(Plan {
+                profile: profile.clone(),
+                frames: observing_order(&frames, profile),
+                gain,
+                ron,
+                binning,
+                read_speed,
+                rows,
+                cols,
             })
-            .collect();
-        dated.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let sorted: Vec<FrameFile> = dated.into_iter().map(|(_, f)| f.clone()).collect();
-        Plan {
-            profile,
-            frames: sorted,
-            gain,
-            ron,
-            binning,
-            read_speed,
-            rows,
-            cols,
         }
-    });
+        _ => None,
+    };
     Verification {
         findings: out.findings,
         summary,
@@ -625,7 +720,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fits::{Card, Header, ImageHdu, Value};
+    use crate::fits::{Card, Header, Value};
 
     type Scanned = (PathBuf, Result<FrameFile, FitsError>);
 
@@ -665,16 +760,7 @@ mod tests {
                 .collect(),
         };
         let path = PathBuf::from(format!("/night/SOXS.{i}.fits"));
-        let file = FrameFile {
-            path: path.clone(),
-            primary: header.clone(),
-            image: ImageHdu {
-                index: 0,
-                shape,
-                header,
-            },
-        };
-        (path, Ok(file))
+        (path.clone(), Ok(FrameFile::single(path, header, shape)))
     }
 
     fn good(i: usize) -> Scanned {
@@ -694,7 +780,7 @@ mod tests {
     }
 
     fn run(frames: Vec<Scanned>) -> Verification {
-        verify(&frames, &[])
+        verify(&frames, &[], &Detectors::default())
     }
 
     fn only(v: &Verification, problem: Problem) -> &Finding {
@@ -736,7 +822,11 @@ mod tests {
     #[test]
     fn non_fits_names_are_reported_but_do_not_block() {
         let frames: Vec<Scanned> = (0..5).map(good).collect();
-        let v = verify(&frames, &[PathBuf::from("/night/notes.txt")]);
+        let v = verify(
+            &frames,
+            &[PathBuf::from("/night/notes.txt")],
+            &Detectors::default(),
+        );
         assert_eq!(only(&v, Problem::NotFitsName).severity, Severity::Warning);
         assert!(v.plan.is_some());
     }
@@ -891,7 +981,7 @@ mod tests {
         let w = only(&v, Problem::WindowOutsideImage);
         assert!(
             w.message
-                .contains("smaller than the soxs-vis science window"),
+                .contains("too small for the soxs-vis science window [51:858,1:4096]"),
             "{}",
             w.message
         );

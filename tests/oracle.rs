@@ -120,12 +120,12 @@ fn exact_numerics_qc_matches_the_float64_reference() {
             .unwrap();
     let reference = &expected["exact_numerics_reference"];
 
-    let (_, verification) = mbias::pipeline::validate(&[oracle.join(SOF)]).unwrap();
-    let plan = verification.plan.as_ref().expect("oracle set verifies");
     let settings = Settings {
         numerics: Some(Numerics::Exact),
         ..Settings::default()
     };
+    let (_, verification) = mbias::pipeline::validate(&[oracle.join(SOF)], &settings).unwrap();
+    let plan = verification.plan.as_ref().expect("oracle set verifies");
     let resolved = mbias::pipeline::resolve(&settings, plan).unwrap();
     let loaded = mbias::pipeline::load(plan, &Silent).unwrap();
     let outcome = mbias::pipeline::stack(&loaded, &resolved, &Silent).unwrap();

@@ -75,7 +75,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Runs the CLI as a child process: wall time and its peak resident memory.
-fn cli_run(dir: &Path, out: &Path) -> mbias::Result<(f64, u64)> {
+fn cli_run(dir: &Path, out: &Path, settings: &Path) -> mbias::Result<(f64, u64)> {
     let exe = std::env::current_exe().map_err(|e| mbias::error::InputError::Unreadable {
         path: PathBuf::from("mbias"),
         source: e,
@@ -88,6 +88,8 @@ fn cli_run(dir: &Path, out: &Path) -> mbias::Result<(f64, u64)> {
             "-o",
             &out.to_string_lossy(),
             "--overwrite",
+            "--settings",
+            &settings.to_string_lossy(),
         ])
         .stdout(std::process::Stdio::null())
         .env_remove("MBIAS_SETTINGS")
@@ -112,10 +114,18 @@ struct Run {
     peak_rss: u64,
 }
 
-fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
-    let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()])?;
+/// One workload: simulated frames and the settings file that describes their detector.
+struct Workload {
+    title: String,
+    spec: Spec,
+    settings: &'static str,
+}
+
+fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> {
+    let settings = Settings::load(settings_file)?;
+    let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
     let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
-    let resolved = mbias::pipeline::resolve(&Settings::default(), &plan)?;
+    let resolved = mbias::pipeline::resolve(&settings, &plan)?;
     let clock = StageClock::new();
     let started = Instant::now();
     let set = mbias::algorithm::prepare(&plan, &clock)?;
@@ -150,7 +160,7 @@ fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
         &mbias::progress::Silent,
     )?;
     let write = started.elapsed().as_secs_f64();
-    let (cli, peak_rss) = cli_run(dir, out)?;
+    let (cli, peak_rss) = cli_run(dir, out, settings_file)?;
     // Live tuning: what the console does after a parameter change, frames in memory.
     let mut tuned = resolved.clone();
     tuned.params.stacked_clipping_sigma += 0.1;
@@ -178,25 +188,28 @@ fn run_once(dir: &Path, out: &Path) -> mbias::Result<Run> {
     })
 }
 
-fn workload(name: &str, dir: &Path) -> mbias::Result<Option<(String, Spec)>> {
-    let soxs = mbias::detector::SOXS_VIS;
-    Ok(match name {
-        "w1" => Some((
-            "W1: 7 SOXS VIS frames 4096x2098, soxspipe numerics".into(),
-            Spec::biases(soxs, 7, 1),
-        )),
-        "w2" | "w3" => {
-            println!(
-                "{name}: skipped: 4096x4096 frames need a generic detector profile (defined in settings), which mbias does not have yet ({})",
-                dir.display()
-            );
-            None
-        }
+fn workload(name: &str) -> Option<Workload> {
+    let generic = |frames: usize| Workload {
+        title: format!(
+            "{}: {frames} frames 4096x4096 uint16, generic profile, exact numerics",
+            name.to_uppercase()
+        ),
+        spec: Spec::biases(&mbias::simulate::GENERIC, frames, 1),
+        settings: mbias::simulate::GENERIC_SETTINGS,
+    };
+    match name {
+        "w1" => Some(Workload {
+            title: "W1: 7 SOXS VIS frames 4096x2098, soxspipe numerics".into(),
+            spec: Spec::biases(mbias::detector::soxs_vis(), 7, 1),
+            settings: "",
+        }),
+        "w2" => Some(generic(11)),
+        "w3" => Some(generic(21)),
         other => {
             println!("{other}: unknown workload (w1, w2, w3)");
             None
         }
-    })
+    }
 }
 
 pub fn run(args: &BenchArgs) -> mbias::Result<Status> {
@@ -219,16 +232,25 @@ pub fn run(args: &BenchArgs) -> mbias::Result<Status> {
     );
     for name in names {
         let dir = root.path().join(&name);
-        let Some((title, spec)) = workload(&name, &dir)? else {
+        let Some(workload) = workload(&name) else {
             continue;
         };
-        mbias::simulate::simulate(&dir, &spec)?;
+        mbias::simulate::simulate(&dir, &workload.spec)?;
+        let settings = root.path().join(format!("{name}-settings.yaml"));
+        std::fs::write(&settings, workload.settings).map_err(|e| {
+            mbias::error::InputError::Unreadable {
+                path: settings.clone(),
+                source: e,
+            }
+        })?;
         let out = root.path().join(format!("{name}-out"));
-        run_once(&dir, &out)?;
+        run_once(&dir, &out, &settings)?;
         let runs: Vec<Run> = (0..args.repeats)
-            .map(|_| run_once(&dir, &out))
+            .map(|_| run_once(&dir, &out, &settings))
             .collect::<mbias::Result<_>>()?;
-        println!("{title}");
+        // The frames of one workload are not needed by the next: free the disk and cache.
+        std::fs::remove_dir_all(&dir).ok();
+        println!("{}", workload.title);
         for (i, stage) in STAGES.iter().enumerate() {
             let m = median(runs.iter().map(|r| r.seconds[i]).collect());
             println!("  {stage:<16} {:>8.1} ms", m * 1e3);

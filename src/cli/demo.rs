@@ -29,7 +29,7 @@ pub fn run() -> mbias::Result<Status> {
             path: std::env::temp_dir(),
             source: e,
         })?;
-    let profile = mbias::detector::SOXS_VIS;
+    let profile = mbias::detector::soxs_vis();
     eprintln!(
         "simulating a night of SOXS VIS frames in {} …",
         dir.path().display()
@@ -51,7 +51,8 @@ pub fn run() -> mbias::Result<Status> {
 /// The demo without a terminal: validate the night, stack the valid biases, print the QC.
 fn headless(dir: &Path) -> mbias::Result<Status> {
     println!("No terminal: showing the headless run instead of the console.\n");
-    let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()])?;
+    let (inputs, verification) =
+        mbias::pipeline::validate(&[dir.to_path_buf()], &Settings::default())?;
     println!("validation of the whole folder:");
     output::print_findings(&verification);
     let biases: Vec<_> = inputs
@@ -65,7 +66,7 @@ fn headless(dir: &Path) -> mbias::Result<Status> {
         .cloned()
         .collect();
     println!("\nstacking the {} valid bias frames …", biases.len());
-    let (_, clean) = mbias::pipeline::validate(&biases)?;
+    let (_, clean) = mbias::pipeline::validate(&biases, &Settings::default())?;
     let Some(plan) = clean.plan.as_ref() else {
         output::print_findings(&clean);
         return Err(mbias::Error::Verification(clean.error_count()));

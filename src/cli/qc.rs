@@ -2,9 +2,6 @@
 
 use std::path::PathBuf;
 
-use mbias::detector::Instrument;
-use mbias::settings::Numerics;
-
 use super::{SettingsArgs, Status};
 
 #[derive(Debug, clap::Args)]
@@ -22,16 +19,14 @@ pub struct QcArgs {
 
 pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     let product = mbias::product::read_qc(&args.product)?;
-    let instrument = match product.header.text("INSTRUME").as_deref() {
-        Some("SHOOT") | Some("XSHOOTER") => Instrument::Xshooter,
-        _ => Instrument::Soxs,
-    };
-    let arm = product.header.text("ESO SEQ ARM").unwrap_or_default();
-    let ranges = args
-        .settings
-        .load()?
-        .resolve(instrument, &arm, Numerics::Soxspipe)?
-        .qc_ranges;
+    let settings = args.settings.load()?;
+    // The product header is the first raw frame's, so it names the detector as the raw
+    // frames did; a product of unknown origin is judged as SOXS VIS.
+    let detectors = settings.detectors();
+    let profile = detectors
+        .detect(&product.header)
+        .unwrap_or(mbias::detector::soxs_vis());
+    let ranges = settings.resolve(profile)?.qc_ranges;
     let rows: Vec<_> = product
         .values
         .iter()

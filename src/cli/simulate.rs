@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use mbias::detector;
-use mbias::simulate::Spec;
+use mbias::simulate::{self, Spec};
 
 use super::Status;
 
@@ -12,7 +12,8 @@ pub struct SimulateArgs {
     /// Folder to write the frames into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Detector profile: soxs-vis, xsh-uvb or xsh-vis.
+    /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, or sim-4k (4096×4096 frames of a
+    /// generic CCD; stack them with the settings `mbias simulate` prints).
     #[arg(long, default_value = "soxs-vis", value_parser = parse_profile)]
     profile: &'static detector::Profile,
     /// Number of bias frames.
@@ -24,8 +25,9 @@ pub struct SimulateArgs {
 }
 
 fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
-    detector::by_name(s).ok_or_else(|| {
-        let names: Vec<_> = detector::BUILT_IN.iter().map(|p| p.name).collect();
+    simulate::profile_by_name(s).ok_or_else(|| {
+        let mut names: Vec<&str> = detector::BUILT_IN.iter().map(|p| p.name.as_str()).collect();
+        names.push(&simulate::GENERIC.name);
         format!("'{s}': expected one of {}", names.join(", "))
     })
 }
@@ -37,6 +39,12 @@ pub fn run(args: &SimulateArgs) -> mbias::Result<Status> {
     )?;
     for f in &files {
         println!("{}", f.display());
+    }
+    if args.profile.instrument.is_none() {
+        eprintln!(
+            "These frames need a generic profile: stack them with --settings FILE, FILE holding\n{}",
+            simulate::GENERIC_SETTINGS
+        );
     }
     Ok(Status::Success)
 }

@@ -39,7 +39,7 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     if let Some(n) = args.numerics {
         settings.numerics = Some(n);
     }
-    let (inputs, verification) = mbias::pipeline::validate(&args.inputs)?;
+    let (inputs, verification) = mbias::pipeline::validate(&args.inputs, &settings)?;
     let Some(plan) = verification.plan.as_ref() else {
         output::print_findings(&verification);
         return Err(mbias::Error::Verification(verification.error_count()));

@@ -12,10 +12,12 @@ pub struct ValidateArgs {
     /// Print the findings as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    settings: super::SettingsArgs,
 }
 
 pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
-    let (set, verification) = mbias::pipeline::validate(&args.inputs)?;
+    let (set, verification) = mbias::pipeline::validate(&args.inputs, &args.settings.load()?)?;
     let status = if verification.has_errors() {
         Status::InputError
     } else {
@@ -35,7 +37,7 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
             "frames": frames,
             "summary": verification.summary,
             "findings": verification.findings,
-            "profile": verification.plan.as_ref().map(|p| p.profile.name),
+            "profile": verification.plan.as_ref().map(|p| p.profile.name.as_str()),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(status);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mbias::detector::Instrument;
+use mbias::detector::{Instrument, Profile};
 use mbias::pipeline::Loaded;
 use mbias::progress::Stage;
 use mbias::settings::{Numerics, Resolved, Settings};
@@ -102,9 +102,7 @@ impl App {
         theme: Theme,
     ) -> (App, Vec<Effect>) {
         let (params, _) = mbias::settings::instrument_defaults(Instrument::Soxs);
-        let resolved = settings
-            .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
-            .ok();
+        let resolved = settings.resolve(mbias::detector::soxs_vis()).ok();
         let params = ParamsPane::new(
             resolved.as_ref().map_or(params, |r| r.params),
             resolved.as_ref().map_or(Numerics::Soxspipe, |r| r.numerics),
@@ -112,7 +110,7 @@ impl App {
         let mut app = App {
             focus: Focus::Files,
             overlay: None,
-            files: FilesPane::default(),
+            files: FilesPane::new(settings.detectors()),
             params,
             results: ResultsPane::default(),
             job: Job::Idle,
@@ -468,11 +466,8 @@ impl App {
 
     /// The values a stack runs with: the pane's parameters, the settings' QC ranges for the
     /// plan's instrument.
-    fn resolved_for(&mut self, instrument: Instrument, arm: &str) -> Result<Resolved, String> {
-        let defaults = self
-            .settings
-            .resolve(instrument, arm, Numerics::Soxspipe)
-            .map_err(|e| e.to_string())?;
+    fn resolved_for(&mut self, profile: &Profile) -> Result<Resolved, String> {
+        let defaults = self.settings.resolve(profile).map_err(|e| e.to_string())?;
         if !self.params.touched {
             self.params.params = defaults.params;
             self.params.numerics = defaults.numerics;
@@ -491,15 +486,14 @@ impl App {
             .as_ref()
             .filter(|(key, _)| *key == selection)
             .map(|(_, loaded)| loaded.clone());
-        let (source, instrument, arm) = match (cached, &self.files.selection_check.plan) {
+        let (source, profile) = match (cached, &self.files.selection_check.plan) {
             (Some(loaded), _) => {
-                let profile = loaded.set.plan.profile;
-                (StackSource::Loaded(loaded), profile.instrument, profile.arm)
+                let profile = loaded.set.plan.profile.clone();
+                (StackSource::Loaded(loaded), profile)
             }
             (None, Some(plan)) => (
-                StackSource::Read(plan.clone()),
-                plan.profile.instrument,
-                plan.profile.arm,
+                StackSource::Read(Box::new(plan.clone())),
+                plan.profile.clone(),
             ),
             (None, None) => {
                 if !automatic {
@@ -509,7 +503,7 @@ impl App {
                 return Vec::new();
             }
         };
-        let resolved = match self.resolved_for(instrument, arm) {
+        let resolved = match self.resolved_for(&profile) {
             Ok(r) => r,
             Err(e) => {
                 self.error(e);
@@ -569,14 +563,11 @@ impl App {
     }
 
     fn save_settings(&mut self, overwrite: bool) -> Vec<Effect> {
-        let (instrument, arm) = match &self.results.result {
-            Some(r) => (
-                r.loaded.set.plan.profile.instrument,
-                r.loaded.set.plan.profile.arm,
-            ),
-            None => (Instrument::Soxs, "VIS"),
+        let profile = match &self.results.result {
+            Some(r) => r.loaded.set.plan.profile.clone(),
+            None => mbias::detector::soxs_vis().clone(),
         };
-        match self.resolved_for(instrument, arm) {
+        match self.resolved_for(&profile) {
             Ok(resolved) => vec![Effect::SaveSettings {
                 path: self.output_dir.join(SAVED_SETTINGS),
                 overwrite,

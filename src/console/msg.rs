@@ -95,7 +95,7 @@ pub enum JobEvent {
 #[derive(Debug, Clone)]
 pub enum StackSource {
     /// Read and prepare the frames of this plan.
-    Read(Plan),
+    Read(Box<Plan>),
     /// Frames already in memory: a re-stack with new parameters.
     Loaded(Arc<Loaded>),
 }

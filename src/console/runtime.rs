@@ -447,15 +447,11 @@ mod tests {
         settings
             .apply_override("stacked-clipping-sigma=4.5")
             .unwrap();
-        let instrument = mbias::detector::Instrument::Soxs;
-        let resolved = settings
-            .resolve(instrument, "VIS", mbias::settings::Numerics::Soxspipe)
-            .unwrap();
+        let soxs = mbias::detector::soxs_vis();
+        let resolved = settings.resolve(soxs).unwrap();
         assert_eq!(save_settings(&path, false, &resolved), Ok(path.clone()));
         let back = Settings::load(&path).unwrap();
-        let again = back
-            .resolve(instrument, "VIS", mbias::settings::Numerics::Soxspipe)
-            .unwrap();
+        let again = back.resolve(soxs).unwrap();
         assert_eq!(again.params, resolved.params);
         assert_eq!(
             save_settings(&path, false, &resolved),

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use mbias::algorithm::{PreparedFrame, PreparedSet};
 use mbias::error::FitsError;
-use mbias::fits::{Card, FrameFile, Header, ImageHdu, Value};
+use mbias::fits::{Card, FrameFile, Header, Value};
 use mbias::pipeline::Loaded;
 use mbias::progress::{Silent, Stage};
-use mbias::settings::{Numerics, Settings};
+use mbias::settings::Settings;
 use rand::{Rng, SeedableRng};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -76,15 +76,7 @@ fn frame_file(
             .map(|(k, v)| Card::new(k, v.clone(), ""))
             .collect(),
     };
-    FrameFile {
-        path: Path::new(NIGHT).join(name),
-        primary: header.clone(),
-        image: ImageHdu {
-            index: 0,
-            shape,
-            header,
-        },
-    }
+    FrameFile::single(Path::new(NIGHT).join(name), header, shape)
 }
 
 fn bias_name(i: usize) -> String {
@@ -211,7 +203,7 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
     let frame_qc = mbias::qc::frame_qc(&set);
     let loaded = Arc::new(Loaded::new(set, frame_qc));
     let resolved = Settings::default()
-        .resolve(mbias::detector::Instrument::Soxs, "VIS", Numerics::Soxspipe)
+        .resolve(mbias::detector::soxs_vis())
         .unwrap();
     let outcome = mbias::pipeline::stack(&loaded, &resolved, &Silent).unwrap();
     let view = view::compute(&outcome.master);

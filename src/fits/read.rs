@@ -26,13 +26,39 @@ pub struct ImageHdu {
 pub struct FrameFile {
     pub path: PathBuf,
     pub primary: Header,
+    /// The HDU the frame is read from: the first 2-D image unless a profile picks another.
     pub image: ImageHdu,
+    /// Every HDU holding a 2-D image, `image` included, in file order.
+    pub images: Vec<ImageHdu>,
 }
 
 impl FrameFile {
     /// Header lookup across the image HDU and the primary (inherited keywords).
     pub fn header_value(&self, key: &str) -> Option<&super::Value> {
         self.image.header.get(key).or_else(|| self.primary.get(key))
+    }
+
+    /// A frame whose image is in the primary HDU.
+    pub fn single(path: PathBuf, header: Header, shape: (usize, usize)) -> FrameFile {
+        let image = ImageHdu {
+            index: 0,
+            shape,
+            header: header.clone(),
+        };
+        FrameFile {
+            path,
+            primary: header,
+            images: vec![image.clone()],
+            image,
+        }
+    }
+
+    /// The same frame read from another of its image HDUs.
+    pub fn with_image(&self, image: &ImageHdu) -> FrameFile {
+        FrameFile {
+            image: image.clone(),
+            ..self.clone()
+        }
     }
 
     /// The header keywords are looked up in, image HDU first. Borrowed for the usual
@@ -85,12 +111,14 @@ fn header_of(file: &mut FitsFile, path: &Path, index: usize) -> Result<Header, F
         })
 }
 
-/// Reads the headers of a frame and finds the first HDU holding a 2-D image.
+/// Reads the headers of a frame and lists the HDUs holding a 2-D image; the first of them
+/// is the frame's image until a detector profile picks another.
 pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
     let name = cfitsio_path(path)?;
     let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
     let hdus = file.num_hdus().map_err(|e| open_error(path, e))?;
     let mut primary = Header::default();
+    let mut images = Vec::new();
     for index in 0..hdus {
         let hdu = file.hdu(index).map_err(|e| data_error(path, index, e))?;
         let header = header_of(&mut file, path, index)?;
@@ -102,18 +130,23 @@ pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
             && rows > 0
             && cols > 0
         {
-            return Ok(FrameFile {
-                path: owned(path),
-                primary,
-                image: ImageHdu {
-                    index,
-                    shape: (rows, cols),
-                    header,
-                },
+            images.push(ImageHdu {
+                index,
+                shape: (rows, cols),
+                header,
             });
         }
     }
-    Err(FitsError::NoImage { path: owned(path) })
+    let image = images
+        .first()
+        .cloned()
+        .ok_or_else(|| FitsError::NoImage { path: owned(path) })?;
+    Ok(FrameFile {
+        path: owned(path),
+        primary,
+        image,
+        images,
+    })
 }
 
 /// Pixels of a window, in the narrowest float type that holds every value exactly.

@@ -159,7 +159,7 @@ pub fn report(
     ];
     // soxspipe reads the temperatures of the last prepared frame.
     if let Some(last) = set.frames.last() {
-        for (name, keyword) in set.plan.profile.keywords.temperatures {
+        for (name, keyword) in &set.plan.profile.temperatures {
             if let Some(t) = last.header.number(keyword) {
                 let unit = if *name == "DETECTOR TEMP" { "K" } else { "C" };
                 values.push(QcValue {

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use mbias::detector::Detectors;
 use mbias::error::FitsError;
 use mbias::fits::FrameFile;
 use mbias::verify::{self, Severity, Verification};
@@ -44,6 +45,8 @@ pub struct FilesPane {
     pub selection_check: Verification,
     /// The job listing and scanning the folder, while it runs.
     pub scanning: Option<JobId>,
+    /// Built-in and settings-defined detector profiles frames are verified against.
+    pub detectors: Detectors,
     /// Each frame's worst finding in `folder_check`, for drawing rows in O(1).
     marks: HashMap<PathBuf, Mark>,
     /// Headers received since the last verification (re-verifying is throttled while a
@@ -52,6 +55,13 @@ pub struct FilesPane {
 }
 
 impl FilesPane {
+    pub fn new(detectors: Detectors) -> FilesPane {
+        FilesPane {
+            detectors,
+            ..FilesPane::default()
+        }
+    }
+
     pub fn cursor(&self) -> usize {
         self.table.selected().unwrap_or(0)
     }
@@ -99,7 +109,7 @@ impl FilesPane {
     /// Re-runs verification after headers or the selection changed (headers only: no I/O).
     pub fn recheck(&mut self) {
         let folder = self.scanned(self.fits_in_folder().map(|e| e.path.clone()));
-        self.folder_check = verify::verify(&folder, &[]);
+        self.folder_check = verify::verify(&folder, &[], &self.detectors);
         let mut marks: HashMap<PathBuf, Mark> = HashMap::new();
         for finding in &self.folder_check.findings {
             let Some(file) = &finding.file else { continue };
@@ -126,7 +136,7 @@ impl FilesPane {
     /// they are, so a key press in a large folder does not re-verify every frame.
     fn recheck_selection(&mut self) {
         let selection = self.scanned(self.selected.iter().cloned());
-        self.selection_check = verify::verify(&selection, &[]);
+        self.selection_check = verify::verify(&selection, &[], &self.detectors);
     }
 
     /// Adds scanned headers; verifies again once they amount to a quarter of what was

@@ -6,13 +6,17 @@
 //! the defaults soxspipe ships for the frames' instrument, so X-shooter frames get
 //! X-shooter defaults and SOXS frames SOXS defaults.
 
+mod profiles;
+
+pub use profiles::GenericProfile;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 
-use crate::detector::Instrument;
+use crate::detector::{Detectors, Instrument, Profile};
 use crate::error::SettingsError;
 
 /// How the two whole-frame clips accumulate their statistics.
@@ -119,6 +123,10 @@ pub struct Settings {
     pub numerics: Option<Numerics>,
     /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
     pub output_dir: Option<PathBuf>,
+    /// `mbias.detectors`: generic profiles for CCDs soxspipe does not know.
+    pub detectors: Vec<GenericProfile>,
+    /// `mbias.profile`: use this profile for every frame instead of detecting one.
+    pub profile: Option<String>,
     pub source: SettingsSource,
 }
 
@@ -144,10 +152,10 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 2] = ["numerics", "output-dir"];
+const MBIAS_KEYS: [&str; 4] = ["numerics", "output-dir", "profile", "detectors"];
 
 /// The example settings file shipped with the project; a test proves it equals the defaults.
-pub const EXAMPLE: &str = include_str!("../settings.example.yaml");
+pub const EXAMPLE: &str = include_str!("../../settings.example.yaml");
 
 impl Default for Settings {
     fn default() -> Self {
@@ -157,6 +165,8 @@ impl Default for Settings {
             instrument: None,
             numerics: None,
             output_dir: None,
+            detectors: Vec::new(),
+            profile: None,
             source: SettingsSource::BuiltIn,
         }
     }
@@ -290,6 +300,34 @@ impl Settings {
                             _ => return Err(SettingsError::invalid(&path, "a folder path", v)),
                         }
                     }
+                    "profile" => {
+                        settings.profile = match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(s.clone()),
+                            _ => return Err(SettingsError::invalid(&path, "a profile name", v)),
+                        }
+                    }
+                    "detectors" => {
+                        if let Value::Null = v {
+                            continue;
+                        }
+                        for (name, entry) in as_mapping(v, &path)? {
+                            let name = name.as_str().unwrap_or_default();
+                            let entry_path = format!("{path}.{name}");
+                            if crate::detector::by_name(name).is_some() {
+                                return Err(SettingsError::invalid(
+                                    &entry_path,
+                                    "a name other than a built-in profile's",
+                                    &Value::String(name.to_string()),
+                                ));
+                            }
+                            settings.detectors.push(profiles::parse_profile(
+                                name,
+                                entry,
+                                &entry_path,
+                            )?);
+                        }
+                    }
                     _ => {
                         return Err(SettingsError::UnknownKey {
                             file: None,
@@ -303,28 +341,53 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The values for frames of `instrument` and `arm`: instrument defaults, then the
-    /// file's top-level recipe values, then its arm sub-block (soxspipe's
-    /// `get_recipe_settings` order).
-    pub fn resolve(
-        &self,
-        instrument: Instrument,
-        arm: &str,
-        default_numerics: Numerics,
-    ) -> Result<Resolved, SettingsError> {
-        let (mut params, mut qc_ranges) = instrument_defaults(instrument);
-        if self.instrument.is_none_or(|i| i == instrument) {
-            self.recipe.apply(&mut params, &mut qc_ranges);
-            if let Some(arm_block) = self.arms.get(&arm.to_ascii_lowercase()) {
-                arm_block.apply(&mut params, &mut qc_ranges);
-            }
+    /// The profiles these settings make available, for detection.
+    pub fn detectors(&self) -> Detectors {
+        Detectors {
+            generic: self.detectors.iter().map(|g| g.profile.clone()).collect(),
+            forced: self.profile.clone(),
         }
+    }
+
+    /// The values for frames of `profile`. Built-in profiles: the instrument's defaults,
+    /// then the file's top-level recipe values, then its arm sub-block (soxspipe's
+    /// `get_recipe_settings` order). Generic profiles: SOXS's clipping defaults without
+    /// QC ranges (soxspipe's ranges are for SOXS detectors), then the top-level recipe
+    /// values unless the file is scoped to an instrument, then the profile's own block.
+    pub fn resolve(&self, profile: &Profile) -> Result<Resolved, SettingsError> {
+        let (params, qc_ranges) = match profile.instrument {
+            Some(instrument) => {
+                let (mut params, mut qc_ranges) = instrument_defaults(instrument);
+                if self.instrument.is_none_or(|i| i == instrument) {
+                    self.recipe.apply(&mut params, &mut qc_ranges);
+                    if let Some(arm_block) = self.arms.get(&profile.arm.to_ascii_lowercase()) {
+                        arm_block.apply(&mut params, &mut qc_ranges);
+                    }
+                }
+                (params, qc_ranges)
+            }
+            None => {
+                let (mut params, _) = instrument_defaults(Instrument::Soxs);
+                let mut qc_ranges = QcRanges::new();
+                if self.instrument.is_none() {
+                    self.recipe.apply(&mut params, &mut qc_ranges);
+                }
+                if let Some(own) = self
+                    .detectors
+                    .iter()
+                    .find(|g| g.profile.name.eq_ignore_ascii_case(&profile.name))
+                {
+                    own.recipe.apply(&mut params, &mut qc_ranges);
+                }
+                (params, qc_ranges)
+            }
+        };
         check_params(&params)?;
         Ok(Resolved {
-            instrument: Some(instrument),
+            instrument: profile.instrument,
             params,
             qc_ranges,
-            numerics: self.numerics.unwrap_or(default_numerics),
+            numerics: self.numerics.unwrap_or(profile.default_numerics),
         })
     }
 
@@ -380,6 +443,14 @@ impl Settings {
         }
         if patch.output_dir.is_some() {
             self.output_dir = patch.output_dir;
+        }
+        if patch.profile.is_some() {
+            self.profile = patch.profile;
+        }
+        for generic in patch.detectors {
+            self.detectors
+                .retain(|g| !g.profile.name.eq_ignore_ascii_case(&generic.profile.name));
+            self.detectors.push(generic);
         }
     }
 
@@ -539,9 +610,7 @@ mod tests {
     use super::*;
 
     fn soxs(settings: &Settings) -> Resolved {
-        settings
-            .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
-            .unwrap()
+        settings.resolve(crate::detector::soxs_vis()).unwrap()
     }
 
     #[test]
@@ -557,7 +626,7 @@ mod tests {
             }
         );
         let x = Settings::default()
-            .resolve(Instrument::Xshooter, "UVB", Numerics::Soxspipe)
+            .resolve(crate::detector::by_name("xsh-uvb").unwrap())
             .unwrap();
         assert_eq!(x.params.stacked_clipping_sigma, 5.0);
         assert_eq!(x.params.frame_clipping_iterations, 1);
@@ -587,7 +656,7 @@ soxs-mbias:
         assert_eq!(vis.params.frame_clipping_iterations, 3, "default kept");
         assert_eq!(vis.qc_ranges.len(), 1);
         let uvb = s
-            .resolve(Instrument::Xshooter, "UVB", Numerics::Soxspipe)
+            .resolve(crate::detector::by_name("xsh-uvb").unwrap())
             .unwrap();
         assert_eq!(
             uvb.params.frame_clipping_sigma, 5.0,
@@ -634,9 +703,7 @@ soxs-mbias:
         ] {
             let mut s = Settings::default();
             s.apply_override(bad).unwrap();
-            let e = s
-                .resolve(Instrument::Soxs, "VIS", Numerics::Soxspipe)
-                .unwrap_err();
+            let e = s.resolve(crate::detector::soxs_vis()).unwrap_err();
             assert!(
                 e.to_string().contains(bad.split('=').next().unwrap()),
                 "{e}"
@@ -650,7 +717,7 @@ soxs-mbias:
             .unwrap();
         assert_eq!(soxs(&s).params.stacked_clipping_sigma, 4.0);
         let x = s
-            .resolve(Instrument::Xshooter, "VIS", Numerics::Soxspipe)
+            .resolve(crate::detector::by_name("xsh-vis").unwrap())
             .unwrap();
         assert_eq!(x.params.stacked_clipping_sigma, 5.0);
         assert!(Settings::parse("instrument: nirspec\n").is_err());
@@ -660,11 +727,8 @@ soxs-mbias:
     fn example_file_equals_the_built_in_defaults() {
         let example = Settings::parse(EXAMPLE).unwrap();
         let builtin = Settings::default();
-        for profile in &crate::detector::BUILT_IN {
-            let resolve = |s: &Settings| {
-                s.resolve(profile.instrument, profile.arm, Numerics::Soxspipe)
-                    .unwrap()
-            };
+        for profile in crate::detector::BUILT_IN.iter() {
+            let resolve = |s: &Settings| s.resolve(profile).unwrap();
             assert_eq!(resolve(&example), resolve(&builtin), "{}", profile.name);
         }
         assert_eq!(example.numerics, builtin.numerics);

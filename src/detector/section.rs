@@ -1,0 +1,133 @@
+//! FITS/IRAF image sections such as `[1:2048,1:350]`: 1-based, inclusive, columns first,
+//! the way `DATASEC` and `TRIMSEC` keywords and IRAF users write them.
+
+use std::fmt;
+use std::ops::Range;
+
+/// A rectangle of an image in 0-based, end-exclusive row and column ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub rows: Range<usize>,
+    pub cols: Range<usize>,
+}
+
+/// A parsed section before it meets an image: `None` axes span the whole image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionSpec {
+    /// 1-based inclusive (first, last) column, or the whole axis.
+    pub cols: Option<(usize, usize)>,
+    pub rows: Option<(usize, usize)>,
+}
+
+/// Why a section string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{text}' is not an image section like [1:2048,1:350] ({reason})")]
+pub struct SectionError {
+    pub text: String,
+    pub reason: &'static str,
+}
+
+impl SectionSpec {
+    /// Parses `[x1:x2,y1:y2]` (brackets optional, spaces allowed). `*` stands for a whole
+    /// axis, as in IRAF; it resolves against the image size in [`Section::within`].
+    pub fn parse(text: &str) -> Result<SectionSpec, SectionError> {
+        let fail = |reason| SectionError {
+            text: text.to_string(),
+            reason,
+        };
+        let inner = text.trim();
+        let inner = inner
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(inner);
+        let (x, y) = inner
+            .split_once(',')
+            .ok_or_else(|| fail("two ranges separated by a comma are needed"))?;
+        let axis = |part: &str| -> Result<Option<(usize, usize)>, SectionError> {
+            let part = part.trim();
+            if part == "*" {
+                return Ok(None);
+            }
+            let (a, b) = part
+                .split_once(':')
+                .ok_or_else(|| fail("each range is first:last"))?;
+            let a: usize = a
+                .trim()
+                .parse()
+                .map_err(|_| fail("bounds are whole numbers"))?;
+            let b: usize = b
+                .trim()
+                .parse()
+                .map_err(|_| fail("bounds are whole numbers"))?;
+            if a == 0 || b == 0 {
+                return Err(fail("bounds start at 1"));
+            }
+            if b < a {
+                return Err(fail("flipped ranges are not supported"));
+            }
+            Ok(Some((a, b)))
+        };
+        Ok(SectionSpec {
+            cols: axis(x)?,
+            rows: axis(y)?,
+        })
+    }
+
+    /// The section in an image of `shape` (rows, columns), or `None` if it does not fit.
+    pub fn within(&self, shape: (usize, usize)) -> Option<Section> {
+        let axis = |spec: Option<(usize, usize)>, size: usize| match spec {
+            None => Some(0..size),
+            Some((a, b)) if b <= size => Some(a - 1..b),
+            Some(_) => None,
+        };
+        Some(Section {
+            rows: axis(self.rows, shape.0)?,
+            cols: axis(self.cols, shape.1)?,
+        })
+    }
+}
+
+impl fmt::Display for SectionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let axis = |spec: Option<(usize, usize)>| match spec {
+            None => "*".to_string(),
+            Some((a, b)) => format!("{a}:{b}"),
+        };
+        write!(f, "[{},{}]", axis(self.cols), axis(self.rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_iraf_sections_columns_first() {
+        let spec = SectionSpec::parse("[1:2048,1:350]").unwrap();
+        assert_eq!(spec.cols, Some((1, 2048)));
+        assert_eq!(spec.rows, Some((1, 350)));
+        let s = spec.within((350, 2112)).unwrap();
+        assert_eq!((s.rows, s.cols), (0..350, 0..2048));
+        assert_eq!(spec.to_string(), "[1:2048,1:350]");
+        let spaced = SectionSpec::parse(" [ 5:10 , * ] ").unwrap();
+        assert_eq!(spaced.within((20, 30)).unwrap().rows, 0..20);
+        assert_eq!(spaced.within((20, 30)).unwrap().cols, 4..10);
+    }
+
+    #[test]
+    fn refuses_nonsense_and_sections_outside_the_image() {
+        for bad in [
+            "",
+            "[]",
+            "[1:2]",
+            "[0:5,1:2]",
+            "[5:1,1:2]",
+            "[a:b,1:2]",
+            "[1-5,1:2]",
+        ] {
+            assert!(SectionSpec::parse(bad).is_err(), "{bad}");
+        }
+        let spec = SectionSpec::parse("[1:2048,1:350]").unwrap();
+        assert_eq!(spec.within((350, 2000)), None);
+    }
+}
