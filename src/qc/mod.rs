@@ -1,9 +1,15 @@
 //! Quality-control values with soxspipe's definitions (spec/soxspipe-mbias.md §5) and the
 //! pass/fail check against `qc-acceptable-ranges`.
 
+mod difference_ron;
+mod drift;
 mod fpn;
+mod pattern;
 
+pub use difference_ron::{DifferenceRon, difference_ron};
+pub use drift::{LevelDrift, level_drift};
 pub use fpn::fpn_ratio;
+pub use pattern::{PatternPeak, pattern_peak};
 
 use rayon::prelude::*;
 use serde::Serialize;

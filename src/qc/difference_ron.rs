@@ -1,0 +1,208 @@
+//! Read noise from the differences of consecutive raw frames, the way ESO's CPL measures it
+//! (`cpl_flux_get_noise_window`).
+//!
+//! A single-frame RON counts the detector's fixed pattern (gradients, column structure) as
+//! noise; subtracting two frames cancels it, and dividing by √2 turns the difference back
+//! into one frame's noise. Taking the median over many small random windows, rather than
+//! one global std, keeps cosmic rays, hot pixels and bad columns from inflating the result.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::algorithm::numerics::median_in_place;
+
+/// CPL's default window half size: 9×9 windows.
+const HALF: usize = 4;
+const SIDE: usize = 2 * HALF + 1;
+/// CPL's default number of windows per difference image.
+const WINDOWS_PER_PAIR: usize = 100;
+/// Fixed so that the same frames give the same RON on every run and machine.
+const SEED: u64 = 0x6D62_6961_735F_726E;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DifferenceRon {
+    /// Median of the window stdevs, in the frames' units (e-).
+    pub ron: f64,
+    /// Population std of the window stdevs: how much the RON varies over the detector.
+    pub ronerr: f64,
+    /// Windows that survived (those containing a non-finite pixel are dropped).
+    pub windows: usize,
+}
+
+/// RON of a sequence of row-major `rows × cols` frames in observing order, pooled over the
+/// N−1 consecutive pairs.
+///
+/// Consecutive pairs, not arbitrary ones, so that a slow drift of the bias level between
+/// distant frames does not leak into the noise. `None` when there are fewer than two
+/// frames, a frame's length is not `rows × cols`, the image is smaller than one 9×9 window,
+/// or every window contained a non-finite pixel.
+pub fn difference_ron(frames: &[&[f32]], rows: usize, cols: usize) -> Option<DifferenceRon> {
+    let npix = rows.checked_mul(cols)?;
+    if frames.len() < 2 || rows < SIDE || cols < SIDE || frames.iter().any(|f| f.len() != npix) {
+        return None;
+    }
+    // One generator for the whole call: each pair gets its own windows, yet the result
+    // depends only on the frames.
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let mut stdevs = Vec::with_capacity((frames.len() - 1) * WINDOWS_PER_PAIR);
+    for pair in frames.windows(2) {
+        for _ in 0..WINDOWS_PER_PAIR {
+            // Centres at least HALF pixels from every edge, so the window lies inside.
+            let top = rng.random_range(HALF..rows - HALF) - HALF;
+            let left = rng.random_range(HALF..cols - HALF) - HALF;
+            if let Some(s) = window_std(pair[0], pair[1], cols, top, left) {
+                stdevs.push(s);
+            }
+        }
+    }
+    let windows = stdevs.len();
+    let (_, ronerr) = mean_std(&stdevs)?;
+    let ron = median_in_place(&mut stdevs)?;
+    Some(DifferenceRon {
+        ron,
+        ronerr,
+        windows,
+    })
+}
+
+/// Population std (ddof = 0, as CPL) of (a − b)/√2 over the window at (top, left);
+/// `None` if any pixel of either frame there is not finite.
+fn window_std(a: &[f32], b: &[f32], cols: usize, top: usize, left: usize) -> Option<f64> {
+    let mut d = [0f64; SIDE * SIDE];
+    for (r, out) in d.chunks_exact_mut(SIDE).enumerate() {
+        let start = (top + r) * cols + left;
+        let (ra, rb) = (a.get(start..start + SIDE)?, b.get(start..start + SIDE)?);
+        for ((o, &x), &y) in out.iter_mut().zip(ra).zip(rb) {
+            if !(x.is_finite() && y.is_finite()) {
+                return None;
+            }
+            *o = (f64::from(x) - f64::from(y)) / std::f64::consts::SQRT_2;
+        }
+    }
+    mean_std(&d).map(|(_, s)| s)
+}
+
+/// Two-pass mean and population std; `None` for no values.
+fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    Some((mean, var.sqrt()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_distr::{Distribution, Normal};
+
+    fn noisy_frame(rows: usize, cols: usize, sigma: f64, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let normal = Normal::new(1000.0, sigma).unwrap();
+        (0..rows * cols)
+            .map(|_| normal.sample(&mut rng) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn nine_by_nine_has_one_window_with_the_population_std() {
+        // Only one window fits, so all 100 draws see the same pixels.
+        let a: Vec<f32> = (0..81).map(|p| 3.0 * (p % 2) as f32).collect();
+        let b = vec![0f32; 81];
+        let r = difference_ron(&[&a, &b], 9, 9).unwrap();
+        // 40 of the 81 values are 3/√2, the rest 0: std = 3/√2 · √(40·41)/81.
+        let expected = 3.0 / 2f64.sqrt() * (40.0f64 * 41.0).sqrt() / 81.0;
+        assert!((r.ron - expected).abs() < 1e-12, "{r:?}");
+        assert!(r.ronerr.abs() < 1e-12, "{r:?}");
+        assert_eq!(r.windows, 100);
+    }
+
+    #[test]
+    fn gaussian_noise_gives_sigma() {
+        let (rows, cols) = (512, 512);
+        let a = noisy_frame(rows, cols, 5.0, 1);
+        let b = noisy_frame(rows, cols, 5.0, 2);
+        let r = difference_ron(&[&a, &b], rows, cols).unwrap();
+        assert!((r.ron - 5.0).abs() < 0.03 * 5.0, "{r:?}");
+        // The std of an 81-sample std is about σ/√(2·81) ≈ 0.39.
+        assert!(r.ronerr > 0.2 && r.ronerr < 0.6, "{r:?}");
+        assert_eq!(r.windows, 100);
+    }
+
+    #[test]
+    fn every_consecutive_pair_contributes() {
+        let frames: Vec<Vec<f32>> = (0..4).map(|s| noisy_frame(32, 40, 2.0, s)).collect();
+        let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+        let r = difference_ron(&refs, 32, 40).unwrap();
+        assert_eq!(r.windows, 300);
+    }
+
+    #[test]
+    fn fixed_pattern_cancels() {
+        let (rows, cols) = (128, 96);
+        let a = noisy_frame(rows, cols, 5.0, 3);
+        let b = noisy_frame(rows, cols, 5.0, 4);
+        let plain = difference_ron(&[&a, &b], rows, cols).unwrap();
+        let pattern = |p: usize| {
+            let (i, j) = ((p / cols) as f32, (p % cols) as f32);
+            0.5 * i + 0.3 * j + 20.0 * (j * 0.7).sin()
+        };
+        let a2: Vec<f32> = a.iter().enumerate().map(|(p, v)| v + pattern(p)).collect();
+        let b2: Vec<f32> = b.iter().enumerate().map(|(p, v)| v + pattern(p)).collect();
+        let patterned = difference_ron(&[&a2, &b2], rows, cols).unwrap();
+        // Only float32 rounding of the sums differs.
+        assert!(
+            (patterned.ron - plain.ron).abs() < 1e-4 * plain.ron,
+            "{patterned:?} {plain:?}"
+        );
+        assert_eq!(patterned.windows, plain.windows);
+    }
+
+    #[test]
+    fn hot_pixel_barely_moves_the_median() {
+        let (rows, cols) = (64, 64);
+        let a = noisy_frame(rows, cols, 5.0, 5);
+        let b = noisy_frame(rows, cols, 5.0, 6);
+        let plain = difference_ron(&[&a, &b], rows, cols).unwrap();
+        let mut hot = a.clone();
+        hot[30 * cols + 30] = 60_000.0;
+        let with_hot = difference_ron(&[&hot, &b], rows, cols).unwrap();
+        // Some window did see the hot pixel: its stdev is in the hundreds.
+        assert!(
+            with_hot.ronerr > 10.0 * plain.ronerr,
+            "{with_hot:?} {plain:?}"
+        );
+        assert!(
+            (with_hot.ron - plain.ron).abs() < 0.02 * plain.ron,
+            "{with_hot:?} {plain:?}"
+        );
+    }
+
+    #[test]
+    fn too_few_frames_or_too_small_is_none() {
+        let a = noisy_frame(16, 16, 1.0, 7);
+        assert_eq!(difference_ron(&[&a], 16, 16), None);
+        assert_eq!(difference_ron(&[], 16, 16), None);
+        let small = vec![0f32; 8 * 16];
+        assert_eq!(difference_ron(&[&small, &small], 8, 16), None);
+        // A frame whose length does not match the shape.
+        assert_eq!(difference_ron(&[&a, &a[1..]], 16, 16), None);
+    }
+
+    #[test]
+    fn nan_windows_are_skipped_without_panic() {
+        let (rows, cols) = (64, 64);
+        let mut a = noisy_frame(rows, cols, 5.0, 8);
+        let b = noisy_frame(rows, cols, 5.0, 9);
+        a[30 * cols + 30] = f32::NAN;
+        a[10 * cols + 50] = f32::INFINITY;
+        let r = difference_ron(&[&a, &b], rows, cols).unwrap();
+        assert!(r.ron.is_finite() && r.ronerr.is_finite(), "{r:?}");
+        assert!(r.windows < 100 && r.windows > 50, "{r:?}");
+        let all_nan = vec![f32::NAN; rows * cols];
+        assert_eq!(difference_ron(&[&all_nan, &b], rows, cols), None);
+    }
+}

@@ -1,0 +1,355 @@
+//! The strongest periodic pattern in a master bias: its spatial frequency and amplitude.
+//!
+//! Pickup noise from the readout electronics prints a fixed sinusoidal ripple into every
+//! bias, and stacking keeps it while averaging the random noise away, so the master is
+//! where it shows best. `FPN FRACMAX` only says that some pattern exists; the peak's
+//! frequency is what points at its source, and its amplitude in e- says whether it matters.
+//!
+//! Conventions: x is the column index, y the row index, and the image is taken as
+//! `I(y, x)`. A real sinusoid `A·cos(2π(fx·x + fy·y) + φ)` is the same pattern as the one
+//! with (−fx, −fy), so the peak is reported with `freq_x ≥ 0` and `freq_y` signed; at
+//! `freq_x = 0.5` (the x Nyquist frequency), where both signs of y are again the same
+//! pattern, `freq_y ≥ 0` save for −0.5. The zero-frequency row and column of the spectrum
+//! are left out: they hold gradients and row/column structure (STRUCTX/STRUCTY's
+//! business), not ripples.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustfft::num_complex::Complex64;
+use rustfft::{Fft, FftPlanner};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PatternPeak {
+    /// Cycles per pixel along x, in [0, 0.5].
+    pub freq_x: f64,
+    /// Cycles per pixel along y, in [−0.5, 0.5).
+    pub freq_y: f64,
+    /// Amplitude of the sinusoid at the peak, in the image's units. Exact for a pattern
+    /// on a frequency bin; one between bins reads low (no window or interpolation, to keep
+    /// the value simple to reproduce): by 2/π per axis at half a bin off.
+    pub amplitude: f64,
+}
+
+/// Columns of the half spectrum transformed together: each image row then yields a run of
+/// adjacent values instead of one scattered read per column.
+const COLUMN_BLOCK: usize = 8;
+
+/// The peak of the spectrum of a row-major `rows × cols` image.
+///
+/// Pixels flagged in `bad` (true = bad) and non-finite pixels are set to the mean of the
+/// rest, so they neither add a spike nor, through the mean, a DC offset that leaks at the
+/// mask's own frequencies. `None` when the image is smaller than 4×4, the lengths do not
+/// match the shape, or no pixel is good.
+pub fn pattern_peak(
+    image: &[f32],
+    rows: usize,
+    cols: usize,
+    bad: Option<&[bool]>,
+) -> Option<PatternPeak> {
+    let (ky, kx, magnitude) = peak_bin(image, rows, cols, bad)?;
+    // A real sinusoid splits its power between ±k; only a bin that is its own mirror
+    // (Nyquist in both axes) holds all of it.
+    let self_mirror = 2 * ky == rows && 2 * kx == cols;
+    let sides = if self_mirror { 1.0 } else { 2.0 };
+    let freq_y = if 2 * ky >= rows {
+        ky as f64 / rows as f64 - 1.0
+    } else {
+        ky as f64 / rows as f64
+    };
+    Some(PatternPeak {
+        freq_x: kx as f64 / cols as f64,
+        freq_y,
+        amplitude: sides * magnitude / (rows * cols) as f64,
+    })
+}
+
+/// Strongest bin `(ky, kx, |F|)` of the half spectrum (`kx ≤ cols/2`), leaving out `ky = 0`,
+/// `kx = 0` and the mirrored half of the `kx = cols/2` column.
+fn peak_bin(
+    image: &[f32],
+    rows: usize,
+    cols: usize,
+    bad: Option<&[bool]>,
+) -> Option<(usize, usize, f64)> {
+    let npix = rows.checked_mul(cols)?;
+    if rows < 4 || cols < 4 || image.len() != npix || bad.is_some_and(|m| m.len() != npix) {
+        return None;
+    }
+    let good = |p: usize| image[p].is_finite() && !bad.is_some_and(|m| m[p]);
+
+    // Per-row sums added in row order, so the mean does not depend on rayon's splits.
+    let row_sums: Vec<(f64, usize)> = (0..rows)
+        .into_par_iter()
+        .map(|i| {
+            (i * cols..(i + 1) * cols)
+                .filter(|&p| good(p))
+                .fold((0.0, 0), |(s, n), p| (s + f64::from(image[p]), n + 1))
+        })
+        .collect();
+    let (sum, count) = row_sums
+        .iter()
+        .fold((0.0, 0usize), |(s, n), &(rs, rn)| (s + rs, n + rn));
+    if count == 0 {
+        return None;
+    }
+    let mean = sum / count as f64;
+    let value = |p: usize| {
+        if good(p) {
+            f64::from(image[p]) - mean
+        } else {
+            0.0
+        }
+    };
+
+    let mut planner = FftPlanner::<f64>::new();
+    let along_rows = planner.plan_fft_forward(cols);
+    let along_cols = planner.plan_fft_forward(rows);
+    let half = cols / 2 + 1;
+    let spectrum = half_spectrum_of_rows(rows, cols, &value, &along_rows);
+
+    (1..half)
+        .step_by(COLUMN_BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map_init(
+            || {
+                (
+                    vec![Complex64::default(); rows * COLUMN_BLOCK],
+                    vec![Complex64::default(); along_cols.get_inplace_scratch_len()],
+                )
+            },
+            |(buffer, scratch), first| {
+                let last = (first + COLUMN_BLOCK).min(half);
+                let width = last - first;
+                for (i, row) in spectrum.chunks_exact(half).enumerate() {
+                    for (c, &z) in row[first..last].iter().enumerate() {
+                        buffer[c * rows + i] = z;
+                    }
+                }
+                let columns = &mut buffer[..width * rows];
+                along_cols.process_with_scratch(columns, scratch);
+                let mut best: Option<(f64, usize, usize)> = None;
+                for (c, column) in columns.chunks_exact(rows).enumerate() {
+                    let kx = first + c;
+                    // At the x Nyquist column, (ky, kx) and (rows − ky, kx) are mirror
+                    // images of one pattern: keep one of each pair.
+                    let ky_end = if 2 * kx == cols { rows / 2 + 1 } else { rows };
+                    for (ky, z) in column.iter().enumerate().take(ky_end).skip(1) {
+                        best = stronger(best, Some((z.norm_sqr(), ky, kx)));
+                    }
+                }
+                best
+            },
+        )
+        .reduce(|| None, stronger)
+        .map(|(power, ky, kx)| (ky, kx, power.sqrt()))
+}
+
+/// The `rows × (cols/2 + 1)` spectra of the rows. Two real rows go through one complex
+/// FFT as real and imaginary parts, which halves the work of the larger pass.
+fn half_spectrum_of_rows(
+    rows: usize,
+    cols: usize,
+    value: &(dyn Fn(usize) -> f64 + Sync),
+    fft: &Arc<dyn Fft<f64>>,
+) -> Vec<Complex64> {
+    let half = cols / 2 + 1;
+    let mut spectrum = vec![Complex64::default(); rows * half];
+    spectrum.par_chunks_mut(2 * half).enumerate().for_each_init(
+        || {
+            (
+                vec![Complex64::default(); cols],
+                vec![Complex64::default(); fft.get_inplace_scratch_len()],
+            )
+        },
+        |(buffer, scratch), (pair, out)| {
+            let (upper, lower) = (2 * pair, 2 * pair + 1);
+            for (j, z) in buffer.iter_mut().enumerate() {
+                let im = if lower < rows {
+                    value(lower * cols + j)
+                } else {
+                    0.0
+                };
+                *z = Complex64::new(value(upper * cols + j), im);
+            }
+            fft.process_with_scratch(buffer, scratch);
+            // With z = a + i·b and A, B Hermitian: A[k] = (Z[k] + Z̄[−k]) / 2 and
+            // B[k] = (Z[k] − Z̄[−k]) / 2i.
+            let (out_upper, out_lower) = out.split_at_mut(half.min(out.len()));
+            for (k, a) in out_upper.iter_mut().enumerate() {
+                let z = buffer[k];
+                let mirror = buffer[(cols - k) % cols].conj();
+                *a = (z + mirror) * 0.5;
+                if let Some(b) = out_lower.get_mut(k) {
+                    *b = (z - mirror) * Complex64::new(0.0, -0.5);
+                }
+            }
+        },
+    );
+    spectrum
+}
+
+/// The larger power; on a tie the lower (kx, ky), so the answer does not depend on how
+/// rayon split the columns.
+fn stronger(
+    a: Option<(f64, usize, usize)>,
+    b: Option<(f64, usize, usize)>,
+) -> Option<(f64, usize, usize)> {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            let order =
+                x.0.total_cmp(&y.0)
+                    .then_with(|| (y.2, y.1).cmp(&(x.2, x.1)));
+            Some(if order.is_ge() { x } else { y })
+        }
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use std::f64::consts::PI;
+
+    fn sinusoid(rows: usize, cols: usize, fx: f64, fy: f64, amplitude: f64) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|p| {
+                let (y, x) = ((p / cols) as f64, (p % cols) as f64);
+                (amplitude * (2.0 * PI * (fx * x + fy * y)).cos()) as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recovers_a_sinusoid() {
+        let (rows, cols) = (64, 128);
+        let image = sinusoid(rows, cols, 8.0 / 128.0, 4.0 / 64.0, 3.0);
+        let p = pattern_peak(&image, rows, cols, None).unwrap();
+        assert_eq!(p.freq_x, 8.0 / 128.0);
+        assert_eq!(p.freq_y, 4.0 / 64.0);
+        assert!((p.amplitude - 3.0).abs() < 3e-6, "{p:?}");
+    }
+
+    #[test]
+    fn reports_the_wave_vector_with_non_negative_x() {
+        let (rows, cols) = (64, 128);
+        // cos(2π(fx·x − fy·y)) is reported as (fx, −fy) …
+        let image = sinusoid(rows, cols, 8.0 / 128.0, -4.0 / 64.0, 3.0);
+        let p = pattern_peak(&image, rows, cols, None).unwrap();
+        assert_eq!((p.freq_x, p.freq_y), (8.0 / 128.0, -4.0 / 64.0));
+        // … and cos(2π(−fx·x + fy·y)), the same pattern, identically.
+        let image = sinusoid(rows, cols, -8.0 / 128.0, 4.0 / 64.0, 3.0);
+        let q = pattern_peak(&image, rows, cols, None).unwrap();
+        assert_eq!((q.freq_x, q.freq_y), (8.0 / 128.0, -4.0 / 64.0));
+    }
+
+    #[test]
+    fn nyquist_in_both_axes_keeps_the_full_amplitude() {
+        // (−1)^(x+y): the checkerboard, its own mirror image in the spectrum.
+        let (rows, cols) = (8, 10);
+        let image = sinusoid(rows, cols, 0.5, 0.5, 2.0);
+        let p = pattern_peak(&image, rows, cols, None).unwrap();
+        assert_eq!((p.freq_x, p.freq_y), (0.5, -0.5));
+        assert!((p.amplitude - 2.0).abs() < 1e-9, "{p:?}");
+    }
+
+    #[test]
+    fn a_gradient_is_not_a_pattern() {
+        let (rows, cols) = (64, 128);
+        let ramp: Vec<f32> = (0..rows * cols).map(|p| (p % cols) as f32).collect();
+        let ramp_peak = pattern_peak(&ramp, rows, cols, None).unwrap();
+        let wave = sinusoid(rows, cols, 8.0 / 128.0, 4.0 / 64.0, 3.0);
+        let wave_peak = pattern_peak(&wave, rows, cols, None).unwrap();
+        // The ramp's 127 e- span is all in the excluded ky = 0 row.
+        assert!(
+            ramp_peak.amplitude < 1e-6 * wave_peak.amplitude,
+            "{ramp_peak:?}"
+        );
+        // Nor does it hide a sinusoid on top of it.
+        let both: Vec<f32> = ramp.iter().zip(&wave).map(|(a, b)| a + b).collect();
+        let p = pattern_peak(&both, rows, cols, None).unwrap();
+        assert_eq!((p.freq_x, p.freq_y), (wave_peak.freq_x, wave_peak.freq_y));
+        assert!((p.amplitude - 3.0).abs() < 1e-4, "{p:?}");
+    }
+
+    #[test]
+    fn masked_and_non_finite_pixels_are_ignored() {
+        let (rows, cols) = (64, 128);
+        let mut image = sinusoid(rows, cols, 8.0 / 128.0, 4.0 / 64.0, 3.0);
+        let mut bad = vec![false; rows * cols];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for _ in 0..20 {
+            let p = rng.random_range(0..rows * cols);
+            image[p] = 50_000.0;
+            bad[p] = true;
+        }
+        image[100] = f32::NAN;
+        image[200] = f32::INFINITY;
+        let unmasked = pattern_peak(&image, rows, cols, None).unwrap();
+        assert!(
+            unmasked.amplitude > 10.0,
+            "hot pixels should dominate: {unmasked:?}"
+        );
+        let p = pattern_peak(&image, rows, cols, Some(&bad)).unwrap();
+        assert_eq!((p.freq_x, p.freq_y), (8.0 / 128.0, 4.0 / 64.0));
+        // 22 of 8192 pixels lost their share of the wave.
+        assert!((p.amplitude - 3.0).abs() < 0.03, "{p:?}");
+    }
+
+    #[test]
+    fn too_small_mismatched_or_all_bad_is_none() {
+        assert_eq!(pattern_peak(&[0.0; 12], 3, 4, None), None);
+        assert_eq!(pattern_peak(&[0.0; 12], 4, 3, None), None);
+        assert_eq!(pattern_peak(&[0.0; 15], 4, 4, None), None);
+        assert_eq!(pattern_peak(&[0.0; 16], 4, 4, Some(&[false; 15])), None);
+        assert_eq!(pattern_peak(&[0.0; 16], 4, 4, Some(&[true; 16])), None);
+        assert_eq!(pattern_peak(&[f32::NAN; 16], 4, 4, None), None);
+    }
+
+    /// The direct O(N²) DFT, for checking the FFT path on odd and uneven shapes.
+    fn brute_force_peak(image: &[f32], rows: usize, cols: usize) -> (usize, usize, f64) {
+        let mean = image.iter().map(|&v| f64::from(v)).sum::<f64>() / image.len() as f64;
+        let mut best = (0, 0, -1.0);
+        for ky in 1..rows {
+            for kx in 1..cols {
+                let mut f = Complex64::default();
+                for (p, &v) in image.iter().enumerate() {
+                    let (y, x) = ((p / cols) as f64, (p % cols) as f64);
+                    let phase =
+                        -2.0 * PI * (ky as f64 * y / rows as f64 + kx as f64 * x / cols as f64);
+                    f += Complex64::from_polar(f64::from(v) - mean, phase);
+                }
+                if f.norm() > best.2 {
+                    best = (ky, kx, f.norm());
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn matches_a_direct_dft_on_odd_shapes() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        for (rows, cols) in [(7, 9), (9, 6), (5, 4), (12, 11)] {
+            let image: Vec<f32> = (0..rows * cols)
+                .map(|_| rng.random::<f32>() * 10.0)
+                .collect();
+            let (ky, kx, magnitude) = peak_bin(&image, rows, cols, None).unwrap();
+            let (by, bx, expected) = brute_force_peak(&image, rows, cols);
+            assert!(
+                (magnitude - expected).abs() < 1e-9 * expected,
+                "{rows}×{cols}"
+            );
+            // The same bin or its mirror image.
+            let mirror = ((rows - by) % rows, (cols - bx) % cols);
+            assert!(
+                (ky, kx) == (by, bx) || (ky, kx) == mirror,
+                "{rows}×{cols}: {ky},{kx} vs {by},{bx}"
+            );
+        }
+    }
+}
