@@ -20,6 +20,13 @@ pub struct PreparedFrame {
     pub data: Vec<f32>,
 }
 
+impl PreparedFrame {
+    /// One pixel in electrons, for code that visits a few windows of a frame.
+    pub fn value(&self, pixel: usize) -> f32 {
+        self.data[pixel]
+    }
+}
+
 /// All frames of a verified set, in memory, ready to be stacked again and again.
 #[derive(Debug, Clone)]
 pub struct PreparedSet {
