@@ -103,11 +103,14 @@ fn check(path: &Path, hdu: usize, physical: impl Fn(f64) -> f64) {
             .as_deref(),
         Some("BIAS")
     );
-    let window = match read_window(path, hdu, 1..4, 2..5).unwrap() {
-        mbias::fits::Pixels::F32(v) => v.into_iter().map(f64::from).collect(),
-        mbias::fits::Pixels::F64(v) => v,
-    };
-    assert_eq!(window, expected(physical), "{}", path.display());
+    for integers in [false, true] {
+        let window = match read_window(path, hdu, 1..4, 2..5, integers).unwrap() {
+            mbias::fits::Pixels::U16(v) => v.into_iter().map(f64::from).collect(),
+            mbias::fits::Pixels::F32(v) => v.into_iter().map(f64::from).collect(),
+            mbias::fits::Pixels::F64(v) => v,
+        };
+        assert_eq!(window, expected(physical), "{}", path.display());
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use std::ops::{Add, Mul, Sub};
 
+use super::network::{Sortable, sort_branchless, sort_v_shaped};
 use crate::settings::Numerics;
 use rayon::prelude::*;
 
@@ -328,71 +329,6 @@ pub fn clip_frame_mean_std(
         })
 }
 
-/// Something a sorting network can order: a value, or a row of lanes ordered lane by lane.
-trait Sortable: Copy {
-    /// (smaller, larger).
-    fn order(a: Self, b: Self) -> (Self, Self);
-}
-
-impl Sortable for f64 {
-    #[inline(always)]
-    fn order(a: f64, b: f64) -> (f64, f64) {
-        (a.min(b), a.max(b))
-    }
-}
-
-#[inline(always)]
-fn exchange<T: Sortable>(v: &mut [T], i: usize, j: usize) {
-    (v[i], v[j]) = T::order(v[i], v[j]);
-}
-
-/// Runs a sorting network on a fixed-size copy, written out as straight-line
-/// compare-exchanges so the values stay in registers.
-macro_rules! network {
-    ($values:expr, $n:literal: $(($i:literal, $j:literal)),*) => {{
-        if let Ok(fixed) = <&mut [T; $n]>::try_from(&mut *$values) {
-            let mut v = *fixed;
-            $( exchange(&mut v, $i, $j); )*
-            *fixed = v;
-        }
-    }};
-}
-
-/// Sorts without a branch on the data: with noisy data a branchy sort mispredicts on
-/// most comparisons. The networks for 2 to 8 values are the optimal ones (Knuth, TAOCP
-/// 5.3.4); above, odd-even transposition (n rounds of neighbour exchanges).
-fn sort_branchless<T: Sortable>(values: &mut [T]) {
-    let n = values.len();
-    match n {
-        0 | 1 => {}
-        2 => network!(values, 2: (0, 1)),
-        3 => network!(values, 3: (0, 2), (0, 1), (1, 2)),
-        4 => network!(values, 4: (0, 1), (2, 3), (0, 2), (1, 3), (1, 2)),
-        5 => {
-            network!(values, 5: (0, 1), (3, 4), (2, 4), (2, 3), (0, 3), (0, 2), (1, 4), (1, 3), (1, 2))
-        }
-        6 => {
-            network!(values, 6: (1, 2), (4, 5), (0, 2), (3, 5), (0, 1), (3, 4), (1, 4), (0, 3), (2, 5), (1, 3),
-            (2, 4), (2, 3))
-        }
-        7 => {
-            network!(values, 7: (1, 2), (3, 4), (5, 6), (0, 2), (3, 5), (4, 6), (0, 1), (4, 5), (2, 6), (0, 4),
-            (1, 5), (0, 3), (2, 5), (1, 3), (2, 4), (2, 3))
-        }
-        8 => {
-            network!(values, 8: (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3),
-            (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6))
-        }
-        _ => {
-            for round in 0..n {
-                for i in (round % 2..n - 1).step_by(2) {
-                    exchange(values, i, i + 1);
-                }
-            }
-        }
-    }
-}
-
 /// Sorts the finite values of one pixel's stack.
 fn sort_small(values: &mut [f64]) {
     if values.len() <= 32 {
@@ -493,7 +429,8 @@ pub fn first_round_lanes(
     for (d, s) in deviations.iter_mut().zip(sorted.iter()) {
         *d = std::array::from_fn(|l| (s[l] - median[l]).abs());
     }
-    sort_branchless(deviations);
+    // |sorted − median| falls, then rises: a merge network sorts it.
+    sort_v_shaped(deviations);
     let mad = middle_lanes(deviations);
     let mut lower = [0.0; LANE_WIDTH];
     let mut upper = [0.0; LANE_WIDTH];

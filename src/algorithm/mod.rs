@@ -4,14 +4,17 @@
 //! called again with new parameters on the same frames (live tuning in the console).
 
 pub mod clip;
+mod histogram;
+mod network;
 pub mod numerics;
 mod prepare;
 mod stack;
 
-pub use prepare::{PreparedFrame, PreparedSet, prepare};
+pub use histogram::AduHistogram;
+pub use prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples, prepare};
 pub use stack::{
-    FrameLevel, Stacked, clip_and_stack, measure_frame, measure_frames, stacked_uncertainty,
-    subtract_level,
+    FrameLevel, StackInput, Stacked, clip_and_stack, measure_frame, measure_frames,
+    stacked_uncertainty, subtract_level,
 };
 
 use rayon::prelude::*;
@@ -93,13 +96,66 @@ fn master_ron(combined: &[f32], numerics: Numerics) -> f64 {
 /// frame-clipping parameters and the numerics, so a caller may keep them for re-stacks
 /// that change the stack clip alone.
 pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) -> Vec<FrameLevel> {
-    let data: Vec<&[f32]> = set.frames.iter().map(|f| f.data.as_slice()).collect();
-    measure_frames(
-        &data,
+    let (sigma, iterations) = (
         params.frame_clipping_sigma,
         params.frame_clipping_iterations,
-        numerics,
-    )
+    );
+    let histograms: Option<Vec<(&AduHistogram, &ElectronTable)>> = set
+        .frames
+        .iter()
+        .map(|f| match &f.samples {
+            Samples::Adu {
+                histogram, table, ..
+            } if numerics == Numerics::Exact => Some((histogram, table)),
+            _ => None,
+        })
+        .collect();
+    if let Some(histograms) = histograms {
+        return histograms
+            .par_iter()
+            .map(|(histogram, table)| {
+                let bounds = histogram.clip(table, sigma, iterations);
+                let (level, noise, clipped) = histogram.level(table, &bounds);
+                FrameLevel {
+                    level,
+                    noise,
+                    bounds,
+                    clipped,
+                }
+            })
+            .collect();
+    }
+    let electrons: Vec<_> = set.frames.par_iter().map(|f| f.electrons()).collect();
+    let data: Vec<&[f32]> = electrons.iter().map(|e| e.as_ref()).collect();
+    measure_frames(&data, sigma, iterations, numerics)
+}
+
+/// The frames as the stack reads them.
+fn stack_input(set: &PreparedSet) -> StackInput<'_> {
+    let adu: Option<(Vec<&[u16]>, &ElectronTable)> = set
+        .frames
+        .iter()
+        .map(|f| match &f.samples {
+            Samples::Adu { adu, table, .. } => Some((adu.as_slice(), table)),
+            Samples::Electrons(_) => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|frames| {
+            let table = frames.first()?.1;
+            Some((frames.into_iter().map(|f| f.0).collect(), table))
+        });
+    match adu {
+        Some((adu, table)) => StackInput::Adu { adu, table },
+        None => StackInput::Electrons(
+            set.frames
+                .iter()
+                .map(|f| match &f.samples {
+                    Samples::Electrons(data) => data.as_slice(),
+                    Samples::Adu { .. } => &[][..],
+                })
+                .collect(),
+        ),
+    }
 }
 
 /// Stacks prepared frames whose [`frame_levels`] are known (for the same `params`).
@@ -112,7 +168,6 @@ pub fn stack_levels(
 ) -> Result<MasterBias> {
     crate::settings::check_params(params)?;
     let total = set.frames.len();
-    let data: Vec<&[f32]> = set.frames.iter().map(|f| f.data.as_slice()).collect();
     let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
     let mean_level = mean(&level_values);
     let median_level = median_in_place(&mut level_values.clone()).unwrap_or(f64::NAN);
@@ -122,16 +177,14 @@ pub fn stack_levels(
 
     let (combined, mask, uncertainty, rejected, post_clip, master_ron) = if total == 1 {
         // soxspipe's clip_and_stack hands a single frame back unchanged.
-        let mask: Vec<bool> = data[0]
-            .iter()
-            .map(|&v| levels[0].bounds.rejects(v))
-            .collect();
-        let noise = subtract_level(data[0], level_values[0]);
+        let data = set.frames[0].electrons();
+        let mask: Vec<bool> = data.iter().map(|&v| levels[0].bounds.rejects(v)).collect();
+        let noise = subtract_level(&data, level_values[0]);
         let master_ron = master_ron(&noise, numerics);
         (noise, mask, vec![ron; pixels], vec![0], None, master_ron)
     } else {
         let stacked = clip_and_stack(
-            &data,
+            &stack_input(set),
             &level_values,
             set.cols,
             params.stacked_clipping_sigma,
@@ -169,8 +222,8 @@ pub fn stack_levels(
                     || post_mask[p]
                     || levels
                         .iter()
-                        .zip(&data)
-                        .all(|(l, d)| l.bounds.rejects(d[p]))
+                        .zip(&set.frames)
+                        .all(|(l, f)| l.bounds.rejects(f.value(p)))
             })
             .collect();
         (

@@ -2,29 +2,83 @@
 //! convert ADU to electrons. There is no overscan subtraction: the bias level is the
 //! point of a master bias.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use super::histogram::AduHistogram;
 use crate::error::{Error, Result};
 use crate::fits::{Header, Pixels, read_window};
 use crate::progress::{Progress, Stage};
+use crate::settings::Numerics;
 use crate::verify::Plan;
 
-/// One frame in electrons, science window only, row-major.
+/// The float32 electrons of every 16-bit ADU value at one gain.
+pub type ElectronTable = Arc<[f32]>;
+
+/// A frame's pixels as kept in memory.
+#[derive(Debug, Clone)]
+pub enum Samples {
+    /// Electrons, as soxspipe holds them.
+    Electrons(Vec<f32>),
+    /// Raw 16-bit ADU: electrons are `table[adu]`, the very float32 values `Electrons`
+    /// would hold, at half the memory; and a histogram makes whole-frame statistics
+    /// independent of the frame size.
+    Adu {
+        adu: Vec<u16>,
+        table: ElectronTable,
+        histogram: AduHistogram,
+    },
+}
+
+/// One frame, science window only, row-major.
 #[derive(Debug, Clone)]
 pub struct PreparedFrame {
     pub name: String,
     pub header: Header,
-    pub data: Vec<f32>,
+    pub samples: Samples,
 }
 
 impl PreparedFrame {
     /// One pixel in electrons, for code that visits a few windows of a frame.
+    #[inline]
     pub fn value(&self, pixel: usize) -> f32 {
-        self.data[pixel]
+        match &self.samples {
+            Samples::Electrons(data) => data[pixel],
+            Samples::Adu { adu, table, .. } => table[usize::from(adu[pixel])],
+        }
     }
+
+    /// The frame in electrons: borrowed when stored so, converted otherwise.
+    pub fn electrons(&self) -> Cow<'_, [f32]> {
+        match &self.samples {
+            Samples::Electrons(data) => Cow::Borrowed(data),
+            Samples::Adu { adu, table, .. } => {
+                Cow::Owned(adu.iter().map(|&a| table[usize::from(a)]).collect())
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.samples {
+            Samples::Electrons(data) => data.len(),
+            Samples::Adu { adu, .. } => adu.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `e- = ADU × gain` for every 16-bit value, rounded as [`to_electrons`] rounds.
+fn electron_table(gain: f64) -> ElectronTable {
+    (0..=u16::MAX)
+        .map(|adu| (f64::from(adu) * gain) as f32)
+        .collect()
 }
 
 /// All frames of a verified set, in memory, ready to be stacked again and again.
@@ -43,6 +97,10 @@ pub struct PreparedSet {
 /// Float32 input is converted in place, with no second frame-sized buffer.
 fn to_electrons(raw: Pixels, gain: f64, rotate_half: bool) -> Vec<f32> {
     let mut out = match raw {
+        Pixels::U16(values) => values
+            .iter()
+            .map(|&v| (f64::from(v) * gain) as f32)
+            .collect(),
         Pixels::F32(mut values) => {
             for v in &mut values {
                 *v = (f64::from(*v) * gain) as f32;
@@ -58,8 +116,32 @@ fn to_electrons(raw: Pixels, gain: f64, rotate_half: bool) -> Vec<f32> {
     out
 }
 
+/// Keeps 16-bit raws as ADU, or converts to electrons.
+fn to_samples(raw: Pixels, gain: f64, rotate_half: bool, table: &ElectronTable) -> Samples {
+    match raw {
+        Pixels::U16(mut adu) => {
+            if rotate_half {
+                adu.reverse();
+            }
+            let histogram = AduHistogram::of(&adu);
+            Samples::Adu {
+                adu,
+                table: table.clone(),
+                histogram,
+            }
+        }
+        other => Samples::Electrons(to_electrons(other, gain, rotate_half)),
+    }
+}
+
 /// Reads and prepares every frame of the plan, two at a time on the two cores.
+///
+/// Frames whose profile defaults to `exact` numerics keep 16-bit raws as ADU (half the
+/// memory, histogram statistics); soxspipe's numerics work on float32 electrons, as
+/// soxspipe does, so built-in profiles keep those.
 pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
+    let keep_adu = plan.profile.default_numerics == Numerics::Exact;
+    let table = electron_table(plan.gain);
     let (rows, cols) = plan.shape();
     let total = plan.frames.len();
     let done = AtomicUsize::new(0);
@@ -83,16 +165,16 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
                 (plan.rows.clone(), plan.cols.clone())
             };
             let started = Instant::now();
-            let raw = read_window(&frame.path, frame.image.index, raw_rows, raw_cols)?;
+            let raw = read_window(&frame.path, frame.image.index, raw_rows, raw_cols, keep_adu)?;
             let read = started.elapsed();
-            let data = to_electrons(raw, plan.gain, half_turn);
+            let samples = to_samples(raw, plan.gain, half_turn, &table);
             let convert = started.elapsed() - read;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
             let prepared = PreparedFrame {
                 name: crate::fits::frame_name(&frame.path),
                 header: frame.merged_header().into_owned(),
-                data,
+                samples,
             };
             Ok((prepared, read, convert))
         })

@@ -292,10 +292,75 @@ fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
     }
 }
 
+/// Frames as the stack reads them.
+pub enum StackInput<'a> {
+    /// Electrons.
+    Electrons(Vec<&'a [f32]>),
+    /// Raw ADU and the electrons of each value.
+    Adu {
+        adu: Vec<&'a [u16]>,
+        table: &'a [f32],
+    },
+}
+
+impl StackInput<'_> {
+    fn frames(&self) -> usize {
+        match self {
+            StackInput::Electrons(frames) => frames.len(),
+            StackInput::Adu { adu, .. } => adu.len(),
+        }
+    }
+
+    fn pixels(&self) -> usize {
+        match self {
+            StackInput::Electrons(frames) => frames.first().map_or(0, |f| f.len()),
+            StackInput::Adu { adu, .. } => adu.first().map_or(0, |f| f.len()),
+        }
+    }
+}
+
+/// Noise values of one band of ADU frames, frame after frame, computed as
+/// [`Noise::at`] computes them from electrons; the band is small enough for L2.
+const ADU_BAND_VALUES: usize = 64 * 1024;
+
+/// Stacks a band of ADU frames: their noise values go to `scratch` (already level-free),
+/// then the electron kernel runs on it.
+fn stack_adu_band(
+    adu: &[&[u16]],
+    table: &[f32],
+    levels: &[f64],
+    settings: (f64, u32, Numerics),
+    band: Band<'_>,
+    scratch: &mut Vec<f32>,
+) {
+    let len = band.mean.len();
+    scratch.clear();
+    for (frame, &level) in adu.iter().zip(levels) {
+        scratch.extend(
+            frame[band.start..band.start + len]
+                .iter()
+                .map(|&a| (f64::from(table[usize::from(a)]) - level) as f32),
+        );
+    }
+    let frames: Vec<&[f32]> = scratch.chunks(len.max(1)).collect();
+    let zeros = vec![0f64; adu.len()];
+    let (sigma, iterations, numerics) = settings;
+    let job = StackJob {
+        noise: Noise {
+            frames: &frames,
+            levels: &zeros,
+        },
+        sigma,
+        iterations,
+        numerics,
+    };
+    stack_band(&job, Band { start: 0, ..band });
+}
+
 /// Per-pixel median/MAD clip of the noise frames, then the mean of the survivors
 /// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order).
 pub fn clip_and_stack(
-    frames: &[&[f32]],
+    input: &StackInput<'_>,
     levels: &[f64],
     cols: usize,
     sigma: f64,
@@ -303,8 +368,13 @@ pub fn clip_and_stack(
     numerics: Numerics,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
-    let n = frames.len();
-    let pixels = frames.first().map_or(0, |f| f.len());
+    let n = input.frames();
+    let pixels = input.pixels();
+    let no_frames: Vec<&[f32]> = Vec::new();
+    let frames = match input {
+        StackInput::Electrons(frames) => frames,
+        StackInput::Adu { .. } => &no_frames,
+    };
     let job = StackJob {
         noise: Noise { frames, levels },
         sigma,
@@ -313,27 +383,38 @@ pub fn clip_and_stack(
     };
     let mut mean = vec![0f32; pixels];
     let mut used = vec![0u16; pixels];
-    let band = BAND_ROWS * cols.max(1);
+    let band = match input {
+        StackInput::Electrons(_) => BAND_ROWS * cols.max(1),
+        StackInput::Adu { .. } => (ADU_BAND_VALUES / n.max(1)).max(LANE_WIDTH),
+    };
     let bands = pixels.div_ceil(band);
     let done = AtomicUsize::new(0);
     let rejected = mean
         .par_chunks_mut(band)
         .zip(used.par_chunks_mut(band))
         .enumerate()
-        .map(|(b, (mean, used))| {
+        .map_init(Vec::new, |scratch, (b, (mean, used))| {
             if progress.cancelled() {
                 return Err(Error::Cancelled);
             }
             let mut rejected = vec![0usize; n];
-            stack_band(
-                &job,
-                Band {
-                    start: b * band,
-                    mean,
-                    used,
-                    rejected: &mut rejected,
-                },
-            );
+            let band = Band {
+                start: b * band,
+                mean,
+                used,
+                rejected: &mut rejected,
+            };
+            match input {
+                StackInput::Electrons(_) => stack_band(&job, band),
+                StackInput::Adu { adu, table } => stack_adu_band(
+                    adu,
+                    table,
+                    levels,
+                    (sigma, iterations, numerics),
+                    band,
+                    scratch,
+                ),
+            }
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Stacking {
                 done: finished,
@@ -386,8 +467,8 @@ mod tests {
             vec![510.0, 10.0],
         ];
         let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
-        let s =
-            clip_and_stack(&slices, &[10.0; 5], 2, 3.0, 3, Numerics::Soxspipe, &Silent).unwrap();
+        let input = StackInput::Electrons(slices);
+        let s = clip_and_stack(&input, &[10.0; 5], 2, 3.0, 3, Numerics::Soxspipe, &Silent).unwrap();
         assert_eq!(s.used, vec![4, 5]);
         assert_eq!(s.mean, vec![2.0, 0.0]);
         assert_eq!(s.rejected, vec![0, 0, 0, 0, 1]);

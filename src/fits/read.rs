@@ -149,9 +149,11 @@ pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
     })
 }
 
-/// Pixels of a window, in the narrowest float type that holds every value exactly.
+/// Pixels of a window, in the narrowest type that holds every value exactly.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pixels {
+    /// Unsigned 8- and 16-bit integers (BZERO included), when asked for.
+    U16(Vec<u16>),
     /// 8- and 16-bit integers (BZERO included) and float32 data.
     F32(Vec<f32>),
     /// 32-bit integers, float64 data and scaled images.
@@ -161,6 +163,7 @@ pub enum Pixels {
 impl Pixels {
     pub fn len(&self) -> usize {
         match self {
+            Pixels::U16(v) => v.len(),
             Pixels::F32(v) => v.len(),
             Pixels::F64(v) => v.len(),
         }
@@ -173,12 +176,14 @@ impl Pixels {
 
 /// Reads a rectangular window of an image HDU as physical values (BZERO/BSCALE
 /// applied), row-major. Raw biases are mostly 16-bit: reading those as float32 halves the
-/// memory traffic of a float64 read and loses nothing.
+/// memory traffic of a float64 read and loses nothing; with `integers`, unsigned 8- and
+/// 16-bit data stay integers, at half the size again.
 pub fn read_window(
     path: &Path,
     hdu: usize,
     rows: Range<usize>,
     cols: Range<usize>,
+    integers: bool,
 ) -> Result<Pixels, FitsError> {
     let name = cfitsio_path(path)?;
     let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
@@ -197,7 +202,16 @@ pub fn read_window(
     let expected = rows.len() * cols.len();
     // cfitsio takes the ranges in FITS axis order: NAXIS1 (columns) first.
     let ranges = [&cols, &rows];
-    let pixels = if exact_in_f32 {
+    let unsigned_16 = matches!(
+        &image.info,
+        HduInfo::ImageInfo {
+            image_type: ImageType::UnsignedByte | ImageType::UnsignedShort,
+            ..
+        }
+    );
+    let pixels = if integers && unsigned_16 {
+        image.read_region(&mut file, &ranges).map(Pixels::U16)
+    } else if exact_in_f32 {
         image.read_region(&mut file, &ranges).map(Pixels::F32)
     } else {
         image.read_region(&mut file, &ranges).map(Pixels::F64)

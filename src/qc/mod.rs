@@ -74,7 +74,7 @@ pub fn frame_qc(set: &PreparedSet) -> FrameQc {
         fpn_ratios: set
             .frames
             .par_iter()
-            .map(|f| fpn_ratio(&f.data, set.rows, set.cols))
+            .map(|f| fpn_ratio(&f.electrons(), set.rows, set.cols))
             .collect(),
     }
 }

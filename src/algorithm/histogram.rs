@@ -1,0 +1,154 @@
+//! Whole-frame statistics of 16-bit frames from a histogram of their ADU values.
+//!
+//! A raw bias holds at most 65 536 distinct values, so the whole-frame clip (mean and
+//! population std about the mean, astropy's rules) runs over the value counts instead of
+//! the pixels: one pass over a frame when it is read, then every clip round and every
+//! re-tune costs 65 536 steps whatever the frame size. The sums are float64 (`exact`
+//! numerics); their order differs from a pixel-order sum only in the last bits.
+
+use super::clip::ClipBounds;
+
+/// How many pixels hold each ADU value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AduHistogram {
+    counts: Box<[u32]>,
+}
+
+/// Kept pixels of one clip round: count, then the float64 sum of `term` over them.
+fn kept_sum(
+    counts: &[u32],
+    table: &[f32],
+    keep: impl Fn(f64) -> bool,
+    term: impl Fn(f64) -> f64,
+) -> (u64, f64) {
+    let mut count = 0u64;
+    let mut sum = 0f64;
+    for (&c, &e) in counts.iter().zip(table) {
+        let x = f64::from(e);
+        if c != 0 && keep(x) {
+            count += u64::from(c);
+            sum += f64::from(c) * term(x);
+        }
+    }
+    (count, sum)
+}
+
+impl AduHistogram {
+    pub fn of(adu: &[u16]) -> AduHistogram {
+        // Two interleaved tables: runs of equal values (common in a bias) would otherwise
+        // make each increment wait for the previous one.
+        let mut even = vec![0u32; 1 << 16];
+        let mut odd = vec![0u32; 1 << 16];
+        let mut pairs = adu.chunks_exact(2);
+        for pair in &mut pairs {
+            even[usize::from(pair[0])] += 1;
+            odd[usize::from(pair[1])] += 1;
+        }
+        for &v in pairs.remainder() {
+            even[usize::from(v)] += 1;
+        }
+        for (e, o) in even.iter_mut().zip(&odd) {
+            *e += o;
+        }
+        AduHistogram {
+            counts: even.into_boxed_slice(),
+        }
+    }
+
+    /// astropy's `sigma_clip(cenfunc='mean', stdfunc='std')` of the frame in electrons
+    /// (`table[adu]`), with `exact` numerics.
+    pub fn clip(&self, table: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds {
+        let mut bounds = ClipBounds {
+            lower: f64::NAN,
+            upper: f64::NAN,
+            iterations: 0,
+        };
+        let (mut keep_low, mut keep_high) = (f64::MIN, f64::MAX);
+        let mut previous = None;
+        while bounds.iterations < max_iterations {
+            let keep = |x: f64| x >= keep_low && x <= keep_high;
+            let (count, sum) = kept_sum(&self.counts, table, keep, |x| x);
+            if previous == Some(count) {
+                break;
+            }
+            bounds.iterations += 1;
+            if count == 0 {
+                bounds.lower = f64::NAN;
+                bounds.upper = f64::NAN;
+                break;
+            }
+            previous = Some(count);
+            let mean = sum / count as f64;
+            let (_, squares) = kept_sum(&self.counts, table, keep, |x| (x - mean) * (x - mean));
+            let std = (squares / count as f64).sqrt();
+            bounds.lower = mean - std * sigma;
+            bounds.upper = mean + std * sigma;
+            keep_low = keep_low.max(bounds.lower);
+            keep_high = keep_high.min(bounds.upper);
+        }
+        bounds
+    }
+
+    /// (mean, population std, pixels rejected) of the pixels `bounds` keeps.
+    pub fn level(&self, table: &[f32], bounds: &ClipBounds) -> (f64, f64, usize) {
+        let keep = |x: f64| !bounds.rejects(x as f32);
+        let (kept, sum) = kept_sum(&self.counts, table, keep, |x| x);
+        let total: u64 = self.counts.iter().map(|&c| u64::from(c)).sum();
+        let mean = sum / kept as f64;
+        let (_, squares) = kept_sum(&self.counts, table, keep, |x| (x - mean) * (x - mean));
+        (
+            mean,
+            (squares / kept as f64).sqrt(),
+            (total - kept) as usize,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithm::clip::clip_frame_mean_std;
+    use crate::settings::Numerics;
+
+    fn table(gain: f64) -> Vec<f32> {
+        (0..=u16::MAX)
+            .map(|v| (f64::from(v) * gain) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn clip_matches_the_pixel_clip() {
+        let adu: Vec<u16> = (0..10_000u32)
+            .map(|i| (1000 + (i * 7919) % 23) as u16)
+            .chain([60_000, 5, 1200])
+            .collect();
+        let gain = 1.4;
+        let electrons: Vec<f32> = adu.iter().map(|&v| (f64::from(v) * gain) as f32).collect();
+        let table = table(gain);
+        let histogram = AduHistogram::of(&adu);
+        let by_counts = histogram.clip(&table, 4.0, 3);
+        let (_, by_pixels) = clip_frame_mean_std(&electrons, 4.0, 3, Numerics::Exact);
+        assert_eq!(by_counts.iterations, by_pixels.iterations);
+        assert!((by_counts.lower - by_pixels.lower).abs() < 1e-9);
+        assert!((by_counts.upper - by_pixels.upper).abs() < 1e-9);
+        let (level, noise, clipped) = histogram.level(&table, &by_counts);
+        assert_eq!(clipped, 3);
+        let kept: Vec<f64> = electrons
+            .iter()
+            .map(|&v| f64::from(v))
+            .filter(|v| *v > 1000.0 && *v < 1500.0)
+            .collect();
+        let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+        assert!((level - mean).abs() < 1e-9);
+        assert!(noise > 0.0);
+    }
+
+    #[test]
+    fn a_constant_frame_keeps_everything_with_zero_noise() {
+        let histogram = AduHistogram::of(&[500; 101]);
+        let table = table(2.0);
+        let bounds = histogram.clip(&table, 3.0, 5);
+        assert_eq!((bounds.lower, bounds.upper), (1000.0, 1000.0));
+        assert_eq!(histogram.level(&table, &bounds), (1000.0, 0.0, 0));
+    }
+}
