@@ -109,7 +109,7 @@ fn check(path: &Path, hdu: usize, physical: impl Fn(f64) -> f64) {
             mbias::fits::Pixels::F32(v) => v.into_iter().map(f64::from).collect(),
             mbias::fits::Pixels::F64(v) => v,
         };
-        assert_eq!(window, expected(physical), "{}", path.display());
+        assert_eq!(window, expected(&physical), "{}", path.display());
     }
 }
 

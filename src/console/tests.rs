@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mbias::algorithm::{PreparedFrame, PreparedSet};
+use mbias::algorithm::{PreparedFrame, PreparedSet, Samples};
 use mbias::error::FitsError;
 use mbias::fits::{Card, FrameFile, Header, Value};
 use mbias::pipeline::Loaded;
@@ -180,16 +180,18 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
         .map(|(k, f)| PreparedFrame {
             name: f.path.file_name().unwrap().to_string_lossy().into_owned(),
             header: f.merged_header().into_owned(),
-            data: (0..rows * cols)
-                .map(|p| {
-                    let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
-                    1120.0
-                        + k as f32 * 0.5
-                        + (p % cols) as f32 * 0.01
-                        + rng.random_range(-4.0..4.0)
-                        + hot
-                })
-                .collect(),
+            samples: Samples::Electrons(
+                (0..rows * cols)
+                    .map(|p| {
+                        let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
+                        1120.0
+                            + k as f32 * 0.5
+                            + (p % cols) as f32 * 0.01
+                            + rng.random_range(-4.0..4.0)
+                            + hot
+                    })
+                    .collect(),
+            ),
         })
         .collect();
     let set = PreparedSet {
