@@ -34,8 +34,12 @@ impl ClipBounds {
 
 /// A float type the whole-frame statistics accumulate in: `f32` reproduces bottleneck's
 /// sequential float32 sums (soxspipe numerics), `f64` is the honest `exact` mode.
-trait Accumulator: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> {
+trait Accumulator:
+    Copy + Send + Sync + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self>
+{
     const ZERO: Self;
+    /// soxspipe's float32 sums must run in pixel order; honest float64 sums may be split.
+    const SEQUENTIAL: bool;
     fn lift(x: f32) -> Self;
     fn per(self, count: usize) -> Self;
     fn centre(self) -> f64;
@@ -45,6 +49,7 @@ trait Accumulator: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output =
 
 impl Accumulator for f32 {
     const ZERO: Self = 0.0;
+    const SEQUENTIAL: bool = true;
     fn lift(x: f32) -> Self {
         x
     }
@@ -61,6 +66,7 @@ impl Accumulator for f32 {
 
 impl Accumulator for f64 {
     const ZERO: Self = 0.0;
+    const SEQUENTIAL: bool = false;
     fn lift(x: f32) -> Self {
         f64::from(x)
     }
@@ -120,6 +126,14 @@ fn lane_sums<A: Accumulator>(
     lanes: &[Lane],
     centre: Option<[A; LANES]>,
 ) -> ([A; LANES], [usize; LANES]) {
+    if let ([frame], [lane, ..]) = (frames, lanes)
+        && !A::SEQUENTIAL
+    {
+        let mut sums = [A::ZERO; LANES];
+        let mut counts = [0; LANES];
+        (sums[0], counts[0]) = split_sums(frame, lane, centre.map(|c| c[0]));
+        return (sums, counts);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -205,6 +219,47 @@ fn lane_sums_portable<A: Accumulator>(
         }
     }
     (sums, counts.map(|c| c as usize))
+}
+
+/// One frame's kept sum (or sum of squared deviations from `centre`) in independent
+/// pieces on both cores, each with several accumulators; the pieces are added in order,
+/// so the result does not depend on thread timing.
+fn split_sums<A: Accumulator>(frame: &[f32], lane: &Lane, centre: Option<A>) -> (A, usize) {
+    const PIECE: usize = 1 << 16;
+    const WAYS: usize = 8;
+    let (low, high) = f32_bounds(lane.keep_low, lane.keep_high);
+    let term = |x: f32| match centre {
+        Some(c) => {
+            let d = A::lift(x) - c;
+            d * d
+        }
+        None => A::lift(x),
+    };
+    let pieces: Vec<(A, usize)> = frame
+        .par_chunks(PIECE)
+        .map(|piece| {
+            let mut sums = [A::ZERO; WAYS];
+            let mut counts = [0u32; WAYS];
+            let mut groups = piece.chunks_exact(WAYS);
+            for group in &mut groups {
+                for k in 0..WAYS {
+                    let keep = group[k] >= low && group[k] <= high;
+                    sums[k] = sums[k] + if keep { term(group[k]) } else { A::ZERO };
+                    counts[k] += u32::from(keep);
+                }
+            }
+            for (k, &x) in groups.remainder().iter().enumerate() {
+                let keep = x >= low && x <= high;
+                sums[k] = sums[k] + if keep { term(x) } else { A::ZERO };
+                counts[k] += u32::from(keep);
+            }
+            let sum = sums.iter().fold(A::ZERO, |s, &v| s + v);
+            (sum, counts.iter().map(|&c| c as usize).sum())
+        })
+        .collect();
+    pieces
+        .iter()
+        .fold((A::ZERO, 0), |(s, n), &(ps, pn)| (s + ps, n + pn))
 }
 
 fn clip_lanes<A: Accumulator>(

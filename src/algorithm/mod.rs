@@ -175,13 +175,15 @@ pub fn stack_levels(
     let ron = set.plan.ron as f32;
     let pixels = set.rows * set.cols;
 
-    let (combined, mask, uncertainty, rejected, post_clip, master_ron) = if total == 1 {
+    // `used` is per pixel how many frames survived the stack clip (absent for one frame);
+    // the uncertainty follows from it, so no frame-sized uncertainty map is kept.
+    let (combined, mask, used, rejected, post_clip, master_ron) = if total == 1 {
         // soxspipe's clip_and_stack hands a single frame back unchanged.
         let data = set.frames[0].electrons();
         let mask: Vec<bool> = data.iter().map(|&v| levels[0].bounds.rejects(v)).collect();
         let noise = subtract_level(&data, level_values[0]);
         let master_ron = master_ron(&noise, numerics);
-        (noise, mask, vec![ron; pixels], vec![0], None, master_ron)
+        (noise, mask, None, vec![0], None, master_ron)
     } else {
         let stacked = clip_and_stack(
             &stack_input(set),
@@ -192,9 +194,9 @@ pub fn stack_levels(
             numerics,
             progress,
         )?;
-        // The post-stack clip is one long chain of float32 adds; the master RON and the
-        // uncertainty map do not depend on it and run beside it.
-        let ((post_mask, bounds), (uncertainty, master_ron)) = rayon::join(
+        // The post-stack clip is one long chain of float32 adds; the master RON does not
+        // depend on it and runs beside it.
+        let ((post_mask, bounds), master_ron) = rayon::join(
             || {
                 clip_frame_mean_std(
                     &stacked.mean,
@@ -203,17 +205,7 @@ pub fn stack_levels(
                     numerics,
                 )
             },
-            || {
-                let by_count: Vec<f32> = (0..=total as u16)
-                    .map(|n| stacked_uncertainty(ron, n, numerics))
-                    .collect();
-                let uncertainty: Vec<f32> = stacked
-                    .used
-                    .iter()
-                    .map(|&n| by_count[usize::from(n)])
-                    .collect();
-                (uncertainty, master_ron(&stacked.mean, numerics))
-            },
+            || master_ron(&stacked.mean, numerics),
         );
         let mask = (0..pixels)
             .into_par_iter()
@@ -229,7 +221,7 @@ pub fn stack_levels(
         (
             stacked.mean,
             mask,
-            uncertainty,
+            Some(stacked.used),
             stacked.rejected,
             Some(bounds),
             master_ron,
@@ -245,11 +237,19 @@ pub fn stack_levels(
         .zip(&mask)
         .map(|(&c, &m)| ((if m { 0.0 } else { f64::from(c) }) + mean_level) as f32)
         .collect();
-    let errs = uncertainty
-        .par_iter()
-        .zip(&mask)
-        .map(|(&u, &m)| if m { raw_ron_f32 } else { u })
+    let by_count: Vec<f32> = (0..=total as u16)
+        .map(|n| stacked_uncertainty(ron, n, numerics))
         .collect();
+    let errs = mask
+        .par_iter()
+        .enumerate()
+        .map(|(p, &m)| match (m, &used) {
+            (true, _) => raw_ron_f32,
+            (false, Some(used)) => by_count[usize::from(used[p])],
+            (false, None) => ron,
+        })
+        .collect();
+    drop(used);
     let qual = mask.iter().map(|&m| u8::from(m)).collect();
     let frames = set
         .frames

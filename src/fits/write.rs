@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use fitsio::FitsFile;
 use fitsio::images::ImageType;
 
+use rayon::prelude::*;
+
 use super::{Card, cfitsio_path, owned};
 use crate::error::FitsError;
 
@@ -13,6 +15,56 @@ pub enum ImageData<'a> {
     F32(&'a [f32]),
     U8(&'a [u8]),
     U16(&'a [u16]),
+}
+
+impl ImageData<'_> {
+    /// The FITS `DATASUM`: the ones' complement sum of the data as big-endian 32-bit words
+    /// (the padding adds zeros). Computed here in parallel from the values in memory, so
+    /// cfitsio need not read a frame-sized HDU back to checksum it.
+    fn datasum(&self) -> u32 {
+        const PIECE: usize = 1 << 20;
+        let sum = match self {
+            ImageData::F32(values) => values
+                .par_chunks(PIECE)
+                .map(|piece| piece.iter().map(|v| u64::from(v.to_bits())).sum::<u64>())
+                .sum::<u64>(),
+            ImageData::U16(values) => values
+                .par_chunks(PIECE)
+                .map(|piece| {
+                    piece
+                        .chunks(2)
+                        .map(|w| {
+                            // Stored as BITPIX 16 with BZERO 32768: the sign bit flipped.
+                            let high = u64::from(w[0] ^ 0x8000) << 16;
+                            high | w.get(1).map_or(0, |&low| u64::from(low ^ 0x8000))
+                        })
+                        .sum::<u64>()
+                })
+                .sum::<u64>(),
+            ImageData::U8(values) => values
+                .par_chunks(PIECE)
+                .map(|piece| {
+                    piece
+                        .chunks(4)
+                        .map(|w| {
+                            (0..4).fold(0u64, |word, i| {
+                                (word << 8) | u64::from(w.get(i).copied().unwrap_or(0))
+                            })
+                        })
+                        .sum::<u64>()
+                })
+                .sum::<u64>(),
+        };
+        fold_carries(sum)
+    }
+}
+
+/// Ones' complement: carries out of 32 bits wrap around into the low bits.
+fn fold_carries(mut sum: u64) -> u32 {
+    while sum >> 32 != 0 {
+        sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+    }
+    sum as u32
 }
 
 /// Writes a FITS file HDU by HDU. The caller owns the path's fate (temporary name, rename).
@@ -105,9 +157,19 @@ impl ImageWriter {
             ImageData::U16(d) => hdu.write_image(&mut self.file, d),
         };
         result.map_err(|e| write_error(&self.path, e.to_string()))?;
-        // SAFETY: the handle is open and on the HDU just written.
+        let datasum = std::ffi::CString::new(data.datasum().to_string())
+            .map_err(|_| write_error(&self.path, "DATASUM"))?;
+        // SAFETY: the handle is open and on the HDU just written; the strings are valid C
+        // strings. ffupck takes DATASUM as given and checksums the header only.
         unsafe {
-            fitsio::sys::ffpcks(self.file.as_raw(), &mut status);
+            fitsio::sys::ffukys(
+                self.file.as_raw(),
+                c"DATASUM".as_ptr(),
+                datasum.as_ptr(),
+                c"data unit checksum".as_ptr(),
+                &mut status,
+            );
+            fitsio::sys::ffupck(self.file.as_raw(), &mut status);
         }
         check(&self.path, status, "writing the checksums")
     }
@@ -121,5 +183,52 @@ impl ImageWriter {
             fitsio::sys::ffflus(self.file.as_raw(), &mut status);
         }
         check(&self.path, status, "flushing the file")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fits::Value;
+
+    /// cfitsio's own verdict on each HDU's checksums: (data ok, whole HDU ok).
+    fn verify(path: &Path, hdus: usize) -> Vec<(i32, i32)> {
+        let mut file = FitsFile::open(path).unwrap();
+        (0..hdus)
+            .map(|i| {
+                file.hdu(i).unwrap();
+                let (mut data, mut hdu, mut status) = (0, 0, 0);
+                // SAFETY: the file is open on HDU i.
+                unsafe { fitsio::sys::ffvcks(file.as_raw(), &mut data, &mut hdu, &mut status) };
+                assert_eq!(status, 0);
+                (data, hdu)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn checksums_computed_here_are_the_ones_cfitsio_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sums.fits");
+        let floats: Vec<f32> = (0..7 * 5).map(|i| i as f32 * -1.25 + 1e6).collect();
+        let bytes: Vec<u8> = (0..7 * 5).map(|i| (i * 37 % 251) as u8).collect();
+        let words: Vec<u16> = (0..7 * 5).map(|i| (i * 4099 % 65521) as u16).collect();
+        let cards = [
+            Card::new("CHECKSUM", Value::Str("0000000000000000".into()), ""),
+            Card::new("DATASUM", Value::Str("0".into()), ""),
+        ];
+        let mut writer = ImageWriter::create(&path).unwrap();
+        writer
+            .add_image((7, 5), ImageData::F32(&floats), &cards)
+            .unwrap();
+        writer
+            .add_image((7, 5), ImageData::U8(&bytes), &cards)
+            .unwrap();
+        writer
+            .add_image((7, 5), ImageData::U16(&words), &cards)
+            .unwrap();
+        writer.finish().unwrap();
+        assert_eq!(verify(&path, 3), vec![(1, 1); 3]);
+        assert_eq!(fold_carries(0x1_FFFF_FFFF), 1);
     }
 }

@@ -13,7 +13,12 @@ const BLOCK: usize = 5;
 /// Mean of each full 5×5 block as `np.ma.mean(axis=(1, 3))` rounds it (trailing rows and
 /// columns that do not fill a block are dropped,
 /// as `ccdproc.block_reduce` does). Returns (block rows, block cols, values).
-pub fn block_means(data: &[f32], rows: usize, cols: usize) -> (usize, usize, Vec<f64>) {
+/// `value(p)` is pixel `p` in electrons, so frames kept as ADU need no converted copy.
+pub fn block_means(
+    value: impl Fn(usize) -> f32,
+    rows: usize,
+    cols: usize,
+) -> (usize, usize, Vec<f64>) {
     let (br, bc) = (rows / BLOCK, cols / BLOCK);
     let mut out = vec![0f64; br * bc];
     for (i, out_row) in out.chunks_mut(bc.max(1)).enumerate().take(br) {
@@ -23,7 +28,7 @@ pub fn block_means(data: &[f32], rows: usize, cols: usize) -> (usize, usize, Vec
             let mut sum = 0f32;
             for r in 0..BLOCK {
                 let start = (i * BLOCK + r) * cols + j * BLOCK;
-                sum += data[start..start + BLOCK].iter().fold(0f32, |s, &v| s + v);
+                sum += (start..start + BLOCK).fold(0f32, |s, p| s + value(p));
             }
             *cell = f64::from(sum) / (BLOCK * BLOCK) as f64;
         }
@@ -69,8 +74,8 @@ fn real_median(values: &mut [f64]) -> f64 {
 }
 
 /// The FPN ratio of one prepared frame.
-pub fn fpn_ratio(data: &[f32], rows: usize, cols: usize) -> f64 {
-    let (br, bc, blocks) = block_means(data, rows, cols);
+pub fn fpn_ratio(value: impl Fn(usize) -> f32, rows: usize, cols: usize) -> f64 {
+    let (br, bc, blocks) = block_means(value, rows, cols);
     if br == 0 || bc == 0 {
         return f64::NAN;
     }
@@ -109,7 +114,7 @@ mod tests {
     #[test]
     fn block_means_drop_partial_blocks() {
         let data: Vec<f32> = (0..(11 * 7)).map(|i| i as f32).collect();
-        let (br, bc, m) = block_means(&data, 11, 7);
+        let (br, bc, m) = block_means(|p| data[p], 11, 7);
         assert_eq!((br, bc), (2, 1));
         // rows 0..5, cols 0..5 of a 7-wide ramp: mean of i*7+j = 2*7 + 2
         assert_eq!(m[0], 16.0);
@@ -131,7 +136,7 @@ mod tests {
         let data: Vec<f32> = (0..2000 * 800)
             .map(|_| 1000.0 + rng.random::<f32>() * 10.0)
             .collect();
-        let r = fpn_ratio(&data, 2000, 800);
+        let r = fpn_ratio(|p| data[p], 2000, 800);
         assert!(r > 1.0 && r < 1.5, "{r}");
     }
 }

@@ -14,7 +14,7 @@ pub use pattern::{PatternPeak, pattern_peak};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::algorithm::{MasterBias, PreparedSet};
+use crate::algorithm::{MasterBias, PreparedSet, Samples};
 use crate::settings::{QcRange, QcRanges};
 
 /// The eight QC values soxspipe writes into a master bias, in the order mbias lists them.
@@ -74,7 +74,12 @@ pub fn frame_qc(set: &PreparedSet) -> FrameQc {
         fpn_ratios: set
             .frames
             .par_iter()
-            .map(|f| fpn_ratio(&f.electrons(), set.rows, set.cols))
+            .map(|f| match &f.samples {
+                Samples::Electrons(data) => fpn_ratio(|p| data[p], set.rows, set.cols),
+                Samples::Adu { adu, table, .. } => {
+                    fpn_ratio(|p| table[usize::from(adu[p])], set.rows, set.cols)
+                }
+            })
             .collect(),
     }
 }
