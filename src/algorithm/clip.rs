@@ -456,108 +456,47 @@ impl Sortable for Lanes {
     }
 }
 
-/// Where a clip of `LANE_WIDTH` neighbouring pixels ended: per pixel the last round's
-/// bounds, and whether a round left nothing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LaneClip {
-    pub lower: Lanes,
-    pub upper: Lanes,
-    pub everything_clipped: [bool; LANE_WIDTH],
-}
-
-impl LaneClip {
-    /// Whether lane `l`'s final mask holds `v` (a finite value).
-    #[inline(always)]
-    pub fn rejects(&self, l: usize, v: f64) -> bool {
-        self.everything_clipped[l] || v < self.lower[l] || v > self.upper[l]
-    }
-}
-
-/// Median of the run `first..end` of sorted lane `l`.
-#[inline(always)]
-fn run_middle(sorted: &[Lanes], l: usize, first: usize, end: usize) -> f64 {
-    let m = end - first;
+fn middle_lanes(sorted: &[Lanes]) -> Lanes {
+    let m = sorted.len();
     if m % 2 == 1 {
-        sorted[first + m / 2][l]
+        sorted[m / 2]
     } else {
-        0.5 * (sorted[first + m / 2][l] + sorted[first + m / 2 - 1][l])
+        let (a, b) = (sorted[m / 2], sorted[m / 2 - 1]);
+        std::array::from_fn(|l| 0.5 * (a[l] + b[l]))
     }
 }
 
-/// [`clip_stack_median_mad`] for `LANE_WIDTH` neighbouring pixels at once (all values
-/// finite), every round in the lanes. Each lane's survivors are a run of its sorted
-/// values; the deviations of a run, with +∞ outside it, fall then rise, so a merge
-/// network orders them and the MAD is read off the front. The same order statistics as
-/// the scalar clip, so the same bounds to the last bit. `sorted` and `deviations` are
-/// scratch rows, as many as `values`.
-pub fn clip_lanes_median_mad(
+/// The first round of [`clip_stack_median_mad`] for `LANE_WIDTH` neighbouring pixels at
+/// once (all values finite). Returns per pixel the round's bounds and whether the round
+/// kept every value, in which case the clip is over for that pixel with these bounds;
+/// the others need [`clip_stack_median_mad`]. `sorted` and `deviations` are scratch rows,
+/// as many as `values`.
+pub fn first_round_lanes(
     values: &[Lanes],
     sigma: f64,
-    max_iterations: u32,
     sorted: &mut [Lanes],
     deviations: &mut [Lanes],
-) -> LaneClip {
+) -> (Lanes, Lanes, [bool; LANE_WIDTH]) {
     let n = values.len();
     sorted.copy_from_slice(values);
     sort_branchless(sorted);
-    let mut clip = LaneClip {
-        lower: [f64::NAN; LANE_WIDTH],
-        upper: [f64::NAN; LANE_WIDTH],
-        everything_clipped: [n == 0; LANE_WIDTH],
-    };
-    let mut first = [0usize; LANE_WIDTH];
-    let mut end = [n; LANE_WIDTH];
-    let mut active = [n > 0; LANE_WIDTH];
-    for round in 0..max_iterations {
-        if !active.contains(&true) {
-            break;
-        }
-        let median: Lanes = std::array::from_fn(|l| {
-            if active[l] {
-                run_middle(sorted, l, first[l], end[l])
-            } else {
-                0.0
-            }
-        });
-        if round == 0 {
-            for (d, s) in deviations.iter_mut().zip(sorted.iter()) {
-                *d = std::array::from_fn(|l| (s[l] - median[l]).abs());
-            }
-        } else {
-            for (k, (d, s)) in deviations.iter_mut().zip(sorted.iter()).enumerate() {
-                *d = std::array::from_fn(|l| {
-                    if k >= first[l] && k < end[l] {
-                        (s[l] - median[l]).abs()
-                    } else {
-                        f64::INFINITY
-                    }
-                });
-            }
-        }
-        sort_v_shaped(deviations);
-        for l in 0..LANE_WIDTH {
-            if !active[l] {
-                continue;
-            }
-            let std = run_middle(deviations, l, 0, end[l] - first[l]) * MAD_TO_STD;
-            clip.lower[l] = median[l] - sigma * std;
-            clip.upper[l] = median[l] + sigma * std;
-            let old = (first[l], end[l]);
-            while first[l] < end[l] && sorted[first[l]][l] < clip.lower[l] {
-                first[l] += 1;
-            }
-            while end[l] > first[l] && sorted[end[l] - 1][l] > clip.upper[l] {
-                end[l] -= 1;
-            }
-            if (first[l], end[l]) == old {
-                active[l] = false;
-            } else if first[l] == end[l] {
-                clip.everything_clipped[l] = true;
-                active[l] = false;
-            }
-        }
+    let median = middle_lanes(sorted);
+    for (d, s) in deviations.iter_mut().zip(sorted.iter()) {
+        *d = std::array::from_fn(|l| (s[l] - median[l]).abs());
     }
-    clip
+    // |sorted − median| falls, then rises: a merge network sorts it.
+    sort_v_shaped(deviations);
+    let mad = middle_lanes(deviations);
+    let mut lower = [0.0; LANE_WIDTH];
+    let mut upper = [0.0; LANE_WIDTH];
+    let mut kept_all = [false; LANE_WIDTH];
+    for l in 0..LANE_WIDTH {
+        let std = mad[l] * MAD_TO_STD;
+        lower[l] = median[l] - sigma * std;
+        upper[l] = median[l] + sigma * std;
+        kept_all[l] = n > 0 && sorted[0][l] >= lower[l] && sorted[n - 1][l] <= upper[l];
+    }
+    (lower, upper, kept_all)
 }
 
 /// Per-pixel clip of one stack of values about the median with the MAD-based std
@@ -611,6 +550,19 @@ pub struct Rounds {
 }
 
 impl Rounds {
+    /// The state after a first round with these bounds over all of `sorted`.
+    pub fn after_first(sorted: &[f64], lower: f64, upper: f64) -> Rounds {
+        let end = sorted.len() - sorted.iter().rev().take_while(|&&v| v > upper).count();
+        let first = sorted[..end].iter().take_while(|&&v| v < lower).count();
+        Rounds {
+            first,
+            end,
+            lower,
+            upper,
+            everything_clipped: first == end,
+        }
+    }
+
     /// Runs up to `rounds` more rounds; stops early when a round removes nothing.
     pub fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32) -> Rounds {
         for _ in 0..rounds {
@@ -672,36 +624,40 @@ mod tests {
     }
 
     #[test]
-    fn lane_clip_agrees_with_the_scalar_clip() {
+    fn lane_first_round_agrees_with_the_scalar_clip() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         for n in 1..24 {
-            for iterations in [1, 3, 5] {
-                for _ in 0..100 {
-                    let values: Vec<Lanes> = (0..n)
-                        .map(|_| {
-                            std::array::from_fn(|_| {
-                                let outlier = if rng.random_range(0..20) == 0 {
-                                    40.0
-                                } else {
-                                    0.0
-                                };
-                                f64::from(rng.random_range(-6i32..6)) * 0.5 + outlier
-                            })
+            for _ in 0..200 {
+                let values: Vec<Lanes> = (0..n)
+                    .map(|_| {
+                        std::array::from_fn(|_| {
+                            let outlier = if rng.random_range(0..20) == 0 {
+                                40.0
+                            } else {
+                                0.0
+                            };
+                            f64::from(rng.random_range(-6i32..6)) * 0.5 + outlier
                         })
-                        .collect();
-                    let (mut sorted, mut devs) =
-                        (vec![[0.0; LANE_WIDTH]; n], vec![[0.0; LANE_WIDTH]; n]);
-                    let clip =
-                        clip_lanes_median_mad(&values, 1.5, iterations, &mut sorted, &mut devs);
-                    for l in 0..LANE_WIDTH {
-                        let lane: Vec<f64> = values.iter().map(|v| v[l]).collect();
-                        let mut scratch = vec![0.0; n];
-                        let mut clipped = vec![false; n];
-                        clip_stack_median_mad(&lane, 1.5, iterations, &mut scratch, &mut clipped);
-                        let lanes: Vec<bool> = lane.iter().map(|&v| clip.rejects(l, v)).collect();
-                        assert_eq!(clipped, lanes, "n = {n}, {iterations} rounds");
-                    }
+                    })
+                    .collect();
+                let (mut sorted, mut devs) =
+                    (vec![[0.0; LANE_WIDTH]; n], vec![[0.0; LANE_WIDTH]; n]);
+                let (lower, upper, kept_all) =
+                    first_round_lanes(&values, 3.0, &mut sorted, &mut devs);
+                for l in 0..LANE_WIDTH {
+                    let lane: Vec<f64> = values.iter().map(|v| v[l]).collect();
+                    let mut scratch = vec![0.0; n];
+                    let mut clipped = vec![false; n];
+                    let one_round =
+                        clip_stack_median_mad(&lane, 3.0, 1, &mut scratch, &mut clipped);
+                    let expected: Vec<bool> =
+                        lane.iter().map(|&v| v < lower[l] || v > upper[l]).collect();
+                    assert_eq!(
+                        clipped, expected,
+                        "n = {n}: same bounds as the scalar round"
+                    );
+                    assert_eq!(kept_all[l], one_round == 0);
                 }
             }
         }

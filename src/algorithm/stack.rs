@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::clip::{
-    ClipBounds, LANE_WIDTH, LaneClip, Lanes, clip_frames_bounds, clip_lanes_median_mad,
-    clip_stack_median_mad,
+    ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_bounds, clip_stack_median_mad,
+    first_round_lanes,
 };
 use super::numerics::numpy_kept_sum;
 use crate::error::{Error, Result};
@@ -155,42 +155,33 @@ impl PixelKernel {
         (mean, kept)
     }
 
-    /// The means of the values in `lanes` that `clip` keeps, summed in frame order lane by
-    /// lane (so as the scalar [`PixelKernel::mean`] sums them), and their counts; counts
-    /// each frame's rejections.
-    fn lane_means(
-        &self,
-        clip: &LaneClip,
+    /// Lane `l` of the last first round kept every value: the clip is over. (The lanes
+    /// hold float32 noise values widened to float64, which narrow back exactly.)
+    fn mean_of_all(&self, l: usize) -> (f32, u16) {
+        self.mean(self.lanes.iter().map(|row| row[l] as f32), |_| true)
+    }
+
+    /// Lane `l` of the last first round clipped something: its remaining rounds, from the
+    /// sorted values and bounds that round left.
+    fn finish_pixel(
+        &mut self,
+        l: usize,
+        lower: f64,
+        upper: f64,
         rejected: &mut [usize],
-    ) -> ([f32; LANE_WIDTH], [u16; LANE_WIDTH]) {
-        let mut kept = [0u16; LANE_WIDTH];
-        let mut sum32 = [0f32; LANE_WIDTH];
-        let mut sum64 = [0f64; LANE_WIDTH];
-        for (row, r) in self.lanes.iter().zip(rejected.iter_mut()) {
-            for l in 0..LANE_WIDTH {
-                let keep = !clip.rejects(l, row[l]);
-                kept[l] += u16::from(keep);
-                *r += usize::from(!keep);
-                // Selected, not added as zero: a kept −0.0 must stay −0.0.
-                sum32[l] = if keep {
-                    sum32[l] + row[l] as f32
-                } else {
-                    sum32[l]
-                };
-                sum64[l] = if keep { sum64[l] + row[l] } else { sum64[l] };
-            }
+    ) -> (f32, u16) {
+        for (k, v) in self.values.iter_mut().enumerate() {
+            *v = self.lanes[k][l];
+            self.scratch[k] = self.sorted[k][l];
         }
-        let means = std::array::from_fn(|l| {
-            if kept[l] == 0 {
-                f32::NAN
-            } else {
-                match self.numerics {
-                    Numerics::Soxspipe => sum32[l] / f32::from(kept[l]),
-                    Numerics::Exact => (sum64[l] / f64::from(kept[l])) as f32,
-                }
-            }
-        });
-        (means, kept)
+        Rounds::after_first(&self.scratch, lower, upper)
+            .run(&self.scratch, self.sigma, self.iterations - 1)
+            .mask(&self.values, &mut self.clipped);
+        for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
+            *r += usize::from(c);
+        }
+        let clipped = &self.clipped;
+        self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
     }
 
     /// The full clip of one pixel, counting rejections per frame.
@@ -275,16 +266,19 @@ fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
             }
         }
         if finite {
-            let clip = clip_lanes_median_mad(
+            let (lower, upper, kept_all) = first_round_lanes(
                 &kernel.lanes,
                 sigma,
-                job.iterations,
                 &mut kernel.sorted,
                 &mut kernel.deviations,
             );
-            let (means, kept) = kernel.lane_means(&clip, rejected);
-            mean[i..i + LANE_WIDTH].copy_from_slice(&means);
-            used[i..i + LANE_WIDTH].copy_from_slice(&kept);
+            for (l, &all) in kept_all.iter().enumerate() {
+                (mean[i + l], used[i + l]) = if all {
+                    kernel.mean_of_all(l)
+                } else {
+                    kernel.finish_pixel(l, lower[l], upper[l], rejected)
+                };
+            }
         } else {
             for l in 0..LANE_WIDTH {
                 (mean[i + l], used[i + l]) = kernel.clip_pixel(noise, p + l, rejected);
