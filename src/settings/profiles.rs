@@ -317,3 +317,84 @@ pub(super) fn parse_profile(
     }
     Ok(GenericProfile { profile, recipe })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{EXAMPLE, Settings};
+    use crate::detector::{HduChoice, Quantity, Window};
+    use crate::fits::Header;
+
+    /// The commented-out `detectors:` block of settings.example.yaml, uncommented the way
+    /// the file tells a user to: "# " removed from every line from `detectors:` on.
+    fn uncommented_example() -> String {
+        let mut text = String::from("mbias:\n");
+        let mut inside = false;
+        for line in EXAMPLE.lines() {
+            let body = line.trim_start();
+            inside |= body == "# detectors:";
+            if !inside {
+                continue;
+            }
+            let Some(rest) = body.strip_prefix("# ") else {
+                break;
+            };
+            text.push_str(&line[..line.len() - body.len()]);
+            text.push_str(rest);
+            text.push('\n');
+        }
+        text
+    }
+
+    fn header(cards: &[&str]) -> Header {
+        Header::from_records(cards.iter().map(|c| c.to_string()))
+    }
+
+    #[test]
+    fn example_real_data_profiles_parse_once_uncommented() {
+        let text = uncommented_example();
+        let settings = Settings::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let names: Vec<&str> = settings
+            .detectors
+            .iter()
+            .map(|g| g.profile.name.as_str())
+            .collect();
+        assert_eq!(names, ["not-alfosc", "lick-kast-blue"], "{text}");
+        let detectors = settings.detectors();
+
+        let alfosc = detectors
+            .detect(&header(&["INSTRUME= 'ALFOSC_FASU'"]))
+            .unwrap();
+        assert_eq!(alfosc.name, "not-alfosc");
+        assert_eq!(alfosc.hdu, HduChoice::Name("im1".into()));
+        assert_eq!(alfosc.gain.keywords, ["GAIN"]);
+        assert_eq!(alfosc.ron.keywords, ["RDNOISE"]);
+        let crate::detector::BiasRule::Generic(bias) = &alfosc.bias else {
+            panic!("generic bias rule")
+        };
+        assert_eq!(bias.keywords, ["IMAGETYP", "OBJECT"]);
+        assert_eq!(bias.max_exptime, Some(0.01));
+
+        // Kast's first OBSTYPE is 'DARK'; the profile goes by VERSION and OBJECT.
+        let kast = detectors
+            .detect(&header(&["VERSION = 'kastb   '", "OBSTYPE = 'DARK    '"]))
+            .unwrap();
+        assert_eq!(kast.name, "lick-kast-blue");
+        assert_eq!(kast.gain, Quantity::fixed(1.2));
+        assert_eq!(kast.ron, Quantity::fixed(3.7));
+        assert!(matches!(kast.window, Window::Section(_)));
+    }
+
+    #[test]
+    fn the_example_block_is_all_there_is_to_uncomment() {
+        // Every line from `# detectors:` to the end of the file is part of the block, so
+        // "remove the # to the end of the file" cannot pick up stray text.
+        let text = uncommented_example();
+        let block_lines = text.lines().count() - 1;
+        let from_marker = EXAMPLE
+            .lines()
+            .skip_while(|l| l.trim_start() != "# detectors:")
+            .count();
+        assert!(block_lines > 10);
+        assert_eq!(block_lines, from_marker);
+    }
+}
