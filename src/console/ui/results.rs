@@ -298,20 +298,18 @@ fn frames(frame: &mut Frame, app: &mut App, result: &StackResult, area: Rect) {
 
     let levels: Vec<f64> = master.frames.iter().map(|f| f.level).collect();
     let min = levels.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = levels.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let drift = levels.last().unwrap_or(&0.0) - levels.first().unwrap_or(&0.0);
+    // The QC tab's LEVEL DRIFT and LEVEL RANGE, so both tabs tell the same story.
+    let qc = &result.outcome.qc;
+    let caption = match (qc.get("LEVEL DRIFT"), qc.get("LEVEL RANGE")) {
+        (Some(drift), Some(range)) => format!(
+            "level drift {:+.3} e-/frame, range {:.3} e-",
+            drift.value, range.value
+        ),
+        _ => "level drift: needs two frames".to_string(),
+    };
     let [label, spark] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(drift_area);
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            format!(
-                "level drift {drift:+.3} e- first→last, range {:.3} e-",
-                max - min
-            ),
-            theme.dim,
-        )),
-        label,
-    );
+    frame.render_widget(Paragraph::new(Line::styled(caption, theme.dim)), label);
     let data: Vec<u64> = levels
         .iter()
         .map(|l| 1 + ((l - min) * 1000.0) as u64)
