@@ -11,7 +11,9 @@ use crate::algorithm::{MasterBias, PreparedSet};
 use crate::error::{FitsError, ProductError, Result};
 use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
-use crate::qc::QcReport;
+use crate::qc::{
+    FrameField, FrameQcValues, QcOrigin, QcReport, QcValue, frame_keyword, parse_frame_keyword,
+};
 use crate::verify::Plan;
 
 /// Keywords the product sets itself or that describe the raw data layout.
@@ -80,13 +82,21 @@ fn param_value(v: f64) -> Value {
     }
 }
 
-fn qc_value(v: &crate::qc::QcValue) -> Value {
-    if !v.value.is_finite() {
-        Value::Str(format_float(v.value))
-    } else if v.integer {
+fn qc_value(v: &QcValue) -> Value {
+    if v.integer && v.value.is_finite() {
         Value::Int(v.value as i64)
     } else {
-        Value::Float(v.value)
+        float_value(v.value)
+    }
+}
+
+/// FITS has no NaN literal: a non-finite value goes in as text (`'NaN'`), which
+/// [`read_qc`] parses back as a number.
+fn float_value(v: f64) -> Value {
+    if v.is_finite() {
+        Value::Float(v)
+    } else {
+        Value::Str(format_float(v))
     }
 }
 
@@ -164,7 +174,16 @@ pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> V
         add(&format!("ESO PRO REC1 PARAM{} VALUE", i + 1), value, "");
     }
     for v in qc.values.iter().filter(|v| v.in_header) {
-        add(&format!("ESO QC {}", v.name), qc_value(v), v.comment);
+        add(&v.keyword(), qc_value(v), v.comment);
+    }
+    for (i, frame) in qc.frames.iter().enumerate() {
+        for field in FrameField::ALL {
+            add(
+                &frame_keyword(i, field),
+                float_value(field.of(frame)),
+                field.comment(),
+            );
+        }
     }
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.6f")
@@ -267,23 +286,65 @@ pub fn write(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductQc {
     pub header: Header,
-    /// (name without `ESO QC `, value)
-    pub values: Vec<(String, f64)>,
+    /// (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value): soxspipe's, then
+    /// mbias's, each in the order mbias reports them (the header is sorted by keyword).
+    pub values: Vec<(QcOrigin, String, f64)>,
+    /// Per raw frame, in observing order; NaN where a keyword is missing.
+    pub frames: Vec<FrameQcValues>,
 }
 
 pub fn read_qc(path: &Path) -> Result<ProductQc, FitsError> {
-    let frame = read_frame_header(path)?;
-    let values = frame
-        .primary
-        .cards
-        .iter()
-        .filter_map(|c| {
-            let name = c.key.strip_prefix("ESO QC ")?;
-            Some((name.to_string(), c.value.as_f64()?))
-        })
-        .collect();
+    let header = read_frame_header(path)?.primary;
+    let mut values = Vec::new();
+    let mut frames: Vec<FrameQcValues> = Vec::new();
+    for card in &header.cards {
+        let Some(value) = card.value.as_f64() else {
+            continue;
+        };
+        if let Some((position, field)) = parse_frame_keyword(&card.key) {
+            // Every frame has cards of its own, so a larger number is not a frame's
+            // (and must not size an allocation).
+            if position >= header.cards.len() {
+                continue;
+            }
+            if frames.len() <= position {
+                frames.resize_with(position + 1, || FrameQcValues {
+                    name: String::new(),
+                    level: f64::NAN,
+                    rejected_fraction: f64::NAN,
+                });
+            }
+            let frame = &mut frames[position];
+            match field {
+                FrameField::Level => frame.level = value,
+                FrameField::RejectedFraction => frame.rejected_fraction = value,
+            }
+            continue;
+        }
+        for origin in [QcOrigin::Soxspipe, QcOrigin::Mbias] {
+            if let Some(name) = card.key.strip_prefix(origin.prefix()) {
+                values.push((origin, name.to_string(), value));
+            }
+        }
+    }
+    for (i, frame) in frames.iter_mut().enumerate() {
+        frame.name = header
+            .text(&format!("ESO PRO REC1 RAW{} NAME", i + 1))
+            .unwrap_or_default();
+    }
+    values.sort_by_key(|(origin, name, _)| (*origin != QcOrigin::Soxspipe, report_order(name)));
     Ok(ProductQc {
-        header: frame.primary,
+        header,
         values,
+        frames,
     })
+}
+
+/// Where `name` stands in a report; names mbias does not know go last.
+fn report_order(name: &str) -> usize {
+    crate::qc::SOXSPIPE_QC
+        .iter()
+        .chain(&crate::qc::MBIAS_QC)
+        .position(|known| *known == name)
+        .unwrap_or(usize::MAX)
 }

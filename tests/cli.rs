@@ -141,6 +141,96 @@ fn stack_writes_once_and_never_overwrites_without_asking() {
 }
 
 #[test]
+fn mbias_qc_values_have_their_own_keywords_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    bias_set(&raw, 5);
+    let out = dir.path().join("out");
+    let run = mbias(&[
+        "stack",
+        raw.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+        "--set",
+        "soxs-mbias.qc-acceptable-ranges={ron-diff: [0, 0.01]}",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let stacked: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    let product = PathBuf::from(stacked["product"].as_str().unwrap());
+    let by_name = |doc: &serde_json::Value, name: &str| {
+        doc["qc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {doc}"))
+    };
+    let ron = by_name(&stacked, "RON DIFF");
+    assert_eq!(ron["origin"], "mbias");
+    assert_eq!(ron["pass"], false, "ron-diff names its range");
+    assert_eq!(
+        by_name(&stacked, "LEVEL DRIFT")["pass"],
+        serde_json::Value::Null
+    );
+    let frames = stacked["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 5);
+    for f in frames {
+        let fraction = f["rejected_fraction"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&fraction), "{f}");
+    }
+
+    let mut fits = fitsio::FitsFile::open(&product).unwrap();
+    let primary = fits.primary_hdu().unwrap();
+    let key = |fits: &mut fitsio::FitsFile, k: &str| primary.read_key::<f64>(fits, k);
+    assert!(key(&mut fits, "HIERARCH MBIAS QC RON DIFF").is_ok());
+    assert!(key(&mut fits, "HIERARCH ESO QC RON DIFF").is_err());
+    assert!(key(&mut fits, "HIERARCH MBIAS QC FRAME5 REJFRAC").is_ok());
+    let level1 = key(&mut fits, "HIERARCH MBIAS QC FRAME1 LEVEL").unwrap();
+    assert_eq!(level1, frames[0]["level"].as_f64().unwrap());
+
+    let qc = mbias(&["qc", "--json", product.to_str().unwrap()]);
+    assert!(qc.status.success(), "{}", stderr(&qc));
+    let read: serde_json::Value = serde_json::from_str(&stdout(&qc)).unwrap();
+    let names: Vec<&str> = read["qc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = mbias::qc::SOXSPIPE_QC
+        .iter()
+        .chain(&mbias::qc::MBIAS_QC)
+        .copied()
+        .collect();
+    assert_eq!(names, expected, "soxspipe's order, then mbias's");
+    for name in mbias::qc::MBIAS_QC {
+        let written = by_name(&stacked, name)["value"].as_f64().unwrap();
+        assert_eq!(
+            by_name(&read, name)["value"].as_f64().unwrap(),
+            written,
+            "{name}"
+        );
+    }
+    let read_frames = read["frames"].as_array().unwrap();
+    assert_eq!(read_frames.len(), 5);
+    for (a, b) in read_frames.iter().zip(frames) {
+        assert_eq!(a["name"], b["name"]);
+        assert_eq!(a["level"], b["level"]);
+        assert_eq!(a["rejected_fraction"], b["rejected_fraction"]);
+    }
+
+    let text = stdout(&mbias(&["qc", product.to_str().unwrap()]));
+    assert!(
+        text.contains("PATTERN AMP") && text.contains("rejected"),
+        "{text}"
+    );
+    let first = frames[0]["name"].as_str().unwrap();
+    assert!(text.lines().any(|l| l.starts_with(first)), "{text}");
+}
+
+#[test]
 fn stack_json_settings_overrides_and_qc_failure_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");

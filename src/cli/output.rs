@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use mbias::progress::{Reporter, Stage};
-use mbias::qc::QcReport;
+use mbias::qc::{FrameQcValues, QcReport};
 use mbias::verify::Verification;
 
 /// Progress on stderr, only when stderr is a terminal (scripts get clean output).
@@ -47,7 +47,7 @@ fn format_value(v: f64, integer: bool) -> String {
 /// The QC table: value, unit, acceptable range, verdict (words, not only colour).
 pub fn qc_table(report: &QcReport) -> String {
     let mut out = format!(
-        "{:<14} {:>16} {:<7} {:<16} {}\n",
+        "{:<14} {:>16} {:<8} {:<16} {}\n",
         "QC", "value", "unit", "range", "status"
     );
     for v in &report.values {
@@ -61,12 +61,36 @@ pub fn qc_table(report: &QcReport) -> String {
             None => "-",
         };
         out.push_str(&format!(
-            "{:<14} {:>16} {:<7} {:<16} {}\n",
+            "{:<14} {:>16} {:<8} {:<16} {}\n",
             v.name,
             format_value(v.value, v.integer),
             v.unit,
             range,
             status
+        ));
+    }
+    out
+}
+
+/// Per-frame level and stack-rejected fraction, in observing order: a frame whose level
+/// stands apart or whose rejected share is far above the others' is the one to look at.
+pub fn frame_table(frames: &[FrameQcValues]) -> String {
+    let width = frames
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("frame".len());
+    let mut out = format!(
+        "{:<width$} {:>16} {:>10}\n",
+        "frame", "level e-", "rejected"
+    );
+    for f in frames {
+        out.push_str(&format!(
+            "{:<width$} {:>16} {:>8.3} %\n",
+            f.name,
+            format_value(f.level, false),
+            100.0 * f.rejected_fraction
         ));
     }
     out

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{SettingsArgs, Status};
+use super::{SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
 pub struct QcArgs {
@@ -30,25 +30,31 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     let rows: Vec<_> = product
         .values
         .iter()
-        .map(|(name, value)| {
+        .map(|(origin, name, value)| {
             let range = ranges
                 .get(&name.to_ascii_lowercase().replace(' ', "-"))
                 .copied();
-            (name, *value, range, range.map(|r| r.passes(*value)))
+            (origin, name, *value, range, range.map(|r| r.passes(*value)))
         })
         .collect();
-    let failed = rows.iter().filter(|r| r.3 == Some(false)).count();
+    let failed = rows.iter().filter(|r| r.4 == Some(false)).count();
     if args.json {
         let values: Vec<_> = rows
             .iter()
-            .map(|(n, v, r, p)| serde_json::json!({ "name": n, "value": v, "range": r, "pass": p }))
+            .map(|(o, n, v, r, p)| {
+                serde_json::json!({ "name": n, "origin": o, "value": v, "range": r, "pass": p })
+            })
             .collect();
-        let doc =
-            serde_json::json!({ "product": args.product, "qc": values, "qc_failures": failed });
+        let doc = serde_json::json!({
+            "product": args.product,
+            "qc": values,
+            "frames": product.frames,
+            "qc_failures": failed,
+        });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
-        for (name, value, range, pass) in &rows {
+        for (_, name, value, range, pass) in &rows {
             let range = range
                 .map(|r| format!("({}, {})", r.low, r.high))
                 .unwrap_or_else(|| "-".into());
@@ -60,7 +66,11 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
             println!("{name:<14} {value:>22} {range:<16} {status}");
         }
         if rows.is_empty() {
-            println!("no ESO QC keywords in {}", args.product.display());
+            println!("no QC keywords in {}", args.product.display());
+        }
+        if !product.frames.is_empty() {
+            println!();
+            print!("{}", output::frame_table(&product.frames));
         }
     }
     Ok(if failed > 0 && args.fail_on_qc {

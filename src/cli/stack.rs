@@ -73,10 +73,26 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     output::clear_progress();
     let failed = outcome.qc.failures().count();
     if args.json {
+        let frames: Vec<_> = outcome
+            .master
+            .frames
+            .iter()
+            .zip(&outcome.qc.frames)
+            .map(|(stats, qc)| {
+                serde_json::json!({
+                    "name": stats.name,
+                    "level": stats.level,
+                    "noise": stats.noise,
+                    "frame_clipped": stats.frame_clipped,
+                    "stack_rejected": stats.stack_rejected,
+                    "rejected_fraction": qc.rejected_fraction,
+                })
+            })
+            .collect();
         let doc = serde_json::json!({
             "product": path,
             "profile": plan.profile.name,
-            "frames": outcome.master.frames,
+            "frames": frames,
             "settings": resolved,
             "qc": outcome.qc.values,
             "qc_failures": failed,
@@ -97,6 +113,8 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
         );
         println!("wrote {}\n", path.display());
         print!("{}", output::qc_table(&outcome.qc));
+        println!();
+        print!("{}", output::frame_table(&outcome.qc.frames));
         if failed > 0 {
             println!("\n{failed} QC value(s) outside the acceptable range");
         }

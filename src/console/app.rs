@@ -407,13 +407,19 @@ impl App {
                     _ => 100,
                 };
                 match tab {
+                    Tab::Qc => {
+                        // The drawing clamps it to the rows there are, so PgUp/PgDn
+                        // jump to the top and the bottom.
+                        self.results.qc_scroll =
+                            self.results.qc_scroll.saturating_add_signed(delta);
+                    }
                     Tab::Profile => self.results.step_index(delta),
                     Tab::Frames => {
                         let i = self.results.frames_table.selected().unwrap_or(0) as isize
                             + delta.signum();
                         self.results.frames_table.select(Some(i.max(0) as usize));
                     }
-                    _ => {}
+                    Tab::Preview => {}
                 }
             }
             Action::ToggleAxis => {

@@ -672,6 +672,42 @@ fn snapshot_result_tabs() {
 }
 
 #[test]
+fn qc_table_scrolls_when_the_pane_is_short() {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('1'));
+    let text = |app: &mut App| -> String {
+        let terminal = render(app, 80, 24);
+        let buffer = terminal.backend().buffer();
+        buffer.content.iter().map(|c| c.symbol()).collect()
+    };
+    let top = text(&mut app);
+    assert!(top.contains("MBIAS MEDIAN") && !top.contains("PATTERN AMP"));
+    assert!(top.contains("0 above · 9 below"), "{top}");
+    app.update(key(KeyCode::PageDown));
+    let bottom = text(&mut app);
+    assert!(bottom.contains("PATTERN AMP") && !bottom.contains("MBIAS MEDIAN"));
+    assert!(bottom.contains("9 above · 0 below"), "{bottom}");
+    // Clamped while drawing: one step up moves at once, however far PgDn overshot.
+    app.update(key(KeyCode::Up));
+    assert!(text(&mut app).contains("8 above · 1 below"));
+    app.update(key(KeyCode::PageUp));
+    assert_eq!(text(&mut app), top);
+    // Where everything fits there is nothing to scroll.
+    let terminal = render(&mut app, 120, 40);
+    let tall: String = terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        tall.contains("MBIAS MEDIAN") && tall.contains("PATTERN AMP") && !tall.contains("scroll")
+    );
+}
+
+#[test]
 fn snapshot_overlays() {
     let mut app = fixture();
     app.update(ch('?'));

@@ -1,13 +1,15 @@
-//! Quality-control values with soxspipe's definitions (spec/soxspipe-mbias.md §5) and the
-//! pass/fail check against `qc-acceptable-ranges`.
+//! Quality-control values with soxspipe's definitions (spec/soxspipe-mbias.md §5), mbias's
+//! own values beyond them, and the pass/fail check against `qc-acceptable-ranges`.
 
 mod difference_ron;
 mod drift;
+mod extra;
 mod fpn;
 mod pattern;
 
 pub use difference_ron::{DifferenceRon, difference_ron};
 pub use drift::{LevelDrift, level_drift};
+pub use extra::{FrameField, FrameQcValues, MBIAS_QC, frame_keyword, parse_frame_keyword};
 pub use fpn::fpn_ratio;
 pub use pattern::{PatternPeak, pattern_peak};
 
@@ -29,14 +31,36 @@ pub const SOXSPIPE_QC: [&str; 8] = [
     "BADPIX FRAC",
 ];
 
+/// Who defines a QC value. The header namespace follows it, so that a value mbias adds is
+/// never read by ESO tools as one of soxspipe's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QcOrigin {
+    /// Written as `HIERARCH ESO QC <name>`.
+    Soxspipe,
+    /// Written as `HIERARCH MBIAS QC <name>`.
+    Mbias,
+}
+
+impl QcOrigin {
+    /// The keyword prefix, without `HIERARCH`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            QcOrigin::Soxspipe => "ESO QC ",
+            QcOrigin::Mbias => "MBIAS QC ",
+        }
+    }
+}
+
 /// One QC value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QcValue {
-    /// soxspipe's name, written as `HIERARCH ESO QC <name>`.
+    /// soxspipe's name for its values, mbias's own for the rest.
     pub name: &'static str,
+    pub origin: QcOrigin,
     pub value: f64,
     pub unit: &'static str,
-    /// The header comment soxspipe writes.
+    /// The header comment (soxspipe's own for its values).
     pub comment: &'static str,
     /// Whether soxspipe writes it to the product header (temperatures are table-only).
     pub in_header: bool,
@@ -47,9 +71,18 @@ pub struct QcValue {
     pub integer: bool,
 }
 
+impl QcValue {
+    /// The header keyword, without `HIERARCH`.
+    pub fn keyword(&self) -> String {
+        format!("{}{}", self.origin.prefix(), self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QcReport {
     pub values: Vec<QcValue>,
+    /// Per raw frame, in observing order.
+    pub frames: Vec<FrameQcValues>,
 }
 
 impl QcReport {
@@ -67,6 +100,8 @@ impl QcReport {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameQc {
     pub fpn_ratios: Vec<f64>,
+    /// `None` for a single frame or a window smaller than 9×9.
+    pub difference_ron: Option<DifferenceRon>,
 }
 
 pub fn frame_qc(set: &PreparedSet) -> FrameQc {
@@ -81,6 +116,9 @@ pub fn frame_qc(set: &PreparedSet) -> FrameQc {
                 }
             })
             .collect(),
+        difference_ron: difference_ron(set.frames.len(), set.rows, set.cols, |f, p| {
+            set.frames[f].value(p)
+        }),
     }
 }
 
@@ -131,14 +169,17 @@ pub fn structure(master: &MasterBias) -> (f64, f64) {
     )
 }
 
-/// All QC values of a master, checked against `ranges`.
+/// All QC values of a master, checked against `ranges`: soxspipe's first, in soxspipe's
+/// order, then mbias's own.
 pub fn report(
     set: &PreparedSet,
     master: &MasterBias,
     frames: &FrameQc,
     ranges: &QcRanges,
 ) -> QcReport {
-    let (structx, structy) = structure(master);
+    // The pattern's FFT is the dearest QC of a re-stack; the STRUCT sums run beside it.
+    let ((structx, structy), pattern) =
+        rayon::join(|| structure(master), || extra::master_pattern(master));
     let bad = master.bad_pixels();
     let npix = (master.rows * master.cols).max(1);
     let fraction: f64 = format!("{:.6}", bad as f64 / npix as f64)
@@ -180,17 +221,23 @@ pub fn report(
             }
         }
     }
+    values.extend(extra::values(master, frames.difference_ron, pattern));
     for v in &mut values {
         let key = v.name.to_ascii_lowercase().replace(' ', "-");
         v.range = ranges.get(&key).copied();
         v.pass = v.range.map(|r| r.passes(v.value));
     }
-    QcReport { values }
+    QcReport {
+        values,
+        frames: extra::frame_values(master),
+    }
 }
 
+/// One of soxspipe's QC values.
 fn qc(name: &'static str, value: f64, unit: &'static str, comment: &'static str) -> QcValue {
     QcValue {
         name,
+        origin: QcOrigin::Soxspipe,
         value,
         unit,
         comment,

@@ -46,6 +46,9 @@ pub struct ResultsPane {
     /// Parameters changed since `result` was computed.
     pub stale: bool,
     pub frames_table: TableState,
+    /// First QC row shown when the table is taller than the pane (80×24 shows about ten
+    /// of its rows); kept across re-stacks so a row being watched while tuning stays put.
+    pub qc_scroll: usize,
 }
 
 impl ResultsPane {

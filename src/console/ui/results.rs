@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         return;
     };
     match app.results.current_tab() {
-        Tab::Qc => qc(frame, &theme, &result, body),
+        Tab::Qc => qc(frame, &theme, &result, &mut app.results.qc_scroll, body),
         Tab::Profile => profile(frame, app, &result, body),
         Tab::Preview => preview(frame, &theme, &result, body),
         Tab::Frames => frames(frame, app, &result, body),
@@ -91,12 +91,24 @@ fn format_value(name: &str, v: f64, integer: bool) -> String {
     }
 }
 
-fn qc(frame: &mut Frame, theme: &Theme, result: &StackResult, area: Rect) {
-    let rows: Vec<Row> = result
-        .outcome
-        .qc
-        .values
+/// The QC table; when it is taller than `area`, a window of it from `scroll` (clamped
+/// here, where the height is known) and a last line saying what is out of sight.
+fn qc(frame: &mut Frame, theme: &Theme, result: &StackResult, scroll: &mut usize, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let values = &result.outcome.qc.values;
+    let capacity = usize::from(area.height.saturating_sub(1));
+    let shown = if values.len() > capacity {
+        capacity.saturating_sub(1)
+    } else {
+        values.len()
+    };
+    *scroll = (*scroll).min(values.len() - shown);
+    let rows: Vec<Row> = values
         .iter()
+        .skip(*scroll)
+        .take(shown)
         .map(|v| {
             let range = v
                 .range
@@ -128,6 +140,16 @@ fn qc(frame: &mut Frame, theme: &Theme, result: &StackResult, area: Rect) {
     )
     .header(header);
     frame.render_widget(table, area);
+    if shown < values.len() {
+        let below = values.len() - *scroll - shown;
+        let hint = format!("↑↓ scroll · {} above · {below} below", *scroll);
+        let line = Rect {
+            y: area.y + area.height.saturating_sub(1),
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim)), line);
+    }
 }
 
 fn bounds(points: &[(f64, f64)]) -> [f64; 2] {
@@ -276,20 +298,18 @@ fn frames(frame: &mut Frame, app: &mut App, result: &StackResult, area: Rect) {
 
     let levels: Vec<f64> = master.frames.iter().map(|f| f.level).collect();
     let min = levels.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = levels.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let drift = levels.last().unwrap_or(&0.0) - levels.first().unwrap_or(&0.0);
+    // The QC tab's LEVEL DRIFT and LEVEL RANGE, so both tabs tell the same story.
+    let qc = &result.outcome.qc;
+    let caption = match (qc.get("LEVEL DRIFT"), qc.get("LEVEL RANGE")) {
+        (Some(drift), Some(range)) => format!(
+            "level drift {:+.3} e-/frame, range {:.3} e-",
+            drift.value, range.value
+        ),
+        _ => "level drift: needs two frames".to_string(),
+    };
     let [label, spark] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(drift_area);
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            format!(
-                "level drift {drift:+.3} e- first→last, range {:.3} e-",
-                max - min
-            ),
-            theme.dim,
-        )),
-        label,
-    );
+    frame.render_widget(Paragraph::new(Line::styled(caption, theme.dim)), label);
     let data: Vec<u64> = levels
         .iter()
         .map(|l| 1 + ((l - min) * 1000.0) as u64)
