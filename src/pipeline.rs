@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
-use crate::algorithm::{self, MasterBias, PreparedSet};
+use crate::algorithm::{self, MasterBias, PreparedSet, StackMethod};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
 use crate::progress::{Progress, Stage};
@@ -103,11 +103,23 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         return Err(Error::Cancelled);
     }
     let levels = loaded.levels(resolved, progress);
+    // The noise model's read noise: measured from frame differences when the set has a
+    // pair, else the headers' (or the profile's) value.
+    let read_noise = loaded
+        .frame_qc
+        .difference_ron
+        .map_or(loaded.set.plan.ron, |d| d.sigma());
+    let method = StackMethod {
+        rejection: resolved.rejection,
+        combine: resolved.combine,
+        read_noise,
+    };
     let master = algorithm::stack_levels(
         &loaded.set,
         &levels,
         &resolved.params,
         resolved.numerics,
+        method,
         progress,
     )?;
     progress.report(Stage::Qc);

@@ -168,8 +168,13 @@ pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> V
             Value::Int(i64::from(p.frame_clipping_iterations)),
         ),
         ("numerics", text(master.numerics.name())),
+        ("rejection", text(master.method.rejection.name())),
+        ("combine", text(master.method.combine.name())),
     ];
-    for (i, (name, value)) in params.into_iter().enumerate() {
+    // The read noise the noise-model rejection scaled its bounds with (e-).
+    let noise_model = (master.method.rejection == crate::settings::Rejection::NoiseModel)
+        .then_some(("noise-model-ron", Value::Float(master.method.read_noise)));
+    for (i, (name, value)) in params.into_iter().chain(noise_model).enumerate() {
         add(&format!("ESO PRO REC1 PARAM{} NAME", i + 1), text(name), "");
         add(&format!("ESO PRO REC1 PARAM{} VALUE", i + 1), value, "");
     }

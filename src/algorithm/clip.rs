@@ -538,6 +538,60 @@ pub fn clip_stack_median_mad(
     state.mask(values, clipped)
 }
 
+/// The noise-model rejection of one pixel's stack: bounds at a centre ± a fixed half
+/// width (σ × the read noise). The first round centres on the median, which a cosmic ray
+/// cannot drag; later rounds centre on the mean of the survivors, which on clean values
+/// scatters less than a median (so fewer good values fall outside), and re-admit any value
+/// inside the new bounds. Stops when a round changes nothing.
+pub fn clip_stack_fixed_width(
+    values: &[f64],
+    half_width: f64,
+    max_iterations: u32,
+    scratch: &mut [f64],
+    clipped: &mut [bool],
+) -> usize {
+    let sorted_all = &mut scratch[..values.len()];
+    let mut count = 0;
+    for &v in values {
+        if v.is_finite() {
+            sorted_all[count] = v;
+            count += 1;
+        }
+    }
+    let sorted = &mut sorted_all[..count];
+    sort_small(sorted);
+    let mut state = Rounds {
+        first: 0,
+        end: count,
+        lower: f64::NAN,
+        upper: f64::NAN,
+        everything_clipped: count == 0,
+    };
+    for round in 0..max_iterations {
+        if state.everything_clipped {
+            break;
+        }
+        let live = &sorted[state.first..state.end];
+        let centre = if round == 0 {
+            middle(live)
+        } else {
+            live.iter().sum::<f64>() / live.len() as f64
+        };
+        state.lower = centre - half_width;
+        state.upper = centre + half_width;
+        let run = (
+            sorted.partition_point(|&v| v < state.lower),
+            sorted.partition_point(|&v| v <= state.upper),
+        );
+        if run == (state.first, state.end) {
+            break;
+        }
+        (state.first, state.end) = run;
+        state.everything_clipped = run.0 >= run.1;
+    }
+    state.mask(values, clipped)
+}
+
 /// Where a per-pixel clip stands: the surviving run `first..end` of the sorted values
 /// and the last round's bounds.
 #[derive(Debug, Clone, Copy)]
@@ -621,6 +675,30 @@ mod tests {
         let mut big: Vec<f64> = (0..40).rev().map(f64::from).collect();
         sort_small(&mut big);
         assert!(big.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn noise_model_rejects_cosmic_rays_and_keeps_the_core() {
+        let mut scratch = vec![0.0; 5];
+        let mut clipped = vec![false; 5];
+        let values = [1.0, -2.0, 0.5, 900.0, 1.5];
+        assert_eq!(
+            clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped),
+            1
+        );
+        assert_eq!(clipped, [false, false, false, true, false]);
+        // Two hits in five: the median still stands on the clean values.
+        let values = [1.0, 700.0, 0.5, 900.0, -1.5];
+        assert_eq!(
+            clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped),
+            2
+        );
+        // A value the median round rejected comes back inside the mean-centred bounds:
+        // median 0, survivors {-8, 0, 0, 2, 9.5} minus 9.5 → mean -1.5, bounds [-10.5, 7.5]
+        // keep -8 and reject 9.5 again; nothing else moves.
+        let values = [-8.0, 0.0, 0.0, 2.0, 9.5];
+        clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped);
+        assert_eq!(clipped, [false, false, false, false, true]);
     }
 
     #[test]

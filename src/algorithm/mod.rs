@@ -13,8 +13,8 @@ mod stack;
 pub use histogram::AduHistogram;
 pub use prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples, prepare};
 pub use stack::{
-    FrameLevel, StackInput, Stacked, clip_and_stack, measure_frame, measure_frames,
-    stacked_uncertainty, subtract_level,
+    FrameLevel, StackInput, StackMethod, StackSettings, Stacked, clip_and_stack, measure_frame,
+    measure_frames, stacked_uncertainty, subtract_level,
 };
 
 use rayon::prelude::*;
@@ -60,6 +60,7 @@ pub struct MasterBias {
     pub post_clip: Option<ClipBounds>,
     pub numerics: Numerics,
     pub params: ClipParams,
+    pub method: StackMethod,
 }
 
 impl MasterBias {
@@ -164,6 +165,7 @@ pub fn stack_levels(
     levels: &[FrameLevel],
     params: &ClipParams,
     numerics: Numerics,
+    method: StackMethod,
     progress: &dyn Progress,
 ) -> Result<MasterBias> {
     crate::settings::check_params(params)?;
@@ -189,9 +191,12 @@ pub fn stack_levels(
             &stack_input(set),
             &level_values,
             set.cols,
-            params.stacked_clipping_sigma,
-            params.stacked_clipping_iterations,
-            numerics,
+            StackSettings {
+                sigma: params.stacked_clipping_sigma,
+                iterations: params.stacked_clipping_iterations,
+                numerics,
+                method,
+            },
             progress,
         )?;
         // The post-stack clip is one long chain of float32 adds; the master RON does not
@@ -238,7 +243,7 @@ pub fn stack_levels(
         .map(|(&c, &m)| ((if m { 0.0 } else { f64::from(c) }) + mean_level) as f32)
         .collect();
     let by_count: Vec<f32> = (0..=total as u16)
-        .map(|n| stacked_uncertainty(ron, n, numerics))
+        .map(|n| stacked_uncertainty(ron, n, numerics, method.combine))
         .collect();
     let errs = mask
         .par_iter()
@@ -279,5 +284,6 @@ pub fn stack_levels(
         post_clip,
         numerics,
         params: *params,
+        method,
     })
 }

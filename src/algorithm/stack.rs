@@ -6,13 +6,43 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::clip::{
-    ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_bounds, clip_stack_median_mad,
-    first_round_lanes,
+    ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_bounds, clip_stack_fixed_width,
+    clip_stack_median_mad, first_round_lanes,
 };
-use super::numerics::numpy_kept_sum;
+use super::numerics::{median_in_place, numpy_kept_sum};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
-use crate::settings::Numerics;
+use crate::settings::{Combine, Numerics, Rejection};
+
+/// How the stack rejects and combines (soxspipe: `mad-sigma` and `mean`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StackMethod {
+    pub rejection: Rejection,
+    pub combine: Combine,
+    /// e-, the noise the `noise-model` rejection scales its bounds with.
+    pub read_noise: f64,
+}
+
+/// Everything the per-pixel stack clip is told.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StackSettings {
+    pub sigma: f64,
+    pub iterations: u32,
+    pub numerics: Numerics,
+    pub method: StackMethod,
+}
+
+impl StackMethod {
+    pub const SOXSPIPE: StackMethod = StackMethod {
+        rejection: Rejection::MadSigma,
+        combine: Combine::Mean,
+        read_noise: f64::NAN,
+    };
+
+    fn is_soxspipe(&self) -> bool {
+        self.rejection == Rejection::MadSigma && self.combine == Combine::Mean
+    }
+}
 
 /// A frame after its whole-frame clip: level and noise of the unclipped pixels.
 #[derive(Debug, Clone)]
@@ -114,6 +144,7 @@ struct PixelKernel {
     lanes: Vec<Lanes>,
     sorted: Vec<Lanes>,
     deviations: Vec<Lanes>,
+    kept: Vec<f64>,
 }
 
 impl PixelKernel {
@@ -128,6 +159,7 @@ impl PixelKernel {
             lanes: vec![[0.0; LANE_WIDTH]; n],
             sorted: vec![[0.0; LANE_WIDTH]; n],
             deviations: vec![[0.0; LANE_WIDTH]; n],
+            kept: Vec::with_capacity(n),
         }
     }
 
@@ -184,6 +216,57 @@ impl PixelKernel {
         self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
     }
 
+    /// One pixel with a method other than soxspipe's, counting rejections per frame.
+    fn clip_pixel_with(
+        &mut self,
+        noise: &Noise<'_>,
+        p: usize,
+        rejected: &mut [usize],
+        method: &StackMethod,
+    ) -> (f32, u16) {
+        for (k, v) in self.values.iter_mut().enumerate() {
+            *v = f64::from(noise.at(k, p));
+        }
+        match method.rejection {
+            Rejection::MadSigma => clip_stack_median_mad(
+                &self.values,
+                self.sigma,
+                self.iterations,
+                &mut self.scratch,
+                &mut self.clipped,
+            ),
+            Rejection::NoiseModel => clip_stack_fixed_width(
+                &self.values,
+                self.sigma * method.read_noise,
+                self.iterations,
+                &mut self.scratch,
+                &mut self.clipped,
+            ),
+        };
+        for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
+            *r += usize::from(c);
+        }
+        match method.combine {
+            Combine::Mean => {
+                let clipped = &self.clipped;
+                self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
+            }
+            Combine::Median => {
+                self.kept.clear();
+                self.kept.extend(
+                    self.values
+                        .iter()
+                        .zip(&self.clipped)
+                        .filter(|(_, c)| !**c)
+                        .map(|(v, _)| *v),
+                );
+                let used = self.kept.len() as u16;
+                let median = median_in_place(&mut self.kept).map_or(f32::NAN, |m| m as f32);
+                (median, used)
+            }
+        }
+    }
+
     /// The full clip of one pixel, counting rejections per frame.
     fn clip_pixel(&mut self, noise: &Noise<'_>, p: usize, rejected: &mut [usize]) -> (f32, u16) {
         for (k, v) in self.values.iter_mut().enumerate() {
@@ -210,6 +293,7 @@ struct StackJob<'a> {
     sigma: f64,
     iterations: u32,
     numerics: Numerics,
+    method: StackMethod,
 }
 
 /// One band of rows: pixels `start..start + mean.len()` and where their results go.
@@ -251,6 +335,12 @@ fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
     let (frames, levels, sigma) = (noise.frames, noise.levels, job.sigma);
     let n = frames.len();
     let mut kernel = PixelKernel::new(n, sigma, job.iterations, job.numerics);
+    if !job.method.is_soxspipe() {
+        for (i, (mean, used)) in mean.iter_mut().zip(used.iter_mut()).enumerate() {
+            (*mean, *used) = kernel.clip_pixel_with(noise, start + i, rejected, &job.method);
+        }
+        return;
+    }
     let mut i = 0;
     // Groups of neighbouring pixels take the vector first round; where it clips
     // nothing (most pixels) that round is the whole clip.
@@ -329,7 +419,7 @@ fn stack_adu_band(
     adu: &[&[u16]],
     table: &[f32],
     levels: &[f64],
-    settings: (f64, u32, Numerics),
+    settings: StackSettings,
     band: Band<'_>,
     scratch: &mut Vec<f32>,
 ) {
@@ -344,15 +434,15 @@ fn stack_adu_band(
     }
     let frames: Vec<&[f32]> = scratch.chunks(len.max(1)).collect();
     let zeros = vec![0f64; adu.len()];
-    let (sigma, iterations, numerics) = settings;
     let job = StackJob {
         noise: Noise {
             frames: &frames,
             levels: &zeros,
         },
-        sigma,
-        iterations,
-        numerics,
+        sigma: settings.sigma,
+        iterations: settings.iterations,
+        numerics: settings.numerics,
+        method: settings.method,
     };
     stack_band(&job, Band { start: 0, ..band });
 }
@@ -363,11 +453,15 @@ pub fn clip_and_stack(
     input: &StackInput<'_>,
     levels: &[f64],
     cols: usize,
-    sigma: f64,
-    iterations: u32,
-    numerics: Numerics,
+    settings: StackSettings,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
+    let StackSettings {
+        sigma,
+        iterations,
+        numerics,
+        method,
+    } = settings;
     let n = input.frames();
     let pixels = input.pixels();
     let no_frames: Vec<&[f32]> = Vec::new();
@@ -380,6 +474,7 @@ pub fn clip_and_stack(
         sigma,
         iterations,
         numerics,
+        method,
     };
     let mut mean = vec![0f32; pixels];
     let mut used = vec![0u16; pixels];
@@ -406,14 +501,9 @@ pub fn clip_and_stack(
             };
             match input {
                 StackInput::Electrons(_) => stack_band(&job, band),
-                StackInput::Adu { adu, table } => stack_adu_band(
-                    adu,
-                    table,
-                    levels,
-                    (sigma, iterations, numerics),
-                    band,
-                    scratch,
-                ),
+                StackInput::Adu { adu, table } => {
+                    stack_adu_band(adu, table, levels, settings, band, scratch)
+                }
             }
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Stacking {
@@ -437,10 +527,16 @@ pub fn clip_and_stack(
 }
 
 /// The combined uncertainty for `used` surviving frames of constant error `ron`
-/// (soxspipe: float32 mean of the ERRS maps, divided by √n in float64).
-pub fn stacked_uncertainty(ron: f32, used: u16, numerics: Numerics) -> f32 {
+/// (soxspipe: float32 mean of the ERRS maps, divided by √n in float64). A median is
+/// √(π/2) noisier than a mean for Gaussian noise; for one or two values the two agree
+/// (HDRL's convention).
+pub fn stacked_uncertainty(ron: f32, used: u16, numerics: Numerics, combine: Combine) -> f32 {
     if used == 0 {
         return f32::NAN;
+    }
+    if combine == Combine::Median && used > 2 {
+        let mean = stacked_uncertainty(ron, used, Numerics::Exact, Combine::Mean);
+        return (f64::from(mean) * std::f64::consts::FRAC_PI_2.sqrt()) as f32;
     }
     let root = f64::from(used).sqrt();
     match numerics {
@@ -468,7 +564,19 @@ mod tests {
         ];
         let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
         let input = StackInput::Electrons(slices);
-        let s = clip_and_stack(&input, &[10.0; 5], 2, 3.0, 3, Numerics::Soxspipe, &Silent).unwrap();
+        let s = clip_and_stack(
+            &input,
+            &[10.0; 5],
+            2,
+            StackSettings {
+                sigma: 3.0,
+                iterations: 3,
+                numerics: Numerics::Soxspipe,
+                method: StackMethod::SOXSPIPE,
+            },
+            &Silent,
+        )
+        .unwrap();
         assert_eq!(s.used, vec![4, 5]);
         assert_eq!(s.mean, vec![2.0, 0.0]);
         assert_eq!(s.rejected, vec![0, 0, 0, 0, 1]);
@@ -487,8 +595,14 @@ mod tests {
 
     #[test]
     fn uncertainty_is_ron_over_root_n() {
-        let u = stacked_uncertainty(4.2, 7, Numerics::Exact);
+        let u = stacked_uncertainty(4.2, 7, Numerics::Exact, Combine::Mean);
         assert!((f64::from(u) - 4.2 / 7f64.sqrt()).abs() < 1e-6);
-        assert!(stacked_uncertainty(4.2, 0, Numerics::Soxspipe).is_nan());
+        assert!(stacked_uncertainty(4.2, 0, Numerics::Soxspipe, Combine::Mean).is_nan());
+        let median = stacked_uncertainty(4.2, 7, Numerics::Exact, Combine::Median);
+        assert!((f64::from(median / u) - 1.2533).abs() < 1e-4);
+        assert_eq!(
+            stacked_uncertainty(4.2, 2, Numerics::Exact, Combine::Median),
+            stacked_uncertainty(4.2, 2, Numerics::Exact, Combine::Mean)
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use mbias::settings::Numerics;
+use mbias::settings::{Combine, Numerics, Rejection};
 
 use super::{SettingsArgs, Status, output};
 
@@ -16,6 +16,12 @@ pub struct StackArgs {
     /// soxspipe (emulate its float32 sums; default for SOXS/X-shooter) or exact (float64).
     #[arg(long, value_parser = parse_numerics)]
     numerics: Option<Numerics>,
+    /// Stack rejection: mad-sigma (soxspipe) or noise-model (median ± σ × read noise).
+    #[arg(long, value_parser = parse_rejection)]
+    rejection: Option<Rejection>,
+    /// Combination of the surviving values: mean (soxspipe) or median.
+    #[arg(long, value_parser = parse_combine)]
+    combine: Option<Combine>,
     /// Output folder (default: the settings' output-dir, else the current folder).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     output: Option<PathBuf>,
@@ -34,11 +40,21 @@ fn parse_numerics(s: &str) -> Result<Numerics, String> {
     Numerics::parse(s).ok_or_else(|| format!("'{s}': expected soxspipe or exact"))
 }
 
+fn parse_rejection(s: &str) -> Result<Rejection, String> {
+    Rejection::parse(s).ok_or_else(|| format!("'{s}': expected mad-sigma or noise-model"))
+}
+
+fn parse_combine(s: &str) -> Result<Combine, String> {
+    Combine::parse(s).ok_or_else(|| format!("'{s}': expected mean or median"))
+}
+
 pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     let mut settings = args.settings.load()?;
     if let Some(n) = args.numerics {
         settings.numerics = Some(n);
     }
+    settings.rejection = args.rejection.or(settings.rejection);
+    settings.combine = args.combine.or(settings.combine);
     let (inputs, verification) = mbias::pipeline::validate(&args.inputs, &settings)?;
     let Some(plan) = verification.plan.as_ref() else {
         output::print_findings(&verification);
@@ -102,14 +118,16 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     } else {
         let p = &resolved.params;
         println!(
-            "{} frames, {}, numerics {}: frame clip {}σ ×{}, stack clip {}σ ×{}",
+            "{} frames, {}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
             plan.frames.len(),
             plan.profile.name,
             resolved.numerics.name(),
             p.frame_clipping_sigma,
             p.frame_clipping_iterations,
+            resolved.rejection.name(),
             p.stacked_clipping_sigma,
-            p.stacked_clipping_iterations
+            p.stacked_clipping_iterations,
+            resolved.combine.name()
         );
         println!("wrote {}\n", path.display());
         print!("{}", output::qc_table(&outcome.qc));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mbias::detector::{Instrument, Profile};
 use mbias::pipeline::Loaded;
 use mbias::progress::Stage;
-use mbias::settings::{Numerics, Resolved, Settings};
+use mbias::settings::{Combine, Numerics, Rejection, Resolved, Settings};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -18,7 +18,7 @@ use ratatui::layout::{Position, Rect};
 use super::keymap::{self, Action, Context};
 use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackSource, WriteFailure};
 use super::panes::files::FilesPane;
-use super::panes::params::ParamsPane;
+use super::panes::params::{Modes, ParamsPane};
 use super::panes::results::{Axis, ResultsPane, TABS, Tab};
 use super::theme::Theme;
 use super::ui;
@@ -103,10 +103,19 @@ impl App {
     ) -> (App, Vec<Effect>) {
         let (params, _) = mbias::settings::instrument_defaults(Instrument::Soxs);
         let resolved = settings.resolve(mbias::detector::soxs_vis()).ok();
-        let params = ParamsPane::new(
-            resolved.as_ref().map_or(params, |r| r.params),
-            resolved.as_ref().map_or(Numerics::Soxspipe, |r| r.numerics),
+        let modes = resolved.as_ref().map_or(
+            Modes {
+                numerics: Numerics::Soxspipe,
+                rejection: Rejection::MadSigma,
+                combine: Combine::Mean,
+            },
+            |r| Modes {
+                numerics: r.numerics,
+                rejection: r.rejection,
+                combine: r.combine,
+            },
         );
+        let params = ParamsPane::new(resolved.as_ref().map_or(params, |r| r.params), modes);
         let mut app = App {
             focus: Focus::Files,
             overlay: None,
@@ -476,11 +485,17 @@ impl App {
         let defaults = self.settings.resolve(profile).map_err(|e| e.to_string())?;
         if !self.params.touched {
             self.params.params = defaults.params;
-            self.params.numerics = defaults.numerics;
+            self.params.modes = Modes {
+                numerics: defaults.numerics,
+                rejection: defaults.rejection,
+                combine: defaults.combine,
+            };
         }
         Ok(Resolved {
             params: self.params.params,
-            numerics: self.params.numerics,
+            numerics: self.params.modes.numerics,
+            rejection: self.params.modes.rejection,
+            combine: self.params.modes.combine,
             ..defaults
         })
     }

@@ -30,6 +30,20 @@ pub struct DifferenceRon {
     pub windows: usize,
 }
 
+impl DifferenceRon {
+    /// The Gaussian σ this RON implies. The median of population standard deviations of
+    /// n = 81 values is below σ: s² is σ²·χ²(n−1)/n, and the median of χ²(k) is about
+    /// k(1 − 2/9k)³ (Wilson–Hilferty), so the median s is 0.9897 σ. The QC value keeps
+    /// CPL's definition; clipping at "k × the read noise" needs σ itself, or on integer
+    /// data its bounds slide across whole ADU steps.
+    pub fn sigma(&self) -> f64 {
+        let n = ((2 * HALF + 1) * (2 * HALF + 1)) as f64;
+        let k = n - 1.0;
+        let median_chi2_over_n = k * (1.0 - 2.0 / (9.0 * k)).powi(3) / n;
+        self.ron / median_chi2_over_n.sqrt()
+    }
+}
+
 /// RON of `frames` row-major `rows × cols` frames in observing order, pooled over the
 /// N−1 consecutive pairs; `value(frame, pixel)` reads one pixel.
 ///

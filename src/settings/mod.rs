@@ -6,8 +6,10 @@
 //! the defaults soxspipe ships for the frames' instrument, so X-shooter frames get
 //! X-shooter defaults and SOXS frames SOXS defaults.
 
+mod method;
 mod profiles;
 
+pub use method::{Combine, Rejection};
 pub use profiles::GenericProfile;
 
 use std::collections::BTreeMap;
@@ -121,6 +123,10 @@ pub struct Settings {
     pub instrument: Option<Instrument>,
     /// `mbias.numerics`; `None` = the profile's default (soxspipe for built-in profiles).
     pub numerics: Option<Numerics>,
+    /// `mbias.rejection`; `None` = soxspipe's `mad-sigma`.
+    pub rejection: Option<Rejection>,
+    /// `mbias.combine`; `None` = soxspipe's `mean`.
+    pub combine: Option<Combine>,
     /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
     pub output_dir: Option<PathBuf>,
     /// `mbias.detectors`: generic profiles for CCDs soxspipe does not know.
@@ -138,6 +144,8 @@ pub struct Resolved {
     pub params: ClipParams,
     pub qc_ranges: QcRanges,
     pub numerics: Numerics,
+    pub rejection: Rejection,
+    pub combine: Combine,
 }
 
 /// The environment variable that names a settings file.
@@ -152,7 +160,14 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 4] = ["numerics", "output-dir", "profile", "detectors"];
+const MBIAS_KEYS: [&str; 6] = [
+    "numerics",
+    "rejection",
+    "combine",
+    "output-dir",
+    "profile",
+    "detectors",
+];
 
 /// The example settings file shipped with the project; a test proves it equals the defaults.
 pub const EXAMPLE: &str = include_str!("../../settings.example.yaml");
@@ -164,6 +179,8 @@ impl Default for Settings {
             arms: BTreeMap::new(),
             instrument: None,
             numerics: None,
+            rejection: None,
+            combine: None,
             output_dir: None,
             detectors: Vec::new(),
             profile: None,
@@ -293,6 +310,18 @@ impl Settings {
                             _ => return Err(SettingsError::invalid(&path, "a string", v)),
                         }
                     }
+                    "rejection" => {
+                        settings.rejection =
+                            Some(v.as_str().and_then(Rejection::parse).ok_or_else(|| {
+                                SettingsError::invalid(&path, "mad-sigma or noise-model", v)
+                            })?)
+                    }
+                    "combine" => {
+                        settings.combine =
+                            Some(v.as_str().and_then(Combine::parse).ok_or_else(|| {
+                                SettingsError::invalid(&path, "mean or median", v)
+                            })?)
+                    }
                     "output-dir" => {
                         settings.output_dir = match v {
                             Value::Null => None,
@@ -388,6 +417,8 @@ impl Settings {
             params,
             qc_ranges,
             numerics: self.numerics.unwrap_or(profile.default_numerics),
+            rejection: self.rejection.unwrap_or(Rejection::MadSigma),
+            combine: self.combine.unwrap_or(Combine::Mean),
         })
     }
 
@@ -441,6 +472,12 @@ impl Settings {
         if patch.numerics.is_some() {
             self.numerics = patch.numerics;
         }
+        if patch.rejection.is_some() {
+            self.rejection = patch.rejection;
+        }
+        if patch.combine.is_some() {
+            self.combine = patch.combine;
+        }
         if patch.output_dir.is_some() {
             self.output_dir = patch.output_dir;
         }
@@ -488,8 +525,10 @@ impl Settings {
             }
         }
         out.push_str(&format!(
-            "{MBIAS_BLOCK}:\n    numerics: {}\n",
-            resolved.numerics.name()
+            "{MBIAS_BLOCK}:\n    numerics: {}\n    rejection: {}\n    combine: {}\n",
+            resolved.numerics.name(),
+            resolved.rejection.name(),
+            resolved.combine.name()
         ));
         out
     }
@@ -732,6 +771,8 @@ soxs-mbias:
             assert_eq!(resolve(&example), resolve(&builtin), "{}", profile.name);
         }
         assert_eq!(example.numerics, builtin.numerics);
+        assert_eq!(example.rejection, Some(Rejection::MadSigma));
+        assert_eq!(example.combine, Some(Combine::Mean));
         assert_eq!(example.output_dir, builtin.output_dir);
     }
 

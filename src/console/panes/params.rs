@@ -1,6 +1,7 @@
-//! The parameters pane: soxspipe's four clipping parameters and the numerics mode.
+//! The parameters pane: soxspipe's four clipping parameters, the numerics mode, and the
+//! stack's rejection and combination.
 
-use mbias::settings::{ClipParams, Numerics, check_params};
+use mbias::settings::{ClipParams, Combine, Numerics, Rejection, check_params};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -9,15 +10,34 @@ pub enum Field {
     FrameSigma,
     FrameIterations,
     Numerics,
+    Rejection,
+    Combine,
 }
 
-pub const FIELDS: [Field; 5] = [
+pub const FIELDS: [Field; 7] = [
     Field::StackSigma,
     Field::StackIterations,
     Field::FrameSigma,
     Field::FrameIterations,
     Field::Numerics,
+    Field::Rejection,
+    Field::Combine,
 ];
+
+/// The choices beside the four numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Modes {
+    pub numerics: Numerics,
+    pub rejection: Rejection,
+    pub combine: Combine,
+}
+
+/// The next of `all` after `current` (or before, going down), wrapping around.
+fn cycle<T: Copy + PartialEq, const N: usize>(all: [T; N], current: T, direction: i32) -> T {
+    let at = all.iter().position(|x| *x == current).unwrap_or(0);
+    let next = (at as i64 + i64::from(direction)).rem_euclid(N as i64) as usize;
+    all[next]
+}
 
 impl Field {
     pub fn label(self) -> &'static str {
@@ -27,6 +47,8 @@ impl Field {
             Field::FrameSigma => "frame σ",
             Field::FrameIterations => "frame iterations",
             Field::Numerics => "numerics",
+            Field::Rejection => "rejection",
+            Field::Combine => "combine",
         }
     }
 
@@ -38,6 +60,8 @@ impl Field {
             Field::FrameSigma => "frame-clipping-sigma",
             Field::FrameIterations => "frame-clipping-iterations",
             Field::Numerics => "mbias numerics",
+            Field::Rejection => "mbias rejection",
+            Field::Combine => "mbias combine",
         }
     }
 }
@@ -48,7 +72,7 @@ pub struct ParamsPane {
     /// The text being typed, while a value is being entered.
     pub editing: Option<String>,
     pub params: ClipParams,
-    pub numerics: Numerics,
+    pub modes: Modes,
     /// Whether the user changed anything (else a new set takes its instrument's defaults).
     pub touched: bool,
 }
@@ -56,12 +80,12 @@ pub struct ParamsPane {
 const MAX_ITERATIONS: u32 = 100;
 
 impl ParamsPane {
-    pub fn new(params: ClipParams, numerics: Numerics) -> ParamsPane {
+    pub fn new(params: ClipParams, modes: Modes) -> ParamsPane {
         ParamsPane {
             cursor: 0,
             editing: None,
             params,
-            numerics,
+            modes,
             touched: false,
         }
     }
@@ -81,11 +105,13 @@ impl ParamsPane {
             Field::StackIterations => p.stacked_clipping_iterations.to_string(),
             Field::FrameSigma => format!("{:.1}", p.frame_clipping_sigma),
             Field::FrameIterations => p.frame_clipping_iterations.to_string(),
-            Field::Numerics => self.numerics.name().to_string(),
+            Field::Numerics => self.modes.numerics.name().to_string(),
+            Field::Rejection => self.modes.rejection.name().to_string(),
+            Field::Combine => self.modes.combine.name().to_string(),
         }
     }
 
-    fn apply(&mut self, candidate: ClipParams, numerics: Numerics) -> Result<(), String> {
+    fn apply(&mut self, candidate: ClipParams, modes: Modes) -> Result<(), String> {
         check_params(&candidate).map_err(|e| e.to_string())?;
         if candidate.stacked_clipping_iterations > MAX_ITERATIONS
             || candidate.frame_clipping_iterations > MAX_ITERATIONS
@@ -93,7 +119,7 @@ impl ParamsPane {
             return Err(format!("at most {MAX_ITERATIONS} iterations"));
         }
         self.params = candidate;
-        self.numerics = numerics;
+        self.modes = modes;
         self.touched = true;
         Ok(())
     }
@@ -103,7 +129,7 @@ impl ParamsPane {
         let mut p = self.params;
         let sigma = |v: f64| ((v * 10.0).round() + f64::from(direction)) / 10.0;
         let count = |v: u32| v.saturating_add_signed(direction);
-        let mut numerics = self.numerics;
+        let mut modes = self.modes;
         match self.field() {
             Field::StackSigma => p.stacked_clipping_sigma = sigma(p.stacked_clipping_sigma),
             Field::StackIterations => {
@@ -114,20 +140,23 @@ impl ParamsPane {
                 p.frame_clipping_iterations = count(p.frame_clipping_iterations)
             }
             Field::Numerics => {
-                numerics = match numerics {
-                    Numerics::Soxspipe => Numerics::Exact,
-                    Numerics::Exact => Numerics::Soxspipe,
-                }
+                modes.numerics = cycle(
+                    [Numerics::Soxspipe, Numerics::Exact],
+                    modes.numerics,
+                    direction,
+                )
             }
+            Field::Rejection => modes.rejection = cycle(Rejection::ALL, modes.rejection, direction),
+            Field::Combine => modes.combine = cycle(Combine::ALL, modes.combine, direction),
         }
-        self.apply(p, numerics)
+        self.apply(p, modes)
     }
 
     /// Sets the chosen value from typed text; on error nothing changes.
     pub fn set_text(&mut self, text: &str) -> Result<(), String> {
         let text = text.trim();
         let mut p = self.params;
-        let mut numerics = self.numerics;
+        let mut modes = self.modes;
         let bad = || format!("'{text}' is not a valid {}", self.field().label());
         match self.field() {
             Field::StackSigma => p.stacked_clipping_sigma = text.parse().map_err(|_| bad())?,
@@ -138,9 +167,11 @@ impl ParamsPane {
             Field::FrameIterations => {
                 p.frame_clipping_iterations = text.parse().map_err(|_| bad())?
             }
-            Field::Numerics => numerics = Numerics::parse(text).ok_or_else(bad)?,
+            Field::Numerics => modes.numerics = Numerics::parse(text).ok_or_else(bad)?,
+            Field::Rejection => modes.rejection = Rejection::parse(text).ok_or_else(bad)?,
+            Field::Combine => modes.combine = Combine::parse(text).ok_or_else(bad)?,
         }
-        self.apply(p, numerics)
+        self.apply(p, modes)
     }
 }
 
@@ -150,7 +181,14 @@ mod tests {
 
     fn pane() -> ParamsPane {
         let (params, _) = mbias::settings::instrument_defaults(mbias::detector::Instrument::Soxs);
-        ParamsPane::new(params, Numerics::Soxspipe)
+        ParamsPane::new(
+            params,
+            Modes {
+                numerics: Numerics::Soxspipe,
+                rejection: Rejection::MadSigma,
+                combine: Combine::Mean,
+            },
+        )
     }
 
     #[test]
@@ -163,10 +201,18 @@ mod tests {
         assert_eq!(p.params.stacked_clipping_iterations, 2);
         p.set_text("7").unwrap();
         assert_eq!(p.params.stacked_clipping_iterations, 7);
-        p.move_cursor(10);
+        p.move_cursor(3);
         assert_eq!(p.field(), Field::Numerics);
         p.step(1).unwrap();
-        assert_eq!(p.numerics, Numerics::Exact);
+        assert_eq!(p.modes.numerics, Numerics::Exact);
+        p.move_cursor(1);
+        p.step(1).unwrap();
+        assert_eq!(p.modes.rejection, Rejection::NoiseModel);
+        p.move_cursor(1);
+        p.set_text("median").unwrap();
+        assert_eq!(p.modes.combine, Combine::Median);
+        p.step(1).unwrap();
+        assert_eq!(p.modes.combine, Combine::Mean);
         assert!(p.touched);
     }
 

@@ -1,5 +1,6 @@
 //! The results pane: QC table, row/column profile, image preview, per-frame table.
 
+use mbias::settings::{Combine, Rejection};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
@@ -37,9 +38,19 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
     let mut title = vec![Span::styled(" Results ", theme.title)];
     if let Some(r) = &app.results.result {
         let p = &r.resolved.params;
+        // soxspipe's mad-sigma and mean go unsaid; the alternatives are named.
+        let mut method = String::new();
+        if r.resolved.rejection != Rejection::MadSigma {
+            method.push_str(r.resolved.rejection.name());
+            method.push(' ');
+        }
+        if r.resolved.combine != Combine::Mean {
+            method.push_str(r.resolved.combine.name());
+            method.push(' ');
+        }
         title.push(Span::styled(
             format!(
-                "stack {}σ×{} frame {}σ×{} {} ",
+                "stack {}σ×{} frame {}σ×{} {} {method}",
                 p.stacked_clipping_sigma,
                 p.stacked_clipping_iterations,
                 p.frame_clipping_sigma,
