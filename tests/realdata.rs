@@ -163,6 +163,12 @@ fn alfosc_master_ron_drift_and_defects() {
     assert!(drift < 0.0, "{drift}");
     assert!(levels.windows(2).all(|w| w[1] < w[0]), "{levels:?}");
 
+    // The frames' clipped medians (astropy sigma_clip 4σ ×3 about the mean, then the
+    // median of the kept pixels) are 11612, 11602, 11598, 11590, 11584 ADU: median 11598.
+    let level = mbias_qc(&product, "LEVEL MEDIAN") / 0.16;
+    println!("ALFOSC LEVEL MEDIAN {level:.3} ADU");
+    assert!((level - 11598.0).abs() <= 0.5, "{level}");
+
     let path = Path::new(doc["product"].as_str().unwrap());
     let qual: Vec<u8> = image(path, "QUAL");
     let cols = 400;
@@ -213,6 +219,11 @@ fn kast_per_amplifier_ron_and_the_cosmic_hit() {
     assert_eq!(doc["profile"], "lick-kast-blue");
     assert_eq!(doc["frames"].as_array().unwrap().len(), 10);
     assert_eq!(both.frames.len(), 10);
+    // The frames' clipped medians in the window (astropy sigma_clip 4σ ×3): 953 for b14,
+    // 954 for the nine others.
+    let level = mbias_qc(&both, "LEVEL MEDIAN") / KAST_GAIN;
+    println!("Kast LEVEL MEDIAN {level:.3} ADU");
+    assert!((level - 954.0).abs() <= 0.5, "{level}");
     let (_, amp1) = run("amp1", &["--set", "profile=kast-amp1"]);
     let (_, amp2) = run("amp2", &["--set", "profile=kast-amp2"]);
 

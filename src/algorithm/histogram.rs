@@ -89,6 +89,31 @@ impl AduHistogram {
         bounds
     }
 
+    /// The median of the pixels `bounds` keeps (even count: mean of the middle two).
+    pub fn median(&self, table: &[f32], bounds: &ClipBounds) -> Option<f64> {
+        let kept = |adu: usize| !bounds.rejects(table[adu]);
+        let n: u64 = (0..self.counts.len())
+            .filter(|&a| kept(a))
+            .map(|a| u64::from(self.counts[a]))
+            .sum();
+        // ADU order is electron order (the gain is positive), so ranks can be counted off.
+        let value_at = |rank: u64| {
+            let mut seen = 0u64;
+            (0..self.counts.len())
+                .filter(|&a| kept(a))
+                .find(|&a| {
+                    seen += u64::from(self.counts[a]);
+                    seen > rank
+                })
+                .map(|a| f64::from(table[a]))
+        };
+        match n {
+            0 => None,
+            n if n % 2 == 1 => value_at(n / 2),
+            n => Some(0.5 * (value_at(n / 2 - 1)? + value_at(n / 2)?)),
+        }
+    }
+
     /// (mean, population std, pixels rejected) of the pixels `bounds` keeps.
     pub fn level(&self, table: &[f32], bounds: &ClipBounds) -> (f64, f64, usize) {
         let keep = |x: f64| !bounds.rejects(x as f32);
@@ -141,6 +166,12 @@ mod tests {
         let mean = kept.iter().sum::<f64>() / kept.len() as f64;
         assert!((level - mean).abs() < 1e-9);
         assert!(noise > 0.0);
+        let median = histogram.median(&table, &by_counts);
+        let keep = |v: f32| !by_counts.rejects(v);
+        assert_eq!(
+            median,
+            crate::algorithm::numerics::kept_median(&electrons, keep)
+        );
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct FrameStats {
     pub level: f64,
     /// Clipped standard deviation, e- (soxspipe's per-frame RON).
     pub noise: f64,
+    /// Clipped median level, e-.
+    pub median: f64,
     /// Pixels rejected by the whole-frame clip.
     pub frame_clipped: usize,
     /// Pixels rejected by the per-pixel stack clip.
@@ -122,6 +124,7 @@ pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) 
                     noise,
                     bounds,
                     clipped,
+                    median: histogram.median(table, &bounds).unwrap_or(f64::NAN),
                 }
             })
             .collect();
@@ -264,6 +267,7 @@ pub fn stack_levels(
         .map(|((f, l), &r)| FrameStats {
             name: f.name.clone(),
             level: l.level,
+            median: l.median,
             noise: l.noise,
             frame_clipped: l.clipped,
             stack_rejected: r,

@@ -216,3 +216,79 @@ mod tests {
         assert!(numpy_std_f32(&[1.0, f32::NAN]).is_nan());
     }
 }
+
+/// An order-preserving integer key of a finite float32: larger floats, larger keys.
+fn order_key(v: f32) -> u32 {
+    let bits = v.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
+
+/// The `rank`-th smallest (0-based) of the values `keep` accepts, by a two-pass radix
+/// select: count the top 16 bits of each key, then sort only the bucket holding the rank.
+/// Two reads of the frame instead of sorting a copy of it.
+fn kept_rank(values: &[f32], keep: &impl Fn(f32) -> bool, rank: usize) -> Option<f32> {
+    let mut counts = vec![0usize; 1 << 16];
+    for &v in values {
+        if keep(v) {
+            counts[(order_key(v) >> 16) as usize] += 1;
+        }
+    }
+    let mut below = 0;
+    let bucket = counts.iter().position(|&c| {
+        below += c;
+        below > rank
+    })?;
+    let before = below - counts[bucket];
+    let mut members: Vec<f32> = values
+        .iter()
+        .copied()
+        .filter(|&v| keep(v) && (order_key(v) >> 16) as usize == bucket)
+        .collect();
+    let at = rank - before;
+    let (_, value, _) = members.select_nth_unstable_by(at, f32::total_cmp);
+    Some(*value)
+}
+
+/// The median of the finite values `keep` accepts (even count: mean of the middle two).
+pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
+    let keep = |v: f32| v.is_finite() && keep(v);
+    let n = values.iter().filter(|&&v| keep(v)).count();
+    if n == 0 {
+        return None;
+    }
+    let upper = f64::from(kept_rank(values, &keep, n / 2)?);
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = f64::from(kept_rank(values, &keep, n / 2 - 1)?);
+    Some(0.5 * (lower + upper))
+}
+
+#[cfg(test)]
+mod kept_median_tests {
+    use super::*;
+
+    #[test]
+    fn radix_median_matches_sorting() {
+        let values: Vec<f32> = (0..10_001)
+            .map(|i| ((i * 7919) % 10_007) as f32 * 0.37 - 1500.0)
+            .chain([f32::NAN, f32::INFINITY, -0.0, 0.0])
+            .collect();
+        for limit in [f32::MAX, 1000.0, -1000.0] {
+            let keep = |v: f32| v <= limit;
+            let mut sorted: Vec<f64> = values
+                .iter()
+                .filter(|v| v.is_finite() && keep(**v))
+                .map(|&v| f64::from(v))
+                .collect();
+            let expected = median_in_place(&mut sorted);
+            assert_eq!(kept_median(&values, keep), expected, "{limit}");
+        }
+        assert_eq!(kept_median(&[1.0, 2.0], |_| false), None);
+        assert_eq!(kept_median(&[4.0, 1.0, 2.0, 3.0], |_| true), Some(2.5));
+    }
+}

@@ -9,7 +9,7 @@ use super::clip::{
     ClipBounds, LANE_WIDTH, Lanes, Rounds, clip_frames_bounds, clip_stack_fixed_width,
     clip_stack_median_mad, first_round_lanes,
 };
-use super::numerics::{median_in_place, numpy_kept_sum};
+use super::numerics::{kept_median, median_in_place, numpy_kept_sum};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
 use crate::settings::{Combine, Numerics, Rejection};
@@ -55,6 +55,9 @@ pub struct FrameLevel {
     pub bounds: ClipBounds,
     /// Pixels the clip rejected.
     pub clipped: usize,
+    /// Median of the unclipped pixels, e-: the level a skewed frame (hot columns, a
+    /// gradient) really sits at, where the clipped mean is pulled away.
+    pub median: f64,
 }
 
 /// Clips prepared frames and measures their levels (soxspipe numerics: `np.ma.mean` is a
@@ -88,6 +91,7 @@ pub fn measure_frames(
                 noise: (squares / kept as f64).sqrt(),
                 bounds,
                 clipped: data.len() - kept,
+                median: kept_median(data, keep).unwrap_or(f64::NAN),
             }
         })
         .collect()

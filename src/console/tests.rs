@@ -683,14 +683,14 @@ fn qc_table_scrolls_when_the_pane_is_short() {
     };
     let top = text(&mut app);
     assert!(top.contains("MBIAS MEDIAN") && !top.contains("PATTERN AMP"));
-    assert!(top.contains("0 above · 9 below"), "{top}");
+    assert!(top.contains("0 above · 10 below"), "{top}");
     app.update(key(KeyCode::PageDown));
     let bottom = text(&mut app);
     assert!(bottom.contains("PATTERN AMP") && !bottom.contains("MBIAS MEDIAN"));
-    assert!(bottom.contains("9 above · 0 below"), "{bottom}");
+    assert!(bottom.contains("10 above · 0 below"), "{bottom}");
     // Clamped while drawing: one step up moves at once, however far PgDn overshot.
     app.update(key(KeyCode::Up));
-    assert!(text(&mut app).contains("8 above · 1 below"));
+    assert!(text(&mut app).contains("9 above · 1 below"));
     app.update(key(KeyCode::PageUp));
     assert_eq!(text(&mut app), top);
     // Where everything fits there is nothing to scroll.

@@ -8,9 +8,11 @@ use serde::Serialize;
 
 use super::{DifferenceRon, PatternPeak, QcOrigin, QcValue, level_drift, pattern_peak};
 use crate::algorithm::MasterBias;
+use crate::algorithm::numerics::median_in_place;
 
 /// mbias's own QC names, in the order they follow soxspipe's.
-pub const MBIAS_QC: [&str; 7] = [
+pub const MBIAS_QC: [&str; 8] = [
+    "LEVEL MEDIAN",
     "RON DIFF",
     "RON DIFF ERR",
     "LEVEL DRIFT",
@@ -102,6 +104,17 @@ pub(super) fn values(
 ) -> Vec<QcValue> {
     let levels: Vec<f64> = master.frames.iter().map(|f| f.level).collect();
     let mut out = Vec::new();
+    let mut medians: Vec<f64> = master.frames.iter().map(|f| f.median).collect();
+    if let Some(m) = median_in_place(&mut medians).filter(|m| m.is_finite()) {
+        // soxspipe's MBIAS MEDIAN is the median of clipped *means*; on a frame with hot
+        // columns or a gradient the mean sits ADUs away from where most pixels are.
+        out.push(own(
+            "LEVEL MEDIAN",
+            m,
+            "e-",
+            "[e-] Median of frames' clipped medians",
+        ));
+    }
     if let Some(r) = ron {
         out.push(own(
             "RON DIFF",
