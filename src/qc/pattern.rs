@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use rustfft::num_complex::Complex64;
+use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 use serde::Serialize;
 
@@ -95,15 +95,17 @@ fn peak_bin(
         return None;
     }
     let mean = sum / count as f64;
+    // Float32 spectra: a 4096×4096 master's half spectrum is 67 MB instead of 134 MB,
+    // and the peak's frequency and amplitude do not need more digits.
     let value = |p: usize| {
         if good(p) {
-            f64::from(image[p]) - mean
+            (f64::from(image[p]) - mean) as f32
         } else {
             0.0
         }
     };
 
-    let mut planner = FftPlanner::<f64>::new();
+    let mut planner = FftPlanner::<f32>::new();
     let along_rows = planner.plan_fft_forward(cols);
     let along_cols = planner.plan_fft_forward(rows);
     let half = cols / 2 + 1;
@@ -116,8 +118,8 @@ fn peak_bin(
         .map_init(
             || {
                 (
-                    vec![Complex64::default(); rows * COLUMN_BLOCK],
-                    vec![Complex64::default(); along_cols.get_inplace_scratch_len()],
+                    vec![Complex32::default(); rows * COLUMN_BLOCK],
+                    vec![Complex32::default(); along_cols.get_inplace_scratch_len()],
                 )
             },
             |(buffer, scratch), first| {
@@ -137,7 +139,7 @@ fn peak_bin(
                     // images of one pattern: keep one of each pair.
                     let ky_end = if 2 * kx == cols { rows / 2 + 1 } else { rows };
                     for (ky, z) in column.iter().enumerate().take(ky_end).skip(1) {
-                        best = stronger(best, Some((z.norm_sqr(), ky, kx)));
+                        best = stronger(best, Some((f64::from(z.norm_sqr()), ky, kx)));
                     }
                 }
                 best
@@ -152,16 +154,16 @@ fn peak_bin(
 fn half_spectrum_of_rows(
     rows: usize,
     cols: usize,
-    value: &(dyn Fn(usize) -> f64 + Sync),
-    fft: &Arc<dyn Fft<f64>>,
-) -> Vec<Complex64> {
+    value: &(dyn Fn(usize) -> f32 + Sync),
+    fft: &Arc<dyn Fft<f32>>,
+) -> Vec<Complex32> {
     let half = cols / 2 + 1;
-    let mut spectrum = vec![Complex64::default(); rows * half];
+    let mut spectrum = vec![Complex32::default(); rows * half];
     spectrum.par_chunks_mut(2 * half).enumerate().for_each_init(
         || {
             (
-                vec![Complex64::default(); cols],
-                vec![Complex64::default(); fft.get_inplace_scratch_len()],
+                vec![Complex32::default(); cols],
+                vec![Complex32::default(); fft.get_inplace_scratch_len()],
             )
         },
         |(buffer, scratch), (pair, out)| {
@@ -172,7 +174,7 @@ fn half_spectrum_of_rows(
                 } else {
                     0.0
                 };
-                *z = Complex64::new(value(upper * cols + j), im);
+                *z = Complex32::new(value(upper * cols + j), im);
             }
             fft.process_with_scratch(buffer, scratch);
             // With z = a + i·b and A, B Hermitian: A[k] = (Z[k] + Z̄[−k]) / 2 and
@@ -183,7 +185,7 @@ fn half_spectrum_of_rows(
                 let mirror = buffer[(cols - k) % cols].conj();
                 *a = (z + mirror) * 0.5;
                 if let Some(b) = out_lower.get_mut(k) {
-                    *b = (z - mirror) * Complex64::new(0.0, -0.5);
+                    *b = (z - mirror) * Complex32::new(0.0, -0.5);
                 }
             }
         },
@@ -213,6 +215,7 @@ fn stronger(
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+    use rustfft::num_complex::Complex64;
     use std::f64::consts::PI;
 
     fn sinusoid(rows: usize, cols: usize, fx: f64, fy: f64, amplitude: f64) -> Vec<f32> {
@@ -341,7 +344,7 @@ mod tests {
             let (ky, kx, magnitude) = peak_bin(&image, rows, cols, None).unwrap();
             let (by, bx, expected) = brute_force_peak(&image, rows, cols);
             assert!(
-                (magnitude - expected).abs() < 1e-9 * expected,
+                (magnitude - expected).abs() < 1e-5 * expected,
                 "{rows}×{cols}"
             );
             // The same bin or its mirror image.
