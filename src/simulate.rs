@@ -12,13 +12,9 @@ use rayon::prelude::*;
 
 use std::sync::LazyLock;
 
-use crate::detector::{
-    BiasRule, Binning, GenericBias, HduChoice, Instrument, Matcher, Profile, Quantity, SectionSpec,
-    Window,
-};
+use crate::detector::{BiasRule, GenericBias, Instrument, Matcher, Profile, Quantity, Window};
 use crate::error::{FitsError, Result};
 use crate::fits::{Card, ImageData, ImageWriter, Value};
-use crate::settings::Numerics;
 
 /// What kind of exposure to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,18 +74,9 @@ mbias:
 
 /// The profile [`GENERIC_SETTINGS`] defines (a test keeps the two equal).
 pub static GENERIC: LazyLock<Profile> = LazyLock::new(|| Profile {
-    name: GENERIC_NAME.to_string(),
-    instrument: None,
-    arm: String::new(),
     matcher: Matcher {
         rules: vec![("INSTRUME".into(), vec!["MBIAS-SIM".into()])],
     },
-    hdu: HduChoice::FirstImage,
-    rotation: 0,
-    window: Window::Section(SectionSpec {
-        cols: None,
-        rows: None,
-    }),
     bias: BiasRule::Generic(GenericBias {
         keywords: vec!["IMAGETYP".into()],
         values: vec!["BIAS".into(), "ZERO".into()],
@@ -104,13 +91,7 @@ pub static GENERIC: LazyLock<Profile> = LazyLock::new(|| Profile {
         keywords: vec!["RDNOISE".into()],
         value: None,
     },
-    binning: Binning::Absent,
-    read_speed: None,
-    temperatures: Vec::new(),
-    required_text: Vec::new(),
-    required_numbers: Vec::new(),
-    order_by: vec!["MJD-OBS".into(), "DATE-OBS".into()],
-    default_numerics: Numerics::Exact,
+    ..Profile::generic(GENERIC_NAME)
 });
 
 /// Every profile `simulate` can write frames for.
@@ -393,4 +374,18 @@ pub fn demo_night(dir: &Path, profile: &'static Profile, seed: u64) -> Result<Ve
     })?;
     files.push(corrupt);
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generic_settings_define_the_generic_profile() {
+        let settings = crate::settings::Settings::parse(GENERIC_SETTINGS).unwrap();
+        assert_eq!(settings.detectors.len(), 1);
+        assert_eq!(settings.detectors[0].profile, *GENERIC);
+        assert_eq!(profile_by_name("SIM-4K"), Some(&*GENERIC));
+        assert_eq!(raw_shape(&GENERIC), (4096, 4096));
+    }
 }

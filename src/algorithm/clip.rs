@@ -517,25 +517,10 @@ pub fn clip_stack_median_mad(
     scratch: &mut [f64],
     clipped: &mut [bool],
 ) -> usize {
-    let sorted_all = &mut scratch[..values.len()];
-    let mut count = 0;
-    for &v in values {
-        if v.is_finite() {
-            sorted_all[count] = v;
-            count += 1;
-        }
-    }
-    let sorted = &mut sorted_all[..count];
-    sort_small(sorted);
-    let state = Rounds {
-        first: 0,
-        end: count,
-        lower: f64::NAN,
-        upper: f64::NAN,
-        everything_clipped: count == 0,
-    };
-    let state = state.run(sorted, sigma, max_iterations);
-    state.mask(values, clipped)
+    let (sorted, state) = Rounds::start(values, scratch);
+    state
+        .run(sorted, sigma, max_iterations)
+        .mask(values, clipped)
 }
 
 /// The noise-model rejection of one pixel's stack: bounds at a centre ± a fixed half
@@ -550,23 +535,7 @@ pub fn clip_stack_fixed_width(
     scratch: &mut [f64],
     clipped: &mut [bool],
 ) -> usize {
-    let sorted_all = &mut scratch[..values.len()];
-    let mut count = 0;
-    for &v in values {
-        if v.is_finite() {
-            sorted_all[count] = v;
-            count += 1;
-        }
-    }
-    let sorted = &mut sorted_all[..count];
-    sort_small(sorted);
-    let mut state = Rounds {
-        first: 0,
-        end: count,
-        lower: f64::NAN,
-        upper: f64::NAN,
-        everything_clipped: count == 0,
-    };
+    let (sorted, mut state) = Rounds::start(values, scratch);
     for round in 0..max_iterations {
         if state.everything_clipped {
             break;
@@ -604,6 +573,28 @@ pub struct Rounds {
 }
 
 impl Rounds {
+    /// The finite values sorted into `scratch`, and a clip that has not started.
+    fn start<'s>(values: &[f64], scratch: &'s mut [f64]) -> (&'s [f64], Rounds) {
+        let sorted_all = &mut scratch[..values.len()];
+        let mut count = 0;
+        for &v in values {
+            if v.is_finite() {
+                sorted_all[count] = v;
+                count += 1;
+            }
+        }
+        let sorted = &mut sorted_all[..count];
+        sort_small(sorted);
+        let state = Rounds {
+            first: 0,
+            end: count,
+            lower: f64::NAN,
+            upper: f64::NAN,
+            everything_clipped: count == 0,
+        };
+        (sorted, state)
+    }
+
     /// The state after a first round with these bounds over all of `sorted`.
     pub fn after_first(sorted: &[f64], lower: f64, upper: f64) -> Rounds {
         let end = sorted.len() - sorted.iter().rev().take_while(|&&v| v > upper).count();

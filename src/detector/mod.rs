@@ -415,6 +415,40 @@ impl Detectors {
 }
 
 impl Profile {
+    /// A profile for a CCD soxspipe does not know, with the defaults settings start from:
+    /// the first image HDU, the whole array, a bias by `IMAGETYP`/`OBSTYPE` = BIAS or ZERO,
+    /// gain 1 (ADU stay ADU), no read noise yet (settings must give one), observing order
+    /// by `MJD-OBS` then `DATE-OBS`, and `exact` numerics.
+    pub fn generic(name: &str) -> Profile {
+        Profile {
+            name: name.to_string(),
+            instrument: None,
+            arm: String::new(),
+            matcher: Matcher::default(),
+            hdu: HduChoice::FirstImage,
+            rotation: 0,
+            window: Window::Section(SectionSpec {
+                cols: None,
+                rows: None,
+            }),
+            bias: BiasRule::Generic(GenericBias {
+                keywords: vec!["IMAGETYP".into(), "OBSTYPE".into()],
+                values: vec!["BIAS".into(), "ZERO".into()],
+                max_exptime: None,
+                exptime_keyword: "EXPTIME".into(),
+            }),
+            gain: Quantity::fixed(1.0),
+            ron: Quantity::default(),
+            binning: Binning::Absent,
+            read_speed: None,
+            temperatures: Vec::new(),
+            required_text: Vec::new(),
+            required_numbers: Vec::new(),
+            order_by: vec!["MJD-OBS".into(), "DATE-OBS".into()],
+            default_numerics: Numerics::Exact,
+        }
+    }
+
     /// The science window of a stored image of `shape` and binning, in the rotated frame;
     /// `None` if it does not fit.
     pub fn window_in(

@@ -181,17 +181,7 @@ pub(super) fn frame_values(master: &MasterBias) -> Vec<FrameQcValues> {
 }
 
 fn own(name: &'static str, value: f64, unit: &'static str, comment: &'static str) -> QcValue {
-    QcValue {
-        name,
-        origin: QcOrigin::Mbias,
-        value,
-        unit,
-        comment,
-        in_header: true,
-        range: None,
-        pass: None,
-        integer: false,
-    }
+    QcValue::new(QcOrigin::Mbias, name, value, unit, comment)
 }
 
 #[cfg(test)]

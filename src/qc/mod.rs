@@ -233,19 +233,32 @@ pub fn report(
     }
 }
 
+impl QcValue {
+    /// A value written to the header, not yet checked against a range.
+    fn new(
+        origin: QcOrigin,
+        name: &'static str,
+        value: f64,
+        unit: &'static str,
+        comment: &'static str,
+    ) -> QcValue {
+        QcValue {
+            name,
+            origin,
+            value,
+            unit,
+            comment,
+            in_header: true,
+            range: None,
+            pass: None,
+            integer: false,
+        }
+    }
+}
+
 /// One of soxspipe's QC values.
 fn qc(name: &'static str, value: f64, unit: &'static str, comment: &'static str) -> QcValue {
-    QcValue {
-        name,
-        origin: QcOrigin::Soxspipe,
-        value,
-        unit,
-        comment,
-        in_header: true,
-        range: None,
-        pass: None,
-        integer: false,
-    }
+    QcValue::new(QcOrigin::Soxspipe, name, value, unit, comment)
 }
 
 #[cfg(test)]

@@ -233,36 +233,7 @@ pub(super) fn parse_profile(
     let block = as_mapping(value, path)?;
     check_keys(block, path, &PROFILE_KEYS)?;
     let at = |key: &str| format!("{path}.{key}");
-    let mut profile = Profile {
-        name: name.to_string(),
-        instrument: None,
-        arm: String::new(),
-        matcher: Matcher::default(),
-        hdu: HduChoice::FirstImage,
-        rotation: 0,
-        window: Window::Section(SectionSpec {
-            cols: None,
-            rows: None,
-        }),
-        bias: BiasRule::Generic(GenericBias {
-            keywords: vec!["IMAGETYP".into(), "OBSTYPE".into()],
-            values: vec!["BIAS".into(), "ZERO".into()],
-            max_exptime: None,
-            exptime_keyword: "EXPTIME".into(),
-        }),
-        gain: Quantity::fixed(1.0),
-        ron: Quantity {
-            keywords: Vec::new(),
-            value: None,
-        },
-        binning: Binning::Absent,
-        read_speed: None,
-        temperatures: Vec::new(),
-        required_text: Vec::new(),
-        required_numbers: Vec::new(),
-        order_by: vec!["MJD-OBS".into(), "DATE-OBS".into()],
-        default_numerics: Numerics::Exact,
-    };
+    let mut profile = Profile::generic(name);
     let mut recipe = RecipeOverrides::default();
     for (key, v) in block {
         let key = key.as_str().unwrap_or_default();
