@@ -122,6 +122,9 @@ struct Workload {
 }
 
 fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> {
+    // The CLI child first, while this process holds no frames: a child counts the
+    // parent's pages as its own until it execs.
+    let (cli, peak_rss) = cli_run(dir, out, settings_file)?;
     let settings = Settings::load(settings_file)?;
     let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
     let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
@@ -160,7 +163,6 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
         &mbias::progress::Silent,
     )?;
     let write = started.elapsed().as_secs_f64();
-    let (cli, peak_rss) = cli_run(dir, out, settings_file)?;
     // Live tuning: what the console does after a parameter change, frames in memory.
     let mut tuned = resolved.clone();
     tuned.params.stacked_clipping_sigma += 0.1;
