@@ -20,7 +20,7 @@ use crate::detector::{Detectors, Profile};
 use crate::error::FitsError;
 use crate::fits::{FrameFile, KeywordProblem, read_frame_header};
 use frame::{Candidate, check_frame};
-use set::{Agreement, agree, agree_extensions, plan_image};
+use set::{Agreement, Draft, agree, agree_extensions, plan_image};
 
 /// soxspipe's documented minimum number of bias frames.
 pub const RECOMMENDED_FRAMES: usize = 5;
@@ -105,6 +105,15 @@ impl Finding {
     fn expected(mut self, expected: impl Into<String>) -> Finding {
         self.expected = Some(expected.into());
         self
+    }
+
+    /// The message, after the extension(s) it is about when there are any: what a list
+    /// of one file's findings shows.
+    pub fn text(&self) -> String {
+        match &self.hdu {
+            Some(hdu) => format!("{hdu}: {}", self.message),
+            None => self.message.clone(),
+        }
     }
 }
 
@@ -395,12 +404,9 @@ pub fn verify(
             ..Verification::default()
         };
     };
-    let frames: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| c.profile == profile)
-        .collect();
+    let frames: Vec<&Candidate> = candidates.iter().filter(|c| c.profile == profile).collect();
 
-    let plans: Vec<Plan> = if profile.hdu.is_multi() {
+    let drafts: Vec<Draft> = if profile.hdu.is_multi() {
         agree_extensions(&mut out, &frames)
             .into_iter()
             .filter_map(|name| {
@@ -434,7 +440,11 @@ pub fn verify(
         );
     }
 
-    let plans = if out.has_errors() { Vec::new() } else { plans };
+    let plans: Vec<Plan> = if out.has_errors() {
+        Vec::new()
+    } else {
+        drafts.into_iter().map(Draft::into_plan).collect()
+    };
     let (findings, summary) = out.finish();
     let (plan, extensions) = if profile.hdu.is_multi() {
         (None, plans)
