@@ -162,6 +162,8 @@ pub enum ProductError {
     Exists(PathBuf),
     #[error("{} is one of the input frames; refusing to write over it", .0.display())]
     WouldOverwriteInput(PathBuf),
+    #[error("{}: no stacked image to write", .0.display())]
+    NoImages(PathBuf),
     #[error("cannot create output folder {}: {source}", path.display())]
     CreateDir {
         path: PathBuf,

@@ -127,7 +127,7 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     Ok(Outcome { master, qc })
 }
 
-/// Writes the product of `outcome` into `folder`.
+/// Writes the single-image product of `outcome` into `folder`.
 pub fn write_product(
     folder: &Path,
     name: &str,
@@ -137,7 +137,35 @@ pub fn write_product(
     outcome: &Outcome,
     progress: &dyn Progress,
 ) -> Result<PathBuf> {
+    write_images(
+        folder,
+        name,
+        overwrite,
+        inputs,
+        &[(loaded, outcome)],
+        progress,
+    )
+}
+
+/// Writes the product of every stacked image into `folder`: a single image's as soxspipe
+/// lays it out, the extensions of a multi-extension set one FLUX/QUAL/ERRS triple each.
+pub fn write_images(
+    folder: &Path,
+    name: &str,
+    overwrite: bool,
+    inputs: &[PathBuf],
+    images: &[(&Loaded, &Outcome)],
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
     progress.report(Stage::Writing);
+    let images: Vec<crate::product::Image> = images
+        .iter()
+        .map(|(loaded, outcome)| crate::product::Image {
+            set: &loaded.set,
+            master: &outcome.master,
+            qc: &outcome.qc,
+        })
+        .collect();
     crate::product::write(
         &crate::product::WriteRequest {
             folder,
@@ -145,8 +173,6 @@ pub fn write_product(
             overwrite,
             inputs,
         },
-        &loaded.set,
-        &outcome.master,
-        &outcome.qc,
+        &images,
     )
 }

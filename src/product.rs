@@ -100,60 +100,126 @@ fn float_value(v: f64) -> Value {
     }
 }
 
-/// The primary header: inherited cards and new cards, sorted by keyword like soxspipe's
-/// `sort_keywords`.
-pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> Vec<Card> {
-    let plan = &set.plan;
-    let arm = plan.profile.arm.as_str();
-    let first = set
-        .frames
-        .first()
-        .map(|f| f.header.clone())
-        .unwrap_or_default();
-    let mut cards: Vec<Card> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for card in &first.cards {
-        let key = card.key.to_ascii_uppercase();
-        let commentary = matches!(key.as_str(), "COMMENT" | "HISTORY" | "");
-        if NOT_INHERITED.contains(&key.as_str()) || (!commentary && !seen.insert(key)) {
-            continue;
+/// Header cards being assembled: a card replaces an earlier one of its keyword, and the
+/// result is sorted by keyword like soxspipe's `sort_keywords`.
+struct Cards(Vec<Card>);
+
+impl Cards {
+    /// What a product keeps of a raw header: all but the data layout's keywords and those
+    /// soxspipe scrubs, each keyword once (commentary cards all).
+    fn inherited(header: &Header) -> Cards {
+        let mut cards: Vec<Card> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for card in &header.cards {
+            let key = card.key.to_ascii_uppercase();
+            let commentary = matches!(key.as_str(), "COMMENT" | "HISTORY" | "");
+            if NOT_INHERITED.contains(&key.as_str()) || (!commentary && !seen.insert(key)) {
+                continue;
+            }
+            cards.push(card.clone());
         }
-        cards.push(card.clone());
+        Cards(cards)
     }
-    let mut add = |key: &str, value: Value, comment: &str| {
-        cards.retain(|c| !c.key.eq_ignore_ascii_case(key));
-        cards.push(Card::new(key, value, comment));
-    };
-    let text = |s: &str| Value::Str(s.to_string());
-    add("BUNIT", text("electron"), "");
-    add("EXTNAME", text("FLUX"), "extension name");
-    add("CHECKSUM", text("0000000000000000"), "HDU checksum");
-    add("DATASUM", text("0"), "data unit checksum");
-    let catg = if arm.is_empty() {
-        "MASTER_BIAS".to_string()
-    } else {
-        add("ESO SEQ ARM", text(arm), "Arm");
-        format!("MASTER_BIAS_{arm}")
-    };
-    add("ESO PRO TYPE", text("REDUCED"), "");
-    add("ESO PRO CATG", text(&catg), "");
-    add("ESO PRO TECH", text("IMAGE"), "");
-    add("ESO PRO REC1 ID", text("soxs-mbias"), "");
-    add("ESO PRO REC1 PIPE ID", text(PIPELINE_ID), "");
-    for (i, frame) in set.frames.iter().enumerate() {
-        add(
-            &format!("ESO PRO REC1 RAW{} NAME", i + 1),
-            text(&frame.name),
-            "",
-        );
-        add(
-            &format!("ESO PRO REC1 RAW{} CATG", i + 1),
-            text(&format!("BIAS_{arm}")),
-            "",
-        );
+
+    fn add(&mut self, key: &str, value: Value, comment: &str) {
+        self.0.retain(|c| !c.key.eq_ignore_ascii_case(key));
+        self.0.push(Card::new(key, value, comment));
     }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.add(key, Value::Str(value.to_string()), "");
+    }
+
+    /// Placeholders the writer fills in once the HDU is complete.
+    fn checksums(&mut self) {
+        self.add(
+            "CHECKSUM",
+            Value::Str("0000000000000000".into()),
+            "HDU checksum",
+        );
+        self.add("DATASUM", Value::Str("0".into()), "data unit checksum");
+    }
+
+    /// What makes an HDU a FLUX image: its name and unit.
+    fn flux(&mut self, extname: &str) {
+        self.add("BUNIT", Value::Str("electron".into()), "");
+        self.add("EXTNAME", Value::Str(extname.into()), "extension name");
+        self.checksums();
+    }
+
+    /// soxspipe's `ESO PRO` keywords: the product's type and the raw frames it came from.
+    fn pro(&mut self, set: &PreparedSet) {
+        let arm = set.plan.profile.arm.as_str();
+        let catg = if arm.is_empty() {
+            "MASTER_BIAS".to_string()
+        } else {
+            self.add("ESO SEQ ARM", Value::Str(arm.into()), "Arm");
+            format!("MASTER_BIAS_{arm}")
+        };
+        self.text("ESO PRO TYPE", "REDUCED");
+        self.text("ESO PRO CATG", &catg);
+        self.text("ESO PRO TECH", "IMAGE");
+        self.text("ESO PRO REC1 ID", "soxs-mbias");
+        self.text("ESO PRO REC1 PIPE ID", PIPELINE_ID);
+        for (i, frame) in set.frames.iter().enumerate() {
+            self.text(&format!("ESO PRO REC1 RAW{} NAME", i + 1), &frame.name);
+            self.text(
+                &format!("ESO PRO REC1 RAW{} CATG", i + 1),
+                &format!("BIAS_{arm}"),
+            );
+        }
+    }
+
+    /// `ESO PRO REC1 PARAMi NAME/VALUE`, numbered from `first`.
+    fn params(&mut self, first: usize, params: &[Param]) {
+        for (i, (name, value)) in params.iter().enumerate() {
+            let n = first + i;
+            self.text(&format!("ESO PRO REC1 PARAM{n} NAME"), name);
+            self.add(&format!("ESO PRO REC1 PARAM{n} VALUE"), value.clone(), "");
+        }
+    }
+
+    /// The QC values that go into headers, then each raw frame's.
+    fn qc(&mut self, qc: &QcReport) {
+        for v in qc.values.iter().filter(|v| v.in_header) {
+            self.add(&v.keyword(), qc_value(v), v.comment);
+        }
+        for (i, frame) in qc.frames.iter().enumerate() {
+            for field in FrameField::ALL {
+                self.add(
+                    &frame_keyword(i, field),
+                    float_value(field.of(frame)),
+                    field.comment(),
+                );
+            }
+        }
+    }
+
+    /// soxspipe's timestamp of the product, then the order soxspipe writes.
+    fn finish(mut self) -> Vec<Card> {
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.6f")
+            .to_string();
+        self.add("SXSPRE", Value::Str(now), "UTC timestamp");
+        self.sorted()
+    }
+
+    fn sorted(mut self) -> Vec<Card> {
+        self.0.sort_by(|a, b| a.key.cmp(&b.key));
+        self.0
+    }
+}
+
+/// A stacking parameter's name and value.
+type Param = (&'static str, Value);
+
+/// The stacking parameters as `ESO PRO REC1 PARAM`s: those every image of a product
+/// shares, and the read noise the noise-model rejection scaled its bounds with (e-),
+/// which is each image's own.
+fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
     let p = &master.params;
-    let params = [
+    let text = |s: &str| Value::Str(s.to_string());
+    let shared = vec![
         (
             "stacked-clipping-sigma",
             param_value(p.stacked_clipping_sigma),
@@ -171,31 +237,107 @@ pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> V
         ("rejection", text(master.method.rejection.name())),
         ("combine", text(master.method.combine.name())),
     ];
-    // The read noise the noise-model rejection scaled its bounds with (e-).
-    let noise_model = (master.method.rejection == crate::settings::Rejection::NoiseModel)
+    let own = (master.method.rejection == crate::settings::Rejection::NoiseModel)
         .then_some(("noise-model-ron", Value::Float(master.method.read_noise)));
-    for (i, (name, value)) in params.into_iter().chain(noise_model).enumerate() {
-        add(&format!("ESO PRO REC1 PARAM{} NAME", i + 1), text(name), "");
-        add(&format!("ESO PRO REC1 PARAM{} VALUE", i + 1), value, "");
+    (shared, own)
+}
+
+/// The FLUX header of a single-image product, which is its primary: the first frame's
+/// header plus PRO and QC keywords, as soxspipe writes it.
+pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> Vec<Card> {
+    let first = set
+        .frames
+        .first()
+        .map(|f| f.header.clone())
+        .unwrap_or_default();
+    let mut cards = Cards::inherited(&first);
+    cards.flux("FLUX");
+    cards.pro(set);
+    let (shared, own) = params(master);
+    cards.params(1, &[shared, own.into_iter().collect()].concat());
+    cards.qc(qc);
+    cards.finish()
+}
+
+/// The data-less primary of a multi-extension product: the first frame's primary header
+/// plus the PRO keywords every extension shares.
+fn extensions_primary_cards(first: Image<'_>) -> Vec<Card> {
+    let header = first
+        .set
+        .plan
+        .frames
+        .first()
+        .map(|f| f.primary.clone())
+        .unwrap_or_default();
+    let mut cards = Cards::inherited(&header);
+    cards.checksums();
+    cards.pro(first.set);
+    cards.params(1, &params(first.master).0);
+    cards.finish()
+}
+
+/// The `<name>.FLUX` header of one extension: the raw extension's own keywords (DETSEC,
+/// CCDSEC, its gain …), its own parameters and its QC.
+fn extension_flux_cards(image: Image<'_>, name: &str) -> Vec<Card> {
+    let header = image
+        .set
+        .plan
+        .frames
+        .first()
+        .map(|f| f.image.header.clone())
+        .unwrap_or_default();
+    let mut cards = Cards::inherited(&header);
+    cards.flux(&format!("{name}.FLUX"));
+    let (shared, own) = params(image.master);
+    cards.params(shared.len() + 1, &own.into_iter().collect::<Vec<_>>());
+    cards.qc(image.qc);
+    cards.sorted()
+}
+
+/// One stacked image of a product.
+#[derive(Debug, Clone, Copy)]
+pub struct Image<'a> {
+    pub set: &'a PreparedSet,
+    pub master: &'a MasterBias,
+    pub qc: &'a QcReport,
+}
+
+impl Image<'_> {
+    /// The name its extensions carry in a multi-extension product.
+    fn extension_name(&self, position: usize) -> String {
+        self.set
+            .plan
+            .extension
+            .clone()
+            .unwrap_or_else(|| format!("IMAGE{}", position + 1))
     }
-    for v in qc.values.iter().filter(|v| v.in_header) {
-        add(&v.keyword(), qc_value(v), v.comment);
+
+    /// FLUX with `flux_cards`, then QUAL and ERRS named `<prefix>QUAL`, `<prefix>ERRS`.
+    fn write(
+        &self,
+        writer: &mut ImageWriter,
+        flux_cards: &[Card],
+        prefix: &str,
+    ) -> Result<(), FitsError> {
+        let master = self.master;
+        let shape = (master.rows, master.cols);
+        let name = |n: &str| Value::Str(format!("{prefix}{n}"));
+        writer.add_image(shape, ImageData::F32(&master.flux), flux_cards)?;
+        writer.add_image(
+            shape,
+            ImageData::U8(&master.qual),
+            &[Card::new("EXTNAME", name("QUAL"), "extension name")],
+        )?;
+        writer.add_image(
+            shape,
+            ImageData::F32(&master.errs),
+            &[
+                Card::new("EXTNAME", name("ERRS"), "extension name"),
+                Card::new("UTYPE", Value::Str("StdDevUncertainty".into()), ""),
+                Card::new("BUNIT", Value::Str("electron".into()), ""),
+            ],
+        )
     }
-    for (i, frame) in qc.frames.iter().enumerate() {
-        for field in FrameField::ALL {
-            add(
-                &frame_keyword(i, field),
-                float_value(field.of(frame)),
-                field.comment(),
-            );
-        }
-    }
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string();
-    add("SXSPRE", text(&now), "UTC timestamp");
-    cards.sort_by(|a, b| a.key.cmp(&b.key));
-    cards
 }
 
 /// Where and how to write.
@@ -226,18 +368,18 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Writes the product and returns its path.
-pub fn write(
-    request: &WriteRequest<'_>,
-    set: &PreparedSet,
-    master: &MasterBias,
-    qc: &QcReport,
-) -> Result<PathBuf> {
+/// Writes the product and returns its path. One image without an extension name is
+/// soxspipe's layout (FLUX primary, QUAL, ERRS); otherwise a data-less primary is
+/// followed by `<name>.FLUX`, `<name>.QUAL`, `<name>.ERRS` per image.
+pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf> {
     std::fs::create_dir_all(request.folder).map_err(|e| ProductError::CreateDir {
         path: request.folder.to_path_buf(),
         source: e,
     })?;
     let target = request.folder.join(request.name);
+    let Some(&first) = images.first() else {
+        return Err(ProductError::NoImages(target).into());
+    };
     if request.inputs.iter().any(|input| same_file(input, &target)) {
         return Err(ProductError::WouldOverwriteInput(target).into());
     }
@@ -250,31 +392,22 @@ pub fn write(
     let _ = std::fs::remove_file(&temp);
     let mut guard = TempGuard(Some(temp.clone()));
 
-    let shape = (master.rows, master.cols);
     let mut writer = ImageWriter::create(&temp)?;
-    writer.add_image(
-        shape,
-        ImageData::F32(&master.flux),
-        &primary_cards(set, master, qc),
-    )?;
-    writer.add_image(
-        shape,
-        ImageData::U8(&master.qual),
-        &[Card::new(
-            "EXTNAME",
-            Value::Str("QUAL".into()),
-            "extension name",
-        )],
-    )?;
-    writer.add_image(
-        shape,
-        ImageData::F32(&master.errs),
-        &[
-            Card::new("EXTNAME", Value::Str("ERRS".into()), "extension name"),
-            Card::new("UTYPE", Value::Str("StdDevUncertainty".into()), ""),
-            Card::new("BUNIT", Value::Str("electron".into()), ""),
-        ],
-    )?;
+    match images {
+        [only] if only.set.plan.extension.is_none() => only.write(
+            &mut writer,
+            &primary_cards(only.set, only.master, only.qc),
+            "",
+        )?,
+        _ => {
+            writer.add_empty_primary(&extensions_primary_cards(first))?;
+            for (position, image) in images.iter().enumerate() {
+                let name = image.extension_name(position);
+                let flux = extension_flux_cards(*image, &name);
+                image.write(&mut writer, &flux, &format!("{name}."))?;
+            }
+        }
+    }
     writer.finish()?;
     if target.exists() && !request.overwrite {
         return Err(ProductError::Exists(target).into());
@@ -287,19 +420,69 @@ pub fn write(
     Ok(target)
 }
 
-/// QC keywords read back from a product's primary header.
+/// QC values: (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value),
+/// soxspipe's, then mbias's, each in the order mbias reports them.
+pub type QcValues = Vec<(QcOrigin, String, f64)>;
+
+/// QC keywords read back from a product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductQc {
+    /// The primary header (the first raw frame's: it names the detector).
     pub header: Header,
-    /// (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value): soxspipe's, then
-    /// mbias's, each in the order mbias reports them (the header is sorted by keyword).
-    pub values: Vec<(QcOrigin, String, f64)>,
+    /// From the primary header: a single-image product's QC; empty for a
+    /// multi-extension product, whose QC is per extension.
+    pub values: QcValues,
     /// Per raw frame, in observing order; NaN where a keyword is missing.
+    pub frames: Vec<FrameQcValues>,
+    /// A multi-extension product's QC, one per `<name>.FLUX` extension in file order.
+    pub extensions: Vec<ExtensionQc>,
+}
+
+/// The QC of one extension of a multi-extension product.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExtensionQc {
+    /// `AMP1` for `AMP1.FLUX`.
+    pub name: String,
+    pub values: QcValues,
     pub frames: Vec<FrameQcValues>,
 }
 
 pub fn read_qc(path: &Path) -> Result<ProductQc, FitsError> {
-    let header = read_frame_header(path)?.primary;
+    let file = read_frame_header(path)?;
+    let header = file.primary;
+    let (values, frames) = qc_values(&header, &header);
+    let extensions = file
+        .images
+        .iter()
+        .filter(|image| image.index > 0)
+        .filter_map(|image| {
+            let extname = image.header.text("EXTNAME")?;
+            let name = strip_suffix_ignoring_case(&extname, ".FLUX")?.to_string();
+            // The raw frames' names are the primary's PRO keywords, shared by all.
+            let (values, frames) = qc_values(&image.header, &header);
+            Some(ExtensionQc {
+                name,
+                values,
+                frames,
+            })
+        })
+        .collect();
+    Ok(ProductQc {
+        header,
+        values,
+        frames,
+        extensions,
+    })
+}
+
+fn strip_suffix_ignoring_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = text.len().checked_sub(suffix.len())?;
+    let (stem, tail) = (text.get(..cut)?, text.get(cut..)?);
+    (!stem.is_empty() && tail.eq_ignore_ascii_case(suffix)).then_some(stem)
+}
+
+/// The QC values of one header, the frame names from `names`' PRO keywords.
+fn qc_values(header: &Header, names: &Header) -> (QcValues, Vec<FrameQcValues>) {
     let mut values = Vec::new();
     let mut frames: Vec<FrameQcValues> = Vec::new();
     for card in &header.cards {
@@ -333,16 +516,12 @@ pub fn read_qc(path: &Path) -> Result<ProductQc, FitsError> {
         }
     }
     for (i, frame) in frames.iter_mut().enumerate() {
-        frame.name = header
+        frame.name = names
             .text(&format!("ESO PRO REC1 RAW{} NAME", i + 1))
             .unwrap_or_default();
     }
     values.sort_by_key(|(origin, name, _)| (*origin != QcOrigin::Soxspipe, report_order(name)));
-    Ok(ProductQc {
-        header,
-        values,
-        frames,
-    })
+    (values, frames)
 }
 
 /// Where `name` stands in a report; names mbias does not know go last.

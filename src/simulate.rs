@@ -12,7 +12,9 @@ use rayon::prelude::*;
 
 use std::sync::LazyLock;
 
-use crate::detector::{BiasRule, GenericBias, Instrument, Matcher, Profile, Quantity, Window};
+use crate::detector::{
+    BiasRule, GenericBias, HduChoice, Instrument, Matcher, Profile, Quantity, Window,
+};
 use crate::error::{FitsError, Result};
 use crate::fits::{Card, ImageData, ImageWriter, Value};
 
@@ -48,19 +50,77 @@ impl Spec {
 }
 
 /// Raw frame size (rows, cols) of an unbinned frame, prescan and overscan included.
+/// For multi-extension profiles, of each amplifier's extension.
 pub fn raw_shape(profile: &Profile) -> (usize, usize) {
     match profile.name.as_str() {
         "xsh-uvb" => (3000, 2144),
         "xsh-vis" => (4000, 2106),
         GENERIC_NAME => (4096, 4096),
+        MEF_NAME => (2048, 1024),
         _ => (4096, 2098),
     }
 }
 
 const GENERIC_NAME: &str = "sim-4k";
+const MEF_NAME: &str = "sim-mef";
 
-/// Settings that define the generic profile of simulated 4096×4096 frames; the benchmark
-/// and `mbias simulate --profile sim-4k` users load them like any other settings.
+/// One read-out amplifier: what its pixels look like.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Amplifier {
+    /// `EXTNAME` of its extension (multi-extension frames only).
+    pub name: &'static str,
+    /// Bias level, ADU.
+    pub level: f64,
+    /// Read noise, e- (as `RDNOISE` and the master's difference RON report it).
+    pub ron: f64,
+    /// e-/ADU, as the headers say.
+    pub gain: f64,
+}
+
+impl Amplifier {
+    /// Read noise in ADU, as the pixels carry it.
+    fn noise(&self) -> f64 {
+        self.ron / self.gain
+    }
+}
+
+/// The one amplifier of the single-image profiles (the SOXS headers' gain and read noise).
+const SINGLE: Amplifier = Amplifier {
+    name: "",
+    level: 800.0,
+    ron: 4.2,
+    gain: 1.4,
+};
+
+/// The two amplifiers of `sim-mef` frames, each read into its own extension with a
+/// level, noise and gain of its own, as real multi-amplifier CCDs differ.
+pub const MEF_AMPLIFIERS: [Amplifier; 2] = [
+    Amplifier {
+        name: "AMP1",
+        level: 800.0,
+        ron: 4.2,
+        gain: 1.4,
+    },
+    Amplifier {
+        name: "AMP2",
+        level: 1100.0,
+        ron: 5.5,
+        gain: 1.1,
+    },
+];
+
+/// The amplifiers whose images a profile's frames hold.
+pub fn amplifiers(profile: &Profile) -> &'static [Amplifier] {
+    if profile.hdu.is_multi() {
+        &MEF_AMPLIFIERS
+    } else {
+        std::slice::from_ref(&SINGLE)
+    }
+}
+
+/// Settings that define the generic profiles of simulated frames (4096×4096 `sim-4k`,
+/// two-amplifier `sim-mef`); the benchmark and `mbias simulate` users load them like any
+/// other settings.
 pub const GENERIC_SETTINGS: &str = "\
 mbias:
     detectors:
@@ -70,34 +130,62 @@ mbias:
             gain: GAIN
             read-noise: RDNOISE
             window: whole
+        sim-mef:
+            match: {INSTRUME: MBIAS-SIM-MEF}
+            # Every image extension (AMP1, AMP2) is stacked on its own; GAIN and RDNOISE
+            # are read from each extension's header.
+            hdu: each
+            bias: {keyword: IMAGETYP, values: [BIAS, ZERO], max-exptime: 0}
+            gain: GAIN
+            read-noise: RDNOISE
+            window: whole
 ";
 
-/// The profile [`GENERIC_SETTINGS`] defines (a test keeps the two equal).
-pub static GENERIC: LazyLock<Profile> = LazyLock::new(|| Profile {
-    matcher: Matcher {
-        rules: vec![("INSTRUME".into(), vec!["MBIAS-SIM".into()])],
-    },
-    bias: BiasRule::Generic(GenericBias {
-        keywords: vec!["IMAGETYP".into()],
-        values: vec!["BIAS".into(), "ZERO".into()],
-        max_exptime: Some(0.0),
-        exptime_keyword: "EXPTIME".into(),
-    }),
-    gain: Quantity {
-        keywords: vec!["GAIN".into()],
-        value: None,
-    },
-    ron: Quantity {
-        keywords: vec!["RDNOISE".into()],
-        value: None,
-    },
-    ..Profile::generic(GENERIC_NAME)
-});
+/// A generic profile of simulated frames, as [`GENERIC_SETTINGS`] defines it.
+fn simulated(name: &str, instrume: &str, hdu: HduChoice) -> Profile {
+    Profile {
+        matcher: Matcher {
+            rules: vec![("INSTRUME".into(), vec![instrume.into()])],
+        },
+        hdu,
+        bias: BiasRule::Generic(GenericBias {
+            keywords: vec!["IMAGETYP".into()],
+            values: vec!["BIAS".into(), "ZERO".into()],
+            max_exptime: Some(0.0),
+            exptime_keyword: "EXPTIME".into(),
+        }),
+        gain: Quantity {
+            keywords: vec!["GAIN".into()],
+            value: None,
+        },
+        ron: Quantity {
+            keywords: vec!["RDNOISE".into()],
+            value: None,
+        },
+        ..Profile::generic(name)
+    }
+}
+
+/// 4096×4096 frames of a generic CCD, the image in the primary HDU.
+pub static GENERIC: LazyLock<Profile> =
+    LazyLock::new(|| simulated(GENERIC_NAME, "MBIAS-SIM", HduChoice::FirstImage));
+
+/// Multi-extension frames: an empty primary HDU, then one extension per amplifier.
+pub static MEF: LazyLock<Profile> =
+    LazyLock::new(|| simulated(MEF_NAME, "MBIAS-SIM-MEF", HduChoice::Each));
+
+/// The generic profiles `simulate` writes frames for.
+pub fn generic_profiles() -> [&'static Profile; 2] {
+    [&GENERIC, &MEF]
+}
 
 /// Every profile `simulate` can write frames for.
 pub fn profile_by_name(name: &str) -> Option<&'static Profile> {
-    crate::detector::by_name(name)
-        .or_else(|| GENERIC.name.eq_ignore_ascii_case(name).then_some(&*GENERIC))
+    crate::detector::by_name(name).or_else(|| {
+        generic_profiles()
+            .into_iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    })
 }
 
 const CADENCE_S: i64 = 23;
@@ -231,7 +319,9 @@ fn header_cards(spec: &Spec, index: usize, when: jiff::Timestamp, file_name: &st
     cards
 }
 
-/// Headers of a CCD outside ESO, as [`GENERIC_SETTINGS`] expects them.
+/// Headers of a CCD outside ESO, as [`GENERIC_SETTINGS`] expects them. Multi-extension
+/// frames carry gain and read noise in each amplifier's extension instead
+/// ([`extension_cards`]).
 fn generic_cards(
     spec: &Spec,
     date: String,
@@ -240,31 +330,69 @@ fn generic_cards(
     kind: &str,
 ) -> Vec<Card> {
     let s = |v: &str| Value::Str(v.to_string());
-    vec![
-        Card::new("INSTRUME", s("MBIAS-SIM"), "Simulated by mbias"),
+    let instrume = match &spec.profile.matcher.rules[..] {
+        [(_, values), ..] => values.first().map_or("MBIAS-SIM", String::as_str),
+        [] => "MBIAS-SIM",
+    };
+    let mut cards = vec![
+        Card::new("INSTRUME", s(instrume), "Simulated by mbias"),
         Card::new("IMAGETYP", s(kind), "Exposure type"),
         Card::new("OBJECT", s(kind), ""),
         Card::new("DATE-OBS", s(&date), "Date of observation"),
         Card::new("MJD-OBS", Value::Float(mjd(when)), "Obs start"),
         Card::new("EXPTIME", Value::Float(exptime), "Integration time"),
-        Card::new("GAIN", Value::Float(1.4), "e-/ADU"),
-        Card::new("RDNOISE", Value::Float(4.2), "e-"),
-        Card::new(
-            "CCDSUM",
-            s(&format!("{} {}", spec.binning.0, spec.binning.1)),
-            "",
-        ),
+    ];
+    if !spec.profile.hdu.is_multi() {
+        cards.extend(amplifier_cards(&SINGLE));
+    }
+    cards.push(Card::new(
+        "CCDSUM",
+        s(&format!("{} {}", spec.binning.0, spec.binning.1)),
+        "",
+    ));
+    cards
+}
+
+fn amplifier_cards(amplifier: &Amplifier) -> [Card; 2] {
+    [
+        Card::new("GAIN", Value::Float(amplifier.gain), "e-/ADU"),
+        Card::new("RDNOISE", Value::Float(amplifier.ron), "e-"),
     ]
 }
 
-fn render_frame(spec: &Spec, index: usize, shape: (usize, usize), defects: &Defects) -> Vec<u16> {
+/// The header of amplifier `k`'s extension: its name, gain, read noise and where its
+/// pixels sit on the detector (amplifiers side by side along x).
+fn extension_cards(amplifier: &Amplifier, k: usize, shape: (usize, usize)) -> Vec<Card> {
     let (rows, cols) = shape;
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
+    let section = format!("[{}:{},1:{rows}]", k * cols + 1, (k + 1) * cols);
+    let mut cards = vec![
+        Card::new(
+            "EXTNAME",
+            Value::Str(amplifier.name.to_string()),
+            "Amplifier",
+        ),
+        Card::new("DETSEC", Value::Str(section.clone()), "Detector section"),
+        Card::new("CCDSEC", Value::Str(section), "CCD section"),
+    ];
+    cards.extend(amplifier_cards(amplifier));
+    cards
+}
+
+/// Frame `index` as amplifier `k` reads it.
+fn render_frame(
+    spec: &Spec,
+    index: usize,
+    (k, amplifier): (usize, &Amplifier),
+    shape: (usize, usize),
+    defects: &Defects,
+) -> Vec<u16> {
+    let (rows, cols) = shape;
+    let seed = spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add((k as u64) << 40));
     let (level, noise) = match spec.exposure {
         Exposure::Bias => (
-            800.0 + 0.4 * index as f64 + rng.random_range(-0.5..0.5),
-            3.0,
+            amplifier.level + 0.4 * index as f64 + rng.random_range(-0.5..0.5),
+            amplifier.noise(),
         ),
         Exposure::Flat => (20000.0, 100.0),
     };
@@ -316,26 +444,37 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
         Window::Section(_) => cols / 2,
     };
     let warm_column = middle / spec.binning.0.max(1);
-    let defects = defects(spec.seed, shape.0, shape.1, warm_column);
+    let amplifiers = amplifiers(spec.profile);
+    let defects: Vec<Defects> = (0..amplifiers.len())
+        .map(|k| defects(spec.seed ^ k as u64, shape.0, shape.1, warm_column))
+        .collect();
     let prefix = match spec.profile.instrument {
         Some(Instrument::Soxs) => "SOXS",
         Some(Instrument::Xshooter) => "XSHOO",
         None => "SIM",
     };
+    let multi = spec.profile.hdu.is_multi();
     (0..spec.frames)
         .into_par_iter()
         .map(|index| {
             let when = timestamp(spec.start_offset_s + CADENCE_S * index as i64);
             let file_name = format!("{prefix}.{}.fits", when.strftime("%Y-%m-%dT%H:%M:%S%.3f"));
             let path = dir.join(&file_name);
-            let pixels = render_frame(spec, index, shape, &defects);
+            let cards = header_cards(spec, index, when, &file_name);
             let _ = std::fs::remove_file(&path);
             let mut writer = ImageWriter::create(&path)?;
-            writer.add_image(
-                shape,
-                ImageData::U16(&pixels),
-                &header_cards(spec, index, when, &file_name),
-            )?;
+            if multi {
+                writer.add_empty_primary(&cards)?;
+            }
+            for (k, amplifier) in amplifiers.iter().enumerate() {
+                let pixels = render_frame(spec, index, (k, amplifier), shape, &defects[k]);
+                let cards = if multi {
+                    extension_cards(amplifier, k, shape)
+                } else {
+                    cards.clone()
+                };
+                writer.add_image(shape, ImageData::U16(&pixels), &cards)?;
+            }
             writer.finish()?;
             Ok(path)
         })
@@ -379,13 +518,40 @@ pub fn demo_night(dir: &Path, profile: &'static Profile, seed: u64) -> Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Settings;
 
     #[test]
-    fn the_generic_settings_define_the_generic_profile() {
-        let settings = crate::settings::Settings::parse(GENERIC_SETTINGS).unwrap();
-        assert_eq!(settings.detectors.len(), 1);
-        assert_eq!(settings.detectors[0].profile, *GENERIC);
+    fn generic_settings_define_the_simulated_profiles() {
+        let settings = Settings::parse(GENERIC_SETTINGS).unwrap();
+        let defined = settings.detectors().generic;
+        let simulated: Vec<Profile> = generic_profiles().into_iter().cloned().collect();
+        assert_eq!(defined, simulated);
         assert_eq!(profile_by_name("SIM-4K"), Some(&*GENERIC));
         assert_eq!(raw_shape(&GENERIC), (4096, 4096));
+    }
+
+    #[test]
+    fn multi_extension_frames_hold_one_image_per_amplifier() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = simulate(dir.path(), &Spec::biases(&MEF, 1, 5)).unwrap();
+        let frame = crate::fits::read_frame_header(&files[0]).unwrap();
+        assert_eq!(
+            frame.primary.text("INSTRUME").as_deref(),
+            Some("MBIAS-SIM-MEF")
+        );
+        assert_eq!(frame.primary.get("GAIN"), None, "gain is per amplifier");
+        let names: Vec<String> = frame
+            .images
+            .iter()
+            .map(|i| frame.with_image(i).image_name())
+            .collect();
+        assert_eq!(names, ["AMP1", "AMP2"]);
+        let amp2 = &frame.images[1];
+        assert_eq!(amp2.shape, raw_shape(&MEF));
+        assert_eq!(amp2.header.number("GAIN"), Some(1.1));
+        assert_eq!(
+            amp2.header.text("DETSEC").as_deref(),
+            Some("[1025:2048,1:2048]")
+        );
     }
 }

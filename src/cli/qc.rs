@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use mbias::product::QcValues;
+use mbias::qc::{FrameQcValues, QcOrigin};
+use mbias::settings::{QcRange, QcRanges};
+
 use super::{SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
@@ -17,6 +21,74 @@ pub struct QcArgs {
     fail_on_qc: bool,
 }
 
+/// One QC value with its acceptable range and verdict.
+struct Row<'a> {
+    origin: QcOrigin,
+    name: &'a str,
+    value: f64,
+    range: Option<QcRange>,
+    pass: Option<bool>,
+}
+
+fn judge<'a>(values: &'a QcValues, ranges: &QcRanges) -> Vec<Row<'a>> {
+    values
+        .iter()
+        .map(|(origin, name, value)| {
+            let range = ranges
+                .get(&name.to_ascii_lowercase().replace(' ', "-"))
+                .copied();
+            Row {
+                origin: *origin,
+                name,
+                value: *value,
+                range,
+                pass: range.map(|r| r.passes(*value)),
+            }
+        })
+        .collect()
+}
+
+fn failures(rows: &[Row]) -> usize {
+    rows.iter().filter(|r| r.pass == Some(false)).count()
+}
+
+fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name,
+                "origin": r.origin,
+                "value": r.value,
+                "range": r.range,
+                "pass": r.pass,
+            })
+        })
+        .collect()
+}
+
+fn print_rows(rows: &[Row]) {
+    println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
+    for row in rows {
+        let range = row
+            .range
+            .map(|r| format!("({}, {})", r.low, r.high))
+            .unwrap_or_else(|| "-".into());
+        let status = match row.pass {
+            Some(true) => "pass",
+            Some(false) => "FAIL",
+            None => "-",
+        };
+        println!("{:<14} {:>22} {range:<16} {status}", row.name, row.value);
+    }
+}
+
+fn print_frames(frames: &[FrameQcValues]) {
+    if !frames.is_empty() {
+        println!();
+        print!("{}", output::frame_table(frames));
+    }
+}
+
 pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     let product = mbias::product::read_qc(&args.product)?;
     let settings = args.settings.load()?;
@@ -27,50 +99,49 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
         .detect(&product.header)
         .unwrap_or(mbias::detector::soxs_vis());
     let ranges = settings.resolve(profile)?.qc_ranges;
-    let rows: Vec<_> = product
-        .values
+    let rows = judge(&product.values, &ranges);
+    let extensions: Vec<(&str, Vec<Row>, &[FrameQcValues])> = product
+        .extensions
         .iter()
-        .map(|(origin, name, value)| {
-            let range = ranges
-                .get(&name.to_ascii_lowercase().replace(' ', "-"))
-                .copied();
-            (origin, name, *value, range, range.map(|r| r.passes(*value)))
-        })
+        .map(|e| (e.name.as_str(), judge(&e.values, &ranges), &e.frames[..]))
         .collect();
-    let failed = rows.iter().filter(|r| r.4 == Some(false)).count();
+    let failed = failures(&rows) + extensions.iter().map(|e| failures(&e.1)).sum::<usize>();
     if args.json {
-        let values: Vec<_> = rows
-            .iter()
-            .map(|(o, n, v, r, p)| {
-                serde_json::json!({ "name": n, "origin": o, "value": v, "range": r, "pass": p })
-            })
-            .collect();
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "product": args.product,
-            "qc": values,
+            "qc": rows_json(&rows),
             "frames": product.frames,
             "qc_failures": failed,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else {
-        println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
-        for (_, name, value, range, pass) in &rows {
-            let range = range
-                .map(|r| format!("({}, {})", r.low, r.high))
-                .unwrap_or_else(|| "-".into());
-            let status = match pass {
-                Some(true) => "pass",
-                Some(false) => "FAIL",
-                None => "-",
-            };
-            println!("{name:<14} {value:>22} {range:<16} {status}");
+        if !extensions.is_empty() {
+            let list: Vec<_> = extensions
+                .iter()
+                .map(|(name, rows, frames)| {
+                    serde_json::json!({
+                        "name": name,
+                        "qc": rows_json(rows),
+                        "frames": frames,
+                        "qc_failures": failures(rows),
+                    })
+                })
+                .collect();
+            doc["extensions"] = list.into();
         }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else if extensions.is_empty() {
+        print_rows(&rows);
         if rows.is_empty() {
             println!("no QC keywords in {}", args.product.display());
         }
-        if !product.frames.is_empty() {
-            println!();
-            print!("{}", output::frame_table(&product.frames));
+        print_frames(&product.frames);
+    } else {
+        for (i, (name, rows, frames)) in extensions.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            println!("extension {name}");
+            print_rows(rows);
+            print_frames(frames);
         }
     }
     Ok(if failed > 0 && args.fail_on_qc {

@@ -12,8 +12,10 @@ pub struct SimulateArgs {
     /// Folder to write the frames into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, or sim-4k (4096×4096 frames of a
-    /// generic CCD; stack them with the settings `mbias simulate` prints).
+    /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, sim-4k (4096×4096 frames of a
+    /// generic CCD) or sim-mef (an empty primary HDU and one 2048×1024 image extension
+    /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Stack
+    /// the generic ones with the settings `mbias simulate` prints.
     #[arg(long, default_value = "soxs-vis", value_parser = parse_profile)]
     profile: &'static detector::Profile,
     /// Number of bias frames.
@@ -26,8 +28,11 @@ pub struct SimulateArgs {
 
 fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
     simulate::profile_by_name(s).ok_or_else(|| {
-        let mut names: Vec<&str> = detector::BUILT_IN.iter().map(|p| p.name.as_str()).collect();
-        names.push(&simulate::GENERIC.name);
+        let names: Vec<&str> = detector::BUILT_IN
+            .iter()
+            .chain(simulate::generic_profiles())
+            .map(|p| p.name.as_str())
+            .collect();
         format!("'{s}': expected one of {}", names.join(", "))
     })
 }

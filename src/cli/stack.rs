@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use mbias::pipeline::{Loaded, Outcome};
 use mbias::settings::{Combine, Numerics, Rejection};
 
 use super::{SettingsArgs, Status, output};
@@ -48,6 +49,26 @@ fn parse_combine(s: &str) -> Result<Combine, String> {
     Combine::parse(s).ok_or_else(|| format!("'{s}': expected mean or median"))
 }
 
+/// The per-frame table of one stacked image as JSON.
+fn frames_json(outcome: &Outcome) -> Vec<serde_json::Value> {
+    outcome
+        .master
+        .frames
+        .iter()
+        .zip(&outcome.qc.frames)
+        .map(|(stats, qc)| {
+            serde_json::json!({
+                "name": stats.name,
+                "level": stats.level,
+                "noise": stats.noise,
+                "frame_clipped": stats.frame_clipped,
+                "stack_rejected": stats.stack_rejected,
+                "rejected_fraction": qc.rejected_fraction,
+            })
+        })
+        .collect()
+}
+
 pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     let mut settings = args.settings.load()?;
     if let Some(n) = args.numerics {
@@ -56,7 +77,8 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     settings.rejection = args.rejection.or(settings.rejection);
     settings.combine = args.combine.or(settings.combine);
     let (inputs, verification) = mbias::pipeline::validate(&args.inputs, &settings)?;
-    let Some(plan) = verification.plan.as_ref() else {
+    let plans = verification.plans();
+    let Some(&plan) = plans.first() else {
         output::print_findings(&verification);
         return Err(mbias::Error::Verification(verification.error_count()));
     };
@@ -69,56 +91,73 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     }
     let resolved = mbias::pipeline::resolve(&settings, plan)?;
     let progress = output::progress();
-    let loaded = mbias::pipeline::load(plan, &progress)?;
-    let outcome = mbias::pipeline::stack(&loaded, &resolved, &progress)?;
+    // One image after the other: each stack already keeps both cores busy.
+    let mut stacked: Vec<(Loaded, Outcome)> = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let loaded = mbias::pipeline::load(plan, &progress)?;
+        let outcome = mbias::pipeline::stack(&loaded, &resolved, &progress)?;
+        stacked.push((loaded, outcome));
+    }
     let folder = args
         .output
         .clone()
         .or_else(|| settings.output_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
     let name = mbias::product::product_name(plan, inputs.sof.as_deref());
-    let path = mbias::pipeline::write_product(
+    let images: Vec<(&Loaded, &Outcome)> = stacked.iter().map(|(l, o)| (l, o)).collect();
+    let path = mbias::pipeline::write_images(
         &folder,
         &name,
         args.overwrite,
         &inputs.files,
-        &loaded,
-        &outcome,
+        &images,
         &progress,
     )?;
     output::clear_progress();
-    let failed = outcome.qc.failures().count();
+    let failed: usize = stacked.iter().map(|(_, o)| o.qc.failures().count()).sum();
     if args.json {
-        let frames: Vec<_> = outcome
-            .master
-            .frames
-            .iter()
-            .zip(&outcome.qc.frames)
-            .map(|(stats, qc)| {
-                serde_json::json!({
-                    "name": stats.name,
-                    "level": stats.level,
-                    "noise": stats.noise,
-                    "frame_clipped": stats.frame_clipped,
-                    "stack_rejected": stats.stack_rejected,
-                    "rejected_fraction": qc.rejected_fraction,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "product": path,
             "profile": plan.profile.name,
-            "frames": frames,
             "settings": resolved,
-            "qc": outcome.qc.values,
             "qc_failures": failed,
             "findings": verification.findings,
         });
+        match (&verification.plan, stacked.as_slice()) {
+            (Some(_), [(_, outcome)]) => {
+                doc["frames"] = frames_json(outcome).into();
+                doc["qc"] = serde_json::json!(outcome.qc.values);
+            }
+            _ => {
+                let extensions: Vec<_> = plans
+                    .iter()
+                    .zip(&stacked)
+                    .map(|(plan, (_, outcome))| {
+                        serde_json::json!({
+                            "name": plan.extension,
+                            "frames": frames_json(outcome),
+                            "qc": outcome.qc.values,
+                            "qc_failures": outcome.qc.failures().count(),
+                        })
+                    })
+                    .collect();
+                doc["extensions"] = extensions.into();
+            }
+        }
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         let p = &resolved.params;
+        let names: Vec<&str> = plans
+            .iter()
+            .filter_map(|p| p.extension.as_deref())
+            .collect();
+        let extensions = if names.is_empty() {
+            String::new()
+        } else {
+            format!(", {} extensions ({})", names.len(), names.join(", "))
+        };
         println!(
-            "{} frames, {}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
+            "{} frames, {}{extensions}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
             plan.frames.len(),
             plan.profile.name,
             resolved.numerics.name(),
@@ -129,10 +168,16 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
             p.stacked_clipping_iterations,
             resolved.combine.name()
         );
-        println!("wrote {}\n", path.display());
-        print!("{}", output::qc_table(&outcome.qc));
-        println!();
-        print!("{}", output::frame_table(&outcome.qc.frames));
+        println!("wrote {}", path.display());
+        for (plan, (_, outcome)) in plans.iter().zip(&stacked) {
+            println!();
+            if let Some(extension) = &plan.extension {
+                println!("extension {extension}");
+            }
+            print!("{}", output::qc_table(&outcome.qc));
+            println!();
+            print!("{}", output::frame_table(&outcome.qc.frames));
+        }
         if failed > 0 {
             println!("\n{failed} QC value(s) outside the acceptable range");
         }

@@ -32,20 +32,28 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
                 serde_json::json!({ "file": f, "worst": worst })
             })
             .collect();
-        let doc = serde_json::json!({
+        let plans = verification.plans();
+        let mut doc = serde_json::json!({
             "ok": !verification.has_errors(),
             "frames": frames,
             "summary": verification.summary,
             "findings": verification.findings,
-            "profile": verification.plan.as_ref().map(|p| p.profile.name.as_str()),
+            "profile": plans.first().map(|p| p.profile.name.as_str()),
         });
+        if !verification.extensions.is_empty() {
+            let names: Vec<_> = plans.iter().map(|p| &p.extension).collect();
+            doc["extensions"] = serde_json::json!(names);
+        }
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(status);
     }
     output::print_findings(&verification);
-    match &verification.plan {
-        Some(plan) => println!("ok: {plan}"),
-        None => println!("not stackable: {} problem(s)", verification.error_count()),
+    let plans = verification.plans();
+    if plans.is_empty() {
+        println!("not stackable: {} problem(s)", verification.error_count());
+    }
+    for plan in plans {
+        println!("ok: {plan}");
     }
     Ok(status)
 }

@@ -84,8 +84,9 @@ pub struct App {
     pub output_dir: PathBuf,
     /// The SOF the session opened, which names the product as in soxspipe.
     pub sof: Option<PathBuf>,
-    /// Frames in memory for the current selection: re-stacks skip the reading.
-    pub loaded: Option<(Vec<PathBuf>, Arc<Loaded>)>,
+    /// Frames in memory for the current selection (per extension of multi-extension
+    /// frames): re-stacks skip the reading.
+    pub loaded: Option<(Vec<PathBuf>, Vec<Arc<Loaded>>)>,
     /// When the debounced automatic re-stack is due.
     pub restack_at: Option<Instant>,
     /// The terminal's size, for mouse hit-testing with the same layout `draw` uses.
@@ -439,6 +440,19 @@ impl App {
                 self.results.index = None;
             }
             Action::MeanProfile => self.results.index = None,
+            Action::NextExtension => {
+                let count = self.results.result.as_ref().map_or(0, |r| r.images.len());
+                if count > 1 {
+                    self.results.extension = (self.results.extension + 1) % count;
+                    // Rows and columns are the new extension's, of another size perhaps.
+                    self.results.index = None;
+                    if let Some(name) = self.results.shown().and_then(|i| i.extension()) {
+                        self.info(format!("showing {name}"));
+                    }
+                } else {
+                    self.info("one image only: e switches between the extensions of multi-extension frames");
+                }
+            }
             _ => {}
         }
     }
@@ -507,16 +521,18 @@ impl App {
             .as_ref()
             .filter(|(key, _)| *key == selection)
             .map(|(_, loaded)| loaded.clone());
-        let (source, profile) = match (cached, &self.files.selection_check.plan) {
-            (Some(loaded), _) => {
-                let profile = loaded.set.plan.profile.clone();
-                (StackSource::Loaded(loaded), profile)
-            }
-            (None, Some(plan)) => (
-                StackSource::Read(Box::new(plan.clone())),
-                plan.profile.clone(),
+        let plans = self.files.selection_check.plans();
+        let cached_profile = cached
+            .as_ref()
+            .and_then(|l| l.first())
+            .map(|l| l.set.plan.profile.clone());
+        let (source, profile) = match (cached, cached_profile, plans.first()) {
+            (Some(loaded), Some(profile), _) => (StackSource::Loaded(loaded), profile),
+            (_, _, Some(first)) => (
+                StackSource::Read(plans.iter().map(|p| (*p).clone()).collect()),
+                first.profile.clone(),
             ),
-            (None, None) => {
+            _ => {
                 if !automatic {
                     let (_, verdict) = self.files.verdict();
                     self.error(format!("cannot stack: {verdict}"));
@@ -574,7 +590,10 @@ impl App {
             );
             return Vec::new();
         }
-        let name = mbias::product::product_name(&result.loaded.set.plan, self.sof.as_deref());
+        let Some(first) = result.images.first() else {
+            return Vec::new();
+        };
+        let name = mbias::product::product_name(&first.loaded.set.plan, self.sof.as_deref());
         vec![Effect::WriteProduct {
             folder: self.output_dir.clone(),
             name,
@@ -584,8 +603,8 @@ impl App {
     }
 
     fn save_settings(&mut self, overwrite: bool) -> Vec<Effect> {
-        let profile = match &self.results.result {
-            Some(r) => r.loaded.set.plan.profile.clone(),
+        let profile = match self.results.result.as_ref().and_then(|r| r.images.first()) {
+            Some(image) => image.loaded.set.plan.profile.clone(),
             None => mbias::detector::soxs_vis().clone(),
         };
         match self.resolved_for(&profile) {
@@ -655,8 +674,17 @@ impl App {
                 match result {
                     Ok(result) => {
                         let ms = result.elapsed.as_secs_f64() * 1e3;
-                        let failures = result.outcome.qc.failures().count();
-                        self.loaded = Some((result.selection.clone(), result.loaded.clone()));
+                        let failures = result.failures();
+                        let extensions = result.images.len();
+                        self.loaded = Some((result.selection.clone(), result.loaded()));
+                        if self.results.extension >= extensions {
+                            self.results.extension = 0;
+                            self.results.index = None;
+                        }
+                        let shown = result
+                            .image(self.results.extension)
+                            .and_then(|i| i.extension())
+                            .map(str::to_string);
                         self.results.result = Some(result);
                         self.results.stale = self.restack_at.is_some();
                         let verdict = if failures == 0 {
@@ -664,7 +692,13 @@ impl App {
                         } else {
                             format!("{failures} QC FAIL")
                         };
-                        self.info(format!("stacked in {ms:.0} ms: {verdict}"));
+                        let note = match shown {
+                            Some(name) => format!(
+                                " · showing {name}; w writes all {extensions} extensions (e: next)"
+                            ),
+                            None => String::new(),
+                        };
+                        self.info(format!("stacked in {ms:.0} ms: {verdict}{note}"));
                     }
                     Err(e) => {
                         self.results.failed = Some(e.clone());

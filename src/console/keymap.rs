@@ -30,6 +30,7 @@ pub enum Action {
     SelectNone,
     ToggleAxis,
     MeanProfile,
+    NextExtension,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +338,13 @@ pub const BINDINGS: &[Binding] = &[
         "m",
         Action::MeanProfile,
         "collapsed mean profile",
+    ),
+    bind(
+        Results,
+        &[c('e')],
+        "e",
+        Action::NextExtension,
+        "next extension (MEF frames)",
     ),
 ];
 

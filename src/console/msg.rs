@@ -43,17 +43,51 @@ pub struct Entry {
     pub kind: EntryKind,
 }
 
-/// A stack and everything the result views need, computed off the UI thread.
+/// One stacked image (the frames' only one, or one extension) and its views.
 #[derive(Debug)]
-pub struct StackResult {
+pub struct ImageResult {
     pub loaded: Arc<Loaded>,
     pub outcome: Outcome,
     pub view: ResultView,
+}
+
+impl ImageResult {
+    /// The extension it is, for multi-extension frames.
+    pub fn extension(&self) -> Option<&str> {
+        self.loaded.set.plan.extension.as_deref()
+    }
+}
+
+/// A stack and everything the result views need, computed off the UI thread.
+#[derive(Debug)]
+pub struct StackResult {
+    /// One image, or one per extension of multi-extension frames (never empty).
+    pub images: Vec<ImageResult>,
     pub resolved: Resolved,
     /// The selection the frames were read for (the cache key for re-stacks).
     pub selection: Vec<PathBuf>,
     /// From the request to the finished QC.
     pub elapsed: Duration,
+}
+
+impl StackResult {
+    /// Image `i`, or the first when there is no such image.
+    pub fn image(&self, i: usize) -> Option<&ImageResult> {
+        self.images.get(i).or(self.images.first())
+    }
+
+    /// Frames in memory, for re-stacks with other parameters.
+    pub fn loaded(&self) -> Vec<Arc<Loaded>> {
+        self.images.iter().map(|i| i.loaded.clone()).collect()
+    }
+
+    /// QC values out of range, over every image.
+    pub fn failures(&self) -> usize {
+        self.images
+            .iter()
+            .map(|i| i.outcome.qc.failures().count())
+            .sum()
+    }
 }
 
 /// Why a write did not happen: an existing file (the user may confirm), or an error.
@@ -94,10 +128,11 @@ pub enum JobEvent {
 /// Where a stack's frames come from.
 #[derive(Debug, Clone)]
 pub enum StackSource {
-    /// Read and prepare the frames of this plan.
-    Read(Box<Plan>),
+    /// Read and prepare the frames of these plans (one per extension of
+    /// multi-extension frames).
+    Read(Vec<Plan>),
     /// Frames already in memory: a re-stack with new parameters.
-    Loaded(Arc<Loaded>),
+    Loaded(Vec<Arc<Loaded>>),
 }
 
 /// Work `update` asks the runtime to do.

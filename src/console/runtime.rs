@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use mbias::error::{Error, ProductError};
 use mbias::fits::has_fits_name;
 use mbias::inputs;
+use mbias::pipeline::{Loaded, Outcome};
 use mbias::progress::{Progress, Silent, Stage};
 use mbias::settings::{Resolved, Settings};
 use mbias::verify;
@@ -22,7 +23,8 @@ use rayon::prelude::*;
 
 use super::app::App;
 use super::msg::{
-    Effect, Entry, EntryKind, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure,
+    Effect, Entry, EntryKind, ImageResult, JobEvent, JobId, Msg, StackResult, StackSource,
+    WriteFailure,
 };
 use super::{ui, view};
 
@@ -322,16 +324,28 @@ pub fn stack(
     progress: &dyn Progress,
 ) -> mbias::Result<StackResult> {
     let started = Instant::now();
-    let loaded = match source {
-        StackSource::Read(plan) => Arc::new(mbias::pipeline::load(&plan, progress)?),
+    let loaded: Vec<Arc<Loaded>> = match source {
+        StackSource::Read(plans) => plans
+            .iter()
+            .map(|plan| mbias::pipeline::load(plan, progress).map(Arc::new))
+            .collect::<mbias::Result<_>>()?,
         StackSource::Loaded(loaded) => loaded,
     };
-    let outcome = mbias::pipeline::stack(&loaded, &resolved, progress)?;
-    let view = view::compute(&outcome.master);
+    // Every extension is stacked, not only the one shown: `w` writes them all.
+    let images = loaded
+        .into_iter()
+        .map(|loaded| {
+            let outcome = mbias::pipeline::stack(&loaded, &resolved, progress)?;
+            let view = view::compute(&outcome.master);
+            Ok(ImageResult {
+                loaded,
+                outcome,
+                view,
+            })
+        })
+        .collect::<mbias::Result<Vec<_>>>()?;
     Ok(StackResult {
-        loaded,
-        outcome,
-        view,
+        images,
         resolved,
         selection,
         elapsed: started.elapsed(),
@@ -364,26 +378,24 @@ fn write_product(
     overwrite: bool,
     result: &StackResult,
 ) -> Result<PathBuf, WriteFailure> {
+    // Every extension comes from the same files.
     let inputs: Vec<PathBuf> = result
-        .loaded
-        .set
-        .plan
-        .frames
-        .iter()
+        .images
+        .first()
+        .into_iter()
+        .flat_map(|i| &i.loaded.set.plan.frames)
         .map(|f| f.path.clone())
         .collect();
-    mbias::pipeline::write_product(
-        folder,
-        name,
-        overwrite,
-        &inputs,
-        &result.loaded,
-        &result.outcome,
-        &Silent,
-    )
-    .map_err(|e| match e {
-        Error::Product(ProductError::Exists(path)) => WriteFailure::Exists(path),
-        other => WriteFailure::Failed(other.to_string()),
+    let images: Vec<(&Loaded, &Outcome)> = result
+        .images
+        .iter()
+        .map(|i| (&*i.loaded, &i.outcome))
+        .collect();
+    mbias::pipeline::write_images(folder, name, overwrite, &inputs, &images, &Silent).map_err(|e| {
+        match e {
+            Error::Product(ProductError::Exists(path)) => WriteFailure::Exists(path),
+            other => WriteFailure::Failed(other.to_string()),
+        }
     })
 }
 
@@ -436,6 +448,33 @@ mod tests {
             list(&dir.path().join("missing"))
                 .unwrap_err()
                 .contains("cannot open")
+        );
+    }
+
+    #[test]
+    fn multi_extension_frames_stack_every_extension_and_write_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        let files = mbias::simulate::simulate(
+            &raw,
+            &mbias::simulate::Spec::biases(&mbias::simulate::MEF, 3, 2),
+        )
+        .unwrap();
+        let settings = Settings::parse(mbias::simulate::GENERIC_SETTINGS).unwrap();
+        let verification = verify::verify(&verify::scan(&files), &[], &settings.detectors());
+        let plans: Vec<_> = verification.plans().into_iter().cloned().collect();
+        assert_eq!(plans.len(), 2, "{:?}", verification.findings);
+        let resolved = settings.resolve(&plans[0].profile).unwrap();
+        let result = stack(StackSource::Read(plans), resolved, files, &Silent).unwrap();
+        let names: Vec<_> = result.images.iter().map(|i| i.extension()).collect();
+        assert_eq!(names, [Some("AMP1"), Some("AMP2")]);
+        let out = dir.path().join("out");
+        let product = write_product(&out, "mef.fits", false, &result).unwrap();
+        let written = mbias::fits::read_frame_header(&product).unwrap();
+        assert_eq!(written.images.len(), 6, "FLUX/QUAL/ERRS per extension");
+        assert_eq!(
+            write_product(&out, "mef.fits", false, &result),
+            Err(WriteFailure::Exists(product))
         );
     }
 

@@ -20,7 +20,9 @@ use ratatui::crossterm::event::{
 use ratatui::style::Color;
 
 use super::app::{App, Focus, Job, Overlay, Start};
-use super::msg::{Effect, Entry, EntryKind, JobEvent, Msg, StackResult, StackSource, WriteFailure};
+use super::msg::{
+    Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackResult, StackSource, WriteFailure,
+};
 use super::panes::results::Axis;
 use super::theme::Theme;
 use super::{ui, view};
@@ -161,8 +163,9 @@ fn fixture() -> App {
     app
 }
 
-/// A real (small) stack of the fixture's plan: 5 frames of 48 × 40 pixels.
-fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
+/// A real (small) stack of the fixture's plan, 5 frames of 48 × 40 pixels at `level` e-,
+/// as the image of `extension`.
+fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
     let mut plan = app
         .files
         .selection_check
@@ -172,6 +175,7 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
     let (rows, cols) = (48, 40);
     plan.rows = 0..rows;
     plan.cols = 0..cols;
+    plan.extension = extension.map(str::to_string);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let frames = plan
         .frames
@@ -184,7 +188,7 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
                 (0..rows * cols)
                     .map(|p| {
                         let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
-                        1120.0
+                        level
                             + k as f32 * 0.5
                             + (p % cols) as f32 * 0.01
                             + rng.random_range(-4.0..4.0)
@@ -204,19 +208,34 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
     };
     let frame_qc = mbias::qc::frame_qc(&set);
     let loaded = Arc::new(Loaded::new(set, frame_qc));
-    let resolved = Settings::default()
-        .resolve(mbias::detector::soxs_vis())
-        .unwrap();
-    let outcome = mbias::pipeline::stack(&loaded, &resolved, &Silent).unwrap();
+    let outcome = mbias::pipeline::stack(&loaded, &resolved(), &Silent).unwrap();
     let view = view::compute(&outcome.master);
-    Arc::new(StackResult {
+    ImageResult {
         loaded,
         outcome,
         view,
-        resolved,
+    }
+}
+
+fn resolved() -> mbias::settings::Resolved {
+    Settings::default()
+        .resolve(mbias::detector::soxs_vis())
+        .unwrap()
+}
+
+/// The result of stacking `images`.
+fn result_of(images: Vec<ImageResult>, selection: Vec<PathBuf>) -> Arc<StackResult> {
+    Arc::new(StackResult {
+        images,
+        resolved: resolved(),
         selection,
         elapsed: Duration::from_millis(42),
     })
+}
+
+/// A real (small) stack of the fixture's plan: 5 frames of 48 × 40 pixels.
+fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
+    result_of(vec![image_result(app, None, 1120.0)], selection)
 }
 
 /// The fixture with all valid biases selected and a finished stack.
@@ -340,7 +359,7 @@ fn s_stacks_off_the_ui_thread_and_esc_cancels() {
     let [
         Effect::Stack {
             id,
-            source: StackSource::Read(plan),
+            source: StackSource::Read(plans),
             selection,
             ..
         },
@@ -348,7 +367,8 @@ fn s_stacks_off_the_ui_thread_and_esc_cancels() {
     else {
         panic!("{effects:?}")
     };
-    assert_eq!(plan.frames.len(), 5);
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].frames.len(), 5);
     assert_eq!(selection.len(), 5);
     let id = *id;
     app.update(Msg::Job(JobEvent::Progress {
@@ -669,6 +689,68 @@ fn snapshot_result_tabs() {
     app.update(ch('x'));
     app.update(key(KeyCode::Down));
     snapshot!("results_profile_one_column", app);
+}
+
+#[test]
+fn a_multi_extension_result_shows_one_extension_and_writes_them_all() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let images = vec![
+        image_result(&app, Some("AMP1"), 1120.0),
+        image_result(&app, Some("AMP2"), 1500.0),
+    ];
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result_of(images, selection)),
+    }));
+    let notice = app.notice.clone().unwrap().text;
+    assert!(
+        notice.contains("showing AMP1; w writes all 2 extensions (e: next)"),
+        "{notice}"
+    );
+    assert_eq!(app.loaded.as_ref().unwrap().1.len(), 2, "both in memory");
+    let screen = |app: &mut App| -> String {
+        let terminal = render(app, 120, 40);
+        let buffer = terminal.backend().buffer();
+        buffer.content.iter().map(|c| c.symbol()).collect()
+    };
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('1'));
+    let first = screen(&mut app);
+    assert!(first.contains("Results AMP1 (1/2)"), "{first}");
+    assert!(first.contains("1121."), "AMP1's level: {first}");
+    app.update(ch('e'));
+    let second = screen(&mut app);
+    assert!(second.contains("Results AMP2 (2/2)"), "{second}");
+    assert!(second.contains("1501."), "AMP2's level: {second}");
+    app.update(ch('e'));
+    assert!(
+        screen(&mut app).contains("Results AMP1 (1/2)"),
+        "wraps around"
+    );
+    let effects = app.update(ch('w'));
+    let [Effect::WriteProduct { result, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(result.images.len(), 2, "the product holds every extension");
+    // A parameter change re-stacks every extension from memory.
+    app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::Right));
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    let [
+        Effect::Stack {
+            source: StackSource::Loaded(loaded),
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(loaded.len(), 2);
 }
 
 #[test]

@@ -43,7 +43,8 @@ impl Instrument {
     }
 }
 
-/// Which HDU of a file holds the frame.
+/// Which HDU of a file holds the frame, or which HDUs when each extension of a
+/// multi-extension frame (one image per amplifier) is stacked on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HduChoice {
     /// The first HDU with a 2-D image (what soxspipe reads).
@@ -52,18 +53,46 @@ pub enum HduChoice {
     Index(usize),
     /// By `EXTNAME`, case-insensitive.
     Name(String),
+    /// Every HDU holding a 2-D image, each stacked on its own.
+    Each,
+    /// These HDUs (each an `Index` or a `Name`), each stacked on its own.
+    List(Vec<HduChoice>),
 }
 
 impl HduChoice {
-    pub fn pick<'a>(&self, images: &'a [ImageHdu]) -> Option<&'a ImageHdu> {
+    /// Whether each chosen HDU is stacked on its own, into a product holding one
+    /// FLUX/QUAL/ERRS triple per extension.
+    pub fn is_multi(&self) -> bool {
+        matches!(self, HduChoice::Each | HduChoice::List(_))
+    }
+
+    /// The image HDUs this choice takes from a file, in its order: each found HDU, or the
+    /// choice that found none (so a message can say what is missing).
+    pub fn choose<'a, 'c>(
+        &'c self,
+        images: &'a [ImageHdu],
+    ) -> Vec<Result<&'a ImageHdu, &'c HduChoice>> {
+        match self {
+            HduChoice::Each => images.iter().map(Ok).collect(),
+            HduChoice::List(items) => items
+                .iter()
+                .map(|item| item.find(images).ok_or(item))
+                .collect(),
+            single => vec![single.find(images).ok_or(single)],
+        }
+    }
+
+    /// The one HDU a single choice names.
+    fn find<'a>(&self, images: &'a [ImageHdu]) -> Option<&'a ImageHdu> {
         match self {
             HduChoice::FirstImage => images.first(),
             HduChoice::Index(n) => images.iter().find(|i| i.index == *n),
             HduChoice::Name(name) => images.iter().find(|i| {
                 i.header
                     .text("EXTNAME")
-                    .is_some_and(|e| e.eq_ignore_ascii_case(name))
+                    .is_some_and(|e| e.eq_ignore_ascii_case(name.trim()))
             }),
+            HduChoice::Each | HduChoice::List(_) => None,
         }
     }
 }
@@ -74,6 +103,11 @@ impl std::fmt::Display for HduChoice {
             HduChoice::FirstImage => write!(f, "the first image HDU"),
             HduChoice::Index(n) => write!(f, "HDU {n}"),
             HduChoice::Name(name) => write!(f, "the extension named '{name}'"),
+            HduChoice::Each => write!(f, "every image HDU"),
+            HduChoice::List(items) => {
+                let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+                write!(f, "each of {}", items.join(", "))
+            }
         }
     }
 }

@@ -61,6 +61,27 @@ impl FrameFile {
         }
     }
 
+    /// What products and messages call the image HDU read: its `EXTNAME` (with `EXTVER`,
+    /// else the HDU number, after a dash when other image HDUs of the file share the
+    /// name, as in `SCI` ×4 files), or `HDU<n>` when it has none.
+    pub fn image_name(&self) -> String {
+        let Some(name) = self.image.header.text("EXTNAME").filter(|n| !n.is_empty()) else {
+            return format!("HDU{}", self.image.index);
+        };
+        let shared = self.images.iter().any(|other| {
+            other.index != self.image.index
+                && other
+                    .header
+                    .text("EXTNAME")
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        });
+        if !shared {
+            return name;
+        }
+        let version = self.image.header.number("EXTVER").map(|v| v as i64);
+        format!("{name}-{}", version.unwrap_or(self.image.index as i64))
+    }
+
     /// The header keywords are looked up in, image HDU first. Borrowed for the usual
     /// single-HDU frame: verification looks at thousands of these.
     pub fn merged_header(&self) -> Cow<'_, Header> {

@@ -123,16 +123,58 @@ impl ImageWriter {
             shape.1 as std::os::raw::c_long,
             shape.0 as std::os::raw::c_long,
         ];
-        let bitpix: i32 = data_type.into();
+        self.begin_hdu(data_type.into(), &mut dims, cards)?;
+        let hdu = self
+            .file
+            .hdu(self.hdus - 1)
+            .map_err(|e| write_error(&self.path, e.to_string()))?;
+        let result = match data {
+            ImageData::F32(d) => hdu.write_image(&mut self.file, d),
+            ImageData::U8(d) => hdu.write_image(&mut self.file, d),
+            ImageData::U16(d) => hdu.write_image(&mut self.file, d),
+        };
+        result.map_err(|e| write_error(&self.path, e.to_string()))?;
+        self.checksums(data.datasum())
+    }
+
+    /// Writes a primary HDU without data (`NAXIS = 0`) holding `cards`, as a
+    /// multi-extension file begins: its images follow as extensions.
+    pub fn add_empty_primary(&mut self, cards: &[Card]) -> Result<(), FitsError> {
+        if self.hdus != 0 {
+            return Err(write_error(
+                &self.path,
+                "a data-less HDU can only be the primary",
+            ));
+        }
+        self.begin_hdu(ImageType::UnsignedByte.into(), &mut [], cards)?;
+        self.checksums(0)
+    }
+
+    /// Starts the next HDU with `dims` (FITS axis order) and writes `cards` after its
+    /// structural keywords.
+    fn begin_hdu(
+        &mut self,
+        bitpix: i32,
+        dims: &mut [std::os::raw::c_long],
+        cards: &[Card],
+    ) -> Result<(), FitsError> {
+        let naxis = dims.len() as i32;
+        let mut none: [std::os::raw::c_long; 1] = [0];
+        let dims = if dims.is_empty() {
+            none.as_mut_ptr()
+        } else {
+            dims.as_mut_ptr()
+        };
         let mut status = 0;
-        // SAFETY: the handle is open read-write; `dims` lives across the call.
+        // SAFETY: the handle is open read-write; `dims` points at `naxis` values (or at
+        // one unread value when there are none) that live across the call.
         unsafe {
             let raw = self.file.as_raw();
             if self.hdus == 0 {
                 // `FitsFile::create().open()` wrote an empty primary: replace it.
-                fitsio::sys::ffrsim(raw, bitpix, 2, dims.as_mut_ptr(), &mut status);
+                fitsio::sys::ffrsim(raw, bitpix, naxis, dims, &mut status);
             } else {
-                fitsio::sys::ffcrim(raw, bitpix, 2, dims.as_mut_ptr(), &mut status);
+                fitsio::sys::ffcrim(raw, bitpix, naxis, dims, &mut status);
             }
         }
         check(&self.path, status, "creating the image HDU")?;
@@ -147,29 +189,37 @@ impl ImageWriter {
             }
             check(&self.path, status, &format!("writing keyword {}", card.key))?;
         }
-        let hdu = self
-            .file
-            .hdu(self.hdus - 1)
-            .map_err(|e| write_error(&self.path, e.to_string()))?;
-        let result = match data {
-            ImageData::F32(d) => hdu.write_image(&mut self.file, d),
-            ImageData::U8(d) => hdu.write_image(&mut self.file, d),
-            ImageData::U16(d) => hdu.write_image(&mut self.file, d),
-        };
-        result.map_err(|e| write_error(&self.path, e.to_string()))?;
-        let datasum = std::ffi::CString::new(data.datasum().to_string())
+        Ok(())
+    }
+
+    /// Sets `DATASUM` (computed from the pixels in memory) and the header's `CHECKSUM`
+    /// of the HDU just written.
+    fn checksums(&mut self, datasum: u32) -> Result<(), FitsError> {
+        let datasum = std::ffi::CString::new(datasum.to_string())
             .map_err(|_| write_error(&self.path, "DATASUM"))?;
+        let mut status = 0;
         // SAFETY: the handle is open and on the HDU just written; the strings are valid C
-        // strings. ffupck takes DATASUM as given and checksums the header only.
+        // strings. ffupck takes DATASUM as given and checksums the header only. When it
+        // has to add CHECKSUM itself it sums the header before rewriting END, and the
+        // checksum comes out wrong: so a placeholder goes in first (in the place of one
+        // the cards already hold).
         unsafe {
+            let raw = self.file.as_raw();
             fitsio::sys::ffukys(
-                self.file.as_raw(),
+                raw,
                 c"DATASUM".as_ptr(),
                 datasum.as_ptr(),
                 c"data unit checksum".as_ptr(),
                 &mut status,
             );
-            fitsio::sys::ffupck(self.file.as_raw(), &mut status);
+            fitsio::sys::ffukys(
+                raw,
+                c"CHECKSUM".as_ptr(),
+                c"0000000000000000".as_ptr(),
+                c"HDU checksum".as_ptr(),
+                &mut status,
+            );
+            fitsio::sys::ffupck(raw, &mut status);
         }
         check(&self.path, status, "writing the checksums")
     }
@@ -230,5 +280,30 @@ mod tests {
         writer.finish().unwrap();
         assert_eq!(verify(&path, 3), vec![(1, 1); 3]);
         assert_eq!(fold_carries(0x1_FFFF_FFFF), 1);
+
+        let mef = dir.path().join("mef.fits");
+        let mut writer = ImageWriter::create(&mef).unwrap();
+        writer.add_empty_primary(&cards).unwrap();
+        writer
+            .add_image((7, 5), ImageData::F32(&floats), &cards)
+            .unwrap();
+        assert!(writer.add_empty_primary(&cards).is_err(), "only first");
+        writer.finish().unwrap();
+        assert_eq!(verify(&mef, 2), vec![(1, 1); 2]);
+
+        // An HDU given no checksum cards gets correct ones all the same.
+        let bare = dir.path().join("bare.fits");
+        let mut writer = ImageWriter::create(&bare).unwrap();
+        writer
+            .add_image((7, 5), ImageData::F32(&floats), &[])
+            .unwrap();
+        writer
+            .add_image((7, 5), ImageData::U8(&bytes), &[])
+            .unwrap();
+        writer.finish().unwrap();
+        assert_eq!(verify(&bare, 2), vec![(1, 1); 2]);
+        let frame = crate::fits::read_frame_header(&mef).unwrap();
+        assert_eq!(frame.primary.number("NAXIS"), Some(0.0));
+        assert_eq!(frame.images.len(), 1, "the empty primary holds no image");
     }
 }

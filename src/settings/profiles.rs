@@ -177,19 +177,46 @@ fn bias_rule(value: &Value, path: &str) -> Result<GenericBias, SettingsError> {
     Ok(rule)
 }
 
-fn hdu(value: &Value, path: &str) -> Result<HduChoice, SettingsError> {
+/// One HDU: a number (0 = primary) or an `EXTNAME`.
+fn one_hdu(value: &Value, path: &str) -> Result<HduChoice, SettingsError> {
     match value {
         Value::Number(n) => n
             .as_u64()
             .map(|n| HduChoice::Index(n as usize))
             .ok_or_else(|| SettingsError::invalid(path, "an HDU number (0 = primary)", value)),
-        Value::String(s) if s.eq_ignore_ascii_case("first") => Ok(HduChoice::FirstImage),
         Value::String(s) => Ok(HduChoice::Name(s.clone())),
         _ => Err(SettingsError::invalid(
             path,
             "an HDU number or an EXTNAME",
             value,
         )),
+    }
+}
+
+/// `hdu: 1`, `hdu: im1`, `hdu: first`; or, for frames with one image per amplifier
+/// stacked extension by extension, `hdu: each` or `hdu: [AMP1, AMP2]`.
+fn hdu(value: &Value, path: &str) -> Result<HduChoice, SettingsError> {
+    let keyword = |s: &str, word: &str| s.trim().eq_ignore_ascii_case(word);
+    match value {
+        Value::String(s) if keyword(s, "first") => Ok(HduChoice::FirstImage),
+        Value::String(s) if keyword(s, "each") => Ok(HduChoice::Each),
+        Value::Sequence(items) => {
+            let expected = "a list of HDU numbers or EXTNAMEs, each once";
+            let mut list = Vec::with_capacity(items.len());
+            for item in items {
+                let choice = one_hdu(item, path)?;
+                let reserved = matches!(&choice, HduChoice::Name(s) if keyword(s, "first") || keyword(s, "each"));
+                if reserved || list.contains(&choice) {
+                    return Err(SettingsError::invalid(path, expected, value));
+                }
+                list.push(choice);
+            }
+            if list.is_empty() {
+                return Err(SettingsError::invalid(path, expected, value));
+            }
+            Ok(HduChoice::List(list))
+        }
+        single => one_hdu(single, path),
     }
 }
 
@@ -287,4 +314,30 @@ pub(super) fn parse_profile(
         ));
     }
     Ok(GenericProfile { profile, recipe })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Result<HduChoice, SettingsError> {
+        let value: Value = serde_yaml::from_str(text).unwrap();
+        hdu(&value, "mbias.detectors.x.hdu")
+    }
+
+    #[test]
+    fn hdu_takes_one_hdu_every_extension_or_a_list() {
+        assert_eq!(parsed("first").unwrap(), HduChoice::FirstImage);
+        assert_eq!(parsed("2").unwrap(), HduChoice::Index(2));
+        assert_eq!(parsed("im1").unwrap(), HduChoice::Name("im1".into()));
+        assert_eq!(parsed("Each").unwrap(), HduChoice::Each);
+        assert_eq!(
+            parsed("[AMP1, 2]").unwrap(),
+            HduChoice::List(vec![HduChoice::Name("AMP1".into()), HduChoice::Index(2)])
+        );
+        for bad in ["[]", "[AMP1, AMP1]", "[first, 2]", "[[1]]", "-1"] {
+            let e = parsed(bad).unwrap_err().to_string();
+            assert!(e.contains("mbias.detectors.x.hdu"), "{bad}: {e}");
+        }
+    }
 }

@@ -114,8 +114,8 @@ impl FilesPane {
         for finding in &self.folder_check.findings {
             let Some(file) = &finding.file else { continue };
             let mark = match finding.severity {
-                Severity::Error => Mark::Error(finding.message.clone()),
-                Severity::Warning => Mark::Warning(finding.message.clone()),
+                Severity::Error => Mark::Error(finding.text()),
+                Severity::Warning => Mark::Warning(finding.text()),
                 Severity::Note => continue,
             };
             let worse = match marks.get(file) {
@@ -213,12 +213,27 @@ impl FilesPane {
                 "nothing selected: Space picks a frame, a picks all valid biases".into(),
             );
         }
-        if let Some(plan) = &check.plan {
+        let plans = check.plans();
+        if let Some(plan) = plans.first() {
             let warning = check
                 .findings
                 .iter()
                 .find(|f| f.severity == Severity::Warning);
-            let mut line = plan.to_string();
+            let mut line = match plans.len() {
+                1 => plan.to_string(),
+                n => {
+                    let names: Vec<&str> = plans
+                        .iter()
+                        .filter_map(|p| p.extension.as_deref())
+                        .collect();
+                    format!(
+                        "{} bias frame(s), {}, {n} extensions: {}",
+                        plan.frames.len(),
+                        plan.profile.name,
+                        names.join(", ")
+                    )
+                }
+            };
             if let Some(w) = warning {
                 line.push_str(&format!(" ⚠ {}", w.message));
                 return (Severity::Warning, line);
@@ -238,9 +253,9 @@ impl FilesPane {
                         Some(file) => format!(
                             "{}: {}",
                             file.file_name().unwrap_or_default().to_string_lossy(),
-                            f.message
+                            f.text()
                         ),
-                        None => f.message.clone(),
+                        None => f.text(),
                     })
             })
             .unwrap_or_else(|| "headers still being read".into());

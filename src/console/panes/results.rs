@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ratatui::widgets::TableState;
 
-use crate::console::msg::StackResult;
+use crate::console::msg::{ImageResult, StackResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -49,6 +49,8 @@ pub struct ResultsPane {
     /// First QC row shown when the table is taller than the pane (80×24 shows about ten
     /// of its rows); kept across re-stacks so a row being watched while tuning stays put.
     pub qc_scroll: usize,
+    /// Which image of a multi-extension result the tabs show.
+    pub extension: usize,
 }
 
 impl ResultsPane {
@@ -60,10 +62,15 @@ impl ResultsPane {
         self.axis.unwrap_or(Axis::Columns)
     }
 
+    /// The image the tabs show.
+    pub fn shown(&self) -> Option<&ImageResult> {
+        self.result.as_ref()?.image(self.extension)
+    }
+
     /// Steps the chosen row/column, starting from the first when showing the mean.
     pub fn step_index(&mut self, delta: isize) {
-        let Some(result) = &self.result else { return };
-        let master = &result.outcome.master;
+        let Some(image) = self.shown() else { return };
+        let master = &image.outcome.master;
         let len = match self.axis() {
             Axis::Columns => master.rows,
             Axis::Rows => master.cols,

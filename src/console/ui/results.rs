@@ -10,7 +10,7 @@ use ratatui::widgets::{
 };
 
 use crate::console::app::{App, Focus, Job};
-use crate::console::msg::StackResult;
+use crate::console::msg::ImageResult;
 use crate::console::panes::results::{Axis, TABS, Tab};
 use crate::console::theme::Theme;
 use crate::console::view;
@@ -37,6 +37,14 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
     let updating = matches!(app.job, Job::Stacking { .. }) || app.results.stale;
     let mut title = vec![Span::styled(" Results ", theme.title)];
     if let Some(r) = &app.results.result {
+        // Which extension the tabs show; the product holds them all.
+        if let Some(name) = app.results.shown().and_then(|i| i.extension()) {
+            let position = app.results.extension.min(r.images.len().saturating_sub(1)) + 1;
+            title.push(Span::styled(
+                format!("{name} ({position}/{}) ", r.images.len()),
+                theme.title,
+            ));
+        }
         let p = &r.resolved.params;
         // soxspipe's mad-sigma and mean go unsaid; the alternatives are named.
         let mut method = String::new();
@@ -84,11 +92,14 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
         return;
     };
+    let Some(image) = result.image(app.results.extension) else {
+        return;
+    };
     match app.results.current_tab() {
-        Tab::Qc => qc(frame, &theme, &result, &mut app.results.qc_scroll, body),
-        Tab::Profile => profile(frame, app, &result, body),
-        Tab::Preview => preview(frame, &theme, &result, body),
-        Tab::Frames => frames(frame, app, &result, body),
+        Tab::Qc => qc(frame, &theme, image, &mut app.results.qc_scroll, body),
+        Tab::Profile => profile(frame, app, image, body),
+        Tab::Preview => preview(frame, &theme, image, body),
+        Tab::Frames => frames(frame, app, image, body),
     }
 }
 
@@ -104,7 +115,7 @@ fn format_value(name: &str, v: f64, integer: bool) -> String {
 
 /// The QC table; when it is taller than `area`, a window of it from `scroll` (clamped
 /// here, where the height is known) and a last line saying what is out of sight.
-fn qc(frame: &mut Frame, theme: &Theme, result: &StackResult, scroll: &mut usize, area: Rect) {
+fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut usize, area: Rect) {
     if area.height == 0 {
         return;
     }
@@ -179,7 +190,7 @@ fn bounds(points: &[(f64, f64)]) -> [f64; 2] {
     [low - pad, high + pad]
 }
 
-fn profile(frame: &mut Frame, app: &App, result: &StackResult, area: Rect) {
+fn profile(frame: &mut Frame, app: &App, result: &ImageResult, area: Rect) {
     let theme = app.theme;
     let master = &result.outcome.master;
     let axis = app.results.axis();
@@ -253,7 +264,7 @@ fn profile(frame: &mut Frame, app: &App, result: &StackResult, area: Rect) {
     frame.render_widget(chart, chart_area);
 }
 
-fn preview(frame: &mut Frame, theme: &Theme, result: &StackResult, area: Rect) {
+fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
     let p = &result.view.preview;
     let [image, legend] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
@@ -272,7 +283,7 @@ fn preview(frame: &mut Frame, theme: &Theme, result: &StackResult, area: Rect) {
     frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
 }
 
-fn frames(frame: &mut Frame, app: &mut App, result: &StackResult, area: Rect) {
+fn frames(frame: &mut Frame, app: &mut App, result: &ImageResult, area: Rect) {
     let theme = app.theme;
     let master = &result.outcome.master;
     let pixels = (master.rows * master.cols).max(1) as f64;
