@@ -74,6 +74,24 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// Set for the CLI child: it then reports its own peak memory on stderr.
+pub const PEAK_MEMORY_ENV: &str = "MBIAS_BENCH_PEAK_MEMORY";
+const PEAK_MEMORY_TAG: &str = "mbias-peak-rss-kib";
+
+/// Prints this process's peak resident memory (`VmHWM`). A child's `ru_maxrss` is no
+/// good here: it includes the parent's resident pages up to the child's `exec`, because
+/// the child is spawned sharing the parent's memory; `VmHWM` starts afresh at `exec`.
+pub fn report_peak_memory() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("{PEAK_MEMORY_TAG} {kib}");
+    }
+}
+
 /// Runs the CLI as a child process: wall time and its peak resident memory.
 fn cli_run(dir: &Path, out: &Path, settings: &Path) -> mbias::Result<(f64, u64)> {
     let exe = std::env::current_exe().map_err(|e| mbias::error::InputError::Unreadable {
@@ -92,21 +110,26 @@ fn cli_run(dir: &Path, out: &Path, settings: &Path) -> mbias::Result<(f64, u64)>
             &settings.to_string_lossy(),
         ])
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .env_remove("MBIAS_SETTINGS")
-        .spawn()
+        .env(PEAK_MEMORY_ENV, "1")
+        .output()
         .map_err(|e| mbias::error::InputError::Unreadable {
             path: dir.to_path_buf(),
             source: e,
         })?;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    Ok((
-        started.elapsed().as_secs_f64(),
-        usage.ru_maxrss as u64 * 1024,
-    ))
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    if !child.status.success() {
+        eprint!("{stderr}");
+        return Err(mbias::Error::Verification(1));
+    }
+    let kib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(PEAK_MEMORY_TAG))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    Ok((seconds, kib * 1024))
 }
 
 struct Run {

@@ -99,6 +99,9 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
             &args.settings,
         ),
     };
+    if std::env::var_os(bench::PEAK_MEMORY_ENV).is_some() {
+        bench::report_peak_memory();
+    }
     Ok(match result {
         Ok(status) => status.into(),
         Err(mbias::Error::Verification(_)) => Status::InputError.into(),
