@@ -93,11 +93,12 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     let product = mbias::product::read_qc(&args.product)?;
     let settings = args.settings.load()?;
     // The product header is the first raw frame's, so it names the detector as the raw
-    // frames did; a product of unknown origin is judged as SOXS VIS.
+    // frames did. A product of a detector these settings do not know is judged as a
+    // generic profile's would be: with the settings' unscoped ranges only, not with
+    // SOXS's (whose MASTER RON or STRUCTX limits mean nothing for another CCD).
     let detectors = settings.detectors();
-    let profile = detectors
-        .detect(&product.header)
-        .unwrap_or(mbias::detector::soxs_vis());
+    let unknown = mbias::detector::Profile::generic("unknown");
+    let profile = detectors.detect(&product.header).unwrap_or(&unknown);
     let ranges = settings.resolve(profile)?.qc_ranges;
     let rows = judge(&product.values, &ranges);
     let extensions: Vec<(&str, Vec<Row>, &[FrameQcValues])> = product

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use mbias::detector::Detectors;
+use mbias::detector::{BiasRule, Binning, Detectors};
 use mbias::error::FitsError;
 use mbias::fits::FrameFile;
 use mbias::verify::{self, Severity, Verification};
@@ -186,16 +186,28 @@ impl FilesPane {
         let frame = self.headers.get(path)?.as_ref().ok()?;
         let h = frame.merged_header();
         let text = |keys: &[&str]| keys.iter().find_map(|k| h.text(k)).unwrap_or_default();
-        let bx = text(&["ESO DET BINX", "ESO DET WIN1 BINX"]);
-        let by = text(&["ESO DET BINY", "ESO DET WIN1 BINY"]);
-        Some(RowInfo {
-            kind: text(&["ESO DPR TYPE", "IMAGETYP", "OBSTYPE"]),
-            arm: text(&["ESO SEQ ARM"]),
-            binning: if bx.is_empty() {
-                String::new()
-            } else {
+        // The type and binning as the frame's profile reads them (Kast's first OBSTYPE says
+        // DARK; its profile knows a bias by OBJECT).
+        let profile = self.detectors.detect(&h).ok();
+        let kind = match profile.map(|p| &p.bias) {
+            Some(BiasRule::Generic(rule)) if !rule.keywords.is_empty() => rule
+                .keywords
+                .iter()
+                .find_map(|k| h.text(k))
+                .unwrap_or_default(),
+            _ => text(&["ESO DPR TYPE", "IMAGETYP", "OBSTYPE"]),
+        };
+        let binning = match profile.map(|p| &p.binning) {
+            Some(Binning::Absent) | None => String::new(),
+            Some(binning) => {
+                let (bx, by) = binning.read(&h);
                 format!("{bx}x{by}")
-            },
+            }
+        };
+        Some(RowInfo {
+            kind,
+            arm: text(&["ESO SEQ ARM"]),
+            binning,
             exptime: h
                 .number("EXPTIME")
                 .map(|e| format!("{e}"))
