@@ -65,6 +65,7 @@ impl SettingsArgs {
         for assignment in &self.set {
             settings.apply_override(assignment)?;
         }
+        settings.check_profile()?;
         Ok(settings)
     }
 }

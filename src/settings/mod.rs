@@ -370,6 +370,31 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Refuses a forced `mbias.profile` that names no profile: one clear settings error
+    /// instead of the same finding on every frame.
+    pub fn check_profile(&self) -> Result<(), SettingsError> {
+        let Some(name) = &self.profile else {
+            return Ok(());
+        };
+        if self.detectors().find(name).is_some() {
+            return Ok(());
+        }
+        let known: Vec<&str> = crate::detector::BUILT_IN
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(self.detectors.iter().map(|g| g.profile.name.as_str()))
+            .collect();
+        Err(SettingsError::Invalid {
+            file: None,
+            key: "mbias.profile".to_string(),
+            found: format!("'{name}'"),
+            expected: format!(
+                "a built-in or settings-defined profile ({})",
+                known.join(", ")
+            ),
+        })
+    }
+
     /// The profiles these settings make available, for detection.
     pub fn detectors(&self) -> Detectors {
         Detectors {
@@ -783,5 +808,19 @@ soxs-mbias:
         let r = soxs(&s);
         let text = Settings::to_soxspipe_yaml(&r);
         assert_eq!(soxs(&Settings::parse(&text).unwrap()), r);
+    }
+
+    #[test]
+    fn a_forced_profile_must_exist() {
+        let mut s = Settings::default();
+        s.apply_override("profile=xsh-vis").unwrap();
+        assert!(s.check_profile().is_ok());
+        s.apply_override("profile=nope").unwrap();
+        let e = s.check_profile().unwrap_err().to_string();
+        assert!(e.contains("mbias.profile") && e.contains("nope"), "{e}");
+        let generic = Settings::parse(crate::simulate::GENERIC_SETTINGS).unwrap();
+        let mut forced = generic.clone();
+        forced.apply_override("profile=sim-4k").unwrap();
+        assert!(forced.check_profile().is_ok());
     }
 }
