@@ -122,7 +122,11 @@ fn cli_run(dir: &Path, out: &Path, settings: &Path) -> mbias::Result<(f64, u64)>
     let stderr = String::from_utf8_lossy(&child.stderr);
     if !child.status.success() {
         eprint!("{stderr}");
-        return Err(mbias::Error::Verification(1));
+        return Err(mbias::error::InputError::Unreadable {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(format!("mbias stack failed ({})", child.status)),
+        }
+        .into());
     }
     let kib = stderr
         .lines()
