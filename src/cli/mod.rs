@@ -62,6 +62,9 @@ pub struct SettingsArgs {
 impl SettingsArgs {
     fn load(&self) -> mbias::Result<Settings> {
         let mut settings = Settings::discover(self.settings.as_deref())?;
+        for warning in &settings.warnings {
+            eprintln!("warning: {warning}");
+        }
         for assignment in &self.set {
             settings.apply_override(assignment)?;
         }

@@ -117,6 +117,14 @@ impl App {
             },
         );
         let params = ParamsPane::new(resolved.as_ref().map_or(params, |r| r.params), modes);
+        // The status bar has one line: the first warning, and how many more the CLI shows.
+        let notice = settings.warnings.first().map(|first| Notice {
+            text: match settings.warnings.len() {
+                1 => first.clone(),
+                n => format!("{first} (+{} more: see `mbias validate`)", n - 1),
+            },
+            error: true,
+        });
         let mut app = App {
             focus: Focus::Files,
             overlay: None,
@@ -124,7 +132,7 @@ impl App {
             params,
             results: ResultsPane::default(),
             job: Job::Idle,
-            notice: None,
+            notice,
             settings,
             theme,
             output_dir,

@@ -134,6 +134,9 @@ pub struct Settings {
     /// `mbias.profile`: use this profile for every frame instead of detecting one.
     pub profile: Option<String>,
     pub source: SettingsSource,
+    /// Keys of the `soxs-mbias` block this version does not know. soxspipe ignores them,
+    /// so a file for a newer soxspipe still loads; a typo still deserves a word.
+    pub warnings: Vec<String>,
 }
 
 /// Settings resolved for one set of frames: everything the engine needs.
@@ -185,6 +188,7 @@ impl Default for Settings {
             detectors: Vec::new(),
             profile: None,
             source: SettingsSource::BuiltIn,
+            warnings: Vec::new(),
         }
     }
 }
@@ -250,6 +254,9 @@ impl Settings {
             source: e,
         })?;
         let mut settings = Settings::parse(&text).map_err(|e| e.in_file(path))?;
+        for warning in &mut settings.warnings {
+            *warning = format!("settings file {}: {warning}", path.display());
+        }
         settings.source = SettingsSource::File(path.to_path_buf());
         Ok(settings)
     }
@@ -285,12 +292,24 @@ impl Settings {
             let block = as_mapping(block, RECIPE_BLOCK)?;
             settings.recipe = parse_recipe(block, RECIPE_BLOCK)?;
             for (key, sub) in block {
-                let Some(name) = key.as_str() else { continue };
-                if RECIPE_KEYS.contains(&name) || !matches!(sub, Value::Mapping(_)) {
+                let name = key_text(key);
+                if RECIPE_KEYS.contains(&name.as_str()) {
                     continue;
                 }
                 let path = format!("{RECIPE_BLOCK}.{name}");
-                let overrides = parse_recipe(as_mapping(sub, &path)?, &path)?;
+                if !matches!(sub, Value::Mapping(_)) {
+                    settings.warnings.push(unknown_recipe_key(&path));
+                    continue;
+                }
+                let sub = as_mapping(sub, &path)?;
+                let overrides = parse_recipe(sub, &path)?;
+                for arm_key in sub.keys().map(key_text) {
+                    if !RECIPE_KEYS.contains(&arm_key.as_str()) {
+                        settings
+                            .warnings
+                            .push(unknown_recipe_key(&format!("{path}.{arm_key}")));
+                    }
+                }
                 settings.arms.insert(name.to_ascii_lowercase(), overrides);
             }
         }
@@ -482,6 +501,15 @@ impl Settings {
             Value::Mapping(map)
         });
         let patch = Settings::from_value(&overlay)?;
+        // A key typed on the command line that nothing reads is a mistake, not a file
+        // written for another soxspipe version.
+        if !patch.warnings.is_empty() {
+            return Err(SettingsError::UnknownKey {
+                file: None,
+                key: key.to_string(),
+                known: RECIPE_KEYS.join(", "),
+            });
+        }
         self.merge(patch);
         Ok(())
     }
@@ -608,6 +636,23 @@ pub fn check_params(p: &ClipParams) -> Result<(), SettingsError> {
     Ok(())
 }
 
+/// A YAML key as the user wrote it (keys need not be strings).
+fn key_text(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn unknown_recipe_key(path: &str) -> String {
+    format!(
+        "unknown key {path} is ignored (known: {})",
+        RECIPE_KEYS.join(", ")
+    )
+}
+
 fn as_mapping<'a>(value: &'a Value, path: &str) -> Result<&'a Mapping, SettingsError> {
     value
         .as_mapping()
@@ -615,13 +660,17 @@ fn as_mapping<'a>(value: &'a Value, path: &str) -> Result<&'a Mapping, SettingsE
 }
 
 fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, SettingsError> {
-    let number = |key: &str| -> Result<Option<f64>, SettingsError> {
+    // Checked here, not only when stacking, so the message names the file.
+    let sigma = |key: &str| -> Result<Option<f64>, SettingsError> {
         match block.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v
                 .as_f64()
+                .filter(|s| s.is_finite() && *s > 0.0)
                 .map(Some)
-                .ok_or_else(|| SettingsError::invalid(&format!("{path}.{key}"), "a number", v)),
+                .ok_or_else(|| {
+                    SettingsError::invalid(&format!("{path}.{key}"), "a number greater than 0", v)
+                }),
         }
     };
     let count = |key: &str| -> Result<Option<u32>, SettingsError> {
@@ -630,9 +679,14 @@ fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, Settings
             Some(v) => v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1)
                 .map(Some)
                 .ok_or_else(|| {
-                    SettingsError::invalid(&format!("{path}.{key}"), "a whole number ≥ 0", v)
+                    SettingsError::invalid(
+                        &format!("{path}.{key}"),
+                        "a whole number of at least 1",
+                        v,
+                    )
                 }),
         }
     };
@@ -661,9 +715,9 @@ fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, Settings
         }
     };
     Ok(RecipeOverrides {
-        stacked_clipping_sigma: number("stacked-clipping-sigma")?,
+        stacked_clipping_sigma: sigma("stacked-clipping-sigma")?,
         stacked_clipping_iterations: count("stacked-clipping-iterations")?,
-        frame_clipping_sigma: number("frame-clipping-sigma")?,
+        frame_clipping_sigma: sigma("frame-clipping-sigma")?,
         frame_clipping_iterations: count("frame-clipping-iterations")?,
         qc_acceptable_ranges,
     })
@@ -744,6 +798,31 @@ soxs-mbias:
     }
 
     #[test]
+    fn unknown_recipe_keys_warn_and_bad_values_are_refused_at_parse() {
+        let s = Settings::parse(
+            "soxs-mbias:\n    frame-clipping-sigmaa: 3\n    vis:\n        stacked-clip: 2\nsoxs-mdark: {x: 1}\n",
+        )
+        .unwrap();
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("soxs-mbias.frame-clipping-sigmaa"));
+        assert!(s.warnings[1].contains("soxs-mbias.vis.stacked-clip"));
+        let mut s = Settings::default();
+        assert!(s.apply_override("soxs-mbias.vis.nonsense=3").is_err());
+        for (text, key) in [
+            ("stacked-clipping-sigma: 0", "stacked-clipping-sigma"),
+            ("frame-clipping-sigma: -2", "frame-clipping-sigma"),
+            ("frame-clipping-sigma: .nan", "frame-clipping-sigma"),
+            (
+                "stacked-clipping-iterations: 0",
+                "stacked-clipping-iterations",
+            ),
+        ] {
+            let e = Settings::parse(&format!("soxs-mbias:\n    {text}\n")).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+
+    #[test]
     fn wrong_types_and_unknown_keys_are_named() {
         let e = Settings::parse("soxs-mbias:\n    stacked-clipping-sigma: abc\n").unwrap_err();
         assert!(
@@ -759,15 +838,13 @@ soxs-mbias:
     }
 
     #[test]
-    fn zero_or_negative_values_are_refused() {
+    fn zero_or_negative_overrides_are_refused() {
         for bad in [
             "stacked-clipping-sigma=0",
             "frame-clipping-sigma=-1",
             "stacked-clipping-iterations=0",
         ] {
-            let mut s = Settings::default();
-            s.apply_override(bad).unwrap();
-            let e = s.resolve(crate::detector::soxs_vis()).unwrap_err();
+            let e = Settings::default().apply_override(bad).unwrap_err();
             assert!(
                 e.to_string().contains(bad.split('=').next().unwrap()),
                 "{e}"
