@@ -81,6 +81,26 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// What the pixels told that the headers could not: frames with NaN or infinite
+    /// pixels, which every clip leaves out.
+    pub fn warnings(&self) -> Vec<String> {
+        self.set
+            .frames
+            .iter()
+            .zip(&self.set.plan.frames)
+            .filter(|(prepared, _)| prepared.non_finite > 0)
+            .map(|(prepared, file)| {
+                format!(
+                    "{}: {} pixel(s) are NaN or infinite; they are left out like clipped ones",
+                    file.path.display(),
+                    prepared.non_finite
+                )
+            })
+            .collect()
+    }
+}
+
 pub fn load(plan: &Plan, progress: &dyn Progress) -> Result<Loaded> {
     let set = algorithm::prepare(plan, progress)?;
     if progress.cancelled() {

@@ -276,7 +276,7 @@ fn bad_settings_and_usage_errors_have_their_exit_codes() {
     let zero = mbias(&["stack", d, "-o", d, "--set", "stacked-clipping-sigma=0"]);
     assert_eq!(zero.status.code(), Some(1));
     assert!(
-        stderr(&zero).contains("stacked-clipping-sigma = 0 is not allowed"),
+        stderr(&zero).contains("stacked-clipping-sigma is '0', expected a number greater than 0"),
         "{}",
         stderr(&zero)
     );

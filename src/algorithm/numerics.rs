@@ -96,21 +96,22 @@ pub fn bottleneck_mean_std_f32(values: &[f32]) -> Option<(f32, f32)> {
     Some((mean, std))
 }
 
-/// Population mean and standard deviation in float64 (the honest statistics of `exact`).
+/// Population mean and standard deviation in float64 (the honest statistics of `exact`)
+/// of the finite values; `None` when there are none.
 pub fn mean_std_f64(values: &[f32]) -> Option<(f64, f64)> {
-    if values.is_empty() {
+    let finite = || {
+        values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| f64::from(v))
+    };
+    let n = finite().count();
+    if n == 0 {
         return None;
     }
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = values
-        .iter()
-        .map(|&v| {
-            let d = v as f64 - mean;
-            d * d
-        })
-        .sum::<f64>()
-        / n;
+    let n = n as f64;
+    let mean = finite().sum::<f64>() / n;
+    let var = finite().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
     Some((mean, var.sqrt()))
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::histogram::AduHistogram;
-use crate::error::{Error, Result};
+use crate::error::{Error, FitsError, Result};
 use crate::fits::{Header, Pixels, read_window};
 use crate::progress::{Progress, Stage};
 use crate::settings::Numerics;
@@ -40,6 +40,9 @@ pub struct PreparedFrame {
     pub name: String,
     pub header: Header,
     pub samples: Samples,
+    /// NaN and infinite pixels (float frames only): every clip leaves them out, and the
+    /// user is told, since a frame full of them is damaged, not noisy.
+    pub non_finite: usize,
 }
 
 impl PreparedFrame {
@@ -168,6 +171,18 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
             let raw = read_window(&frame.path, frame.image.index, raw_rows, raw_cols, keep_adu)?;
             let read = started.elapsed();
             let samples = to_samples(raw, plan.gain, half_turn, &table);
+            let non_finite = match &samples {
+                Samples::Electrons(data) => data.iter().filter(|v| !v.is_finite()).count(),
+                Samples::Adu { .. } => 0,
+            };
+            if non_finite == rows * cols {
+                return Err(FitsError::Data {
+                    path: frame.path.clone(),
+                    hdu: frame.image.index,
+                    message: "no finite pixel in the science window (all NaN or infinite)".into(),
+                }
+                .into());
+            }
             let convert = started.elapsed() - read;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
@@ -175,6 +190,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
                 name: crate::fits::frame_name(&frame.path),
                 header: frame.merged_header().into_owned(),
                 samples,
+                non_finite,
             };
             Ok((prepared, read, convert))
         })

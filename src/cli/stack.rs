@@ -95,6 +95,10 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     let mut stacked: Vec<(Loaded, Outcome)> = Vec::with_capacity(plans.len());
     for plan in &plans {
         let loaded = mbias::pipeline::load(plan, &progress)?;
+        for warning in loaded.warnings() {
+            output::clear_progress();
+            eprintln!("warning: {warning}");
+        }
         let outcome = mbias::pipeline::stack(&loaded, &resolved, &progress)?;
         stacked.push((loaded, outcome));
     }

@@ -685,6 +685,8 @@ impl App {
                         let failures = result.failures();
                         let extensions = result.images.len();
                         self.loaded = Some((result.selection.clone(), result.loaded()));
+                        let warnings: Vec<String> =
+                            result.loaded().iter().flat_map(|l| l.warnings()).collect();
                         if self.results.extension >= extensions {
                             self.results.extension = 0;
                             self.results.index = None;
@@ -706,7 +708,17 @@ impl App {
                             ),
                             None => String::new(),
                         };
-                        self.info(format!("stacked in {ms:.0} ms: {verdict}{note}"));
+                        match warnings.first() {
+                            // Pixels the user did not expect to lose outrank the timing.
+                            Some(first) => self.error(format!(
+                                "stacked: {verdict}; {first}{}",
+                                match warnings.len() {
+                                    1 => String::new(),
+                                    n => format!(" (and {} more frame(s))", n - 1),
+                                }
+                            )),
+                            None => self.info(format!("stacked in {ms:.0} ms: {verdict}{note}")),
+                        }
                     }
                     Err(e) => {
                         self.results.failed = Some(e.clone());

@@ -196,6 +196,7 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
                     })
                     .collect(),
             ),
+            non_finite: 0,
         })
         .collect();
     let set = PreparedSet {

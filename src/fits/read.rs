@@ -136,6 +136,7 @@ fn header_of(file: &mut FitsFile, path: &Path, index: usize) -> Result<Header, F
 /// is the frame's image until a detector profile picks another.
 pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
     let name = cfitsio_path(path)?;
+    let plain_length = preflight(path)?;
     let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
     let hdus = file.num_hdus().map_err(|e| open_error(path, e))?;
     let mut primary = Header::default();
@@ -143,6 +144,9 @@ pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
     for index in 0..hdus {
         let hdu = file.hdu(index).map_err(|e| data_error(path, index, e))?;
         let header = header_of(&mut file, path, index)?;
+        if let Some(length) = plain_length {
+            check_data_present(&mut file, path, index, &header, length)?;
+        }
         if index == 0 {
             primary = header.clone();
         }
@@ -168,6 +172,117 @@ pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
         image,
         images,
     })
+}
+
+/// What the operating system and the first bytes say before cfitsio is asked: its
+/// messages lose the reason a file cannot be opened and call an empty file "truncated".
+/// Returns the file's length when it is stored uncompressed (not gzip or Unix-compressed),
+/// so the data can be checked against it.
+fn preflight(path: &Path) -> Result<Option<u64>, FitsError> {
+    let refused = |message: String| FitsError::Open {
+        path: owned(path),
+        message,
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| refused(format!("cannot open: {e}")))?;
+    let length = file
+        .metadata()
+        .map_err(|e| refused(format!("cannot read: {e}")))?
+        .len();
+    if length == 0 {
+        return Err(refused("empty file (0 bytes)".into()));
+    }
+    let mut start = [0u8; 9];
+    let read = std::io::Read::read(&mut file, &mut start)
+        .map_err(|e| refused(format!("cannot read: {e}")))?;
+    let start = &start[..read];
+    if start.starts_with(&[0x1f, 0x8b]) || start.starts_with(&[0x1f, 0x9d]) {
+        return Ok(None);
+    }
+    if !start.starts_with(b"SIMPLE  =") {
+        let shown: String = start
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        return Err(refused(format!(
+            "not a FITS file: it starts with '{}', not 'SIMPLE  ='",
+            shown.trim_end()
+        )));
+    }
+    if length < 2880 {
+        return Err(refused(format!(
+            "truncated: {length} bytes, less than one 2880-byte FITS header record"
+        )));
+    }
+    Ok(Some(length))
+}
+
+/// Refuses an HDU whose data runs past the end of the file: a copy cut short. cfitsio
+/// reads such headers happily and fails only when the pixels are read.
+fn check_data_present(
+    file: &mut FitsFile,
+    path: &Path,
+    index: usize,
+    header: &Header,
+    length: u64,
+) -> Result<(), FitsError> {
+    let (mut header_start, mut data_start, mut data_end, mut status) = (0, 0, 0, 0);
+    // SAFETY: the file is open and positioned on HDU `index`; the out-pointers are locals.
+    unsafe {
+        fitsio::sys::ffghadll(
+            file.as_raw(),
+            &mut header_start,
+            &mut data_start,
+            &mut data_end,
+            &mut status,
+        );
+    }
+    if status != 0 {
+        return Err(FitsError::Data {
+            path: owned(path),
+            hdu: index,
+            message: format!("cannot locate the data (cfitsio status {status})"),
+        });
+    }
+    // The standard's data size, |BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × … × NAXISn):
+    // a last record missing only its padding still holds every pixel.
+    let count = |key: &str, default: u64| {
+        header
+            .number(key)
+            .filter(|v| *v >= 0.0)
+            .map_or(default, |v| v as u64)
+    };
+    let axes = count("NAXIS", 0);
+    let elements = if axes == 0 {
+        0
+    } else {
+        (1..=axes).fold(1u64, |product, n| {
+            product.saturating_mul(count(&format!("NAXIS{n}"), 0))
+        })
+    };
+    let bits = header.number("BITPIX").map_or(8, |b| b.abs() as u64);
+    let bytes = (bits.max(8) / 8)
+        .saturating_mul(count("GCOUNT", 1))
+        .saturating_mul(count("PCOUNT", 0).saturating_add(elements));
+    let start = u64::try_from(data_start).unwrap_or(0);
+    let needed = start
+        .saturating_add(bytes)
+        .min(u64::try_from(data_end).unwrap_or(u64::MAX));
+    if length < needed {
+        return Err(FitsError::Data {
+            path: owned(path),
+            hdu: index,
+            message: format!(
+                "truncated: the header promises data up to byte {needed}, but the file has {length} bytes"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Pixels of a window, in the narrowest type that holds every value exactly.

@@ -110,6 +110,17 @@ pub fn frame_qc(set: &PreparedSet) -> FrameQc {
             .frames
             .par_iter()
             .map(|f| match &f.samples {
+                Samples::Electrons(data) if f.non_finite > 0 => {
+                    // A NaN would spread through the whole FFT: such pixels count as the
+                    // frame's mean, which adds no pattern.
+                    let fill = crate::algorithm::numerics::mean_std_f64(data)
+                        .map_or(0.0, |(m, _)| m as f32);
+                    fpn_ratio(
+                        |p| Some(data[p]).filter(|v| v.is_finite()).unwrap_or(fill),
+                        set.rows,
+                        set.cols,
+                    )
+                }
                 Samples::Electrons(data) => fpn_ratio(|p| data[p], set.rows, set.cols),
                 Samples::Adu { adu, table, .. } => {
                     fpn_ratio(|p| table[usize::from(adu[p])], set.rows, set.cols)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Collector, Finding, Problem, Severity};
 use crate::detector::{BiasRule, BiasVerdict, Detectors, HduChoice, Profile};
-use crate::fits::{FrameFile, Header};
+use crate::fits::{FrameFile, Header, KeywordProblem};
 
 /// A frame that passed its own checks, with the images it contributes: the profile's one
 /// HDU, or each extension of a multi-extension profile (named as products name them).
@@ -119,14 +119,17 @@ fn keywords_present(out: &mut Collector, path: &Path, profile: &Profile, header:
             usable = false;
         }
     }
+    // A quantity with a fallback value may be missing, but a value that is there and is
+    // not a number is a damaged header, not an absent one.
     for quantity in [&profile.gain, &profile.ron] {
-        if quantity.value.is_some() {
-            continue;
-        }
         for key in &quantity.keywords {
-            if let Err(problem) = header.require_number(key) {
-                out.keyword(path, key, problem);
-                usable = false;
+            match header.require_number(key) {
+                Err(KeywordProblem::Missing) if quantity.value.is_some() => {}
+                Err(problem) => {
+                    out.keyword(path, key, problem);
+                    usable = false;
+                }
+                Ok(_) => {}
             }
         }
     }

@@ -55,6 +55,7 @@ pub enum Problem {
     FallbackValue,
     NoFrames,
     FewFrames,
+    DuplicateFrame,
 }
 
 /// One finding: which file, which extension, which keyword, what was seen and what was
@@ -353,9 +354,12 @@ pub fn verify(
                 }
             }
             Err(e) => {
+                // The finding names the file already: "path: msg" and "path, HDU 1: msg"
+                // become "msg" and "HDU 1: msg".
                 let message = e.to_string();
                 let message = message
-                    .strip_prefix(&format!("{}: ", path.display()))
+                    .strip_prefix(&path.display().to_string())
+                    .and_then(|rest| rest.strip_prefix(": ").or(rest.strip_prefix(", ")))
                     .unwrap_or(&message)
                     .to_string();
                 out.push(Finding::new(Severity::Error, Problem::Unreadable, message).file(path));
@@ -440,6 +444,8 @@ pub fn verify(
         );
     }
 
+    report_duplicates(&mut out, &frames);
+
     let plans: Vec<Plan> = if out.has_errors() {
         Vec::new()
     } else {
@@ -456,6 +462,44 @@ pub fn verify(
         summary,
         plan,
         extensions,
+    }
+}
+
+/// Frames whose image has the DATASUM of an earlier one: the same exposure copied twice
+/// (RON DIFF then reads 0 and the stack is no quieter for it). A warning, because the
+/// checksum compares the data without reading it and equal sums are not proof.
+fn report_duplicates(out: &mut Collector, frames: &[&Candidate]) {
+    let mut first_with: HashMap<String, &Path> = HashMap::new();
+    for candidate in frames {
+        let Some(image) = candidate.first() else {
+            continue;
+        };
+        let Some(datasum) = image
+            .image
+            .header
+            .text("DATASUM")
+            .filter(|d| d.trim() != "0")
+        else {
+            continue;
+        };
+        match first_with.get(&datasum) {
+            Some(original) => out.push(
+                Finding::new(
+                    Severity::Warning,
+                    Problem::DuplicateFrame,
+                    format!(
+                        "same pixel data as {} (equal DATASUM {datasum}): a copy adds no information",
+                        original.display()
+                    ),
+                )
+                .file(&image.path)
+                .keyword("DATASUM")
+                .seen(datasum),
+            ),
+            None => {
+                first_with.insert(datasum, &image.path);
+            }
+        }
     }
 }
 
