@@ -174,4 +174,21 @@ pub enum ProductError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write into {}: {source}; nothing was written", folder.display())]
+    NotWritable {
+        folder: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not enough space in {}: the product needs {} MB, {} MB are free; nothing was written", folder.display(), megabytes(*needed), megabytes(*available))]
+    NoSpace {
+        folder: PathBuf,
+        needed: u64,
+        available: u64,
+    },
+    #[error("writing {} failed: {message}; the partial file was removed and any earlier product is untouched", target.display())]
+    Failed { target: PathBuf, message: String },
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1e6)
 }

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::algorithm::{MasterBias, PreparedSet};
-use crate::error::{FitsError, ProductError, Result};
+use crate::error::{Error, FitsError, ProductError, Result};
 use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
 use crate::qc::{
@@ -368,6 +368,70 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Bytes free for this user in the file system holding `folder`.
+fn free_bytes(folder: &Path) -> Option<u64> {
+    let stats = rustix::fs::statvfs(folder).ok()?;
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+/// The product's size: per image float32 FLUX and ERRS and uint8 QUAL, plus headers.
+fn product_bytes(images: &[Image<'_>]) -> u64 {
+    const HEADERS: u64 = 16 * 2880;
+    images
+        .iter()
+        .map(|image| {
+            let pixels = (image.master.rows * image.master.cols) as u64;
+            pixels * 9 + 3 * HEADERS
+        })
+        .sum::<u64>()
+        + HEADERS
+}
+
+/// Fails before anything is written when the folder refuses files (with the system's
+/// reason, which cfitsio would lose) or lacks the space for the product.
+fn check_writable(folder: &Path, temp: &Path, needed: u64) -> Result<(), ProductError> {
+    let not_writable = |source| ProductError::NotWritable {
+        folder: folder.to_path_buf(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(temp)
+        .map_err(not_writable)?;
+    std::fs::remove_file(temp).map_err(not_writable)?;
+    match free_bytes(folder) {
+        Some(available) if available < needed => Err(ProductError::NoSpace {
+            folder: folder.to_path_buf(),
+            needed,
+            available,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The whole product into `temp`.
+fn write_temp(temp: &Path, images: &[Image<'_>], first: Image<'_>) -> Result<()> {
+    let mut writer = ImageWriter::create(temp)?;
+    match images {
+        [only] if only.set.plan.extension.is_none() => only.write(
+            &mut writer,
+            &primary_cards(only.set, only.master, only.qc),
+            "",
+        )?,
+        _ => {
+            writer.add_empty_primary(&extensions_primary_cards(first))?;
+            for (position, image) in images.iter().enumerate() {
+                let name = image.extension_name(position);
+                let flux = extension_flux_cards(*image, &name);
+                image.write(&mut writer, &flux, &format!("{name}."))?;
+            }
+        }
+    }
+    writer.finish()?;
+    Ok(())
+}
+
 /// Writes the product and returns its path. One image without an extension name is
 /// soxspipe's layout (FLUX primary, QUAL, ERRS); otherwise a data-less primary is
 /// followed by `<name>.FLUX`, `<name>.QUAL`, `<name>.ERRS` per image.
@@ -390,25 +454,26 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
         .folder
         .join(format!(".{}.{}.tmp", request.name, std::process::id()));
     let _ = std::fs::remove_file(&temp);
+    let needed = product_bytes(images);
+    check_writable(request.folder, &temp, needed)?;
     let mut guard = TempGuard(Some(temp.clone()));
-
-    let mut writer = ImageWriter::create(&temp)?;
-    match images {
-        [only] if only.set.plan.extension.is_none() => only.write(
-            &mut writer,
-            &primary_cards(only.set, only.master, only.qc),
-            "",
-        )?,
-        _ => {
-            writer.add_empty_primary(&extensions_primary_cards(first))?;
-            for (position, image) in images.iter().enumerate() {
-                let name = image.extension_name(position);
-                let flux = extension_flux_cards(*image, &name);
-                image.write(&mut writer, &flux, &format!("{name}."))?;
-            }
+    write_temp(&temp, images, first).map_err(|e| {
+        // cfitsio's status says "error writing", not why: a full disk is the usual reason.
+        match free_bytes(request.folder) {
+            Some(available) if available < needed => ProductError::NoSpace {
+                folder: request.folder.to_path_buf(),
+                needed,
+                available,
+            },
+            _ => ProductError::Failed {
+                target: target.clone(),
+                message: match e {
+                    Error::Fits(FitsError::Write { message, .. }) => message,
+                    other => other.to_string(),
+                },
+            },
         }
-    }
-    writer.finish()?;
+    })?;
     if target.exists() && !request.overwrite {
         return Err(ProductError::Exists(target).into());
     }
