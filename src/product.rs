@@ -6,6 +6,7 @@
 //! existing product is untouched unless overwriting was asked for.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::algorithm::{MasterBias, PreparedSet};
 use crate::error::{Error, FitsError, ProductError, Result};
@@ -350,13 +351,48 @@ pub struct WriteRequest<'a> {
     pub inputs: &'a [PathBuf],
 }
 
+/// Temporary files being written now, so a signal handler can remove them before the
+/// process ends (destructors do not run then).
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary product file still being written: what a front end calls
+/// when it is told to stop (SIGTERM, SIGINT, SIGHUP) and will exit without unwinding.
+pub fn remove_unfinished() {
+    if let Ok(mut pending) = UNFINISHED.lock() {
+        for path in pending.drain(..) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// Removes the temporary file unless the write completed.
 struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    fn new(path: &Path) -> TempGuard {
+        if let Ok(mut pending) = UNFINISHED.lock() {
+            pending.push(path.to_path_buf());
+        }
+        TempGuard(Some(path.to_path_buf()))
+    }
+
+    /// The file became the product: nothing to remove any more.
+    fn keep(&mut self) {
+        if let Some(path) = self.0.take()
+            && let Ok(mut pending) = UNFINISHED.lock()
+        {
+            pending.retain(|p| *p != path);
+        }
+    }
+}
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(&path);
+            if let Ok(mut pending) = UNFINISHED.lock() {
+                pending.retain(|p| *p != path);
+            }
         }
     }
 }
@@ -456,7 +492,7 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
     let _ = std::fs::remove_file(&temp);
     let needed = product_bytes(images);
     check_writable(request.folder, &temp, needed)?;
-    let mut guard = TempGuard(Some(temp.clone()));
+    let mut guard = TempGuard::new(&temp);
     write_temp(&temp, images, first).map_err(|e| {
         // cfitsio's status says "error writing", not why: a full disk is the usual reason.
         match free_bytes(request.folder) {
@@ -481,7 +517,7 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
         path: target.clone(),
         source: e,
     })?;
-    guard.0 = None;
+    guard.keep();
     Ok(target)
 }
 
@@ -596,4 +632,28 @@ fn report_order(name: &str) -> usize {
         .chain(&crate::qc::MBIAS_QC)
         .position(|known| *known == name)
         .unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_temporary_files_are_removed_on_request_and_kept_ones_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (busy, done) = (dir.path().join(".a.tmp"), dir.path().join(".b.tmp"));
+        for path in [&busy, &done] {
+            std::fs::write(path, b"partial").unwrap();
+        }
+        let guard = TempGuard::new(&busy);
+        let mut finished = TempGuard::new(&done);
+        finished.keep();
+        remove_unfinished();
+        assert!(
+            !busy.exists(),
+            "a signal handler's call removes the partial file"
+        );
+        assert!(done.exists(), "a completed file is no longer the guard's");
+        std::mem::forget(guard);
+    }
 }

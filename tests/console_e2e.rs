@@ -94,6 +94,34 @@ impl Console {
         }
     }
 
+    fn wait_exit(&mut self, limit: Duration) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The last bytes the child wrote may still be on their way.
+                let _ = self.updates.recv_timeout(Duration::from_millis(500));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "mbias did not quit");
+            let _ = self.updates.recv_timeout(Duration::from_millis(100));
+        }
+    }
+
+    /// The screen is as the console found it: main screen, cursor, no mouse capture.
+    fn assert_restored(&self) {
+        let screen = self.screen.lock().unwrap();
+        assert!(
+            !screen.screen().alternate_screen(),
+            "left the alternate screen"
+        );
+        assert!(!screen.screen().hide_cursor(), "cursor shown again");
+        let output = String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned();
+        assert!(
+            output.contains("\x1b[?1000l") || output.contains("\x1b[?1006l"),
+            "mouse capture released"
+        );
+    }
+
     fn keys(&mut self, keys: &str) {
         self.input.write_all(keys.as_bytes()).unwrap();
         self.input.flush().unwrap();
@@ -164,25 +192,27 @@ fn operator_session_on_the_oracle_frames() {
     assert!(product.is_file());
 
     console.keys("q");
-    let deadline = Instant::now() + long;
-    let status = loop {
-        if let Some(status) = console.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "mbias did not quit");
-        let _ = console.updates.recv_timeout(Duration::from_millis(100));
-    };
-    assert!(status.success());
-    let _ = console.updates.recv_timeout(Duration::from_millis(500));
-    let screen = console.screen.lock().unwrap();
-    assert!(
-        !screen.screen().alternate_screen(),
-        "left the alternate screen"
-    );
-    assert!(!screen.screen().hide_cursor(), "cursor shown again");
-    let output = String::from_utf8_lossy(&console.output.lock().unwrap()).into_owned();
-    assert!(
-        output.contains("\x1b[?1000l") || output.contains("\x1b[?1006l"),
-        "mouse capture released"
-    );
+    assert!(console.wait_exit(long).success());
+    console.assert_restored();
+}
+
+#[test]
+fn a_signal_restores_the_terminal_and_sets_the_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.fits"), b"").unwrap();
+    let long = Duration::from_secs(60);
+    for (signal, status) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let mut console = Console::start(&[dir.path().to_str().unwrap()], dir.path());
+        console.wait_for("the folder listed", long, |s| {
+            s.contains("empty.fits") && s.contains("empty file")
+        });
+        let pid = console.child.process_id().expect("the child's pid");
+        let kill = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(kill.success());
+        assert_eq!(console.wait_exit(long).exit_code(), status, "SIG{signal}");
+        console.assert_restored();
+    }
 }

@@ -36,15 +36,16 @@ pub fn run() -> mbias::Result<Status> {
     );
     mbias::simulate::demo_night(dir.path(), profile, 20251010)?;
     if interactive() {
-        console::run(
+        let signalled = console::run(
             Start::Folder(dir.path().to_path_buf()),
             Settings::default(),
             dir.path().to_path_buf(),
         )
         .map_err(console_error)?;
         eprintln!("demo folder {} removed", dir.path().display());
-        return Ok(Status::Success);
+        return Ok(signalled.map_or(Status::Success, Status::Signalled));
     }
+    super::stop_on_signals();
     headless(dir.path())
 }
 
@@ -116,6 +117,6 @@ pub fn open_console(
         .map(Path::to_path_buf)
         .or_else(|| settings.output_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
-    console::run(start, settings, output).map_err(console_error)?;
-    Ok(Status::Success)
+    let signalled = console::run(start, settings, output).map_err(console_error)?;
+    Ok(signalled.map_or(Status::Success, Status::Signalled))
 }

@@ -15,18 +15,49 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use mbias::settings::Settings;
 
-/// Exit codes of `spec/product.md` §3.
+/// Exit codes of `spec/product.md` §3, and the shell's 128 + signal number when a
+/// signal ended the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    Success = 0,
-    InputError = 1,
-    QcOutOfRange = 3,
+    Success,
+    InputError,
+    QcOutOfRange,
+    Signalled(i32),
 }
 
 impl From<Status> for ExitCode {
     fn from(s: Status) -> ExitCode {
-        ExitCode::from(s as u8)
+        ExitCode::from(match s {
+            Status::Success => 0,
+            Status::InputError => 1,
+            Status::QcOutOfRange => 3,
+            Status::Signalled(signal) => u8::try_from(128 + signal).unwrap_or(u8::MAX),
+        })
     }
+}
+
+/// The signals that ask mbias to stop: Ctrl-C outside raw mode, `kill`, a closed ssh
+/// session.
+pub const STOP_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
+
+/// Headless commands stop at once on a signal, removing any half-written product first
+/// (the computation has nothing worth finishing, and exit skips destructors).
+pub fn stop_on_signals() {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(STOP_SIGNALS) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            mbias::product::remove_unfinished();
+            output::clear_progress();
+            eprintln!("mbias: stopped by signal {signal}; nothing was written");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 #[derive(Debug, Parser)]
@@ -34,7 +65,7 @@ impl From<Status> for ExitCode {
     name = "mbias",
     version,
     about = "Build and vet CCD master-bias frames, faithfully to soxspipe's soxs_mbias",
-    after_help = "Exit codes: 0 success, 1 input or validation error, 2 usage error, 3 QC out of range (with --fail-on-qc)."
+    after_help = "Exit codes: 0 success, 1 input or validation error, 2 usage error, 3 QC out of range (with --fail-on-qc), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM)."
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -90,6 +121,14 @@ enum Command {
 }
 
 pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
+    // The console (also `mbias demo` on a terminal) turns signals into messages itself.
+    if args
+        .command
+        .as_ref()
+        .is_some_and(|c| !matches!(c, Command::Demo))
+    {
+        stop_on_signals();
+    }
     let result = match args.command {
         Some(Command::Stack(a)) => stack::run(&a),
         Some(Command::Validate(a)) => validate::run(&a),

@@ -78,6 +78,8 @@ pub struct App {
     pub results: ResultsPane,
     pub job: Job,
     pub notice: Option<Notice>,
+    /// The signal that ended the session, for the exit status.
+    pub signalled: Option<i32>,
     pub settings: Settings,
     pub theme: Theme,
     /// Where `w` and `S` write.
@@ -133,6 +135,7 @@ impl App {
             results: ResultsPane::default(),
             job: Job::Idle,
             notice,
+            signalled: None,
             settings,
             theme,
             output_dir,
@@ -191,6 +194,10 @@ impl App {
             }
             Msg::Tick(now) => self.on_tick(now),
             Msg::Job(event) => self.on_job(event),
+            Msg::Signal(signal) => {
+                self.signalled = Some(signal);
+                vec![Effect::Quit]
+            }
         }
     }
 

@@ -12,21 +12,38 @@ pub mod ui;
 pub mod view;
 
 #[cfg(test)]
+mod terminal_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::stdout;
 use std::path::PathBuf;
 
 use mbias::settings::Settings;
+use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 
 pub use app::Start;
 
 /// Runs the console until the user quits; the terminal is restored on every way out,
-/// a panic included.
-pub fn run(start: Start, settings: Settings, output_dir: PathBuf) -> color_eyre::Result<()> {
+/// a panic and a signal included. Returns the signal that ended it, if one did.
+pub fn run(
+    start: Start,
+    settings: Settings,
+    output_dir: PathBuf,
+) -> color_eyre::Result<Option<i32>> {
     let (app, effects) = app::App::new(start, settings, output_dir, theme::Theme::from_env());
+    Ok(in_terminal(|terminal| {
+        runtime::run(terminal, app, effects)
+    })?)
+}
+
+/// Runs `body` with the terminal in raw mode on the alternate screen with mouse capture,
+/// and puts it back however `body` ends: returning, failing or panicking.
+fn in_terminal<T>(
+    body: impl FnOnce(&mut DefaultTerminal) -> std::io::Result<T>,
+) -> std::io::Result<T> {
     let mut terminal = ratatui::init();
     // ratatui's hook restores raw mode and the screen; mouse capture is ours to undo.
     let previous = std::panic::take_hook();
@@ -35,8 +52,8 @@ pub fn run(start: Start, settings: Settings, output_dir: PathBuf) -> color_eyre:
         previous(info);
     }));
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = runtime::run(&mut terminal, app, effects);
+    let result = body(&mut terminal);
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
-    Ok(result?)
+    result
 }

@@ -24,6 +24,9 @@ pub enum Msg {
     Resize(u16, u16),
     Tick(Instant),
     Job(JobEvent),
+    /// SIGTERM, SIGINT or SIGHUP: leave at once, no questions (there may be no one to
+    /// answer them).
+    Signal(i32),
 }
 
 /// A folder entry as the browser lists it.

@@ -35,17 +35,20 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 /// Headers read per batch sent to the browser.
 const SCAN_BATCH: usize = 48;
 
+/// Runs until the user quits or a signal arrives; returns that signal, if any.
 pub fn run(
     terminal: &mut DefaultTerminal,
     mut app: App,
     initial: Vec<Effect>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<i32>> {
     let (tx, rx) = mpsc::channel::<Msg>();
     spawn_input(tx.clone());
+    spawn_signals(tx.clone());
     let mut jobs = Jobs {
         tx,
         cancels: HashMap::new(),
         scan: None,
+        writes: Vec::new(),
     };
     let size = terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
@@ -58,12 +61,12 @@ pub fn run(
             match rx.recv_timeout(TICK) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
             }
         } else {
             match rx.recv() {
                 Ok(msg) => msg,
-                Err(_) => return Ok(()),
+                Err(_) => return Ok(None),
             }
         };
         let mut batch: Vec<Msg> = iter::once(first).chain(rx.try_iter()).collect();
@@ -75,12 +78,27 @@ pub fn run(
             for effect in app.update(msg) {
                 if matches!(effect, Effect::Quit) {
                     jobs.cancel_all();
-                    return Ok(());
+                    jobs.finish_writes();
+                    return Ok(app.signalled);
                 }
                 jobs.execute(effect);
             }
         }
     }
+}
+
+/// Signals become messages, so the terminal is restored by the same path as `q`.
+fn spawn_signals(tx: Sender<Msg>) {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(crate::cli::STOP_SIGNALS) else {
+        return;
+    };
+    thread::spawn(move || {
+        for signal in signals.forever() {
+            if tx.send(Msg::Signal(signal)).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 fn spawn_input(tx: Sender<Msg>) {
@@ -105,12 +123,21 @@ struct Jobs {
     cancels: HashMap<JobId, Arc<AtomicBool>>,
     /// The folder scan in progress; a new folder stops it.
     scan: Option<Arc<AtomicBool>>,
+    /// Product and settings writes: waited for on the way out, so a quit never leaves a
+    /// half-written file (each is short and ends in a rename or a removal).
+    writes: Vec<thread::JoinHandle<()>>,
 }
 
 impl Jobs {
     fn cancel_all(&mut self) {
         for flag in self.cancels.values().chain(self.scan.iter()) {
             flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn finish_writes(&mut self) {
+        for write in self.writes.drain(..) {
+            let _ = write.join();
         }
     }
 
@@ -156,22 +183,24 @@ impl Jobs {
                 overwrite,
                 result,
             } => {
-                thread::spawn(move || {
+                self.writes.retain(|w| !w.is_finished());
+                self.writes.push(thread::spawn(move || {
                     let _ = tx.send(Msg::Job(JobEvent::Wrote(write_product(
                         &folder, &name, overwrite, &result,
                     ))));
-                });
+                }));
             }
             Effect::SaveSettings {
                 path,
                 overwrite,
                 resolved,
             } => {
-                thread::spawn(move || {
+                self.writes.retain(|w| !w.is_finished());
+                self.writes.push(thread::spawn(move || {
                     let _ = tx.send(Msg::Job(JobEvent::SavedSettings(save_settings(
                         &path, overwrite, &resolved,
                     ))));
-                });
+                }));
             }
             Effect::Quit => {}
         }

@@ -830,3 +830,12 @@ fn too_small_terminal_says_so() {
     let terminal = render(&mut app, 60, 20);
     insta::assert_snapshot!("too_small", terminal.backend());
 }
+
+#[test]
+fn a_signal_quits_without_asking_and_keeps_its_number() {
+    let mut app = fixture();
+    let effects = app.update(Msg::Signal(15));
+    assert!(matches!(effects.as_slice(), [Effect::Quit]), "{effects:?}");
+    assert_eq!(app.signalled, Some(15));
+    assert!(app.overlay.is_none(), "no confirmation to answer");
+}
