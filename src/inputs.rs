@@ -102,7 +102,9 @@ pub fn scan_folder(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), InputErro
         let entry = entry.map_err(unreadable)?;
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if hidden || !path.is_file() {
+        // Folders are not frames; a FITS name that cannot be followed (a broken link, a
+        // link loop) is kept, so reading it reports why instead of it vanishing.
+        if hidden || std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
             continue;
         }
         if has_fits_name(&path) {
@@ -124,18 +126,28 @@ pub fn collect(inputs: &[PathBuf]) -> Result<InputSet, InputError> {
     let mut set = InputSet::default();
     let mut sofs = 0;
     for input in inputs {
-        if input.is_dir() {
-            let (frames, ignored) = scan_folder(input)?;
-            set.files.extend(frames);
-            set.ignored.extend(ignored);
-        } else if input.is_file() && is_sof(input) {
-            set.files.extend(read_sof(input)?);
-            set.sof = Some(input.clone());
-            sofs += 1;
-        } else if input.is_file() {
-            set.files.push(input.clone());
-        } else {
-            return Err(InputError::NotFound(input.clone()));
+        match std::fs::metadata(input) {
+            Ok(m) if m.is_dir() => {
+                let (frames, ignored) = scan_folder(input)?;
+                set.files.extend(frames);
+                set.ignored.extend(ignored);
+            }
+            Ok(m) if m.is_file() && is_sof(input) => {
+                set.files.extend(read_sof(input)?);
+                set.sof = Some(input.clone());
+                sofs += 1;
+            }
+            // Anything else named is a frame: reading it says what is wrong with it.
+            Ok(_) => set.files.push(input.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(InputError::NotFound(input.clone()));
+            }
+            Err(e) => {
+                return Err(InputError::Unreadable {
+                    path: input.clone(),
+                    source: e,
+                });
+            }
         }
     }
     if sofs != 1 {

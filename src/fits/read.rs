@@ -183,6 +183,11 @@ fn preflight(path: &Path) -> Result<Option<u64>, FitsError> {
         path: owned(path),
         message,
     };
+    // A FIFO or device would block or never end: only regular files are opened.
+    let kind = std::fs::metadata(path).map_err(|e| refused(format!("cannot open: {e}")))?;
+    if !kind.is_file() {
+        return Err(refused("not a regular file".into()));
+    }
     let mut file = std::fs::File::open(path).map_err(|e| refused(format!("cannot open: {e}")))?;
     let length = file
         .metadata()
