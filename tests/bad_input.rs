@@ -4,8 +4,8 @@
 //! what the output folder holds afterwards (no product where it failed, never a
 //! temporary file).
 //!
-//! The frames are small (40 × 56 pixels) frames of a generic CCD, `testcam`, so the whole
-//! corpus runs in seconds.
+//! The frames are small frames of a generic CCD (`common::testcam`), so the whole corpus
+//! runs in seconds.
 
 mod common;
 
@@ -15,23 +15,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::testcam::{COLS, Data, SETTINGS, f32_frame, u16_frame, write_frame};
 use common::{stderr, stdout};
 use fitsio::FitsFile;
-use fitsio::images::{ImageDescription, ImageType};
-
-const ROWS: usize = 40;
-const COLS: usize = 56;
-
-const SETTINGS: &str = "\
-mbias:
-    detectors:
-        testcam:
-            match: {INSTRUME: TESTCAM}
-            bias: {keyword: IMAGETYP, values: [BIAS], max-exptime: 0}
-            gain: GAIN
-            read-noise: RDNOISE
-            window: whole
-";
 
 /// What a case must end in.
 #[derive(Clone, Copy)]
@@ -60,74 +46,6 @@ const fn warns(names: &'static str, says: &'static str) -> Expect {
         names,
         says,
     }
-}
-
-/// Pixels of frame `index`: a level, a column gradient and deterministic noise.
-fn pixels(index: usize) -> Vec<f32> {
-    (0..ROWS * COLS)
-        .map(|p| {
-            let noise = ((p * 7919 + index * 104_729) % 97) as f32 / 97.0 * 8.0 - 4.0;
-            1000.0 + (p % COLS) as f32 * 0.05 + index as f32 * 0.3 + noise
-        })
-        .collect()
-}
-
-enum Data {
-    U16(Vec<u16>),
-    F32(Vec<f32>),
-}
-
-/// Writes one frame with the keywords `testcam` reads and a DATASUM.
-fn write_frame(path: &Path, index: usize, data: Data, shape: (usize, usize)) {
-    let kind = match data {
-        Data::U16(_) => ImageType::UnsignedShort,
-        Data::F32(_) => ImageType::Float,
-    };
-    let description = ImageDescription {
-        data_type: kind,
-        dimensions: &[shape.0, shape.1],
-    };
-    let mut file = FitsFile::create(path)
-        .with_custom_primary(&description)
-        .open()
-        .unwrap();
-    let hdu = file.primary_hdu().unwrap();
-    hdu.write_key(&mut file, "INSTRUME", "TESTCAM").unwrap();
-    hdu.write_key(&mut file, "IMAGETYP", "BIAS").unwrap();
-    hdu.write_key(&mut file, "EXPTIME", 0.0f64).unwrap();
-    hdu.write_key(&mut file, "GAIN", 1.5f64).unwrap();
-    hdu.write_key(&mut file, "RDNOISE", 4.5f64).unwrap();
-    hdu.write_key(&mut file, "MJD-OBS", 60000.0 + index as f64 * 0.001)
-        .unwrap();
-    hdu.write_key(
-        &mut file,
-        "DATE-OBS",
-        format!("2023-02-25T00:0{index}:00.000").as_str(),
-    )
-    .unwrap();
-    match data {
-        Data::U16(values) => hdu.write_image(&mut file, &values).unwrap(),
-        Data::F32(values) => hdu.write_image(&mut file, &values).unwrap(),
-    }
-    let mut status = 0;
-    // SAFETY: the file is open on its primary HDU; DATASUM lets copies be recognised.
-    unsafe { fitsio::sys::ffpcks(file.as_raw(), &mut status) };
-    assert_eq!(status, 0);
-}
-
-fn u16_frame(dir: &Path, index: usize) -> PathBuf {
-    let path = dir.join(format!("bias{index}.fits"));
-    let values = pixels(index).iter().map(|v| v.round() as u16).collect();
-    write_frame(&path, index, Data::U16(values), (ROWS, COLS));
-    path
-}
-
-fn f32_frame(dir: &Path, index: usize, spoil: impl Fn(&mut Vec<f32>)) -> PathBuf {
-    let path = dir.join(format!("bias{index}.fits"));
-    let mut values = pixels(index);
-    spoil(&mut values);
-    write_frame(&path, index, Data::F32(values), (ROWS, COLS));
-    path
 }
 
 /// Five good 16-bit frames.

@@ -216,3 +216,92 @@ fn a_signal_restores_the_terminal_and_sets_the_exit_status() {
         console.assert_restored();
     }
 }
+
+#[test]
+fn bad_files_are_marked_in_their_rows_and_the_console_stays_usable() {
+    use std::os::unix::ffi::OsStrExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir(&raw).unwrap();
+    for i in 0..5 {
+        common::testcam::u16_frame(&raw, i);
+    }
+    std::fs::write(raw.join("empty.fits"), b"").unwrap();
+    std::fs::write(raw.join("notes.fits"), "observing log\n").unwrap();
+    std::os::unix::fs::symlink("loop.fits", raw.join("loop.fits")).unwrap();
+    let bytes = std::fs::read(raw.join("bias0.fits")).unwrap();
+    std::fs::write(raw.join("cut.fits"), &bytes[..4000]).unwrap();
+    let odd = std::ffi::OsStr::from_bytes(b"odd-\xff.fits");
+    std::fs::write(raw.join(odd), &bytes).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(raw.join("pipe.fits"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, common::testcam::SETTINGS).unwrap();
+    // The output folder cannot be made: a file stands where its parent should be.
+    std::fs::write(dir.path().join("blocked"), b"").unwrap();
+    let out = dir.path().join("blocked/out");
+    let mut console = Console::start(
+        &[
+            raw.to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let long = Duration::from_secs(60);
+    let row = |screen: &str, name: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let screen = console.wait_for("every row verified", long, |s| {
+        s.matches('✓').count() >= 5 && s.contains("loop.fits") && s.contains("cut.fits")
+    });
+    for (name, reason) in [
+        ("empty.fits", "empty file"),
+        ("notes.fits", "not a FITS file"),
+        ("loop.fits", "Too many levels"),
+        ("cut.fits", "truncated"),
+        ("odd-", "UTF-8"),
+    ] {
+        let line = row(&screen, name);
+        assert!(
+            line.contains('✗') && line.contains(reason),
+            "{name}: {line}\n{screen}"
+        );
+    }
+    if fifo {
+        assert!(
+            row(&screen, "pipe.fits").contains("not a regular file"),
+            "{screen}"
+        );
+    }
+
+    console.keys("a");
+    console.wait_for("the selection verdict", long, |s| {
+        s.contains("✓ 5 bias frame(s)")
+    });
+    console.keys("s");
+    console.wait_for("the stack", long, |s| s.contains("stacked in"));
+    console.keys("w");
+    let screen = console.wait_for("the write refused", long, |s| {
+        s.contains("cannot create output folder")
+    });
+    assert!(screen.contains("blocked"), "{screen}");
+    // Still usable: help opens and closes, and q quits cleanly.
+    console.keys("?");
+    console.wait_for("the help", long, |s| s.contains("Ctrl-C"));
+    console.keys("\x1b");
+    // Esc and q sent together would read as Alt-q.
+    console.wait_for("the help closed", long, |s| !s.contains("Ctrl-C"));
+    console.keys("q");
+    assert!(console.wait_exit(long).success());
+    console.assert_restored();
+}
