@@ -24,7 +24,7 @@ impl Value {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
-            Value::Str(s) => s.trim().parse().ok(),
+            Value::Str(s) => finite_number(s.trim()),
             Value::Bool(_) | Value::Empty => None,
         }
     }
@@ -172,7 +172,7 @@ fn parse_value(rest: &str) -> (Value, String) {
         t => {
             if let Ok(i) = t.parse::<i64>() {
                 Value::Int(i)
-            } else if let Ok(f) = t.replace(['D', 'd'], "E").parse::<f64>() {
+            } else if let Some(f) = finite_number(&t.replace(['D', 'd'], "E")) {
                 Value::Float(f)
             } else {
                 Value::Str(t.to_string())
@@ -180,6 +180,12 @@ fn parse_value(rest: &str) -> (Value, String) {
         }
     };
     (value, comment)
+}
+
+/// Rust reads `nan`, `inf` and overflowing exponents as floats; FITS has no such
+/// numbers, and a gain of NaN would poison every pixel.
+fn finite_number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 fn comment_after(text: &str) -> String {
@@ -282,6 +288,20 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_finite_values_are_not_numbers() {
+        for record in [
+            "GAIN    = NaN",
+            "GAIN    = 'inf'",
+            "GAIN    = -Infinity",
+            "GAIN    = 1E999",
+        ] {
+            let card = Card::parse(record);
+            assert_eq!(card.value.as_f64(), None, "{record}: {:?}", card.value);
+        }
+        assert_eq!(Card::parse("GAIN    = 1.5D0").value.as_f64(), Some(1.5));
+    }
 
     #[test]
     fn parses_standard_and_hierarch_cards() {
