@@ -50,9 +50,8 @@ pub fn product_name(plan: &Plan, sof: Option<&Path>) -> String {
     if let Some(stem) = sof.and_then(Path::file_stem) {
         return format!("{}.fits", stem.to_string_lossy());
     }
-    let date = plan
-        .frames
-        .first()
+    let first = plan.frames.first();
+    let date = first
         .and_then(|f| f.merged_header().text("DATE-OBS"))
         .unwrap_or_default();
     let stamp: String = date
@@ -60,19 +59,42 @@ pub fn product_name(plan: &Plan, sof: Option<&Path>) -> String {
         .next()
         .unwrap_or_default()
         .chars()
-        .filter(|c| *c != '-' && *c != ':')
+        .filter(char::is_ascii_alphanumeric)
         .collect();
+    // Without a date the first frame's name keeps products of different sets apart.
+    let stamp = match (stamp.is_empty(), first) {
+        (true, Some(f)) => crate::fits::frame_name(&f.path)
+            .trim_end_matches(".fits")
+            .to_string(),
+        _ => stamp,
+    };
     let (bx, by) = plan.binning;
     let tag = plan.profile.product_tag();
-    match plan.profile.instrument {
+    let name = match plan.profile.instrument {
         Some(_) => format!(
-            "{stamp}_{}_{bx}X{by}_{}_MBIAS_{tag}.fits",
+            "{stamp}_{}_{bx}X{by}_{}_MBIAS_{tag}",
             plan.profile.arm, plan.read_speed
         ),
         // Generic profiles have no arm and often no read-out mode keyword.
-        None if plan.read_speed.is_empty() => format!("{stamp}_{bx}X{by}_MBIAS_{tag}.fits"),
-        None => format!("{stamp}_{bx}X{by}_{}_MBIAS_{tag}.fits", plan.read_speed),
-    }
+        None if plan.read_speed.is_empty() => format!("{stamp}_{bx}X{by}_MBIAS_{tag}"),
+        None => format!("{stamp}_{bx}X{by}_{}_MBIAS_{tag}", plan.read_speed),
+    };
+    format!("{}.fits", file_name_safe(&name))
+}
+
+/// Header values become part of the name: anything but letters, digits and `._+-`
+/// (a `/` in an old-style date, a space in a read-out mode) becomes `_`, so the product
+/// lands in the folder asked for and nowhere else.
+fn file_name_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn param_value(v: f64) -> Value {
@@ -637,6 +659,12 @@ fn report_order(name: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_cannot_steer_the_product_out_of_its_folder() {
+        assert_eq!(file_name_safe("../../etc/x y:z"), ".._.._etc_x_y_z");
+        assert!(!file_name_safe("25/02/23_1X1").contains('/'));
+    }
 
     #[test]
     fn unfinished_temporary_files_are_removed_on_request_and_kept_ones_forgotten() {

@@ -622,3 +622,15 @@ fn a_full_disk_leaves_no_partial_file_and_the_previous_product_untouched() {
     assert!(text.contains("not enough space"), "{text}");
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn header_values_cannot_move_the_product_out_of_its_folder() {
+    let case = Case::new();
+    for frame in good_set(&case.raw()) {
+        edit_card(&frame, "DATE-OBS", "DATE-OBS= '25/02/23'");
+    }
+    let output = stack_into(&case, &[], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(listing(&case.out()), ["250223_1X1_MBIAS_TESTCAM.fits"]);
+    assert_eq!(listing(case.root.path()), ["out", "raw", "settings.yaml"]);
+}
