@@ -197,7 +197,7 @@ fn operator_session_on_the_oracle_frames() {
 }
 
 #[test]
-fn a_signal_restores_the_terminal_and_sets_the_exit_status() {
+fn signals_and_ctrl_c_restore_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("empty.fits"), b"").unwrap();
     let long = Duration::from_secs(60);
@@ -215,6 +215,12 @@ fn a_signal_restores_the_terminal_and_sets_the_exit_status() {
         assert_eq!(console.wait_exit(long).exit_code(), status, "SIG{signal}");
         console.assert_restored();
     }
+    // Ctrl-C in raw mode is a key, not a signal: the console quits on it at once.
+    let mut console = Console::start(&[dir.path().to_str().unwrap()], dir.path());
+    console.wait_for("the folder listed", long, |s| s.contains("empty.fits"));
+    console.keys("\x03");
+    assert!(console.wait_exit(long).success());
+    console.assert_restored();
 }
 
 #[test]
