@@ -634,3 +634,24 @@ fn header_values_cannot_move_the_product_out_of_its_folder() {
     assert_eq!(listing(&case.out()), ["250223_1X1_MBIAS_TESTCAM.fits"]);
     assert_eq!(listing(case.root.path()), ["out", "raw", "settings.yaml"]);
 }
+
+#[test]
+fn qc_of_something_that_is_not_a_product_is_refused() {
+    let case = Case::new();
+    let frame = u16_frame(&case.raw(), 0);
+    let empty = case.raw().join("empty.fits");
+    std::fs::write(&empty, b"").unwrap();
+    for (path, says) in [
+        (frame, "not a master-bias product"),
+        (empty, "empty file"),
+        (case.raw().join("gone.fits"), "No such file"),
+    ] {
+        let output = run(&[], &[OsStr::new("qc"), path.as_os_str()]);
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(path.file_name().unwrap().to_str().unwrap()) && text.contains(says),
+            "{text}"
+        );
+    }
+}

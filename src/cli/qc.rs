@@ -91,6 +91,15 @@ fn print_frames(frames: &[FrameQcValues]) {
 
 pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     let product = mbias::product::read_qc(&args.product)?;
+    if product.values.is_empty() && product.extensions.is_empty() {
+        // A raw frame or another pipeline's file: saying "no QC" and succeeding would
+        // let a script take it for a product.
+        eprintln!(
+            "error: {}: no QC keywords (ESO QC …, MBIAS QC …); not a master-bias product",
+            args.product.display()
+        );
+        return Ok(Status::InputError);
+    }
     let settings = args.settings.load()?;
     // The product header is the first raw frame's, so it names the detector as the raw
     // frames did. A product of a detector these settings do not know is judged as a
@@ -131,9 +140,6 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else if extensions.is_empty() {
         print_rows(&rows);
-        if rows.is_empty() {
-            println!("no QC keywords in {}", args.product.display());
-        }
         print_frames(&product.frames);
     } else {
         for (i, (name, rows, frames)) in extensions.iter().enumerate() {
