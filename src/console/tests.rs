@@ -839,3 +839,29 @@ fn a_signal_quits_without_asking_and_keeps_its_number() {
     assert_eq!(app.signalled, Some(15));
     assert!(app.overlay.is_none(), "no confirmation to answer");
 }
+
+#[test]
+fn a_failed_stack_is_shown_and_the_console_keeps_working() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let [Effect::Stack { id, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    app.update(Msg::Job(JobEvent::Stacked {
+        id: *id,
+        result: Err("/night/bias3.fits, HDU 0: no finite pixel in the science window".into()),
+    }));
+    assert_eq!(app.job, Job::Idle);
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.error && notice.text.contains("bias3.fits"),
+        "{notice:?}"
+    );
+    // Still usable: the cursor moves, and s stacks again.
+    let before = app.files.table.selected();
+    app.update(key(KeyCode::Down));
+    assert_ne!(app.files.table.selected(), before);
+    let again = app.update(ch('s'));
+    assert!(matches!(&again[..], [Effect::Stack { .. }]), "{again:?}");
+}
