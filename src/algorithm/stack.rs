@@ -212,26 +212,32 @@ impl PixelKernel {
 
     /// The mean of the kept values of `noise` (one per frame), summed in frame order as
     /// soxspipe does.
+    /// Only the sum the numerics ask for is kept: this runs for every pixel.
     fn mean(&self, noise: impl Iterator<Item = f32>, keep: impl Fn(usize) -> bool) -> (f32, u16) {
         let mut kept = 0u16;
-        let mut sum32 = 0f32;
-        let mut sum64 = 0f64;
-        for (k, value) in noise.enumerate() {
-            if keep(k) {
-                kept += 1;
-                sum32 += value;
-                sum64 += f64::from(value);
+        let mean = match self.numerics {
+            Numerics::Soxspipe => {
+                let mut sum = 0f32;
+                for (k, value) in noise.enumerate() {
+                    if keep(k) {
+                        kept += 1;
+                        sum += value;
+                    }
+                }
+                sum / f32::from(kept)
             }
-        }
-        let mean = if kept == 0 {
-            f32::NAN
-        } else {
-            match self.numerics {
-                Numerics::Soxspipe => sum32 / f32::from(kept),
-                Numerics::Exact => (sum64 / f64::from(kept)) as f32,
+            Numerics::Exact => {
+                let mut sum = 0f64;
+                for (k, value) in noise.enumerate() {
+                    if keep(k) {
+                        kept += 1;
+                        sum += f64::from(value);
+                    }
+                }
+                (sum / f64::from(kept)) as f32
             }
         };
-        (mean, kept)
+        (if kept == 0 { f32::NAN } else { mean }, kept)
     }
 
     /// Lane `l` of the last first round kept every value: the clip is over. (The lanes
