@@ -211,8 +211,7 @@ impl PixelKernel {
     }
 
     /// The mean of the kept values of `noise` (one per frame), summed in frame order as
-    /// soxspipe does.
-    /// Only the sum the numerics ask for is kept: this runs for every pixel.
+    /// soxspipe does. Only the sum the numerics use is kept: this runs for every pixel.
     fn mean(&self, noise: impl Iterator<Item = f32>, keep: impl Fn(usize) -> bool) -> (f32, u16) {
         let mut kept = 0u16;
         let mean = match self.numerics {
@@ -518,6 +517,11 @@ pub fn clip_and_stack(
     let mut used = vec![0u16; pixels];
     let band = BAND_ROWS * cols.max(1);
     let bands = pixels.div_ceil(band);
+    // The stage begins now, not when the first band is done.
+    progress.report(Stage::Stacking {
+        done: 0,
+        total: bands,
+    });
     let done = AtomicUsize::new(0);
     let mut run = |job: &(dyn Fn(Band<'_>) + Sync)| {
         mean.par_chunks_mut(band)
