@@ -3,12 +3,14 @@
 
 mod cli;
 mod console;
+mod memory;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> color_eyre::Result<ExitCode> {
+    memory::keep_freed();
     color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install()?;

@@ -226,8 +226,50 @@ fn lane_sums_portable<A: Accumulator>(
 /// so the result does not depend on thread timing.
 fn split_sums<A: Accumulator>(frame: &[f32], lane: &Lane, centre: Option<A>) -> (A, usize) {
     const PIECE: usize = 1 << 16;
-    const WAYS: usize = 8;
     let (low, high) = f32_bounds(lane.keep_low, lane.keep_high);
+    let pieces: Vec<(A, usize)> = frame
+        .par_chunks(PIECE)
+        .map(|piece| piece_sums(piece, low, high, centre))
+        .collect();
+    pieces
+        .iter()
+        .fold((A::ZERO, 0), |(s, n), &(ps, pn)| (s + ps, n + pn))
+}
+
+/// One piece of [`split_sums`], choosing at run time an AVX2 build where the CPU has it
+/// (the post-stack clip of a 4k frame makes six passes over it).
+fn piece_sums<A: Accumulator>(piece: &[f32], low: f32, high: f32, centre: Option<A>) -> (A, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { piece_sums_avx2(piece, low, high, centre) };
+    }
+    piece_sums_portable(piece, low, high, centre)
+}
+
+/// [`piece_sums_portable`] compiled for AVX2: the same IEEE operations in the same order,
+/// so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn piece_sums_avx2<A: Accumulator>(
+    piece: &[f32],
+    low: f32,
+    high: f32,
+    centre: Option<A>,
+) -> (A, usize) {
+    piece_sums_portable(piece, low, high, centre)
+}
+
+/// The sum of one piece in several accumulators, value `i` going to accumulator
+/// `i % WAYS`, the accumulators then added in order.
+#[inline(always)]
+fn piece_sums_portable<A: Accumulator>(
+    piece: &[f32],
+    low: f32,
+    high: f32,
+    centre: Option<A>,
+) -> (A, usize) {
+    const WAYS: usize = 8;
     let term = |x: f32| match centre {
         Some(c) => {
             let d = A::lift(x) - c;
@@ -235,31 +277,23 @@ fn split_sums<A: Accumulator>(frame: &[f32], lane: &Lane, centre: Option<A>) -> 
         }
         None => A::lift(x),
     };
-    let pieces: Vec<(A, usize)> = frame
-        .par_chunks(PIECE)
-        .map(|piece| {
-            let mut sums = [A::ZERO; WAYS];
-            let mut counts = [0u32; WAYS];
-            let mut groups = piece.chunks_exact(WAYS);
-            for group in &mut groups {
-                for k in 0..WAYS {
-                    let keep = group[k] >= low && group[k] <= high;
-                    sums[k] = sums[k] + if keep { term(group[k]) } else { A::ZERO };
-                    counts[k] += u32::from(keep);
-                }
-            }
-            for (k, &x) in groups.remainder().iter().enumerate() {
-                let keep = x >= low && x <= high;
-                sums[k] = sums[k] + if keep { term(x) } else { A::ZERO };
-                counts[k] += u32::from(keep);
-            }
-            let sum = sums.iter().fold(A::ZERO, |s, &v| s + v);
-            (sum, counts.iter().map(|&c| c as usize).sum())
-        })
-        .collect();
-    pieces
-        .iter()
-        .fold((A::ZERO, 0), |(s, n), &(ps, pn)| (s + ps, n + pn))
+    let mut sums = [A::ZERO; WAYS];
+    let mut counts = [0u32; WAYS];
+    let mut groups = piece.chunks_exact(WAYS);
+    for group in &mut groups {
+        for k in 0..WAYS {
+            let keep = group[k] >= low && group[k] <= high;
+            sums[k] = sums[k] + if keep { term(group[k]) } else { A::ZERO };
+            counts[k] += u32::from(keep);
+        }
+    }
+    for (k, &x) in groups.remainder().iter().enumerate() {
+        let keep = x >= low && x <= high;
+        sums[k] = sums[k] + if keep { term(x) } else { A::ZERO };
+        counts[k] += u32::from(keep);
+    }
+    let sum = sums.iter().fold(A::ZERO, |s, &v| s + v);
+    (sum, counts.iter().map(|&c| c as usize).sum())
 }
 
 fn clip_lanes<A: Accumulator>(

@@ -125,15 +125,54 @@ const BAND_ROWS: usize = 64;
 
 /// The noise frames `frame − level`, computed where they are needed instead of stored:
 /// one float64 subtraction rounded to float32, as numpy's in-place `-=` does.
-struct Noise<'a> {
+trait Noise: Sync {
+    /// Frame `k`'s noise value at pixel `p`.
+    fn at(&self, k: usize, p: usize) -> f32;
+    /// Frame `k`'s noise values at pixels `p..p + out.len()`.
+    fn fill(&self, k: usize, p: usize, out: &mut [f32]);
+}
+
+/// Frames in electrons.
+struct ElectronNoise<'a> {
     frames: &'a [&'a [f32]],
     levels: &'a [f64],
 }
 
-impl Noise<'_> {
+impl Noise for ElectronNoise<'_> {
     #[inline(always)]
     fn at(&self, k: usize, p: usize) -> f32 {
         (f64::from(self.frames[k][p]) - self.levels[k]) as f32
+    }
+
+    #[inline(always)]
+    fn fill(&self, k: usize, p: usize, out: &mut [f32]) {
+        let (level, len) = (self.levels[k], out.len());
+        for (slot, &x) in out.iter_mut().zip(&self.frames[k][p..p + len]) {
+            *slot = (f64::from(x) - level) as f32;
+        }
+    }
+}
+
+/// Raw ADU frames: the electrons of each value come from the table, so the noise is
+/// the very value [`ElectronNoise`] computes from the converted frame.
+struct AduNoise<'a> {
+    frames: &'a [&'a [u16]],
+    table: &'a [f32],
+    levels: &'a [f64],
+}
+
+impl Noise for AduNoise<'_> {
+    #[inline(always)]
+    fn at(&self, k: usize, p: usize) -> f32 {
+        (f64::from(self.table[usize::from(self.frames[k][p])]) - self.levels[k]) as f32
+    }
+
+    #[inline(always)]
+    fn fill(&self, k: usize, p: usize, out: &mut [f32]) {
+        let (level, len) = (self.levels[k], out.len());
+        for (slot, &a) in out.iter_mut().zip(&self.frames[k][p..p + len]) {
+            *slot = (f64::from(self.table[usize::from(a)]) - level) as f32;
+        }
     }
 }
 
@@ -172,27 +211,32 @@ impl PixelKernel {
     }
 
     /// The mean of the kept values of `noise` (one per frame), summed in frame order as
-    /// soxspipe does.
+    /// soxspipe does. Only the sum the numerics use is kept: this runs for every pixel.
     fn mean(&self, noise: impl Iterator<Item = f32>, keep: impl Fn(usize) -> bool) -> (f32, u16) {
         let mut kept = 0u16;
-        let mut sum32 = 0f32;
-        let mut sum64 = 0f64;
-        for (k, value) in noise.enumerate() {
-            if keep(k) {
-                kept += 1;
-                sum32 += value;
-                sum64 += f64::from(value);
+        let mean = match self.numerics {
+            Numerics::Soxspipe => {
+                let mut sum = 0f32;
+                for (k, value) in noise.enumerate() {
+                    if keep(k) {
+                        kept += 1;
+                        sum += value;
+                    }
+                }
+                sum / f32::from(kept)
             }
-        }
-        let mean = if kept == 0 {
-            f32::NAN
-        } else {
-            match self.numerics {
-                Numerics::Soxspipe => sum32 / f32::from(kept),
-                Numerics::Exact => (sum64 / f64::from(kept)) as f32,
+            Numerics::Exact => {
+                let mut sum = 0f64;
+                for (k, value) in noise.enumerate() {
+                    if keep(k) {
+                        kept += 1;
+                        sum += f64::from(value);
+                    }
+                }
+                (sum / f64::from(kept)) as f32
             }
         };
-        (mean, kept)
+        (if kept == 0 { f32::NAN } else { mean }, kept)
     }
 
     /// Lane `l` of the last first round kept every value: the clip is over. (The lanes
@@ -227,7 +271,7 @@ impl PixelKernel {
     /// One pixel with a method other than soxspipe's, counting rejections per frame.
     fn clip_pixel_with(
         &mut self,
-        noise: &Noise<'_>,
+        noise: &impl Noise,
         p: usize,
         rejected: &mut [usize],
         method: &StackMethod,
@@ -276,7 +320,7 @@ impl PixelKernel {
     }
 
     /// The full clip of one pixel, counting rejections per frame.
-    fn clip_pixel(&mut self, noise: &Noise<'_>, p: usize, rejected: &mut [usize]) -> (f32, u16) {
+    fn clip_pixel(&mut self, noise: &impl Noise, p: usize, rejected: &mut [usize]) -> (f32, u16) {
         for (k, v) in self.values.iter_mut().enumerate() {
             *v = f64::from(noise.at(k, p));
         }
@@ -296,8 +340,9 @@ impl PixelKernel {
 }
 
 /// What every band of a stack shares.
-struct StackJob<'a> {
-    noise: Noise<'a>,
+struct StackJob<N> {
+    noise: N,
+    frames: usize,
     sigma: f64,
     iterations: u32,
     numerics: Numerics,
@@ -314,7 +359,7 @@ struct Band<'a> {
 
 /// Stacks one band, choosing at run time an AVX2 build of the same code where the CPU
 /// has it.
-fn stack_band(job: &StackJob<'_>, band: Band<'_>) {
+fn stack_band<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -327,12 +372,12 @@ fn stack_band(job: &StackJob<'_>, band: Band<'_>) {
 /// [`stack_band_portable`] compiled for AVX2 (the same IEEE operations, so the same bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn stack_band_avx2(job: &StackJob<'_>, band: Band<'_>) {
+fn stack_band_avx2<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
     stack_band_portable(job, band);
 }
 
 #[inline(always)]
-fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
+fn stack_band_portable<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
     let Band {
         start,
         mean,
@@ -340,8 +385,7 @@ fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
         rejected,
     } = band;
     let noise = &job.noise;
-    let (frames, levels, sigma) = (noise.frames, noise.levels, job.sigma);
-    let n = frames.len();
+    let (n, sigma) = (job.frames, job.sigma);
     let mut kernel = PixelKernel::new(n, sigma, job.iterations, job.numerics);
     if !job.method.is_soxspipe() {
         for (i, (mean, used)) in mean.iter_mut().zip(used.iter_mut()).enumerate() {
@@ -358,11 +402,8 @@ fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
         let p = start + i;
         let mut finite = true;
         for (k, row) in kernel.wide.iter_mut().enumerate() {
-            let level = levels[k];
-            for (slot, &x) in row.iter_mut().zip(&frames[k][p..p + WIDE]) {
-                *slot = (f64::from(x) - level) as f32;
-                finite &= slot.is_finite();
-            }
+            noise.fill(k, p, row);
+            finite &= row.iter().all(|v| v.is_finite());
         }
         if !finite {
             for l in 0..WIDE {
@@ -396,12 +437,10 @@ fn stack_band_portable(job: &StackJob<'_>, band: Band<'_>) {
         let p = start + i;
         let mut finite = true;
         for (k, row) in kernel.lanes.iter_mut().enumerate() {
-            let level = levels[k];
-            for (slot, &x) in row.iter_mut().zip(&frames[k][p..p + LANE_WIDTH]) {
-                let value = (f64::from(x) - level) as f32;
-                *slot = f64::from(value);
-                finite &= value.is_finite();
-            }
+            let mut values = [0f32; LANE_WIDTH];
+            noise.fill(k, p, &mut values);
+            *row = values.map(f64::from);
+            finite &= values.iter().all(|v| v.is_finite());
         }
         if finite {
             let (lower, upper, kept_all) = first_round_lanes(
@@ -457,44 +496,6 @@ impl StackInput<'_> {
     }
 }
 
-/// Noise values of one band of ADU frames, frame after frame, computed as
-/// [`Noise::at`] computes them from electrons; the band is small enough for L2.
-const ADU_BAND_VALUES: usize = 64 * 1024;
-
-/// Stacks a band of ADU frames: their noise values go to `scratch` (already level-free),
-/// then the electron kernel runs on it.
-fn stack_adu_band(
-    adu: &[&[u16]],
-    table: &[f32],
-    levels: &[f64],
-    settings: StackSettings,
-    band: Band<'_>,
-    scratch: &mut Vec<f32>,
-) {
-    let len = band.mean.len();
-    scratch.clear();
-    for (frame, &level) in adu.iter().zip(levels) {
-        scratch.extend(
-            frame[band.start..band.start + len]
-                .iter()
-                .map(|&a| (f64::from(table[usize::from(a)]) - level) as f32),
-        );
-    }
-    let frames: Vec<&[f32]> = scratch.chunks(len.max(1)).collect();
-    let zeros = vec![0f64; adu.len()];
-    let job = StackJob {
-        noise: Noise {
-            frames: &frames,
-            levels: &zeros,
-        },
-        sigma: settings.sigma,
-        iterations: settings.iterations,
-        numerics: settings.numerics,
-        method: settings.method,
-    };
-    stack_band(&job, Band { start: 0, ..band });
-}
-
 /// Per-pixel median/MAD clip of the noise frames, then the mean of the survivors
 /// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order).
 pub fn clip_and_stack(
@@ -512,61 +513,74 @@ pub fn clip_and_stack(
     } = settings;
     let n = input.frames();
     let pixels = input.pixels();
-    let no_frames: Vec<&[f32]> = Vec::new();
-    let frames = match input {
-        StackInput::Electrons(frames) => frames,
-        StackInput::Adu { .. } => &no_frames,
-    };
-    let job = StackJob {
-        noise: Noise { frames, levels },
-        sigma,
-        iterations,
-        numerics,
-        method,
-    };
     let mut mean = vec![0f32; pixels];
     let mut used = vec![0u16; pixels];
-    let band = match input {
-        StackInput::Electrons(_) => BAND_ROWS * cols.max(1),
-        StackInput::Adu { .. } => (ADU_BAND_VALUES / n.max(1)).max(LANE_WIDTH),
-    };
+    let band = BAND_ROWS * cols.max(1);
     let bands = pixels.div_ceil(band);
+    // The stage begins now, not when the first band is done.
+    progress.report(Stage::Stacking {
+        done: 0,
+        total: bands,
+    });
     let done = AtomicUsize::new(0);
-    let rejected = mean
-        .par_chunks_mut(band)
-        .zip(used.par_chunks_mut(band))
-        .enumerate()
-        .map_init(Vec::new, |scratch, (b, (mean, used))| {
-            if progress.cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let mut rejected = vec![0usize; n];
-            let band = Band {
-                start: b * band,
-                mean,
-                used,
-                rejected: &mut rejected,
-            };
-            match input {
-                StackInput::Electrons(_) => stack_band(&job, band),
-                StackInput::Adu { adu, table } => {
-                    stack_adu_band(adu, table, levels, settings, band, scratch)
+    let mut run = |job: &(dyn Fn(Band<'_>) + Sync)| {
+        mean.par_chunks_mut(band)
+            .zip(used.par_chunks_mut(band))
+            .enumerate()
+            .map(|(b, (mean, used))| {
+                if progress.cancelled() {
+                    return Err(Error::Cancelled);
                 }
-            }
-            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-            progress.report(Stage::Stacking {
-                done: finished,
-                total: bands,
-            });
-            Ok(rejected)
-        })
-        .try_reduce(
-            || vec![0usize; n],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                Ok(a)
-            },
-        )?;
+                let mut rejected = vec![0usize; n];
+                job(Band {
+                    start: b * band,
+                    mean,
+                    used,
+                    rejected: &mut rejected,
+                });
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.report(Stage::Stacking {
+                    done: finished,
+                    total: bands,
+                });
+                Ok(rejected)
+            })
+            .try_reduce(
+                || vec![0usize; n],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    Ok(a)
+                },
+            )
+    };
+    let rejected = match input {
+        StackInput::Electrons(frames) => {
+            let job = StackJob {
+                noise: ElectronNoise { frames, levels },
+                frames: n,
+                sigma,
+                iterations,
+                numerics,
+                method,
+            };
+            run(&|band| stack_band(&job, band))?
+        }
+        StackInput::Adu { adu, table } => {
+            let job = StackJob {
+                noise: AduNoise {
+                    frames: adu,
+                    table,
+                    levels,
+                },
+                frames: n,
+                sigma,
+                iterations,
+                numerics,
+                method,
+            };
+            run(&|band| stack_band(&job, band))?
+        }
+    };
     Ok(Stacked {
         mean,
         used,
@@ -686,6 +700,68 @@ mod tests {
                     (sum / kept.len() as f32).to_bits(),
                     "n={n} p={p}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn adu_frames_stack_to_the_bits_of_their_electrons() {
+        use crate::settings::{Combine, Rejection};
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let gain = 1.37;
+        let table: Vec<f32> = (0..=u16::MAX)
+            .map(|a| (f64::from(a) * gain) as f32)
+            .collect();
+        // Three rows of 13: 8-pixel groups, a 4-pixel group and single pixels per band.
+        let (rows, cols) = (3, 13);
+        for n in [2, 5, 11] {
+            let adu: Vec<Vec<u16>> = (0..n)
+                .map(|_| {
+                    (0..rows * cols)
+                        .map(|_| {
+                            let hit = if rng.random_range(0..12) == 0 { 900 } else { 0 };
+                            1000 + rng.random_range(0..9u16) + hit
+                        })
+                        .collect()
+                })
+                .collect();
+            let electrons: Vec<Vec<f32>> = adu
+                .iter()
+                .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
+                .collect();
+            let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
+            let methods = [
+                StackMethod::SOXSPIPE,
+                StackMethod {
+                    rejection: Rejection::NoiseModel,
+                    combine: Combine::Median,
+                    read_noise: 3.0,
+                },
+            ];
+            for numerics in [Numerics::Soxspipe, Numerics::Exact] {
+                for method in methods {
+                    let settings = StackSettings {
+                        sigma: 2.0,
+                        iterations: 3,
+                        numerics,
+                        method,
+                    };
+                    let stack = |input: &StackInput<'_>| {
+                        clip_and_stack(input, &levels, cols, settings, &Silent).unwrap()
+                    };
+                    let from_adu = stack(&StackInput::Adu {
+                        adu: adu.iter().map(Vec::as_slice).collect(),
+                        table: &table,
+                    });
+                    let from_electrons = stack(&StackInput::Electrons(
+                        electrons.iter().map(Vec::as_slice).collect(),
+                    ));
+                    let bits = |s: &Stacked| s.mean.iter().map(|m| m.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&from_adu), bits(&from_electrons), "n={n} {numerics:?}");
+                    assert_eq!(from_adu.used, from_electrons.used);
+                    assert_eq!(from_adu.rejected, from_electrons.rejected);
+                }
             }
         }
     }

@@ -151,6 +151,7 @@ struct Workload {
 fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> {
     // The CLI child first, while this process holds no frames: a child counts the
     // parent's pages as its own until it execs.
+    crate::memory::release_freed();
     let (cli, peak_rss) = cli_run(dir, out, settings_file)?;
     let settings = Settings::load(settings_file)?;
     let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
