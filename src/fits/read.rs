@@ -350,21 +350,7 @@ pub fn read_window(
             ..
         }
     );
-    let shape = match &image.info {
-        HduInfo::ImageInfo { shape, .. } => match shape[..] {
-            [height, width] => Some((height, width)),
-            _ => None,
-        },
-        _ => None,
-    };
-    let plain = if let Some(shape) = shape.filter(|_| integers && unsigned_16) {
-        read_plain_u16(&mut file, path, hdu, shape, &rows, &cols)?
-    } else {
-        None
-    };
-    let pixels = if let Some(values) = plain {
-        Ok(Pixels::U16(values))
-    } else if integers && unsigned_16 {
+    let pixels = if integers && unsigned_16 {
         image.read_region(&mut file, &ranges).map(Pixels::U16)
     } else if exact_in_f32 {
         image.read_region(&mut file, &ranges).map(Pixels::F32)
@@ -380,82 +366,4 @@ pub fn read_window(
         });
     }
     Ok(pixels)
-}
-
-/// cfitsio's `USHORT_IMG`: BITPIX 16 with BZERO 32768 and BSCALE 1.
-const USHORT_IMG: i32 = 20;
-
-/// [`read_window`] for unsigned 16-bit data stored plainly in an uncompressed file: the
-/// window's rows are read with one system call and converted in place. cfitsio copies the
-/// data through its 2880-byte buffers, swaps it, then converts it value by value with range
-/// checks, which costs more than the read itself. `None` for anything else (a compressed
-/// file or image, other scaling, a window outside the image), which cfitsio reads as
-/// before. `(height, width)` = (NAXIS2, NAXIS1).
-fn read_plain_u16(
-    file: &mut FitsFile,
-    path: &Path,
-    hdu: usize,
-    (height, width): (usize, usize),
-    rows: &Range<usize>,
-    cols: &Range<usize>,
-) -> Result<Option<Vec<u16>>, FitsError> {
-    use std::io::{Read, Seek, SeekFrom};
-    let (mut bitpix, mut equivalent, mut compressed, mut status) = (0, 0, 0, 0);
-    let (mut header_start, mut data_start, mut data_end) = (0, 0, 0);
-    // SAFETY: the handle is open on the HDU to read; every pointer is to a local.
-    unsafe {
-        let raw = file.as_raw();
-        fitsio::sys::ffgidt(raw, &mut bitpix, &mut status);
-        fitsio::sys::ffgiet(raw, &mut equivalent, &mut status);
-        if status == 0 {
-            compressed = fitsio::sys::fits_is_compressed_image(raw, &mut status);
-        }
-        fitsio::sys::ffghadll(
-            raw,
-            &mut header_start,
-            &mut data_start,
-            &mut data_end,
-            &mut status,
-        );
-    }
-    let window_fits =
-        cols.start <= cols.end && cols.end <= width && rows.start <= rows.end && rows.end <= height;
-    if status != 0 || bitpix != 16 || equivalent != USHORT_IMG || compressed != 0 || !window_fits {
-        return Ok(None);
-    }
-    let read_error = |e: std::io::Error| FitsError::Data {
-        path: owned(path),
-        hdu,
-        message: format!("cannot read the data: {e}"),
-    };
-    let mut raw = std::fs::File::open(path).map_err(read_error)?;
-    // cfitsio's offsets are into the FITS stream, which is the file itself only when the
-    // file is not compressed as a whole (gzip and the like): then it starts with SIMPLE.
-    let mut start = [0u8; 9];
-    if raw.read_exact(&mut start).is_err() || &start != b"SIMPLE  =" {
-        return Ok(None);
-    }
-    let Ok(data_start) = u64::try_from(data_start) else {
-        return Ok(None);
-    };
-    let offset = data_start + (rows.start * width * 2) as u64;
-    let mut values = vec![0u16; rows.len() * width];
-    // SAFETY: the bytes of `values`, which any bit pattern leaves a valid u16.
-    let bytes = unsafe {
-        std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 2)
-    };
-    raw.seek(SeekFrom::Start(offset)).map_err(read_error)?;
-    raw.read_exact(bytes).map_err(read_error)?;
-    if cols.len() != width {
-        for r in 0..rows.len() {
-            let from = r * width + cols.start;
-            values.copy_within(from..from + cols.len(), r * cols.len());
-        }
-        values.truncate(rows.len() * cols.len());
-    }
-    // Big-endian two's complement plus BZERO 32768: the sign bit flipped.
-    for v in &mut values {
-        *v = u16::from_be(*v) ^ 0x8000;
-    }
-    Ok(Some(values))
 }
