@@ -116,7 +116,11 @@ fn median_of_roots(squared: &mut [f64]) -> f64 {
     if n % 2 == 1 {
         return upper;
     }
-    let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max).sqrt();
+    let below = lower
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .sqrt();
     (below + upper) / 2.0
 }
 
