@@ -170,10 +170,19 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
             let started = Instant::now();
             let raw = read_window(&frame.path, frame.image.index, raw_rows, raw_cols, keep_adu)?;
             let read = started.elapsed();
+            // Only float data (negative BITPIX; ZBITPIX when tile-compressed) can hold
+            // NaN or infinities.
+            let header = &frame.image.header;
+            let integers = header
+                .number("ZBITPIX")
+                .or_else(|| header.number("BITPIX"))
+                .is_some_and(|bitpix| bitpix > 0.0);
             let samples = to_samples(raw, plan.gain, half_turn, &table);
             let non_finite = match &samples {
-                Samples::Electrons(data) => data.iter().filter(|v| !v.is_finite()).count(),
-                Samples::Adu { .. } => 0,
+                Samples::Electrons(data) if !integers => {
+                    data.iter().filter(|v| !v.is_finite()).count()
+                }
+                _ => 0,
             };
             if non_finite == rows * cols {
                 return Err(FitsError::Data {
