@@ -74,7 +74,8 @@ pub fn has_fits_name(path: &Path) -> bool {
     .any(|ext| name.ends_with(ext))
 }
 
-/// File name without FITS extensions, e.g. `SOXS.2025-10-10T09:19:27.000` + `.fits`.
+/// File name without a compression suffix (`.gz`, `.fz`), as soxspipe names raw frames:
+/// `SOXS.2025-10-10T09:19:27.000.fits.gz` becomes `SOXS.2025-10-10T09:19:27.000.fits`.
 pub fn frame_name(path: &Path) -> String {
     let name = path
         .file_name()
