@@ -6,7 +6,7 @@
 
 use std::ops::{Add, Mul, Sub};
 
-use super::network::{Sortable, sort_branchless, sort_v_shaped};
+use super::network::sort_branchless;
 use crate::settings::Numerics;
 use rayon::prelude::*;
 
@@ -468,104 +468,6 @@ fn median_deviation(values: &[f64], centre: f64) -> f64 {
     }
 }
 
-/// Neighbouring pixels handled together by [`first_round_lanes`].
-pub const LANE_WIDTH: usize = 4;
-
-/// One value of each of `LANE_WIDTH` neighbouring pixels.
-pub type Lanes = [f64; LANE_WIDTH];
-
-/// A row of lanes orders lane by lane. `x < y ? x : y` is exactly what the SIMD min/max
-/// instructions compute, so this compiles to `minpd`/`maxpd`.
-impl Sortable for Lanes {
-    #[inline(always)]
-    fn order(a: Lanes, b: Lanes) -> (Lanes, Lanes) {
-        let mut low = a;
-        let mut high = b;
-        for l in 0..LANE_WIDTH {
-            let smaller = a[l] < b[l];
-            low[l] = if smaller { a[l] } else { b[l] };
-            high[l] = if smaller { b[l] } else { a[l] };
-        }
-        (low, high)
-    }
-}
-
-/// Twice [`LANE_WIDTH`] pixels' float32 values: the first sort runs on these, half the
-/// instructions of sorting two rows of float64 lanes, with the same order (widening
-/// float32 to float64 is exact).
-pub type Wide = [f32; 2 * LANE_WIDTH];
-
-impl Sortable for Wide {
-    #[inline(always)]
-    fn order(a: Wide, b: Wide) -> (Wide, Wide) {
-        let mut low = a;
-        let mut high = b;
-        for l in 0..2 * LANE_WIDTH {
-            let smaller = a[l] < b[l];
-            low[l] = if smaller { a[l] } else { b[l] };
-            high[l] = if smaller { b[l] } else { a[l] };
-        }
-        (low, high)
-    }
-}
-
-/// Sorts rows of [`Wide`] lane by lane (finite values).
-pub fn sort_wide(rows: &mut [Wide]) {
-    sort_branchless(rows);
-}
-
-fn middle_lanes(sorted: &[Lanes]) -> Lanes {
-    let m = sorted.len();
-    if m % 2 == 1 {
-        sorted[m / 2]
-    } else {
-        let (a, b) = (sorted[m / 2], sorted[m / 2 - 1]);
-        std::array::from_fn(|l| 0.5 * (a[l] + b[l]))
-    }
-}
-
-/// The first round of [`clip_stack_median_mad`] for `LANE_WIDTH` neighbouring pixels at
-/// once (all values finite). Returns per pixel the round's bounds and whether the round
-/// kept every value, in which case the clip is over for that pixel with these bounds;
-/// the others need [`clip_stack_median_mad`]. `sorted` and `deviations` are scratch rows,
-/// as many as `values`.
-pub fn first_round_lanes(
-    values: &[Lanes],
-    sigma: f64,
-    sorted: &mut [Lanes],
-    deviations: &mut [Lanes],
-) -> (Lanes, Lanes, [bool; LANE_WIDTH]) {
-    sorted.copy_from_slice(values);
-    sort_branchless(sorted);
-    first_round_sorted(sorted, sigma, deviations)
-}
-
-/// [`first_round_lanes`] on values already sorted lane by lane.
-pub fn first_round_sorted(
-    sorted: &[Lanes],
-    sigma: f64,
-    deviations: &mut [Lanes],
-) -> (Lanes, Lanes, [bool; LANE_WIDTH]) {
-    let n = sorted.len();
-    let median = middle_lanes(sorted);
-    for (d, s) in deviations.iter_mut().zip(sorted.iter()) {
-        *d = std::array::from_fn(|l| (s[l] - median[l]).abs());
-    }
-    // |sorted − median| falls, then rises: a merge network sorts it.
-    sort_v_shaped(deviations);
-    let mad = middle_lanes(deviations);
-    let mut lower = [0.0; LANE_WIDTH];
-    let mut upper = [0.0; LANE_WIDTH];
-    let mut kept_all = [false; LANE_WIDTH];
-    for l in 0..LANE_WIDTH {
-        let std = mad[l] * MAD_TO_STD;
-        lower[l] = median[l] - sigma * std;
-        upper[l] = median[l] + sigma * std;
-        kept_all[l] = n > 0 && sorted[0][l] >= lower[l] && sorted[n - 1][l] <= upper[l];
-    }
-    (lower, upper, kept_all)
-}
-
 /// Per-pixel clip of one stack of values about the median with the MAD-based std
 /// (astropy's C fast path, float64). `scratch` must hold at least `values.len()`.
 /// Writes `clipped[k]` for each value and returns the number clipped.
@@ -662,19 +564,6 @@ impl Rounds {
         (sorted, state)
     }
 
-    /// The state after a first round with these bounds over all of `sorted`.
-    pub fn after_first(sorted: &[f64], lower: f64, upper: f64) -> Rounds {
-        let end = sorted.len() - sorted.iter().rev().take_while(|&&v| v > upper).count();
-        let first = sorted[..end].iter().take_while(|&&v| v < lower).count();
-        Rounds {
-            first,
-            end,
-            lower,
-            upper,
-            everything_clipped: first == end,
-        }
-    }
-
     /// Runs up to `rounds` more rounds; stops early when a round removes nothing.
     pub fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32) -> Rounds {
         for _ in 0..rounds {
@@ -757,46 +646,6 @@ mod tests {
         let values = [-8.0, 0.0, 0.0, 2.0, 9.5];
         clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped);
         assert_eq!(clipped, [false, false, false, false, true]);
-    }
-
-    #[test]
-    fn lane_first_round_agrees_with_the_scalar_clip() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        for n in 1..24 {
-            for _ in 0..200 {
-                let values: Vec<Lanes> = (0..n)
-                    .map(|_| {
-                        std::array::from_fn(|_| {
-                            let outlier = if rng.random_range(0..20) == 0 {
-                                40.0
-                            } else {
-                                0.0
-                            };
-                            f64::from(rng.random_range(-6i32..6)) * 0.5 + outlier
-                        })
-                    })
-                    .collect();
-                let (mut sorted, mut devs) =
-                    (vec![[0.0; LANE_WIDTH]; n], vec![[0.0; LANE_WIDTH]; n]);
-                let (lower, upper, kept_all) =
-                    first_round_lanes(&values, 3.0, &mut sorted, &mut devs);
-                for l in 0..LANE_WIDTH {
-                    let lane: Vec<f64> = values.iter().map(|v| v[l]).collect();
-                    let mut scratch = vec![0.0; n];
-                    let mut clipped = vec![false; n];
-                    let one_round =
-                        clip_stack_median_mad(&lane, 3.0, 1, &mut scratch, &mut clipped);
-                    let expected: Vec<bool> =
-                        lane.iter().map(|&v| v < lower[l] || v > upper[l]).collect();
-                    assert_eq!(
-                        clipped, expected,
-                        "n = {n}: same bounds as the scalar round"
-                    );
-                    assert_eq!(kept_all[l], one_round == 0);
-                }
-            }
-        }
     }
 
     #[test]

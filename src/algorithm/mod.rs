@@ -8,6 +8,7 @@ mod histogram;
 mod network;
 pub mod numerics;
 mod prepare;
+mod simd;
 mod stack;
 
 pub use histogram::AduHistogram;

@@ -6,6 +6,10 @@ use std::sync::OnceLock;
 
 /// Something a sorting network can order: a value, or a row of lanes ordered lane by lane.
 pub(super) trait Sortable: Copy {
+    /// Whether networks on this type are worth writing out in full: for a SIMD register
+    /// they keep the rows in registers; for plain values and arrays the code would only
+    /// grow (and take long to compile) for little gain.
+    const UNROLL: bool = false;
     /// (smaller, larger).
     fn order(a: Self, b: Self) -> (Self, Self);
 }
@@ -37,48 +41,12 @@ macro_rules! network {
 /// The largest stack the generated networks serve; deeper stacks sort otherwise.
 pub(super) const MAX_NETWORK: usize = 64;
 
-type Comparators = Vec<(u8, u8)>;
+#[path = "../../build/sorting_networks.rs"]
+mod sorting_networks;
 
-/// Batcher's odd-even merge sort for the next power of two, without the comparators
-/// that touch the padding: padding is +∞ at the end, so those never exchange.
-fn odd_even_merge_sort(n: usize) -> Comparators {
-    let size = n.next_power_of_two();
-    let mut out = Vec::new();
-    let mut p = 1;
-    while p < size {
-        let mut k = p;
-        while k >= 1 {
-            for j in (k % p..size - k).step_by(2 * k) {
-                for i in 0..k.min(size - j - k) {
-                    let (a, b) = (i + j, i + j + k);
-                    if a / (2 * p) == b / (2 * p) && b < n {
-                        out.push((a as u8, b as u8));
-                    }
-                }
-            }
-            k /= 2;
-        }
-        p *= 2;
-    }
-    out
-}
+use sorting_networks::{Comparators, bitonic_merge, odd_even_merge_sort};
 
-/// Batcher's bitonic merger: sorts a sequence that falls then rises (or rises then
-/// falls), again without the comparators that touch +∞ padding at the end.
-fn bitonic_merge(n: usize) -> Comparators {
-    let size = n.next_power_of_two();
-    let mut out = Vec::new();
-    let mut k = size / 2;
-    while k >= 1 {
-        for i in 0..size {
-            if i & k == 0 && i + k < n {
-                out.push((i as u8, (i + k) as u8));
-            }
-        }
-        k /= 2;
-    }
-    out
-}
+include!(concat!(env!("OUT_DIR"), "/networks.rs"));
 
 fn cached(
     cache: &'static OnceLock<Vec<Comparators>>,
@@ -97,7 +65,10 @@ fn run<T: Sortable>(values: &mut [T], comparators: &[(u8, u8)]) {
 }
 
 /// Sorts without a branch on the data. The networks for 2 to 8 values are the optimal
-/// ones (Knuth, TAOCP 5.3.4); above, Batcher's odd-even merge sort.
+/// ones (Knuth, TAOCP 5.3.4); above, Batcher's odd-even merge sort, written out in full
+/// by the build script up to 24 values. Inlined so that it
+/// is compiled for the caller's instruction set.
+#[inline(always)]
 pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
     let n = values.len();
     match n {
@@ -120,6 +91,7 @@ pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
             network!(values, 8: (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3),
             (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6))
         }
+        _ if T::UNROLL && sort_unrolled(values) => {}
         _ if n <= MAX_NETWORK => {
             static SORTS: OnceLock<Vec<Comparators>> = OnceLock::new();
             run(values, cached(&SORTS, odd_even_merge_sort, n));
@@ -137,8 +109,12 @@ pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
 
 /// Sorts values that fall, then rise (such as |x − m| over sorted x): a merge network of
 /// n·log n / 2 comparators instead of a full sort.
+#[inline(always)]
 pub(super) fn sort_v_shaped<T: Sortable>(values: &mut [T]) {
     static MERGES: OnceLock<Vec<Comparators>> = OnceLock::new();
+    if T::UNROLL && merge_unrolled(values) {
+        return;
+    }
     if values.len() <= MAX_NETWORK {
         run(values, cached(&MERGES, bitonic_merge, values.len()));
     } else {
@@ -196,5 +172,13 @@ mod tests {
             sort_branchless(&mut v);
             assert_eq!(v, expected, "{n}");
         }
+    }
+}
+#[cfg(test)]
+mod dump {
+    #[test]
+    fn dump() {
+        println!("SORT11 {:?}", super::odd_even_merge_sort(11));
+        println!("MERGE11 {:?}", super::bitonic_merge(11));
     }
 }

@@ -5,14 +5,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::clip::{
-    ClipBounds, LANE_WIDTH, Lanes, Rounds, Wide, clip_frames_bounds, clip_stack_fixed_width,
-    clip_stack_median_mad, first_round_lanes, first_round_sorted, sort_wide,
-};
+mod lanes;
+
+use super::clip::{ClipBounds, clip_frames_bounds, clip_stack_fixed_width, clip_stack_median_mad};
 use super::numerics::{kept_median, median_in_place, numpy_kept_sum};
+use super::simd::{LANES, Portable, Simd};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
 use crate::settings::{Combine, Numerics, Rejection};
+use lanes::{GroupClip, LaneClip};
 
 /// How the stack rejects and combines (soxspipe: `mad-sigma` and `mean`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -153,25 +154,44 @@ impl Noise for ElectronNoise<'_> {
     }
 }
 
-/// Raw ADU frames: the electrons of each value come from the table, so the noise is
-/// the very value [`ElectronNoise`] computes from the converted frame.
+/// Raw ADU frames, each with its own table of noise values: `table[adu]` is the very
+/// value [`ElectronNoise`] computes from the converted frame, and a bias frame uses a few
+/// hundred entries of it, which stay in cache.
 struct AduNoise<'a> {
     frames: &'a [&'a [u16]],
-    table: &'a [f32],
-    levels: &'a [f64],
+    tables: Vec<NoiseTable>,
+}
+
+/// The noise value of every 16-bit ADU value in one frame.
+type NoiseTable = Box<[f32; 1 << 16]>;
+
+impl<'a> AduNoise<'a> {
+    fn new(frames: &'a [&'a [u16]], electrons: &[f32], levels: &[f64]) -> AduNoise<'a> {
+        let tables = levels
+            .iter()
+            .map(|&level| {
+                let mut table: NoiseTable = Box::new([0.0; 1 << 16]);
+                for (slot, &e) in table.iter_mut().zip(electrons) {
+                    *slot = (f64::from(e) - level) as f32;
+                }
+                table
+            })
+            .collect();
+        AduNoise { frames, tables }
+    }
 }
 
 impl Noise for AduNoise<'_> {
     #[inline(always)]
     fn at(&self, k: usize, p: usize) -> f32 {
-        (f64::from(self.table[usize::from(self.frames[k][p])]) - self.levels[k]) as f32
+        self.tables[k][usize::from(self.frames[k][p])]
     }
 
     #[inline(always)]
     fn fill(&self, k: usize, p: usize, out: &mut [f32]) {
-        let (level, len) = (self.levels[k], out.len());
+        let (table, len) = (&self.tables[k], out.len());
         for (slot, &a) in out.iter_mut().zip(&self.frames[k][p..p + len]) {
-            *slot = (f64::from(self.table[usize::from(a)]) - level) as f32;
+            *slot = table[usize::from(a)];
         }
     }
 }
@@ -184,11 +204,6 @@ struct PixelKernel {
     values: Vec<f64>,
     scratch: Vec<f64>,
     clipped: Vec<bool>,
-    lanes: Vec<Lanes>,
-    sorted: Vec<Lanes>,
-    deviations: Vec<Lanes>,
-    wide: Vec<Wide>,
-    wide_sorted: Vec<Wide>,
     kept: Vec<f64>,
 }
 
@@ -201,11 +216,6 @@ impl PixelKernel {
             values: vec![0.0; n],
             scratch: vec![0.0; n],
             clipped: vec![false; n],
-            lanes: vec![[0.0; LANE_WIDTH]; n],
-            sorted: vec![[0.0; LANE_WIDTH]; n],
-            deviations: vec![[0.0; LANE_WIDTH]; n],
-            wide: vec![[0.0; 2 * LANE_WIDTH]; n],
-            wide_sorted: vec![[0.0; 2 * LANE_WIDTH]; n],
             kept: Vec::with_capacity(n),
         }
     }
@@ -237,35 +247,6 @@ impl PixelKernel {
             }
         };
         (if kept == 0 { f32::NAN } else { mean }, kept)
-    }
-
-    /// Lane `l` of the last first round kept every value: the clip is over. (The lanes
-    /// hold float32 noise values widened to float64, which narrow back exactly.)
-    fn mean_of_all(&self, l: usize) -> (f32, u16) {
-        self.mean(self.lanes.iter().map(|row| row[l] as f32), |_| true)
-    }
-
-    /// Lane `l` of the last first round clipped something: its remaining rounds, from the
-    /// sorted values and bounds that round left.
-    fn finish_pixel(
-        &mut self,
-        l: usize,
-        lower: f64,
-        upper: f64,
-        rejected: &mut [usize],
-    ) -> (f32, u16) {
-        for (k, v) in self.values.iter_mut().enumerate() {
-            *v = self.lanes[k][l];
-            self.scratch[k] = self.sorted[k][l];
-        }
-        Rounds::after_first(&self.scratch, lower, upper)
-            .run(&self.scratch, self.sigma, self.iterations - 1)
-            .mask(&self.values, &mut self.clipped);
-        for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
-            *r += usize::from(c);
-        }
-        let clipped = &self.clipped;
-        self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
     }
 
     /// One pixel with a method other than soxspipe's, counting rejections per frame.
@@ -361,23 +342,37 @@ struct Band<'a> {
 /// has it.
 fn stack_band<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
     #[cfg(target_arch = "x86_64")]
+    if let Some(s) = super::simd::Avx512::detect() {
+        // SAFETY: the token exists only where the CPU has AVX-512F and VL.
+        unsafe { stack_band_avx512(s, job, band) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
         unsafe { stack_band_avx2(job, band) };
         return;
     }
-    stack_band_portable(job, band);
+    stack_band_with(Portable, job, band);
 }
 
-/// [`stack_band_portable`] compiled for AVX2 (the same IEEE operations, so the same bits).
+/// [`stack_band_with`] on AVX-512 registers (the same IEEE operations, so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl")]
+fn stack_band_avx512<N: Noise>(s: super::simd::Avx512, job: &StackJob<N>, band: Band<'_>) {
+    stack_band_with(s, job, band);
+}
+
+/// [`stack_band_with`] on arrays compiled for AVX2 (the same IEEE operations, so the same
+/// bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn stack_band_avx2<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
-    stack_band_portable(job, band);
+    stack_band_with(Portable, job, band);
 }
 
 #[inline(always)]
-fn stack_band_portable<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
+fn stack_band_with<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     let Band {
         start,
         mean,
@@ -393,80 +388,78 @@ fn stack_band_portable<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
         }
         return;
     }
+    let mut clip = LaneClip::new(s, n);
+    let mut values = vec![s.splat(0.0); n];
     let mut i = 0;
-    // Groups of neighbouring pixels take the vector first round; where it clips
-    // nothing (most pixels) that round is the whole clip. Eight pixels are sorted
-    // together in float32, then take the round as two groups of four in float64.
-    const WIDE: usize = 2 * LANE_WIDTH;
-    while i + WIDE <= mean.len() {
+    while i + LANES <= mean.len() {
         let p = start + i;
-        let mut finite = true;
-        for (k, row) in kernel.wide.iter_mut().enumerate() {
-            noise.fill(k, p, row);
-            finite &= row.iter().all(|v| v.is_finite());
+        let mut finite = s.less(s.splat(0.0), s.splat(1.0));
+        for (k, row) in values.iter_mut().enumerate() {
+            let mut noise_values = [0f32; LANES];
+            noise.fill(k, p, &mut noise_values);
+            *row = s.widen(&noise_values);
+            finite = s.and(finite, s.finite(*row));
         }
-        if !finite {
-            for l in 0..WIDE {
-                (mean[i + l], used[i + l]) = kernel.clip_pixel(noise, p + l, rejected);
-            }
-            i += WIDE;
-            continue;
-        }
-        kernel.wide_sorted.copy_from_slice(&kernel.wide);
-        sort_wide(&mut kernel.wide_sorted);
-        for half in 0..2 {
-            let at = half * LANE_WIDTH;
-            for k in 0..n {
-                kernel.lanes[k] = std::array::from_fn(|l| f64::from(kernel.wide[k][at + l]));
-                kernel.sorted[k] =
-                    std::array::from_fn(|l| f64::from(kernel.wide_sorted[k][at + l]));
-            }
-            let (lower, upper, kept_all) =
-                first_round_sorted(&kernel.sorted, sigma, &mut kernel.deviations);
-            for (l, &all) in kept_all.iter().enumerate() {
-                (mean[i + at + l], used[i + at + l]) = if all {
-                    kernel.mean_of_all(l)
-                } else {
-                    kernel.finish_pixel(l, lower[l], upper[l], rejected)
-                };
-            }
-        }
-        i += WIDE;
-    }
-    while i + LANE_WIDTH <= mean.len() {
-        let p = start + i;
-        let mut finite = true;
-        for (k, row) in kernel.lanes.iter_mut().enumerate() {
-            let mut values = [0f32; LANE_WIDTH];
-            noise.fill(k, p, &mut values);
-            *row = values.map(f64::from);
-            finite &= values.iter().all(|v| v.is_finite());
-        }
-        if finite {
-            let (lower, upper, kept_all) = first_round_lanes(
-                &kernel.lanes,
-                sigma,
-                &mut kernel.sorted,
-                &mut kernel.deviations,
-            );
-            for (l, &all) in kept_all.iter().enumerate() {
-                (mean[i + l], used[i + l]) = if all {
-                    kernel.mean_of_all(l)
-                } else {
-                    kernel.finish_pixel(l, lower[l], upper[l], rejected)
-                };
-            }
+        if usize::from(s.bits(finite)).count_ones() as usize == LANES {
+            let group = clip.clip(s, &values, sigma, job.iterations);
+            let (means, kept) = group_means(s, &values, &group, job.numerics, rejected);
+            mean[i..i + LANES].copy_from_slice(&means);
+            used[i..i + LANES].copy_from_slice(&kept);
         } else {
-            for l in 0..LANE_WIDTH {
+            for l in 0..LANES {
                 (mean[i + l], used[i + l]) = kernel.clip_pixel(noise, p + l, rejected);
             }
         }
-        i += LANE_WIDTH;
+        i += LANES;
     }
     while i < mean.len() {
         (mean[i], used[i]) = kernel.clip_pixel(noise, start + i, rejected);
         i += 1;
     }
+}
+
+/// The mean of each lane's kept values, summed in frame order as soxspipe sums them (a
+/// clipped value leaves the sum untouched, as skipping it would), and how many were
+/// kept; clipped values are counted per frame into `rejected`.
+#[inline(always)]
+fn group_means<S: Simd>(
+    s: S,
+    values: &[S::F64],
+    group: &GroupClip<S>,
+    numerics: Numerics,
+    rejected: &mut [usize],
+) -> ([f32; LANES], [u16; LANES]) {
+    let (one, zero) = (s.splat(1.0), s.splat(0.0));
+    let mut kept = zero;
+    let mut count = |keep: S::Mask, rejected: &mut usize| {
+        kept = s.add(kept, s.select(keep, one, zero));
+        *rejected += LANES - s.bits(keep).count_ones() as usize;
+    };
+    let means: [f32; LANES] = match numerics {
+        Numerics::Soxspipe => {
+            let mut sum = s.zero32();
+            for (&row, r) in values.iter().zip(rejected.iter_mut()) {
+                let keep = group.keeps(s, row);
+                count(keep, r);
+                sum = s.add32_where(keep, sum, s.narrow(row));
+            }
+            let (sum, kept) = (s.store32(sum), s.store(kept));
+            std::array::from_fn(|l| sum[l] / kept[l] as f32)
+        }
+        Numerics::Exact => {
+            let mut sum = zero;
+            for (&row, r) in values.iter().zip(rejected.iter_mut()) {
+                let keep = group.keeps(s, row);
+                count(keep, r);
+                sum = s.select(keep, s.add(sum, row), sum);
+            }
+            let (sum, kept) = (s.store(sum), s.store(kept));
+            std::array::from_fn(|l| (sum[l] / kept[l]) as f32)
+        }
+    };
+    let kept = s.store(kept).map(|k| k as u16);
+    let means = std::array::from_fn(|l| if kept[l] == 0 { f32::NAN } else { means[l] });
+    (means, kept)
 }
 
 /// Frames as the stack reads them.
@@ -567,11 +560,7 @@ pub fn clip_and_stack(
         }
         StackInput::Adu { adu, table } => {
             let job = StackJob {
-                noise: AduNoise {
-                    frames: adu,
-                    table,
-                    levels,
-                },
+                noise: AduNoise::new(adu, table, levels),
                 frames: n,
                 sigma,
                 iterations,

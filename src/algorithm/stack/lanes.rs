@@ -1,0 +1,212 @@
+//! soxspipe's per-pixel stack clip (median / MAD-std, astropy's rules) for [`LANES`]
+//! neighbouring pixels at once, every round in SIMD lanes.
+//!
+//! A scalar clip of one pixel branches on its data at every step, and a fifth of the
+//! pixels of a noisy stack need a second round, where the branch predictor loses. Here
+//! each step is the same instruction for every lane: the survivors of a pixel's clip are
+//! a contiguous run `first..end` of its sorted values, and medians are picked from the
+//! runs by index. The arithmetic is that of
+//! [`clip_stack_median_mad`](crate::algorithm::clip::clip_stack_median_mad) on the same
+//! operands, so every lane gets the scalar clip's bounds and mask.
+
+use super::super::clip::MAD_TO_STD;
+use super::super::network::{sort_branchless, sort_v_shaped};
+use super::super::simd::Simd;
+
+/// The outcome of a group's clips: lane `l` keeps the values inside
+/// `lower[l]..=upper[l]` (an empty range where a round clipped everything).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GroupClip<S: Simd> {
+    lower: S::F64,
+    upper: S::F64,
+}
+
+impl<S: Simd> GroupClip<S> {
+    /// Lanes of `values` the final mask keeps (astropy: everything inside the last
+    /// bounds, including values an earlier round removed).
+    #[inline(always)]
+    pub fn keeps(&self, s: S, values: S::F64) -> S::Mask {
+        s.and(
+            s.less_equal(self.lower, values),
+            s.less_equal(values, self.upper),
+        )
+    }
+}
+
+/// Where the clips of a group stand between rounds.
+struct State<S: Simd> {
+    /// Per lane, the surviving run `first..end` of the sorted values (as float64).
+    first: S::F64,
+    end: S::F64,
+    lower: S::F64,
+    upper: S::F64,
+    /// Lanes whose clip goes on.
+    active: S::Mask,
+    /// Lanes where a round clipped every remaining value.
+    everything: S::Mask,
+}
+
+/// Scratch rows for clipping groups of `n` values per pixel.
+pub(super) struct LaneClip<S: Simd> {
+    sorted: Vec<S::F64>,
+    deviations: Vec<S::F64>,
+}
+
+impl<S: Simd> LaneClip<S> {
+    pub fn new(s: S, n: usize) -> LaneClip<S> {
+        LaneClip {
+            sorted: vec![s.splat(0.0); n],
+            deviations: vec![s.splat(0.0); n],
+        }
+    }
+
+    /// Clips each lane of `values` (one row per frame, all finite, at least one row)
+    /// as `clip_stack_median_mad` clips one pixel: at most `iterations` rounds.
+    #[inline(always)]
+    pub fn clip(&mut self, s: S, values: &[S::F64], sigma: f64, iterations: u32) -> GroupClip<S> {
+        let n = s.splat(values.len() as f64);
+        let zero = s.splat(0.0);
+        self.sorted.copy_from_slice(values);
+        sort_branchless(&mut self.sorted);
+        let mut state = State {
+            first: zero,
+            end: n,
+            lower: s.splat(f64::NAN),
+            upper: s.splat(f64::NAN),
+            active: s.less(zero, n),
+            everything: s.less(zero, zero),
+        };
+        for round in 0..iterations {
+            if s.bits(state.active) == 0 {
+                break;
+            }
+            self.round(s, &mut state, sigma, round == 0);
+        }
+        GroupClip {
+            lower: s.select(state.everything, s.splat(f64::INFINITY), state.lower),
+            upper: s.select(state.everything, s.splat(f64::NEG_INFINITY), state.upper),
+        }
+    }
+
+    /// One round on the active lanes: bounds at median ± σ·MAD-std of each run, then
+    /// the runs cut to the values inside them. `whole`: every run is all the values.
+    #[inline(always)]
+    fn round(&mut self, s: S, state: &mut State<S>, sigma: f64, whole: bool) {
+        let sorted = &self.sorted;
+        let len = s.sub(state.end, state.first);
+        let median = if whole {
+            middle_rows(s, sorted)
+        } else {
+            s.middle(sorted, s.add(state.first, state.end))
+        };
+        // |sorted − median| falls, then rises; values outside the run become +∞ at
+        // either end, which keeps that shape, so a merge network sorts the run's
+        // deviations to the front.
+        let infinity = s.splat(f64::INFINITY);
+        for (k, (d, &row)) in self.deviations.iter_mut().zip(sorted).enumerate() {
+            let deviation = s.abs(s.sub(row, median));
+            *d = if whole {
+                deviation
+            } else {
+                let k = s.splat(k as f64);
+                let inside = s.and(s.less_equal(state.first, k), s.less(k, state.end));
+                s.select(inside, deviation, infinity)
+            };
+        }
+        sort_v_shaped(&mut self.deviations);
+        let mad = if whole {
+            middle_rows(s, &self.deviations)
+        } else {
+            s.middle(&self.deviations, len)
+        };
+        let std = s.mul(mad, s.splat(MAD_TO_STD));
+        let spread = s.mul(s.splat(sigma), std);
+        let (lower, upper) = (s.sub(median, spread), s.add(median, spread));
+        // Sorted values below `lower` are a prefix, those up to `upper` another.
+        let (one, zero) = (s.splat(1.0), s.splat(0.0));
+        let mut below = zero;
+        let mut within = zero;
+        for &row in sorted {
+            below = s.add(below, s.select(s.less(row, lower), one, zero));
+            within = s.add(within, s.select(s.less_equal(row, upper), one, zero));
+        }
+        let first = s.select(s.less(state.first, below), below, state.first);
+        let end = s.select(s.less(within, state.end), within, state.end);
+        let unmoved = s.and(s.equal(first, state.first), s.equal(end, state.end));
+        let empty = s.equal(first, end);
+        let active = state.active;
+        state.lower = s.select(active, lower, state.lower);
+        state.upper = s.select(active, upper, state.upper);
+        state.first = s.select(active, first, state.first);
+        state.end = s.select(active, end, state.end);
+        let moved = s.and_not(active, unmoved);
+        state.everything = s.or(state.everything, s.and(moved, empty));
+        state.active = s.and_not(moved, empty);
+    }
+}
+
+/// The median of whole sorted columns.
+#[inline(always)]
+fn middle_rows<S: Simd>(s: S, sorted: &[S::F64]) -> S::F64 {
+    let m = sorted.len();
+    let sum = s.add(sorted[(m - 1) / 2], sorted[m / 2]);
+    s.mul(s.splat(0.5), sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithm::clip::clip_stack_median_mad;
+    use crate::algorithm::simd::{LANES, Portable};
+    use rand::{Rng, SeedableRng};
+
+    /// Every lane of the group clip against the scalar clip, on implementation `s`.
+    fn agrees_with_the_scalar_clip<S: Simd>(s: S) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for n in 1..26 {
+            let mut clip = LaneClip::new(s, n);
+            for trial in 0..200 {
+                let spread: f32 = [0.5, 0.01, 3.0][trial % 3];
+                let rows: Vec<[f32; LANES]> = (0..n)
+                    .map(|_| {
+                        std::array::from_fn(|_| {
+                            let outlier = match rng.random_range(0..25) {
+                                0 => 40.0,
+                                1 => -25.0,
+                                _ => 0.0,
+                            };
+                            rng.random_range(-6i16..6) as f32 * spread + outlier
+                        })
+                    })
+                    .collect();
+                let values: Vec<S::F64> = rows.iter().map(|r| s.widen(r)).collect();
+                for (sigma, iterations) in [(3.0, 3), (1.0, 5), (0.3, 3), (2.5, 1)] {
+                    let group = clip.clip(s, &values, sigma, iterations);
+                    let kept: Vec<u8> = values.iter().map(|&v| s.bits(group.keeps(s, v))).collect();
+                    for l in 0..LANES {
+                        let lane: Vec<f64> = rows.iter().map(|r| f64::from(r[l])).collect();
+                        let (mut scratch, mut clipped) = (vec![0.0; n], vec![false; n]);
+                        clip_stack_median_mad(&lane, sigma, iterations, &mut scratch, &mut clipped);
+                        let lane_kept: Vec<bool> = kept.iter().map(|b| b >> l & 1 == 1).collect();
+                        let expected: Vec<bool> = clipped.iter().map(|c| !c).collect();
+                        assert_eq!(lane_kept, expected, "n={n} σ={sigma} lane {l}: {lane:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn portable_lanes_get_the_scalar_clip() {
+        agrees_with_the_scalar_clip(Portable);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_lanes_get_the_scalar_clip() {
+        match crate::algorithm::simd::Avx512::detect() {
+            Some(s) => agrees_with_the_scalar_clip(s),
+            None => println!("SKIPPED: this CPU has no AVX-512"),
+        }
+    }
+}
