@@ -30,6 +30,24 @@ impl ClipBounds {
         let v = f64::from(v);
         !v.is_finite() || v < self.lower || v > self.upper
     }
+
+    /// The float32 range the final mask keeps: `!rejects(v)` ⇔ `low <= v && v <= high`.
+    /// Two float32 comparisons vectorise where [`ClipBounds::rejects`] does not, which
+    /// matters on passes over whole frames. (A NaN bound, as before any round, restricts
+    /// nothing but finiteness.)
+    pub fn kept_range(&self) -> (f32, f32) {
+        let lower = if self.lower.is_nan() {
+            f64::MIN
+        } else {
+            self.lower
+        };
+        let upper = if self.upper.is_nan() {
+            f64::MAX
+        } else {
+            self.upper
+        };
+        f32_bounds(lower, upper)
+    }
 }
 
 /// A float type the whole-frame statistics accumulate in: `f32` reproduces bottleneck's
@@ -99,7 +117,8 @@ struct Lane {
 }
 
 /// The float32 bounds that keep exactly the values a float64 comparison keeps:
-/// `f64(x) >= low` ⇔ `x >= low32` and `f64(x) <= high` ⇔ `x <= high32`.
+/// `f64(x) >= low` ⇔ `x >= low32` and `f64(x) <= high` ⇔ `x <= high32` (never infinite
+/// for finite bounds, so infinities fall outside like NaN).
 fn f32_bounds(low: f64, high: f64) -> (f32, f32) {
     let mut low32 = low as f32;
     if f64::from(low32) < low {
@@ -370,7 +389,11 @@ pub fn clip_frames_mean_std(
     frames
         .par_iter()
         .zip(bounds)
-        .map(|(data, b)| (data.iter().map(|&v| b.rejects(v)).collect(), b))
+        .map(|(data, b)| {
+            let (low, high) = b.kept_range();
+            let mask = data.par_iter().map(|&v| !(low <= v && v <= high)).collect();
+            (mask, b)
+        })
         .collect()
 }
 
@@ -714,6 +737,45 @@ mod tests {
             for x in [l.next_down(), l, l.next_up(), h.next_down(), h, h.next_up()] {
                 let wide = f64::from(x);
                 assert_eq!(x >= l && x <= h, wide >= low && wide <= high, "{x}");
+            }
+        }
+    }
+
+    #[test]
+    fn kept_range_keeps_what_rejects_does_not() {
+        let values = [
+            f32::NEG_INFINITY,
+            f32::MIN,
+            -1.0,
+            -0.0,
+            0.0,
+            0.1,
+            1.0,
+            1.0f32.next_up(),
+            f32::MAX,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for (lower, upper) in [
+            (-1.0, 1.0),
+            (0.1, 0.1),
+            (f64::NAN, f64::NAN),
+            (f64::NAN, 0.0),
+            (-1e300, 1e300),
+            (0.3, -0.3),
+        ] {
+            let bounds = ClipBounds {
+                lower,
+                upper,
+                iterations: 1,
+            };
+            let (low, high) = bounds.kept_range();
+            for v in values {
+                assert_eq!(
+                    low <= v && v <= high,
+                    !bounds.rejects(v),
+                    "{v} in {lower}..{upper}"
+                );
             }
         }
     }

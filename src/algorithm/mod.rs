@@ -163,6 +163,44 @@ fn stack_input(set: &PreparedSet) -> StackInput<'_> {
     }
 }
 
+/// Where one frame's whole-frame clip masked it, for the per-pixel test of the final
+/// mask: a 16-bit frame looks its ADU value up in a table made once, a float frame
+/// compares with the float32 range its bounds keep.
+enum FrameMask<'a> {
+    Adu {
+        adu: &'a [u16],
+        masked: Vec<bool>,
+    },
+    Electrons {
+        data: &'a [f32],
+        low: f32,
+        high: f32,
+    },
+}
+
+impl<'a> FrameMask<'a> {
+    fn new(frame: &'a PreparedFrame, bounds: &ClipBounds) -> FrameMask<'a> {
+        match &frame.samples {
+            Samples::Adu { adu, table, .. } => FrameMask::Adu {
+                adu,
+                masked: table.iter().map(|&e| bounds.rejects(e)).collect(),
+            },
+            Samples::Electrons(data) => {
+                let (low, high) = bounds.kept_range();
+                FrameMask::Electrons { data, low, high }
+            }
+        }
+    }
+
+    #[inline]
+    fn masks(&self, p: usize) -> bool {
+        match self {
+            FrameMask::Adu { adu, masked } => masked[usize::from(adu[p])],
+            FrameMask::Electrons { data, low, high } => !(*low <= data[p] && data[p] <= *high),
+        }
+    }
+}
+
 /// Stacks prepared frames whose [`frame_levels`] are known (for the same `params`).
 pub fn stack_levels(
     set: &PreparedSet,
@@ -216,16 +254,15 @@ pub fn stack_levels(
             },
             || master_ron(&stacked.mean, numerics),
         );
+        let frame_masks: Vec<FrameMask<'_>> = set
+            .frames
+            .iter()
+            .zip(levels)
+            .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
+            .collect();
         let mask = (0..pixels)
             .into_par_iter()
-            .map(|p| {
-                stacked.used[p] == 0
-                    || post_mask[p]
-                    || levels
-                        .iter()
-                        .zip(&set.frames)
-                        .all(|(l, f)| l.bounds.rejects(f.value(p)))
-            })
+            .map(|p| stacked.used[p] == 0 || post_mask[p] || frame_masks.iter().all(|m| m.masks(p)))
             .collect();
         (
             stacked.mean,
@@ -241,25 +278,34 @@ pub fn stack_levels(
     }
 
     let raw_ron_f32 = raw_ron as f32;
-    let flux = combined
-        .par_iter()
-        .zip(&mask)
-        .map(|(&c, &m)| ((if m { 0.0 } else { f64::from(c) }) + mean_level) as f32)
-        .collect();
     let by_count: Vec<f32> = (0..=total as u16)
         .map(|n| stacked_uncertainty(ron, n, numerics, method.combine))
         .collect();
-    let errs = mask
-        .par_iter()
+    // The three product images in one parallel pass, each thread writing (and so
+    // faulting in) its own pages.
+    const CHUNK: usize = 1 << 16;
+    let mut flux = vec![0f32; pixels];
+    let mut errs = vec![0f32; pixels];
+    let mut qual = vec![0u8; pixels];
+    flux.par_chunks_mut(CHUNK)
+        .zip(errs.par_chunks_mut(CHUNK))
+        .zip(qual.par_chunks_mut(CHUNK))
         .enumerate()
-        .map(|(p, &m)| match (m, &used) {
-            (true, _) => raw_ron_f32,
-            (false, Some(used)) => by_count[usize::from(used[p])],
-            (false, None) => ron,
-        })
-        .collect();
+        .for_each(|(chunk, ((flux, errs), qual))| {
+            let start = chunk * CHUNK;
+            for (i, ((f, e), q)) in flux.iter_mut().zip(errs).zip(qual).enumerate() {
+                let p = start + i;
+                let masked = mask[p];
+                *f = ((if masked { 0.0 } else { f64::from(combined[p]) }) + mean_level) as f32;
+                *e = match (masked, &used) {
+                    (true, _) => raw_ron_f32,
+                    (false, Some(used)) => by_count[usize::from(used[p])],
+                    (false, None) => ron,
+                };
+                *q = u8::from(masked);
+            }
+        });
     drop(used);
-    let qual = mask.iter().map(|&m| u8::from(m)).collect();
     let frames = set
         .frames
         .iter()

@@ -25,6 +25,7 @@ pub const NUMPY_BUFFER: usize = 8192;
 
 /// numpy's `pairwise_sum` kernel (umath `loops_utils`): 8 interleaved accumulators on
 /// blocks of at most 128 values, recursive halving above that.
+#[inline]
 pub fn numpy_pairwise<T: Float>(a: &[T]) -> T {
     let n = a.len();
     if n < 8 {
@@ -59,7 +60,9 @@ pub fn numpy_sum<T: Float>(a: &[T]) -> T {
 
 /// `np.sum` of a masked frame (`MaskedArray.filled(0).sum()`): the values `keep`
 /// accepts, mapped by `map`, the others counting as zero, in numpy's order. Returns the
-/// sum and how many values were kept. No filled copy of the frame is made.
+/// sum and how many values were kept. No filled copy of the frame is made. Inlined so
+/// that it is compiled for the caller's instruction set.
+#[inline(always)]
 pub fn numpy_kept_sum<T: Float>(
     values: &[f32],
     keep: impl Fn(f32) -> bool,
@@ -70,11 +73,14 @@ pub fn numpy_kept_sum<T: Float>(
     let mut kept = 0;
     for chunk in values.chunks(NUMPY_BUFFER) {
         let filled = &mut buffer[..chunk.len()];
+        // A 32-bit count per buffer lines up with float32 lanes, so the loop vectorises.
+        let mut kept_here = 0u32;
         for (out, &v) in filled.iter_mut().zip(chunk) {
             let k = keep(v);
-            kept += usize::from(k);
+            kept_here += u32::from(k);
             *out = if k { map(v) } else { T::ZERO };
         }
+        kept += kept_here as usize;
         total = total + numpy_pairwise(filled);
     }
     (total, kept)
