@@ -91,8 +91,12 @@ pub fn parse_frame_keyword(key: &str) -> Option<(usize, FrameField)> {
 
 /// The strongest periodic pattern of the master's noise frame, bad pixels left out.
 pub(super) fn master_pattern(master: &MasterBias) -> Option<PatternPeak> {
-    let bad: Vec<bool> = master.qual.iter().map(|&q| q != 0).collect();
-    pattern_peak(&master.combined, master.rows, master.cols, Some(&bad))
+    pattern_peak(
+        &master.combined,
+        master.rows,
+        master.cols,
+        Some(&master.qual),
+    )
 }
 
 /// mbias's values, in [`MBIAS_QC`] order; a value the set cannot give (one frame has no

@@ -162,16 +162,46 @@ fn struct_axis(n: usize) -> Vec<f64> {
 /// (STRUCTX, STRUCTY): slopes of the column and row sums of the unmasked master pixels.
 pub fn structure(master: &MasterBias) -> (f64, f64) {
     let (rows, cols) = (master.rows, master.cols);
-    let mut col_sums = vec![0f64; cols];
-    let mut row_sums = vec![0f64; rows];
-    for (i, row_sum) in row_sums.iter_mut().enumerate() {
-        for (j, col_sum) in col_sums.iter_mut().enumerate() {
-            let p = i * cols + j;
-            if master.qual[p] == 0 {
-                let v = master.flux_f64(p);
-                *col_sum += v;
-                *row_sum += v;
+    let value = |p: usize| {
+        if master.qual[p] == 0 {
+            master.flux_f64(p)
+        } else {
+            0.0
+        }
+    };
+    // Bands of rows on both cores: each gives its rows' sums and its share of the column
+    // sums, which are then added band by band, so the result does not depend on timing.
+    const BAND: usize = 64;
+    let bands: Vec<(Vec<f64>, Vec<f64>)> = (0..rows.div_ceil(BAND))
+        .into_par_iter()
+        .map(|band| {
+            let band_rows = band * BAND..((band + 1) * BAND).min(rows);
+            let mut col_sums = vec![0f64; cols];
+            let mut row_sums = Vec::with_capacity(band_rows.len());
+            // Eight rows side by side: their sums are independent chains of adds.
+            for group in band_rows
+                .step_by(STRUCT_LANES)
+                .map(|i| i..(i + STRUCT_LANES).min(rows))
+            {
+                let mut sums = [0f64; STRUCT_LANES];
+                for (j, col_sum) in col_sums.iter_mut().enumerate() {
+                    for (sum, i) in sums.iter_mut().zip(group.clone()) {
+                        let v = value(i * cols + j);
+                        *sum += v;
+                        *col_sum += v;
+                    }
+                }
+                row_sums.extend_from_slice(&sums[..group.len()]);
             }
+            (row_sums, col_sums)
+        })
+        .collect();
+    let mut col_sums = vec![0f64; cols];
+    let mut row_sums = Vec::with_capacity(rows);
+    for (band_rows, band_cols) in bands {
+        row_sums.extend(band_rows);
+        for (total, part) in col_sums.iter_mut().zip(band_cols) {
+            *total += part;
         }
     }
     (
@@ -179,6 +209,9 @@ pub fn structure(master: &MasterBias) -> (f64, f64) {
         slope(&struct_axis(rows), &row_sums),
     )
 }
+
+/// Rows whose sums [`structure`] runs side by side.
+const STRUCT_LANES: usize = 8;
 
 /// All QC values of a master, checked against `ranges`: soxspipe's first, in soxspipe's
 /// order, then mbias's own.
