@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::settings::{ClipParams, Numerics};
-use clip::{ClipBounds, clip_frame_mean_std};
+use clip::{ClipBounds, clip_frames_bounds};
 use numerics::{median_in_place, numpy_std_f32};
 
 /// What one frame contributed.
@@ -201,6 +201,21 @@ impl<'a> FrameMask<'a> {
     }
 }
 
+/// The final mask before the post-stack clip: pixels every frame's clip masked, and
+/// pixels where the stack clip kept no frame.
+fn unstacked_mask(set: &PreparedSet, levels: &[FrameLevel], used: &[u16]) -> Vec<bool> {
+    let frame_masks: Vec<FrameMask<'_>> = set
+        .frames
+        .iter()
+        .zip(levels)
+        .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
+        .collect();
+    used.par_iter()
+        .enumerate()
+        .map(|(p, &n)| n == 0 || frame_masks.iter().all(|m| m.masks(p)))
+        .collect()
+}
+
 /// Stacks prepared frames whose [`frame_levels`] are known (for the same `params`).
 pub fn stack_levels(
     set: &PreparedSet,
@@ -241,29 +256,34 @@ pub fn stack_levels(
             },
             progress,
         )?;
-        // The post-stack clip is one long chain of float32 adds; the master RON does not
-        // depend on it and runs beside it.
-        let ((post_mask, bounds), master_ron) = rayon::join(
+        // The post-stack clip is one long chain of float32 adds (soxspipe numerics); the
+        // master RON and the parts of the mask that do not depend on it run beside it.
+        let (bounds, (master_ron, mut mask)) = rayon::join(
             || {
-                clip_frame_mean_std(
-                    &stacked.mean,
+                clip_frames_bounds(
+                    &[&stacked.mean],
                     params.frame_clipping_sigma,
                     params.frame_clipping_iterations,
                     numerics,
                 )
+                .pop()
             },
-            || master_ron(&stacked.mean, numerics),
+            || {
+                rayon::join(
+                    || master_ron(&stacked.mean, numerics),
+                    || unstacked_mask(set, levels, &stacked.used),
+                )
+            },
         );
-        let frame_masks: Vec<FrameMask<'_>> = set
-            .frames
-            .iter()
-            .zip(levels)
-            .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
-            .collect();
-        let mask = (0..pixels)
-            .into_par_iter()
-            .map(|p| stacked.used[p] == 0 || post_mask[p] || frame_masks.iter().all(|m| m.masks(p)))
-            .collect();
+        let bounds = bounds.unwrap_or(ClipBounds {
+            lower: f64::NAN,
+            upper: f64::NAN,
+            iterations: 0,
+        });
+        let (low, high) = bounds.kept_range();
+        mask.par_iter_mut()
+            .zip(&stacked.mean)
+            .for_each(|(m, &v)| *m |= !(low <= v && v <= high));
         (
             stacked.mean,
             mask,
