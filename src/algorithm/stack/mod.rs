@@ -717,6 +717,82 @@ mod tests {
     }
 
     #[test]
+    fn every_instruction_set_stacks_to_the_same_bits() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let table: Vec<f32> = (0..=u16::MAX)
+            .map(|a| (f64::from(a) * 1.37) as f32)
+            .collect();
+        // 37 pixels: four 8-pixel groups and a tail of single pixels.
+        let pixels = 37;
+        for n in [2, 3, 7, 11, 21] {
+            let adu: Vec<Vec<u16>> = (0..n)
+                .map(|_| {
+                    (0..pixels)
+                        .map(|_| {
+                            let hit = if rng.random_range(0..12) == 0 { 900 } else { 0 };
+                            1000 + rng.random_range(0..9u16) + hit
+                        })
+                        .collect()
+                })
+                .collect();
+            let electrons: Vec<Vec<f32>> = adu
+                .iter()
+                .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
+                .collect();
+            let adu: Vec<&[u16]> = adu.iter().map(Vec::as_slice).collect();
+            let electrons: Vec<&[f32]> = electrons.iter().map(Vec::as_slice).collect();
+            let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
+            for numerics in [Numerics::Soxspipe, Numerics::Exact] {
+                fn band<N: Noise>(
+                    job: &StackJob<N>,
+                    portable: bool,
+                ) -> (Vec<u32>, Vec<u16>, Vec<usize>) {
+                    let pixels = 37;
+                    let (mut mean, mut used) = (vec![0f32; pixels], vec![0u16; pixels]);
+                    let mut rejected = vec![0usize; job.frames];
+                    let band = Band {
+                        start: 0,
+                        mean: &mut mean,
+                        used: &mut used,
+                        rejected: &mut rejected,
+                    };
+                    if portable {
+                        stack_band_with(Portable, job, band);
+                    } else {
+                        stack_band(job, band);
+                    }
+                    (mean.iter().map(|m| m.to_bits()).collect(), used, rejected)
+                }
+                let job = |noise| StackJob {
+                    noise,
+                    frames: n,
+                    sigma: 2.5,
+                    iterations: 3,
+                    numerics,
+                    method: StackMethod::SOXSPIPE,
+                };
+                let from_electrons = job(ElectronNoise {
+                    frames: &electrons,
+                    levels: &levels,
+                });
+                let adu_job = StackJob {
+                    noise: AduNoise::new(&adu, &table, &levels),
+                    frames: n,
+                    sigma: from_electrons.sigma,
+                    iterations: from_electrons.iterations,
+                    numerics,
+                    method: from_electrons.method,
+                };
+                let expected = band(&from_electrons, true);
+                assert_eq!(band(&from_electrons, false), expected, "n={n} {numerics:?}");
+                assert_eq!(band(&adu_job, true), expected, "n={n} {numerics:?}");
+                assert_eq!(band(&adu_job, false), expected, "n={n} {numerics:?}");
+            }
+        }
+    }
+
+    #[test]
     fn adu_frames_stack_to_the_bits_of_their_electrons() {
         use crate::settings::{Combine, Rejection};
         use rand::{Rng, SeedableRng};
