@@ -20,6 +20,8 @@ pub(super) trait Simd: Copy {
     fn splat(self, x: f64) -> Self::F64;
     /// Float32 lanes widened (exactly) to float64.
     fn widen(self, x: &[f32; LANES]) -> Self::F64;
+    /// `table[index]` per lane, widened to float64 (a 16-bit index is always inside).
+    fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> Self::F64;
     fn store(self, x: Self::F64) -> [f64; LANES];
     fn add(self, a: Self::F64, b: Self::F64) -> Self::F64;
     fn sub(self, a: Self::F64, b: Self::F64) -> Self::F64;
@@ -79,6 +81,10 @@ impl Simd for Portable {
     #[inline(always)]
     fn widen(self, x: &[f32; LANES]) -> Self::F64 {
         x.map(f64::from)
+    }
+    #[inline(always)]
+    fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> Self::F64 {
+        index.map(|i| f64::from(table[usize::from(i)]))
     }
     #[inline(always)]
     fn store(self, x: Self::F64) -> [f64; LANES] {
@@ -176,15 +182,18 @@ mod avx512 {
     use super::{LANES, Simd};
     use crate::algorithm::network::Sortable;
 
-    /// AVX-512F and VL: a row of lanes is one register, a mask one mask register.
+    /// AVX-512F and VL (and AVX2, which they imply): a row of lanes is one register, a
+    /// mask one mask register.
     #[derive(Debug, Clone, Copy)]
     pub(in crate::algorithm) struct Avx512(());
 
     impl Avx512 {
         /// The token, where the CPU has AVX-512F.
         pub fn detect() -> Option<Avx512> {
-            (std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl"))
-                .then_some(Avx512(()))
+            (std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl"))
+            .then_some(Avx512(()))
         }
     }
 
@@ -215,7 +224,7 @@ mod avx512 {
     }
 
     // SAFETY (every method): `self` is an `Avx512` token, which exists only on a CPU with
-    // AVX-512F and VL, the features these intrinsics need.
+    // AVX-512F and VL and AVX2, the features these intrinsics need.
     impl Simd for Avx512 {
         type F64 = F64x8;
         type F32 = F32x8;
@@ -228,6 +237,15 @@ mod avx512 {
         #[inline(always)]
         fn widen(self, x: &[f32; LANES]) -> F64x8 {
             unsafe { F64x8(_mm512_cvtps_pd(_mm256_loadu_ps(x.as_ptr()))) }
+        }
+        #[inline(always)]
+        fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> F64x8 {
+            // Every 16-bit index is inside the 65 536-entry table.
+            unsafe {
+                let index = _mm256_cvtepu16_epi32(_mm_loadu_si128(index.as_ptr().cast()));
+                let values = _mm256_i32gather_ps::<4>(table.as_ptr(), index);
+                F64x8(_mm512_cvtps_pd(values))
+            }
         }
         #[inline(always)]
         fn store(self, x: F64x8) -> [f64; LANES] {

@@ -152,8 +152,10 @@ const BAND_ROWS: usize = 64;
 trait Noise: Sync {
     /// Frame `k`'s noise value at pixel `p`.
     fn at(&self, k: usize, p: usize) -> f32;
-    /// Frame `k`'s noise values at pixels `p..p + out.len()`.
-    fn fill(&self, k: usize, p: usize, out: &mut [f32]);
+    /// Frame `k`'s noise values at pixels `p..p + LANES`, widened to float64.
+    fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64;
+    /// Whether every value is finite whatever the pixels (so none need checking).
+    fn always_finite(&self) -> bool;
 }
 
 /// Frames in electrons.
@@ -169,11 +171,17 @@ impl Noise for ElectronNoise<'_> {
     }
 
     #[inline(always)]
-    fn fill(&self, k: usize, p: usize, out: &mut [f32]) {
-        let (level, len) = (self.levels[k], out.len());
-        for (slot, &x) in out.iter_mut().zip(&self.frames[k][p..p + len]) {
+    fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64 {
+        let level = self.levels[k];
+        let mut out = [0f32; LANES];
+        for (slot, &x) in out.iter_mut().zip(&self.frames[k][p..p + LANES]) {
             *slot = (f64::from(x) - level) as f32;
         }
+        s.widen(&out)
+    }
+
+    fn always_finite(&self) -> bool {
+        false
     }
 }
 
@@ -183,6 +191,8 @@ impl Noise for ElectronNoise<'_> {
 struct AduNoise<'a> {
     frames: &'a [&'a [u16]],
     tables: Vec<NoiseTable>,
+    /// No table holds a NaN or an infinity.
+    finite: bool,
 }
 
 /// The noise value of every 16-bit ADU value in one frame.
@@ -199,8 +209,13 @@ impl<'a> AduNoise<'a> {
                 }
                 table
             })
-            .collect();
-        AduNoise { frames, tables }
+            .collect::<Vec<_>>();
+        let finite = tables.iter().all(|t| t.iter().all(|v| v.is_finite()));
+        AduNoise {
+            frames,
+            tables,
+            finite,
+        }
     }
 }
 
@@ -211,11 +226,14 @@ impl Noise for AduNoise<'_> {
     }
 
     #[inline(always)]
-    fn fill(&self, k: usize, p: usize, out: &mut [f32]) {
-        let (table, len) = (&self.tables[k], out.len());
-        for (slot, &a) in out.iter_mut().zip(&self.frames[k][p..p + len]) {
-            *slot = table[usize::from(a)];
-        }
+    fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64 {
+        let mut adu = [0u16; LANES];
+        adu.copy_from_slice(&self.frames[k][p..p + LANES]);
+        s.look_up(&self.tables[k], &adu)
+    }
+
+    fn always_finite(&self) -> bool {
+        self.finite
     }
 }
 
@@ -381,7 +399,7 @@ fn stack_band<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
 
 /// [`stack_band_with`] on AVX-512 registers (the same IEEE operations, so the same bits).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl")]
+#[target_feature(enable = "avx2,avx512f,avx512vl")]
 fn stack_band_avx512<N: Noise>(s: super::simd::Avx512, job: &StackJob<N>, band: Band<'_>) {
     stack_band_with(s, job, band);
 }
@@ -413,15 +431,16 @@ fn stack_band_with<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     }
     let mut clip = LaneClip::new(s, n);
     let mut values = vec![s.splat(0.0); n];
+    let always_finite = noise.always_finite();
     let mut i = 0;
     while i + LANES <= mean.len() {
         let p = start + i;
         let mut finite = s.less(s.splat(0.0), s.splat(1.0));
         for (k, row) in values.iter_mut().enumerate() {
-            let mut noise_values = [0f32; LANES];
-            noise.fill(k, p, &mut noise_values);
-            *row = s.widen(&noise_values);
-            finite = s.and(finite, s.finite(*row));
+            *row = noise.lanes(s, k, p);
+            if !always_finite {
+                finite = s.and(finite, s.finite(*row));
+            }
         }
         if usize::from(s.bits(finite)).count_ones() as usize == LANES {
             let group = clip.clip(s, &values, sigma, job.iterations);
