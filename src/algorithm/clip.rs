@@ -33,20 +33,12 @@ impl ClipBounds {
 
     /// The float32 range the final mask keeps: `!rejects(v)` ⇔ `low <= v && v <= high`.
     /// Two float32 comparisons vectorise where [`ClipBounds::rejects`] does not, which
-    /// matters on passes over whole frames. (A NaN bound, as before any round, restricts
-    /// nothing but finiteness.)
+    /// matters on passes over whole frames. (A NaN bound, as before any round, and an
+    /// infinite one restrict nothing but finiteness.)
     pub fn kept_range(&self) -> (f32, f32) {
-        let lower = if self.lower.is_nan() {
-            f64::MIN
-        } else {
-            self.lower
-        };
-        let upper = if self.upper.is_nan() {
-            f64::MAX
-        } else {
-            self.upper
-        };
-        f32_bounds(lower, upper)
+        // `max`/`min` take the number over a NaN, and bring infinite bounds in to the
+        // largest finite ones, so that infinities stay rejected.
+        f32_bounds(self.lower.max(f64::MIN), self.upper.min(f64::MAX))
     }
 }
 
@@ -397,8 +389,9 @@ pub fn clip_frames_mean_std(
         .collect()
 }
 
-/// The bounds of [`clip_frames_mean_std`] without the masks, for callers that test
-/// [`ClipBounds::rejects`] where they need it instead of storing a mask per frame.
+/// The bounds of [`clip_frames_mean_std`] without the masks, for callers that apply
+/// them where they need them ([`ClipBounds::kept_range`]) instead of storing a mask per
+/// frame.
 pub fn clip_frames_bounds(
     frames: &[&[f32]],
     sigma: f64,
@@ -556,7 +549,7 @@ pub fn clip_stack_fixed_width(
 /// Where a per-pixel clip stands: the surviving run `first..end` of the sorted values
 /// and the last round's bounds.
 #[derive(Debug, Clone, Copy)]
-pub struct Rounds {
+struct Rounds {
     first: usize,
     end: usize,
     lower: f64,
@@ -588,7 +581,7 @@ impl Rounds {
     }
 
     /// Runs up to `rounds` more rounds; stops early when a round removes nothing.
-    pub fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32) -> Rounds {
+    fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32) -> Rounds {
         for _ in 0..rounds {
             if self.everything_clipped {
                 break;
@@ -614,7 +607,7 @@ impl Rounds {
     }
 
     /// The final mask over the original values; returns how many were clipped.
-    pub fn mask(&self, values: &[f64], clipped: &mut [bool]) -> usize {
+    fn mask(&self, values: &[f64], clipped: &mut [bool]) -> usize {
         let mut total = 0;
         for (c, &v) in clipped.iter_mut().zip(values) {
             *c = self.everything_clipped || !v.is_finite() || v < self.lower || v > self.upper;
@@ -763,6 +756,9 @@ mod tests {
             (f64::NAN, 0.0),
             (-1e300, 1e300),
             (0.3, -0.3),
+            (f64::NEG_INFINITY, f64::INFINITY),
+            (f64::NAN, f64::INFINITY),
+            (1e300, f64::INFINITY),
         ] {
             let bounds = ClipBounds {
                 lower,

@@ -38,7 +38,9 @@ macro_rules! network {
     }};
 }
 
-/// The largest stack the generated networks serve; deeper stacks sort otherwise.
+/// The largest stack the networks serve (those of SIMD registers written out in full up
+/// to 24 values by the build script, the others run from a comparator list); deeper
+/// stacks sort by odd-even transposition.
 pub(super) const MAX_NETWORK: usize = 64;
 
 #[path = "../../build/sorting_networks.rs"]
@@ -66,7 +68,7 @@ fn run<T: Sortable>(values: &mut [T], comparators: &[(u8, u8)]) {
 
 /// Sorts without a branch on the data. The networks for 2 to 8 values are the optimal
 /// ones (Knuth, TAOCP 5.3.4); above, Batcher's odd-even merge sort, written out in full
-/// by the build script up to 24 values. Inlined so that it
+/// by the build script up to 24 values for SIMD registers ([`Sortable::UNROLL`]). Inlined so that it
 /// is compiled for the caller's instruction set.
 #[inline(always)]
 pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
@@ -172,13 +174,5 @@ mod tests {
             sort_branchless(&mut v);
             assert_eq!(v, expected, "{n}");
         }
-    }
-}
-#[cfg(test)]
-mod dump {
-    #[test]
-    fn dump() {
-        println!("SORT11 {:?}", super::odd_even_merge_sort(11));
-        println!("MERGE11 {:?}", super::bitonic_merge(11));
     }
 }

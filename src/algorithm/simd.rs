@@ -18,6 +18,8 @@ pub(super) trait Simd: Copy {
     type Mask: Copy;
 
     fn splat(self, x: f64) -> Self::F64;
+    /// Every lane set (`true`) or none.
+    fn mask(self, on: bool) -> Self::Mask;
     /// Float32 lanes widened (exactly) to float64.
     fn widen(self, x: &[f32; LANES]) -> Self::F64;
     /// `table[index]` per lane, widened to float64 (a 16-bit index is always inside).
@@ -47,9 +49,10 @@ pub(super) trait Simd: Copy {
     fn add32_where(self, mask: Self::Mask, a: Self::F32, b: Self::F32) -> Self::F32;
     fn store32(self, x: Self::F32) -> [f32; LANES];
     /// Per lane, the median of the lane's values in rows `first..end` of `rows` (sorted
-    /// lane by lane), given `first + end` (≥ 1, at most `2 · rows.len()`): the mean of
-    /// the rows `⌊(first + end − 1) / 2⌋` and `⌊(first + end) / 2⌋`, which for an odd run
-    /// is its middle value exactly.
+    /// lane by lane), given `first + end`: the mean of the rows `⌊(first + end − 1) / 2⌋`
+    /// and `⌊(first + end) / 2⌋`, which for an odd run is its middle value exactly. Rows
+    /// outside `rows` are clamped into it (the lanes of an empty run get some value, which
+    /// the caller ignores); no rows at all give NaN.
     fn middle(self, rows: &[Self::F64], first_plus_end: Self::F64) -> Self::F64;
 }
 
@@ -77,6 +80,10 @@ impl Simd for Portable {
     #[inline(always)]
     fn splat(self, x: f64) -> Self::F64 {
         [x; LANES]
+    }
+    #[inline(always)]
+    fn mask(self, on: bool) -> Self::Mask {
+        [on; LANES]
     }
     #[inline(always)]
     fn widen(self, x: &[f32; LANES]) -> Self::F64 {
@@ -162,7 +169,9 @@ impl Simd for Portable {
     }
     #[inline(always)]
     fn middle(self, rows: &[Self::F64], first_plus_end: Self::F64) -> Self::F64 {
-        let last = rows.len().saturating_sub(1);
+        let Some(last) = rows.len().checked_sub(1) else {
+            return [f64::NAN; LANES];
+        };
         std::array::from_fn(|l| {
             let sum = first_plus_end[l] as usize;
             let low = (sum.saturating_sub(1) / 2).min(last);
@@ -233,6 +242,10 @@ mod avx512 {
         #[inline(always)]
         fn splat(self, x: f64) -> F64x8 {
             unsafe { F64x8(_mm512_set1_pd(x)) }
+        }
+        #[inline(always)]
+        fn mask(self, on: bool) -> __mmask8 {
+            if on { 0xFF } else { 0 }
         }
         #[inline(always)]
         fn widen(self, x: &[f32; LANES]) -> F64x8 {
@@ -328,6 +341,8 @@ mod avx512 {
             let Some(last) = rows.len().checked_sub(1) else {
                 return self.splat(f64::NAN);
             };
+            // Offsets 8 · row + lane must fit an i32.
+            assert!(rows.len() < 1 << 27, "a stack of {} frames", rows.len());
             // Row indices clamped into the rows, so every gathered address is inside them
             // (`rows` is a slice of `#[repr(transparent)]` registers: lane `l` of row `k`
             // is float64 number `8k + l`).

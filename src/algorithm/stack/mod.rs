@@ -379,7 +379,7 @@ struct Band<'a> {
     rejected: &'a mut [usize],
 }
 
-/// Stacks one band, choosing at run time an AVX2 build of the same code where the CPU
+/// Stacks one band, choosing at run time an AVX-512 or AVX2 build of the same code where the CPU
 /// has it.
 fn stack_band<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
     #[cfg(target_arch = "x86_64")]
@@ -435,14 +435,14 @@ fn stack_band_with<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     let mut i = 0;
     while i + LANES <= mean.len() {
         let p = start + i;
-        let mut finite = s.less(s.splat(0.0), s.splat(1.0));
+        let mut finite = s.mask(true);
         for (k, row) in values.iter_mut().enumerate() {
             *row = noise.lanes(s, k, p);
             if !always_finite {
                 finite = s.and(finite, s.finite(*row));
             }
         }
-        if usize::from(s.bits(finite)).count_ones() as usize == LANES {
+        if s.bits(finite) == u8::MAX {
             let group = clip.clip(s, &values, sigma, job.iterations);
             let (means, kept) = group_means(s, &values, &group, job.numerics, rejected);
             mean[i..i + LANES].copy_from_slice(&means);
