@@ -189,6 +189,17 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
         .span(Stage::Stacking { done: 0, total: 0 }, end)
         .as_secs_f64();
     let qc = clock.span(Stage::Qc, end).as_secs_f64();
+    // Live tuning: what the console does after a parameter change, frames in memory.
+    // Timed before the writes, whose pages the system is still flushing after them.
+    let mut tuned = resolved.clone();
+    tuned.params.stacked_clipping_sigma += 0.1;
+    let started = Instant::now();
+    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let restack_stack = started.elapsed().as_secs_f64();
+    tuned.params.frame_clipping_sigma += 0.1;
+    let started = Instant::now();
+    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let restack_frame = started.elapsed().as_secs_f64();
     let name = mbias::product::product_name(&plan, None);
     let write = || {
         let started = Instant::now();
@@ -205,16 +216,6 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
     };
     let write_new = write()?;
     let write_replacing = write()?;
-    // Live tuning: what the console does after a parameter change, frames in memory.
-    let mut tuned = resolved.clone();
-    tuned.params.stacked_clipping_sigma += 0.1;
-    let started = Instant::now();
-    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
-    let restack_stack = started.elapsed().as_secs_f64();
-    tuned.params.frame_clipping_sigma += 0.1;
-    let started = Instant::now();
-    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
-    let restack_frame = started.elapsed().as_secs_f64();
     Ok(Run {
         seconds: [
             read,
