@@ -182,6 +182,8 @@ impl Simd for Portable {
 }
 
 #[cfg(target_arch = "x86_64")]
+pub(super) use avx2::Avx2;
+#[cfg(target_arch = "x86_64")]
 pub(super) use avx512::Avx512;
 
 #[cfg(target_arch = "x86_64")]
@@ -370,6 +372,234 @@ mod avx512 {
                 let sum = _mm512_add_pd(at(low), at(high));
                 F64x8(_mm512_mul_pd(_mm512_set1_pd(0.5), sum))
             }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{LANES, Simd};
+    use crate::algorithm::network::Sortable;
+
+    /// AVX2: a row of lanes is two 256-bit registers, a mask two registers of all-ones or
+    /// all-zero lanes.
+    #[derive(Debug, Clone, Copy)]
+    pub(in crate::algorithm) struct Avx2(());
+
+    impl Avx2 {
+        /// The token, where the CPU has AVX2.
+        pub fn detect() -> Option<Avx2> {
+            std::is_x86_feature_detected!("avx2").then_some(Avx2(()))
+        }
+    }
+
+    /// Lanes 0–3 and 4–7 of a row; only [`Avx2`] makes one, so holding one proves the
+    /// CPU has AVX2. `#[repr(C)]`: a slice of them is eight float64 per row, in lane order.
+    #[derive(Debug, Clone, Copy)]
+    #[repr(C)]
+    pub(in crate::algorithm) struct F64x4x2(__m256d, __m256d);
+
+    impl Sortable for F64x4x2 {
+        const UNROLL: bool = true;
+
+        #[inline(always)]
+        fn order(a: Self, b: Self) -> (Self, Self) {
+            // SAFETY: an F64x4x2 exists only on a CPU with AVX2. `vminpd(a, b)` is
+            // `a < b ? a : b`, `vmaxpd(b, a)` is `b > a ? b : a`.
+            unsafe {
+                (
+                    F64x4x2(_mm256_min_pd(a.0, b.0), _mm256_min_pd(a.1, b.1)),
+                    F64x4x2(_mm256_max_pd(b.0, a.0), _mm256_max_pd(b.1, a.1)),
+                )
+            }
+        }
+    }
+
+    // SAFETY (every method): `self` is an `Avx2` token, which exists only on a CPU with
+    // AVX2 (and so AVX and SSE4.1), the features these intrinsics need.
+    impl Simd for Avx2 {
+        type F64 = F64x4x2;
+        type F32 = __m256;
+        type Mask = F64x4x2;
+
+        #[inline(always)]
+        fn splat(self, x: f64) -> F64x4x2 {
+            unsafe { F64x4x2(_mm256_set1_pd(x), _mm256_set1_pd(x)) }
+        }
+        #[inline(always)]
+        fn mask(self, on: bool) -> F64x4x2 {
+            let bits = if on { -1 } else { 0 };
+            unsafe {
+                let m = _mm256_castsi256_pd(_mm256_set1_epi64x(bits));
+                F64x4x2(m, m)
+            }
+        }
+        #[inline(always)]
+        fn widen(self, x: &[f32; LANES]) -> F64x4x2 {
+            unsafe { widen(_mm256_loadu_ps(x.as_ptr())) }
+        }
+        #[inline(always)]
+        fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> F64x4x2 {
+            // Every 16-bit index is inside the 65 536-entry table.
+            unsafe {
+                let index = _mm256_cvtepu16_epi32(_mm_loadu_si128(index.as_ptr().cast()));
+                widen(_mm256_i32gather_ps::<4>(table.as_ptr(), index))
+            }
+        }
+        #[inline(always)]
+        fn store(self, x: F64x4x2) -> [f64; LANES] {
+            let mut out = [0.0; LANES];
+            unsafe {
+                _mm256_storeu_pd(out.as_mut_ptr(), x.0);
+                _mm256_storeu_pd(out.as_mut_ptr().add(4), x.1);
+            }
+            out
+        }
+        #[inline(always)]
+        fn add(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe { F64x4x2(_mm256_add_pd(a.0, b.0), _mm256_add_pd(a.1, b.1)) }
+        }
+        #[inline(always)]
+        fn sub(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe { F64x4x2(_mm256_sub_pd(a.0, b.0), _mm256_sub_pd(a.1, b.1)) }
+        }
+        #[inline(always)]
+        fn mul(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe { F64x4x2(_mm256_mul_pd(a.0, b.0), _mm256_mul_pd(a.1, b.1)) }
+        }
+        #[inline(always)]
+        fn abs(self, a: F64x4x2) -> F64x4x2 {
+            unsafe {
+                let sign = _mm256_set1_pd(-0.0);
+                F64x4x2(_mm256_andnot_pd(sign, a.0), _mm256_andnot_pd(sign, a.1))
+            }
+        }
+        #[inline(always)]
+        fn less(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe {
+                F64x4x2(
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(a.0, b.0),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(a.1, b.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn less_equal(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe {
+                F64x4x2(
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(a.0, b.0),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(a.1, b.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn equal(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe {
+                F64x4x2(
+                    _mm256_cmp_pd::<_CMP_EQ_OQ>(a.0, b.0),
+                    _mm256_cmp_pd::<_CMP_EQ_OQ>(a.1, b.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn finite(self, a: F64x4x2) -> F64x4x2 {
+            self.less(self.abs(a), self.splat(f64::INFINITY))
+        }
+        #[inline(always)]
+        fn and(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe { F64x4x2(_mm256_and_pd(a.0, b.0), _mm256_and_pd(a.1, b.1)) }
+        }
+        #[inline(always)]
+        fn or(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            unsafe { F64x4x2(_mm256_or_pd(a.0, b.0), _mm256_or_pd(a.1, b.1)) }
+        }
+        #[inline(always)]
+        fn and_not(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            // `vandnpd(b, a)` is `!b & a`.
+            unsafe { F64x4x2(_mm256_andnot_pd(b.0, a.0), _mm256_andnot_pd(b.1, a.1)) }
+        }
+        #[inline(always)]
+        fn select(self, mask: F64x4x2, a: F64x4x2, b: F64x4x2) -> F64x4x2 {
+            // `vblendvpd(b, a, mask)` takes `a` where the mask lane's sign bit is set.
+            unsafe {
+                F64x4x2(
+                    _mm256_blendv_pd(b.0, a.0, mask.0),
+                    _mm256_blendv_pd(b.1, a.1, mask.1),
+                )
+            }
+        }
+        #[inline(always)]
+        fn bits(self, mask: F64x4x2) -> u8 {
+            unsafe { (_mm256_movemask_pd(mask.0) | (_mm256_movemask_pd(mask.1) << 4)) as u8 }
+        }
+        #[inline(always)]
+        fn narrow(self, a: F64x4x2) -> __m256 {
+            unsafe { _mm256_set_m128(_mm256_cvtpd_ps(a.1), _mm256_cvtpd_ps(a.0)) }
+        }
+        #[inline(always)]
+        fn zero32(self) -> __m256 {
+            unsafe { _mm256_setzero_ps() }
+        }
+        #[inline(always)]
+        fn add32_where(self, mask: F64x4x2, a: __m256, b: __m256) -> __m256 {
+            // A mask lane is all ones (a NaN with the sign bit set) or +0.0; narrowed to
+            // float32 it keeps its sign bit, which is all `vblendvps` reads.
+            unsafe { _mm256_blendv_ps(a, _mm256_add_ps(a, b), self.narrow(mask)) }
+        }
+        #[inline(always)]
+        fn store32(self, x: __m256) -> [f32; LANES] {
+            let mut out = [0.0; LANES];
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), x) };
+            out
+        }
+        #[inline(always)]
+        fn middle(self, rows: &[F64x4x2], first_plus_end: F64x4x2) -> F64x4x2 {
+            let Some(last) = rows.len().checked_sub(1) else {
+                return self.splat(f64::NAN);
+            };
+            // Offsets 8 · row + lane must fit an i32.
+            assert!(rows.len() < 1 << 27, "a stack of {} frames", rows.len());
+            // Row indices clamped into the rows, so every gathered address is inside them
+            // (lane `l` of row `k` is float64 number `8k + l`).
+            unsafe {
+                let base = rows.as_ptr().cast::<f64>();
+                let half = |sum: __m256d, lanes: __m128i| {
+                    let sum = _mm256_cvttpd_epi32(sum);
+                    let clamp = |i: __m128i| {
+                        _mm_min_epi32(
+                            _mm_max_epi32(i, _mm_setzero_si128()),
+                            _mm_set1_epi32(last as i32),
+                        )
+                    };
+                    let low = clamp(_mm_srai_epi32::<1>(_mm_sub_epi32(sum, _mm_set1_epi32(1))));
+                    let high = clamp(_mm_srai_epi32::<1>(sum));
+                    let at = |row: __m128i| {
+                        _mm256_i32gather_pd::<8>(
+                            base,
+                            _mm_add_epi32(_mm_slli_epi32::<3>(row), lanes),
+                        )
+                    };
+                    _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_add_pd(at(low), at(high)))
+                };
+                F64x4x2(
+                    half(first_plus_end.0, _mm_setr_epi32(0, 1, 2, 3)),
+                    half(first_plus_end.1, _mm_setr_epi32(4, 5, 6, 7)),
+                )
+            }
+        }
+    }
+
+    /// Eight float32 widened (exactly) to two registers of float64.
+    #[inline(always)]
+    unsafe fn widen(x: __m256) -> F64x4x2 {
+        // SAFETY: the caller holds an `Avx2` token.
+        unsafe {
+            F64x4x2(
+                _mm256_cvtps_pd(_mm256_castps256_ps128(x)),
+                _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x)),
+            )
         }
     }
 }

@@ -217,6 +217,15 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
+    fn avx2_lanes_get_the_scalar_clip() {
+        match crate::algorithm::simd::Avx2::detect() {
+            Some(s) => agrees_with_the_scalar_clip(s),
+            None => println!("SKIPPED: this CPU has no AVX2"),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
     fn avx512_lanes_get_the_scalar_clip() {
         match crate::algorithm::simd::Avx512::detect() {
             Some(s) => agrees_with_the_scalar_clip(s),

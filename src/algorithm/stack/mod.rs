@@ -389,9 +389,9 @@ fn stack_band<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        unsafe { stack_band_avx2(job, band) };
+    if let Some(s) = super::simd::Avx2::detect() {
+        // SAFETY: the token exists only where the CPU has AVX2.
+        unsafe { stack_band_avx2(s, job, band) };
         return;
     }
     stack_band_with(Portable, job, band);
@@ -404,12 +404,11 @@ fn stack_band_avx512<N: Noise>(s: super::simd::Avx512, job: &StackJob<N>, band: 
     stack_band_with(s, job, band);
 }
 
-/// [`stack_band_with`] on arrays compiled for AVX2 (the same IEEE operations, so the same
-/// bits).
+/// [`stack_band_with`] on AVX2 registers (the same IEEE operations, so the same bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn stack_band_avx2<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
-    stack_band_with(Portable, job, band);
+fn stack_band_avx2<N: Noise>(s: super::simd::Avx2, job: &StackJob<N>, band: Band<'_>) {
+    stack_band_with(s, job, band);
 }
 
 #[inline(always)]
@@ -763,25 +762,32 @@ mod tests {
             let electrons: Vec<&[f32]> = electrons.iter().map(Vec::as_slice).collect();
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
             for numerics in [Numerics::Soxspipe, Numerics::Exact] {
-                fn band<N: Noise>(
-                    job: &StackJob<N>,
-                    portable: bool,
-                ) -> (Vec<u32>, Vec<u16>, Vec<usize>) {
-                    let pixels = 37;
-                    let (mut mean, mut used) = (vec![0f32; pixels], vec![0u16; pixels]);
-                    let mut rejected = vec![0usize; job.frames];
-                    let band = Band {
-                        start: 0,
-                        mean: &mut mean,
-                        used: &mut used,
-                        rejected: &mut rejected,
+                /// The band through the portable code, through AVX2 where the CPU has
+                /// it, and through the dispatch (AVX-512 where the CPU has it).
+                fn bands<N: Noise>(job: &StackJob<N>) -> Vec<(Vec<u32>, Vec<u16>, Vec<usize>)> {
+                    let run = |path: usize| {
+                        let pixels = 37;
+                        let (mut mean, mut used) = (vec![0f32; pixels], vec![0u16; pixels]);
+                        let mut rejected = vec![0usize; job.frames];
+                        let band = Band {
+                            start: 0,
+                            mean: &mut mean,
+                            used: &mut used,
+                            rejected: &mut rejected,
+                        };
+                        match path {
+                            0 => stack_band_with(Portable, job, band),
+                            #[cfg(target_arch = "x86_64")]
+                            1 => match super::super::simd::Avx2::detect() {
+                                // SAFETY: the token exists only where the CPU has AVX2.
+                                Some(s) => unsafe { stack_band_avx2(s, job, band) },
+                                None => stack_band_with(Portable, job, band),
+                            },
+                            _ => stack_band(job, band),
+                        }
+                        (mean.iter().map(|m| m.to_bits()).collect(), used, rejected)
                     };
-                    if portable {
-                        stack_band_with(Portable, job, band);
-                    } else {
-                        stack_band(job, band);
-                    }
-                    (mean.iter().map(|m| m.to_bits()).collect(), used, rejected)
+                    (0..3).map(run).collect()
                 }
                 let job = |noise| StackJob {
                     noise,
@@ -803,10 +809,11 @@ mod tests {
                     numerics,
                     method: from_electrons.method,
                 };
-                let expected = band(&from_electrons, true);
-                assert_eq!(band(&from_electrons, false), expected, "n={n} {numerics:?}");
-                assert_eq!(band(&adu_job, true), expected, "n={n} {numerics:?}");
-                assert_eq!(band(&adu_job, false), expected, "n={n} {numerics:?}");
+                let expected = bands(&from_electrons)[0].clone();
+                let all = bands(&from_electrons).into_iter().chain(bands(&adu_job));
+                for (path, result) in all.enumerate() {
+                    assert_eq!(result, expected, "n={n} {numerics:?}, path {path}");
+                }
             }
         }
     }
