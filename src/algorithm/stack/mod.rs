@@ -734,9 +734,34 @@ mod tests {
         }
     }
 
+    /// `n` frames of 16-bit bias values with about one cosmic hit in twelve pixels, and
+    /// their electrons through `table`.
+    fn adu_frames(
+        rng: &mut impl rand::Rng,
+        n: usize,
+        pixels: usize,
+        table: &[f32],
+    ) -> (Vec<Vec<u16>>, Vec<Vec<f32>>) {
+        let adu: Vec<Vec<u16>> = (0..n)
+            .map(|_| {
+                (0..pixels)
+                    .map(|_| {
+                        let hit = if rng.random_range(0..12) == 0 { 900 } else { 0 };
+                        1000 + rng.random_range(0..9u16) + hit
+                    })
+                    .collect()
+            })
+            .collect();
+        let electrons = adu
+            .iter()
+            .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
+            .collect();
+        (adu, electrons)
+    }
+
     #[test]
     fn every_instruction_set_stacks_to_the_same_bits() {
-        use rand::{Rng, SeedableRng};
+        use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
         let table: Vec<f32> = (0..=u16::MAX)
             .map(|a| (f64::from(a) * 1.37) as f32)
@@ -744,20 +769,7 @@ mod tests {
         // 37 pixels: four 8-pixel groups and a tail of single pixels.
         let pixels = 37;
         for n in [2, 3, 7, 11, 21] {
-            let adu: Vec<Vec<u16>> = (0..n)
-                .map(|_| {
-                    (0..pixels)
-                        .map(|_| {
-                            let hit = if rng.random_range(0..12) == 0 { 900 } else { 0 };
-                            1000 + rng.random_range(0..9u16) + hit
-                        })
-                        .collect()
-                })
-                .collect();
-            let electrons: Vec<Vec<f32>> = adu
-                .iter()
-                .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
-                .collect();
+            let (adu, electrons) = adu_frames(&mut rng, n, pixels, &table);
             let adu: Vec<&[u16]> = adu.iter().map(Vec::as_slice).collect();
             let electrons: Vec<&[f32]> = electrons.iter().map(Vec::as_slice).collect();
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
@@ -821,7 +833,7 @@ mod tests {
     #[test]
     fn adu_frames_stack_to_the_bits_of_their_electrons() {
         use crate::settings::{Combine, Rejection};
-        use rand::{Rng, SeedableRng};
+        use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let gain = 1.37;
         let table: Vec<f32> = (0..=u16::MAX)
@@ -830,20 +842,7 @@ mod tests {
         // Three rows of 13: 8-pixel groups, a 4-pixel group and single pixels per band.
         let (rows, cols) = (3, 13);
         for n in [2, 5, 11] {
-            let adu: Vec<Vec<u16>> = (0..n)
-                .map(|_| {
-                    (0..rows * cols)
-                        .map(|_| {
-                            let hit = if rng.random_range(0..12) == 0 { 900 } else { 0 };
-                            1000 + rng.random_range(0..9u16) + hit
-                        })
-                        .collect()
-                })
-                .collect();
-            let electrons: Vec<Vec<f32>> = adu
-                .iter()
-                .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
-                .collect();
+            let (adu, electrons) = adu_frames(&mut rng, n, rows * cols, &table);
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
             let methods = [
                 StackMethod::SOXSPIPE,
