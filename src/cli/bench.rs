@@ -189,16 +189,19 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
         .span(Stage::Stacking { done: 0, total: 0 }, end)
         .as_secs_f64();
     let qc = clock.span(Stage::Qc, end).as_secs_f64();
-    // Live tuning: what the console does after a parameter change, frames in memory.
-    // Timed before the writes, whose pages the system is still flushing after them.
+    // Live tuning: what the console does after a parameter change, frames in memory. As
+    // in the console, the result shown before is let go, and its buffers serve the next
+    // stack. Timed before the writes, whose pages the system is still flushing after them.
+    drop(outcome);
     let mut tuned = resolved.clone();
     tuned.params.stacked_clipping_sigma += 0.1;
     let started = Instant::now();
-    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let restacked = mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
     let restack_stack = started.elapsed().as_secs_f64();
+    drop(restacked);
     tuned.params.frame_clipping_sigma += 0.1;
     let started = Instant::now();
-    mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let outcome = mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
     let restack_frame = started.elapsed().as_secs_f64();
     let name = mbias::product::product_name(&plan, None);
     let write = || {
