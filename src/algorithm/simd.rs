@@ -1,8 +1,9 @@
-//! Eight float64 lanes: one AVX-512 register where the CPU has one, else an array.
+//! Eight float64 lanes: one AVX-512 register where the CPU has one, two AVX2 registers
+//! where it has those, else an array.
 //!
 //! The stack clip's later rounds pick values by per-lane index and keep per-lane state;
 //! the compiler does not turn that into vector code by itself, so the kernel is written
-//! against [`Simd`] and runs on whichever implementation the CPU allows. Both perform the
+//! against [`Simd`] and runs on whichever implementation the CPU allows. All perform the
 //! same IEEE operations lane by lane, so their results are identical to the bit.
 
 use super::network::Sortable;
