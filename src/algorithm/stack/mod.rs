@@ -371,6 +371,25 @@ struct StackJob<N> {
     method: StackMethod,
 }
 
+impl<N> StackJob<N> {
+    fn new(noise: N, frames: usize, settings: StackSettings) -> StackJob<N> {
+        let StackSettings {
+            sigma,
+            iterations,
+            numerics,
+            method,
+        } = settings;
+        StackJob {
+            noise,
+            frames,
+            sigma,
+            iterations,
+            numerics,
+            method,
+        }
+    }
+}
+
 /// One band of rows: pixels `start..start + mean.len()` and where their results go.
 struct Band<'a> {
     start: usize,
@@ -539,12 +558,6 @@ pub fn clip_and_stack(
     settings: StackSettings,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
-    let StackSettings {
-        sigma,
-        iterations,
-        numerics,
-        method,
-    } = settings;
     let n = input.frames();
     let pixels = input.pixels();
     let mut mean = vec![0f32; pixels];
@@ -589,25 +602,11 @@ pub fn clip_and_stack(
     };
     let rejected = match input {
         StackInput::Electrons(frames) => {
-            let job = StackJob {
-                noise: ElectronNoise { frames, levels },
-                frames: n,
-                sigma,
-                iterations,
-                numerics,
-                method,
-            };
+            let job = StackJob::new(ElectronNoise { frames, levels }, n, settings);
             run(&|band| stack_band(&job, band))?
         }
         StackInput::Adu { adu, table } => {
-            let job = StackJob {
-                noise: AduNoise::new(adu, table, levels),
-                frames: n,
-                sigma,
-                iterations,
-                numerics,
-                method,
-            };
+            let job = StackJob::new(AduNoise::new(adu, table, levels), n, settings);
             run(&|band| stack_band(&job, band))?
         }
     };
@@ -801,26 +800,18 @@ mod tests {
                     };
                     (0..3).map(run).collect()
                 }
-                let job = |noise| StackJob {
-                    noise,
-                    frames: n,
+                let settings = StackSettings {
                     sigma: 2.5,
                     iterations: 3,
                     numerics,
                     method: StackMethod::SOXSPIPE,
                 };
-                let from_electrons = job(ElectronNoise {
+                let noise = ElectronNoise {
                     frames: &electrons,
                     levels: &levels,
-                });
-                let adu_job = StackJob {
-                    noise: AduNoise::new(&adu, &table, &levels),
-                    frames: n,
-                    sigma: from_electrons.sigma,
-                    iterations: from_electrons.iterations,
-                    numerics,
-                    method: from_electrons.method,
                 };
+                let from_electrons = StackJob::new(noise, n, settings);
+                let adu_job = StackJob::new(AduNoise::new(&adu, &table, &levels), n, settings);
                 let expected = bands(&from_electrons)[0].clone();
                 let all = bands(&from_electrons).into_iter().chain(bands(&adu_job));
                 for (path, result) in all.enumerate() {
