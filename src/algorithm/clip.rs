@@ -22,6 +22,13 @@ pub struct ClipBounds {
 }
 
 impl ClipBounds {
+    /// The bounds before any round: NaN, which restrict nothing but finiteness.
+    pub const UNCLIPPED: ClipBounds = ClipBounds {
+        lower: f64::NAN,
+        upper: f64::NAN,
+        iterations: 0,
+    };
+
     /// Whether the final mask holds `v`: non-finite, or outside the last bounds
     /// (astropy's rule: a value clipped in an early round but inside the final bounds is
     /// not masked).
@@ -318,11 +325,7 @@ fn clip_lanes<A: Accumulator>(
             keep_low: f64::MIN,
             keep_high: f64::MAX,
             previous_count: None,
-            bounds: ClipBounds {
-                lower: f64::NAN,
-                upper: f64::NAN,
-                iterations: 0
-            },
+            bounds: ClipBounds::UNCLIPPED,
             active: max_iterations > 0,
         };
         frames.len()
@@ -366,32 +369,12 @@ fn clip_lanes<A: Accumulator>(
 }
 
 /// Whole-frame clips about the mean with the population std (soxspipe's per-frame level
-/// clip and post-stack clip), several frames at once. Returns per frame the mask
-/// (`true` = clipped or non-finite) and the bounds.
+/// clip and post-stack clip), several frames at once. Returns per frame the bounds; a
+/// value is masked where [`ClipBounds::rejects`] it (over whole frames,
+/// [`ClipBounds::kept_range`] tests the same faster).
 ///
 /// In `Numerics::Soxspipe` the mean and std are bottleneck's float32 sums, which on a
 /// multi-megapixel bias frame are far off the true values; that is what soxspipe does.
-pub fn clip_frames_mean_std(
-    frames: &[&[f32]],
-    sigma: f64,
-    max_iterations: u32,
-    numerics: Numerics,
-) -> Vec<(Vec<bool>, ClipBounds)> {
-    let bounds = clip_frames_bounds(frames, sigma, max_iterations, numerics);
-    frames
-        .par_iter()
-        .zip(bounds)
-        .map(|(data, b)| {
-            let (low, high) = b.kept_range();
-            let mask = data.par_iter().map(|&v| !(low <= v && v <= high)).collect();
-            (mask, b)
-        })
-        .collect()
-}
-
-/// The bounds of [`clip_frames_mean_std`] without the masks, for callers that apply
-/// them where they need them ([`ClipBounds::kept_range`]) instead of storing a mask per
-/// frame.
 pub fn clip_frames_bounds(
     frames: &[&[f32]],
     sigma: f64,
@@ -413,25 +396,29 @@ pub fn clip_frames_bounds(
         .collect()
 }
 
-/// [`clip_frames_mean_std`] for one frame.
+/// [`clip_frames_bounds`] for one frame.
+pub fn clip_frame_bounds(
+    data: &[f32],
+    sigma: f64,
+    max_iterations: u32,
+    numerics: Numerics,
+) -> ClipBounds {
+    clip_frames_bounds(&[data], sigma, max_iterations, numerics)
+        .pop()
+        .unwrap_or(ClipBounds::UNCLIPPED)
+}
+
+/// [`clip_frame_bounds`] with the mask it implies (`true` = clipped or non-finite): the
+/// tests' view of a clip.
+#[cfg(test)]
 pub fn clip_frame_mean_std(
     data: &[f32],
     sigma: f64,
     max_iterations: u32,
     numerics: Numerics,
 ) -> (Vec<bool>, ClipBounds) {
-    clip_frames_mean_std(&[data], sigma, max_iterations, numerics)
-        .pop()
-        .unwrap_or_else(|| {
-            (
-                Vec::new(),
-                ClipBounds {
-                    lower: f64::NAN,
-                    upper: f64::NAN,
-                    iterations: 0,
-                },
-            )
-        })
+    let bounds = clip_frame_bounds(data, sigma, max_iterations, numerics);
+    (data.iter().map(|&v| bounds.rejects(v)).collect(), bounds)
 }
 
 /// Sorts the finite values of one pixel's stack.
@@ -696,8 +683,8 @@ mod tests {
             })
             .collect();
         let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
-        let clipped = clip_frames_mean_std(&slices, 2.0, 4, Numerics::Soxspipe);
-        for (data, (_, bounds)) in frames.iter().zip(clipped) {
+        let clipped = clip_frames_bounds(&slices, 2.0, 4, Numerics::Soxspipe);
+        for (data, bounds) in frames.iter().zip(clipped) {
             // astropy's loop on an explicitly compacted copy, with bottleneck's sums.
             let mut work = data.clone();
             let (mut lower, mut upper, mut iterations) = (f64::NAN, f64::NAN, 0);

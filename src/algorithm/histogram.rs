@@ -58,11 +58,7 @@ impl AduHistogram {
     /// astropy's `sigma_clip(cenfunc='mean', stdfunc='std')` of the frame in electrons
     /// (`table[adu]`), with `exact` numerics.
     pub fn clip(&self, table: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds {
-        let mut bounds = ClipBounds {
-            lower: f64::NAN,
-            upper: f64::NAN,
-            iterations: 0,
-        };
+        let mut bounds = ClipBounds::UNCLIPPED;
         let (mut keep_low, mut keep_high) = (f64::MIN, f64::MAX);
         let mut previous = None;
         while bounds.iterations < max_iterations {

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::settings::{ClipParams, Numerics};
-use clip::{ClipBounds, clip_frames_bounds};
+use clip::{ClipBounds, clip_frame_bounds};
 use numerics::{median_in_place, numpy_std_f32};
 
 /// What one frame contributed.
@@ -260,13 +260,12 @@ pub fn stack_levels(
         // master RON and the parts of the mask that do not depend on it run beside it.
         let (bounds, (master_ron, mut mask)) = rayon::join(
             || {
-                clip_frames_bounds(
-                    &[&stacked.mean],
+                clip_frame_bounds(
+                    &stacked.mean,
                     params.frame_clipping_sigma,
                     params.frame_clipping_iterations,
                     numerics,
                 )
-                .pop()
             },
             || {
                 rayon::join(
@@ -275,11 +274,6 @@ pub fn stack_levels(
                 )
             },
         );
-        let bounds = bounds.unwrap_or(ClipBounds {
-            lower: f64::NAN,
-            upper: f64::NAN,
-            iterations: 0,
-        });
         let (low, high) = bounds.kept_range();
         mask.par_iter_mut()
             .zip(&stacked.mean)
