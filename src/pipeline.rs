@@ -102,7 +102,20 @@ impl Loaded {
 }
 
 pub fn load(plan: &Plan, progress: &dyn Progress) -> Result<Loaded> {
-    let set = algorithm::prepare(plan, progress)?;
+    load_reusing(plan, &[], progress)
+}
+
+/// [`load`], reusing the prepared frames of `previous` sets that `plan` shares with them
+/// (the console's selection changes); the per-frame QC is measured again for the new set.
+pub fn load_reusing(
+    plan: &Plan,
+    previous: &[Arc<Loaded>],
+    progress: &dyn Progress,
+) -> Result<Loaded> {
+    let same_image = previous
+        .iter()
+        .find(|l| l.set.plan.extension == plan.extension);
+    let set = algorithm::prepare_reusing(plan, same_image.map(|l| &l.set), progress)?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }

@@ -6,12 +6,14 @@ mod common;
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+/// Generous: CI machines are loaded, and every wait ends as soon as its condition holds.
+const LONG: Duration = Duration::from_secs(60);
 const ROWS: NonZeroU16 = NonZeroU16::new(40).unwrap();
 const COLS: NonZeroU16 = NonZeroU16::new(120).unwrap();
 
@@ -94,16 +96,31 @@ impl Console {
         }
     }
 
+    /// Waits for the console to end. Its exit closes the terminal: the reader sees the
+    /// end of the output only after the last byte the console wrote (the restored
+    /// screen), so the screen is complete when this returns.
     fn wait_exit(&mut self, limit: Duration) -> portable_pty::ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The last bytes the child wrote may still be on their way.
-                let _ = self.updates.recv_timeout(Duration::from_millis(500));
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.updates.recv_timeout(left) {
+                Ok(()) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("mbias did not quit; screen:\n{}", self.text())
+                }
+            }
+        }
+        // The terminal is closed; the process is ending or has ended.
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child's status") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "mbias did not quit");
-            let _ = self.updates.recv_timeout(Duration::from_millis(100));
+            assert!(
+                Instant::now() < deadline,
+                "mbias closed its terminal but did not exit"
+            );
+            std::thread::yield_now();
         }
     }
 
@@ -142,17 +159,16 @@ fn qc_value(screen: &str, name: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs ../shared (the soxspipe oracle data); .ci/run includes it when present"]
 fn operator_session_on_the_oracle_frames() {
-    let Some(shared) = common::shared("operator_session_on_the_oracle_frames") else {
-        return;
-    };
+    let shared = common::shared();
     let raw = shared.join("oracle/soxs-vis-7/raw");
     let out = tempfile::tempdir().unwrap();
     let mut console = Console::start(
         &[raw.to_str().unwrap(), "-o", out.path().to_str().unwrap()],
         out.path(),
     );
-    let long = Duration::from_secs(60);
+    let long = LONG;
 
     console.wait_for("all seven frames validated", long, |s| {
         s.matches('✓').count() >= 7 && s.contains("SOXS.2025-10-10T09:21:45.000.fits.gz")
@@ -200,7 +216,7 @@ fn operator_session_on_the_oracle_frames() {
 fn signals_and_ctrl_c_restore_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("empty.fits"), b"").unwrap();
-    let long = Duration::from_secs(60);
+    let long = LONG;
     for (signal, status) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
         let mut console = Console::start(&[dir.path().to_str().unwrap()], dir.path());
         console.wait_for("the folder listed", long, |s| {
@@ -215,11 +231,12 @@ fn signals_and_ctrl_c_restore_the_terminal() {
         assert_eq!(console.wait_exit(long).exit_code(), status, "SIG{signal}");
         console.assert_restored();
     }
-    // Ctrl-C in raw mode is a key, not a signal: the console quits on it at once.
+    // Ctrl-C in raw mode is a key, not a signal: the console quits on it at once, with
+    // the status SIGINT would have given.
     let mut console = Console::start(&[dir.path().to_str().unwrap()], dir.path());
     console.wait_for("the folder listed", long, |s| s.contains("empty.fits"));
     console.keys("\x03");
-    assert!(console.wait_exit(long).success());
+    assert_eq!(console.wait_exit(long).exit_code(), 130, "Ctrl-C");
     console.assert_restored();
 }
 
@@ -259,7 +276,7 @@ fn bad_files_are_marked_in_their_rows_and_the_console_stays_usable() {
         ],
         dir.path(),
     );
-    let long = Duration::from_secs(60);
+    let long = LONG;
     let row = |screen: &str, name: &str| {
         screen
             .lines()
@@ -267,9 +284,11 @@ fn bad_files_are_marked_in_their_rows_and_the_console_stays_usable() {
             .unwrap_or_default()
             .to_string()
     };
+    // Rows without a verdict say "reading…", and so does the title while the scan runs.
     let screen = console.wait_for("every row verified", long, |s| {
-        s.matches('✓').count() >= 5 && s.contains("loop.fits") && s.contains("cut.fits")
+        s.contains("loop.fits") && s.contains("cut.fits") && !s.contains("reading")
     });
+    assert_eq!(screen.matches('✓').count(), 5, "{screen}");
     for (name, reason) in [
         ("empty.fits", "empty file"),
         ("notes.fits", "not a FITS file"),
@@ -309,5 +328,70 @@ fn bad_files_are_marked_in_their_rows_and_the_console_stays_usable() {
     console.wait_for("the help closed", long, |s| !s.contains("Ctrl-C"));
     console.keys("q");
     assert!(console.wait_exit(long).success());
+    console.assert_restored();
+}
+
+#[test]
+fn the_master_written_is_the_selection_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir(&raw).unwrap();
+    for i in 0..5 {
+        common::testcam::u16_frame(&raw, i);
+    }
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, common::testcam::SETTINGS).unwrap();
+    let out = dir.path().join("out");
+    let mut console = Console::start(
+        &[
+            raw.to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    console.wait_for("every row verified", LONG, |s| {
+        s.matches('✓').count() == 5 && !s.contains("reading")
+    });
+    console.keys("a");
+    console.wait_for("the selection", LONG, |s| s.contains("✓ 5 bias frame(s)"));
+    console.keys("s");
+    console.wait_for("the stack", LONG, |s| s.contains("stacked in"));
+
+    // Enter and → on a frame leave the selection alone; Space unselects bias0 (the first
+    // entry after the parent folder), and w at once either refuses the old master or
+    // writes the re-stacked one, never the old.
+    console.keys("j");
+    console.keys("\r");
+    console.keys("\x1b[C");
+    console.wait_for("the hint for Space", LONG, |s| s.contains("Space selects"));
+    assert!(console.text().contains(" 5 selected"));
+    console.keys(" ");
+    console.keys("w");
+    let screen = console.wait_for("the re-stack, or the write of it", LONG, |s| {
+        s.contains(" 4 selected") && (s.contains("stacked in") || s.contains("wrote "))
+    });
+    if !screen.contains("wrote ") {
+        console.keys("w");
+        console.wait_for("the product written", LONG, |s| s.contains("wrote "));
+    }
+    let products: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(products.len(), 1, "{products:?}");
+    let header = mbias::fits::read_frame_header(&products[0])
+        .unwrap()
+        .primary;
+    let raws: Vec<String> = (1..=5)
+        .filter_map(|i| header.text(&format!("ESO PRO REC1 RAW{i} NAME")))
+        .collect();
+    assert_eq!(raws.len(), 4, "{raws:?}");
+    assert!(raws.iter().all(|r| !r.contains("bias0")), "{raws:?}");
+
+    console.keys("q");
+    assert!(console.wait_exit(LONG).success());
     console.assert_restored();
 }

@@ -12,7 +12,7 @@ mod simd;
 mod stack;
 
 pub use histogram::AduHistogram;
-pub use prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples, prepare};
+pub use prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples, prepare, prepare_reusing};
 pub use stack::{
     FrameLevel, StackInput, StackMethod, StackSettings, Stacked, clip_and_stack, measure_frame,
     measure_frames, stacked_uncertainty, subtract_level,

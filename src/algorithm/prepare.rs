@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::histogram::AduHistogram;
 use crate::error::{Error, FitsError, Result};
-use crate::fits::{Header, Pixels, read_window};
+use crate::fits::{FrameFile, Header, Pixels, read_window};
 use crate::progress::{Progress, Stage};
 use crate::settings::Numerics;
 use crate::verify::Plan;
@@ -88,7 +88,8 @@ fn electron_table(gain: f64) -> ElectronTable {
 #[derive(Debug, Clone)]
 pub struct PreparedSet {
     pub plan: Plan,
-    pub frames: Vec<PreparedFrame>,
+    /// Shared, so a set for another selection of the same frames reuses them in memory.
+    pub frames: Vec<Arc<PreparedFrame>>,
     pub rows: usize,
     pub cols: usize,
     /// Time spent reading and converting, summed over frames (for `mbias bench`).
@@ -143,6 +144,36 @@ fn to_samples(raw: Pixels, gain: f64, rotate_half: bool, table: &ElectronTable) 
 /// memory, histogram statistics); soxspipe's numerics work on float32 electrons, as
 /// soxspipe does, so built-in profiles keep those.
 pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
+    prepare_reusing(plan, None, progress)
+}
+
+impl PreparedSet {
+    /// This set's prepared copy of `frame` when a set for `plan` may take it as it is:
+    /// the same profile, extension, gain and window decide every prepared value.
+    fn reusable(&self, plan: &Plan, frame: &FrameFile) -> Option<Arc<PreparedFrame>> {
+        let old = &self.plan;
+        let same = old.profile.name == plan.profile.name
+            && old.extension == plan.extension
+            && old.gain.to_bits() == plan.gain.to_bits()
+            && old.rows == plan.rows
+            && old.cols == plan.cols;
+        if !same {
+            return None;
+        }
+        old.frames
+            .iter()
+            .position(|f| f.path == frame.path && f.image.index == frame.image.index)
+            .and_then(|i| self.frames.get(i).cloned())
+    }
+}
+
+/// [`prepare`], taking the frames `previous` already holds from it instead of reading
+/// them again: the console's selection changes re-stack without re-reading what stays.
+pub fn prepare_reusing(
+    plan: &Plan,
+    previous: Option<&PreparedSet>,
+    progress: &dyn Progress,
+) -> Result<PreparedSet> {
     let keep_adu = plan.profile.default_numerics == Numerics::Exact;
     let table = electron_table(plan.gain);
     let (rows, cols) = plan.shape();
@@ -156,6 +187,11 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
         .map(|frame| {
             if progress.cancelled() {
                 return Err(Error::Cancelled);
+            }
+            if let Some(kept) = previous.and_then(|p| p.reusable(plan, frame)) {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.report(Stage::Reading { done: n, total });
+                return Ok((kept, Duration::ZERO, Duration::ZERO));
             }
             let (height, width) = frame.image.shape;
             // Window in raw coordinates: a half turn mirrors both ranges.
@@ -201,7 +237,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Progress) -> Result<PreparedSet> {
                 samples,
                 non_finite,
             };
-            Ok((prepared, read, convert))
+            Ok((Arc::new(prepared), read, convert))
         })
         .collect::<Result<Vec<_>>>()?;
     let read_time = frames.iter().map(|f| f.1).sum();

@@ -16,7 +16,7 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action, Context};
-use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackSource, WriteFailure};
+use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
 use super::panes::files::FilesPane;
 use super::panes::params::{Modes, ParamsPane};
 use super::panes::results::{Axis, ResultsPane, TABS, Tab};
@@ -25,6 +25,8 @@ use super::ui;
 
 /// How long parameter changes settle before the automatic re-stack starts.
 pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
+/// SIGINT's number, for the exit status of a Ctrl-C typed in raw mode.
+const SIGINT: i32 = 2;
 /// Name of the settings file `S` writes.
 pub const SAVED_SETTINGS: &str = "mbias-settings.yaml";
 
@@ -91,6 +93,10 @@ pub struct App {
     pub loaded: Option<(Vec<PathBuf>, Vec<Arc<Loaded>>)>,
     /// When the debounced automatic re-stack is due.
     pub restack_at: Option<Instant>,
+    /// `a` was pressed during a folder scan: when the scan ends, the selection becomes
+    /// every valid bias, including the frames verified after the key press. Any other
+    /// selection change drops the wish.
+    pub select_all_when_read: bool,
     /// The terminal's size, for mouse hit-testing with the same layout `draw` uses.
     pub area: Rect,
     next_id: JobId,
@@ -142,6 +148,7 @@ impl App {
             sof: None,
             loaded: None,
             restack_at: None,
+            select_all_when_read: false,
             area: Rect::new(0, 0, 120, 40),
             next_id: 0,
         };
@@ -203,7 +210,7 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            return vec![Effect::Quit];
+            return self.on_action(Action::ForceQuit);
         }
         if let Some(overlay) = self.overlay.clone() {
             return self.on_overlay_key(overlay, key);
@@ -285,7 +292,12 @@ impl App {
 
     fn on_action(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::ForceQuit => vec![Effect::Quit],
+            Action::ForceQuit => {
+                // In raw mode Ctrl-C is a key, not SIGINT; it ends the session as the
+                // signal would, with the same exit status (130).
+                self.signalled = Some(SIGINT);
+                vec![Effect::Quit]
+            }
             Action::Quit => {
                 if matches!(self.job, Job::Stacking { .. }) {
                     self.overlay = Some(Overlay::ConfirmQuit);
@@ -351,7 +363,7 @@ impl App {
                         }]
                     }
                     EntryKind::Fits => {
-                        self.files.toggle(&entry.path);
+                        self.info("Space selects or unselects a frame");
                         Vec::new()
                     }
                     EntryKind::Other => {
@@ -367,36 +379,72 @@ impl App {
             }
             Action::Toggle => {
                 if let Some(entry) = self.files.current().cloned() {
+                    self.files.move_cursor(1);
                     if entry.kind == EntryKind::Fits {
                         self.files.toggle(&entry.path);
                         self.sof = None;
+                        self.select_all_when_read = false;
+                        return self.selection_changed();
                     }
-                    self.files.move_cursor(1);
                 }
             }
             Action::SelectAll => {
-                let valid = self.files.valid_biases();
-                let n = valid.len();
-                self.files.select_only(valid);
-                self.sof = None;
-                if n == 0 {
-                    self.error(
-                        "no valid bias frames in this folder (yet: headers may still be read)",
-                    );
-                } else {
-                    self.info(format!("selected {n} valid bias frame(s); s stacks them"));
-                }
+                self.select_all_when_read = self.files.scanning.is_some();
+                return self.select_valid_biases();
             }
             Action::SelectNone => {
                 self.files.select_only(Vec::new());
                 self.sof = None;
+                self.select_all_when_read = false;
+                return self.selection_changed();
             }
             _ => {}
         }
         Vec::new()
     }
 
+    /// `a`: the frames verified valid, never one still without a verdict. During a scan
+    /// the rest join when their headers are verified (see [`App::select_all_when_read`]).
+    fn select_valid_biases(&mut self) -> Vec<Effect> {
+        let valid = self.files.valid_biases();
+        let n = valid.len();
+        let pending = self.files.pending();
+        self.files.select_only(valid);
+        self.sof = None;
+        match (n, pending) {
+            (_, p) if p > 0 && self.select_all_when_read => self.info(format!(
+                "selected {n} valid bias frame(s); {p} file(s) still being read join when verified"
+            )),
+            (0, _) => self.error("no valid bias frames in this folder"),
+            _ => self.info(format!("selected {n} valid bias frame(s); s stacks them")),
+        }
+        self.selection_changed()
+    }
+
+    /// The selection changed: a result on screen no longer shows it. Once frames are in
+    /// memory it is re-stacked as a parameter change is (frames still selected are not
+    /// read again), so `w` can only ever write what the screen shows.
+    fn selection_changed(&mut self) -> Vec<Effect> {
+        if self.results.result.is_none() && !matches!(self.job, Job::Stacking { .. }) {
+            return Vec::new();
+        }
+        self.results.stale = true;
+        if self.files.selection_check.plans().is_empty() {
+            // Nothing stackable: stop a re-stack of the old selection and keep the old
+            // result on screen, marked stale; `w` refuses it.
+            self.restack_at = None;
+            if let Job::Stacking { id, .. } = self.job {
+                self.job = Job::Idle;
+                return vec![Effect::Cancel(id)];
+            }
+        } else {
+            self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
+        }
+        Vec::new()
+    }
+
     fn open_dir(&mut self, dir: PathBuf) -> Vec<Effect> {
+        self.select_all_when_read = false;
         let id = self.new_id();
         self.files.scanning = Some(id);
         vec![Effect::OpenDir { id, dir }]
@@ -544,7 +592,14 @@ impl App {
         let (source, profile) = match (cached, cached_profile, plans.first()) {
             (Some(loaded), Some(profile), _) => (StackSource::Loaded(loaded), profile),
             (_, _, Some(first)) => (
-                StackSource::Read(plans.iter().map(|p| (*p).clone()).collect()),
+                StackSource::Read {
+                    plans: plans.iter().map(|p| (*p).clone()).collect(),
+                    reuse: self
+                        .loaded
+                        .as_ref()
+                        .map(|(_, loaded)| loaded.clone())
+                        .unwrap_or_default(),
+                },
                 first.profile.clone(),
             ),
             _ => {
@@ -599,10 +654,10 @@ impl App {
             self.error("nothing to write yet: select frames and press s to stack");
             return Vec::new();
         };
-        if self.results.stale {
-            self.error(
-                "the parameters changed since this result; wait for the re-stack, then write",
-            );
+        if let Some(change) = self.result_differs(&result) {
+            self.error(format!(
+                "{change} since this result; wait for the re-stack (or press s), then write"
+            ));
             return Vec::new();
         }
         let Some(first) = result.images.first() else {
@@ -635,6 +690,28 @@ impl App {
         }
     }
 
+    /// What makes `result` other than what the screen asks for now, if anything: its
+    /// frames and its parameters are compared with the current ones, not only the stale
+    /// flag, so no path through the console can write a master the screen does not show.
+    fn result_differs(&self, result: &StackResult) -> Option<&'static str> {
+        let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
+        let r = &result.resolved;
+        let modes = Modes {
+            numerics: r.numerics,
+            rejection: r.rejection,
+            combine: r.combine,
+        };
+        if result.selection != selection {
+            Some("the selection changed")
+        } else if r.params != self.params.params || modes != self.params.modes {
+            Some("the parameters changed")
+        } else if self.results.stale {
+            Some("a change is pending")
+        } else {
+            None
+        }
+    }
+
     fn is_current(&self, id: JobId) -> bool {
         matches!(self.job, Job::Stacking { id: current, .. } if current == id)
     }
@@ -657,6 +734,7 @@ impl App {
                             let n = paths.len();
                             self.files.select_only(paths);
                             self.info(format!("opened the SOF: {n} frame(s) selected"));
+                            return self.selection_changed();
                         }
                     }
                     Err(e) => {
@@ -674,6 +752,9 @@ impl App {
                 if self.files.scanning == Some(id) {
                     self.files.scanning = None;
                     self.files.add_headers(Vec::new(), true);
+                    if std::mem::take(&mut self.select_all_when_read) {
+                        return self.select_valid_biases();
+                    }
                 }
             }
             JobEvent::Progress { id, stage } => {

@@ -132,8 +132,11 @@ pub enum JobEvent {
 #[derive(Debug, Clone)]
 pub enum StackSource {
     /// Read and prepare the frames of these plans (one per extension of
-    /// multi-extension frames).
-    Read(Vec<Plan>),
+    /// multi-extension frames), taking those already prepared in `reuse` from memory.
+    Read {
+        plans: Vec<Plan>,
+        reuse: Vec<Arc<Loaded>>,
+    },
     /// Frames already in memory: a re-stack with new parameters.
     Loaded(Vec<Arc<Loaded>>),
 }

@@ -354,9 +354,9 @@ pub fn stack(
 ) -> mbias::Result<StackResult> {
     let started = Instant::now();
     let loaded: Vec<Arc<Loaded>> = match source {
-        StackSource::Read(plans) => plans
+        StackSource::Read { plans, reuse } => plans
             .iter()
-            .map(|plan| mbias::pipeline::load(plan, progress).map(Arc::new))
+            .map(|plan| mbias::pipeline::load_reusing(plan, &reuse, progress).map(Arc::new))
             .collect::<mbias::Result<_>>()?,
         StackSource::Loaded(loaded) => loaded,
     };
@@ -494,7 +494,11 @@ mod tests {
         let plans: Vec<_> = verification.plans().into_iter().cloned().collect();
         assert_eq!(plans.len(), 2, "{:?}", verification.findings);
         let resolved = settings.resolve(&plans[0].profile).unwrap();
-        let result = stack(StackSource::Read(plans), resolved, files, &Silent).unwrap();
+        let source = StackSource::Read {
+            plans,
+            reuse: Vec::new(),
+        };
+        let result = stack(source, resolved, files, &Silent).unwrap();
         let names: Vec<_> = result.images.iter().map(|i| i.extension()).collect();
         assert_eq!(names, [Some("AMP1"), Some("AMP2")]);
         let out = dir.path().join("out");

@@ -181,22 +181,24 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
         .frames
         .iter()
         .enumerate()
-        .map(|(k, f)| PreparedFrame {
-            name: f.path.file_name().unwrap().to_string_lossy().into_owned(),
-            header: f.merged_header().into_owned(),
-            samples: Samples::Electrons(
-                (0..rows * cols)
-                    .map(|p| {
-                        let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
-                        level
-                            + k as f32 * 0.5
-                            + (p % cols) as f32 * 0.01
-                            + rng.random_range(-4.0..4.0)
-                            + hot
-                    })
-                    .collect(),
-            ),
-            non_finite: 0,
+        .map(|(k, f)| {
+            Arc::new(PreparedFrame {
+                name: f.path.file_name().unwrap().to_string_lossy().into_owned(),
+                header: f.merged_header().into_owned(),
+                samples: Samples::Electrons(
+                    (0..rows * cols)
+                        .map(|p| {
+                            let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
+                            level
+                                + k as f32 * 0.5
+                                + (p % cols) as f32 * 0.01
+                                + rng.random_range(-4.0..4.0)
+                                + hot
+                        })
+                        .collect(),
+                ),
+                non_finite: 0,
+            })
         })
         .collect();
     let set = PreparedSet {
@@ -360,7 +362,7 @@ fn s_stacks_off_the_ui_thread_and_esc_cancels() {
     let [
         Effect::Stack {
             id,
-            source: StackSource::Read(plans),
+            source: StackSource::Read { plans, .. },
             selection,
             ..
         },
@@ -864,4 +866,151 @@ fn a_failed_stack_is_shown_and_the_console_keeps_working() {
     assert_ne!(app.files.table.selected(), before);
     let again = app.update(ch('s'));
     assert!(matches!(&again[..], [Effect::Stack { .. }]), "{again:?}");
+}
+
+// ---- no verdict before verification; the master written is the master on screen -------
+
+/// The fixture's folder listed, with the headers of its first `read` frames received but
+/// not yet verified (a large folder verifies in batches) and the scan still running; and
+/// the headers still to come.
+type Scanned = Vec<(PathBuf, Result<mbias::fits::FrameFile, FitsError>)>;
+fn scanning(read: usize) -> (App, u64, Scanned) {
+    let done = fixture();
+    let (mut app, effects) = App::new(
+        Start::Folder(PathBuf::from(NIGHT)),
+        Settings::default(),
+        PathBuf::from("/out"),
+        Theme::colour(),
+    );
+    let Effect::OpenDir { id, .. } = effects[0] else {
+        panic!("{effects:?}")
+    };
+    app.update(Msg::Job(JobEvent::Listed {
+        id,
+        dir: PathBuf::from(NIGHT),
+        entries: Ok(done.files.entries.clone()),
+        select: None,
+    }));
+    let mut frames: Scanned = done
+        .files
+        .headers
+        .iter()
+        .map(|(p, h)| (p.clone(), h.clone()))
+        .collect();
+    let rest = frames.split_off(read);
+    app.update(Msg::Job(JobEvent::Scanned { id, frames }));
+    (app, id, rest)
+}
+
+#[test]
+fn no_row_shows_a_verdict_before_its_header_is_verified() {
+    use super::panes::files::Mark;
+    let (mut app, id, rest) = scanning(3);
+    assert_eq!(app.files.headers.len(), 3, "three headers arrived");
+    for entry in app
+        .files
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Fits)
+    {
+        assert_eq!(app.files.mark(&entry.path), Mark::Pending, "{}", entry.name);
+    }
+    let screen = format!("{:?}", render(&mut app, 120, 40).backend().buffer());
+    assert!(!screen.contains('✓'), "no ✓ before a verdict");
+    assert!(screen.contains("reading…"));
+
+    // `a` during the scan selects nothing unverified, says how many are pending, and
+    // takes the valid ones once the scan has verified them.
+    app.update(ch('a'));
+    assert!(app.files.selected.is_empty());
+    let notice = app.notice.clone().unwrap().text;
+    assert!(notice.contains("8 file(s) still being read"), "{notice}");
+    app.update(Msg::Job(JobEvent::Scanned { id, frames: rest }));
+    app.update(Msg::Job(JobEvent::ScanDone { id }));
+    assert_eq!(app.files.selected.len(), 5);
+    assert!(!app.select_all_when_read);
+}
+
+#[test]
+fn a_selection_change_after_a_stack_restacks_and_w_never_writes_the_old_frames() {
+    let mut app = stacked();
+    let first = Path::new(NIGHT).join(bias_name(0));
+    // Enter, → and l on a frame do not touch the selection: only Space does.
+    app.files.table.select(Some(3));
+    for code in [KeyCode::Enter, KeyCode::Right, KeyCode::Char('l')] {
+        assert!(app.update(key(code)).is_empty());
+        assert!(app.files.selected.contains(&first), "{code:?}");
+    }
+    assert!(!app.results.stale);
+
+    app.update(ch(' '));
+    assert!(!app.files.selected.contains(&first));
+    assert!(app.results.stale && app.restack_at.is_some());
+    assert!(
+        app.update(ch('w')).is_empty(),
+        "the old master is not written"
+    );
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.error && notice.text.contains("selection changed"),
+        "{notice:?}"
+    );
+
+    // The re-stack reads nothing it holds: the frames in memory come along for reuse.
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    let [
+        Effect::Stack {
+            id,
+            source: StackSource::Read { plans, reuse },
+            selection,
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("a re-stack of the new selection: {effects:?}")
+    };
+    assert_eq!(plans[0].frames.len(), 4);
+    assert_eq!(reuse.len(), 1);
+    assert!(!selection.contains(&first));
+    let (id, selection) = (*id, selection.clone());
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(stack_result(&app, selection)),
+    }));
+    assert!(!app.results.stale);
+    assert!(matches!(
+        &app.update(ch('w'))[..],
+        [Effect::WriteProduct { .. }]
+    ));
+
+    // Unstackable now: the running re-stack stops and w still refuses the old result.
+    app.update(ch('n'));
+    assert!(app.results.stale && app.restack_at.is_none());
+    assert!(app.update(ch('w')).is_empty());
+}
+
+#[test]
+fn w_refuses_a_result_whose_parameters_differ_even_when_not_marked_stale() {
+    let mut app = stacked();
+    app.params.params.stacked_clipping_sigma += 1.0;
+    assert!(!app.results.stale);
+    assert!(app.update(ch('w')).is_empty());
+    assert!(
+        app.notice
+            .clone()
+            .unwrap()
+            .text
+            .contains("parameters changed")
+    );
+}
+
+#[test]
+fn ctrl_c_quits_with_sigint_s_status() {
+    let mut app = fixture();
+    let effects = app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(matches!(&effects[..], [Effect::Quit]));
+    assert_eq!(app.signalled, Some(2));
 }

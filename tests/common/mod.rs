@@ -4,15 +4,17 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// `../shared` beside the project, or `None` after printing why the test is skipped.
-pub fn shared(test: &str) -> Option<PathBuf> {
+/// `../shared` beside the project. Users clone the project alone, so the tests that read
+/// it are `#[ignore = "needs ../shared …"]`: a plain `cargo test` lists them as ignored,
+/// with that reason, and `.ci/run` adds `--include-ignored` whenever `../shared` is there.
+/// Missing data here means someone asked for those tests where the data is not.
+pub fn shared() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if dir.join("oracle/soxs-vis-7/expected.json").is_file() {
-        Some(dir)
-    } else {
-        println!("SKIPPED {test}: ../shared (the soxspipe oracle data) is not beside the project");
-        None
-    }
+    assert!(
+        dir.join("oracle/soxs-vis-7/expected.json").is_file(),
+        "this test reads ../shared (the soxspipe oracle data), which is not beside the project"
+    );
+    dir
 }
 
 pub fn mbias(args: &[&str]) -> Output {
@@ -32,17 +34,14 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `../shared/realdata` beside the project, or `None` after printing why the test is skipped.
-pub fn realdata(test: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata");
-    if dir.join("not-alfosc-1x2").is_dir() && dir.join("lick-kast-blue").is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "SKIPPED {test}: ../shared/realdata (the real raw frames) is not beside the project"
-        );
-        None
-    }
+/// `../shared/realdata` beside the project (see [`shared`]).
+pub fn realdata() -> PathBuf {
+    let dir = shared().join("realdata");
+    assert!(
+        dir.join("not-alfosc-1x2").is_dir() && dir.join("lick-kast-blue").is_dir(),
+        "this test reads ../shared/realdata (the real raw frames), which is not there"
+    );
+    dir
 }
 
 /// Settings text holding the commented-out `detectors:` block of settings.example.yaml,

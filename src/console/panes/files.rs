@@ -1,7 +1,7 @@
 //! The file browser: folder entries, the headers scanned so far, the selection and what
 //! verification says about the folder and about the selection.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use mbias::detector::{BiasRule, Binning, Detectors};
@@ -15,7 +15,8 @@ use crate::console::msg::{Entry, EntryKind, JobId};
 /// A frame's validation mark.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mark {
-    /// Header not read yet.
+    /// No verdict yet: the header is still being read, or read but not yet verified
+    /// (verification is batched while a large folder is scanned).
     Pending,
     Ok,
     Warning(String),
@@ -49,6 +50,9 @@ pub struct FilesPane {
     pub detectors: Detectors,
     /// Each frame's worst finding in `folder_check`, for drawing rows in O(1).
     marks: HashMap<PathBuf, Mark>,
+    /// Frames `folder_check` has seen: only these have a verdict. A header that arrived
+    /// after the last verification has none yet, so its row must not claim one.
+    verified: HashSet<PathBuf>,
     /// Headers received since the last verification (re-verifying is throttled while a
     /// large folder is scanned, so the interface stays responsive).
     unchecked: usize,
@@ -110,6 +114,7 @@ impl FilesPane {
     pub fn recheck(&mut self) {
         let folder = self.scanned(self.fits_in_folder().map(|e| e.path.clone()));
         self.folder_check = verify::verify(&folder, &[], &self.detectors);
+        self.verified = folder.iter().map(|(path, _)| path.clone()).collect();
         let mut marks: HashMap<PathBuf, Mark> = HashMap::new();
         for finding in &self.folder_check.findings {
             let Some(file) = &finding.file else { continue };
@@ -156,18 +161,25 @@ impl FilesPane {
     }
 
     pub fn mark(&self, path: &Path) -> Mark {
-        if !self.headers.contains_key(path) {
+        if !self.verified.contains(path) {
             return Mark::Pending;
         }
         self.marks.get(path).cloned().unwrap_or(Mark::Ok)
     }
 
-    /// Frames of the folder that verification has nothing against.
+    /// Frames of the folder that verification has checked and has nothing against.
     pub fn valid_biases(&self) -> Vec<PathBuf> {
         self.fits_in_folder()
             .filter(|e| self.mark(&e.path) == Mark::Ok)
             .map(|e| e.path.clone())
             .collect()
+    }
+
+    /// Frames of the folder without a verdict yet.
+    pub fn pending(&self) -> usize {
+        self.fits_in_folder()
+            .filter(|e| self.mark(&e.path) == Mark::Pending)
+            .count()
     }
 
     pub fn toggle(&mut self, path: &Path) {

@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
                 EntryKind::Fits => {
                     let selected = app.files.selected.contains(&entry.path);
                     let (mark, reason, style) = match app.files.mark(&entry.path) {
-                        Mark::Pending => ("…", String::new(), theme.dim),
+                        Mark::Pending => ("·", "reading…".to_string(), theme.dim),
                         Mark::Ok => ("✓", String::new(), theme.pass),
                         Mark::Warning(r) => ("⚠", r, theme.warn),
                         Mark::Error(r) => ("✗", r, theme.error),
