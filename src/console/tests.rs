@@ -987,6 +987,12 @@ fn a_selection_change_after_a_stack_restacks_and_w_never_writes_the_old_frames()
     app.update(ch('n'));
     assert!(app.results.stale && app.restack_at.is_none());
     assert!(app.update(ch('w')).is_empty());
+    let screen = format!("{:?}", render(&mut app, 120, 40).backend().buffer());
+    assert!(
+        screen.contains("(stale: not what the panes show)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("updating"), "nothing is updating");
 }
 
 #[test]

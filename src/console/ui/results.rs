@@ -34,7 +34,9 @@ pub fn tab_from_x(x: u16) -> Option<usize> {
 pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
     let theme = app.theme;
     let focused = app.focus == Focus::Results;
-    let updating = matches!(app.job, Job::Stacking { .. }) || app.results.stale;
+    // A re-stack is running or due; a stale result with neither waits for the user
+    // (the selection cannot be stacked), and says so rather than "updating" for ever.
+    let updating = matches!(app.job, Job::Stacking { .. }) || app.restack_at.is_some();
     let mut title = vec![Span::styled(" Results ", theme.title)];
     if let Some(r) = &app.results.result {
         // Which extension the tabs show; the product holds them all.
@@ -68,8 +70,15 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             theme.dim,
         ));
     }
-    if updating && app.results.result.is_some() {
-        title.push(Span::styled("(updating…) ", theme.warn));
+    if app.results.result.is_some() {
+        if updating {
+            title.push(Span::styled("(updating…) ", theme.warn));
+        } else if app.results.stale {
+            title.push(Span::styled(
+                "(stale: not what the panes show) ",
+                theme.error,
+            ));
+        }
     }
     let block = super::pane_block(app, Line::from(title), focused);
     let inner = block.inner(area);
