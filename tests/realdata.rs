@@ -70,6 +70,15 @@ fn stack(
     (doc, product)
 }
 
+/// RON DIFF with its uncertainty, for the log.
+fn ron_diff(product: &ProductQc) -> String {
+    format!(
+        "{:.4} ± {:.4} e-",
+        mbias_qc(product, "RON DIFF"),
+        mbias_qc(product, "RON DIFF ERR")
+    )
+}
+
 fn mbias_qc(product: &ProductQc, name: &str) -> f64 {
     product
         .values
@@ -149,7 +158,10 @@ fn alfosc_master_ron_drift_and_defects() {
 
     let ron = mbias_qc(&product, "RON DIFF");
     let expected = ALFOSC_RON_ADU * ALFOSC_GAIN;
-    println!("ALFOSC RON DIFF {ron:.4} e- (README {expected:.4} e-)");
+    println!(
+        "ALFOSC RON DIFF {} (README {expected:.4} e-)",
+        ron_diff(&product)
+    );
     assert!(within(ron, expected, 0.05), "{ron} vs {expected}");
 
     // The README's frame medians fall 11613 → 11585 ADU: the sequence had not settled.
@@ -233,11 +245,13 @@ fn kast_per_amplifier_ron_and_the_cosmic_hit() {
     let clean = difference_std(&b14, &b15, 0..1024, in_hit);
     let (ron1, ron2) = (mbias_qc(&amp1, "RON DIFF"), mbias_qc(&amp2, "RON DIFF"));
     println!(
-        "Kast RON DIFF: both amplifiers {:.4} e-; amp 1 {ron1:.4} e- (b14−b15 std {:.4} e- \
-         with the hit, {:.4} e- without); amp 2 {ron2:.4} e- (README {:.4} e-)",
-        mbias_qc(&both, "RON DIFF"),
+        "Kast RON DIFF: both amplifiers {}; amp 1 {} (b14−b15 std {:.4} e- with the hit, \
+         {:.4} e- without); amp 2 {} (README {:.4} e-)",
+        ron_diff(&both),
+        ron_diff(&amp1),
         plain * KAST_GAIN,
         clean * KAST_GAIN,
+        ron_diff(&amp2),
         KAST_AMP2_RON_ADU * KAST_GAIN
     );
     assert!(

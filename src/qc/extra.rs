@@ -119,6 +119,7 @@ pub(super) fn values(
             "[e-] Median of frames' clipped medians",
         ));
     }
+    // What the two mean, and why they are robust: `super::difference_ron`.
     if let Some(r) = ron {
         out.push(own(
             "RON DIFF",
@@ -130,7 +131,7 @@ pub(super) fn values(
             "RON DIFF ERR",
             r.ronerr,
             "e-",
-            "[e-] Spread of RON DIFF",
+            "[e-] Error of RON DIFF",
         ));
     }
     if let Some(d) = level_drift(&levels) {
