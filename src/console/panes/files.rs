@@ -110,24 +110,18 @@ impl FilesPane {
     pub fn recheck(&mut self) {
         let folder = self.scanned(self.fits_in_folder().map(|e| e.path.clone()));
         self.folder_check = verify::verify(&folder, &[], &self.detectors);
-        let mut marks: HashMap<PathBuf, Mark> = HashMap::new();
-        for finding in &self.folder_check.findings {
-            let Some(file) = &finding.file else { continue };
-            let mark = match finding.severity {
-                Severity::Error => Mark::Error(finding.text()),
-                Severity::Warning => Mark::Warning(finding.text()),
-                Severity::Note => continue,
-            };
-            let worse = match marks.get(file) {
-                None | Some(Mark::Ok) | Some(Mark::Pending) => true,
-                Some(Mark::Warning(_)) => matches!(mark, Mark::Error(_)),
-                Some(Mark::Error(_)) => false,
-            };
-            if worse {
-                marks.insert(file.clone(), mark);
-            }
-        }
-        self.marks = marks;
+        self.marks = self
+            .folder_check
+            .worst_by_file()
+            .into_iter()
+            .map(|(file, finding)| {
+                let mark = match finding.severity {
+                    Severity::Error => Mark::Error(finding.text()),
+                    _ => Mark::Warning(finding.text()),
+                };
+                (file.to_path_buf(), mark)
+            })
+            .collect();
         self.unchecked = 0;
         self.recheck_selection();
     }
@@ -162,12 +156,15 @@ impl FilesPane {
         self.marks.get(path).cloned().unwrap_or(Mark::Ok)
     }
 
-    /// Frames of the folder that verification has nothing against.
+    /// Frames of the folder that verification has nothing against (as `mbias stack
+    /// --select valid` takes them); a frame whose header is not read yet is not among them.
     pub fn valid_biases(&self) -> Vec<PathBuf> {
-        self.fits_in_folder()
-            .filter(|e| self.mark(&e.path) == Mark::Ok)
+        let read: Vec<PathBuf> = self
+            .fits_in_folder()
+            .filter(|e| self.headers.contains_key(&e.path))
             .map(|e| e.path.clone())
-            .collect()
+            .collect();
+        verify::select_valid(&read, &self.folder_check).0
     }
 
     pub fn toggle(&mut self, path: &Path) {
