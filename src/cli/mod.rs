@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod night;
 mod output;
 mod qc;
 mod simulate;
