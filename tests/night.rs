@@ -212,6 +212,17 @@ fn group_makes_one_master_per_setup_and_exits_with_the_worst() {
         ["20230225T000000_1X1_FAST_MBIAS_TESTCAM.fits"]
     );
 
+    let (run, _) = night.run("stack", "strict-json", &["--group", "--json"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let doc = json(&run);
+    assert!(doc["groups"][0]["product"].is_string(), "{doc}");
+    let refused = &doc["groups"][1];
+    assert!(
+        refused["error"].as_str().unwrap().contains("verification"),
+        "{doc}"
+    );
+    assert_eq!(refused["findings"][0]["problem"], "shape-differs", "{doc}");
+
     // Valid frames only, group by group: both setups stack, each under its own name.
     let (run, out) = night.run("stack", "both", &["--group", "--select", "valid"]);
     assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));

@@ -37,8 +37,7 @@ pub struct StackArgs {
     /// Exit with 3 when a QC value is outside its acceptable range.
     #[arg(long)]
     fail_on_qc: bool,
-    /// Which frames to stack: all (any problem refuses the set, as in soxspipe) or valid
-    /// (those verification has nothing against; the others are listed with the reason).
+    /// Which frames to stack; frames left out are listed with the reason.
     #[arg(long, value_enum, default_value_t = Select::All)]
     select: Select,
     /// One master per setup (detector and arm, binning, read-out mode, gain), named as
