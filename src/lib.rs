@@ -11,6 +11,7 @@ pub mod detector;
 pub mod error;
 pub mod fits;
 pub mod inputs;
+pub mod night;
 pub mod pipeline;
 pub mod product;
 pub mod progress;

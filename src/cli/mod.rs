@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod night;
 mod output;
 mod qc;
 mod simulate;
@@ -85,7 +86,8 @@ pub struct SettingsArgs {
     /// Settings file (soxspipe format accepted); default: $MBIAS_SETTINGS, then the user's config folder.
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
-    /// Override one setting, e.g. --set stacked-clipping-sigma=5 (repeatable).
+    /// Override one setting by its key or dotted path, e.g. --set stacked-clipping-sigma=5,
+    /// --set qc-acceptable-ranges.master-ron=[0,5], --set vis.frame-clipping-sigma=4 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
 }

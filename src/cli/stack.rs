@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
+use mbias::night::Batch;
 use mbias::pipeline::{Loaded, Outcome};
-use mbias::settings::{Combine, Numerics, Rejection};
+use mbias::settings::{Combine, Numerics, Rejection, Settings};
 
+use super::night::{self, Select};
 use super::{SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +37,23 @@ pub struct StackArgs {
     /// Exit with 3 when a QC value is outside its acceptable range.
     #[arg(long)]
     fail_on_qc: bool,
+    /// Which frames to stack; frames left out are listed with the reason.
+    #[arg(long, value_enum, default_value_t = Select::All)]
+    select: Select,
+    /// One master per setup (detector and arm, binning, read-out mode, gain), named as
+    /// soxspipe's data organiser names its sets; files that are no bias are left out.
+    #[arg(long)]
+    group: bool,
+}
+
+/// One stacked set, as the group summary and the JSON array need it.
+struct Stacked {
+    status: Status,
+    product: PathBuf,
+    frames: usize,
+    qc_failures: usize,
+    /// The `--json` document.
+    doc: Option<serde_json::Value>,
 }
 
 fn parse_numerics(s: &str) -> Result<Numerics, String> {
@@ -76,20 +95,134 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     }
     settings.rejection = args.rejection.or(settings.rejection);
     settings.combine = args.combine.or(settings.combine);
-    let (inputs, verification) = mbias::pipeline::validate(&args.inputs, &settings)?;
-    let plans = verification.plans();
-    let Some(&plan) = plans.first() else {
-        output::print_findings(&verification);
-        return Err(mbias::Error::Verification(verification.error_count()));
-    };
+    let choice = night::choice(args.select, args.group);
+    let night = mbias::night::plan(&args.inputs, &settings, choice)?;
+    let names = night.product_names();
     if !args.json {
-        output::print_findings(&verification);
+        night::print_left_out(&night.left_out);
+    }
+    if args.group {
+        return stack_groups(args, &settings, &night, &names);
+    }
+    // Not grouped, the frames make one set.
+    let Some((batch, name)) = night.batches.first().zip(names.first()) else {
+        return Err(mbias::Error::Verification(0));
+    };
+    let stacked = match stack_batch(args, &settings, batch, name.as_deref()) {
+        Err(mbias::Error::Verification(n)) if choice == Default::default() => {
+            eprintln!("hint: {SELECT_VALID_HINT}; --group stacks each setup on its own");
+            return Err(mbias::Error::Verification(n));
+        }
+        other => other?,
+    };
+    if let Some(mut doc) = stacked.doc {
+        if args.select == Select::Valid {
+            doc["left_out"] = serde_json::json!(night.left_out);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    Ok(stacked.status)
+}
+
+const SELECT_VALID_HINT: &str =
+    "--select valid stacks only the frames verification has nothing against";
+
+/// One master per setup group, each reported as a single set is, then a summary line per
+/// group; the exit status is the worst of the groups'.
+fn stack_groups(
+    args: &StackArgs,
+    settings: &Settings,
+    night: &mbias::night::Night,
+    names: &[Option<String>],
+) -> mbias::Result<Status> {
+    let total = night.batches.len();
+    let mut status = Status::Success;
+    if total == 0 {
+        eprintln!("error: no bias frames of any setup to stack");
+        status = Status::InputError;
+    }
+    let mut summary = Vec::with_capacity(total);
+    let mut docs = Vec::with_capacity(total);
+    let mut refused = false;
+    for (i, (batch, name)) in night.batches.iter().zip(names).enumerate() {
+        let setup = batch.setup.as_ref();
+        if !args.json {
+            println!("{}", night::group_heading(i, total, batch));
+        }
+        match stack_batch(args, settings, batch, name.as_deref()) {
+            Ok(stacked) => {
+                status = night::worse(status, stacked.status);
+                let verdict = match stacked.qc_failures {
+                    0 => "no QC value outside its range".to_string(),
+                    n => format!("{n} QC value(s) outside the acceptable range"),
+                };
+                summary.push(format!(
+                    "{}: {} frame(s) → {}, {verdict}",
+                    night::setup_label(batch),
+                    stacked.frames,
+                    stacked.product.display()
+                ));
+                if let Some(mut doc) = stacked.doc {
+                    doc["setup"] = serde_json::json!(setup);
+                    docs.push(doc);
+                }
+            }
+            Err(e) => {
+                status = night::worse(status, Status::InputError);
+                // Verification's findings are printed already; anything else is not.
+                refused |= matches!(e, mbias::Error::Verification(_));
+                if !matches!(e, mbias::Error::Verification(_)) {
+                    output::clear_progress();
+                    eprintln!("error: {e}");
+                }
+                summary.push(format!("{}: not stacked: {e}", night::setup_label(batch)));
+                docs.push(serde_json::json!({
+                    "setup": setup,
+                    "error": e.to_string(),
+                    "findings": batch.verification.findings,
+                }));
+            }
+        }
+        if !args.json {
+            println!();
+        }
+    }
+    if args.json {
+        let doc = serde_json::json!({ "groups": docs, "left_out": night.left_out });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!("{total} group(s):");
+        for line in summary {
+            println!("  {line}");
+        }
+    }
+    if refused && args.select == Select::All {
+        eprintln!("hint: {SELECT_VALID_HINT} in each setup");
+    }
+    Ok(status)
+}
+
+/// Stacks one verified set and writes its product as `name`, printing the findings, the
+/// QC table and the frame table (or, with `--json`, returning the document).
+fn stack_batch(
+    args: &StackArgs,
+    settings: &Settings,
+    batch: &Batch,
+    name: Option<&str>,
+) -> mbias::Result<Stacked> {
+    let (inputs, verification) = (&batch.inputs, &batch.verification);
+    if !args.json {
+        output::print_findings(verification);
     } else {
         for f in &verification.findings {
             eprintln!("{f}");
         }
     }
-    let resolved = mbias::pipeline::resolve(&settings, plan)?;
+    let plans = verification.plans();
+    let (Some(&plan), Some(name)) = (plans.first(), name) else {
+        return Err(mbias::Error::Verification(verification.error_count()));
+    };
+    let resolved = mbias::pipeline::resolve(settings, plan)?;
     let progress = output::progress();
     // One image after the other: each stack already keeps both cores busy.
     let mut stacked: Vec<(Loaded, Outcome)> = Vec::with_capacity(plans.len());
@@ -107,11 +240,10 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
         .clone()
         .or_else(|| settings.output_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
-    let name = mbias::product::product_name(plan, inputs.sof.as_deref());
     let images: Vec<(&Loaded, &Outcome)> = stacked.iter().map(|(l, o)| (l, o)).collect();
     let path = mbias::pipeline::write_images(
         &folder,
-        &name,
+        name,
         args.overwrite,
         &inputs.files,
         &images,
@@ -119,6 +251,7 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     )?;
     output::clear_progress();
     let failed: usize = stacked.iter().map(|(_, o)| o.qc.failures().count()).sum();
+    let mut json = None;
     if args.json {
         let mut doc = serde_json::json!({
             "product": path,
@@ -148,7 +281,7 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
                 doc["extensions"] = extensions.into();
             }
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        json = Some(doc);
     } else {
         let p = &resolved.params;
         let names: Vec<&str> = plans
@@ -186,9 +319,15 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
             println!("\n{failed} QC value(s) outside the acceptable range");
         }
     }
-    Ok(if failed > 0 && args.fail_on_qc {
-        Status::QcOutOfRange
-    } else {
-        Status::Success
+    Ok(Stacked {
+        status: if failed > 0 && args.fail_on_qc {
+            Status::QcOutOfRange
+        } else {
+            Status::Success
+        },
+        product: path,
+        frames: plan.frames.len(),
+        qc_failures: failed,
+        doc: json,
     })
 }

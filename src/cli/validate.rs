@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{Status, output};
+use mbias::verify::Verification;
+
+use super::{Status, night, output};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -12,42 +14,49 @@ pub struct ValidateArgs {
     /// Print the findings as JSON.
     #[arg(long)]
     json: bool,
+    /// Check each setup (detector and arm, binning, read-out mode, gain) as a set of its
+    /// own, as `stack --group` would stack it; files that are no bias are left out.
+    #[arg(long)]
+    group: bool,
     #[command(flatten)]
     settings: super::SettingsArgs,
 }
 
-pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
-    let (set, verification) = mbias::pipeline::validate(&args.inputs, &args.settings.load()?)?;
-    let status = if verification.has_errors() {
+fn status(verification: &Verification) -> Status {
+    if verification.has_errors() {
         Status::InputError
     } else {
         Status::Success
-    };
-    if args.json {
-        let frames: Vec<_> = set
-            .files
-            .iter()
-            .map(|f| {
-                let worst = verification.for_file(f).map(|x| x.severity).max();
-                serde_json::json!({ "file": f, "worst": worst })
-            })
-            .collect();
-        let plans = verification.plans();
-        let mut doc = serde_json::json!({
-            "ok": !verification.has_errors(),
-            "frames": frames,
-            "summary": verification.summary,
-            "findings": verification.findings,
-            "profile": plans.first().map(|p| p.profile.name.as_str()),
-        });
-        if !verification.extensions.is_empty() {
-            let names: Vec<_> = plans.iter().map(|p| &p.extension).collect();
-            doc["extensions"] = serde_json::json!(names);
-        }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return Ok(status);
     }
-    output::print_findings(&verification);
+}
+
+/// The JSON report of one set.
+fn doc(files: &[PathBuf], verification: &Verification) -> serde_json::Value {
+    let frames: Vec<_> = files
+        .iter()
+        .map(|f| {
+            let worst = verification.for_file(f).map(|x| x.severity).max();
+            serde_json::json!({ "file": f, "worst": worst })
+        })
+        .collect();
+    let plans = verification.plans();
+    let mut doc = serde_json::json!({
+        "ok": !verification.has_errors(),
+        "frames": frames,
+        "summary": verification.summary,
+        "findings": verification.findings,
+        "profile": plans.first().map(|p| p.profile.name.as_str()),
+    });
+    if !verification.extensions.is_empty() {
+        let names: Vec<_> = plans.iter().map(|p| &p.extension).collect();
+        doc["extensions"] = serde_json::json!(names);
+    }
+    doc
+}
+
+/// The text report of one set.
+fn print(verification: &Verification) {
+    output::print_findings(verification);
     let plans = verification.plans();
     if plans.is_empty() {
         println!("not stackable: {} problem(s)", verification.error_count());
@@ -55,5 +64,59 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
     for plan in plans {
         println!("ok: {plan}");
     }
-    Ok(status)
+}
+
+pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
+    let choice = night::choice(night::Select::All, args.group);
+    let night = mbias::night::plan(&args.inputs, &args.settings.load()?, choice)?;
+    if !args.group {
+        let Some(set) = night.batches.first() else {
+            return Ok(Status::InputError);
+        };
+        if args.json {
+            let doc = doc(&set.inputs.files, &set.verification);
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        } else {
+            print(&set.verification);
+        }
+        return Ok(status(&set.verification));
+    }
+    // Grouped: each setup on its own; the worst group decides the exit status.
+    let worst = night.batches.iter().map(|b| status(&b.verification)).fold(
+        if night.batches.is_empty() {
+            Status::InputError
+        } else {
+            Status::Success
+        },
+        night::worse,
+    );
+    if args.json {
+        let groups: Vec<_> = night
+            .batches
+            .iter()
+            .map(|b| {
+                let mut doc = doc(&b.inputs.files, &b.verification);
+                doc["setup"] = serde_json::json!(b.setup);
+                doc
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "ok": worst == Status::Success,
+            "groups": groups,
+            "left_out": night.left_out,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(worst);
+    }
+    night::print_left_out(&night.left_out);
+    let total = night.batches.len();
+    if total == 0 {
+        println!("no bias frames of any setup");
+    }
+    for (i, batch) in night.batches.iter().enumerate() {
+        println!("{}", night::group_heading(i, total, batch));
+        print(&batch.verification);
+        println!();
+    }
+    Ok(worst)
 }

@@ -35,9 +35,10 @@ struct Table {
 fn eso_profile(t: Table) -> Profile {
     let soxs = t.instrument == Instrument::Soxs;
     let temperatures: Vec<(&'static str, String)> = if soxs {
+        let [detector, cpath] = crate::qc::TEMPERATURE_QC;
         vec![
-            ("DETECTOR TEMP", "ESO INS TEMP104 VAL".into()),
-            ("CPATH TEMP", "ESO INS TEMP301 VAL".into()),
+            (detector, "ESO INS TEMP104 VAL".into()),
+            (cpath, "ESO INS TEMP301 VAL".into()),
         ]
     } else {
         Vec::new()

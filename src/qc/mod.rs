@@ -31,6 +31,28 @@ pub const SOXSPIPE_QC: [&str; 8] = [
     "BADPIX FRAC",
 ];
 
+/// The temperatures soxspipe reports for SOXS frames (table only, not in the header), in
+/// the order of the profile's keywords.
+pub const TEMPERATURE_QC: [&str; 2] = ["DETECTOR TEMP", "CPATH TEMP"];
+
+/// The name a QC value's acceptable range has in `qc-acceptable-ranges`: soxspipe's
+/// kebab-case (`MASTER RON` → `master-ron`).
+pub fn range_key(name: &str) -> String {
+    name.to_ascii_lowercase().replace(' ', "-")
+}
+
+/// Every name a range can have: one per QC value mbias can report. A range under any
+/// other name never applies, so settings name it as a likely typo.
+pub fn range_names() -> Vec<String> {
+    SOXSPIPE_QC
+        .iter()
+        .chain(&TEMPERATURE_QC)
+        .chain(&MBIAS_QC)
+        .copied()
+        .map(range_key)
+        .collect()
+}
+
 /// Who defines a QC value. The header namespace follows it, so that a value mbias adds is
 /// never read by ESO tools as one of soxspipe's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -257,7 +279,7 @@ pub fn report(
     if let Some(last) = set.frames.last() {
         for (name, keyword) in &set.plan.profile.temperatures {
             if let Some(t) = last.header.number(keyword) {
-                let unit = if *name == "DETECTOR TEMP" { "K" } else { "C" };
+                let unit = if *name == TEMPERATURE_QC[0] { "K" } else { "C" };
                 values.push(QcValue {
                     in_header: false,
                     ..qc(name, t, unit, "")
@@ -267,8 +289,7 @@ pub fn report(
     }
     values.extend(extra::values(master, frames.difference_ron, pattern));
     for v in &mut values {
-        let key = v.name.to_ascii_lowercase().replace(' ', "-");
-        v.range = ranges.get(&key).copied();
+        v.range = ranges.get(&range_key(v.name)).copied();
         v.pass = v.range.map(|r| r.passes(v.value));
     }
     QcReport {

@@ -7,6 +7,7 @@
 //! X-shooter defaults and SOXS frames SOXS defaults.
 
 mod method;
+mod overrides;
 mod profiles;
 
 pub use method::{Combine, Rejection};
@@ -98,8 +99,10 @@ impl RecipeOverrides {
         if let Some(v) = self.frame_clipping_iterations {
             params.frame_clipping_iterations = v;
         }
+        // A range given here replaces the range of that name only: the others keep the
+        // values of the level below (the instrument's defaults, then the top-level block).
         if let Some(r) = &self.qc_acceptable_ranges {
-            ranges.clone_from(r);
+            ranges.extend(r.iter().map(|(name, range)| (name.clone(), *range)));
         }
     }
 }
@@ -139,6 +142,41 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
+/// A key of the `soxs-mbias` block nothing reads (a recipe key, an arm block or a QC range
+/// name), with the names that would have been read in its place. In a settings file it is
+/// a warning, because soxspipe ignores such keys and a file for another soxspipe version
+/// must still load; typed after `--set` it is an error.
+#[derive(Debug, Clone, PartialEq)]
+struct Stray {
+    key: String,
+    known: Vec<String>,
+}
+
+impl Stray {
+    fn new(key: String, known: impl IntoIterator<Item = impl Into<String>>) -> Stray {
+        Stray {
+            key,
+            known: known.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    fn warning(&self) -> String {
+        format!(
+            "unknown key {} is ignored (known: {})",
+            self.key,
+            self.known.join(", ")
+        )
+    }
+
+    fn into_error(self) -> SettingsError {
+        SettingsError::UnknownKey {
+            file: None,
+            key: self.key,
+            known: self.known.join(", "),
+        }
+    }
+}
+
 /// Settings resolved for one set of frames: everything the engine needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolved {
@@ -155,6 +193,9 @@ pub struct Resolved {
 pub const SETTINGS_ENV: &str = "MBIAS_SETTINGS";
 
 const RECIPE_BLOCK: &str = "soxs-mbias";
+/// The arms a `soxs-mbias` block may hold a sub-block for: soxspipe's (NIR frames are not
+/// stacked by mbias, but soxspipe's files carry `nir:` blocks).
+const ARMS: [&str; 3] = ["uvb", "vis", "nir"];
 const MBIAS_BLOCK: &str = "mbias";
 const RECIPE_KEYS: [&str; 5] = [
     "stacked-clipping-sigma",
@@ -271,14 +312,19 @@ impl Settings {
                 message: e.to_string(),
             })?
         };
-        Settings::from_value(&value)
+        let (mut settings, strays) = Settings::from_value(&value)?;
+        settings.warnings = strays.iter().map(Stray::warning).collect();
+        Ok(settings)
     }
 
-    fn from_value(value: &Value) -> Result<Settings, SettingsError> {
+    /// The settings a YAML document holds, and the keys of its `soxs-mbias` block that
+    /// nothing reads.
+    fn from_value(value: &Value) -> Result<(Settings, Vec<Stray>), SettingsError> {
         let mut settings = Settings::default();
+        let mut strays = Vec::new();
         let root = match value {
             Value::Mapping(m) => m,
-            Value::Null => return Ok(settings),
+            Value::Null => return Ok((settings, strays)),
             other => return Err(SettingsError::invalid("(top level)", "a mapping", other)),
         };
         if let Some(value) = root.get("instrument") {
@@ -290,27 +336,25 @@ impl Settings {
         }
         if let Some(block) = root.get(RECIPE_BLOCK) {
             let block = as_mapping(block, RECIPE_BLOCK)?;
-            settings.recipe = parse_recipe(block, RECIPE_BLOCK)?;
+            settings.recipe = parse_recipe(block, RECIPE_BLOCK, &mut strays)?;
             for (key, sub) in block {
                 let name = key_text(key);
                 if RECIPE_KEYS.contains(&name.as_str()) {
                     continue;
                 }
                 let path = format!("{RECIPE_BLOCK}.{name}");
-                if !matches!(sub, Value::Mapping(_)) {
-                    settings.warnings.push(unknown_recipe_key(&path));
+                let arm = name.to_ascii_lowercase();
+                let Some(sub) = sub.as_mapping().filter(|_| ARMS.contains(&arm.as_str())) else {
+                    strays.push(Stray::new(path, RECIPE_KEYS.iter().chain(&ARMS).copied()));
                     continue;
-                }
-                let sub = as_mapping(sub, &path)?;
-                let overrides = parse_recipe(sub, &path)?;
+                };
+                let overrides = parse_recipe(sub, &path, &mut strays)?;
                 for arm_key in sub.keys().map(key_text) {
                     if !RECIPE_KEYS.contains(&arm_key.as_str()) {
-                        settings
-                            .warnings
-                            .push(unknown_recipe_key(&format!("{path}.{arm_key}")));
+                        strays.push(Stray::new(format!("{path}.{arm_key}"), RECIPE_KEYS));
                     }
                 }
-                settings.arms.insert(name.to_ascii_lowercase(), overrides);
+                settings.arms.insert(arm, overrides);
             }
         }
         if let Some(block) = root.get(MBIAS_BLOCK) {
@@ -386,7 +430,7 @@ impl Settings {
                 }
             }
         }
-        Ok(settings)
+        Ok((settings, strays))
     }
 
     /// Refuses a forced `mbias.profile` that names no profile: one clear settings error
@@ -466,84 +510,6 @@ impl Settings {
         })
     }
 
-    /// Applies one `--set key=value`. `key` is a recipe key (`stacked-clipping-sigma`), an
-    /// `mbias` key (`numerics`), or a dotted path (`soxs-mbias.vis.frame-clipping-sigma`).
-    pub fn apply_override(&mut self, assignment: &str) -> Result<(), SettingsError> {
-        let (key, raw) = assignment
-            .split_once('=')
-            .ok_or_else(|| SettingsError::BadAssignment(assignment.to_string()))?;
-        let key = key.trim();
-        let path: Vec<&str> = if key.contains('.') {
-            key.split('.').collect()
-        } else if RECIPE_KEYS.contains(&key) {
-            vec![RECIPE_BLOCK, key]
-        } else if MBIAS_KEYS.contains(&key) {
-            vec![MBIAS_BLOCK, key]
-        } else {
-            return Err(SettingsError::UnknownKey {
-                file: None,
-                key: key.to_string(),
-                known: RECIPE_KEYS
-                    .iter()
-                    .chain(&MBIAS_KEYS)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        };
-        let value: Value = serde_yaml::from_str(raw.trim()).map_err(|e| SettingsError::Syntax {
-            file: None,
-            message: format!("{key}: {e}"),
-        })?;
-        let overlay = path.iter().rev().fold(value, |inner, part| {
-            let mut map = Mapping::new();
-            map.insert(Value::String(part.to_string()), inner);
-            Value::Mapping(map)
-        });
-        let patch = Settings::from_value(&overlay)?;
-        // A key typed on the command line that nothing reads is a mistake, not a file
-        // written for another soxspipe version.
-        if !patch.warnings.is_empty() {
-            return Err(SettingsError::UnknownKey {
-                file: None,
-                key: key.to_string(),
-                known: RECIPE_KEYS.join(", "),
-            });
-        }
-        self.merge(patch);
-        Ok(())
-    }
-
-    fn merge(&mut self, patch: Settings) {
-        merge_overrides(&mut self.recipe, patch.recipe);
-        for (arm, overrides) in patch.arms {
-            merge_overrides(self.arms.entry(arm).or_default(), overrides);
-        }
-        if patch.instrument.is_some() {
-            self.instrument = patch.instrument;
-        }
-        if patch.numerics.is_some() {
-            self.numerics = patch.numerics;
-        }
-        if patch.rejection.is_some() {
-            self.rejection = patch.rejection;
-        }
-        if patch.combine.is_some() {
-            self.combine = patch.combine;
-        }
-        if patch.output_dir.is_some() {
-            self.output_dir = patch.output_dir;
-        }
-        if patch.profile.is_some() {
-            self.profile = patch.profile;
-        }
-        for generic in patch.detectors {
-            self.detectors
-                .retain(|g| !g.profile.name.eq_ignore_ascii_case(&generic.profile.name));
-            self.detectors.push(generic);
-        }
-    }
-
     /// Settings text that soxspipe accepts as it is and that reproduces `resolved`.
     pub fn to_soxspipe_yaml(resolved: &Resolved) -> String {
         let mut out = String::from(
@@ -584,20 +550,6 @@ impl Settings {
             resolved.combine.name()
         ));
         out
-    }
-}
-
-fn merge_overrides(into: &mut RecipeOverrides, from: RecipeOverrides) {
-    into.stacked_clipping_sigma = from.stacked_clipping_sigma.or(into.stacked_clipping_sigma);
-    into.stacked_clipping_iterations = from
-        .stacked_clipping_iterations
-        .or(into.stacked_clipping_iterations);
-    into.frame_clipping_sigma = from.frame_clipping_sigma.or(into.frame_clipping_sigma);
-    into.frame_clipping_iterations = from
-        .frame_clipping_iterations
-        .or(into.frame_clipping_iterations);
-    if from.qc_acceptable_ranges.is_some() {
-        into.qc_acceptable_ranges = from.qc_acceptable_ranges;
     }
 }
 
@@ -646,20 +598,19 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-fn unknown_recipe_key(path: &str) -> String {
-    format!(
-        "unknown key {path} is ignored (known: {})",
-        RECIPE_KEYS.join(", ")
-    )
-}
-
 fn as_mapping<'a>(value: &'a Value, path: &str) -> Result<&'a Mapping, SettingsError> {
     value
         .as_mapping()
         .ok_or_else(|| SettingsError::invalid(path, "a mapping", value))
 }
 
-fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, SettingsError> {
+/// One recipe block (`soxs-mbias`, an arm's, a generic profile's); range names nothing
+/// reports go to `strays`.
+fn parse_recipe(
+    block: &Mapping,
+    path: &str,
+    strays: &mut Vec<Stray>,
+) -> Result<RecipeOverrides, SettingsError> {
     // Checked here, not only when stacking, so the message names the file.
     let sigma = |key: &str| -> Result<Option<f64>, SettingsError> {
         match block.get(key) {
@@ -692,27 +643,11 @@ fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, Settings
     };
     let qc_acceptable_ranges = match block.get("qc-acceptable-ranges") {
         None | Some(Value::Null) => None,
-        Some(v) => {
-            let key_path = format!("{path}.qc-acceptable-ranges");
-            let mut ranges = QcRanges::new();
-            for (name, range) in as_mapping(v, &key_path)? {
-                let name = name.as_str().unwrap_or_default().to_string();
-                let item_path = format!("{key_path}.{name}");
-                let pair = range
-                    .as_sequence()
-                    .filter(|s| s.len() == 2)
-                    .and_then(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
-                    .ok_or_else(|| SettingsError::invalid(&item_path, "[low, high]", range))?;
-                ranges.insert(
-                    name,
-                    QcRange {
-                        low: pair.0,
-                        high: pair.1,
-                    },
-                );
-            }
-            Some(ranges)
-        }
+        Some(v) => Some(parse_ranges(
+            v,
+            &format!("{path}.qc-acceptable-ranges"),
+            strays,
+        )?),
     };
     Ok(RecipeOverrides {
         stacked_clipping_sigma: sigma("stacked-clipping-sigma")?,
@@ -721,6 +656,34 @@ fn parse_recipe(block: &Mapping, path: &str) -> Result<RecipeOverrides, Settings
         frame_clipping_iterations: count("frame-clipping-iterations")?,
         qc_acceptable_ranges,
     })
+}
+
+/// `qc-acceptable-ranges`: `name: [low, high]` with low below high, so that some value
+/// can pass (`[-.inf, .inf]` passes every finite value).
+fn parse_ranges(
+    value: &Value,
+    path: &str,
+    strays: &mut Vec<Stray>,
+) -> Result<QcRanges, SettingsError> {
+    let known = crate::qc::range_names();
+    let mut ranges = QcRanges::new();
+    for (name, range) in as_mapping(value, path)? {
+        let name = key_text(name);
+        let item_path = format!("{path}.{name}");
+        let (low, high) = range
+            .as_sequence()
+            .filter(|s| s.len() == 2)
+            .and_then(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
+            .filter(|(low, high)| low < high)
+            .ok_or_else(|| {
+                SettingsError::invalid(&item_path, "[low, high] with low below high", range)
+            })?;
+        if !known.contains(&name) {
+            strays.push(Stray::new(item_path, &known));
+        }
+        ranges.insert(name, QcRange { low, high });
+    }
+    Ok(ranges)
 }
 
 #[cfg(test)]
@@ -772,7 +735,14 @@ soxs-mbias:
         assert_eq!(vis.params.stacked_clipping_sigma, 4.0);
         assert_eq!(vis.params.frame_clipping_sigma, 6.0, "arm block overrides");
         assert_eq!(vis.params.frame_clipping_iterations, 3, "default kept");
-        assert_eq!(vis.qc_ranges.len(), 1);
+        assert_eq!(
+            vis.qc_ranges["master-ron"],
+            QcRange {
+                low: 0.0,
+                high: 12.0
+            }
+        );
+        assert_eq!(vis.qc_ranges.len(), 7, "the other built-in ranges kept");
         let uvb = s
             .resolve(crate::detector::by_name("xsh-uvb").unwrap())
             .unwrap();
@@ -819,6 +789,137 @@ soxs-mbias:
         ] {
             let e = Settings::parse(&format!("soxs-mbias:\n    {text}\n")).unwrap_err();
             assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+
+    fn range(low: f64, high: f64) -> QcRange {
+        QcRange { low, high }
+    }
+
+    #[test]
+    fn a_users_range_replaces_that_range_only_at_every_level() {
+        let text = "
+soxs-mbias:
+    qc-acceptable-ranges:
+        master-ron: [0, 12]
+    vis:
+        qc-acceptable-ranges:
+            raw-ron: [1, 20]
+";
+        let mut s = Settings::parse(text).unwrap();
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let r = soxs(&s);
+        assert_eq!(r.qc_ranges["master-ron"], range(0.0, 12.0), "top level");
+        assert_eq!(r.qc_ranges["raw-ron"], range(1.0, 20.0), "arm block");
+        assert_eq!(r.qc_ranges["structy"], range(-0.01, 0.6), "built-in kept");
+        assert_eq!(r.qc_ranges.len(), 7);
+
+        s.apply_override("qc-acceptable-ranges.structx=[-5, 5]")
+            .unwrap();
+        s.apply_override("soxs-mbias.qc-acceptable-ranges={ron-diff: [0, 9]}")
+            .unwrap();
+        s.apply_override("vis.qc-acceptable-ranges.fpn-fracmax=[0, 4]")
+            .unwrap();
+        let r = soxs(&s);
+        assert_eq!(r.qc_ranges["structx"], range(-5.0, 5.0));
+        assert_eq!(r.qc_ranges["ron-diff"], range(0.0, 9.0));
+        assert_eq!(r.qc_ranges["fpn-fracmax"], range(0.0, 4.0));
+        assert_eq!(r.qc_ranges["master-ron"], range(0.0, 12.0), "file's kept");
+        assert_eq!(r.qc_ranges["raw-ron"], range(1.0, 20.0), "arm's kept");
+        assert_eq!(r.qc_ranges.len(), 8);
+        // Generic profiles have no built-in ranges; the user's apply all the same.
+        let generic = Settings::parse(crate::simulate::GENERIC_SETTINGS).unwrap();
+        let mut generic = generic.clone();
+        generic
+            .apply_override("qc-acceptable-ranges.master-ron=[0, 5]")
+            .unwrap();
+        let profile = generic.detectors().find("sim-4k").unwrap().clone();
+        let r = generic.resolve(&profile).unwrap();
+        assert_eq!(r.qc_ranges.keys().collect::<Vec<_>>(), ["master-ron"]);
+    }
+
+    #[test]
+    fn every_key_can_be_set_by_its_dotted_path() {
+        let mut s = Settings::parse(crate::simulate::GENERIC_SETTINGS).unwrap();
+        for assignment in [
+            "mbias.rejection=noise-model",
+            "combine=median",
+            "soxs-mbias.vis.frame-clipping-sigma=6",
+            "uvb.frame-clipping-iterations=2",
+            "instrument=soxs",
+            "mbias.detectors.sim-4k.gain=2.5",
+            "detectors.sim-4k.soxs-mbias.stacked-clipping-sigma=7",
+        ] {
+            s.apply_override(assignment)
+                .unwrap_or_else(|e| panic!("{assignment}: {e}"));
+        }
+        assert_eq!(s.rejection, Some(Rejection::NoiseModel));
+        assert_eq!(s.combine, Some(Combine::Median));
+        assert_eq!(soxs(&s).params.frame_clipping_sigma, 6.0);
+        assert_eq!(s.arms["uvb"].frame_clipping_iterations, Some(2));
+        assert_eq!(s.instrument, Some(Instrument::Soxs));
+        let sim = s.detectors().find("sim-4k").unwrap().clone();
+        assert_eq!(sim.gain.value, Some(2.5), "the changed key");
+        assert!(
+            !sim.matcher.rules.is_empty(),
+            "the profile's other keys kept"
+        );
+        assert_eq!(s.resolve(&sim).unwrap().params.stacked_clipping_sigma, 7.0);
+    }
+
+    #[test]
+    fn unknown_keys_and_range_names_are_errors_on_set_and_warnings_in_files() {
+        for (assignment, unknown, known) in [
+            (
+                "qc-acceptable-ranges.mastr-ron=[0, 5]",
+                "mastr-ron",
+                "master-ron",
+            ),
+            (
+                "soxs-mbias.vis.qc-acceptable-ranges={mastr-ron: [0, 5]}",
+                "mastr-ron",
+                "ron-diff",
+            ),
+            ("mastr-ron=[0, 5]", "mastr-ron", "qc-acceptable-ranges"),
+            ("soxs-mbias.vsi.frame-clipping-sigma=3", "vsi", "vis"),
+            ("vis.frame-clip=3", "frame-clip", "frame-clipping-sigma"),
+            ("mbias.rejecton=noise-model", "rejecton", "rejection"),
+            ("detectors.sim-4k.gian=2", "gian", "gain"),
+            (
+                "detectors.sim-4k.soxs-mbias.qc-acceptable-ranges.mastr-ron=[0, 1]",
+                "mastr-ron",
+                "master-ron",
+            ),
+        ] {
+            let mut s = Settings::parse(crate::simulate::GENERIC_SETTINGS).unwrap();
+            let e = s.apply_override(assignment).unwrap_err().to_string();
+            assert!(
+                e.contains(unknown) && e.contains(known),
+                "{assignment}: {e}"
+            );
+        }
+        let s = Settings::parse(
+            "soxs-mbias:
+    qc-acceptable-ranges:
+        mastr-ron: [0, 5]
+    vsi:
+        frame-clipping-sigma: 3
+    nir:
+        frame-clipping-sigma: 3
+",
+        )
+        .unwrap();
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("qc-acceptable-ranges.mastr-ron"));
+        assert!(s.warnings[0].contains("master-ron, fpn-fracmax"));
+        assert!(s.warnings[1].contains("soxs-mbias.vsi") && s.warnings[1].contains("vis"));
+        assert_eq!(soxs(&s).qc_ranges.len(), 8, "the stray range kept, unused");
+        for bad in ["[5, 0]", "[1, 1]", "[.nan, 2]", "[1]"] {
+            let e = Settings::default()
+                .apply_override(&format!("qc-acceptable-ranges.master-ron={bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("low below high"), "{bad}: {e}");
         }
     }
 

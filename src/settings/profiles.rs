@@ -6,7 +6,7 @@
 
 use serde_yaml::{Mapping, Value};
 
-use super::{Numerics, RecipeOverrides, as_mapping, parse_recipe};
+use super::{Numerics, RECIPE_KEYS, RecipeOverrides, as_mapping, parse_recipe};
 use crate::detector::{
     BiasRule, Binning, GenericBias, HduChoice, Matcher, Profile, Quantity, SectionSpec, Window,
 };
@@ -39,6 +39,8 @@ const BIAS_KEYS: [&str; 5] = [
 pub struct GenericProfile {
     pub profile: Profile,
     pub recipe: RecipeOverrides,
+    /// The entry as written, so a `--set` of one of its keys can keep the others.
+    pub source: Value,
 }
 
 fn text_of(value: &Value) -> Option<String> {
@@ -251,6 +253,19 @@ fn matcher(value: &Value, path: &str) -> Result<Matcher, SettingsError> {
     Ok(Matcher { rules })
 }
 
+/// A profile's own `soxs-mbias` block. It is mbias's, not a soxspipe file's, so a key or
+/// range name nothing reads is an error here, as elsewhere in the `mbias` block.
+fn own_recipe(value: &Value, path: &str) -> Result<RecipeOverrides, SettingsError> {
+    let block = as_mapping(value, path)?;
+    check_keys(block, path, &RECIPE_KEYS)?;
+    let mut strays = Vec::new();
+    let recipe = parse_recipe(block, path, &mut strays)?;
+    match strays.into_iter().next() {
+        Some(stray) => Err(stray.into_error()),
+        None => Ok(recipe),
+    }
+}
+
 /// One `mbias.detectors.<name>` entry.
 pub(super) fn parse_profile(
     name: &str,
@@ -303,7 +318,7 @@ pub(super) fn parse_profile(
                     .and_then(Numerics::parse)
                     .ok_or_else(|| SettingsError::invalid(&path, "soxspipe or exact", v))?
             }
-            _ => recipe = parse_recipe(as_mapping(v, &path)?, &path)?,
+            _ => recipe = own_recipe(v, &path)?,
         }
     }
     if profile.ron.keywords.is_empty() && profile.ron.value.is_none() {
@@ -313,7 +328,11 @@ pub(super) fn parse_profile(
             &Value::Null,
         ));
     }
-    Ok(GenericProfile { profile, recipe })
+    Ok(GenericProfile {
+        profile,
+        recipe,
+        source: value.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //! extension when the profile stacks each extension of multi-extension frames on its own.
 
 mod frame;
+mod group;
+mod select;
 mod set;
 
 use std::collections::HashMap;
@@ -20,6 +22,8 @@ use crate::detector::{Detectors, Profile};
 use crate::error::FitsError;
 use crate::fits::{FrameFile, KeywordProblem, read_frame_header};
 use frame::{Candidate, check_frame};
+pub use group::{Group, Setup, group_by_setup};
+pub use select::{LeftOut, select_valid};
 use set::{Agreement, Draft, agree, agree_extensions, plan_image};
 
 /// soxspipe's documented minimum number of bias frames.
@@ -325,6 +329,29 @@ fn merge_extensions<T: Eq + std::hash::Hash + Clone>(
     out
 }
 
+/// What is said of a file skipped for its name.
+pub fn not_fits_name(path: &Path) -> Finding {
+    Finding::new(
+        Severity::Warning,
+        Problem::NotFitsName,
+        "not a FITS file name (.fits, .fits.gz, .fz); ignored".to_string(),
+    )
+    .file(path)
+}
+
+/// What is said of a file whose header could not be read.
+fn unreadable(path: &Path, error: &FitsError) -> Finding {
+    // The finding names the file already: "path: msg" and "path, HDU 1: msg" become "msg"
+    // and "HDU 1: msg".
+    let message = error.to_string();
+    let message = message
+        .strip_prefix(&path.display().to_string())
+        .and_then(|rest| rest.strip_prefix(": ").or(rest.strip_prefix(", ")))
+        .unwrap_or(&message)
+        .to_string();
+    Finding::new(Severity::Error, Problem::Unreadable, message).file(path)
+}
+
 /// Verifies scanned frames. `ignored` are files skipped for their names (reported as
 /// notes); `detectors` adds the settings' generic profiles to the built-in ones.
 pub fn verify(
@@ -334,14 +361,7 @@ pub fn verify(
 ) -> Verification {
     let mut out = Collector::default();
     for path in ignored {
-        out.push(
-            Finding::new(
-                Severity::Warning,
-                Problem::NotFitsName,
-                "not a FITS file name (.fits, .fits.gz, .fz); ignored".to_string(),
-            )
-            .file(path),
-        );
+        out.push(not_fits_name(path));
     }
 
     // Per frame: readable, known detector, a bias, required keywords.
@@ -353,17 +373,7 @@ pub fn verify(
                     candidates.push(candidate);
                 }
             }
-            Err(e) => {
-                // The finding names the file already: "path: msg" and "path, HDU 1: msg"
-                // become "msg" and "HDU 1: msg".
-                let message = e.to_string();
-                let message = message
-                    .strip_prefix(&path.display().to_string())
-                    .and_then(|rest| rest.strip_prefix(": ").or(rest.strip_prefix(", ")))
-                    .unwrap_or(&message)
-                    .to_string();
-                out.push(Finding::new(Severity::Error, Problem::Unreadable, message).file(path));
-            }
+            Err(e) => out.push(unreadable(path, e)),
         }
     }
 

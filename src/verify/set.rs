@@ -139,7 +139,7 @@ pub(super) fn agree_extensions(out: &mut Collector, frames: &[&Candidate]) -> Ve
     expected.into_iter().map(str::to_string).collect()
 }
 
-fn number_text(v: f64) -> String {
+pub(super) fn number_text(v: f64) -> String {
     crate::fits::header::format_float(v)
 }
 

@@ -436,3 +436,104 @@ fn extension_problems_name_the_extension_and_shared_ones_are_said_once() {
         v.summary
     );
 }
+
+#[test]
+fn valid_frames_are_those_verification_has_nothing_against() {
+    let flat = frame(
+        6,
+        (4096, 2098),
+        set("ESO DPR TYPE", Value::Str("FLAT".into())),
+    );
+    let binned = frame(7, (2048, 1049), set("ESO DET BINX", Value::Int(2)));
+    let broken = (
+        PathBuf::from("/night/broken.fits"),
+        Err(FitsError::NoImage {
+            path: PathBuf::from("/night/broken.fits"),
+        }),
+    );
+    let mut frames: Vec<Scanned> = (0..5).map(good).collect();
+    frames.extend([flat, binned, broken]);
+    let v = run(frames.clone());
+    let files: Vec<PathBuf> = frames.iter().map(|(p, _)| p.clone()).collect();
+    let (valid, left_out) = select_valid(&files, &v);
+    assert_eq!(valid, files[..5]);
+    let reasons: Vec<String> = left_out.iter().map(ToString::to_string).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].starts_with("/night/SOXS.6.fits: not a bias frame"));
+    assert!(reasons[1].starts_with("/night/SOXS.7.fits: binning is 2x1"));
+    assert!(reasons[2].starts_with("/night/broken.fits: no HDU holds"));
+    // The worst finding decides: a copy of frame 0 (a warning) read out otherwise (an
+    // error).
+    let datasum = |(path, frame): Scanned| -> Scanned {
+        let frame = frame.map(|mut f| {
+            let sum = Card::new("DATASUM", Value::Str("7".into()), "");
+            for image in f.images.iter_mut().chain([&mut f.image]) {
+                image.header.cards.push(sum.clone());
+            }
+            f.path.clone_from(&path);
+            f
+        });
+        (path, frame)
+    };
+    let copy = frame(0, (4096, 2098), set("ESO DET READ CURID", Value::Int(2)));
+    let copy = datasum((PathBuf::from("/night/copy.fits"), copy.1));
+    let mut frames: Vec<Scanned> = vec![datasum(good(0)), copy];
+    frames.extend((1..5).map(good));
+    let v = run(frames);
+    let problems =
+        |file: &str| -> Vec<Problem> { v.for_file(Path::new(file)).map(|f| f.problem).collect() };
+    assert_eq!(
+        problems("/night/copy.fits"),
+        [Problem::ReadSpeedDiffers, Problem::DuplicateFrame]
+    );
+    let worst = v.worst_by_file();
+    assert_eq!(
+        worst[Path::new("/night/copy.fits")].problem,
+        Problem::ReadSpeedDiffers
+    );
+    assert_eq!(worst.len(), 1);
+}
+
+#[test]
+fn frames_group_by_setup_and_what_is_no_bias_is_left_out() {
+    let mut frames: Vec<Scanned> = (0..3).map(good).collect();
+    frames.push(frame(3, (2048, 1049), set("ESO DET BINX", Value::Int(2))));
+    frames.push(frame(
+        4,
+        (4096, 2098),
+        set("ESO DET READ CURID", Value::Int(2)),
+    ));
+    frames.push(frame(
+        5,
+        (4096, 2098),
+        set("ESO DET OUT1 CONAD", Value::Float(1.6)),
+    ));
+    frames.push(frame(
+        6,
+        (4096, 2098),
+        set("ESO DPR TYPE", Value::Str("FLAT".into())),
+    ));
+    frames.push(frame(7, (4096, 2098), remove("MJD-OBS")));
+    frames.push(frame(8, (2048, 1049), set("ESO DET BINX", Value::Int(2))));
+    let (groups, left_out) = group_by_setup(&frames, &Detectors::default());
+    let setups: Vec<String> = groups.iter().map(|g| g.setup.to_string()).collect();
+    assert_eq!(
+        setups,
+        [
+            "soxs-vis 1x1, read-out 1, gain 1.4 e-/ADU",
+            "soxs-vis 2x1, read-out 1, gain 1.4 e-/ADU",
+            "soxs-vis 1x1, read-out 2, gain 1.4 e-/ADU",
+            "soxs-vis 1x1, read-out 1, gain 1.6 e-/ADU",
+        ]
+    );
+    let sizes: Vec<usize> = groups.iter().map(|g| g.files.len()).collect();
+    assert_eq!(sizes, [3, 2, 1, 1]);
+    assert_eq!(groups[1].files[1], PathBuf::from("/night/SOXS.8.fits"));
+    let left: Vec<String> = left_out.iter().map(ToString::to_string).collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left[0].starts_with("/night/SOXS.6.fits: not a bias frame"),
+        "{left:?}"
+    );
+    assert!(left[1].contains("keyword MJD-OBS"), "{left:?}");
+}

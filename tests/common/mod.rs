@@ -105,6 +105,18 @@ mbias:
 
     /// Writes one frame with the keywords `testcam` reads and a DATASUM.
     pub fn write_frame(path: &Path, index: usize, data: Data, shape: (usize, usize)) {
+        write_frame_with(path, index, data, shape, &[("IMAGETYP", "BIAS")]);
+    }
+
+    /// Writes one frame with the keywords `testcam` reads, `text` keywords (IMAGETYP among
+    /// them) and a DATASUM.
+    pub fn write_frame_with(
+        path: &Path,
+        index: usize,
+        data: Data,
+        shape: (usize, usize),
+        text: &[(&str, &str)],
+    ) {
         let kind = match data {
             Data::U16(_) => ImageType::UnsignedShort,
             Data::F32(_) => ImageType::Float,
@@ -119,7 +131,9 @@ mbias:
             .unwrap();
         let hdu = file.primary_hdu().unwrap();
         hdu.write_key(&mut file, "INSTRUME", "TESTCAM").unwrap();
-        hdu.write_key(&mut file, "IMAGETYP", "BIAS").unwrap();
+        for (key, value) in text {
+            hdu.write_key(&mut file, key, *value).unwrap();
+        }
         hdu.write_key(&mut file, "EXPTIME", 0.0f64).unwrap();
         hdu.write_key(&mut file, "GAIN", 1.5f64).unwrap();
         hdu.write_key(&mut file, "RDNOISE", 4.5f64).unwrap();

@@ -115,24 +115,18 @@ impl FilesPane {
         let folder = self.scanned(self.fits_in_folder().map(|e| e.path.clone()));
         self.folder_check = verify::verify(&folder, &[], &self.detectors);
         self.verified = folder.iter().map(|(path, _)| path.clone()).collect();
-        let mut marks: HashMap<PathBuf, Mark> = HashMap::new();
-        for finding in &self.folder_check.findings {
-            let Some(file) = &finding.file else { continue };
-            let mark = match finding.severity {
-                Severity::Error => Mark::Error(finding.text()),
-                Severity::Warning => Mark::Warning(finding.text()),
-                Severity::Note => continue,
-            };
-            let worse = match marks.get(file) {
-                None | Some(Mark::Ok) | Some(Mark::Pending) => true,
-                Some(Mark::Warning(_)) => matches!(mark, Mark::Error(_)),
-                Some(Mark::Error(_)) => false,
-            };
-            if worse {
-                marks.insert(file.clone(), mark);
-            }
-        }
-        self.marks = marks;
+        self.marks = self
+            .folder_check
+            .worst_by_file()
+            .into_iter()
+            .map(|(file, finding)| {
+                let mark = match finding.severity {
+                    Severity::Error => Mark::Error(finding.text()),
+                    _ => Mark::Warning(finding.text()),
+                };
+                (file.to_path_buf(), mark)
+            })
+            .collect();
         self.unchecked = 0;
         self.recheck_selection();
     }
@@ -167,12 +161,16 @@ impl FilesPane {
         self.marks.get(path).cloned().unwrap_or(Mark::Ok)
     }
 
-    /// Frames of the folder that verification has checked and has nothing against.
+    /// Frames of the folder that verification has checked and has nothing against (as
+    /// `mbias stack --select valid` takes them); a frame without a verdict yet (header not
+    /// read, or read after the last verification) is not among them.
     pub fn valid_biases(&self) -> Vec<PathBuf> {
-        self.fits_in_folder()
-            .filter(|e| self.mark(&e.path) == Mark::Ok)
+        let verified: Vec<PathBuf> = self
+            .fits_in_folder()
+            .filter(|e| self.verified.contains(&e.path))
             .map(|e| e.path.clone())
-            .collect()
+            .collect();
+        verify::select_valid(&verified, &self.folder_check).0
     }
 
     /// Frames of the folder without a verdict yet.
