@@ -339,7 +339,7 @@ fn simulate_then_validate() {
     let d = dir.path().join("xsh");
     let sim = mbias(&[
         "simulate",
-        "--out",
+        "-o",
         d.to_str().unwrap(),
         "--profile",
         "xsh-uvb",
@@ -359,6 +359,22 @@ fn simulate_then_validate() {
             .code(),
         Some(2)
     );
+}
+
+#[test]
+fn every_writing_command_takes_dash_o_output_and_simulate_still_takes_out() {
+    for command in [&[][..], &["stack"], &["simulate"]] {
+        let help = stdout(&mbias(&[command, &["--help"]].concat()));
+        assert!(help.contains("-o, --output <DIR>"), "{command:?}: {help}");
+        assert!(!help.contains("--out "), "{command:?}: --out stays hidden");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["--output", "--out"] {
+        let d = dir.path().join(flag.trim_start_matches('-'));
+        let sim = mbias(&["simulate", flag, d.to_str().unwrap(), "--frames", "1"]);
+        assert!(sim.status.success(), "{flag}: {}", stderr(&sim));
+        assert_eq!(entries(&d).len(), 1, "{flag}");
+    }
 }
 
 #[test]

@@ -10,8 +10,10 @@ use super::Status;
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// Folder to write the frames into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    // `--out`, hidden: the name before every writing command took `-o/--output`, still
+    // accepted so that older scripts run.
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
+    output: PathBuf,
     /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, sim-4k (4096×4096 frames of a
     /// generic CCD) or sim-mef (an empty primary HDU and one 2048×1024 image extension
     /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Stack
@@ -39,7 +41,7 @@ fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
 
 pub fn run(args: &SimulateArgs) -> mbias::Result<Status> {
     let files = mbias::simulate::simulate(
-        &args.out,
+        &args.output,
         &Spec::biases(args.profile, usize::from(args.frames), args.seed),
     )?;
     for f in &files {
