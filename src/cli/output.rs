@@ -1,4 +1,5 @@
-//! Text rendering shared by the subcommands, and progress on stderr.
+//! Text rendering shared by the subcommands, the one way they write to standard output,
+//! and progress on stderr.
 
 use std::io::IsTerminal;
 
@@ -25,13 +26,34 @@ pub fn clear_progress() {
     }
 }
 
-pub fn print_findings(v: &Verification) {
+/// `print!` that returns the write's error instead of panicking, so that a reader gone
+/// away (`| head -1`) ends the command quietly (see [`super::run`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns the write's error instead of panicking, as [`out!`].
+macro_rules! outln {
+    () => {
+        $crate::cli::output::out!("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::out!("{}\n", format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {out, outln};
+
+pub fn print_findings(v: &Verification) -> std::io::Result<()> {
     for line in &v.summary {
-        println!("set: {line}");
+        outln!("set: {line}")?;
     }
     for finding in &v.findings {
-        println!("{finding}");
+        outln!("{finding}")?;
     }
+    Ok(())
 }
 
 fn format_value(v: f64, integer: bool) -> String {

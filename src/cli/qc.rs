@@ -6,7 +6,8 @@ use mbias::product::QcValues;
 use mbias::qc::{FrameQcValues, QcOrigin};
 use mbias::settings::{QcRange, QcRanges};
 
-use super::{SettingsArgs, Status, output};
+use super::output::{out, outln};
+use super::{CommandResult, SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
 pub struct QcArgs {
@@ -66,8 +67,8 @@ fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn print_rows(rows: &[Row]) {
-    println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
+fn print_rows(rows: &[Row]) -> std::io::Result<()> {
+    outln!("{:<14} {:>22} {:<16} status", "QC", "value", "range")?;
     for row in rows {
         let range = row
             .range
@@ -78,18 +79,20 @@ fn print_rows(rows: &[Row]) {
             Some(false) => "FAIL",
             None => "-",
         };
-        println!("{:<14} {:>22} {range:<16} {status}", row.name, row.value);
+        outln!("{:<14} {:>22} {range:<16} {status}", row.name, row.value)?;
     }
+    Ok(())
 }
 
-fn print_frames(frames: &[FrameQcValues]) {
+fn print_frames(frames: &[FrameQcValues]) -> std::io::Result<()> {
     if !frames.is_empty() {
-        println!();
-        print!("{}", output::frame_table(frames));
+        outln!()?;
+        out!("{}", output::frame_table(frames))?;
     }
+    Ok(())
 }
 
-pub fn run(args: &QcArgs) -> mbias::Result<Status> {
+pub fn run(args: &QcArgs) -> CommandResult {
     let product = mbias::product::read_qc(&args.product)?;
     if product.values.is_empty() && product.extensions.is_empty() {
         // A raw frame or another pipeline's file: saying "no QC" and succeeding would
@@ -137,18 +140,18 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
                 .collect();
             doc["extensions"] = list.into();
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     } else if extensions.is_empty() {
-        print_rows(&rows);
-        print_frames(&product.frames);
+        print_rows(&rows)?;
+        print_frames(&product.frames)?;
     } else {
         for (i, (name, rows, frames)) in extensions.iter().enumerate() {
             if i > 0 {
-                println!();
+                outln!()?;
             }
-            println!("extension {name}");
-            print_rows(rows);
-            print_frames(frames);
+            outln!("extension {name}")?;
+            print_rows(rows)?;
+            print_frames(frames)?;
         }
     }
     Ok(if failed > 0 && args.fail_on_qc {

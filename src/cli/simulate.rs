@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use mbias::detector;
 use mbias::simulate::{self, Spec};
 
-use super::Status;
+use super::output::outln;
+use super::{CommandResult, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
@@ -39,13 +40,13 @@ fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
     })
 }
 
-pub fn run(args: &SimulateArgs) -> mbias::Result<Status> {
+pub fn run(args: &SimulateArgs) -> CommandResult {
     let files = mbias::simulate::simulate(
         &args.output,
         &Spec::biases(args.profile, usize::from(args.frames), args.seed),
     )?;
     for f in &files {
-        println!("{}", f.display());
+        outln!("{}", f.display())?;
     }
     if args.profile.instrument.is_none() {
         eprintln!(

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use mbias::pipeline::{Loaded, Outcome};
 use mbias::settings::{Combine, Numerics, Rejection};
 
-use super::{SettingsArgs, Status, output};
+use super::output::{out, outln};
+use super::{CommandResult, SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
 pub struct StackArgs {
@@ -69,7 +70,7 @@ fn frames_json(outcome: &Outcome) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub fn run(args: &StackArgs) -> mbias::Result<Status> {
+pub fn run(args: &StackArgs) -> CommandResult {
     let mut settings = args.settings.load()?;
     if let Some(n) = args.numerics {
         settings.numerics = Some(n);
@@ -79,11 +80,11 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     let (inputs, verification) = mbias::pipeline::validate(&args.inputs, &settings)?;
     let plans = verification.plans();
     let Some(&plan) = plans.first() else {
-        output::print_findings(&verification);
-        return Err(mbias::Error::Verification(verification.error_count()));
+        output::print_findings(&verification)?;
+        return Err(mbias::Error::Verification(verification.error_count()).into());
     };
     if !args.json {
-        output::print_findings(&verification);
+        output::print_findings(&verification)?;
     } else {
         for f in &verification.findings {
             eprintln!("{f}");
@@ -148,7 +149,7 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
                 doc["extensions"] = extensions.into();
             }
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     } else {
         let p = &resolved.params;
         let names: Vec<&str> = plans
@@ -160,7 +161,7 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
         } else {
             format!(", {} extensions ({})", names.len(), names.join(", "))
         };
-        println!(
+        outln!(
             "{} frames, {}{extensions}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
             plan.frames.len(),
             plan.profile.name,
@@ -171,19 +172,19 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
             p.stacked_clipping_sigma,
             p.stacked_clipping_iterations,
             resolved.combine.name()
-        );
-        println!("wrote {}", path.display());
+        )?;
+        outln!("wrote {}", path.display())?;
         for (plan, (_, outcome)) in plans.iter().zip(&stacked) {
-            println!();
+            outln!()?;
             if let Some(extension) = &plan.extension {
-                println!("extension {extension}");
+                outln!("extension {extension}")?;
             }
-            print!("{}", output::qc_table(&outcome.qc));
-            println!();
-            print!("{}", output::frame_table(&outcome.qc.frames));
+            out!("{}", output::qc_table(&outcome.qc))?;
+            outln!()?;
+            out!("{}", output::frame_table(&outcome.qc.frames))?;
         }
         if failed > 0 {
-            println!("\n{failed} QC value(s) outside the acceptable range");
+            outln!("\n{failed} QC value(s) outside the acceptable range")?;
         }
     }
     Ok(if failed > 0 && args.fail_on_qc {

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::{Status, output};
+use super::output::outln;
+use super::{CommandResult, Status, output};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -16,7 +17,7 @@ pub struct ValidateArgs {
     settings: super::SettingsArgs,
 }
 
-pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
+pub fn run(args: &ValidateArgs) -> CommandResult {
     let (set, verification) = mbias::pipeline::validate(&args.inputs, &args.settings.load()?)?;
     let status = if verification.has_errors() {
         Status::InputError
@@ -44,16 +45,16 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
             let names: Vec<_> = plans.iter().map(|p| &p.extension).collect();
             doc["extensions"] = serde_json::json!(names);
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
         return Ok(status);
     }
-    output::print_findings(&verification);
+    output::print_findings(&verification)?;
     let plans = verification.plans();
     if plans.is_empty() {
-        println!("not stackable: {} problem(s)", verification.error_count());
+        outln!("not stackable: {} problem(s)", verification.error_count())?;
     }
     for plan in plans {
-        println!("ok: {plan}");
+        outln!("ok: {plan}")?;
     }
     Ok(status)
 }
