@@ -361,6 +361,51 @@ fn simulate_then_validate() {
     );
 }
 
+/// The codes of the README's exit-code table: its first column, and the numbers its
+/// meanings name (130 for Ctrl-C …).
+fn readme_exit_codes() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let rows = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| exit code"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'));
+    let mut codes = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        codes.push(cells[1].to_string());
+        let numbers = cells[2]
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| w.len() == 3);
+        codes.extend(numbers.map(String::from));
+    }
+    codes
+}
+
+#[test]
+fn top_level_help_lists_every_exit_code_the_readme_lists() {
+    let codes = readme_exit_codes();
+    for code in ["0", "1", "2", "3", "128 + N", "130", "143", "129"] {
+        assert!(codes.iter().any(|c| c == code), "{code} in {codes:?}");
+    }
+    let help = stdout(&mbias(&["--help"]));
+    let listed = help
+        .split_once("Exit codes:")
+        .map(|(_, list)| list)
+        .unwrap_or_else(|| panic!("an exit-code list in {help}"));
+    for code in codes {
+        let at_line_start = listed.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix(code.as_str())
+                .is_some_and(|rest| rest.starts_with(' '))
+        });
+        assert!(
+            at_line_start || listed.contains(&format!(" {code} ")),
+            "exit code {code} in --help:\n{listed}"
+        );
+    }
+}
+
 #[test]
 fn every_writing_command_takes_dash_o_output_and_simulate_still_takes_out() {
     for command in [&[][..], &["stack"], &["simulate"]] {

@@ -108,7 +108,14 @@ pub fn stop_on_signals() {
     name = "mbias",
     version,
     about = "Build and vet CCD master-bias frames, faithfully to soxspipe's soxs_mbias",
-    after_help = "Exit codes: 0 success, 1 input or validation error, 2 usage error, 3 QC out of range (with --fail-on-qc), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM)."
+    after_help = "\
+Exit codes:
+  0        success
+  1        input or validation error
+  2        usage error
+  3        a QC value out of its acceptable range, with --fail-on-qc
+  128 + N  stopped by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP;
+           141 (SIGPIPE) when standard output's reader has gone, as in `mbias qc P | head -1`"
 )]
 pub struct Args {
     #[command(subcommand)]
