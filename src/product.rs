@@ -14,6 +14,7 @@ use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
 use crate::qc::{
     FrameField, FrameQcValues, QcOrigin, QcReport, QcValue, frame_keyword, parse_frame_keyword,
+    report_order,
 };
 use crate::verify::Plan;
 
@@ -202,9 +203,9 @@ impl Cards {
         }
     }
 
-    /// The QC values that go into headers, then each raw frame's.
+    /// The QC values, then each raw frame's.
     fn qc(&mut self, qc: &QcReport) {
-        for v in qc.values.iter().filter(|v| v.in_header) {
+        for v in &qc.values {
             self.add(&v.keyword(), qc_value(v), v.comment);
         }
         for (i, frame) in qc.frames.iter().enumerate() {
@@ -543,8 +544,8 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
     Ok(target)
 }
 
-/// QC values: (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value),
-/// soxspipe's, then mbias's, each in the order mbias reports them.
+/// QC values: (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value), in the
+/// order reports list them ([`crate::qc::DEFINITIONS`]), names mbias does not know last.
 pub type QcValues = Vec<(QcOrigin, String, f64)>;
 
 /// QC keywords read back from a product.
@@ -632,8 +633,10 @@ fn qc_values(header: &Header, names: &Header) -> (QcValues, Vec<FrameQcValues>) 
             }
             continue;
         }
-        for origin in [QcOrigin::Soxspipe, QcOrigin::Mbias] {
-            if let Some(name) = card.key.strip_prefix(origin.prefix()) {
+        for namespace in [QcOrigin::Soxspipe, QcOrigin::Mbias] {
+            if let Some(name) = card.key.strip_prefix(namespace.prefix()) {
+                // soxspipe's table-only values are written under mbias's namespace.
+                let origin = crate::qc::definition(name).map_or(namespace, |d| d.origin);
                 values.push((origin, name.to_string(), value));
             }
         }
@@ -643,17 +646,8 @@ fn qc_values(header: &Header, names: &Header) -> (QcValues, Vec<FrameQcValues>) 
             .text(&format!("ESO PRO REC1 RAW{} NAME", i + 1))
             .unwrap_or_default();
     }
-    values.sort_by_key(|(origin, name, _)| (*origin != QcOrigin::Soxspipe, report_order(name)));
+    values.sort_by_key(|(origin, name, _)| (report_order(name), *origin != QcOrigin::Soxspipe));
     (values, frames)
-}
-
-/// Where `name` stands in a report; names mbias does not know go last.
-fn report_order(name: &str) -> usize {
-    crate::qc::SOXSPIPE_QC
-        .iter()
-        .chain(&crate::qc::MBIAS_QC)
-        .position(|known| *known == name)
-        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

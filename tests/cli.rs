@@ -199,12 +199,20 @@ fn mbias_qc_values_have_their_own_keywords_and_read_back() {
         .iter()
         .map(|q| q["name"].as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = mbias::qc::SOXSPIPE_QC
+    let reported: Vec<&str> = stacked["qc"]
+        .as_array()
+        .unwrap()
         .iter()
-        .chain(&mbias::qc::MBIAS_QC)
-        .copied()
+        .map(|q| q["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, expected, "soxspipe's order, then mbias's");
+    assert_eq!(names, reported, "every value stack reported, in its order");
+    assert!(names.contains(&"DETECTOR TEMP"), "{names:?}");
+    let temperature = key(&mut fits, "HIERARCH MBIAS QC DETECTOR TEMP");
+    assert!(
+        temperature.is_ok(),
+        "soxspipe's table-only values under MBIAS QC"
+    );
+    assert!(key(&mut fits, "HIERARCH ESO QC DETECTOR TEMP").is_err());
     for name in mbias::qc::MBIAS_QC {
         let written = by_name(&stacked, name)["value"].as_f64().unwrap();
         assert_eq!(
@@ -228,6 +236,40 @@ fn mbias_qc_values_have_their_own_keywords_and_read_back() {
     );
     let first = frames[0]["name"].as_str().unwrap();
     assert!(text.lines().any(|l| l.starts_with(first)), "{text}");
+}
+
+/// The QC table and the frame table of a command's text output: each from its header
+/// line to the blank line after it.
+fn tables(out: &str) -> [Vec<&str>; 2] {
+    ["QC ", "frame "].map(|header| {
+        out.lines()
+            .skip_while(|l| !l.starts_with(header))
+            .take_while(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+#[test]
+fn qc_prints_the_lines_stack_printed_for_the_same_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    bias_set(&raw, 3);
+    let out = dir.path().join("out");
+    let stack = mbias(&["stack", raw.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(stack.status.success(), "{}", stderr(&stack));
+    let product = out.join(&entries(&out)[0]);
+    let qc = mbias(&["qc", product.to_str().unwrap()]);
+    assert!(qc.status.success(), "{}", stderr(&qc));
+    let (stacked, read) = (stdout(&stack), stdout(&qc));
+    let [qc_table, frame_table] = tables(&stacked);
+    for row in ["MBIAS MEDIAN", "BADPIX NUM", "DETECTOR TEMP", "PATTERN AMP"] {
+        assert!(
+            qc_table.iter().any(|l| l.starts_with(row)),
+            "{row}: {stacked}"
+        );
+    }
+    assert_eq!(frame_table.len(), 4, "{stacked}");
+    assert_eq!(tables(&read), [qc_table, frame_table], "{read}");
 }
 
 #[test]

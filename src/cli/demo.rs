@@ -82,7 +82,10 @@ fn headless(dir: &Path) -> CommandResult {
         mbias::pipeline::write_product(dir, &name, false, &biases, &loaded, &outcome, &progress)?;
     output::clear_progress();
     outln!("wrote {} (removed when the demo ends)\n", path.display())?;
-    out!("{}", output::qc_table(&outcome.qc))?;
+    out!(
+        "{}",
+        output::qc_table(outcome.qc.values.iter().map(Into::into))
+    )?;
     Ok(Status::Success)
 }
 

@@ -179,7 +179,10 @@ pub fn run(args: &StackArgs) -> CommandResult {
             if let Some(extension) = &plan.extension {
                 outln!("extension {extension}")?;
             }
-            out!("{}", output::qc_table(&outcome.qc))?;
+            out!(
+                "{}",
+                output::qc_table(outcome.qc.values.iter().map(Into::into))
+            )?;
             outln!()?;
             out!("{}", output::frame_table(&outcome.qc.frames))?;
         }
