@@ -465,6 +465,35 @@ fn every_writing_command_takes_dash_o_output_and_simulate_still_takes_out() {
 }
 
 #[test]
+fn simulated_generic_frames_stack_without_a_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (profile, tag) in [("sim-mef", "SIM-MEF"), ("sim-4k", "SIM-4K")] {
+        let raw = dir.path().join(profile);
+        let raw_dir = raw.to_str().unwrap();
+        let sim = mbias(&[
+            "simulate",
+            "-o",
+            raw_dir,
+            "--profile",
+            profile,
+            "--frames",
+            "2",
+        ]);
+        assert!(sim.status.success(), "{profile}: {}", stderr(&sim));
+        assert_eq!(stderr(&sim), "", "{profile}: nothing to set up");
+        let out = dir.path().join(format!("{profile}-out"));
+        let run = mbias(&["stack", raw.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert!(run.status.success(), "{profile}: {}", stderr(&run));
+        assert!(
+            stdout(&run).contains(&format!(", {profile}")),
+            "{}",
+            stdout(&run)
+        );
+        assert!(entries(&out)[0].ends_with(&format!("_MBIAS_{tag}.fits")));
+    }
+}
+
+#[test]
 fn demo_simulates_validates_and_stacks() {
     let run = mbias(&["demo"]);
     assert!(run.status.success(), "{}", stderr(&run));

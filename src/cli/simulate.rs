@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use mbias::detector;
-use mbias::simulate::{self, Spec};
+use mbias::simulate::Spec;
 
 use super::output::outln;
 use super::{CommandResult, Status};
@@ -17,8 +17,8 @@ pub struct SimulateArgs {
     output: PathBuf,
     /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, sim-4k (4096×4096 frames of a
     /// generic CCD) or sim-mef (an empty primary HDU and one 2048×1024 image extension
-    /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Stack
-    /// the generic ones with the settings `mbias simulate` prints.
+    /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Each
+    /// is a built-in profile: `mbias stack` recognises its frames without settings.
     #[arg(long, default_value = "soxs-vis", value_parser = parse_profile)]
     profile: &'static detector::Profile,
     /// Number of bias frames.
@@ -30,12 +30,8 @@ pub struct SimulateArgs {
 }
 
 fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
-    simulate::profile_by_name(s).ok_or_else(|| {
-        let names: Vec<&str> = detector::BUILT_IN
-            .iter()
-            .chain(simulate::generic_profiles())
-            .map(|p| p.name.as_str())
-            .collect();
+    detector::by_name(s).ok_or_else(|| {
+        let names: Vec<&str> = detector::built_in().map(|p| p.name.as_str()).collect();
         format!("'{s}': expected one of {}", names.join(", "))
     })
 }
@@ -47,12 +43,6 @@ pub fn run(args: &SimulateArgs) -> CommandResult {
     )?;
     for f in &files {
         outln!("{}", f.display())?;
-    }
-    if args.profile.instrument.is_none() {
-        eprintln!(
-            "These frames need a generic profile: stack them with --settings FILE, FILE holding\n{}",
-            simulate::GENERIC_SETTINGS
-        );
     }
     Ok(Status::Success)
 }
