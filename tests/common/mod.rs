@@ -73,6 +73,7 @@ pub mod testcam {
     use std::path::{Path, PathBuf};
 
     use fitsio::FitsFile;
+    use fitsio::hdu::FitsHdu;
     use fitsio::images::{ImageDescription, ImageType};
 
     pub const ROWS: usize = 40;
@@ -119,19 +120,7 @@ mbias:
             .open()
             .unwrap();
         let hdu = file.primary_hdu().unwrap();
-        hdu.write_key(&mut file, "INSTRUME", "TESTCAM").unwrap();
-        hdu.write_key(&mut file, "IMAGETYP", "BIAS").unwrap();
-        hdu.write_key(&mut file, "EXPTIME", 0.0f64).unwrap();
-        hdu.write_key(&mut file, "GAIN", 1.5f64).unwrap();
-        hdu.write_key(&mut file, "RDNOISE", 4.5f64).unwrap();
-        hdu.write_key(&mut file, "MJD-OBS", 60000.0 + index as f64 * 0.001)
-            .unwrap();
-        hdu.write_key(
-            &mut file,
-            "DATE-OBS",
-            format!("2023-02-25T00:0{index}:00.000").as_str(),
-        )
-        .unwrap();
+        write_keys(&mut file, &hdu, index);
         match data {
             Data::U16(values) => hdu.write_image(&mut file, &values).unwrap(),
             Data::F32(values) => hdu.write_image(&mut file, &values).unwrap(),
@@ -140,6 +129,23 @@ mbias:
         // SAFETY: the file is open on its primary HDU; DATASUM lets copies be recognised.
         unsafe { fitsio::sys::ffpcks(file.as_raw(), &mut status) };
         assert_eq!(status, 0);
+    }
+
+    /// The keywords `testcam` reads, for frame `index`, into `hdu`.
+    pub fn write_keys(file: &mut FitsFile, hdu: &FitsHdu, index: usize) {
+        hdu.write_key(file, "INSTRUME", "TESTCAM").unwrap();
+        hdu.write_key(file, "IMAGETYP", "BIAS").unwrap();
+        hdu.write_key(file, "EXPTIME", 0.0f64).unwrap();
+        hdu.write_key(file, "GAIN", 1.5f64).unwrap();
+        hdu.write_key(file, "RDNOISE", 4.5f64).unwrap();
+        hdu.write_key(file, "MJD-OBS", 60000.0 + index as f64 * 0.001)
+            .unwrap();
+        hdu.write_key(
+            file,
+            "DATE-OBS",
+            format!("2023-02-25T00:0{index}:00.000").as_str(),
+        )
+        .unwrap();
     }
 
     pub fn u16_frame(dir: &Path, index: usize) -> PathBuf {
