@@ -493,8 +493,13 @@ fn simulated_generic_frames_stack_without_a_settings_file() {
     }
 }
 
+/// What the README shows of `mbias demo` without a terminal.
+const DEMO_OUTPUT: &str = "assets/demo-output.txt";
+
+/// `mbias demo` without a terminal prints what `assets/demo-output.txt` shows, its
+/// temporary folder's name aside. `UPDATE_DEMO_OUTPUT=1` rewrites the file instead.
 #[test]
-fn demo_simulates_validates_and_stacks() {
+fn demo_simulates_validates_and_stacks_as_its_asset_shows() {
     let run = mbias(&["demo"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let out = stdout(&run);
@@ -502,6 +507,23 @@ fn demo_simulates_validates_and_stacks() {
     assert!(out.contains("binning differs"), "{out}");
     assert!(out.contains("stacking the 7 valid bias frames"), "{out}");
     assert!(out.contains("MBIAS MEDIAN"), "{out}");
+
+    let said = stderr(&run);
+    let folder = said
+        .split_whitespace()
+        .find(|w| w.contains("mbias-demo-"))
+        .unwrap_or_else(|| panic!("the demo names its folder: {said}"));
+    let shown = out.replace(folder, "/tmp/mbias-demo-XXXXXX");
+    let asset = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEMO_OUTPUT);
+    if std::env::var_os("UPDATE_DEMO_OUTPUT").is_some() {
+        std::fs::write(&asset, &shown).unwrap();
+    }
+    let expected = std::fs::read_to_string(&asset).unwrap();
+    assert!(
+        expected == shown,
+        "{DEMO_OUTPUT} is not what `mbias demo` prints; UPDATE_DEMO_OUTPUT=1 \
+         cargo test --release --test cli demo rewrites it.\n--- {DEMO_OUTPUT}\n{expected}\n--- mbias demo\n{shown}"
+    );
 }
 
 fn stack_sigma(args: &[&str], env: &[(&str, &Path)]) -> f64 {

@@ -248,10 +248,15 @@ fn a_product_carries_none_of_the_raw_storage_cards_blank_above_all() {
             "bias0.fits"
         }))
         .unwrap();
-        assert!(first.images[0].header.get("BLANK").is_some(), "the raw has one");
+        assert!(
+            first.images[0].header.get("BLANK").is_some(),
+            "the raw has one"
+        );
         for image in &file.images {
             let keys: Vec<&str> = image.header.cards.iter().map(|c| c.key.as_str()).collect();
-            for key in ["BLANK", "BZERO", "BSCALE", "ZIMAGE", "ZBITPIX", "ZTILE1", "TFORM1"] {
+            for key in [
+                "BLANK", "BZERO", "BSCALE", "ZIMAGE", "ZBITPIX", "ZTILE1", "TFORM1",
+            ] {
                 assert!(
                     !keys.contains(&key),
                     "{key} in HDU {} (compressed raws: {compressed})",
@@ -260,6 +265,10 @@ fn a_product_carries_none_of_the_raw_storage_cards_blank_above_all() {
             }
         }
         let flux = &file.images[0].header;
-        assert_eq!(flux.text("INSTRUME").as_deref(), Some("TESTCAM"), "the rest kept");
+        assert_eq!(
+            flux.text("INSTRUME").as_deref(),
+            Some("TESTCAM"),
+            "the rest kept"
+        );
     }
 }
