@@ -7,13 +7,13 @@ mod memory;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> color_eyre::Result<ExitCode> {
     memory::keep_freed();
     color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install()?;
-    let args = cli::Args::parse();
-    cli::run(args)
+    match cli::parse() {
+        Ok(args) => cli::run(args),
+        Err(status) => Ok(status),
+    }
 }

@@ -14,33 +14,57 @@ use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
 use crate::qc::{
     FrameField, FrameQcValues, QcOrigin, QcReport, QcValue, frame_keyword, parse_frame_keyword,
+    report_order,
 };
 use crate::verify::Plan;
 
-/// Keywords the product sets itself or that describe the raw data layout.
+/// Keywords the product sets itself, or that soxspipe scrubs.
 const NOT_INHERITED: &[&str] = &[
-    "SIMPLE",
-    "BITPIX",
-    "NAXIS",
-    "NAXIS1",
-    "NAXIS2",
-    "EXTEND",
-    "BZERO",
-    "BSCALE",
-    "PCOUNT",
-    "GCOUNT",
-    "XTENSION",
     "EXTNAME",
     "BUNIT",
     "CHECKSUM",
     "DATASUM",
-    "END",
     // soxspipe's basic_header_scrubbing
     "ESO DPR TECH",
     "ESO DPR CATG",
     "ESO DPR TYPE",
     "ARCFILE",
 ];
+
+/// How a raw HDU is laid out; the writer sets the product's own.
+const STRUCTURE: &[&str] = &[
+    "SIMPLE", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "XTENSION", "END",
+];
+
+/// The scaling and null value of integer data: invalid in a float image (astropy warns
+/// "Invalid 'BLANK' keyword" on every product of a CCD whose raws carry one).
+const INTEGER_ONLY: &[&str] = &["BZERO", "BSCALE", "BLANK"];
+
+/// The binary table that holds a tile-compressed image, and its compression.
+const TILE_COMPRESSION: &[&str] = &[
+    "TFIELDS", "THEAP", "ZIMAGE", "ZBITPIX", "ZNAXIS", "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0",
+    "ZMASKCMP", "ZSIMPLE", "ZEXTEND", "ZBLOCKED", "ZTENSION", "ZPCOUNT", "ZGCOUNT", "ZHECKSUM",
+    "ZDATASUM", "ZBLANK", "ZSCALE", "ZZERO",
+];
+
+/// Stems of the numbered ones of all these (`NAXIS1`, `TFORM1`, `ZTILE2`).
+const NUMBERED: &[&str] = &[
+    "NAXIS", "TTYPE", "TFORM", "TUNIT", "TNULL", "TSCAL", "TZERO", "TDISP", "TDIM", "TBCOL",
+    "ZNAXIS", "ZTILE", "ZNAME", "ZVAL",
+];
+
+/// Whether `key` (upper case) says how a raw frame stored its pixels rather than what
+/// they are. Copied into the product's float images such a card would describe data
+/// that is not there, or make readers misread what is.
+fn describes_raw_storage(key: &str) -> bool {
+    [STRUCTURE, INTEGER_ONLY, TILE_COMPRESSION]
+        .iter()
+        .any(|list| list.contains(&key))
+        || NUMBERED.iter().any(|stem| {
+            key.strip_prefix(stem)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
 
 pub const PIPELINE_ID: &str = concat!("mbias/v", env!("CARGO_PKG_VERSION"));
 
@@ -128,7 +152,7 @@ fn float_value(v: f64) -> Value {
 struct Cards(Vec<Card>);
 
 impl Cards {
-    /// What a product keeps of a raw header: all but the data layout's keywords and those
+    /// What a product keeps of a raw header: all but the raw storage's keywords and those
     /// soxspipe scrubs, each keyword once (commentary cards all).
     fn inherited(header: &Header) -> Cards {
         let mut cards: Vec<Card> = Vec::new();
@@ -136,7 +160,8 @@ impl Cards {
         for card in &header.cards {
             let key = card.key.to_ascii_uppercase();
             let commentary = matches!(key.as_str(), "COMMENT" | "HISTORY" | "");
-            if NOT_INHERITED.contains(&key.as_str()) || (!commentary && !seen.insert(key)) {
+            let dropped = NOT_INHERITED.contains(&key.as_str()) || describes_raw_storage(&key);
+            if dropped || (!commentary && !seen.insert(key)) {
                 continue;
             }
             cards.push(card.clone());
@@ -202,9 +227,9 @@ impl Cards {
         }
     }
 
-    /// The QC values that go into headers, then each raw frame's.
+    /// The QC values, then each raw frame's.
     fn qc(&mut self, qc: &QcReport) {
-        for v in qc.values.iter().filter(|v| v.in_header) {
+        for v in &qc.values {
             self.add(&v.keyword(), qc_value(v), v.comment);
         }
         for (i, frame) in qc.frames.iter().enumerate() {
@@ -543,8 +568,8 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
     Ok(target)
 }
 
-/// QC values: (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value),
-/// soxspipe's, then mbias's, each in the order mbias reports them.
+/// QC values: (origin, name without the `ESO QC ` or `MBIAS QC ` prefix, value), in the
+/// order reports list them ([`crate::qc::DEFINITIONS`]), names mbias does not know last.
 pub type QcValues = Vec<(QcOrigin, String, f64)>;
 
 /// QC keywords read back from a product.
@@ -632,8 +657,10 @@ fn qc_values(header: &Header, names: &Header) -> (QcValues, Vec<FrameQcValues>) 
             }
             continue;
         }
-        for origin in [QcOrigin::Soxspipe, QcOrigin::Mbias] {
-            if let Some(name) = card.key.strip_prefix(origin.prefix()) {
+        for namespace in [QcOrigin::Soxspipe, QcOrigin::Mbias] {
+            if let Some(name) = card.key.strip_prefix(namespace.prefix()) {
+                // soxspipe's table-only values are written under mbias's namespace.
+                let origin = crate::qc::definition(name).map_or(namespace, |d| d.origin);
                 values.push((origin, name.to_string(), value));
             }
         }
@@ -643,17 +670,8 @@ fn qc_values(header: &Header, names: &Header) -> (QcValues, Vec<FrameQcValues>) 
             .text(&format!("ESO PRO REC1 RAW{} NAME", i + 1))
             .unwrap_or_default();
     }
-    values.sort_by_key(|(origin, name, _)| (*origin != QcOrigin::Soxspipe, report_order(name)));
+    values.sort_by_key(|(origin, name, _)| (report_order(name), *origin != QcOrigin::Soxspipe));
     (values, frames)
-}
-
-/// Where `name` stands in a report; names mbias does not know go last.
-fn report_order(name: &str) -> usize {
-    crate::qc::SOXSPIPE_QC
-        .iter()
-        .chain(&crate::qc::MBIAS_QC)
-        .position(|known| *known == name)
-        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

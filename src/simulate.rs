@@ -10,11 +10,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-use std::sync::LazyLock;
-
-use crate::detector::{
-    BiasRule, GenericBias, HduChoice, Instrument, Matcher, Profile, Quantity, Window,
-};
+pub use crate::detector::simulated::{GENERIC, MEF};
+use crate::detector::simulated::{GENERIC_NAME, MEF_NAME};
+use crate::detector::{Instrument, Profile, Window};
 use crate::error::{FitsError, Result};
 use crate::fits::{Card, ImageData, ImageWriter, Value};
 
@@ -60,9 +58,6 @@ pub fn raw_shape(profile: &Profile) -> (usize, usize) {
         _ => (4096, 2098),
     }
 }
-
-const GENERIC_NAME: &str = "sim-4k";
-const MEF_NAME: &str = "sim-mef";
 
 /// One read-out amplifier: what its pixels look like.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,9 +113,10 @@ pub fn amplifiers(profile: &Profile) -> &'static [Amplifier] {
     }
 }
 
-/// Settings that define the generic profiles of simulated frames (4096×4096 `sim-4k`,
-/// two-amplifier `sim-mef`); the benchmark and `mbias simulate` users load them like any
-/// other settings.
+/// Settings that spell out the built-in profiles of simulated frames (4096×4096 `sim-4k`,
+/// two-amplifier `sim-mef`) as a user spells out a profile for their own CCD. Such a
+/// profile replaces the built-in one of its name; the benchmark loads these, so that it
+/// times the path a user's own CCD takes.
 pub const GENERIC_SETTINGS: &str = "\
 mbias:
     detectors:
@@ -140,53 +136,6 @@ mbias:
             read-noise: RDNOISE
             window: whole
 ";
-
-/// A generic profile of simulated frames, as [`GENERIC_SETTINGS`] defines it.
-fn simulated(name: &str, instrume: &str, hdu: HduChoice) -> Profile {
-    Profile {
-        matcher: Matcher {
-            rules: vec![("INSTRUME".into(), vec![instrume.into()])],
-        },
-        hdu,
-        bias: BiasRule::Generic(GenericBias {
-            keywords: vec!["IMAGETYP".into()],
-            values: vec!["BIAS".into(), "ZERO".into()],
-            max_exptime: Some(0.0),
-            exptime_keyword: "EXPTIME".into(),
-        }),
-        gain: Quantity {
-            keywords: vec!["GAIN".into()],
-            value: None,
-        },
-        ron: Quantity {
-            keywords: vec!["RDNOISE".into()],
-            value: None,
-        },
-        ..Profile::generic(name)
-    }
-}
-
-/// 4096×4096 frames of a generic CCD, the image in the primary HDU.
-pub static GENERIC: LazyLock<Profile> =
-    LazyLock::new(|| simulated(GENERIC_NAME, "MBIAS-SIM", HduChoice::FirstImage));
-
-/// Multi-extension frames: an empty primary HDU, then one extension per amplifier.
-pub static MEF: LazyLock<Profile> =
-    LazyLock::new(|| simulated(MEF_NAME, "MBIAS-SIM-MEF", HduChoice::Each));
-
-/// The generic profiles `simulate` writes frames for.
-pub fn generic_profiles() -> [&'static Profile; 2] {
-    [&GENERIC, &MEF]
-}
-
-/// Every profile `simulate` can write frames for.
-pub fn profile_by_name(name: &str) -> Option<&'static Profile> {
-    crate::detector::by_name(name).or_else(|| {
-        generic_profiles()
-            .into_iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-    })
-}
 
 const CADENCE_S: i64 = 23;
 
@@ -524,9 +473,12 @@ mod tests {
     fn generic_settings_define_the_simulated_profiles() {
         let settings = Settings::parse(GENERIC_SETTINGS).unwrap();
         let defined = settings.detectors().generic;
-        let simulated: Vec<Profile> = generic_profiles().into_iter().cloned().collect();
+        let simulated: Vec<Profile> = crate::detector::simulated::profiles()
+            .into_iter()
+            .cloned()
+            .collect();
         assert_eq!(defined, simulated);
-        assert_eq!(profile_by_name("SIM-4K"), Some(&*GENERIC));
+        assert_eq!(crate::detector::by_name("SIM-4K"), Some(&*GENERIC));
         assert_eq!(raw_shape(&GENERIC), (4096, 4096));
     }
 

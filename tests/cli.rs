@@ -199,12 +199,20 @@ fn mbias_qc_values_have_their_own_keywords_and_read_back() {
         .iter()
         .map(|q| q["name"].as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = mbias::qc::SOXSPIPE_QC
+    let reported: Vec<&str> = stacked["qc"]
+        .as_array()
+        .unwrap()
         .iter()
-        .chain(&mbias::qc::MBIAS_QC)
-        .copied()
+        .map(|q| q["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, expected, "soxspipe's order, then mbias's");
+    assert_eq!(names, reported, "every value stack reported, in its order");
+    assert!(names.contains(&"DETECTOR TEMP"), "{names:?}");
+    let temperature = key(&mut fits, "HIERARCH MBIAS QC DETECTOR TEMP");
+    assert!(
+        temperature.is_ok(),
+        "soxspipe's table-only values under MBIAS QC"
+    );
+    assert!(key(&mut fits, "HIERARCH ESO QC DETECTOR TEMP").is_err());
     for name in mbias::qc::MBIAS_QC {
         let written = by_name(&stacked, name)["value"].as_f64().unwrap();
         assert_eq!(
@@ -228,6 +236,40 @@ fn mbias_qc_values_have_their_own_keywords_and_read_back() {
     );
     let first = frames[0]["name"].as_str().unwrap();
     assert!(text.lines().any(|l| l.starts_with(first)), "{text}");
+}
+
+/// The QC table and the frame table of a command's text output: each from its header
+/// line to the blank line after it.
+fn tables(out: &str) -> [Vec<&str>; 2] {
+    ["QC ", "frame "].map(|header| {
+        out.lines()
+            .skip_while(|l| !l.starts_with(header))
+            .take_while(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+#[test]
+fn qc_prints_the_lines_stack_printed_for_the_same_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    bias_set(&raw, 3);
+    let out = dir.path().join("out");
+    let stack = mbias(&["stack", raw.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(stack.status.success(), "{}", stderr(&stack));
+    let product = out.join(&entries(&out)[0]);
+    let qc = mbias(&["qc", product.to_str().unwrap()]);
+    assert!(qc.status.success(), "{}", stderr(&qc));
+    let (stacked, read) = (stdout(&stack), stdout(&qc));
+    let [qc_table, frame_table] = tables(&stacked);
+    for row in ["MBIAS MEDIAN", "BADPIX NUM", "DETECTOR TEMP", "PATTERN AMP"] {
+        assert!(
+            qc_table.iter().any(|l| l.starts_with(row)),
+            "{row}: {stacked}"
+        );
+    }
+    assert_eq!(frame_table.len(), 4, "{stacked}");
+    assert_eq!(tables(&read), [qc_table, frame_table], "{read}");
 }
 
 #[test]
@@ -339,7 +381,7 @@ fn simulate_then_validate() {
     let d = dir.path().join("xsh");
     let sim = mbias(&[
         "simulate",
-        "--out",
+        "-o",
         d.to_str().unwrap(),
         "--profile",
         "xsh-uvb",
@@ -361,8 +403,103 @@ fn simulate_then_validate() {
     );
 }
 
+/// The codes of the README's exit-code table: its first column, and the numbers its
+/// meanings name (130 for Ctrl-C …).
+fn readme_exit_codes() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let rows = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| exit code"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'));
+    let mut codes = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        codes.push(cells[1].to_string());
+        let numbers = cells[2]
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| w.len() == 3);
+        codes.extend(numbers.map(String::from));
+    }
+    codes
+}
+
 #[test]
-fn demo_simulates_validates_and_stacks() {
+fn top_level_help_lists_every_exit_code_the_readme_lists() {
+    let codes = readme_exit_codes();
+    for code in ["0", "1", "2", "3", "128 + N", "130", "143", "129"] {
+        assert!(codes.iter().any(|c| c == code), "{code} in {codes:?}");
+    }
+    let help = stdout(&mbias(&["--help"]));
+    let listed = help
+        .split_once("Exit codes:")
+        .map(|(_, list)| list)
+        .unwrap_or_else(|| panic!("an exit-code list in {help}"));
+    for code in codes {
+        let at_line_start = listed.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix(code.as_str())
+                .is_some_and(|rest| rest.starts_with(' '))
+        });
+        assert!(
+            at_line_start || listed.contains(&format!(" {code} ")),
+            "exit code {code} in --help:\n{listed}"
+        );
+    }
+}
+
+#[test]
+fn every_writing_command_takes_dash_o_output_and_simulate_still_takes_out() {
+    for command in [&[][..], &["stack"], &["simulate"]] {
+        let help = stdout(&mbias(&[command, &["--help"]].concat()));
+        assert!(help.contains("-o, --output <DIR>"), "{command:?}: {help}");
+        assert!(!help.contains("--out "), "{command:?}: --out stays hidden");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["--output", "--out"] {
+        let d = dir.path().join(flag.trim_start_matches('-'));
+        let sim = mbias(&["simulate", flag, d.to_str().unwrap(), "--frames", "1"]);
+        assert!(sim.status.success(), "{flag}: {}", stderr(&sim));
+        assert_eq!(entries(&d).len(), 1, "{flag}");
+    }
+}
+
+#[test]
+fn simulated_generic_frames_stack_without_a_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (profile, tag) in [("sim-mef", "SIM-MEF"), ("sim-4k", "SIM-4K")] {
+        let raw = dir.path().join(profile);
+        let raw_dir = raw.to_str().unwrap();
+        let sim = mbias(&[
+            "simulate",
+            "-o",
+            raw_dir,
+            "--profile",
+            profile,
+            "--frames",
+            "2",
+        ]);
+        assert!(sim.status.success(), "{profile}: {}", stderr(&sim));
+        assert_eq!(stderr(&sim), "", "{profile}: nothing to set up");
+        let out = dir.path().join(format!("{profile}-out"));
+        let run = mbias(&["stack", raw.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert!(run.status.success(), "{profile}: {}", stderr(&run));
+        assert!(
+            stdout(&run).contains(&format!(", {profile}")),
+            "{}",
+            stdout(&run)
+        );
+        assert!(entries(&out)[0].ends_with(&format!("_MBIAS_{tag}.fits")));
+    }
+}
+
+/// What the README shows of `mbias demo` without a terminal.
+const DEMO_OUTPUT: &str = "assets/demo-output.txt";
+
+/// `mbias demo` without a terminal prints what `assets/demo-output.txt` shows, its
+/// temporary folder's name aside. `UPDATE_DEMO_OUTPUT=1` rewrites the file instead.
+#[test]
+fn demo_simulates_validates_and_stacks_as_its_asset_shows() {
     let run = mbias(&["demo"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let out = stdout(&run);
@@ -370,6 +507,23 @@ fn demo_simulates_validates_and_stacks() {
     assert!(out.contains("binning differs"), "{out}");
     assert!(out.contains("stacking the 7 valid bias frames"), "{out}");
     assert!(out.contains("MBIAS MEDIAN"), "{out}");
+
+    let said = stderr(&run);
+    let folder = said
+        .split_whitespace()
+        .find(|w| w.contains("mbias-demo-"))
+        .unwrap_or_else(|| panic!("the demo names its folder: {said}"));
+    let shown = out.replace(folder, "/tmp/mbias-demo-XXXXXX");
+    let asset = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEMO_OUTPUT);
+    if std::env::var_os("UPDATE_DEMO_OUTPUT").is_some() {
+        std::fs::write(&asset, &shown).unwrap();
+    }
+    let expected = std::fs::read_to_string(&asset).unwrap();
+    assert!(
+        expected == shown,
+        "{DEMO_OUTPUT} is not what `mbias demo` prints; UPDATE_DEMO_OUTPUT=1 \
+         cargo test --release --test cli demo rewrites it.\n--- {DEMO_OUTPUT}\n{expected}\n--- mbias demo\n{shown}"
+    );
 }
 
 fn stack_sigma(args: &[&str], env: &[(&str, &Path)]) -> f64 {

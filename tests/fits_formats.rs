@@ -1,4 +1,7 @@
-//! The FITS readers across the formats raw frames come in.
+//! The FITS readers across the formats raw frames come in, and what of a raw frame's
+//! storage reaches the product.
+
+mod common;
 
 use std::path::Path;
 
@@ -183,4 +186,89 @@ fn non_fits_and_headerless_files_are_errors_not_panics() {
             .to_string()
             .contains("'['")
     );
+}
+
+/// Writes testcam frame `index` as 16-bit integers with a `BLANK` card: in the primary
+/// HDU, or tile-compressed in an extension.
+fn integer_frame_with_blank(dir: &Path, index: usize, compressed: bool) {
+    let path = dir.join(format!("bias{index}.fits"));
+    let description = ImageDescription {
+        data_type: ImageType::UnsignedShort,
+        dimensions: &[common::testcam::ROWS, common::testcam::COLS],
+    };
+    let (mut file, hdu) = if compressed {
+        let spec = format!("{}.fz[compress R]", path.display());
+        let mut file = FitsFile::create(spec).open().unwrap();
+        let hdu = file.create_image("CHIP1", &description).unwrap();
+        (file, hdu)
+    } else {
+        let mut file = FitsFile::create(&path)
+            .with_custom_primary(&description)
+            .open()
+            .unwrap();
+        let hdu = file.primary_hdu().unwrap();
+        (file, hdu)
+    };
+    common::testcam::write_keys(&mut file, &hdu, index, &[("IMAGETYP", "BIAS")]);
+    hdu.write_key(&mut file, "BLANK", 0i64).unwrap();
+    let values: Vec<u16> = common::testcam::pixels(index)
+        .iter()
+        .map(|v| v.round() as u16)
+        .collect();
+    hdu.write_image(&mut file, &values).unwrap();
+}
+
+#[test]
+fn a_product_carries_none_of_the_raw_storage_cards_blank_above_all() {
+    for compressed in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        std::fs::create_dir(&raw).unwrap();
+        for i in 0..3 {
+            integer_frame_with_blank(&raw, i, compressed);
+        }
+        let settings = dir.path().join("settings.yaml");
+        std::fs::write(&settings, common::testcam::SETTINGS).unwrap();
+        let out = dir.path().join("out");
+        let run = common::mbias(&[
+            "stack",
+            raw.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{}", common::stderr(&run));
+        let product = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap();
+        let file = read_frame_header(&product.path()).unwrap();
+        assert_eq!(file.images.len(), 3, "FLUX, QUAL, ERRS");
+        let first = read_frame_header(&raw.join(if compressed {
+            "bias0.fits.fz"
+        } else {
+            "bias0.fits"
+        }))
+        .unwrap();
+        assert!(
+            first.images[0].header.get("BLANK").is_some(),
+            "the raw has one"
+        );
+        for image in &file.images {
+            let keys: Vec<&str> = image.header.cards.iter().map(|c| c.key.as_str()).collect();
+            for key in [
+                "BLANK", "BZERO", "BSCALE", "ZIMAGE", "ZBITPIX", "ZTILE1", "TFORM1",
+            ] {
+                assert!(
+                    !keys.contains(&key),
+                    "{key} in HDU {} (compressed raws: {compressed})",
+                    image.index
+                );
+            }
+        }
+        let flux = &file.images[0].header;
+        assert_eq!(
+            flux.text("INSTRUME").as_deref(),
+            Some("TESTCAM"),
+            "the rest kept"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use common::{mbias, stderr, stdout};
 use mbias::fits::{Card, ImageData, ImageWriter, Pixels, Value, read_frame_header, read_window};
 use mbias::simulate::{GENERIC_SETTINGS, MEF_AMPLIFIERS, raw_shape};
 
-/// Simulated `sim-mef` biases in `dir/raw` and the settings that define the profile.
+/// Simulated `sim-mef` biases in `dir/raw` and settings that define its profile.
 fn mef_night(dir: &Path, frames: usize) -> (PathBuf, PathBuf) {
     let raw = dir.join("raw");
     let sim = mbias(&[
@@ -24,7 +24,7 @@ fn mef_night(dir: &Path, frames: usize) -> (PathBuf, PathBuf) {
         "11",
     ]);
     assert!(sim.status.success(), "{}", stderr(&sim));
-    assert!(stderr(&sim).contains("sim-mef:"), "settings printed");
+    // The profile is built in; these settings spell it out, as for a user's own CCD.
     let settings = dir.join("settings.yaml");
     std::fs::write(&settings, GENERIC_SETTINGS).unwrap();
     (raw, settings)

@@ -9,7 +9,8 @@ use mbias::progress::{Progress, Stage};
 use mbias::settings::Settings;
 use mbias::simulate::Spec;
 
-use super::Status;
+use super::output::outln;
+use super::{CommandResult, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -254,14 +255,11 @@ fn workload(name: &str) -> Option<Workload> {
         }),
         "w2" => Some(generic(11)),
         "w3" => Some(generic(21)),
-        other => {
-            println!("{other}: unknown workload (w1, w2, w3)");
-            None
-        }
+        _ => None,
     }
 }
 
-pub fn run(args: &BenchArgs) -> mbias::Result<Status> {
+pub fn run(args: &BenchArgs) -> CommandResult {
     let names = if args.workloads.is_empty() {
         vec!["w1".to_string(), "w2".into(), "w3".into()]
     } else {
@@ -274,14 +272,15 @@ pub fn run(args: &BenchArgs) -> mbias::Result<Status> {
             path: std::env::temp_dir(),
             source: e,
         })?;
-    println!(
+    outln!(
         "mbias bench: {} logical CPUs, {} timed runs after a warm-up, median\n",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         args.repeats
-    );
+    )?;
     for name in names {
         let dir = root.path().join(&name);
         let Some(workload) = workload(&name) else {
+            outln!("{name}: unknown workload (w1, w2, w3)")?;
             continue;
         };
         mbias::simulate::simulate(&dir, &workload.spec)?;
@@ -299,17 +298,17 @@ pub fn run(args: &BenchArgs) -> mbias::Result<Status> {
             .collect::<mbias::Result<_>>()?;
         // The frames of one workload are not needed by the next: free the disk and cache.
         std::fs::remove_dir_all(&dir).ok();
-        println!("{}", workload.title);
+        outln!("{}", workload.title)?;
         for (i, stage) in STAGES.iter().enumerate() {
             let m = median(runs.iter().map(|r| r.seconds[i]).collect());
-            println!("  {stage:<16} {:>8.1} ms", m * 1e3);
+            outln!("  {stage:<16} {:>8.1} ms", m * 1e3)?;
         }
         let rss = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
-        println!(
+        outln!(
             "  {:<16} {:>8.0} MiB (peak RSS of the CLI run)\n",
             "memory",
             rss as f64 / 1048576.0
-        );
+        )?;
     }
     Ok(Status::Success)
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use mbias::error::InputError;
 use mbias::settings::Settings;
 
-use super::{SettingsArgs, Status, output};
+use super::output::{out, outln};
+use super::{CommandResult, SettingsArgs, Status, output};
 use crate::console::{self, Start};
 
 fn interactive() -> bool {
@@ -21,7 +22,7 @@ fn console_error(e: color_eyre::Report) -> mbias::Error {
     })
 }
 
-pub fn run() -> mbias::Result<Status> {
+pub fn run() -> CommandResult {
     let dir = tempfile::Builder::new()
         .prefix("mbias-demo-")
         .tempdir()
@@ -50,12 +51,12 @@ pub fn run() -> mbias::Result<Status> {
 }
 
 /// The demo without a terminal: validate the night, stack the valid biases, print the QC.
-fn headless(dir: &Path) -> mbias::Result<Status> {
-    println!("No terminal: showing the headless run instead of the console.\n");
+fn headless(dir: &Path) -> CommandResult {
+    outln!("No terminal: showing the headless run instead of the console.\n")?;
     let (inputs, verification) =
         mbias::pipeline::validate(&[dir.to_path_buf()], &Settings::default())?;
-    println!("validation of the whole folder:");
-    output::print_findings(&verification);
+    outln!("validation of the whole folder:")?;
+    output::print_findings(&verification)?;
     let biases: Vec<_> = inputs
         .files
         .iter()
@@ -66,11 +67,11 @@ fn headless(dir: &Path) -> mbias::Result<Status> {
         })
         .cloned()
         .collect();
-    println!("\nstacking the {} valid bias frames …", biases.len());
+    outln!("\nstacking the {} valid bias frames …", biases.len())?;
     let (_, clean) = mbias::pipeline::validate(&biases, &Settings::default())?;
     let Some(plan) = clean.plan.as_ref() else {
-        output::print_findings(&clean);
-        return Err(mbias::Error::Verification(clean.error_count()));
+        output::print_findings(&clean)?;
+        return Err(mbias::Error::Verification(clean.error_count()).into());
     };
     let resolved = mbias::pipeline::resolve(&Settings::default(), plan)?;
     let progress = output::progress();
@@ -80,8 +81,11 @@ fn headless(dir: &Path) -> mbias::Result<Status> {
     let path =
         mbias::pipeline::write_product(dir, &name, false, &biases, &loaded, &outcome, &progress)?;
     output::clear_progress();
-    println!("wrote {} (removed when the demo ends)\n", path.display());
-    print!("{}", output::qc_table(&outcome.qc));
+    outln!("wrote {} (removed when the demo ends)\n", path.display())?;
+    out!(
+        "{}",
+        output::qc_table(outcome.qc.values.iter().map(Into::into))
+    )?;
     Ok(Status::Success)
 }
 
@@ -90,7 +94,7 @@ pub fn open_console(
     input: Option<&Path>,
     output: Option<&Path>,
     settings: &SettingsArgs,
-) -> mbias::Result<Status> {
+) -> CommandResult {
     let input = input.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let absolute = input
         .canonicalize()

@@ -1,5 +1,9 @@
 //! Command-line front end: argument parsing and dispatch. Each subcommand lives in its
 //! own module and only calls the library.
+//!
+//! Standard output is written only through [`output::out!`] and [`output::outln!`], which
+//! return the write's error: `println!` panics when the reader has gone (`| head -1`).
+#![deny(clippy::print_stdout)]
 
 mod bench;
 mod demo;
@@ -10,10 +14,12 @@ mod simulate;
 mod stack;
 mod validate;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mbias::error::{FitsError, InputError, SettingsError};
 use mbias::settings::Settings;
 
 /// Exit codes of `spec/product.md` §3, and the shell's 128 + signal number when a
@@ -26,6 +32,16 @@ pub enum Status {
     Signalled(i32),
 }
 
+impl Status {
+    /// Standard output's reader has gone: the status of a tool that SIGPIPE ended, as the
+    /// shell reports it.
+    const OUTPUT_CLOSED: Status = Status::Signalled(signal_hook::consts::SIGPIPE);
+}
+
+fn closed(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
 impl From<Status> for ExitCode {
     fn from(s: Status) -> ExitCode {
         ExitCode::from(match s {
@@ -36,6 +52,33 @@ impl From<Status> for ExitCode {
         })
     }
 }
+
+/// Why a command ended before its status was known.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Engine(#[from] mbias::Error),
+    /// Standard output could not be written: its reader has gone, or its disk is full.
+    #[error("cannot write to standard output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// The library's errors of one kind convert as they do into its `Error`, so `?` works on
+/// them in a command as in the library.
+macro_rules! engine_errors {
+    ($($kind:ty),*) => {$(
+        impl From<$kind> for Failure {
+            fn from(e: $kind) -> Failure {
+                Failure::Engine(e.into())
+            }
+        }
+    )*};
+}
+
+engine_errors!(InputError, FitsError, SettingsError);
+
+/// What each subcommand returns.
+pub type CommandResult = Result<Status, Failure>;
 
 /// The signals that ask mbias to stop: Ctrl-C outside raw mode, `kill`, a closed ssh
 /// session.
@@ -66,7 +109,14 @@ pub fn stop_on_signals() {
     name = "mbias",
     version,
     about = "Build and vet CCD master-bias frames, faithfully to soxspipe's soxs_mbias",
-    after_help = "Exit codes: 0 success, 1 input or validation error, 2 usage error, 3 QC out of range (with --fail-on-qc), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM)."
+    after_help = "\
+Exit codes:
+  0        success
+  1        input or validation error
+  2        usage error
+  3        a QC value out of its acceptable range, with --fail-on-qc
+  128 + N  stopped by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP;
+           141 (SIGPIPE) when standard output's reader has gone, as in `mbias qc P | head -1`"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -122,6 +172,16 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// The command line, or the status to exit with once clap has printed help, the version
+/// or a usage error. A closed standard output ends as it does for every command (clap
+/// itself would report success).
+pub fn parse() -> Result<Args, ExitCode> {
+    Args::try_parse().map_err(|e| match e.print() {
+        Err(io) if closed(&io) => Status::OUTPUT_CLOSED.into(),
+        _ => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+    })
+}
+
 pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
     // The console (also `mbias demo` on a terminal) turns signals into messages itself.
     if args
@@ -144,15 +204,22 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
             &args.settings,
         ),
     };
+    // What is still buffered must reach the reader too, or fail as a write would.
+    let result = result.and_then(|status| Ok(std::io::stdout().flush().map(|()| status)?));
     if std::env::var_os(bench::PEAK_MEMORY_ENV).is_some() {
         bench::report_peak_memory();
     }
     Ok(match result {
-        Ok(status) => status.into(),
-        Err(mbias::Error::Verification(_)) => Status::InputError.into(),
+        Ok(status) => status,
+        Err(Failure::Engine(mbias::Error::Verification(_))) => Status::InputError,
+        // The reader has gone (`mbias qc P | head -1`): stop quietly, as a Unix tool that
+        // SIGPIPE ends does, and with the status the shell gives one. A product written
+        // before is complete (it is renamed into place only then); none is written after.
+        Err(Failure::Output(e)) if closed(&e) => Status::OUTPUT_CLOSED,
         Err(e) => {
             eprintln!("error: {e}");
-            Status::InputError.into()
+            Status::InputError
         }
-    })
+    }
+    .into())
 }

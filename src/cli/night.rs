@@ -5,6 +5,7 @@ use mbias::night::{Batch, Choice};
 use mbias::verify::LeftOut;
 
 use super::Status;
+use super::output::outln;
 
 /// The frames `stack` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,15 +23,15 @@ pub fn choice(select: Select, group: bool) -> Choice {
     }
 }
 
-pub fn print_left_out(left_out: &[LeftOut]) {
+pub fn print_left_out(left_out: &[LeftOut]) -> std::io::Result<()> {
     if left_out.is_empty() {
-        return;
+        return Ok(());
     }
-    println!("left out {} file(s):", left_out.len());
+    outln!("left out {} file(s):", left_out.len())?;
     for file in left_out {
-        println!("  {file}");
+        outln!("  {file}")?;
     }
-    println!();
+    outln!()
 }
 
 /// What a group's frames share, as reports name the group.

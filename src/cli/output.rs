@@ -1,9 +1,11 @@
-//! Text rendering shared by the subcommands, and progress on stderr.
+//! Text rendering shared by the subcommands, the one way they write to standard output,
+//! and progress on stderr.
 
 use std::io::IsTerminal;
 
 use mbias::progress::{Reporter, Stage};
-use mbias::qc::{FrameQcValues, QcReport};
+use mbias::qc::{FrameQcValues, QcOrigin, QcValue};
+use mbias::settings::QcRange;
 use mbias::verify::Verification;
 
 /// Progress on stderr, only when stderr is a terminal (scripts get clean output).
@@ -25,13 +27,34 @@ pub fn clear_progress() {
     }
 }
 
-pub fn print_findings(v: &Verification) {
+/// `print!` that returns the write's error instead of panicking, so that a reader gone
+/// away (`| head -1`) ends the command quietly (see [`super::run`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns the write's error instead of panicking, as [`out!`].
+macro_rules! outln {
+    () => {
+        $crate::cli::output::out!("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::out!("{}\n", format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {out, outln};
+
+pub fn print_findings(v: &Verification) -> std::io::Result<()> {
     for line in &v.summary {
-        println!("set: {line}");
+        outln!("set: {line}")?;
     }
     for finding in &v.findings {
-        println!("{finding}");
+        outln!("{finding}")?;
     }
+    Ok(())
 }
 
 fn format_value(v: f64, integer: bool) -> String {
@@ -44,13 +67,41 @@ fn format_value(v: f64, integer: bool) -> String {
     }
 }
 
-/// The QC table: value, unit, acceptable range, verdict (words, not only colour).
-pub fn qc_table(report: &QcReport) -> String {
+/// One row of the QC table: a value computed now (`mbias stack`) or read back from a
+/// product (`mbias qc`), with its acceptable range and verdict.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct QcRow<'a> {
+    pub name: &'a str,
+    pub origin: QcOrigin,
+    pub value: f64,
+    pub unit: &'a str,
+    pub integer: bool,
+    pub range: Option<QcRange>,
+    pub pass: Option<bool>,
+}
+
+impl<'a> From<&'a QcValue> for QcRow<'a> {
+    fn from(v: &'a QcValue) -> QcRow<'a> {
+        QcRow {
+            name: v.name,
+            origin: v.origin,
+            value: v.value,
+            unit: v.unit,
+            integer: v.integer,
+            range: v.range,
+            pass: v.pass,
+        }
+    }
+}
+
+/// The QC table: value, unit, acceptable range, verdict (words, not only colour). The
+/// one rendering of it, so that `mbias stack` and `mbias qc` print the same lines.
+pub fn qc_table<'a>(rows: impl IntoIterator<Item = QcRow<'a>>) -> String {
     let mut out = format!(
         "{:<14} {:>16} {:<8} {:<16} {}\n",
         "QC", "value", "unit", "range", "status"
     );
-    for v in &report.values {
+    for v in rows {
         let range = v
             .range
             .map(|r| format!("({}, {})", r.low, r.high))

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use mbias::product::QcValues;
-use mbias::qc::{FrameQcValues, QcOrigin};
-use mbias::settings::{QcRange, QcRanges};
+use mbias::qc::FrameQcValues;
+use mbias::settings::QcRanges;
 
-use super::{SettingsArgs, Status, output};
+use super::output::{QcRow, out, outln};
+use super::{CommandResult, SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
 pub struct QcArgs {
@@ -21,26 +22,20 @@ pub struct QcArgs {
     fail_on_qc: bool,
 }
 
-/// One QC value with its acceptable range and verdict.
-struct Row<'a> {
-    origin: QcOrigin,
-    name: &'a str,
-    value: f64,
-    range: Option<QcRange>,
-    pass: Option<bool>,
-}
-
-fn judge<'a>(values: &'a QcValues, ranges: &QcRanges) -> Vec<Row<'a>> {
+/// The values read back, each with its unit and precision from the QC definitions and
+/// its verdict against `ranges`.
+fn judge<'a>(values: &'a QcValues, ranges: &QcRanges) -> Vec<QcRow<'a>> {
     values
         .iter()
         .map(|(origin, name, value)| {
-            let range = ranges
-                .get(&name.to_ascii_lowercase().replace(' ', "-"))
-                .copied();
-            Row {
-                origin: *origin,
+            let range = ranges.get(&mbias::qc::range_key(name)).copied();
+            let definition = mbias::qc::definition(name);
+            QcRow {
                 name,
+                origin: *origin,
                 value: *value,
+                unit: definition.map_or("", |d| d.unit),
+                integer: definition.is_some_and(|d| d.integer),
                 range,
                 pass: range.map(|r| r.passes(*value)),
             }
@@ -48,48 +43,19 @@ fn judge<'a>(values: &'a QcValues, ranges: &QcRanges) -> Vec<Row<'a>> {
         .collect()
 }
 
-fn failures(rows: &[Row]) -> usize {
+fn failures(rows: &[QcRow]) -> usize {
     rows.iter().filter(|r| r.pass == Some(false)).count()
 }
 
-fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|r| {
-            serde_json::json!({
-                "name": r.name,
-                "origin": r.origin,
-                "value": r.value,
-                "range": r.range,
-                "pass": r.pass,
-            })
-        })
-        .collect()
-}
-
-fn print_rows(rows: &[Row]) {
-    println!("{:<14} {:>22} {:<16} status", "QC", "value", "range");
-    for row in rows {
-        let range = row
-            .range
-            .map(|r| format!("({}, {})", r.low, r.high))
-            .unwrap_or_else(|| "-".into());
-        let status = match row.pass {
-            Some(true) => "pass",
-            Some(false) => "FAIL",
-            None => "-",
-        };
-        println!("{:<14} {:>22} {range:<16} {status}", row.name, row.value);
-    }
-}
-
-fn print_frames(frames: &[FrameQcValues]) {
+fn print_frames(frames: &[FrameQcValues]) -> std::io::Result<()> {
     if !frames.is_empty() {
-        println!();
-        print!("{}", output::frame_table(frames));
+        outln!()?;
+        out!("{}", output::frame_table(frames))?;
     }
+    Ok(())
 }
 
-pub fn run(args: &QcArgs) -> mbias::Result<Status> {
+pub fn run(args: &QcArgs) -> CommandResult {
     let product = mbias::product::read_qc(&args.product)?;
     if product.values.is_empty() && product.extensions.is_empty() {
         // A raw frame or another pipeline's file: saying "no QC" and succeeding would
@@ -110,7 +76,7 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     let profile = detectors.detect(&product.header).unwrap_or(&unknown);
     let ranges = settings.resolve(profile)?.qc_ranges;
     let rows = judge(&product.values, &ranges);
-    let extensions: Vec<(&str, Vec<Row>, &[FrameQcValues])> = product
+    let extensions: Vec<(&str, Vec<QcRow>, &[FrameQcValues])> = product
         .extensions
         .iter()
         .map(|e| (e.name.as_str(), judge(&e.values, &ranges), &e.frames[..]))
@@ -119,7 +85,7 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
     if args.json {
         let mut doc = serde_json::json!({
             "product": args.product,
-            "qc": rows_json(&rows),
+            "qc": rows,
             "frames": product.frames,
             "qc_failures": failed,
         });
@@ -129,7 +95,7 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
                 .map(|(name, rows, frames)| {
                     serde_json::json!({
                         "name": name,
-                        "qc": rows_json(rows),
+                        "qc": rows,
                         "frames": frames,
                         "qc_failures": failures(rows),
                     })
@@ -137,18 +103,18 @@ pub fn run(args: &QcArgs) -> mbias::Result<Status> {
                 .collect();
             doc["extensions"] = list.into();
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     } else if extensions.is_empty() {
-        print_rows(&rows);
-        print_frames(&product.frames);
+        out!("{}", output::qc_table(rows))?;
+        print_frames(&product.frames)?;
     } else {
         for (i, (name, rows, frames)) in extensions.iter().enumerate() {
             if i > 0 {
-                println!();
+                outln!()?;
             }
-            println!("extension {name}");
-            print_rows(rows);
-            print_frames(frames);
+            outln!("extension {name}")?;
+            out!("{}", output::qc_table(rows.iter().copied()))?;
+            print_frames(frames)?;
         }
     }
     Ok(if failed > 0 && args.fail_on_qc {

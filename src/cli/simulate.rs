@@ -3,19 +3,22 @@
 use std::path::PathBuf;
 
 use mbias::detector;
-use mbias::simulate::{self, Spec};
+use mbias::simulate::Spec;
 
-use super::Status;
+use super::output::outln;
+use super::{CommandResult, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// Folder to write the frames into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    // `--out`, hidden: the name before every writing command took `-o/--output`, still
+    // accepted so that older scripts run.
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
+    output: PathBuf,
     /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, sim-4k (4096×4096 frames of a
     /// generic CCD) or sim-mef (an empty primary HDU and one 2048×1024 image extension
-    /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Stack
-    /// the generic ones with the settings `mbias simulate` prints.
+    /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Each
+    /// is a built-in profile: `mbias stack` recognises its frames without settings.
     #[arg(long, default_value = "soxs-vis", value_parser = parse_profile)]
     profile: &'static detector::Profile,
     /// Number of bias frames.
@@ -27,29 +30,19 @@ pub struct SimulateArgs {
 }
 
 fn parse_profile(s: &str) -> Result<&'static detector::Profile, String> {
-    simulate::profile_by_name(s).ok_or_else(|| {
-        let names: Vec<&str> = detector::BUILT_IN
-            .iter()
-            .chain(simulate::generic_profiles())
-            .map(|p| p.name.as_str())
-            .collect();
+    detector::by_name(s).ok_or_else(|| {
+        let names: Vec<&str> = detector::built_in().map(|p| p.name.as_str()).collect();
         format!("'{s}': expected one of {}", names.join(", "))
     })
 }
 
-pub fn run(args: &SimulateArgs) -> mbias::Result<Status> {
+pub fn run(args: &SimulateArgs) -> CommandResult {
     let files = mbias::simulate::simulate(
-        &args.out,
+        &args.output,
         &Spec::biases(args.profile, usize::from(args.frames), args.seed),
     )?;
     for f in &files {
-        println!("{}", f.display());
-    }
-    if args.profile.instrument.is_none() {
-        eprintln!(
-            "These frames need a generic profile: stack them with --settings FILE, FILE holding\n{}",
-            simulate::GENERIC_SETTINGS
-        );
+        outln!("{}", f.display())?;
     }
     Ok(Status::Success)
 }

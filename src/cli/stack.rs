@@ -7,7 +7,8 @@ use mbias::pipeline::{Loaded, Outcome};
 use mbias::settings::{Combine, Numerics, Rejection, Settings};
 
 use super::night::{self, Select};
-use super::{SettingsArgs, Status, output};
+use super::output::{out, outln};
+use super::{CommandResult, Failure, SettingsArgs, Status, output};
 
 #[derive(Debug, clap::Args)]
 pub struct StackArgs {
@@ -88,7 +89,7 @@ fn frames_json(outcome: &Outcome) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub fn run(args: &StackArgs) -> mbias::Result<Status> {
+pub fn run(args: &StackArgs) -> CommandResult {
     let mut settings = args.settings.load()?;
     if let Some(n) = args.numerics {
         settings.numerics = Some(n);
@@ -99,19 +100,19 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
     let night = mbias::night::plan(&args.inputs, &settings, choice)?;
     let names = night.product_names();
     if !args.json {
-        night::print_left_out(&night.left_out);
+        night::print_left_out(&night.left_out)?;
     }
     if args.group {
         return stack_groups(args, &settings, &night, &names);
     }
     // Not grouped, the frames make one set.
     let Some((batch, name)) = night.batches.first().zip(names.first()) else {
-        return Err(mbias::Error::Verification(0));
+        return Err(mbias::Error::Verification(0).into());
     };
     let stacked = match stack_batch(args, &settings, batch, name.as_deref()) {
-        Err(mbias::Error::Verification(n)) if choice == Default::default() => {
+        Err(Failure::Engine(mbias::Error::Verification(n))) if choice == Default::default() => {
             eprintln!("hint: {SELECT_VALID_HINT}; --group stacks each setup on its own");
-            return Err(mbias::Error::Verification(n));
+            return Err(mbias::Error::Verification(n).into());
         }
         other => other?,
     };
@@ -119,7 +120,7 @@ pub fn run(args: &StackArgs) -> mbias::Result<Status> {
         if args.select == Select::Valid {
             doc["left_out"] = serde_json::json!(night.left_out);
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     }
     Ok(stacked.status)
 }
@@ -134,7 +135,7 @@ fn stack_groups(
     settings: &Settings,
     night: &mbias::night::Night,
     names: &[Option<String>],
-) -> mbias::Result<Status> {
+) -> CommandResult {
     let total = night.batches.len();
     let mut status = Status::Success;
     if total == 0 {
@@ -147,7 +148,7 @@ fn stack_groups(
     for (i, (batch, name)) in night.batches.iter().zip(names).enumerate() {
         let setup = batch.setup.as_ref();
         if !args.json {
-            println!("{}", night::group_heading(i, total, batch));
+            outln!("{}", night::group_heading(i, total, batch))?;
         }
         match stack_batch(args, settings, batch, name.as_deref()) {
             Ok(stacked) => {
@@ -167,7 +168,9 @@ fn stack_groups(
                     docs.push(doc);
                 }
             }
-            Err(e) => {
+            // Standard output gone: nothing more can be reported.
+            Err(Failure::Output(e)) => return Err(Failure::Output(e)),
+            Err(Failure::Engine(e)) => {
                 status = night::worse(status, Status::InputError);
                 // Verification's findings are printed already; anything else is not.
                 refused |= matches!(e, mbias::Error::Verification(_));
@@ -184,16 +187,16 @@ fn stack_groups(
             }
         }
         if !args.json {
-            println!();
+            outln!()?;
         }
     }
     if args.json {
         let doc = serde_json::json!({ "groups": docs, "left_out": night.left_out });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     } else {
-        println!("{total} group(s):");
+        outln!("{total} group(s):")?;
         for line in summary {
-            println!("  {line}");
+            outln!("  {line}")?;
         }
     }
     if refused && args.select == Select::All {
@@ -209,10 +212,10 @@ fn stack_batch(
     settings: &Settings,
     batch: &Batch,
     name: Option<&str>,
-) -> mbias::Result<Stacked> {
+) -> Result<Stacked, Failure> {
     let (inputs, verification) = (&batch.inputs, &batch.verification);
     if !args.json {
-        output::print_findings(verification);
+        output::print_findings(verification)?;
     } else {
         for f in &verification.findings {
             eprintln!("{f}");
@@ -220,7 +223,7 @@ fn stack_batch(
     }
     let plans = verification.plans();
     let (Some(&plan), Some(name)) = (plans.first(), name) else {
-        return Err(mbias::Error::Verification(verification.error_count()));
+        return Err(mbias::Error::Verification(verification.error_count()).into());
     };
     let resolved = mbias::pipeline::resolve(settings, plan)?;
     let progress = output::progress();
@@ -293,7 +296,7 @@ fn stack_batch(
         } else {
             format!(", {} extensions ({})", names.len(), names.join(", "))
         };
-        println!(
+        outln!(
             "{} frames, {}{extensions}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
             plan.frames.len(),
             plan.profile.name,
@@ -304,19 +307,22 @@ fn stack_batch(
             p.stacked_clipping_sigma,
             p.stacked_clipping_iterations,
             resolved.combine.name()
-        );
-        println!("wrote {}", path.display());
+        )?;
+        outln!("wrote {}", path.display())?;
         for (plan, (_, outcome)) in plans.iter().zip(&stacked) {
-            println!();
+            outln!()?;
             if let Some(extension) = &plan.extension {
-                println!("extension {extension}");
+                outln!("extension {extension}")?;
             }
-            print!("{}", output::qc_table(&outcome.qc));
-            println!();
-            print!("{}", output::frame_table(&outcome.qc.frames));
+            out!(
+                "{}",
+                output::qc_table(outcome.qc.values.iter().map(Into::into))
+            )?;
+            outln!()?;
+            out!("{}", output::frame_table(&outcome.qc.frames))?;
         }
         if failed > 0 {
-            println!("\n{failed} QC value(s) outside the acceptable range");
+            outln!("\n{failed} QC value(s) outside the acceptable range")?;
         }
     }
     Ok(Stacked {

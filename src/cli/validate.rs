@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use mbias::verify::Verification;
 
-use super::{Status, night, output};
+use super::output::outln;
+use super::{CommandResult, Status, night, output};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -55,18 +56,19 @@ fn doc(files: &[PathBuf], verification: &Verification) -> serde_json::Value {
 }
 
 /// The text report of one set.
-fn print(verification: &Verification) {
-    output::print_findings(verification);
+fn print(verification: &Verification) -> std::io::Result<()> {
+    output::print_findings(verification)?;
     let plans = verification.plans();
     if plans.is_empty() {
-        println!("not stackable: {} problem(s)", verification.error_count());
+        outln!("not stackable: {} problem(s)", verification.error_count())?;
     }
     for plan in plans {
-        println!("ok: {plan}");
+        outln!("ok: {plan}")?;
     }
+    Ok(())
 }
 
-pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
+pub fn run(args: &ValidateArgs) -> CommandResult {
     let choice = night::choice(night::Select::All, args.group);
     let night = mbias::night::plan(&args.inputs, &args.settings.load()?, choice)?;
     if !args.group {
@@ -75,9 +77,9 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
         };
         if args.json {
             let doc = doc(&set.inputs.files, &set.verification);
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
         } else {
-            print(&set.verification);
+            print(&set.verification)?;
         }
         return Ok(status(&set.verification));
     }
@@ -105,18 +107,18 @@ pub fn run(args: &ValidateArgs) -> mbias::Result<Status> {
             "groups": groups,
             "left_out": night.left_out,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
         return Ok(worst);
     }
-    night::print_left_out(&night.left_out);
+    night::print_left_out(&night.left_out)?;
     let total = night.batches.len();
     if total == 0 {
-        println!("no bias frames of any setup");
+        outln!("no bias frames of any setup")?;
     }
     for (i, batch) in night.batches.iter().enumerate() {
-        println!("{}", night::group_heading(i, total, batch));
-        print(&batch.verification);
-        println!();
+        outln!("{}", night::group_heading(i, total, batch))?;
+        print(&batch.verification)?;
+        outln!()?;
     }
     Ok(worst)
 }

@@ -131,8 +131,14 @@ pub fn soxs_vis() -> &'static Profile {
     &BUILT_IN[0]
 }
 
+/// Every built-in profile: soxspipe's detectors, then the simulator's generic CCDs.
+pub fn built_in() -> impl Iterator<Item = &'static Profile> {
+    BUILT_IN.iter().chain(super::simulated::profiles())
+}
+
+/// The built-in profile named `name` (case-insensitive), simulated CCDs included.
 pub fn by_name(name: &str) -> Option<&'static Profile> {
-    BUILT_IN.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    built_in().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// Picks the built-in profile from `INSTRUME` and `ESO SEQ ARM`.

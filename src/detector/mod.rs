@@ -9,10 +9,11 @@
 
 mod builtin;
 mod section;
+pub mod simulated;
 
 use std::ops::Range;
 
-pub use builtin::{BUILT_IN, by_name, soxs_vis};
+pub use builtin::{BUILT_IN, built_in, by_name, soxs_vis};
 pub use section::{Section, SectionError, SectionSpec};
 
 use crate::fits::{Header, ImageHdu, Value};
@@ -369,13 +370,15 @@ impl std::fmt::Display for DetectProblem {
                 "{instrument} NIR frames have no master bias: the NIR arm is not biased like a CCD (soxspipe has no NIR mbias)"
             ),
             DetectProblem::UnknownInstrument { instrume, generic } => {
+                let built_in: Vec<&str> = built_in().map(|p| p.name.as_str()).collect();
                 write!(
                     f,
-                    "INSTRUME = {} is not a built-in detector (soxs-vis, xsh-uvb, xsh-vis)",
+                    "INSTRUME = {} is not a built-in detector ({})",
                     instrume
                         .as_deref()
                         .map(|s| format!("'{s}'"))
-                        .unwrap_or("(missing)".into())
+                        .unwrap_or("(missing)".into()),
+                    built_in.join(", ")
                 )?;
                 if generic.is_empty() {
                     write!(
@@ -427,22 +430,30 @@ impl Detectors {
         if let Some(name) = &self.forced {
             return self.find(name).ok_or_else(|| DetectProblem::NoSuchProfile {
                 name: name.clone(),
-                known: BUILT_IN
-                    .iter()
-                    .chain(&self.generic)
+                known: built_in()
                     .map(|p| p.name.clone())
+                    .chain(self.generic.iter().map(|p| p.name.clone()))
                     .collect(),
             });
         }
         match builtin::detect(header) {
-            Err(DetectProblem::UnknownInstrument { instrume, .. }) => self
-                .generic
-                .iter()
-                .find(|p| p.matcher.matches(header))
-                .ok_or_else(|| DetectProblem::UnknownInstrument {
-                    instrume,
-                    generic: self.generic.iter().map(|p| p.name.clone()).collect(),
-                }),
+            Err(DetectProblem::UnknownInstrument { instrume, .. }) => {
+                // Settings' profiles first; a simulated CCD's unless settings redefine it.
+                let redefined = |p: &&Profile| {
+                    self.generic
+                        .iter()
+                        .any(|g| g.name.eq_ignore_ascii_case(&p.name))
+                };
+                let simulated = simulated::profiles().into_iter();
+                self.generic
+                    .iter()
+                    .chain(simulated.filter(|p| !redefined(p)))
+                    .find(|p| p.matcher.matches(header))
+                    .ok_or_else(|| DetectProblem::UnknownInstrument {
+                        instrume,
+                        generic: self.generic.iter().map(|p| p.name.clone()).collect(),
+                    })
+            }
             other => other,
         }
     }
@@ -601,6 +612,24 @@ mod tests {
             unknown.detect(&other),
             Err(DetectProblem::NoSuchProfile { .. })
         ));
+    }
+
+    #[test]
+    fn simulated_ccds_are_built_in_unless_settings_redefine_them() {
+        let sim = header(&["INSTRUME= 'MBIAS-SIM'"]);
+        let mef = header(&["INSTRUME= 'MBIAS-SIM-MEF'"]);
+        let none = Detectors::default();
+        assert_eq!(none.detect(&sim).unwrap().name, "sim-4k");
+        assert_eq!(none.detect(&mef).unwrap().name, "sim-mef");
+        let mut own = simulated::GENERIC.clone();
+        own.rotation = 180;
+        let redefined = Detectors {
+            generic: vec![own.clone()],
+            forced: None,
+        };
+        assert_eq!(redefined.detect(&sim), Ok(&own));
+        assert_eq!(redefined.find("SIM-4K"), Some(&own));
+        assert_eq!(redefined.detect(&mef).unwrap().name, "sim-mef");
     }
 
     #[test]

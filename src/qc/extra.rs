@@ -10,18 +10,6 @@ use super::{DifferenceRon, PatternPeak, QcOrigin, QcValue, level_drift, pattern_
 use crate::algorithm::MasterBias;
 use crate::algorithm::numerics::median_in_place;
 
-/// mbias's own QC names, in the order they follow soxspipe's.
-pub const MBIAS_QC: [&str; 8] = [
-    "LEVEL MEDIAN",
-    "RON DIFF",
-    "RON DIFF ERR",
-    "LEVEL DRIFT",
-    "LEVEL RANGE",
-    "PATTERN FREQX",
-    "PATTERN FREQY",
-    "PATTERN AMP",
-];
-
 /// What one raw frame looked like in the stack.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameQcValues {
@@ -99,7 +87,7 @@ pub(super) fn master_pattern(master: &MasterBias) -> Option<PatternPeak> {
     )
 }
 
-/// mbias's values, in [`MBIAS_QC`] order; a value the set cannot give (one frame has no
+/// mbias's values, in [`super::MBIAS_QC`] order; a value the set cannot give (one frame has no
 /// difference and no trend) is left out rather than reported as a number.
 pub(super) fn values(
     master: &MasterBias,
@@ -112,61 +100,21 @@ pub(super) fn values(
     if let Some(m) = median_in_place(&mut medians).filter(|m| m.is_finite()) {
         // soxspipe's MBIAS MEDIAN is the median of clipped *means*; on a frame with hot
         // columns or a gradient the mean sits ADUs away from where most pixels are.
-        out.push(own(
-            "LEVEL MEDIAN",
-            m,
-            "e-",
-            "[e-] Median of frames' clipped medians",
-        ));
+        out.push(QcValue::new("LEVEL MEDIAN", m));
     }
     // What the two mean, and why they are robust: `super::difference_ron`.
     if let Some(r) = ron {
-        out.push(own(
-            "RON DIFF",
-            r.ron,
-            "e-",
-            "[e-] RON of consecutive frame diffs",
-        ));
-        out.push(own(
-            "RON DIFF ERR",
-            r.ronerr,
-            "e-",
-            "[e-] Error of RON DIFF",
-        ));
+        out.push(QcValue::new("RON DIFF", r.ron));
+        out.push(QcValue::new("RON DIFF ERR", r.ronerr));
     }
     if let Some(d) = level_drift(&levels) {
-        out.push(own(
-            "LEVEL DRIFT",
-            d.slope_per_frame,
-            "e-/frame",
-            "[e-/frame] Bias level trend",
-        ));
-        out.push(own(
-            "LEVEL RANGE",
-            d.range,
-            "e-",
-            "[e-] Max - min frame level",
-        ));
+        out.push(QcValue::new("LEVEL DRIFT", d.slope_per_frame));
+        out.push(QcValue::new("LEVEL RANGE", d.range));
     }
     if let Some(p) = pattern {
-        out.push(own(
-            "PATTERN FREQX",
-            p.freq_x,
-            "cyc/px",
-            "[cycles/px] Pattern peak",
-        ));
-        out.push(own(
-            "PATTERN FREQY",
-            p.freq_y,
-            "cyc/px",
-            "[cycles/px] Pattern peak",
-        ));
-        out.push(own(
-            "PATTERN AMP",
-            p.amplitude,
-            "e-",
-            "[e-] Pattern amplitude",
-        ));
+        out.push(QcValue::new("PATTERN FREQX", p.freq_x));
+        out.push(QcValue::new("PATTERN FREQY", p.freq_y));
+        out.push(QcValue::new("PATTERN AMP", p.amplitude));
     }
     out
 }
@@ -183,10 +131,6 @@ pub(super) fn frame_values(master: &MasterBias) -> Vec<FrameQcValues> {
             rejected_fraction: f.stack_rejected as f64 / pixels,
         })
         .collect()
-}
-
-fn own(name: &'static str, value: f64, unit: &'static str, comment: &'static str) -> QcValue {
-    QcValue::new(QcOrigin::Mbias, name, value, unit, comment)
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! Quality-control values with soxspipe's definitions (spec/soxspipe-mbias.md §5), mbias's
 //! own values beyond them, and the pass/fail check against `qc-acceptable-ranges`.
 
+mod definitions;
 mod difference_ron;
 mod drift;
 mod extra;
 mod fpn;
 mod pattern;
 
+pub use definitions::{
+    DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, TEMPERATURE_QC, definition, report_order,
+};
 pub use difference_ron::{DifferenceRon, difference_ron};
 pub use drift::{LevelDrift, level_drift};
-pub use extra::{FrameField, FrameQcValues, MBIAS_QC, frame_keyword, parse_frame_keyword};
+pub use extra::{FrameField, FrameQcValues, frame_keyword, parse_frame_keyword};
 pub use fpn::fpn_ratio;
 pub use pattern::{PatternPeak, pattern_peak};
 
@@ -18,22 +22,6 @@ use serde::Serialize;
 
 use crate::algorithm::{MasterBias, PreparedSet, Samples};
 use crate::settings::{QcRange, QcRanges};
-
-/// The eight QC values soxspipe writes into a master bias, in the order mbias lists them.
-pub const SOXSPIPE_QC: [&str; 8] = [
-    "MBIAS MEDIAN",
-    "RAW RON",
-    "MASTER RON",
-    "FPN FRACMAX",
-    "STRUCTX",
-    "STRUCTY",
-    "BADPIX NUM",
-    "BADPIX FRAC",
-];
-
-/// The temperatures soxspipe reports for SOXS frames (table only, not in the header), in
-/// the order of the profile's keywords.
-pub const TEMPERATURE_QC: [&str; 2] = ["DETECTOR TEMP", "CPATH TEMP"];
 
 /// The name a QC value's acceptable range has in `qc-acceptable-ranges`: soxspipe's
 /// kebab-case (`MASTER RON` → `master-ron`).
@@ -44,13 +32,7 @@ pub fn range_key(name: &str) -> String {
 /// Every name a range can have: one per QC value mbias can report. A range under any
 /// other name never applies, so settings name it as a likely typo.
 pub fn range_names() -> Vec<String> {
-    SOXSPIPE_QC
-        .iter()
-        .chain(&TEMPERATURE_QC)
-        .chain(&MBIAS_QC)
-        .copied()
-        .map(range_key)
-        .collect()
+    DEFINITIONS.iter().map(|d| range_key(d.name)).collect()
 }
 
 /// Who defines a QC value. The header namespace follows it, so that a value mbias adds is
@@ -84,7 +66,7 @@ pub struct QcValue {
     pub unit: &'static str,
     /// The header comment (soxspipe's own for its values).
     pub comment: &'static str,
-    /// Whether soxspipe writes it to the product header (temperatures are table-only).
+    /// Whether soxspipe writes it under `ESO QC` ([`Definition::in_header`]).
     pub in_header: bool,
     pub range: Option<QcRange>,
     /// `None` when no range applies.
@@ -94,9 +76,15 @@ pub struct QcValue {
 }
 
 impl QcValue {
-    /// The header keyword, without `HIERARCH`.
+    /// The header keyword, without `HIERARCH`: `ESO QC` for what soxspipe writes there,
+    /// `MBIAS QC` for the rest (see [`Definition::in_header`]).
     pub fn keyword(&self) -> String {
-        format!("{}{}", self.origin.prefix(), self.name)
+        let namespace = if self.in_header {
+            self.origin
+        } else {
+            QcOrigin::Mbias
+        };
+        format!("{}{}", namespace.prefix(), self.name)
     }
 }
 
@@ -253,37 +241,20 @@ pub fn report(
         .unwrap_or(f64::NAN);
     let fpn = frames.fpn_ratios.iter().copied().fold(f64::NAN, f64::max);
     let mut values = vec![
-        qc(
-            "MBIAS MEDIAN",
-            master.median_level,
-            "e-",
-            "[e-] Median flux level of master bias",
-        ),
-        qc("RAW RON", master.raw_ron, "e-", "[e-] RON in single BIAS"),
-        qc(
-            "MASTER RON",
-            master.master_ron,
-            "e-",
-            "[e-] Combined RON in MBIAS",
-        ),
-        qc("FPN FRACMAX", fpn, "", "Max periodic pattern noise ratio"),
-        qc("STRUCTX", structx, "e-/col", "Slope of BIAS in X direction"),
-        qc("STRUCTY", structy, "e-/row", "Slope of BIAS in Y direction"),
-        QcValue {
-            integer: true,
-            ..qc("BADPIX NUM", bad as f64, "px", "Number of bad pixels")
-        },
-        qc("BADPIX FRAC", fraction, "", "Fraction of bad pixels"),
+        QcValue::new("MBIAS MEDIAN", master.median_level),
+        QcValue::new("RAW RON", master.raw_ron),
+        QcValue::new("MASTER RON", master.master_ron),
+        QcValue::new("FPN FRACMAX", fpn),
+        QcValue::new("STRUCTX", structx),
+        QcValue::new("STRUCTY", structy),
+        QcValue::new("BADPIX NUM", bad as f64),
+        QcValue::new("BADPIX FRAC", fraction),
     ];
     // soxspipe reads the temperatures of the last prepared frame.
     if let Some(last) = set.frames.last() {
         for (name, keyword) in &set.plan.profile.temperatures {
             if let Some(t) = last.header.number(keyword) {
-                let unit = if *name == TEMPERATURE_QC[0] { "K" } else { "C" };
-                values.push(QcValue {
-                    in_header: false,
-                    ..qc(name, t, unit, "")
-                });
+                values.push(QcValue::new(name, t));
             }
         }
     }
@@ -299,31 +270,29 @@ pub fn report(
 }
 
 impl QcValue {
-    /// A value written to the header, not yet checked against a range.
-    fn new(
-        origin: QcOrigin,
-        name: &'static str,
-        value: f64,
-        unit: &'static str,
-        comment: &'static str,
-    ) -> QcValue {
+    /// The value named `name`, as [`DEFINITIONS`] defines it, not yet checked against a
+    /// range. A name missing from the table (a test catches that) is mbias's, unitless.
+    fn new(name: &'static str, value: f64) -> QcValue {
+        let d = definition(name).copied().unwrap_or(Definition {
+            name,
+            origin: QcOrigin::Mbias,
+            unit: "",
+            comment: "",
+            in_header: true,
+            integer: false,
+        });
         QcValue {
             name,
-            origin,
+            origin: d.origin,
             value,
-            unit,
-            comment,
-            in_header: true,
+            unit: d.unit,
+            comment: d.comment,
+            in_header: d.in_header,
             range: None,
             pass: None,
-            integer: false,
+            integer: d.integer,
         }
     }
-}
-
-/// One of soxspipe's QC values.
-fn qc(name: &'static str, value: f64, unit: &'static str, comment: &'static str) -> QcValue {
-    QcValue::new(QcOrigin::Soxspipe, name, value, unit, comment)
 }
 
 #[cfg(test)]

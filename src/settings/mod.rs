@@ -406,7 +406,12 @@ impl Settings {
                         for (name, entry) in as_mapping(v, &path)? {
                             let name = name.as_str().unwrap_or_default();
                             let entry_path = format!("{path}.{name}");
-                            if crate::detector::by_name(name).is_some() {
+                            // soxspipe's detectors are fixed; a simulated CCD's profile
+                            // may be spelt out (simulate::GENERIC_SETTINGS).
+                            if crate::detector::BUILT_IN
+                                .iter()
+                                .any(|p| p.name.eq_ignore_ascii_case(name))
+                            {
                                 return Err(SettingsError::invalid(
                                     &entry_path,
                                     "a name other than a built-in profile's",
@@ -442,8 +447,7 @@ impl Settings {
         if self.detectors().find(name).is_some() {
             return Ok(());
         }
-        let known: Vec<&str> = crate::detector::BUILT_IN
-            .iter()
+        let known: Vec<&str> = crate::detector::built_in()
             .map(|p| p.name.as_str())
             .chain(self.detectors.iter().map(|g| g.profile.name.as_str()))
             .collect();

@@ -72,6 +72,7 @@ pub mod testcam {
     use std::path::{Path, PathBuf};
 
     use fitsio::FitsFile;
+    use fitsio::hdu::FitsHdu;
     use fitsio::images::{ImageDescription, ImageType};
 
     pub const ROWS: usize = 40;
@@ -130,21 +131,7 @@ mbias:
             .open()
             .unwrap();
         let hdu = file.primary_hdu().unwrap();
-        hdu.write_key(&mut file, "INSTRUME", "TESTCAM").unwrap();
-        for (key, value) in text {
-            hdu.write_key(&mut file, key, *value).unwrap();
-        }
-        hdu.write_key(&mut file, "EXPTIME", 0.0f64).unwrap();
-        hdu.write_key(&mut file, "GAIN", 1.5f64).unwrap();
-        hdu.write_key(&mut file, "RDNOISE", 4.5f64).unwrap();
-        hdu.write_key(&mut file, "MJD-OBS", 60000.0 + index as f64 * 0.001)
-            .unwrap();
-        hdu.write_key(
-            &mut file,
-            "DATE-OBS",
-            format!("2023-02-25T00:0{index}:00.000").as_str(),
-        )
-        .unwrap();
+        write_keys(&mut file, &hdu, index, text);
         match data {
             Data::U16(values) => hdu.write_image(&mut file, &values).unwrap(),
             Data::F32(values) => hdu.write_image(&mut file, &values).unwrap(),
@@ -153,6 +140,26 @@ mbias:
         // SAFETY: the file is open on its primary HDU; DATASUM lets copies be recognised.
         unsafe { fitsio::sys::ffpcks(file.as_raw(), &mut status) };
         assert_eq!(status, 0);
+    }
+
+    /// The keywords `testcam` reads, for frame `index`, into `hdu`.
+    /// The keywords `testcam` reads, with `text` keywords (IMAGETYP among them).
+    pub fn write_keys(file: &mut FitsFile, hdu: &FitsHdu, index: usize, text: &[(&str, &str)]) {
+        hdu.write_key(file, "INSTRUME", "TESTCAM").unwrap();
+        for (key, value) in text {
+            hdu.write_key(file, key, *value).unwrap();
+        }
+        hdu.write_key(file, "EXPTIME", 0.0f64).unwrap();
+        hdu.write_key(file, "GAIN", 1.5f64).unwrap();
+        hdu.write_key(file, "RDNOISE", 4.5f64).unwrap();
+        hdu.write_key(file, "MJD-OBS", 60000.0 + index as f64 * 0.001)
+            .unwrap();
+        hdu.write_key(
+            file,
+            "DATE-OBS",
+            format!("2023-02-25T00:0{index}:00.000").as_str(),
+        )
+        .unwrap();
     }
 
     pub fn u16_frame(dir: &Path, index: usize) -> PathBuf {
