@@ -64,19 +64,6 @@ fn edit_card(path: &Path, key: &str, card: &str) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// The files in `dir`, hidden ones included; empty when it does not exist.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 /// A case's folder: `raw/` for the frames, `out/` for the product, `settings.yaml`.
 struct Case {
     root: tempfile::TempDir,
@@ -165,7 +152,7 @@ fn check(
             fail(format!("does not say '{}'", expect.says));
         }
     }
-    let left = listing(&out);
+    let left = common::listing(&out);
     if left.iter().any(|f| f.starts_with('.')) {
         problems.push(format!("{name}: a temporary file was left: {left:?}"));
     }
@@ -564,7 +551,7 @@ fn a_read_only_output_folder_gets_nothing_and_says_why() {
             && text.contains("out"),
         "{text}"
     );
-    assert!(listing(&case.out()).is_empty());
+    assert!(common::listing(&case.out()).is_empty());
 }
 
 #[test]
@@ -573,7 +560,7 @@ fn a_full_disk_leaves_no_partial_file_and_the_previous_product_untouched() {
     good_set(&case.raw());
     let first = stack_into(&case, &[], &[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let product = case.out().join(&listing(&case.out())[0]);
+    let product = case.out().join(&common::listing(&case.out())[0]);
     let before = std::fs::read(&product).unwrap();
 
     // The write fails part-way: a file-size limit of 8 KiB (the product is ~60 KiB) makes
@@ -584,7 +571,12 @@ fn a_full_disk_leaves_no_partial_file_and_the_previous_product_untouched() {
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("the partial file was removed"), "{text}");
-    assert_eq!(listing(&case.out()).len(), 1, "{:?}", listing(&case.out()));
+    assert_eq!(
+        common::listing(&case.out()).len(),
+        1,
+        "{:?}",
+        common::listing(&case.out())
+    );
     assert_eq!(
         std::fs::read(&product).unwrap(),
         before,
@@ -615,7 +607,7 @@ fn a_full_disk_leaves_no_partial_file_and_the_previous_product_untouched() {
             small.as_os_str(),
         ],
     );
-    let left = listing(&small);
+    let left = common::listing(&small);
     let _ = Command::new("umount").arg(&small).status();
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
@@ -631,8 +623,14 @@ fn header_values_cannot_move_the_product_out_of_its_folder() {
     }
     let output = stack_into(&case, &[], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(listing(&case.out()), ["250223_1X1_MBIAS_TESTCAM.fits"]);
-    assert_eq!(listing(case.root.path()), ["out", "raw", "settings.yaml"]);
+    assert_eq!(
+        common::listing(&case.out()),
+        ["250223_1X1_MBIAS_TESTCAM.fits"]
+    );
+    assert_eq!(
+        common::listing(case.root.path()),
+        ["out", "raw", "settings.yaml"]
+    );
 }
 
 #[test]

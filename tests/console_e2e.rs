@@ -145,6 +145,23 @@ impl Console {
     }
 }
 
+/// The console on `dir/raw` (testcam frames, with `dir/settings.yaml` defining testcam),
+/// writing into `out`.
+fn testcam_console(dir: &Path, out: &Path) -> Console {
+    let settings = dir.join("settings.yaml");
+    std::fs::write(&settings, common::testcam::SETTINGS).unwrap();
+    Console::start(
+        &[
+            dir.join("raw").to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir,
+    )
+}
+
 fn qc_value(screen: &str, name: &str) -> String {
     let line = screen
         .lines()
@@ -261,21 +278,9 @@ fn bad_files_are_marked_in_their_rows_and_the_console_stays_usable() {
         .arg(raw.join("pipe.fits"))
         .status()
         .is_ok_and(|s| s.success());
-    let settings = dir.path().join("settings.yaml");
-    std::fs::write(&settings, common::testcam::SETTINGS).unwrap();
     // The output folder cannot be made: a file stands where its parent should be.
     std::fs::write(dir.path().join("blocked"), b"").unwrap();
-    let out = dir.path().join("blocked/out");
-    let mut console = Console::start(
-        &[
-            raw.to_str().unwrap(),
-            "--settings",
-            settings.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let mut console = testcam_console(dir.path(), &dir.path().join("blocked/out"));
     let long = LONG;
     let row = |screen: &str, name: &str| {
         screen
@@ -335,19 +340,8 @@ fn the_master_written_is_the_selection_on_screen() {
     for i in 0..5 {
         common::testcam::u16_frame(&raw, i);
     }
-    let settings = dir.path().join("settings.yaml");
-    std::fs::write(&settings, common::testcam::SETTINGS).unwrap();
     let out = dir.path().join("out");
-    let mut console = Console::start(
-        &[
-            raw.to_str().unwrap(),
-            "--settings",
-            settings.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let mut console = testcam_console(dir.path(), &out);
     console.wait_for("every row verified", LONG, |s| {
         s.matches('✓').count() == 5 && !s.contains("reading")
     });

@@ -69,18 +69,6 @@ fn night(dir: &Path) -> PathBuf {
     night
 }
 
-fn products(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 /// The line of `text` naming `file`.
 fn line_of<'a>(text: &'a str, file: &str) -> &'a str {
     text.lines()
@@ -142,7 +130,7 @@ fn plain_stack_still_refuses_a_mixed_night() {
         "the refusal says what else can be done: {}",
         stderr(&run)
     );
-    assert!(products(&out).is_empty());
+    assert!(common::listing(&out).is_empty());
 }
 
 #[test]
@@ -160,7 +148,7 @@ fn select_valid_stacks_the_valid_biases_and_says_what_it_left_out() {
     }
     assert!(text.contains("6 frames, testcam"), "{text}");
     assert_eq!(
-        products(&out),
+        common::listing(&out),
         ["20230225T000000_1X1_FAST_MBIAS_TESTCAM.fits"]
     );
 
@@ -176,7 +164,7 @@ fn select_valid_stacks_the_valid_biases_and_says_what_it_left_out() {
         .collect();
     assert_eq!(left_out.len(), 8);
     assert!(left_out.iter().any(|f| f.ends_with("/flat.fits")));
-    assert_eq!(products(&out).len(), 1);
+    assert_eq!(common::listing(&out).len(), 1);
 }
 
 #[test]
@@ -208,7 +196,7 @@ fn group_makes_one_master_per_setup_and_exits_with_the_worst() {
         "{text}"
     );
     assert_eq!(
-        products(&out),
+        common::listing(&out),
         ["20230225T000000_1X1_FAST_MBIAS_TESTCAM.fits"]
     );
 
@@ -227,7 +215,7 @@ fn group_makes_one_master_per_setup_and_exits_with_the_worst() {
     let (run, out) = night.run("stack", "both", &["--group", "--select", "valid"]);
     assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
     let text = stdout(&run);
-    let names = products(&out);
+    let names = common::listing(&out);
     assert_eq!(
         names,
         [

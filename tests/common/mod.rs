@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// `../shared` beside the project. Users clone the project alone, so the tests that read
@@ -15,6 +15,19 @@ pub fn shared() -> PathBuf {
         "this test reads ../shared (the soxspipe oracle data), which is not beside the project"
     );
     dir
+}
+
+/// The files in `dir`, hidden ones included; empty when it does not exist.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 pub fn mbias(args: &[&str]) -> Output {
