@@ -160,37 +160,73 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     Ok(Outcome { master, qc })
 }
 
-/// Writes the single-image product of `outcome` into `folder`.
-pub fn write_product(
-    folder: &Path,
-    name: &str,
-    overwrite: bool,
-    inputs: &[PathBuf],
-    loaded: &Loaded,
-    outcome: &Outcome,
-    progress: &dyn Progress,
-) -> Result<PathBuf> {
-    write_images(
-        folder,
-        name,
-        overwrite,
-        inputs,
-        &[(loaded, outcome)],
-        progress,
-    )
+/// One image of a set (the frames' only one, or one extension) stacked: its frames in
+/// memory and the master with its QC.
+#[derive(Debug)]
+pub struct StackedImage {
+    pub loaded: Arc<Loaded>,
+    pub outcome: Outcome,
 }
 
-/// Writes the product of every stacked image into `folder`: a single image's as soxspipe
+impl StackedImage {
+    /// The parts [`write`] takes.
+    pub fn parts(&self) -> (&Loaded, &Outcome) {
+        (&self.loaded, &self.outcome)
+    }
+}
+
+/// Where a run's frames come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Frames<'a> {
+    /// Read the frames of these plans (one per extension of multi-extension frames),
+    /// taking those already prepared in `reuse` from memory.
+    Read {
+        plans: &'a [Plan],
+        reuse: &'a [Arc<Loaded>],
+    },
+    /// Frames already in memory: a re-stack with other values.
+    InMemory(&'a [Arc<Loaded>]),
+}
+
+/// The recipe on every image of a set: the frames loaded (or reused), stacked with
+/// `resolved`, measured. This is the one sequence every front end runs: the command line,
+/// the demo, the benchmark and the console. Images go one after the other, since each
+/// stack already keeps both cores busy; `progress` reports and cancels across all of them.
+pub fn run(
+    frames: Frames<'_>,
+    resolved: &Resolved,
+    progress: &dyn Progress,
+) -> Result<Vec<StackedImage>> {
+    let stack_one = |loaded: Arc<Loaded>| {
+        let outcome = stack(&loaded, resolved, progress)?;
+        Ok(StackedImage { loaded, outcome })
+    };
+    match frames {
+        Frames::Read { plans, reuse } => plans
+            .iter()
+            .map(|plan| stack_one(Arc::new(load_reusing(plan, reuse, progress)?)))
+            .collect(),
+        Frames::InMemory(loaded) => loaded.iter().cloned().map(stack_one).collect(),
+    }
+}
+
+/// Writes the product of `images` into `folder` as `name`: a single image as soxspipe
 /// lays it out, the extensions of a multi-extension set one FLUX/QUAL/ERRS triple each.
-pub fn write_images(
+/// Every image comes from the same files, which are never written over.
+pub fn write(
     folder: &Path,
     name: &str,
     overwrite: bool,
-    inputs: &[PathBuf],
     images: &[(&Loaded, &Outcome)],
     progress: &dyn Progress,
 ) -> Result<PathBuf> {
     progress.report(Stage::Writing);
+    let inputs: Vec<PathBuf> = images
+        .first()
+        .into_iter()
+        .flat_map(|(loaded, _)| &loaded.set.plan.frames)
+        .map(|frame| frame.path.clone())
+        .collect();
     let images: Vec<crate::product::Image> = images
         .iter()
         .map(|(loaded, outcome)| crate::product::Image {
@@ -204,7 +240,7 @@ pub fn write_images(
             folder,
             name,
             overwrite,
-            inputs,
+            inputs: &inputs,
         },
         &images,
     )

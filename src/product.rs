@@ -6,9 +6,9 @@
 //! existing product is untouched unless overwriting was asked for.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use crate::algorithm::{MasterBias, PreparedSet};
+use crate::atomic::TempFile;
 use crate::error::{Error, FitsError, ProductError, Result};
 use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
@@ -398,52 +398,6 @@ pub struct WriteRequest<'a> {
     pub inputs: &'a [PathBuf],
 }
 
-/// Temporary files being written now, so a signal handler can remove them before the
-/// process ends (destructors do not run then).
-static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Removes every temporary product file still being written: what a front end calls
-/// when it is told to stop (SIGTERM, SIGINT, SIGHUP) and will exit without unwinding.
-pub fn remove_unfinished() {
-    if let Ok(mut pending) = UNFINISHED.lock() {
-        for path in pending.drain(..) {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// Removes the temporary file unless the write completed.
-struct TempGuard(Option<PathBuf>);
-
-impl TempGuard {
-    fn new(path: &Path) -> TempGuard {
-        if let Ok(mut pending) = UNFINISHED.lock() {
-            pending.push(path.to_path_buf());
-        }
-        TempGuard(Some(path.to_path_buf()))
-    }
-
-    /// The file became the product: nothing to remove any more.
-    fn keep(&mut self) {
-        if let Some(path) = self.0.take()
-            && let Ok(mut pending) = UNFINISHED.lock()
-        {
-            pending.retain(|p| *p != path);
-        }
-    }
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(&path);
-            if let Ok(mut pending) = UNFINISHED.lock() {
-                pending.retain(|p| *p != path);
-            }
-        }
-    }
-}
-
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
@@ -533,14 +487,10 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
     if target.exists() && !request.overwrite {
         return Err(ProductError::Exists(target).into());
     }
-    let temp = request
-        .folder
-        .join(format!(".{}.{}.tmp", request.name, std::process::id()));
-    let _ = std::fs::remove_file(&temp);
+    let temp = TempFile::beside(&target);
     let needed = product_bytes(images);
-    check_writable(request.folder, &temp, needed)?;
-    let mut guard = TempGuard::new(&temp);
-    write_temp(&temp, images, first).map_err(|e| {
+    check_writable(request.folder, temp.path(), needed)?;
+    write_temp(temp.path(), images, first).map_err(|e| {
         // cfitsio's status says "error writing", not why: a full disk is the usual reason.
         match free_bytes(request.folder) {
             Some(available) if available < needed => ProductError::NoSpace {
@@ -557,14 +507,7 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
             },
         }
     })?;
-    if target.exists() && !request.overwrite {
-        return Err(ProductError::Exists(target).into());
-    }
-    std::fs::rename(&temp, &target).map_err(|e| ProductError::Io {
-        path: target.clone(),
-        source: e,
-    })?;
-    guard.keep();
+    temp.commit(request.overwrite)?;
     Ok(target)
 }
 
@@ -682,24 +625,5 @@ mod tests {
     fn header_values_cannot_steer_the_product_out_of_its_folder() {
         assert_eq!(file_name_safe("../../etc/x y:z"), ".._.._etc_x_y_z");
         assert!(!file_name_safe("25/02/23_1X1").contains('/'));
-    }
-
-    #[test]
-    fn unfinished_temporary_files_are_removed_on_request_and_kept_ones_forgotten() {
-        let dir = tempfile::tempdir().unwrap();
-        let (busy, done) = (dir.path().join(".a.tmp"), dir.path().join(".b.tmp"));
-        for path in [&busy, &done] {
-            std::fs::write(path, b"partial").unwrap();
-        }
-        let guard = TempGuard::new(&busy);
-        let mut finished = TempGuard::new(&done);
-        finished.keep();
-        remove_unfinished();
-        assert!(
-            !busy.exists(),
-            "a signal handler's call removes the partial file"
-        );
-        assert!(done.exists(), "a completed file is no longer the guard's");
-        std::mem::forget(guard);
     }
 }

@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mbias::progress::{Progress, Stage};
-use mbias::settings::Settings;
+use mbias::pipeline::{Frames, StackedImage};
+use mbias::progress::{Progress, Silent, Stage};
+use mbias::settings::{Resolved, Settings};
 use mbias::simulate::Spec;
 
 use super::output::outln;
@@ -165,7 +166,7 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
     let (cli, peak_rss) = cli_run(dir, out, settings_file)?;
     clear(out);
     let settings = Settings::load(settings_file)?;
-    let (inputs, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
+    let (_, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
     let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
     let resolved = mbias::pipeline::resolve(&settings, &plan)?;
     let clock = StageClock::new();
@@ -180,8 +181,13 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
     let started = Instant::now();
     let frame_qc = mbias::qc::frame_qc(&set);
     let fft = started.elapsed().as_secs_f64();
-    let loaded = mbias::pipeline::Loaded::new(set, frame_qc);
-    let outcome = mbias::pipeline::stack(&loaded, &resolved, &clock)?;
+    // The stages the runner strings together are timed apart above; from here on the
+    // bench runs the recipe as every front end does.
+    let in_memory = [Arc::new(mbias::pipeline::Loaded::new(set, frame_qc))];
+    let restack = |resolved: &Resolved, progress: &dyn Progress| {
+        mbias::pipeline::run(Frames::InMemory(&in_memory), resolved, progress)
+    };
+    let outcome = restack(&resolved, &clock)?;
     let end = Instant::now();
     let frame_clip = clock
         .span(Stage::FrameClip { done: 0, total: 0 }, end)
@@ -197,26 +203,19 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
     let mut tuned = resolved.clone();
     tuned.params.stacked_clipping_sigma += 0.1;
     let started = Instant::now();
-    let restacked = mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let restacked = restack(&tuned, &Silent)?;
     let restack_stack = started.elapsed().as_secs_f64();
     drop(restacked);
     tuned.params.frame_clipping_sigma += 0.1;
     let started = Instant::now();
-    let outcome = mbias::pipeline::stack(&loaded, &tuned, &mbias::progress::Silent)?;
+    let outcome = restack(&tuned, &Silent)?;
     let restack_frame = started.elapsed().as_secs_f64();
     let name = mbias::product::product_name(&plan, None);
     let write = || {
         let started = Instant::now();
-        mbias::pipeline::write_product(
-            out,
-            &name,
-            true,
-            &inputs.files,
-            &loaded,
-            &outcome,
-            &mbias::progress::Silent,
-        )
-        .map(|_| started.elapsed().as_secs_f64())
+        let images: Vec<_> = outcome.iter().map(StackedImage::parts).collect();
+        mbias::pipeline::write(out, &name, true, &images, &Silent)
+            .map(|_| started.elapsed().as_secs_f64())
     };
     let write_new = write()?;
     let write_replacing = write()?;

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use mbias::error::InputError;
+use mbias::pipeline::{Frames, StackedImage};
 use mbias::settings::Settings;
 
 use super::output::{out, outln};
@@ -75,17 +76,23 @@ fn headless(dir: &Path) -> CommandResult {
     };
     let resolved = mbias::pipeline::resolve(&Settings::default(), plan)?;
     let progress = output::progress();
-    let loaded = mbias::pipeline::load(plan, &progress)?;
-    let outcome = mbias::pipeline::stack(&loaded, &resolved, &progress)?;
+    let plans = [plan.clone()];
+    let frames = Frames::Read {
+        plans: &plans,
+        reuse: &[],
+    };
+    let stacked = mbias::pipeline::run(frames, &resolved, &progress)?;
     let name = mbias::product::product_name(plan, None);
-    let path =
-        mbias::pipeline::write_product(dir, &name, false, &biases, &loaded, &outcome, &progress)?;
+    let images: Vec<_> = stacked.iter().map(StackedImage::parts).collect();
+    let path = mbias::pipeline::write(dir, &name, false, &images, &progress)?;
     output::clear_progress();
     outln!("wrote {} (removed when the demo ends)\n", path.display())?;
-    out!(
-        "{}",
-        output::qc_table(outcome.qc.values.iter().map(Into::into))
-    )?;
+    for image in &stacked {
+        out!(
+            "{}",
+            output::qc_table(image.outcome.qc.values.iter().map(Into::into))
+        )?;
+    }
     Ok(Status::Success)
 }
 

@@ -96,7 +96,7 @@ pub fn stop_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            mbias::product::remove_unfinished();
+            mbias::atomic::remove_unfinished();
             output::clear_progress();
             eprintln!("mbias: stopped by signal {signal}; nothing was written");
             std::process::exit(128 + signal);

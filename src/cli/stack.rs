@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use mbias::night::Batch;
-use mbias::pipeline::{Loaded, Outcome};
+use mbias::pipeline::{Frames, Outcome, StackedImage};
 use mbias::settings::{Combine, Numerics, Rejection, Settings};
+use mbias::verify::Plan;
 
 use super::night::{self, Select};
 use super::output::{out, outln};
@@ -213,7 +214,7 @@ fn stack_batch(
     batch: &Batch,
     name: Option<&str>,
 ) -> Result<Stacked, Failure> {
-    let (inputs, verification) = (&batch.inputs, &batch.verification);
+    let verification = &batch.verification;
     if !args.json {
         output::print_findings(verification)?;
     } else {
@@ -221,39 +222,33 @@ fn stack_batch(
             eprintln!("{f}");
         }
     }
-    let plans = verification.plans();
-    let (Some(&plan), Some(name)) = (plans.first(), name) else {
+    let plans: Vec<Plan> = verification.plans().into_iter().cloned().collect();
+    let (Some(plan), Some(name)) = (plans.first(), name) else {
         return Err(mbias::Error::Verification(verification.error_count()).into());
     };
     let resolved = mbias::pipeline::resolve(settings, plan)?;
     let progress = output::progress();
-    // One image after the other: each stack already keeps both cores busy.
-    let mut stacked: Vec<(Loaded, Outcome)> = Vec::with_capacity(plans.len());
-    for plan in &plans {
-        let loaded = mbias::pipeline::load(plan, &progress)?;
-        for warning in loaded.warnings() {
-            output::clear_progress();
-            eprintln!("warning: {warning}");
-        }
-        let outcome = mbias::pipeline::stack(&loaded, &resolved, &progress)?;
-        stacked.push((loaded, outcome));
+    let frames = Frames::Read {
+        plans: &plans,
+        reuse: &[],
+    };
+    let stacked = mbias::pipeline::run(frames, &resolved, &progress)?;
+    for warning in stacked.iter().flat_map(|image| image.loaded.warnings()) {
+        output::clear_progress();
+        eprintln!("warning: {warning}");
     }
     let folder = args
         .output
         .clone()
         .or_else(|| settings.output_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
-    let images: Vec<(&Loaded, &Outcome)> = stacked.iter().map(|(l, o)| (l, o)).collect();
-    let path = mbias::pipeline::write_images(
-        &folder,
-        name,
-        args.overwrite,
-        &inputs.files,
-        &images,
-        &progress,
-    )?;
+    let images: Vec<_> = stacked.iter().map(StackedImage::parts).collect();
+    let path = mbias::pipeline::write(&folder, name, args.overwrite, &images, &progress)?;
     output::clear_progress();
-    let failed: usize = stacked.iter().map(|(_, o)| o.qc.failures().count()).sum();
+    let failed: usize = stacked
+        .iter()
+        .map(|image| image.outcome.qc.failures().count())
+        .sum();
     let mut json = None;
     if args.json {
         let mut doc = serde_json::json!({
@@ -264,7 +259,7 @@ fn stack_batch(
             "findings": verification.findings,
         });
         match (&verification.plan, stacked.as_slice()) {
-            (Some(_), [(_, outcome)]) => {
+            (Some(_), [StackedImage { outcome, .. }]) => {
                 doc["frames"] = frames_json(outcome).into();
                 doc["qc"] = serde_json::json!(outcome.qc.values);
             }
@@ -272,7 +267,7 @@ fn stack_batch(
                 let extensions: Vec<_> = plans
                     .iter()
                     .zip(&stacked)
-                    .map(|(plan, (_, outcome))| {
+                    .map(|(plan, StackedImage { outcome, .. })| {
                         serde_json::json!({
                             "name": plan.extension,
                             "frames": frames_json(outcome),
@@ -309,7 +304,7 @@ fn stack_batch(
             resolved.combine.name()
         )?;
         outln!("wrote {}", path.display())?;
-        for (plan, (_, outcome)) in plans.iter().zip(&stacked) {
+        for (plan, StackedImage { outcome, .. }) in plans.iter().zip(&stacked) {
             outln!()?;
             if let Some(extension) = &plan.extension {
                 outln!("extension {extension}")?;

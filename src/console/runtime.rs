@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use mbias::error::{Error, ProductError};
 use mbias::fits::has_fits_name;
 use mbias::inputs;
-use mbias::pipeline::{Loaded, Outcome};
+use mbias::pipeline::{Frames, Loaded, Outcome, StackedImage};
 use mbias::progress::{Progress, Silent, Stage};
 use mbias::settings::{Resolved, Settings};
 use mbias::verify;
@@ -353,26 +353,22 @@ pub fn stack(
     progress: &dyn Progress,
 ) -> mbias::Result<StackResult> {
     let started = Instant::now();
-    let loaded: Vec<Arc<Loaded>> = match source {
-        StackSource::Read { plans, reuse } => plans
-            .iter()
-            .map(|plan| mbias::pipeline::load_reusing(plan, &reuse, progress).map(Arc::new))
-            .collect::<mbias::Result<_>>()?,
-        StackSource::Loaded(loaded) => loaded,
+    let frames = match &source {
+        StackSource::Read { plans, reuse } => Frames::Read { plans, reuse },
+        StackSource::Loaded(loaded) => Frames::InMemory(loaded),
     };
     // Every extension is stacked, not only the one shown: `w` writes them all.
-    let images = loaded
+    let images = mbias::pipeline::run(frames, &resolved, progress)?
         .into_iter()
-        .map(|loaded| {
-            let outcome = mbias::pipeline::stack(&loaded, &resolved, progress)?;
+        .map(|StackedImage { loaded, outcome }| {
             let view = view::compute(&outcome.master);
-            Ok(ImageResult {
+            ImageResult {
                 loaded,
                 outcome,
                 view,
-            })
+            }
         })
-        .collect::<mbias::Result<Vec<_>>>()?;
+        .collect();
     Ok(StackResult {
         images,
         resolved,
@@ -407,24 +403,14 @@ fn write_product(
     overwrite: bool,
     result: &StackResult,
 ) -> Result<PathBuf, WriteFailure> {
-    // Every extension comes from the same files.
-    let inputs: Vec<PathBuf> = result
-        .images
-        .first()
-        .into_iter()
-        .flat_map(|i| &i.loaded.set.plan.frames)
-        .map(|f| f.path.clone())
-        .collect();
     let images: Vec<(&Loaded, &Outcome)> = result
         .images
         .iter()
         .map(|i| (&*i.loaded, &i.outcome))
         .collect();
-    mbias::pipeline::write_images(folder, name, overwrite, &inputs, &images, &Silent).map_err(|e| {
-        match e {
-            Error::Product(ProductError::Exists(path)) => WriteFailure::Exists(path),
-            other => WriteFailure::Failed(other.to_string()),
-        }
+    mbias::pipeline::write(folder, name, overwrite, &images, &Silent).map_err(|e| match e {
+        Error::Product(ProductError::Exists(path)) => WriteFailure::Exists(path),
+        other => WriteFailure::Failed(other.to_string()),
     })
 }
 
@@ -433,18 +419,11 @@ fn save_settings(
     overwrite: bool,
     resolved: &Resolved,
 ) -> Result<PathBuf, WriteFailure> {
-    if path.exists() && !overwrite {
-        return Err(WriteFailure::Exists(path.to_path_buf()));
-    }
     let text = Settings::to_soxspipe_yaml(resolved);
-    let temp = path.with_extension(format!("yaml.{}.tmp", std::process::id()));
-    std::fs::write(&temp, text)
-        .and_then(|()| std::fs::rename(&temp, path))
-        .map(|()| path.to_path_buf())
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            WriteFailure::Failed(format!("cannot write {}: {e}", path.display()))
-        })
+    mbias::atomic::write_bytes(path, overwrite, text.as_bytes()).map_err(|e| match e {
+        ProductError::Exists(path) => WriteFailure::Exists(path),
+        other => WriteFailure::Failed(other.to_string()),
+    })
 }
 
 #[cfg(test)]
