@@ -19,9 +19,10 @@ use super::keymap::{self, Action, Context};
 use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
 use super::panes::files::FilesPane;
 use super::panes::params::{Modes, ParamsPane};
-use super::panes::results::{Axis, ResultsPane, TABS, Tab};
+use super::panes::results::{ResultsPane, TABS, Tab};
 use super::theme::Theme;
 use super::ui;
+use super::view::Axis;
 
 /// How long parameter changes settle before the automatic re-stack starts.
 pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);

@@ -23,9 +23,9 @@ use super::app::{App, Focus, Job, Overlay, Start};
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackResult, StackSource, WriteFailure,
 };
-use super::panes::results::Axis;
 use super::theme::Theme;
-use super::{ui, view};
+use super::ui;
+use super::view::{self, Axis};
 
 const NIGHT: &str = "/night";
 

@@ -11,9 +11,9 @@ use ratatui::widgets::{
 
 use crate::console::app::{App, Focus, Job};
 use crate::console::msg::ImageResult;
-use crate::console::panes::results::{Axis, TABS, Tab};
+use crate::console::panes::results::{TABS, Tab};
 use crate::console::theme::Theme;
-use crate::console::view;
+use crate::console::view::{self, Axis};
 
 use super::HalfBlock;
 
