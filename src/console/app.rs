@@ -16,10 +16,13 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action, Context};
+use super::layout;
 use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
+use super::overlay::{Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
 use super::panes::params::{Modes, ParamsPane};
 use super::panes::results::{ResultsPane, TABS, Tab};
+use super::status::Notice;
 use super::theme::Theme;
 use super::ui;
 use super::view::Axis;
@@ -40,30 +43,10 @@ pub enum Focus {
 
 const FOCUS_ORDER: [Focus; 3] = [Focus::Files, Focus::Params, Focus::Results];
 
-/// What a confirmation is about.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pending {
-    Product,
-    Settings,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    Help,
-    ConfirmQuit,
-    ConfirmOverwrite { path: PathBuf, what: Pending },
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Idle,
     Stacking { id: JobId, stage: Stage },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub text: String,
-    pub error: bool,
 }
 
 /// Where the console starts.
@@ -127,13 +110,13 @@ impl App {
         );
         let params = ParamsPane::new(resolved.as_ref().map_or(params, |r| r.params), modes);
         // The status bar has one line: the first warning, and how many more the CLI shows.
-        let notice = settings.warnings.first().map(|first| Notice {
-            text: match settings.warnings.len() {
-                1 => first.clone(),
-                n => format!("{first} (+{} more: see `mbias validate`)", n - 1),
-            },
-            error: true,
-        });
+        let notice = settings
+            .warnings
+            .first()
+            .map(|first| match settings.warnings.len() {
+                1 => Notice::error(first.clone()),
+                n => Notice::error(format!("{first} (+{} more: see `mbias validate`)", n - 1)),
+            });
         let mut app = App {
             focus: Focus::Files,
             overlay: None,
@@ -179,17 +162,11 @@ impl App {
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: false,
-        });
+        self.notice = Some(Notice::info(text));
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: true,
-        });
+        self.notice = Some(Notice::error(text));
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -237,34 +214,21 @@ impl App {
     }
 
     fn on_overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
-        let yes = matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'));
-        let no = matches!(
-            key.code,
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc
-        );
-        match overlay {
-            Overlay::Help => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1)
-                ) {
-                    self.overlay = None;
-                }
+        match (overlay.reply(&key), overlay) {
+            (Reply::Keep, _) | (Reply::Yes, Overlay::Help) => Vec::new(),
+            (Reply::Close, _) => {
+                self.overlay = None;
                 Vec::new()
             }
-            Overlay::ConfirmQuit if yes => vec![Effect::Quit],
-            Overlay::ConfirmOverwrite { what, .. } if yes => {
+            // The question stays up: the runtime ends before another frame is drawn.
+            (Reply::Yes, Overlay::ConfirmQuit) => vec![Effect::Quit],
+            (Reply::Yes, Overlay::ConfirmOverwrite { what, .. }) => {
                 self.overlay = None;
                 match what {
                     Pending::Product => self.write_product(true),
                     Pending::Settings => self.save_settings(true),
                 }
             }
-            _ if no => {
-                self.overlay = None;
-                Vec::new()
-            }
-            _ => Vec::new(),
         }
     }
 
@@ -340,7 +304,7 @@ impl App {
     }
 
     fn on_files_action(&mut self, action: Action) -> Vec<Effect> {
-        let page = ui::files_page(self.area) as isize;
+        let page = ui::files_page(layout::areas(self.area).files) as isize;
         match action {
             Action::Up => self.files.move_cursor(-1),
             Action::Down => self.files.move_cursor(1),
@@ -835,7 +799,7 @@ impl App {
         if self.overlay.is_some() {
             return Vec::new();
         }
-        let areas = ui::layout(self.area);
+        let areas = layout::areas(self.area);
         let at = Position::new(mouse.column, mouse.row);
         let pane = [
             (areas.files, Focus::Files),

@@ -4,9 +4,12 @@
 
 pub mod app;
 pub mod keymap;
+pub mod layout;
 pub mod msg;
+pub mod overlay;
 pub mod panes;
 pub mod runtime;
+pub mod status;
 pub mod theme;
 pub mod ui;
 pub mod view;

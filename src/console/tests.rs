@@ -19,10 +19,12 @@ use ratatui::crossterm::event::{
 };
 use ratatui::style::Color;
 
-use super::app::{App, Focus, Job, Overlay, Start};
+use super::app::{App, Focus, Job, Start};
+use super::layout;
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackResult, StackSource, WriteFailure,
 };
+use super::overlay::Overlay;
 use super::theme::Theme;
 use super::ui;
 use super::view::{self, Axis};
@@ -593,7 +595,7 @@ fn results_tabs_and_profile_choices() {
 fn mouse_focuses_selects_and_scrolls() {
     let mut app = fixture();
     app.update(Msg::Resize(120, 40));
-    let areas = ui::layout(app.area);
+    let areas = layout::areas(app.area);
     let click = |x, y| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),

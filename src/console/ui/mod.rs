@@ -3,54 +3,24 @@
 
 mod files;
 mod halfblock;
-mod overlay;
 mod params;
 mod results;
-mod status;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use super::app::App;
+use super::app::{App, Focus, Job};
+use super::layout::{self, Areas, MIN_HEIGHT, MIN_WIDTH};
+use super::{overlay, status};
 
 pub use halfblock::HalfBlock;
 
-/// The smallest terminal the layout is made for.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
-
-/// Where each part of the screen is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub files: Rect,
-    pub params: Rect,
-    pub results: Rect,
-    pub status: Rect,
-}
-
-pub fn layout(area: Rect) -> Areas {
-    let [top, bottom, status] = Layout::vertical([
-        Constraint::Percentage(42),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let [params, results] =
-        Layout::horizontal([Constraint::Length(30), Constraint::Fill(1)]).areas(bottom);
-    Areas {
-        files: top,
-        params,
-        results,
-        status,
-    }
-}
-
 /// Table rows visible in the files pane (border, header and verdict line excluded).
-pub fn files_page(area: Rect) -> u16 {
-    layout(area).files.height.saturating_sub(4).max(1)
+pub fn files_page(files: Rect) -> u16 {
+    files.height.saturating_sub(4).max(1)
 }
 
 /// The entry index under a click in the files table.
@@ -92,7 +62,7 @@ pub(super) fn pane_block<'a>(app: &App, title: Line<'a>, focused: bool) -> Block
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    if !layout::fits(area) {
         let text = format!(
             "The terminal is {}×{}; mbias needs at least {MIN_WIDTH}×{MIN_HEIGHT}. Enlarge the window (q quits).",
             area.width, area.height
@@ -105,10 +75,33 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         );
         return;
     }
-    let areas = layout(area);
+    let areas = layout::areas(area);
     files::draw(frame, app, areas.files);
     params::draw(frame, app, areas.params);
     results::draw(frame, app, areas.results);
-    status::draw(frame, app, areas.status);
-    overlay::draw(frame, app, area);
+    let stage = match app.job {
+        Job::Stacking { stage, .. } => Some(stage),
+        Job::Idle => None,
+    };
+    status::draw(
+        frame,
+        areas.status,
+        &app.theme,
+        stage,
+        app.notice.as_ref(),
+        hints(app.focus),
+    );
+    if let Some(overlay) = &app.overlay {
+        overlay::draw(frame, area, &app.theme, overlay);
+    }
+}
+
+fn hints(focus: Focus) -> &'static str {
+    match focus {
+        Focus::Files => {
+            "Space select · a all valid · s stack · Enter open · Tab pane · ? help · q quit"
+        }
+        Focus::Params => "↑↓ choose · ←→ change · Enter type · s stack · Tab pane · ? help",
+        Focus::Results => "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help",
+    }
 }
