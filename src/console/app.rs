@@ -17,11 +17,12 @@ use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action, Context};
 use super::layout;
-use super::msg::{Effect, EntryKind, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
+use super::msg::{Effect, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
 use super::overlay::{Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
 use super::panes::params::{Modes, ParamsPane};
 use super::panes::results::{ResultsPane, TABS, Tab};
+use super::panes::{Input, Request};
 use super::status::Notice;
 use super::theme::Theme;
 use super::ui;
@@ -70,17 +71,11 @@ pub struct App {
     pub theme: Theme,
     /// Where `w` and `S` write.
     pub output_dir: PathBuf,
-    /// The SOF the session opened, which names the product as in soxspipe.
-    pub sof: Option<PathBuf>,
     /// Frames in memory for the current selection (per extension of multi-extension
     /// frames): re-stacks skip the reading.
     pub loaded: Option<(Vec<PathBuf>, Vec<Arc<Loaded>>)>,
     /// When the debounced automatic re-stack is due.
     pub restack_at: Option<Instant>,
-    /// `a` was pressed during a folder scan: when the scan ends, the selection becomes
-    /// every valid bias, including the frames verified after the key press. Any other
-    /// selection change drops the wish.
-    pub select_all_when_read: bool,
     /// The terminal's size, for mouse hit-testing with the same layout `draw` uses.
     pub area: Rect,
     next_id: JobId,
@@ -129,26 +124,16 @@ impl App {
             settings,
             theme,
             output_dir,
-            sof: None,
             loaded: None,
             restack_at: None,
-            select_all_when_read: false,
             area: Rect::new(0, 0, 120, 40),
             next_id: 0,
         };
-        let id = app.new_id();
-        let effect = match start {
-            Start::Folder(dir) => {
-                app.files.scanning = Some(id);
-                Effect::OpenDir { id, dir }
-            }
-            Start::Sof(sof) => {
-                app.files.scanning = Some(id);
-                app.sof = Some(sof.clone());
-                Effect::OpenSof { id, sof }
-            }
-        };
-        (app, vec![effect])
+        if let Start::Sof(sof) = &start {
+            app.files.sof = Some(sof.clone());
+        }
+        let effects = app.open(start);
+        (app, effects)
     }
 
     fn new_id(&mut self) -> JobId {
@@ -197,7 +182,7 @@ impl App {
             return self.on_edit_key(key);
         }
         let context = match self.focus {
-            Focus::Files => Context::Files,
+            Focus::Files => self.files.context(),
             Focus::Params => Context::Params,
             Focus::Results => Context::Results,
         };
@@ -293,7 +278,10 @@ impl App {
             Action::Write => self.write_product(false),
             Action::SaveSettings => self.save_settings(false),
             other => match self.focus {
-                Focus::Files => self.on_files_action(other),
+                Focus::Files => {
+                    let request = self.files.on_action(other, layout::areas(self.area).files);
+                    self.apply(request)
+                }
                 Focus::Params => self.on_params_action(other),
                 Focus::Results => {
                     self.on_results_action(other);
@@ -301,89 +289,6 @@ impl App {
                 }
             },
         }
-    }
-
-    fn on_files_action(&mut self, action: Action) -> Vec<Effect> {
-        let page = ui::files_page(layout::areas(self.area).files) as isize;
-        match action {
-            Action::Up => self.files.move_cursor(-1),
-            Action::Down => self.files.move_cursor(1),
-            Action::PageUp => self.files.move_cursor(-page),
-            Action::PageDown => self.files.move_cursor(page),
-            Action::Top => self.files.move_cursor(isize::MIN / 2),
-            Action::Bottom => self.files.move_cursor(isize::MAX / 2),
-            Action::Enter => {
-                let Some(entry) = self.files.current().cloned() else {
-                    return Vec::new();
-                };
-                return match entry.kind {
-                    EntryKind::Dir | EntryKind::Parent => self.open_dir(entry.path),
-                    EntryKind::Sof => {
-                        let id = self.new_id();
-                        self.files.scanning = Some(id);
-                        self.sof = Some(entry.path.clone());
-                        vec![Effect::OpenSof {
-                            id,
-                            sof: entry.path,
-                        }]
-                    }
-                    EntryKind::Fits => {
-                        self.info("Space selects or unselects a frame");
-                        Vec::new()
-                    }
-                    EntryKind::Other => {
-                        self.info(format!("{} is not a FITS frame", entry.name));
-                        Vec::new()
-                    }
-                };
-            }
-            Action::Back => {
-                if let Some(parent) = self.files.dir.parent().map(PathBuf::from) {
-                    return self.open_dir(parent);
-                }
-            }
-            Action::Toggle => {
-                if let Some(entry) = self.files.current().cloned() {
-                    self.files.move_cursor(1);
-                    if entry.kind == EntryKind::Fits {
-                        self.files.toggle(&entry.path);
-                        self.sof = None;
-                        self.select_all_when_read = false;
-                        return self.selection_changed();
-                    }
-                }
-            }
-            Action::SelectAll => {
-                self.select_all_when_read = self.files.scanning.is_some();
-                return self.select_valid_biases();
-            }
-            Action::SelectNone => {
-                self.files.select_only(Vec::new());
-                self.sof = None;
-                self.select_all_when_read = false;
-                return self.selection_changed();
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// `a`: the frames verified valid, never one still without a verdict. During a scan
-    /// the rest join when their headers are verified (see [`App::select_all_when_read`]).
-    fn select_valid_biases(&mut self) -> Vec<Effect> {
-        let valid = self.files.valid_biases();
-        let n = valid.len();
-        let pending = self.files.pending();
-        self.files.select_only(valid);
-        self.sof = None;
-        match (n, pending) {
-            (_, p) if p > 0 && self.select_all_when_read => self.info(format!(
-                "selected {n} valid bias frame(s); {p} file(s) still being read join when verified"
-            )),
-            (0, _) => self.error("no valid bias frames in this folder"),
-            _ => self.info(format!("selected {n} valid bias frame(s); s stacks them")),
-        }
-        self.selection_changed()
     }
 
     /// The selection changed: a result on screen no longer shows it. Once frames are in
@@ -408,11 +313,34 @@ impl App {
         Vec::new()
     }
 
-    fn open_dir(&mut self, dir: PathBuf) -> Vec<Effect> {
-        self.select_all_when_read = false;
+    /// Lists a folder, or a SOF's folder with its frames selected; the browser heeds the
+    /// news of this job only.
+    fn open(&mut self, start: Start) -> Vec<Effect> {
         let id = self.new_id();
         self.files.scanning = Some(id);
-        vec![Effect::OpenDir { id, dir }]
+        vec![match start {
+            Start::Folder(dir) => Effect::OpenDir { id, dir },
+            Start::Sof(sof) => Effect::OpenSof { id, sof },
+        }]
+    }
+
+    /// Carries out what a pane's input asks beyond the pane.
+    fn apply(&mut self, request: Request) -> Vec<Effect> {
+        match request {
+            Request::Nothing => Vec::new(),
+            Request::Notice(notice) => {
+                self.notice = Some(notice);
+                Vec::new()
+            }
+            Request::OpenDir(dir) => self.open(Start::Folder(dir)),
+            Request::OpenSof(sof) => self.open(Start::Sof(sof)),
+            Request::Selected(notice) => {
+                if let Some(notice) = notice {
+                    self.notice = Some(notice);
+                }
+                self.selection_changed()
+            }
+        }
     }
 
     fn on_params_action(&mut self, action: Action) -> Vec<Effect> {
@@ -628,7 +556,7 @@ impl App {
         let Some(first) = result.images.first() else {
             return Vec::new();
         };
-        let name = mbias::product::product_name(&first.loaded.set.plan, self.sof.as_deref());
+        let name = mbias::product::product_name(&first.loaded.set.plan, self.files.sof.as_deref());
         vec![Effect::WriteProduct {
             folder: self.output_dir.clone(),
             name,
@@ -689,38 +617,13 @@ impl App {
                 entries,
                 select,
             } => {
-                if self.files.scanning != Some(id) {
-                    return Vec::new();
-                }
-                match entries {
-                    Ok(entries) => {
-                        self.files.set_entries(dir, entries);
-                        if let Some(paths) = select {
-                            let n = paths.len();
-                            self.files.select_only(paths);
-                            self.info(format!("opened the SOF: {n} frame(s) selected"));
-                            return self.selection_changed();
-                        }
-                    }
-                    Err(e) => {
-                        self.files.scanning = None;
-                        self.error(e);
-                    }
-                }
+                let request = self.files.on_listed(id, dir, entries, select);
+                return self.apply(request);
             }
-            JobEvent::Scanned { id, frames } => {
-                if self.files.scanning == Some(id) {
-                    self.files.add_headers(frames, false);
-                }
-            }
+            JobEvent::Scanned { id, frames } => self.files.on_scanned(id, frames),
             JobEvent::ScanDone { id } => {
-                if self.files.scanning == Some(id) {
-                    self.files.scanning = None;
-                    self.files.add_headers(Vec::new(), true);
-                    if std::mem::take(&mut self.select_all_when_read) {
-                        return self.select_valid_biases();
-                    }
-                }
+                let request = self.files.on_scan_done(id);
+                return self.apply(request);
             }
             JobEvent::Progress { id, stage } => {
                 if self.is_current(id) {
@@ -823,13 +726,7 @@ impl App {
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;
                 match pane {
-                    Focus::Files => {
-                        if let Some(i) = ui::files_row_at(&areas, self.files.table.offset(), at)
-                            && i < self.files.entries.len()
-                        {
-                            self.files.table.select(Some(i));
-                        }
-                    }
+                    Focus::Files => self.files.on_click(at, areas.files),
                     Focus::Params => {
                         if let Some(i) = ui::params_row_at(&areas, at) {
                             self.params.cursor = i;

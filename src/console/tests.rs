@@ -353,7 +353,10 @@ fn a_sof_opens_as_a_selection_and_names_the_product() {
         app.files.selected.iter().cloned().collect::<Vec<_>>(),
         paths
     );
-    assert_eq!(app.sof.as_deref(), Some(Path::new("/night/night.sof")));
+    assert_eq!(
+        app.files.sof.as_deref(),
+        Some(Path::new("/night/night.sof"))
+    );
 }
 
 #[test]
@@ -930,7 +933,7 @@ fn no_row_shows_a_verdict_before_its_header_is_verified() {
     app.update(Msg::Job(JobEvent::Scanned { id, frames: rest }));
     app.update(Msg::Job(JobEvent::ScanDone { id }));
     assert_eq!(app.files.selected.len(), 5);
-    assert!(!app.select_all_when_read);
+    assert!(!app.files.select_all_when_read);
 }
 
 #[test]

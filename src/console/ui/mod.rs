@@ -1,34 +1,22 @@
 //! Rendering: a function of the model. The only state `draw` touches is the tables'
 //! scroll offsets. `layout` is shared with the mouse handler, so clicks hit what is drawn.
 
-mod files;
 mod halfblock;
 mod params;
 mod results;
 
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Position;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::app::{App, Focus, Job};
 use super::layout::{self, Areas, MIN_HEIGHT, MIN_WIDTH};
+use super::panes::{Draw, Input, Surroundings};
 use super::{overlay, status};
 
 pub use halfblock::HalfBlock;
-
-/// Table rows visible in the files pane (border, header and verdict line excluded).
-pub fn files_page(files: Rect) -> u16 {
-    files.height.saturating_sub(4).max(1)
-}
-
-/// The entry index under a click in the files table.
-pub fn files_row_at(areas: &Areas, offset: usize, at: Position) -> Option<usize> {
-    let first = areas.files.y + 2;
-    let page = areas.files.height.saturating_sub(4);
-    (at.y >= first && at.y < first + page).then(|| offset + usize::from(at.y - first))
-}
 
 /// The parameter under a click.
 pub fn params_row_at(areas: &Areas, at: Position) -> Option<usize> {
@@ -45,19 +33,11 @@ pub fn tab_at(areas: &Areas, at: Position) -> Option<usize> {
 }
 
 pub(super) fn pane_block<'a>(app: &App, title: Line<'a>, focused: bool) -> Block<'a> {
-    let style = if focused {
-        app.theme.focused_border
-    } else {
-        app.theme.border
-    };
-    Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(style)
-        .title(title)
+    Surroundings {
+        theme: app.theme,
+        focused,
+    }
+    .block(title)
 }
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
@@ -76,7 +56,11 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         return;
     }
     let areas = layout::areas(area);
-    files::draw(frame, app, areas.files);
+    let around = Surroundings {
+        theme: app.theme,
+        focused: app.focus == Focus::Files,
+    };
+    app.files.draw(frame, areas.files, &around);
     params::draw(frame, app, areas.params);
     results::draw(frame, app, areas.results);
     let stage = match app.job {
@@ -89,18 +73,16 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         &app.theme,
         stage,
         app.notice.as_ref(),
-        hints(app.focus),
+        hints(app),
     );
     if let Some(overlay) = &app.overlay {
         overlay::draw(frame, area, &app.theme, overlay);
     }
 }
 
-fn hints(focus: Focus) -> &'static str {
-    match focus {
-        Focus::Files => {
-            "Space select · a all valid · s stack · Enter open · Tab pane · ? help · q quit"
-        }
+fn hints(app: &App) -> &'static str {
+    match app.focus {
+        Focus::Files => app.files.hints(),
         Focus::Params => "↑↓ choose · ←→ change · Enter type · s stack · Tab pane · ? help",
         Focus::Results => "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help",
     }
