@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mbias::detector::{Instrument, Profile};
+use mbias::detector::Profile;
 use mbias::pipeline::Loaded;
 use mbias::progress::Stage;
-use mbias::settings::{Combine, Numerics, Rejection, Resolved, Settings};
+use mbias::settings::{Resolved, Settings};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -20,7 +20,7 @@ use super::layout;
 use super::msg::{Effect, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
 use super::overlay::{Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
-use super::panes::params::{Modes, ParamsPane};
+use super::panes::params::ParamsPane;
 use super::panes::results::{ResultsPane, TABS, Tab};
 use super::panes::{Input, Request};
 use super::status::Notice;
@@ -89,21 +89,6 @@ impl App {
         output_dir: PathBuf,
         theme: Theme,
     ) -> (App, Vec<Effect>) {
-        let (params, _) = mbias::settings::instrument_defaults(Instrument::Soxs);
-        let resolved = settings.resolve(mbias::detector::soxs_vis()).ok();
-        let modes = resolved.as_ref().map_or(
-            Modes {
-                numerics: Numerics::Soxspipe,
-                rejection: Rejection::MadSigma,
-                combine: Combine::Mean,
-            },
-            |r| Modes {
-                numerics: r.numerics,
-                rejection: r.rejection,
-                combine: r.combine,
-            },
-        );
-        let params = ParamsPane::new(resolved.as_ref().map_or(params, |r| r.params), modes);
         // The status bar has one line: the first warning, and how many more the CLI shows.
         let notice = settings
             .warnings
@@ -116,7 +101,7 @@ impl App {
             focus: Focus::Files,
             overlay: None,
             files: FilesPane::new(settings.detectors()),
-            params,
+            params: ParamsPane::from_settings(&settings),
             results: ResultsPane::default(),
             job: Job::Idle,
             notice,
@@ -179,11 +164,12 @@ impl App {
             return self.on_overlay_key(overlay, key);
         }
         if self.params.editing.is_some() {
-            return self.on_edit_key(key);
+            let request = self.params.on_edit_key(key);
+            return self.apply(request);
         }
         let context = match self.focus {
             Focus::Files => self.files.context(),
-            Focus::Params => Context::Params,
+            Focus::Params => self.params.context(),
             Focus::Results => Context::Results,
         };
         match keymap::action(context, &key) {
@@ -215,29 +201,6 @@ impl App {
                 }
             }
         }
-    }
-
-    fn on_edit_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(buffer) = self.params.editing.as_mut() else {
-            return Vec::new();
-        };
-        match key.code {
-            KeyCode::Char(c) if c.is_ascii_alphanumeric() || c == '.' || c == '-' => buffer.push(c),
-            KeyCode::Backspace => {
-                buffer.pop();
-            }
-            KeyCode::Esc => {
-                self.params.editing = None;
-                self.info("edit dropped; value unchanged");
-            }
-            KeyCode::Enter => {
-                let text = self.params.editing.take().unwrap_or_default();
-                let outcome = self.params.set_text(&text);
-                return self.after_param_edit(outcome);
-            }
-            _ => {}
-        }
-        Vec::new()
     }
 
     fn on_action(&mut self, action: Action) -> Vec<Effect> {
@@ -282,7 +245,12 @@ impl App {
                     let request = self.files.on_action(other, layout::areas(self.area).files);
                     self.apply(request)
                 }
-                Focus::Params => self.on_params_action(other),
+                Focus::Params => {
+                    let request = self
+                        .params
+                        .on_action(other, layout::areas(self.area).params);
+                    self.apply(request)
+                }
                 Focus::Results => {
                     self.on_results_action(other);
                     Vec::new()
@@ -340,24 +308,8 @@ impl App {
                 }
                 self.selection_changed()
             }
+            Request::Tuned(setting) => self.params_changed(setting),
         }
-    }
-
-    fn on_params_action(&mut self, action: Action) -> Vec<Effect> {
-        match action {
-            Action::Up => self.params.move_cursor(-1),
-            Action::Down => self.params.move_cursor(1),
-            Action::Left | Action::Right => {
-                let direction = if action == Action::Right { 1 } else { -1 };
-                let outcome = self.params.step(direction);
-                return self.after_param_edit(outcome);
-            }
-            Action::Enter => {
-                self.params.editing = Some(self.params.value_text(self.params.field()))
-            }
-            _ => {}
-        }
-        Vec::new()
     }
 
     fn on_results_action(&mut self, action: Action) {
@@ -413,28 +365,15 @@ impl App {
         }
     }
 
-    /// Reports a refused value (the old one stays) or carries an accepted one forward.
-    fn after_param_edit(&mut self, outcome: Result<(), String>) -> Vec<Effect> {
-        match outcome {
-            Ok(()) => self.params_changed(),
-            Err(e) => {
-                let kept = self.params.value_text(self.params.field());
-                self.error(format!("{e}; kept {kept}"));
-                Vec::new()
-            }
-        }
-    }
-
-    /// A parameter changed: once frames are in memory, re-stack after the debounce.
-    fn params_changed(&mut self) -> Vec<Effect> {
-        let field = self.params.field();
-        let value = self.params.value_text(field);
+    /// A parameter changed to `setting` (`key = value`): once frames are in memory,
+    /// re-stack after the debounce.
+    fn params_changed(&mut self, setting: String) -> Vec<Effect> {
         if self.loaded.is_some() {
             self.results.stale = true;
             self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
-            self.info(format!("{} = {value}; re-stacking", field.key()));
+            self.info(format!("{setting}; re-stacking"));
         } else {
-            self.info(format!("{} = {value}; s stacks with it", field.key()));
+            self.info(format!("{setting}; s stacks with it"));
         }
         Vec::new()
     }
@@ -453,21 +392,7 @@ impl App {
     /// plan's instrument.
     fn resolved_for(&mut self, profile: &Profile) -> Result<Resolved, String> {
         let defaults = self.settings.resolve(profile).map_err(|e| e.to_string())?;
-        if !self.params.touched {
-            self.params.params = defaults.params;
-            self.params.modes = Modes {
-                numerics: defaults.numerics,
-                rejection: defaults.rejection,
-                combine: defaults.combine,
-            };
-        }
-        Ok(Resolved {
-            params: self.params.params,
-            numerics: self.params.modes.numerics,
-            rejection: self.params.modes.rejection,
-            combine: self.params.modes.combine,
-            ..defaults
-        })
+        Ok(self.params.resolve(defaults))
     }
 
     fn start_stack(&mut self, automatic: bool) -> Vec<Effect> {
@@ -588,15 +513,9 @@ impl App {
     /// flag, so no path through the console can write a master the screen does not show.
     fn result_differs(&self, result: &StackResult) -> Option<&'static str> {
         let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
-        let r = &result.resolved;
-        let modes = Modes {
-            numerics: r.numerics,
-            rejection: r.rejection,
-            combine: r.combine,
-        };
         if result.selection != selection {
             Some("the selection changed")
-        } else if r.params != self.params.params || modes != self.params.modes {
+        } else if self.params.differs(&result.resolved) {
             Some("the parameters changed")
         } else if self.results.stale {
             Some("a change is pending")
@@ -727,11 +646,7 @@ impl App {
                 self.focus = pane;
                 match pane {
                     Focus::Files => self.files.on_click(at, areas.files),
-                    Focus::Params => {
-                        if let Some(i) = ui::params_row_at(&areas, at) {
-                            self.params.cursor = i;
-                        }
-                    }
+                    Focus::Params => self.params.on_click(at, areas.params),
                     Focus::Results => {
                         if let Some(t) = ui::tab_at(&areas, at) {
                             self.results.tab = t;

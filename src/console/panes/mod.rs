@@ -35,6 +35,9 @@ pub enum Request {
     /// The selection changed (with what to say about it): a result on screen no longer
     /// shows it.
     Selected(Option<Notice>),
+    /// A parameter took a new value (`key = value`): a result on screen no longer shows
+    /// the parameters.
+    Tuned(String),
 }
 
 /// What a pane's drawing needs from outside the pane.

@@ -2,7 +2,6 @@
 //! scroll offsets. `layout` is shared with the mouse handler, so clicks hit what is drawn.
 
 mod halfblock;
-mod params;
 mod results;
 
 use ratatui::Frame;
@@ -17,12 +16,6 @@ use super::panes::{Draw, Input, Surroundings};
 use super::{overlay, status};
 
 pub use halfblock::HalfBlock;
-
-/// The parameter under a click.
-pub fn params_row_at(areas: &Areas, at: Position) -> Option<usize> {
-    let row = at.y.checked_sub(areas.params.y + 1)?;
-    (usize::from(row) < params::ROWS).then_some(usize::from(row))
-}
 
 /// The results tab under a click on the tab line.
 pub fn tab_at(areas: &Areas, at: Position) -> Option<usize> {
@@ -61,7 +54,11 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         focused: app.focus == Focus::Files,
     };
     app.files.draw(frame, areas.files, &around);
-    params::draw(frame, app, areas.params);
+    let around = Surroundings {
+        theme: app.theme,
+        focused: app.focus == Focus::Params,
+    };
+    app.params.draw(frame, areas.params, &around);
     results::draw(frame, app, areas.results);
     let stage = match app.job {
         Job::Stacking { stage, .. } => Some(stage),
@@ -83,7 +80,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 fn hints(app: &App) -> &'static str {
     match app.focus {
         Focus::Files => app.files.hints(),
-        Focus::Params => "↑↓ choose · ←→ change · Enter type · s stack · Tab pane · ? help",
+        Focus::Params => app.params.hints(),
         Focus::Results => "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help",
     }
 }
