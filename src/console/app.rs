@@ -1,6 +1,8 @@
 //! The model and its `update`: every state transition of the console, pure and
 //! non-blocking. Input, time and worker news come in as [`Msg`]; work goes out as
-//! [`Effect`]s for the runtime.
+//! [`Effect`]s for the runtime. The panes change themselves and answer with a
+//! [`Request`]; what ties them together is here: the focus, the overlays, the jobs, the
+//! stack and the automatic re-stack, and whether a result may be written.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,18 +17,16 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
-use super::keymap::{self, Action, Context};
-use super::layout;
+use super::keymap::{self, Action};
+use super::layout::{self, Areas};
 use super::msg::{Effect, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
 use super::overlay::{Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
 use super::panes::params::ParamsPane;
-use super::panes::results::{ResultsPane, TABS, Tab};
-use super::panes::{Input, Request};
+use super::panes::results::ResultsPane;
+use super::panes::{Pane, Request};
 use super::status::Notice;
 use super::theme::Theme;
-use super::ui;
-use super::view::Axis;
 
 /// How long parameter changes settle before the automatic re-stack starts.
 pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
@@ -35,6 +35,7 @@ const SIGINT: i32 = 2;
 /// Name of the settings file `S` writes.
 pub const SAVED_SETTINGS: &str = "mbias-settings.yaml";
 
+/// The pane that has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Files,
@@ -42,7 +43,19 @@ pub enum Focus {
     Results,
 }
 
-const FOCUS_ORDER: [Focus; 3] = [Focus::Files, Focus::Params, Focus::Results];
+/// The panes in Tab order (and in drawing order).
+pub const FOCUS_ORDER: [Focus; 3] = [Focus::Files, Focus::Params, Focus::Results];
+
+impl Focus {
+    /// Where the pane is on the screen.
+    pub fn area(self, areas: &Areas) -> Rect {
+        match self {
+            Focus::Files => areas.files,
+            Focus::Params => areas.params,
+            Focus::Results => areas.results,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
@@ -50,7 +63,7 @@ pub enum Job {
     Stacking { id: JobId, stage: Stage },
 }
 
-/// Where the console starts.
+/// A folder or a SOF to open: where the console starts, and where the browser goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Start {
     Folder(PathBuf),
@@ -167,16 +180,10 @@ impl App {
             let request = self.params.on_edit_key(key);
             return self.apply(request);
         }
-        let context = match self.focus {
-            Focus::Files => self.files.context(),
-            Focus::Params => self.params.context(),
-            Focus::Results => Context::Results,
-        };
+        let context = self.pane(self.focus).context();
         match keymap::action(context, &key) {
             Some(Action::ShowTab) => {
-                if let KeyCode::Char(digit @ '1'..='4') = key.code {
-                    self.results.tab = usize::from(digit as u8 - b'1');
-                }
+                self.results.show_tab(&key);
                 Vec::new()
             }
             Some(action) => self.on_action(action),
@@ -240,22 +247,22 @@ impl App {
             Action::Cancel => self.cancel(),
             Action::Write => self.write_product(false),
             Action::SaveSettings => self.save_settings(false),
-            other => match self.focus {
-                Focus::Files => {
-                    let request = self.files.on_action(other, layout::areas(self.area).files);
-                    self.apply(request)
-                }
-                Focus::Params => {
-                    let request = self
-                        .params
-                        .on_action(other, layout::areas(self.area).params);
-                    self.apply(request)
-                }
-                Focus::Results => {
-                    self.on_results_action(other);
-                    Vec::new()
-                }
-            },
+            // The rest are the focused pane's.
+            other => {
+                let focus = self.focus;
+                let area = focus.area(&layout::areas(self.area));
+                let request = self.pane(focus).on_action(other, area);
+                self.apply(request)
+            }
+        }
+    }
+
+    /// The pane `focus` names, to draw it or give it input.
+    pub fn pane(&mut self, focus: Focus) -> &mut dyn Pane {
+        match focus {
+            Focus::Files => &mut self.files,
+            Focus::Params => &mut self.params,
+            Focus::Results => &mut self.results,
         }
     }
 
@@ -309,59 +316,6 @@ impl App {
                 self.selection_changed()
             }
             Request::Tuned(setting) => self.params_changed(setting),
-        }
-    }
-
-    fn on_results_action(&mut self, action: Action) {
-        let tab = self.results.current_tab();
-        match action {
-            Action::Left => self.results.tab = (self.results.tab + TABS.len() - 1) % TABS.len(),
-            Action::Right => self.results.tab = (self.results.tab + 1) % TABS.len(),
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
-                let delta = match action {
-                    Action::Up => -1,
-                    Action::Down => 1,
-                    Action::PageUp => -100,
-                    _ => 100,
-                };
-                match tab {
-                    Tab::Qc => {
-                        // The drawing clamps it to the rows there are, so PgUp/PgDn
-                        // jump to the top and the bottom.
-                        self.results.qc_scroll =
-                            self.results.qc_scroll.saturating_add_signed(delta);
-                    }
-                    Tab::Profile => self.results.step_index(delta),
-                    Tab::Frames => {
-                        let i = self.results.frames_table.selected().unwrap_or(0) as isize
-                            + delta.signum();
-                        self.results.frames_table.select(Some(i.max(0) as usize));
-                    }
-                    Tab::Preview => {}
-                }
-            }
-            Action::ToggleAxis => {
-                self.results.axis = Some(match self.results.axis() {
-                    Axis::Columns => Axis::Rows,
-                    Axis::Rows => Axis::Columns,
-                });
-                self.results.index = None;
-            }
-            Action::MeanProfile => self.results.index = None,
-            Action::NextExtension => {
-                let count = self.results.result.as_ref().map_or(0, |r| r.images.len());
-                if count > 1 {
-                    self.results.extension = (self.results.extension + 1) % count;
-                    // Rows and columns are the new extension's, of another size perhaps.
-                    self.results.index = None;
-                    if let Some(name) = self.results.shown().and_then(|i| i.extension()) {
-                        self.info(format!("showing {name}"));
-                    }
-                } else {
-                    self.info("one image only: e switches between the extensions of multi-extension frames");
-                }
-            }
-            _ => {}
         }
     }
 
@@ -556,44 +510,10 @@ impl App {
                 self.job = Job::Idle;
                 match result {
                     Ok(result) => {
-                        let ms = result.elapsed.as_secs_f64() * 1e3;
-                        let failures = result.failures();
-                        let extensions = result.images.len();
                         self.loaded = Some((result.selection.clone(), result.loaded()));
-                        let warnings: Vec<String> =
-                            result.loaded().iter().flat_map(|l| l.warnings()).collect();
-                        if self.results.extension >= extensions {
-                            self.results.extension = 0;
-                            self.results.index = None;
-                        }
-                        let shown = result
-                            .image(self.results.extension)
-                            .and_then(|i| i.extension())
-                            .map(str::to_string);
-                        self.results.result = Some(result);
-                        self.results.stale = self.restack_at.is_some();
-                        let verdict = if failures == 0 {
-                            "all QC pass".to_string()
-                        } else {
-                            format!("{failures} QC FAIL")
-                        };
-                        let note = match shown {
-                            Some(name) => format!(
-                                " · showing {name}; w writes all {extensions} extensions (e: next)"
-                            ),
-                            None => String::new(),
-                        };
-                        match warnings.first() {
-                            // Pixels the user did not expect to lose outrank the timing.
-                            Some(first) => self.error(format!(
-                                "stacked: {verdict}; {first}{}",
-                                match warnings.len() {
-                                    1 => String::new(),
-                                    n => format!(" (and {} more frame(s))", n - 1),
-                                }
-                            )),
-                            None => self.info(format!("stacked in {ms:.0} ms: {verdict}{note}")),
-                        }
+                        // A change made while it ran is already waiting to re-stack.
+                        let stale = self.restack_at.is_some();
+                        self.notice = Some(self.results.show(result, stale));
                     }
                     Err(e) => {
                         self.results.failed = Some(e.clone());
@@ -623,16 +543,14 @@ impl App {
         }
         let areas = layout::areas(self.area);
         let at = Position::new(mouse.column, mouse.row);
-        let pane = [
-            (areas.files, Focus::Files),
-            (areas.params, Focus::Params),
-            (areas.results, Focus::Results),
-        ]
-        .into_iter()
-        .find(|(r, _)| r.contains(at))
-        .map(|(_, f)| f);
-        let Some(pane) = pane else { return Vec::new() };
+        let Some(pane) = FOCUS_ORDER
+            .into_iter()
+            .find(|focus| focus.area(&areas).contains(at))
+        else {
+            return Vec::new();
+        };
         match mouse.kind {
+            // The wheel moves as the arrows do, in the pane under the pointer.
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 self.focus = pane;
                 let action = if mouse.kind == MouseEventKind::ScrollUp {
@@ -644,15 +562,7 @@ impl App {
             }
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;
-                match pane {
-                    Focus::Files => self.files.on_click(at, areas.files),
-                    Focus::Params => self.params.on_click(at, areas.params),
-                    Focus::Results => {
-                        if let Some(t) = ui::tab_at(&areas, at) {
-                            self.results.tab = t;
-                        }
-                    }
-                }
+                self.pane(pane).on_click(at, pane.area(&areas));
                 Vec::new()
             }
             _ => Vec::new(),

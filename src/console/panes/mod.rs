@@ -46,6 +46,10 @@ pub struct Surroundings {
     pub theme: Theme,
     /// The pane has the keys: a thick border, and its cursor shown.
     pub focused: bool,
+    /// A stack is running.
+    pub stacking: bool,
+    /// A re-stack waits for the debounce: the result shown is about to be replaced.
+    pub restack_due: bool,
 }
 
 impl Surroundings {
@@ -80,3 +84,8 @@ pub trait Input {
     /// A left click at `at` in the pane drawn in `area`.
     fn on_click(&mut self, at: Position, area: Rect);
 }
+
+/// A pane as the app holds it: drawn, and given the input while it has the focus.
+pub trait Pane: Draw + Input {}
+
+impl<T: Draw + Input> Pane for T {}

@@ -1,5 +1,10 @@
 //! The results pane: which tab, which profile, and the last stack's result.
 
+mod draw;
+mod halfblock;
+mod input;
+mod tabs;
+
 use std::sync::Arc;
 
 use ratatui::widgets::TableState;
