@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{FilesPane, Mark};
-use crate::console::msg::EntryKind;
+use crate::console::msg::{Entry, EntryKind};
 use crate::console::panes::{Draw, Surroundings};
+use crate::console::theme::Theme;
 
 /// Table rows visible in the pane drawn in `area` (border, header and verdict line
 /// excluded).
@@ -74,83 +75,9 @@ impl Draw for FilesPane {
             .iter()
             .skip(offset)
             .take(page)
-            .map(|entry| {
-                let name = entry.name.clone();
-                match entry.kind {
-                    EntryKind::Parent | EntryKind::Dir => {
-                        Row::new(vec![String::new(), "▸".into(), format!("{name}/")])
-                            .style(theme.title)
-                    }
-                    EntryKind::Sof => Row::new(vec![String::new(), "≡".into(), name, "SOF".into()]),
-                    EntryKind::Other => {
-                        Row::new(vec![String::new(), String::new(), name]).style(theme.dim)
-                    }
-                    EntryKind::Fits => {
-                        let selected = self.selected.contains(&entry.path);
-                        let (mark, reason, style) = match self.mark(&entry.path) {
-                            Mark::Pending => ("·", "reading…".to_string(), theme.dim),
-                            Mark::Ok => ("✓", String::new(), theme.pass),
-                            Mark::Warning(r) => ("⚠", r, theme.warn),
-                            Mark::Error(r) => ("✗", r, theme.error),
-                        };
-                        let info = self.row_info(&entry.path).unwrap_or_default();
-                        let mut cells = vec![
-                            Span::styled(if selected { "[x]" } else { "[ ]" }, theme.selected),
-                            Span::styled(mark, style),
-                            Span::raw(name),
-                            Span::raw(info.kind),
-                        ];
-                        if wide {
-                            cells.push(Span::raw(info.arm));
-                        }
-                        cells.push(Span::raw(info.binning));
-                        if wide {
-                            cells.push(Span::raw(info.exptime));
-                            cells.push(Span::raw(info.shape));
-                        }
-                        cells.push(Span::styled(reason, style));
-                        let row = Row::new(cells);
-                        if selected {
-                            row.style(theme.selected)
-                        } else {
-                            row
-                        }
-                    }
-                }
-            })
+            .map(|entry| self.row(entry, &theme, wide))
             .collect();
-        // Narrow terminals keep the whole file name (it tells the frames apart) and drop
-        // the columns the verdict line and the header scan make redundant.
-        let (header, widths) = if wide {
-            (
-                Row::new([
-                    "sel", "", "name", "type", "arm", "bin", "exp s", "shape", "verdict",
-                ]),
-                vec![
-                    Constraint::Length(3),
-                    Constraint::Length(1),
-                    Constraint::Length(37),
-                    Constraint::Length(6),
-                    Constraint::Length(4),
-                    Constraint::Length(4),
-                    Constraint::Length(5),
-                    Constraint::Length(9),
-                    Constraint::Fill(1),
-                ],
-            )
-        } else {
-            (
-                Row::new(["sel", "", "name", "type", "bin", "verdict"]),
-                vec![
-                    Constraint::Length(3),
-                    Constraint::Length(1),
-                    Constraint::Length(33),
-                    Constraint::Length(5),
-                    Constraint::Length(3),
-                    Constraint::Fill(1),
-                ],
-            )
-        };
+        let (header, widths) = columns(wide);
         let header = header.style(theme.header);
         let table = Table::new(rows, widths)
             .header(header)
@@ -165,6 +92,88 @@ impl Draw for FilesPane {
             Severity::Note => theme.pass,
         };
         frame.render_widget(Paragraph::new(Line::styled(verdict, style)), verdict_area);
+    }
+}
+
+impl FilesPane {
+    /// An entry's row: folders and SOFs by their sign, frames with their selection box,
+    /// validation mark, header values and the reason for the mark.
+    fn row(&self, entry: &Entry, theme: &Theme, wide: bool) -> Row<'static> {
+        let name = entry.name.clone();
+        match entry.kind {
+            EntryKind::Parent | EntryKind::Dir => {
+                Row::new(vec![String::new(), "▸".into(), format!("{name}/")]).style(theme.title)
+            }
+            EntryKind::Sof => Row::new(vec![String::new(), "≡".into(), name, "SOF".into()]),
+            EntryKind::Other => Row::new(vec![String::new(), String::new(), name]).style(theme.dim),
+            EntryKind::Fits => {
+                let selected = self.selected.contains(&entry.path);
+                let (mark, reason, style) = match self.mark(&entry.path) {
+                    Mark::Pending => ("·", "reading…".to_string(), theme.dim),
+                    Mark::Ok => ("✓", String::new(), theme.pass),
+                    Mark::Warning(r) => ("⚠", r, theme.warn),
+                    Mark::Error(r) => ("✗", r, theme.error),
+                };
+                let info = self.row_info(&entry.path).unwrap_or_default();
+                let mut cells = vec![
+                    Span::styled(if selected { "[x]" } else { "[ ]" }, theme.selected),
+                    Span::styled(mark, style),
+                    Span::raw(name),
+                    Span::raw(info.kind),
+                ];
+                if wide {
+                    cells.push(Span::raw(info.arm));
+                }
+                cells.push(Span::raw(info.binning));
+                if wide {
+                    cells.push(Span::raw(info.exptime));
+                    cells.push(Span::raw(info.shape));
+                }
+                cells.push(Span::styled(reason, style));
+                let row = Row::new(cells);
+                if selected {
+                    row.style(theme.selected)
+                } else {
+                    row
+                }
+            }
+        }
+    }
+}
+
+/// The header and the column widths of the table, `wide` or narrow.
+fn columns(wide: bool) -> (Row<'static>, Vec<Constraint>) {
+    // Narrow terminals keep the whole file name (it tells the frames apart) and drop
+    // the columns the verdict line and the header scan make redundant.
+    if wide {
+        (
+            Row::new([
+                "sel", "", "name", "type", "arm", "bin", "exp s", "shape", "verdict",
+            ]),
+            vec![
+                Constraint::Length(3),
+                Constraint::Length(1),
+                Constraint::Length(37),
+                Constraint::Length(6),
+                Constraint::Length(4),
+                Constraint::Length(4),
+                Constraint::Length(5),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+            ],
+        )
+    } else {
+        (
+            Row::new(["sel", "", "name", "type", "bin", "verdict"]),
+            vec![
+                Constraint::Length(3),
+                Constraint::Length(1),
+                Constraint::Length(33),
+                Constraint::Length(5),
+                Constraint::Length(3),
+                Constraint::Fill(1),
+            ],
+        )
     }
 }
 

@@ -12,7 +12,7 @@ use crate::console::panes::{Draw, Surroundings};
 
 /// The tab under column `x` of the tab line (Tabs pads each title by one space and
 /// separates them with a one-column divider).
-pub fn tab_from_x(x: u16) -> Option<usize> {
+fn tab_from_x(x: u16) -> Option<usize> {
     let mut start = 0u16;
     for (i, tab) in TABS.iter().enumerate() {
         let width = tab.title().len() as u16 + 2;
@@ -34,6 +34,44 @@ pub fn tab_at(area: Rect, at: Position) -> Option<usize> {
 
 impl Draw for ResultsPane {
     fn draw(&mut self, frame: &mut Frame, area: Rect, around: &Surroundings) {
+        let theme = around.theme;
+        let block = around.block(self.title(around));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [tabs_area, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+        let tabs = Tabs::new(TABS.iter().map(|t| t.title()))
+            .select(self.tab % TABS.len())
+            .highlight_style(theme.cursor);
+        frame.render_widget(tabs, tabs_area);
+
+        let Some(result) = self.result.clone() else {
+            let text = match (&self.failed, around.stacking) {
+                (Some(e), _) => Line::styled(format!("The stack failed: {e}"), theme.error),
+                (None, true) => Line::raw("Stacking…"),
+                (None, false) => Line::raw(
+                    "No master yet. Select frames in Files (a selects all valid biases), then press s to stack.",
+                ),
+            };
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+            return;
+        };
+        let Some(image) = result.image(self.extension) else {
+            return;
+        };
+        match self.current_tab() {
+            Tab::Qc => tabs::qc(frame, &theme, image, &mut self.qc_scroll, body),
+            Tab::Profile => tabs::profile(frame, &theme, self.axis(), self.index, image, body),
+            Tab::Preview => tabs::preview(frame, &theme, image, body),
+            Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
+        }
+    }
+}
+
+impl ResultsPane {
+    /// Which extension the tabs show, the values the result ran with, and whether it
+    /// still is what the other panes show.
+    fn title(&self, around: &Surroundings) -> Line<'static> {
         let theme = around.theme;
         // A re-stack is running or due; a stale result with neither waits for the user
         // (the selection cannot be stacked), and says so rather than "updating" for ever.
@@ -81,36 +119,7 @@ impl Draw for ResultsPane {
                 ));
             }
         }
-        let block = around.block(Line::from(title));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let [tabs_area, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-        let tabs = Tabs::new(TABS.iter().map(|t| t.title()))
-            .select(self.tab % TABS.len())
-            .highlight_style(theme.cursor);
-        frame.render_widget(tabs, tabs_area);
-
-        let Some(result) = self.result.clone() else {
-            let text = match (&self.failed, around.stacking) {
-                (Some(e), _) => Line::styled(format!("The stack failed: {e}"), theme.error),
-                (None, true) => Line::raw("Stacking…"),
-                (None, false) => Line::raw(
-                    "No master yet. Select frames in Files (a selects all valid biases), then press s to stack.",
-                ),
-            };
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
-            return;
-        };
-        let Some(image) = result.image(self.extension) else {
-            return;
-        };
-        match self.current_tab() {
-            Tab::Qc => tabs::qc(frame, &theme, image, &mut self.qc_scroll, body),
-            Tab::Profile => tabs::profile(frame, &theme, self.axis(), self.index, image, body),
-            Tab::Preview => tabs::preview(frame, &theme, image, body),
-            Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
-        }
+        Line::from(title)
     }
 }
 
