@@ -3,7 +3,7 @@
 //! what comes into it (`input.rs`, an [`Input`]). A pane never sees the `App`: keys reach
 //! it as key-map actions, clicks as positions in its area, and whatever reaches beyond
 //! the pane goes back as a [`Request`], which `App::update` turns into effects. So a pane
-//! can be read, and changed, on its own; what ties the panes together stays in `app.rs`.
+//! can be read, and changed, on its own; what ties the panes together stays in `app`.
 
 pub mod files;
 pub mod params;

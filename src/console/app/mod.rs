@@ -1,17 +1,19 @@
 //! The model and its `update`: every state transition of the console, pure and
 //! non-blocking. Input, time and worker news come in as [`Msg`]; work goes out as
 //! [`Effect`]s for the runtime. The panes change themselves and answer with a
-//! [`Request`]; what ties them together is here: the focus, the overlays, the jobs, the
-//! stack and the automatic re-stack, and whether a result may be written.
+//! [`Request`]; what ties them together is here: the focus, the overlays, which pane
+//! takes a key or a click, and (in [`jobs`]) the stack, the automatic re-stack, and what
+//! may be written.
+
+mod jobs;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use mbias::detector::Profile;
 use mbias::pipeline::Loaded;
 use mbias::progress::Stage;
-use mbias::settings::{Resolved, Settings};
+use mbias::settings::Settings;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -19,7 +21,7 @@ use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action};
 use super::layout::{self, Areas};
-use super::msg::{Effect, JobEvent, JobId, Msg, StackResult, StackSource, WriteFailure};
+use super::msg::{Effect, JobId, Msg};
 use super::overlay::{Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
 use super::panes::params::ParamsPane;
@@ -28,12 +30,8 @@ use super::panes::{Pane, Request};
 use super::status::Notice;
 use super::theme::Theme;
 
-/// How long parameter changes settle before the automatic re-stack starts.
-pub const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
 /// SIGINT's number, for the exit status of a Ctrl-C typed in raw mode.
 const SIGINT: i32 = 2;
-/// Name of the settings file `S` writes.
-pub const SAVED_SETTINGS: &str = "mbias-settings.yaml";
 
 /// The pane that has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,28 +264,6 @@ impl App {
         }
     }
 
-    /// The selection changed: a result on screen no longer shows it. Once frames are in
-    /// memory it is re-stacked as a parameter change is (frames still selected are not
-    /// read again), so `w` can only ever write what the screen shows.
-    fn selection_changed(&mut self) -> Vec<Effect> {
-        if self.results.result.is_none() && !matches!(self.job, Job::Stacking { .. }) {
-            return Vec::new();
-        }
-        self.results.stale = true;
-        if self.files.selection_check.plans().is_empty() {
-            // Nothing stackable: stop a re-stack of the old selection and keep the old
-            // result on screen, marked stale; `w` refuses it.
-            self.restack_at = None;
-            if let Job::Stacking { id, .. } = self.job {
-                self.job = Job::Idle;
-                return vec![Effect::Cancel(id)];
-            }
-        } else {
-            self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
-        }
-        Vec::new()
-    }
-
     /// Lists a folder, or a SOF's folder with its frames selected; the browser heeds the
     /// news of this job only.
     fn open(&mut self, start: Start) -> Vec<Effect> {
@@ -316,224 +292,6 @@ impl App {
                 self.selection_changed()
             }
             Request::Tuned(setting) => self.params_changed(setting),
-        }
-    }
-
-    /// A parameter changed to `setting` (`key = value`): once frames are in memory,
-    /// re-stack after the debounce.
-    fn params_changed(&mut self, setting: String) -> Vec<Effect> {
-        if self.loaded.is_some() {
-            self.results.stale = true;
-            self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
-            self.info(format!("{setting}; re-stacking"));
-        } else {
-            self.info(format!("{setting}; s stacks with it"));
-        }
-        Vec::new()
-    }
-
-    fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
-        match self.restack_at {
-            Some(due) if now >= due => {
-                self.restack_at = None;
-                self.start_stack(true)
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// The values a stack runs with: the pane's parameters, the settings' QC ranges for the
-    /// plan's instrument.
-    fn resolved_for(&mut self, profile: &Profile) -> Result<Resolved, String> {
-        let defaults = self.settings.resolve(profile).map_err(|e| e.to_string())?;
-        Ok(self.params.resolve(defaults))
-    }
-
-    fn start_stack(&mut self, automatic: bool) -> Vec<Effect> {
-        let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
-        let cached = self
-            .loaded
-            .as_ref()
-            .filter(|(key, _)| *key == selection)
-            .map(|(_, loaded)| loaded.clone());
-        let plans = self.files.selection_check.plans();
-        let cached_profile = cached
-            .as_ref()
-            .and_then(|l| l.first())
-            .map(|l| l.set.plan.profile.clone());
-        let (source, profile) = match (cached, cached_profile, plans.first()) {
-            (Some(loaded), Some(profile), _) => (StackSource::Loaded(loaded), profile),
-            (_, _, Some(first)) => (
-                StackSource::Read {
-                    plans: plans.iter().map(|p| (*p).clone()).collect(),
-                    reuse: self
-                        .loaded
-                        .as_ref()
-                        .map(|(_, loaded)| loaded.clone())
-                        .unwrap_or_default(),
-                },
-                first.profile.clone(),
-            ),
-            _ => {
-                if !automatic {
-                    let (_, verdict) = self.files.verdict();
-                    self.error(format!("cannot stack: {verdict}"));
-                }
-                return Vec::new();
-            }
-        };
-        let resolved = match self.resolved_for(&profile) {
-            Ok(r) => r,
-            Err(e) => {
-                self.error(e);
-                return Vec::new();
-            }
-        };
-        let mut effects = Vec::new();
-        if let Job::Stacking { id, .. } = self.job {
-            effects.push(Effect::Cancel(id));
-        }
-        let id = self.new_id();
-        let total = selection.len();
-        self.job = Job::Stacking {
-            id,
-            stage: Stage::Reading { done: 0, total },
-        };
-        self.results.failed = None;
-        effects.push(Effect::Stack {
-            id,
-            source,
-            resolved,
-            selection,
-        });
-        effects
-    }
-
-    fn cancel(&mut self) -> Vec<Effect> {
-        self.restack_at = None;
-        match self.job {
-            Job::Stacking { id, .. } => {
-                self.job = Job::Idle;
-                self.info("stack cancelled");
-                vec![Effect::Cancel(id)]
-            }
-            Job::Idle => Vec::new(),
-        }
-    }
-
-    fn write_product(&mut self, overwrite: bool) -> Vec<Effect> {
-        let Some(result) = self.results.result.clone() else {
-            self.error("nothing to write yet: select frames and press s to stack");
-            return Vec::new();
-        };
-        if let Some(change) = self.result_differs(&result) {
-            self.error(format!(
-                "{change} since this result; wait for the re-stack (or press s), then write"
-            ));
-            return Vec::new();
-        }
-        let Some(first) = result.images.first() else {
-            return Vec::new();
-        };
-        let name = mbias::product::product_name(&first.loaded.set.plan, self.files.sof.as_deref());
-        vec![Effect::WriteProduct {
-            folder: self.output_dir.clone(),
-            name,
-            overwrite,
-            result,
-        }]
-    }
-
-    fn save_settings(&mut self, overwrite: bool) -> Vec<Effect> {
-        let profile = match self.results.result.as_ref().and_then(|r| r.images.first()) {
-            Some(image) => image.loaded.set.plan.profile.clone(),
-            None => mbias::detector::soxs_vis().clone(),
-        };
-        match self.resolved_for(&profile) {
-            Ok(resolved) => vec![Effect::SaveSettings {
-                path: self.output_dir.join(SAVED_SETTINGS),
-                overwrite,
-                resolved,
-            }],
-            Err(e) => {
-                self.error(e);
-                Vec::new()
-            }
-        }
-    }
-
-    /// What makes `result` other than what the screen asks for now, if anything: its
-    /// frames and its parameters are compared with the current ones, not only the stale
-    /// flag, so no path through the console can write a master the screen does not show.
-    fn result_differs(&self, result: &StackResult) -> Option<&'static str> {
-        let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
-        if result.selection != selection {
-            Some("the selection changed")
-        } else if self.params.differs(&result.resolved) {
-            Some("the parameters changed")
-        } else if self.results.stale {
-            Some("a change is pending")
-        } else {
-            None
-        }
-    }
-
-    fn is_current(&self, id: JobId) -> bool {
-        matches!(self.job, Job::Stacking { id: current, .. } if current == id)
-    }
-
-    fn on_job(&mut self, event: JobEvent) -> Vec<Effect> {
-        match event {
-            JobEvent::Listed {
-                id,
-                dir,
-                entries,
-                select,
-            } => {
-                let request = self.files.on_listed(id, dir, entries, select);
-                return self.apply(request);
-            }
-            JobEvent::Scanned { id, frames } => self.files.on_scanned(id, frames),
-            JobEvent::ScanDone { id } => {
-                let request = self.files.on_scan_done(id);
-                return self.apply(request);
-            }
-            JobEvent::Progress { id, stage } => {
-                if self.is_current(id) {
-                    self.job = Job::Stacking { id, stage };
-                }
-            }
-            JobEvent::Stacked { id, result } => {
-                if !self.is_current(id) {
-                    return Vec::new();
-                }
-                self.job = Job::Idle;
-                match result {
-                    Ok(result) => {
-                        self.loaded = Some((result.selection.clone(), result.loaded()));
-                        // A change made while it ran is already waiting to re-stack.
-                        let stale = self.restack_at.is_some();
-                        self.notice = Some(self.results.show(result, stale));
-                    }
-                    Err(e) => {
-                        self.results.failed = Some(e.clone());
-                        self.error(format!("stack failed: {e}"));
-                    }
-                }
-            }
-            JobEvent::Wrote(result) => self.on_written(result, Pending::Product),
-            JobEvent::SavedSettings(result) => self.on_written(result, Pending::Settings),
-        }
-        Vec::new()
-    }
-
-    fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
-        match result {
-            Ok(path) => self.info(format!("wrote {}", path.display())),
-            Err(WriteFailure::Exists(path)) => {
-                self.overlay = Some(Overlay::ConfirmOverwrite { path, what })
-            }
-            Err(WriteFailure::Failed(e)) => self.error(e),
         }
     }
 
