@@ -1,12 +1,27 @@
-//! The interactive console (Elm architecture): [`app`] holds the model and `update`,
-//! [`ui`] draws it, [`runtime`] runs effects on worker threads. Only this module and the
+//! The interactive console, in the Elm architecture: [`app`] holds the model and its pure
+//! `update(Msg) -> Vec<Effect>`, [`ui`] draws it, [`runtime`] carries out the effects on
+//! worker threads and feeds their news back as messages. Only this module and the
 //! runtime touch the terminal.
+//!
+//! The screen is made of [`panes`] (files, parameters, results), each a folder with its
+//! state, its drawing and its input, as gitui's components are. A key goes through the
+//! [`keymap`], the one table of keys (the help and the README's key table come from it),
+//! to an action. `App::update` handles the actions that concern the whole console (quit,
+//! help, focus, stack, cancel, write, save) and gives the rest to the focused pane, which
+//! changes itself and answers with a [`panes::Request`]; the app turns that into effects.
+//! Around the panes: [`layout`] says where each part is (for drawing and the mouse
+//! alike), [`status`] is the status bar, [`overlay`] the help and the confirmations,
+//! [`msg`] the messages and effects, [`view`] what the worker derives from a master for
+//! drawing, and [`theme`] the styles.
 
 pub mod app;
 pub mod keymap;
+pub mod layout;
 pub mod msg;
+pub mod overlay;
 pub mod panes;
 pub mod runtime;
+pub mod status;
 pub mod theme;
 pub mod ui;
 pub mod view;

@@ -19,13 +19,15 @@ use ratatui::crossterm::event::{
 };
 use ratatui::style::Color;
 
-use super::app::{App, Focus, Job, Overlay, Start};
+use super::app::{App, Focus, Job, Start};
+use super::layout;
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackResult, StackSource, WriteFailure,
 };
-use super::panes::results::Axis;
+use super::overlay::Overlay;
 use super::theme::Theme;
-use super::{ui, view};
+use super::ui;
+use super::view::{self, Axis};
 
 const NIGHT: &str = "/night";
 
@@ -351,7 +353,10 @@ fn a_sof_opens_as_a_selection_and_names_the_product() {
         app.files.selected.iter().cloned().collect::<Vec<_>>(),
         paths
     );
-    assert_eq!(app.sof.as_deref(), Some(Path::new("/night/night.sof")));
+    assert_eq!(
+        app.files.sof.as_deref(),
+        Some(Path::new("/night/night.sof"))
+    );
 }
 
 #[test]
@@ -593,7 +598,7 @@ fn results_tabs_and_profile_choices() {
 fn mouse_focuses_selects_and_scrolls() {
     let mut app = fixture();
     app.update(Msg::Resize(120, 40));
-    let areas = ui::layout(app.area);
+    let areas = layout::areas(app.area);
     let click = |x, y| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -928,7 +933,7 @@ fn no_row_shows_a_verdict_before_its_header_is_verified() {
     app.update(Msg::Job(JobEvent::Scanned { id, frames: rest }));
     app.update(Msg::Job(JobEvent::ScanDone { id }));
     assert_eq!(app.files.selected.len(), 5);
-    assert!(!app.select_all_when_read);
+    assert!(!app.files.select_all_when_read);
 }
 
 #[test]

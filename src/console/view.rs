@@ -3,10 +3,15 @@
 
 use mbias::algorithm::MasterBias;
 
-use super::panes::results::Axis;
-
 /// The longest side of the preview grid: enough for any terminal, small to redraw.
 const PREVIEW_CELLS: usize = 256;
+
+/// A profile runs along the columns (x, one value per column) or along the rows (y).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    Columns,
+    Rows,
+}
 
 /// Block means of the master, for the image preview.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,11 @@
 //! The parameters pane: soxspipe's four clipping parameters, the numerics mode, and the
 //! stack's rejection and combination.
 
-use mbias::settings::{ClipParams, Combine, Numerics, Rejection, check_params};
+mod draw;
+mod input;
+
+use mbias::detector::Instrument;
+use mbias::settings::{ClipParams, Combine, Numerics, Rejection, Resolved, Settings, check_params};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -30,6 +34,17 @@ pub struct Modes {
     pub numerics: Numerics,
     pub rejection: Rejection,
     pub combine: Combine,
+}
+
+impl Modes {
+    /// The modes a resolved run uses.
+    pub fn of(resolved: &Resolved) -> Modes {
+        Modes {
+            numerics: resolved.numerics,
+            rejection: resolved.rejection,
+            combine: resolved.combine,
+        }
+    }
 }
 
 /// The next of `all` after `current` (or before, going down), wrapping around.
@@ -88,6 +103,45 @@ impl ParamsPane {
             modes,
             touched: false,
         }
+    }
+
+    /// The pane as `settings` start it: their values for SOXS, the instrument the console
+    /// assumes until frames are selected (soxspipe's defaults where the settings do not
+    /// resolve; the status bar shows their warnings).
+    pub fn from_settings(settings: &Settings) -> ParamsPane {
+        match settings.resolve(mbias::detector::soxs_vis()) {
+            Ok(resolved) => ParamsPane::new(resolved.params, Modes::of(&resolved)),
+            Err(_) => ParamsPane::new(
+                mbias::settings::instrument_defaults(Instrument::Soxs).0,
+                Modes {
+                    numerics: Numerics::Soxspipe,
+                    rejection: Rejection::MadSigma,
+                    combine: Combine::Mean,
+                },
+            ),
+        }
+    }
+
+    /// The values a stack runs with: the instrument's `defaults`, with the pane's values
+    /// in place of theirs. An untouched pane takes the defaults first, so it follows the
+    /// instrument of the frames selected.
+    pub fn resolve(&mut self, defaults: Resolved) -> Resolved {
+        if !self.touched {
+            self.params = defaults.params;
+            self.modes = Modes::of(&defaults);
+        }
+        Resolved {
+            params: self.params,
+            numerics: self.modes.numerics,
+            rejection: self.modes.rejection,
+            combine: self.modes.combine,
+            ..defaults
+        }
+    }
+
+    /// Whether `resolved` ran with values other than the pane's.
+    pub fn differs(&self, resolved: &Resolved) -> bool {
+        resolved.params != self.params || Modes::of(resolved) != self.modes
     }
 
     pub fn field(&self) -> Field {
@@ -180,15 +234,7 @@ mod tests {
     use super::*;
 
     fn pane() -> ParamsPane {
-        let (params, _) = mbias::settings::instrument_defaults(mbias::detector::Instrument::Soxs);
-        ParamsPane::new(
-            params,
-            Modes {
-                numerics: Numerics::Soxspipe,
-                rejection: Rejection::MadSigma,
-                combine: Combine::Mean,
-            },
-        )
+        ParamsPane::from_settings(&Settings::default())
     }
 
     #[test]

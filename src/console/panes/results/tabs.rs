@@ -1,116 +1,18 @@
-//! The results pane: QC table, row/column profile, image preview, per-frame table.
+//! The bodies of the results tabs: QC table, profile chart, image preview, per-frame
+//! table. Each draws one image of the result; none changes anything but a scroll state.
 
-use mbias::settings::{Combine, Rejection};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, Tabs, Wrap,
+    Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, TableState,
 };
 
-use crate::console::app::{App, Focus, Job};
+use super::halfblock::HalfBlock;
 use crate::console::msg::ImageResult;
-use crate::console::panes::results::{Axis, TABS, Tab};
 use crate::console::theme::Theme;
-use crate::console::view;
-
-use super::HalfBlock;
-
-/// The tab under column `x` of the tab line (Tabs pads each title by one space and
-/// separates them with a one-column divider).
-pub fn tab_from_x(x: u16) -> Option<usize> {
-    let mut start = 0u16;
-    for (i, tab) in TABS.iter().enumerate() {
-        let width = tab.title().len() as u16 + 2;
-        if x < start + width {
-            return Some(i);
-        }
-        start += width + 1;
-    }
-    None
-}
-
-pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
-    let theme = app.theme;
-    let focused = app.focus == Focus::Results;
-    // A re-stack is running or due; a stale result with neither waits for the user
-    // (the selection cannot be stacked), and says so rather than "updating" for ever.
-    let updating = matches!(app.job, Job::Stacking { .. }) || app.restack_at.is_some();
-    let mut title = vec![Span::styled(" Results ", theme.title)];
-    if let Some(r) = &app.results.result {
-        // Which extension the tabs show; the product holds them all.
-        if let Some(name) = app.results.shown().and_then(|i| i.extension()) {
-            let position = app.results.extension.min(r.images.len().saturating_sub(1)) + 1;
-            title.push(Span::styled(
-                format!("{name} ({position}/{}) ", r.images.len()),
-                theme.title,
-            ));
-        }
-        let p = &r.resolved.params;
-        // soxspipe's mad-sigma and mean go unsaid; the alternatives are named.
-        let mut method = String::new();
-        if r.resolved.rejection != Rejection::MadSigma {
-            method.push_str(r.resolved.rejection.name());
-            method.push(' ');
-        }
-        if r.resolved.combine != Combine::Mean {
-            method.push_str(r.resolved.combine.name());
-            method.push(' ');
-        }
-        title.push(Span::styled(
-            format!(
-                "stack {}σ×{} frame {}σ×{} {} {method}",
-                p.stacked_clipping_sigma,
-                p.stacked_clipping_iterations,
-                p.frame_clipping_sigma,
-                p.frame_clipping_iterations,
-                r.resolved.numerics.name()
-            ),
-            theme.dim,
-        ));
-    }
-    if app.results.result.is_some() {
-        if updating {
-            title.push(Span::styled("(updating…) ", theme.warn));
-        } else if app.results.stale {
-            title.push(Span::styled(
-                "(stale: not what the panes show) ",
-                theme.error,
-            ));
-        }
-    }
-    let block = super::pane_block(app, Line::from(title), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let [tabs_area, body] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-    let tabs = Tabs::new(TABS.iter().map(|t| t.title()))
-        .select(app.results.tab % TABS.len())
-        .highlight_style(theme.cursor);
-    frame.render_widget(tabs, tabs_area);
-
-    let Some(result) = app.results.result.clone() else {
-        let text = match (&app.results.failed, &app.job) {
-            (Some(e), _) => Line::styled(format!("The stack failed: {e}"), theme.error),
-            (None, Job::Stacking { .. }) => Line::raw("Stacking…"),
-            (None, Job::Idle) => Line::raw(
-                "No master yet. Select frames in Files (a selects all valid biases), then press s to stack.",
-            ),
-        };
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
-        return;
-    };
-    let Some(image) = result.image(app.results.extension) else {
-        return;
-    };
-    match app.results.current_tab() {
-        Tab::Qc => qc(frame, &theme, image, &mut app.results.qc_scroll, body),
-        Tab::Profile => profile(frame, app, image, body),
-        Tab::Preview => preview(frame, &theme, image, body),
-        Tab::Frames => frames(frame, app, image, body),
-    }
-}
+use crate::console::view::{self, Axis};
 
 fn format_value(name: &str, v: f64, integer: bool) -> String {
     if integer {
@@ -124,7 +26,7 @@ fn format_value(name: &str, v: f64, integer: bool) -> String {
 
 /// The QC table; when it is taller than `area`, a window of it from `scroll` (clamped
 /// here, where the height is known) and a last line saying what is out of sight.
-fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut usize, area: Rect) {
+pub fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut usize, area: Rect) {
     if area.height == 0 {
         return;
     }
@@ -199,11 +101,17 @@ fn bounds(points: &[(f64, f64)]) -> [f64; 2] {
     [low - pad, high + pad]
 }
 
-fn profile(frame: &mut Frame, app: &App, result: &ImageResult, area: Rect) {
-    let theme = app.theme;
+/// The profile along `axis`: the collapsed mean, or row/column `index` alone.
+pub fn profile(
+    frame: &mut Frame,
+    theme: &Theme,
+    axis: Axis,
+    index: Option<usize>,
+    result: &ImageResult,
+    area: Rect,
+) {
     let master = &result.outcome.master;
-    let axis = app.results.axis();
-    let (points, what, x_title, x_max) = match (axis, app.results.index) {
+    let (points, what, x_title, x_max) = match (axis, index) {
         (Axis::Columns, None) => (
             result.view.along_columns.clone(),
             "mean of each column".to_string(),
@@ -273,7 +181,7 @@ fn profile(frame: &mut Frame, app: &App, result: &ImageResult, area: Rect) {
     frame.render_widget(chart, chart_area);
 }
 
-fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
+pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
     let p = &result.view.preview;
     let [image, legend] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
@@ -292,8 +200,14 @@ fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
     frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
 }
 
-fn frames(frame: &mut Frame, app: &mut App, result: &ImageResult, area: Rect) {
-    let theme = app.theme;
+/// Each frame's level, noise, clipped and rejected pixels, and the level drift.
+pub fn frames(
+    frame: &mut Frame,
+    theme: &Theme,
+    result: &ImageResult,
+    table_state: &mut TableState,
+    area: Rect,
+) {
     let master = &result.outcome.master;
     let pixels = (master.rows * master.cols).max(1) as f64;
     let rows: Vec<Row> = master
@@ -325,7 +239,7 @@ fn frames(frame: &mut Frame, app: &mut App, result: &ImageResult, area: Rect) {
     )
     .header(header)
     .row_highlight_style(theme.cursor);
-    frame.render_stateful_widget(table, table_area, &mut app.results.frames_table);
+    frame.render_stateful_widget(table, table_area, table_state);
 
     let levels: Vec<f64> = master.frames.iter().map(|f| f.level).collect();
     let min = levels.iter().copied().fold(f64::INFINITY, f64::min);
@@ -346,17 +260,4 @@ fn frames(frame: &mut Frame, app: &mut App, result: &ImageResult, area: Rect) {
         .map(|l| 1 + ((l - min) * 1000.0) as u64)
         .collect();
     frame.render_widget(Sparkline::default().data(&data).style(theme.gauge), spark);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tab_hit_test_follows_the_titles() {
-        // " QC │ Profile │ Preview │ Frames "
-        assert_eq!(super::tab_from_x(0), Some(0));
-        assert_eq!(super::tab_from_x(3), Some(0));
-        assert_eq!(super::tab_from_x(5), Some(1));
-        assert_eq!(super::tab_from_x(30), Some(3));
-        assert_eq!(super::tab_from_x(60), None);
-    }
 }

@@ -1,20 +1,34 @@
-//! The status bar: progress while a stack runs, else the last message, else key hints.
+//! The status bar: progress while a stack runs, else the last notice, else the focused
+//! pane's key hints.
 
+use mbias::progress::Stage;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph};
 
-use crate::console::app::{App, Focus, Job};
-use mbias::progress::Stage;
+use crate::console::theme::Theme;
 
-fn hints(focus: Focus) -> &'static str {
-    match focus {
-        Focus::Files => {
-            "Space select · a all valid · s stack · Enter open · Tab pane · ? help · q quit"
+/// The status bar's message: what the last action did, or why it could not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            error: false,
         }
-        Focus::Params => "↑↓ choose · ←→ change · Enter type · s stack · Tab pane · ? help",
-        Focus::Results => "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help",
+    }
+
+    pub fn error(text: impl Into<String>) -> Notice {
+        Notice {
+            text: text.into(),
+            error: true,
+        }
     }
 }
 
@@ -28,9 +42,17 @@ fn overall(stage: Stage) -> f64 {
     }
 }
 
-pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
-    let theme = app.theme;
-    if let Job::Stacking { stage, .. } = app.job {
+/// Draws the bar: the running stack's `stage` outranks the `notice`, which outranks the
+/// `hints`.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    stage: Option<Stage>,
+    notice: Option<&Notice>,
+    hints: &str,
+) {
+    if let Some(stage) = stage {
         let [gauge, text] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(30)]).areas(area);
         frame.render_widget(
@@ -46,7 +68,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         );
         return;
     }
-    let line = match &app.notice {
+    let line = match notice {
         Some(n) => Line::from(vec![
             Span::styled(
                 n.text.clone(),
@@ -54,7 +76,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ),
             Span::styled("  (? help)", theme.dim),
         ]),
-        None => Line::styled(hints(app.focus), theme.dim),
+        None => Line::styled(hints, theme.dim),
     };
     frame.render_widget(Paragraph::new(line), area);
 }

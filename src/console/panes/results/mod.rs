@@ -1,10 +1,16 @@
 //! The results pane: which tab, which profile, and the last stack's result.
 
+mod draw;
+mod halfblock;
+mod input;
+mod tabs;
+
 use std::sync::Arc;
 
 use ratatui::widgets::TableState;
 
 use crate::console::msg::{ImageResult, StackResult};
+use crate::console::view::Axis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -25,13 +31,6 @@ impl Tab {
             Tab::Frames => "Frames",
         }
     }
-}
-
-/// A profile runs along the columns (x, one value per column) or along the rows (y).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Axis {
-    Columns,
-    Rows,
 }
 
 #[derive(Debug, Default)]

@@ -1,13 +1,65 @@
-//! Modal overlays: the help (generated from the key map) and confirmations.
+//! Modal overlays: the help (generated from the key map) and confirmations. An overlay
+//! takes every key while it is up (Ctrl-C aside) and says what the key meant; the app
+//! carries out a confirmed question.
+
+use std::path::PathBuf;
 
 use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::console::app::{App, Overlay, Pending};
 use crate::console::keymap::{Context, help_sections};
 use crate::console::theme::Theme;
+
+/// What a confirmation is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Product,
+    Settings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
+    ConfirmQuit,
+    ConfirmOverwrite { path: PathBuf, what: Pending },
+}
+
+/// What a key means to the overlay that is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing: the overlay stays.
+    Keep,
+    /// The help is closed, or the question declined.
+    Close,
+    /// The question is answered yes.
+    Yes,
+}
+
+impl Overlay {
+    /// The help closes with the keys that open it (and Esc, q); a question takes y or n
+    /// (Esc is no). Other keys are swallowed, so nothing happens behind a modal.
+    pub fn reply(&self, key: &KeyEvent) -> Reply {
+        let closes = match self {
+            Overlay::Help => matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1)
+            ),
+            Overlay::ConfirmQuit | Overlay::ConfirmOverwrite { .. } => {
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    return Reply::Yes;
+                }
+                matches!(
+                    key.code,
+                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc
+                )
+            }
+        };
+        if closes { Reply::Close } else { Reply::Keep }
+    }
+}
 
 fn section_lines(theme: &Theme, contexts: &[Context]) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -26,11 +78,10 @@ fn section_lines(theme: &Theme, contexts: &[Context]) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
-    let theme = app.theme;
-    match &app.overlay {
-        None => {}
-        Some(Overlay::Help) => {
+/// Draws `overlay` over the whole screen (`area`).
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, overlay: &Overlay) {
+    match overlay {
+        Overlay::Help => {
             frame.render_widget(Clear, area);
             let block = Block::bordered()
                 .border_style(theme.focused_border)
@@ -41,28 +92,28 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .areas(inner);
             frame.render_widget(
-                Paragraph::new(section_lines(&theme, &[Context::Global, Context::Params])),
+                Paragraph::new(section_lines(theme, &[Context::Global, Context::Params])),
                 left,
             );
             frame.render_widget(
-                Paragraph::new(section_lines(&theme, &[Context::Files, Context::Results])),
+                Paragraph::new(section_lines(theme, &[Context::Files, Context::Results])),
                 right,
             );
         }
-        Some(Overlay::ConfirmQuit) => confirm(
+        Overlay::ConfirmQuit => confirm(
             frame,
-            &theme,
+            theme,
             area,
             "A stack is running. Quit anyway? (y/n)".into(),
         ),
-        Some(Overlay::ConfirmOverwrite { path, what }) => {
+        Overlay::ConfirmOverwrite { path, what } => {
             let what = match what {
                 Pending::Product => "product",
                 Pending::Settings => "settings file",
             };
             confirm(
                 frame,
-                &theme,
+                theme,
                 area,
                 format!("{} exists. Overwrite the {what}? (y/n)", path.display()),
             );

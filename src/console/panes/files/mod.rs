@@ -1,6 +1,9 @@
 //! The file browser: folder entries, the headers scanned so far, the selection and what
 //! verification says about the folder and about the selection.
 
+mod draw;
+mod input;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -48,6 +51,13 @@ pub struct FilesPane {
     pub scanning: Option<JobId>,
     /// Built-in and settings-defined detector profiles frames are verified against.
     pub detectors: Detectors,
+    /// The SOF the selection came from, which names the product as in soxspipe; choosing
+    /// frames by hand lets it go.
+    pub sof: Option<PathBuf>,
+    /// `a` was pressed during a folder scan: when the scan ends, the selection becomes
+    /// every valid bias, including the frames verified after the key press. Any other
+    /// selection change drops the wish.
+    pub select_all_when_read: bool,
     /// Each frame's worst finding in `folder_check`, for drawing rows in O(1).
     marks: HashMap<PathBuf, Mark>,
     /// Frames `folder_check` has seen: only these have a verdict. A header that arrived

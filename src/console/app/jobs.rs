@@ -1,0 +1,270 @@
+//! The console's jobs as the model sees them: stacking (on `s`, and again after the
+//! debounce when the selection or a parameter changes), cancelling, writing the product
+//! and the settings, and the news the workers send back.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use mbias::detector::Profile;
+use mbias::progress::Stage;
+use mbias::settings::Resolved;
+
+use super::{App, Job};
+use crate::console::msg::{Effect, JobEvent, JobId, StackResult, StackSource, WriteFailure};
+use crate::console::overlay::{Overlay, Pending};
+
+/// How long parameter changes settle before the automatic re-stack starts.
+const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
+/// Name of the settings file `S` writes.
+const SAVED_SETTINGS: &str = "mbias-settings.yaml";
+
+impl App {
+    /// The selection changed: a result on screen no longer shows it. Once frames are in
+    /// memory it is re-stacked as a parameter change is (frames still selected are not
+    /// read again), so `w` can only ever write what the screen shows.
+    pub(super) fn selection_changed(&mut self) -> Vec<Effect> {
+        if self.results.result.is_none() && !matches!(self.job, Job::Stacking { .. }) {
+            return Vec::new();
+        }
+        self.results.stale = true;
+        if self.files.selection_check.plans().is_empty() {
+            // Nothing stackable: stop a re-stack of the old selection and keep the old
+            // result on screen, marked stale; `w` refuses it.
+            self.restack_at = None;
+            if let Job::Stacking { id, .. } = self.job {
+                self.job = Job::Idle;
+                return vec![Effect::Cancel(id)];
+            }
+        } else {
+            self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
+        }
+        Vec::new()
+    }
+
+    /// A parameter changed to `setting` (`key = value`): once frames are in memory,
+    /// re-stack after the debounce.
+    pub(super) fn params_changed(&mut self, setting: String) -> Vec<Effect> {
+        if self.loaded.is_some() {
+            self.results.stale = true;
+            self.restack_at = Some(Instant::now() + RESTACK_DEBOUNCE);
+            self.info(format!("{setting}; re-stacking"));
+        } else {
+            self.info(format!("{setting}; s stacks with it"));
+        }
+        Vec::new()
+    }
+
+    /// Time passes: the debounced re-stack starts once it is due.
+    pub(super) fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
+        match self.restack_at {
+            Some(due) if now >= due => {
+                self.restack_at = None;
+                self.start_stack(true)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The values a stack runs with: the pane's parameters, the settings' QC ranges for the
+    /// plan's instrument.
+    fn resolved_for(&mut self, profile: &Profile) -> Result<Resolved, String> {
+        let defaults = self.settings.resolve(profile).map_err(|e| e.to_string())?;
+        Ok(self.params.resolve(defaults))
+    }
+
+    /// Stacks the selection, from memory when its frames are loaded. A running stack is
+    /// cancelled (the newest request wins); an `automatic` re-stack stays quiet when the
+    /// selection cannot be stacked, where `s` says why.
+    pub(super) fn start_stack(&mut self, automatic: bool) -> Vec<Effect> {
+        let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
+        let cached = self
+            .loaded
+            .as_ref()
+            .filter(|(key, _)| *key == selection)
+            .map(|(_, loaded)| loaded.clone());
+        let plans = self.files.selection_check.plans();
+        let cached_profile = cached
+            .as_ref()
+            .and_then(|l| l.first())
+            .map(|l| l.set.plan.profile.clone());
+        let (source, profile) = match (cached, cached_profile, plans.first()) {
+            (Some(loaded), Some(profile), _) => (StackSource::Loaded(loaded), profile),
+            (_, _, Some(first)) => (
+                StackSource::Read {
+                    plans: plans.iter().map(|p| (*p).clone()).collect(),
+                    reuse: self
+                        .loaded
+                        .as_ref()
+                        .map(|(_, loaded)| loaded.clone())
+                        .unwrap_or_default(),
+                },
+                first.profile.clone(),
+            ),
+            _ => {
+                if !automatic {
+                    let (_, verdict) = self.files.verdict();
+                    self.error(format!("cannot stack: {verdict}"));
+                }
+                return Vec::new();
+            }
+        };
+        let resolved = match self.resolved_for(&profile) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(e);
+                return Vec::new();
+            }
+        };
+        let mut effects = Vec::new();
+        if let Job::Stacking { id, .. } = self.job {
+            effects.push(Effect::Cancel(id));
+        }
+        let id = self.new_id();
+        let total = selection.len();
+        self.job = Job::Stacking {
+            id,
+            stage: Stage::Reading { done: 0, total },
+        };
+        self.results.failed = None;
+        effects.push(Effect::Stack {
+            id,
+            source,
+            resolved,
+            selection,
+        });
+        effects
+    }
+
+    /// Esc: stops the running stack, and a re-stack still waiting for the debounce.
+    pub(super) fn cancel(&mut self) -> Vec<Effect> {
+        self.restack_at = None;
+        match self.job {
+            Job::Stacking { id, .. } => {
+                self.job = Job::Idle;
+                self.info("stack cancelled");
+                vec![Effect::Cancel(id)]
+            }
+            Job::Idle => Vec::new(),
+        }
+    }
+
+    /// `w`: the product of the result on screen, refused unless it is what the panes show.
+    pub(super) fn write_product(&mut self, overwrite: bool) -> Vec<Effect> {
+        let Some(result) = self.results.result.clone() else {
+            self.error("nothing to write yet: select frames and press s to stack");
+            return Vec::new();
+        };
+        if let Some(change) = self.result_differs(&result) {
+            self.error(format!(
+                "{change} since this result; wait for the re-stack (or press s), then write"
+            ));
+            return Vec::new();
+        }
+        let Some(first) = result.images.first() else {
+            return Vec::new();
+        };
+        let name = mbias::product::product_name(&first.loaded.set.plan, self.files.sof.as_deref());
+        vec![Effect::WriteProduct {
+            folder: self.output_dir.clone(),
+            name,
+            overwrite,
+            result,
+        }]
+    }
+
+    /// `S`: the pane's values as a settings file, resolved for the result's instrument
+    /// (SOXS before there is a result).
+    pub(super) fn save_settings(&mut self, overwrite: bool) -> Vec<Effect> {
+        let profile = match self.results.result.as_ref().and_then(|r| r.images.first()) {
+            Some(image) => image.loaded.set.plan.profile.clone(),
+            None => mbias::detector::soxs_vis().clone(),
+        };
+        match self.resolved_for(&profile) {
+            Ok(resolved) => vec![Effect::SaveSettings {
+                path: self.output_dir.join(SAVED_SETTINGS),
+                overwrite,
+                resolved,
+            }],
+            Err(e) => {
+                self.error(e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// What makes `result` other than what the screen asks for now, if anything: its
+    /// frames and its parameters are compared with the current ones, not only the stale
+    /// flag, so no path through the console can write a master the screen does not show.
+    fn result_differs(&self, result: &StackResult) -> Option<&'static str> {
+        let selection: Vec<PathBuf> = self.files.selected.iter().cloned().collect();
+        if result.selection != selection {
+            Some("the selection changed")
+        } else if self.params.differs(&result.resolved) {
+            Some("the parameters changed")
+        } else if self.results.stale {
+            Some("a change is pending")
+        } else {
+            None
+        }
+    }
+
+    fn is_current(&self, id: JobId) -> bool {
+        matches!(self.job, Job::Stacking { id: current, .. } if current == id)
+    }
+
+    /// News from a worker; news of a job the user has moved on from changes nothing.
+    pub(super) fn on_job(&mut self, event: JobEvent) -> Vec<Effect> {
+        match event {
+            JobEvent::Listed {
+                id,
+                dir,
+                entries,
+                select,
+            } => {
+                let request = self.files.on_listed(id, dir, entries, select);
+                return self.apply(request);
+            }
+            JobEvent::Scanned { id, frames } => self.files.on_scanned(id, frames),
+            JobEvent::ScanDone { id } => {
+                let request = self.files.on_scan_done(id);
+                return self.apply(request);
+            }
+            JobEvent::Progress { id, stage } => {
+                if self.is_current(id) {
+                    self.job = Job::Stacking { id, stage };
+                }
+            }
+            JobEvent::Stacked { id, result } => {
+                if !self.is_current(id) {
+                    return Vec::new();
+                }
+                self.job = Job::Idle;
+                match result {
+                    Ok(result) => {
+                        self.loaded = Some((result.selection.clone(), result.loaded()));
+                        // A change made while it ran is already waiting to re-stack.
+                        let stale = self.restack_at.is_some();
+                        self.notice = Some(self.results.show(result, stale));
+                    }
+                    Err(e) => {
+                        self.results.failed = Some(e.clone());
+                        self.error(format!("stack failed: {e}"));
+                    }
+                }
+            }
+            JobEvent::Wrote(result) => self.on_written(result, Pending::Product),
+            JobEvent::SavedSettings(result) => self.on_written(result, Pending::Settings),
+        }
+        Vec::new()
+    }
+
+    fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
+        match result {
+            Ok(path) => self.info(format!("wrote {}", path.display())),
+            Err(WriteFailure::Exists(path)) => {
+                self.overlay = Some(Overlay::ConfirmOverwrite { path, what })
+            }
+            Err(WriteFailure::Failed(e)) => self.error(e),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The results pane's frame: its title (what the result is, whether it is current), the
+//! tab line and the chosen tab's body (in `tabs.rs`); where the tabs are for the mouse.
+
+use mbias::settings::{Combine, Rejection};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Tabs, Wrap};
+
+use super::{ResultsPane, TABS, Tab, tabs};
+use crate::console::panes::{Draw, Surroundings};
+
+/// The tab under column `x` of the tab line (Tabs pads each title by one space and
+/// separates them with a one-column divider).
+fn tab_from_x(x: u16) -> Option<usize> {
+    let mut start = 0u16;
+    for (i, tab) in TABS.iter().enumerate() {
+        let width = tab.title().len() as u16 + 2;
+        if x < start + width {
+            return Some(i);
+        }
+        start += width + 1;
+    }
+    None
+}
+
+/// The tab under a click at `at` in the pane drawn in `area` (on its tab line).
+pub fn tab_at(area: Rect, at: Position) -> Option<usize> {
+    if at.y != area.y + 1 {
+        return None;
+    }
+    tab_from_x(at.x.saturating_sub(area.x + 1))
+}
+
+impl Draw for ResultsPane {
+    fn draw(&mut self, frame: &mut Frame, area: Rect, around: &Surroundings) {
+        let theme = around.theme;
+        let block = around.block(self.title(around));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [tabs_area, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+        let tabs = Tabs::new(TABS.iter().map(|t| t.title()))
+            .select(self.tab % TABS.len())
+            .highlight_style(theme.cursor);
+        frame.render_widget(tabs, tabs_area);
+
+        let Some(result) = self.result.clone() else {
+            let text = match (&self.failed, around.stacking) {
+                (Some(e), _) => Line::styled(format!("The stack failed: {e}"), theme.error),
+                (None, true) => Line::raw("Stacking…"),
+                (None, false) => Line::raw(
+                    "No master yet. Select frames in Files (a selects all valid biases), then press s to stack.",
+                ),
+            };
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+            return;
+        };
+        let Some(image) = result.image(self.extension) else {
+            return;
+        };
+        match self.current_tab() {
+            Tab::Qc => tabs::qc(frame, &theme, image, &mut self.qc_scroll, body),
+            Tab::Profile => tabs::profile(frame, &theme, self.axis(), self.index, image, body),
+            Tab::Preview => tabs::preview(frame, &theme, image, body),
+            Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
+        }
+    }
+}
+
+impl ResultsPane {
+    /// Which extension the tabs show, the values the result ran with, and whether it
+    /// still is what the other panes show.
+    fn title(&self, around: &Surroundings) -> Line<'static> {
+        let theme = around.theme;
+        // A re-stack is running or due; a stale result with neither waits for the user
+        // (the selection cannot be stacked), and says so rather than "updating" for ever.
+        let updating = around.stacking || around.restack_due;
+        let mut title = vec![Span::styled(" Results ", theme.title)];
+        if let Some(r) = &self.result {
+            // Which extension the tabs show; the product holds them all.
+            if let Some(name) = self.shown().and_then(|i| i.extension()) {
+                let position = self.extension.min(r.images.len().saturating_sub(1)) + 1;
+                title.push(Span::styled(
+                    format!("{name} ({position}/{}) ", r.images.len()),
+                    theme.title,
+                ));
+            }
+            let p = &r.resolved.params;
+            // soxspipe's mad-sigma and mean go unsaid; the alternatives are named.
+            let mut method = String::new();
+            if r.resolved.rejection != Rejection::MadSigma {
+                method.push_str(r.resolved.rejection.name());
+                method.push(' ');
+            }
+            if r.resolved.combine != Combine::Mean {
+                method.push_str(r.resolved.combine.name());
+                method.push(' ');
+            }
+            title.push(Span::styled(
+                format!(
+                    "stack {}σ×{} frame {}σ×{} {} {method}",
+                    p.stacked_clipping_sigma,
+                    p.stacked_clipping_iterations,
+                    p.frame_clipping_sigma,
+                    p.frame_clipping_iterations,
+                    r.resolved.numerics.name()
+                ),
+                theme.dim,
+            ));
+        }
+        if self.result.is_some() {
+            if updating {
+                title.push(Span::styled("(updating…) ", theme.warn));
+            } else if self.stale {
+                title.push(Span::styled(
+                    "(stale: not what the panes show) ",
+                    theme.error,
+                ));
+            }
+        }
+        Line::from(title)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tab_hit_test_follows_the_titles() {
+        // " QC │ Profile │ Preview │ Frames "
+        assert_eq!(super::tab_from_x(0), Some(0));
+        assert_eq!(super::tab_from_x(3), Some(0));
+        assert_eq!(super::tab_from_x(5), Some(1));
+        assert_eq!(super::tab_from_x(30), Some(3));
+        assert_eq!(super::tab_from_x(60), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! What comes into the results pane: key-map actions, clicks on the tab line, and each
+//! finished stack.
+
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Position, Rect};
+
+use super::{ResultsPane, TABS, Tab, draw};
+use crate::console::keymap::{Action, Context};
+use crate::console::msg::StackResult;
+use crate::console::panes::{Input, Request};
+use crate::console::status::Notice;
+use crate::console::view::Axis;
+
+impl Input for ResultsPane {
+    fn context(&self) -> Context {
+        Context::Results
+    }
+
+    fn hints(&self) -> &'static str {
+        "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
+    }
+
+    fn on_action(&mut self, action: Action, _area: Rect) -> Request {
+        match action {
+            Action::Left => self.tab = (self.tab + TABS.len() - 1) % TABS.len(),
+            Action::Right => self.tab = (self.tab + 1) % TABS.len(),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -100,
+                    _ => 100,
+                };
+                self.scroll(delta);
+            }
+            Action::ToggleAxis => {
+                self.axis = Some(match self.axis() {
+                    Axis::Columns => Axis::Rows,
+                    Axis::Rows => Axis::Columns,
+                });
+                self.index = None;
+            }
+            Action::MeanProfile => self.index = None,
+            Action::NextExtension => return self.next_extension(),
+            _ => {}
+        }
+        Request::Nothing
+    }
+
+    fn on_click(&mut self, at: Position, area: Rect) {
+        if let Some(t) = draw::tab_at(area, at) {
+            self.tab = t;
+        }
+    }
+}
+
+impl ResultsPane {
+    /// 1 to 4, which the key map gives every pane: that tab.
+    pub fn show_tab(&mut self, key: &KeyEvent) {
+        if let KeyCode::Char(digit @ '1'..='4') = key.code {
+            self.tab = usize::from(digit as u8 - b'1');
+        }
+    }
+
+    /// The arrows and pages move what the tab shows: QC rows, the profile's row or
+    /// column, the frames table's line.
+    fn scroll(&mut self, delta: isize) {
+        match self.current_tab() {
+            Tab::Qc => {
+                // The drawing clamps it to the rows there are, so PgUp/PgDn
+                // jump to the top and the bottom.
+                self.qc_scroll = self.qc_scroll.saturating_add_signed(delta);
+            }
+            Tab::Profile => self.step_index(delta),
+            Tab::Frames => {
+                let i = self.frames_table.selected().unwrap_or(0) as isize + delta.signum();
+                self.frames_table.select(Some(i.max(0) as usize));
+            }
+            Tab::Preview => {}
+        }
+    }
+
+    /// `e`: the next extension of a multi-extension result.
+    fn next_extension(&mut self) -> Request {
+        let count = self.result.as_ref().map_or(0, |r| r.images.len());
+        if count <= 1 {
+            return Request::Notice(Notice::info(
+                "one image only: e switches between the extensions of multi-extension frames",
+            ));
+        }
+        self.extension = (self.extension + 1) % count;
+        // Rows and columns are the new extension's, of another size perhaps.
+        self.index = None;
+        match self.shown().and_then(|i| i.extension()) {
+            Some(name) => Request::Notice(Notice::info(format!("showing {name}"))),
+            None => Request::Nothing,
+        }
+    }
+
+    /// A finished stack to show, `stale` when a change is already waiting to re-stack;
+    /// returns what the status bar says of it.
+    pub fn show(&mut self, result: Arc<StackResult>, stale: bool) -> Notice {
+        let ms = result.elapsed.as_secs_f64() * 1e3;
+        let failures = result.failures();
+        let extensions = result.images.len();
+        let warnings: Vec<String> = result.loaded().iter().flat_map(|l| l.warnings()).collect();
+        if self.extension >= extensions {
+            self.extension = 0;
+            self.index = None;
+        }
+        let shown = result
+            .image(self.extension)
+            .and_then(|i| i.extension())
+            .map(str::to_string);
+        self.result = Some(result);
+        self.stale = stale;
+        let verdict = if failures == 0 {
+            "all QC pass".to_string()
+        } else {
+            format!("{failures} QC FAIL")
+        };
+        let note = match shown {
+            Some(name) => {
+                format!(" · showing {name}; w writes all {extensions} extensions (e: next)")
+            }
+            None => String::new(),
+        };
+        match warnings.first() {
+            // Pixels the user did not expect to lose outrank the timing.
+            Some(first) => Notice::error(format!(
+                "stacked: {verdict}; {first}{}",
+                match warnings.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more frame(s))", n - 1),
+                }
+            )),
+            None => Notice::info(format!("stacked in {ms:.0} ms: {verdict}{note}")),
+        }
+    }
+}
