@@ -1025,3 +1025,37 @@ fn ctrl_c_quits_with_sigint_s_status() {
     assert!(matches!(&effects[..], [Effect::Quit]));
     assert_eq!(app.signalled, Some(2));
 }
+
+#[test]
+fn a_sof_opened_during_a_scan_keeps_its_own_selection() {
+    let (mut app, id, rest) = scanning(3);
+    app.update(ch('a'));
+    assert!(app.files.select_all_when_read);
+    app.files.table.select(Some(2)); // night.sof
+    let effects = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::OpenSof { .. }]),
+        "{effects:?}"
+    );
+    assert!(!app.files.select_all_when_read, "the SOF names the frames");
+    // The old scan's end changes nothing now.
+    app.update(Msg::Job(JobEvent::Scanned { id, frames: rest }));
+    app.update(Msg::Job(JobEvent::ScanDone { id }));
+    assert!(app.files.selected.is_empty());
+}
+
+#[test]
+fn a_click_while_typing_a_value_leaves_the_focus_with_it() {
+    let mut app = fixture();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Enter));
+    assert!(app.params.editing.is_some());
+    app.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 5,
+        row: 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(app.focus, Focus::Params);
+    assert!(app.params.editing.is_some());
+}

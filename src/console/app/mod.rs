@@ -296,7 +296,9 @@ impl App {
     }
 
     fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
-        if self.overlay.is_some() {
+        // A question on screen, or a value being typed, has the input until it is
+        // answered: a click elsewhere must not move the focus from under it.
+        if self.overlay.is_some() || self.params.editing.is_some() {
             return Vec::new();
         }
         let areas = layout::areas(self.area);

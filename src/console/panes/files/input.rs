@@ -77,6 +77,8 @@ impl FilesPane {
         match entry.kind {
             EntryKind::Dir | EntryKind::Parent => self.open(entry.path),
             EntryKind::Sof => {
+                // The SOF's frames are the selection: an `a` waiting for a scan is void.
+                self.select_all_when_read = false;
                 self.sof = Some(entry.path.clone());
                 Request::OpenSof(entry.path)
             }
