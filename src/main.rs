@@ -4,6 +4,7 @@
 mod cli;
 mod console;
 mod memory;
+mod signals;
 
 use std::process::ExitCode;
 

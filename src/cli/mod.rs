@@ -80,18 +80,10 @@ engine_errors!(InputError, FitsError, SettingsError);
 /// What each subcommand returns.
 pub type CommandResult = Result<Status, Failure>;
 
-/// The signals that ask mbias to stop: Ctrl-C outside raw mode, `kill`, a closed ssh
-/// session.
-pub const STOP_SIGNALS: [i32; 3] = [
-    signal_hook::consts::SIGINT,
-    signal_hook::consts::SIGTERM,
-    signal_hook::consts::SIGHUP,
-];
-
 /// Headless commands stop at once on a signal, removing any half-written product first
 /// (the computation has nothing worth finishing, and exit skips destructors).
 pub fn stop_on_signals() {
-    let Ok(mut signals) = signal_hook::iterator::Signals::new(STOP_SIGNALS) else {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(crate::signals::STOP_SIGNALS) else {
         return;
     };
     std::thread::spawn(move || {

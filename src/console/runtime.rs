@@ -89,7 +89,7 @@ pub fn run(
 
 /// Signals become messages, so the terminal is restored by the same path as `q`.
 fn spawn_signals(tx: Sender<Msg>) {
-    let Ok(mut signals) = signal_hook::iterator::Signals::new(crate::cli::STOP_SIGNALS) else {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(crate::signals::STOP_SIGNALS) else {
         return;
     };
     thread::spawn(move || {

@@ -30,9 +30,6 @@ use super::panes::{Pane, Request};
 use super::status::Notice;
 use super::theme::Theme;
 
-/// SIGINT's number, for the exit status of a Ctrl-C typed in raw mode.
-const SIGINT: i32 = 2;
-
 /// The pane that has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -213,7 +210,7 @@ impl App {
             Action::ForceQuit => {
                 // In raw mode Ctrl-C is a key, not SIGINT; it ends the session as the
                 // signal would, with the same exit status (130).
-                self.signalled = Some(SIGINT);
+                self.signalled = Some(crate::signals::SIGINT);
                 vec![Effect::Quit]
             }
             Action::Quit => {
