@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn readme_key_table_is_generated_from_the_key_map() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../../README.md");
         assert!(
             readme.contains(&markdown_table()),
             "README key table is stale; paste:\n{}",
