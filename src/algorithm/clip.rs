@@ -6,7 +6,9 @@
 
 use std::ops::{Add, Mul, Sub};
 
+use super::dispatch::{Isa, Kernel, dispatch};
 use super::network::sort_branchless;
+use super::simd::Simd;
 use crate::settings::Numerics;
 use rayon::prelude::*;
 
@@ -152,91 +154,92 @@ fn lane_sums<A: Accumulator>(
         (sums[0], counts[0]) = split_sums(frame, lane, centre.map(|c| c[0]));
         return (sums, counts);
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { lane_sums_avx2(frames, lanes, centre) };
-    }
-    lane_sums_portable(frames, lanes, centre)
+    dispatch(LaneSums {
+        frames,
+        lanes,
+        centre,
+    })
 }
 
-/// [`lane_sums_portable`] compiled for AVX2: twice the lanes per instruction. The
-/// arithmetic is the same IEEE operations (Rust never fuses or reorders them), so the
-/// sums are bit-identical to the portable build.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn lane_sums_avx2<A: Accumulator>(
-    frames: &[&[f32]],
-    lanes: &[Lane],
+/// [`lane_sums`] as a kernel: the per-lane sums vectorise, and on AVX2 they run twice
+/// the lanes per instruction. The arithmetic is the same IEEE operations on every build
+/// (Rust never fuses or reorders them), so the sums are bit-identical.
+struct LaneSums<'a, A> {
+    frames: &'a [&'a [f32]],
+    lanes: &'a [Lane],
     centre: Option<[A; LANES]>,
-) -> ([A; LANES], [usize; LANES]) {
-    lane_sums_portable(frames, lanes, centre)
 }
 
-#[inline(always)]
-fn lane_sums_portable<A: Accumulator>(
-    frames: &[&[f32]],
-    lanes: &[Lane],
-    centre: Option<[A; LANES]>,
-) -> ([A; LANES], [usize; LANES]) {
-    let n = frames.first().map_or(0, |f| f.len());
-    let (mut low, mut high) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
-    for (k, lane) in lanes.iter().enumerate().filter(|(_, l)| l.active) {
-        (low[k], high[k]) = f32_bounds(lane.keep_low, lane.keep_high);
-    }
-    let mean = centre.unwrap_or([A::ZERO; LANES]);
-    let squares = centre.is_some();
-    let mut sums = [A::ZERO; LANES];
-    let mut counts = [0u32; LANES];
-    if let [frame] = frames {
-        // One frame (the post-stack clip): the same sums without interleaving copies.
-        for &x in *frame {
-            let keep = x >= low[0] && x <= high[0];
-            let term = if squares {
-                let d = A::lift(x) - mean[0];
-                d * d
-            } else {
-                A::lift(x)
-            };
-            sums[0] = sums[0] + if keep { term } else { A::ZERO };
-            counts[0] += u32::from(keep);
+impl<A: Accumulator> Kernel for LaneSums<'_, A> {
+    type Output = ([A; LANES], [usize; LANES]);
+    const WIDEST: Isa = Isa::Avx2;
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _: S) -> Self::Output {
+        let LaneSums {
+            frames,
+            lanes,
+            centre,
+        } = self;
+        let n = frames.first().map_or(0, |f| f.len());
+        let (mut low, mut high) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
+        for (k, lane) in lanes.iter().enumerate().filter(|(_, l)| l.active) {
+            (low[k], high[k]) = f32_bounds(lane.keep_low, lane.keep_high);
         }
-        return (sums, counts.map(|c| c as usize));
-    }
-    // Missing lanes read the first frame again; they keep nothing.
-    let data: [&[f32]; LANES] = std::array::from_fn(|k| {
-        frames
-            .get(k)
-            .or(frames.first())
-            .map_or(&[][..], |f| &f[..n])
-    });
-    let mut block = vec![[0f32; LANES]; BLOCK.min(n)];
-    for start in (0..n).step_by(BLOCK) {
-        let len = BLOCK.min(n - start);
-        let block = &mut block[..len];
-        let rows = data[0][start..start + len]
-            .iter()
-            .zip(&data[1][start..start + len])
-            .zip(&data[2][start..start + len])
-            .zip(&data[3][start..start + len]);
-        for (slot, (((&a, &b), &c), &d)) in block.iter_mut().zip(rows) {
-            *slot = [a, b, c, d];
-        }
-        for x in block.iter() {
-            for k in 0..LANES {
-                let keep = x[k] >= low[k] && x[k] <= high[k];
+        let mean = centre.unwrap_or([A::ZERO; LANES]);
+        let squares = centre.is_some();
+        let mut sums = [A::ZERO; LANES];
+        let mut counts = [0u32; LANES];
+        if let [frame] = frames {
+            // One frame (the post-stack clip): the same sums without interleaving copies.
+            for &x in *frame {
+                let keep = x >= low[0] && x <= high[0];
                 let term = if squares {
-                    let d = A::lift(x[k]) - mean[k];
+                    let d = A::lift(x) - mean[0];
                     d * d
                 } else {
-                    A::lift(x[k])
+                    A::lift(x)
                 };
-                sums[k] = sums[k] + if keep { term } else { A::ZERO };
-                counts[k] += u32::from(keep);
+                sums[0] = sums[0] + if keep { term } else { A::ZERO };
+                counts[0] += u32::from(keep);
+            }
+            return (sums, counts.map(|c| c as usize));
+        }
+        // Missing lanes read the first frame again; they keep nothing.
+        let data: [&[f32]; LANES] = std::array::from_fn(|k| {
+            frames
+                .get(k)
+                .or(frames.first())
+                .map_or(&[][..], |f| &f[..n])
+        });
+        let mut block = vec![[0f32; LANES]; BLOCK.min(n)];
+        for start in (0..n).step_by(BLOCK) {
+            let len = BLOCK.min(n - start);
+            let block = &mut block[..len];
+            let rows = data[0][start..start + len]
+                .iter()
+                .zip(&data[1][start..start + len])
+                .zip(&data[2][start..start + len])
+                .zip(&data[3][start..start + len]);
+            for (slot, (((&a, &b), &c), &d)) in block.iter_mut().zip(rows) {
+                *slot = [a, b, c, d];
+            }
+            for x in block.iter() {
+                for k in 0..LANES {
+                    let keep = x[k] >= low[k] && x[k] <= high[k];
+                    let term = if squares {
+                        let d = A::lift(x[k]) - mean[k];
+                        d * d
+                    } else {
+                        A::lift(x[k])
+                    };
+                    sums[k] = sums[k] + if keep { term } else { A::ZERO };
+                    counts[k] += u32::from(keep);
+                }
             }
         }
+        (sums, counts.map(|c| c as usize))
     }
-    (sums, counts.map(|c| c as usize))
 }
 
 /// One frame's kept sum (or sum of squared deviations from `centre`) in independent
@@ -247,71 +250,70 @@ fn split_sums<A: Accumulator>(frame: &[f32], lane: &Lane, centre: Option<A>) -> 
     let (low, high) = f32_bounds(lane.keep_low, lane.keep_high);
     let pieces: Vec<(A, usize)> = frame
         .par_chunks(PIECE)
-        .map(|piece| piece_sums(piece, low, high, centre))
+        .map(|piece| {
+            dispatch(PieceSums {
+                piece,
+                low,
+                high,
+                centre,
+            })
+        })
         .collect();
     pieces
         .iter()
         .fold((A::ZERO, 0), |(s, n), &(ps, pn)| (s + ps, n + pn))
 }
 
-/// One piece of [`split_sums`], choosing at run time an AVX2 build where the CPU has it
-/// (the post-stack clip of a 4k frame makes six passes over it).
-fn piece_sums<A: Accumulator>(piece: &[f32], low: f32, high: f32, centre: Option<A>) -> (A, usize) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { piece_sums_avx2(piece, low, high, centre) };
-    }
-    piece_sums_portable(piece, low, high, centre)
-}
-
-/// [`piece_sums_portable`] compiled for AVX2: the same IEEE operations in the same order,
-/// so the same bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn piece_sums_avx2<A: Accumulator>(
-    piece: &[f32],
+/// One piece of [`split_sums`]: the sum of the piece in several accumulators, value `i`
+/// going to accumulator `i % WAYS`, the accumulators then added in order. The
+/// accumulators vectorise, on AVX2 where the CPU has it (the post-stack clip of a 4k
+/// frame makes six passes over it); every build makes the same IEEE operations in the
+/// same order, so the same bits.
+struct PieceSums<'a, A> {
+    piece: &'a [f32],
     low: f32,
     high: f32,
     centre: Option<A>,
-) -> (A, usize) {
-    piece_sums_portable(piece, low, high, centre)
 }
 
-/// The sum of one piece in several accumulators, value `i` going to accumulator
-/// `i % WAYS`, the accumulators then added in order.
-#[inline(always)]
-fn piece_sums_portable<A: Accumulator>(
-    piece: &[f32],
-    low: f32,
-    high: f32,
-    centre: Option<A>,
-) -> (A, usize) {
-    const WAYS: usize = 8;
-    let term = |x: f32| match centre {
-        Some(c) => {
-            let d = A::lift(x) - c;
-            d * d
+impl<A: Accumulator> Kernel for PieceSums<'_, A> {
+    type Output = (A, usize);
+    const WIDEST: Isa = Isa::Avx2;
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _: S) -> Self::Output {
+        let PieceSums {
+            piece,
+            low,
+            high,
+            centre,
+        } = self;
+        const WAYS: usize = 8;
+        let term = |x: f32| match centre {
+            Some(c) => {
+                let d = A::lift(x) - c;
+                d * d
+            }
+            None => A::lift(x),
+        };
+        let mut sums = [A::ZERO; WAYS];
+        let mut counts = [0u32; WAYS];
+        let mut groups = piece.chunks_exact(WAYS);
+        for group in &mut groups {
+            for k in 0..WAYS {
+                let keep = group[k] >= low && group[k] <= high;
+                sums[k] = sums[k] + if keep { term(group[k]) } else { A::ZERO };
+                counts[k] += u32::from(keep);
+            }
         }
-        None => A::lift(x),
-    };
-    let mut sums = [A::ZERO; WAYS];
-    let mut counts = [0u32; WAYS];
-    let mut groups = piece.chunks_exact(WAYS);
-    for group in &mut groups {
-        for k in 0..WAYS {
-            let keep = group[k] >= low && group[k] <= high;
-            sums[k] = sums[k] + if keep { term(group[k]) } else { A::ZERO };
+        for (k, &x) in groups.remainder().iter().enumerate() {
+            let keep = x >= low && x <= high;
+            sums[k] = sums[k] + if keep { term(x) } else { A::ZERO };
             counts[k] += u32::from(keep);
         }
+        let sum = sums.iter().fold(A::ZERO, |s, &v| s + v);
+        (sum, counts.iter().map(|&c| c as usize).sum())
     }
-    for (k, &x) in groups.remainder().iter().enumerate() {
-        let keep = x >= low && x <= high;
-        sums[k] = sums[k] + if keep { term(x) } else { A::ZERO };
-        counts[k] += u32::from(keep);
-    }
-    let sum = sums.iter().fold(A::ZERO, |s, &v| s + v);
-    (sum, counts.iter().map(|&c| c as usize).sum())
 }
 
 fn clip_lanes<A: Accumulator>(

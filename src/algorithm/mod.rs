@@ -4,6 +4,7 @@
 //! called again with new parameters on the same frames (live tuning in the console).
 
 pub mod clip;
+mod dispatch;
 mod histogram;
 mod network;
 pub mod numerics;
