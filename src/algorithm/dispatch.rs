@@ -88,3 +88,18 @@ pub(super) fn each_available<K: Kernel>(make: impl Fn() -> K) -> Vec<(&'static s
     }
     results
 }
+
+/// Asserts that every build of the kernel `make` makes gives the portable build's result,
+/// compared by `Debug` text, which spells every float exactly (NaN, ±0 and infinities
+/// apart).
+#[cfg(test)]
+pub(super) fn same_bits_everywhere<K: Kernel>(make: impl Fn() -> K)
+where
+    K::Output: std::fmt::Debug,
+{
+    let results = each_available(make);
+    let expected = format!("{:?}", results[0].1);
+    for (isa, result) in &results {
+        assert_eq!(format!("{result:?}"), expected, "on {isa}");
+    }
+}

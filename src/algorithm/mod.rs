@@ -3,8 +3,8 @@
 //! [`prepare`] reads frames once; [`stack`] turns prepared frames into a master and can be
 //! called again with new parameters on the same frames (live tuning in the console).
 
-pub mod clip;
 mod dispatch;
+mod frame_clip;
 mod histogram;
 mod network;
 pub mod numerics;
@@ -12,11 +12,12 @@ mod prepare;
 mod simd;
 mod stack;
 
+pub use frame_clip::{ClipBounds, FrameLevel, frame_levels, measure_frame, measure_frames};
 pub use histogram::AduHistogram;
 pub use prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples, prepare, prepare_reusing};
 pub use stack::{
-    FrameLevel, StackInput, StackMethod, StackSettings, Stacked, clip_and_stack, measure_frame,
-    measure_frames, stacked_uncertainty, subtract_level,
+    StackInput, StackMethod, StackSettings, Stacked, clip_and_stack, stacked_uncertainty,
+    subtract_level,
 };
 
 use rayon::prelude::*;
@@ -24,7 +25,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::settings::{ClipParams, Numerics};
-use clip::{ClipBounds, clip_frame_bounds};
+use frame_clip::clip_frame_bounds;
 use numerics::{median_in_place, numpy_std_f32};
 
 /// What one frame contributed.
@@ -95,45 +96,6 @@ fn master_ron(combined: &[f32], numerics: Numerics) -> f64 {
         Numerics::Soxspipe => f64::from(numpy_std_f32(combined)),
         Numerics::Exact => numerics::mean_std_f64(combined).map_or(f64::NAN, |(_, s)| s),
     }
-}
-
-/// The whole-frame clip of every frame: level, noise and bounds. They depend only on the
-/// frame-clipping parameters and the numerics, so a caller may keep them for re-stacks
-/// that change the stack clip alone.
-pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) -> Vec<FrameLevel> {
-    let (sigma, iterations) = (
-        params.frame_clipping_sigma,
-        params.frame_clipping_iterations,
-    );
-    let histograms: Option<Vec<(&AduHistogram, &ElectronTable)>> = set
-        .frames
-        .iter()
-        .map(|f| match &f.samples {
-            Samples::Adu {
-                histogram, table, ..
-            } if numerics == Numerics::Exact => Some((histogram, table)),
-            _ => None,
-        })
-        .collect();
-    if let Some(histograms) = histograms {
-        return histograms
-            .par_iter()
-            .map(|(histogram, table)| {
-                let bounds = histogram.clip(table, sigma, iterations);
-                let (level, noise, clipped) = histogram.level(table, &bounds);
-                FrameLevel {
-                    level,
-                    noise,
-                    bounds,
-                    clipped,
-                    median: histogram.median(table, &bounds).unwrap_or(f64::NAN),
-                }
-            })
-            .collect();
-    }
-    let electrons: Vec<_> = set.frames.par_iter().map(|f| f.electrons()).collect();
-    let data: Vec<&[f32]> = electrons.iter().map(|e| e.as_ref()).collect();
-    measure_frames(&data, sigma, iterations, numerics)
 }
 
 /// The frames as the stack reads them.

@@ -6,12 +6,12 @@
 //! each step is the same instruction for every lane: the survivors of a pixel's clip are
 //! a contiguous run `first..end` of its sorted values, and medians are picked from the
 //! runs by index. The arithmetic is that of
-//! [`clip_stack_median_mad`](crate::algorithm::clip::clip_stack_median_mad) on the same
+//! [`clip_stack_median_mad`](super::pixel_clip::clip_stack_median_mad) on the same
 //! operands, so every lane gets the scalar clip's mask (and its bounds, save where a
 //! round clipped everything: there the lane's bounds become an empty range).
 
-use super::super::clip::MAD_TO_STD;
 use super::super::network::{sort_branchless, sort_v_shaped};
+use super::super::numerics::MAD_TO_STD;
 use super::super::simd::Simd;
 
 /// The outcome of a group's clips: lane `l` keeps the values that are neither below
@@ -157,8 +157,8 @@ fn middle_rows<S: Simd>(s: S, sorted: &[S::F64]) -> S::F64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::pixel_clip::clip_stack_median_mad;
     use super::*;
-    use crate::algorithm::clip::clip_stack_median_mad;
     use crate::algorithm::dispatch::{Isa, Kernel, each_available};
     use crate::algorithm::simd::LANES;
     use rand::{Rng, SeedableRng};

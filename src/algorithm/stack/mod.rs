@@ -1,4 +1,4 @@
-//! soxspipe's `subtract_mean_flux_level` and `clip_and_stack`: per-frame levels, the
+//! soxspipe's `clip_and_stack`: the noise frames (each frame less its level), the
 //! per-pixel stack clip and the mean of the survivors.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,15 +6,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 mod lanes;
+mod pixel_clip;
 
-use super::clip::{ClipBounds, clip_frames_bounds, clip_stack_fixed_width, clip_stack_median_mad};
 use super::dispatch::{Isa, Kernel, dispatch};
-use super::numerics::{kept_median, median_in_place, numpy_kept_sum};
+use super::numerics::median_in_place;
 use super::simd::{LANES, Simd};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
 use crate::settings::{Combine, Numerics, Rejection};
 use lanes::{GroupClip, LaneClip};
+use pixel_clip::{clip_stack_fixed_width, clip_stack_median_mad};
 
 /// How the stack rejects and combines (soxspipe: `mad-sigma` and `mean`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,94 +45,6 @@ impl StackMethod {
     fn is_soxspipe(&self) -> bool {
         self.rejection == Rejection::MadSigma && self.combine == Combine::Mean
     }
-}
-
-/// A frame after its whole-frame clip: level and noise of the unclipped pixels.
-#[derive(Debug, Clone)]
-pub struct FrameLevel {
-    /// Mean of the unclipped pixels, e-.
-    pub level: f64,
-    /// Standard deviation of the unclipped pixels, e- (soxspipe's per-frame "RON").
-    pub noise: f64,
-    /// The clip's final bounds: a pixel is masked where [`ClipBounds::rejects`] it.
-    pub bounds: ClipBounds,
-    /// Pixels the clip rejected.
-    pub clipped: usize,
-    /// Median of the unclipped pixels, e-: the level a skewed frame (hot columns, a
-    /// gradient) really sits at, where the clipped mean is pulled away.
-    pub median: f64,
-}
-
-/// Clips prepared frames and measures their levels (soxspipe numerics: `np.ma.mean` is a
-/// float32 numpy sum divided in float64; `np.ma.std` is then float64). All frames go to
-/// the clip together so their float32 sums run side by side.
-pub fn measure_frames(
-    frames: &[&[f32]],
-    sigma: f64,
-    iterations: u32,
-    numerics: Numerics,
-) -> Vec<FrameLevel> {
-    clip_frames_bounds(frames, sigma, iterations, numerics)
-        .into_par_iter()
-        .zip(frames)
-        .map(|(bounds, data)| {
-            dispatch(FrameLevelKernel {
-                data,
-                bounds,
-                numerics,
-            })
-        })
-        .collect()
-}
-
-/// One frame's statistics inside its clip bounds: three passes over the frame, which
-/// vectorise, on AVX2 where the CPU has it (every build makes the same IEEE operations,
-/// so the same bits).
-struct FrameLevelKernel<'a> {
-    data: &'a [f32],
-    bounds: ClipBounds,
-    numerics: Numerics,
-}
-
-impl Kernel for FrameLevelKernel<'_> {
-    type Output = FrameLevel;
-    const WIDEST: Isa = Isa::Avx2;
-
-    #[inline(always)]
-    fn run<S: Simd>(self, _: S) -> FrameLevel {
-        let FrameLevelKernel {
-            data,
-            bounds,
-            numerics,
-        } = self;
-        let (low, high) = bounds.kept_range();
-        let keep = |v: f32| low <= v && v <= high;
-        let (sum, kept) = match numerics {
-            Numerics::Soxspipe => {
-                let (s, k) = numpy_kept_sum(data, keep, |v| v);
-                (f64::from(s), k)
-            }
-            Numerics::Exact => numpy_kept_sum(data, keep, f64::from),
-        };
-        let level = sum / kept as f64;
-        let (squares, _) = numpy_kept_sum(data, keep, |v: f32| {
-            let d = f64::from(v) - level;
-            d * d
-        });
-        FrameLevel {
-            level,
-            noise: (squares / kept as f64).sqrt(),
-            bounds,
-            clipped: data.len() - kept,
-            median: kept_median(data, keep).unwrap_or(f64::NAN),
-        }
-    }
-}
-
-/// [`measure_frames`] for one frame.
-pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numerics) -> FrameLevel {
-    let mut levels = measure_frames(&[data], sigma, iterations, numerics);
-    levels.swap_remove(0)
 }
 
 /// `frame − level`, computed in float64 and stored as float32 (numpy's in-place `-=`).
@@ -864,14 +777,11 @@ mod tests {
     }
 
     #[test]
-    fn frame_level_excludes_clipped_pixels() {
-        let mut data = vec![10.0f32; 1000];
-        data[0] = 1.0e6;
-        let f = measure_frame(&data, 4.0, 3, Numerics::Exact);
-        assert_eq!(f.level, 10.0);
-        assert_eq!(f.noise, 0.0);
-        assert_eq!(f.clipped, 1);
-        assert_eq!(subtract_level(&data[..2], f.level), vec![1.0e6 - 10.0, 0.0]);
+    fn noise_frames_subtract_in_float64() {
+        assert_eq!(
+            subtract_level(&[1.0e6, 10.0], 10.0),
+            vec![1.0e6 - 10.0, 0.0]
+        );
     }
 
     #[test]
