@@ -82,7 +82,13 @@ pub fn stack_levels(
 ) -> Result<MasterBias> {
     crate::settings::check_params(params)?;
     let summary = LevelSummary::of(levels);
-    let stacked = stack_noise(set, levels, params, numerics, method, progress)?;
+    let settings = StackSettings {
+        sigma: params.stacked_clipping_sigma,
+        iterations: params.stacked_clipping_iterations,
+        numerics,
+        method,
+    };
+    let stacked = stack_noise(set, levels, settings, progress)?;
     let masked = mask_and_measure(set, levels, &stacked, params, numerics);
     if progress.cancelled() {
         return Err(Error::Cancelled);
@@ -151,9 +157,7 @@ struct StackedNoise {
 fn stack_noise(
     set: &PreparedSet,
     levels: &[FrameLevel],
-    params: &ClipParams,
-    numerics: Numerics,
-    method: StackMethod,
+    settings: StackSettings,
     progress: &dyn Progress,
 ) -> Result<StackedNoise> {
     if let ([frame], [level]) = (&set.frames[..], levels) {
@@ -165,12 +169,6 @@ fn stack_noise(
         });
     }
     let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
-    let settings = StackSettings {
-        sigma: params.stacked_clipping_sigma,
-        iterations: params.stacked_clipping_iterations,
-        numerics,
-        method,
-    };
     let stacked = clip_and_stack(
         &stack_input(set),
         &level_values,
