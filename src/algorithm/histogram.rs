@@ -6,7 +6,7 @@
 //! re-tune costs 65 536 steps whatever the frame size. The sums are float64 (`exact`
 //! numerics); their order differs from a pixel-order sum only in the last bits.
 
-use super::clip::ClipBounds;
+use super::frame_clip::ClipBounds;
 
 /// How many pixels hold each ADU value.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +128,7 @@ impl AduHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algorithm::clip::clip_frame_mean_std;
+    use crate::algorithm::frame_clip::clip_frame_mean_std;
     use crate::settings::Numerics;
 
     fn table(gain: f64) -> Vec<f32> {

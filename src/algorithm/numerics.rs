@@ -20,6 +20,9 @@ impl Float for f64 {
     const ZERO: Self = 0.0;
 }
 
+/// astropy's `mad_std` scale: 1 / Φ⁻¹(3/4).
+pub const MAD_TO_STD: f64 = 1.482602218505602;
+
 /// numpy feeds a reduction to its inner loop in buffers of this many elements.
 pub const NUMPY_BUFFER: usize = 8192;
 

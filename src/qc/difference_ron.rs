@@ -23,8 +23,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::algorithm::clip::MAD_TO_STD;
-use crate::algorithm::numerics::median_in_place;
+use crate::algorithm::numerics::{MAD_TO_STD, median_in_place};
 
 /// CPL's default window half size: 9×9 windows.
 const HALF: usize = 4;

@@ -6,12 +6,12 @@
 //! each step is the same instruction for every lane: the survivors of a pixel's clip are
 //! a contiguous run `first..end` of its sorted values, and medians are picked from the
 //! runs by index. The arithmetic is that of
-//! [`clip_stack_median_mad`](crate::algorithm::clip::clip_stack_median_mad) on the same
+//! [`clip_stack_median_mad`](super::pixel_clip::clip_stack_median_mad) on the same
 //! operands, so every lane gets the scalar clip's mask (and its bounds, save where a
 //! round clipped everything: there the lane's bounds become an empty range).
 
-use super::super::clip::MAD_TO_STD;
 use super::super::network::{sort_branchless, sort_v_shaped};
+use super::super::numerics::MAD_TO_STD;
 use super::super::simd::Simd;
 
 /// The outcome of a group's clips: lane `l` keeps the values that are neither below
@@ -157,12 +157,15 @@ fn middle_rows<S: Simd>(s: S, sorted: &[S::F64]) -> S::F64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::pixel_clip::clip_stack_median_mad;
     use super::*;
-    use crate::algorithm::clip::clip_stack_median_mad;
-    use crate::algorithm::simd::{LANES, Portable};
+    use crate::algorithm::dispatch::{Isa, Kernel, each_available};
+    use crate::algorithm::simd::LANES;
     use rand::{Rng, SeedableRng};
 
-    /// Every lane of the group clip against the scalar clip, on implementation `s`.
+    /// Every lane of the group clip against the scalar clip, on implementation `s`
+    /// (inlined, so compiled with the instruction set of the dispatch that runs it).
+    #[inline(always)]
     fn agrees_with_the_scalar_clip<S: Simd>(s: S) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         // Every generated straight-line network (up to 24), the comparator lists above
@@ -203,33 +206,34 @@ mod tests {
                         clip_stack_median_mad(&lane, sigma, iterations, &mut scratch, &mut clipped);
                         let lane_kept: Vec<bool> = kept.iter().map(|b| b >> l & 1 == 1).collect();
                         let expected: Vec<bool> = clipped.iter().map(|c| !c).collect();
-                        assert_eq!(lane_kept, expected, "n={n} σ={sigma} lane {l}: {lane:?}");
+                        assert_eq!(
+                            lane_kept,
+                            expected,
+                            "{} n={n} σ={sigma} lane {l}: {lane:?}",
+                            std::any::type_name::<S>()
+                        );
                     }
                 }
             }
         }
     }
 
-    #[test]
-    fn portable_lanes_get_the_scalar_clip() {
-        agrees_with_the_scalar_clip(Portable);
-    }
+    /// [`agrees_with_the_scalar_clip`] as a kernel, to run on every instruction set.
+    struct AgreesWithTheScalarClip;
 
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn avx2_lanes_get_the_scalar_clip() {
-        match crate::algorithm::simd::Avx2::detect() {
-            Some(s) => agrees_with_the_scalar_clip(s),
-            None => println!("SKIPPED: this CPU has no AVX2"),
+    impl Kernel for AgreesWithTheScalarClip {
+        type Output = ();
+        const WIDEST: Isa = Isa::Avx512;
+
+        #[inline(always)]
+        fn run<S: Simd>(self, s: S) {
+            agrees_with_the_scalar_clip(s);
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx512_lanes_get_the_scalar_clip() {
-        match crate::algorithm::simd::Avx512::detect() {
-            Some(s) => agrees_with_the_scalar_clip(s),
-            None => println!("SKIPPED: this CPU has no AVX-512"),
-        }
+    fn lanes_get_the_scalar_clip_on_every_instruction_set() {
+        let ran = each_available(|| AgreesWithTheScalarClip);
+        println!("ran on {:?}", ran.iter().map(|r| r.0).collect::<Vec<_>>());
     }
 }

@@ -1,4 +1,4 @@
-//! soxspipe's `subtract_mean_flux_level` and `clip_and_stack`: per-frame levels, the
+//! soxspipe's `clip_and_stack`: the noise frames (each frame less its level), the
 //! per-pixel stack clip and the mean of the survivors.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 mod lanes;
+mod pixel_clip;
 
-use super::clip::{ClipBounds, clip_frames_bounds, clip_stack_fixed_width, clip_stack_median_mad};
-use super::numerics::{kept_median, median_in_place, numpy_kept_sum};
-use super::simd::{LANES, Portable, Simd};
+use super::dispatch::{Isa, Kernel, dispatch};
+use super::numerics::median_in_place;
+use super::simd::{LANES, Simd};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
 use crate::settings::{Combine, Numerics, Rejection};
 use lanes::{GroupClip, LaneClip};
+use pixel_clip::{clip_stack_fixed_width, clip_stack_median_mad};
 
 /// How the stack rejects and combines (soxspipe: `mad-sigma` and `mean`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,88 +45,6 @@ impl StackMethod {
     fn is_soxspipe(&self) -> bool {
         self.rejection == Rejection::MadSigma && self.combine == Combine::Mean
     }
-}
-
-/// A frame after its whole-frame clip: level and noise of the unclipped pixels.
-#[derive(Debug, Clone)]
-pub struct FrameLevel {
-    /// Mean of the unclipped pixels, e-.
-    pub level: f64,
-    /// Standard deviation of the unclipped pixels, e- (soxspipe's per-frame "RON").
-    pub noise: f64,
-    /// The clip's final bounds: a pixel is masked where [`ClipBounds::rejects`] it.
-    pub bounds: ClipBounds,
-    /// Pixels the clip rejected.
-    pub clipped: usize,
-    /// Median of the unclipped pixels, e-: the level a skewed frame (hot columns, a
-    /// gradient) really sits at, where the clipped mean is pulled away.
-    pub median: f64,
-}
-
-/// Clips prepared frames and measures their levels (soxspipe numerics: `np.ma.mean` is a
-/// float32 numpy sum divided in float64; `np.ma.std` is then float64). All frames go to
-/// the clip together so their float32 sums run side by side.
-pub fn measure_frames(
-    frames: &[&[f32]],
-    sigma: f64,
-    iterations: u32,
-    numerics: Numerics,
-) -> Vec<FrameLevel> {
-    clip_frames_bounds(frames, sigma, iterations, numerics)
-        .into_par_iter()
-        .zip(frames)
-        .map(|(bounds, data)| frame_level(data, bounds, numerics))
-        .collect()
-}
-
-/// One frame's statistics inside its clip bounds, choosing at run time an AVX2 build
-/// where the CPU has it (three passes over the frame).
-fn frame_level(data: &[f32], bounds: ClipBounds, numerics: Numerics) -> FrameLevel {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { frame_level_avx2(data, bounds, numerics) };
-    }
-    frame_level_portable(data, bounds, numerics)
-}
-
-/// [`frame_level_portable`] compiled for AVX2 (the same IEEE operations, so the same
-/// bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn frame_level_avx2(data: &[f32], bounds: ClipBounds, numerics: Numerics) -> FrameLevel {
-    frame_level_portable(data, bounds, numerics)
-}
-
-#[inline(always)]
-fn frame_level_portable(data: &[f32], bounds: ClipBounds, numerics: Numerics) -> FrameLevel {
-    let (low, high) = bounds.kept_range();
-    let keep = |v: f32| low <= v && v <= high;
-    let (sum, kept) = match numerics {
-        Numerics::Soxspipe => {
-            let (s, k) = numpy_kept_sum(data, keep, |v| v);
-            (f64::from(s), k)
-        }
-        Numerics::Exact => numpy_kept_sum(data, keep, f64::from),
-    };
-    let level = sum / kept as f64;
-    let (squares, _) = numpy_kept_sum(data, keep, |v: f32| {
-        let d = f64::from(v) - level;
-        d * d
-    });
-    FrameLevel {
-        level,
-        noise: (squares / kept as f64).sqrt(),
-        bounds,
-        clipped: data.len() - kept,
-        median: kept_median(data, keep).unwrap_or(f64::NAN),
-    }
-}
-
-/// [`measure_frames`] for one frame.
-pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numerics) -> FrameLevel {
-    let mut levels = measure_frames(&[data], sigma, iterations, numerics);
-    levels.swap_remove(0)
 }
 
 /// `frame − level`, computed in float64 and stored as float32 (numpy's in-place `-=`).
@@ -398,40 +318,26 @@ struct Band<'a> {
     rejected: &'a mut [usize],
 }
 
-/// Stacks one band, choosing at run time an AVX-512 or AVX2 build of the same code where the CPU
-/// has it.
-fn stack_band<N: Noise>(job: &StackJob<N>, band: Band<'_>) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(s) = super::simd::Avx512::detect() {
-        // SAFETY: the token exists only where the CPU has AVX-512F and VL.
-        unsafe { stack_band_avx512(s, job, band) };
-        return;
+/// One band of the stack as a kernel: written against [`Simd`], so it runs on AVX-512
+/// or AVX2 registers where the CPU has them (the same IEEE operations, so the same bits).
+struct BandKernel<'a, N> {
+    job: &'a StackJob<N>,
+    band: Band<'a>,
+}
+
+impl<N: Noise> Kernel for BandKernel<'_, N> {
+    type Output = ();
+    const WIDEST: Isa = Isa::Avx512;
+
+    #[inline(always)]
+    fn run<S: Simd>(self, s: S) {
+        stack_band(s, self.job, self.band);
     }
-    #[cfg(target_arch = "x86_64")]
-    if let Some(s) = super::simd::Avx2::detect() {
-        // SAFETY: the token exists only where the CPU has AVX2.
-        unsafe { stack_band_avx2(s, job, band) };
-        return;
-    }
-    stack_band_with(Portable, job, band);
 }
 
-/// [`stack_band_with`] on AVX-512 registers (the same IEEE operations, so the same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512vl")]
-fn stack_band_avx512<N: Noise>(s: super::simd::Avx512, job: &StackJob<N>, band: Band<'_>) {
-    stack_band_with(s, job, band);
-}
-
-/// [`stack_band_with`] on AVX2 registers (the same IEEE operations, so the same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn stack_band_avx2<N: Noise>(s: super::simd::Avx2, job: &StackJob<N>, band: Band<'_>) {
-    stack_band_with(s, job, band);
-}
-
+/// Stacks one band on the lanes of `s`.
 #[inline(always)]
-fn stack_band_with<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
+fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     let Band {
         start,
         mean,
@@ -603,11 +509,11 @@ pub fn clip_and_stack(
     let rejected = match input {
         StackInput::Electrons(frames) => {
             let job = StackJob::new(ElectronNoise { frames, levels }, n, settings);
-            run(&|band| stack_band(&job, band))?
+            run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
         StackInput::Adu { adu, table } => {
             let job = StackJob::new(AduNoise::new(adu, table, levels), n, settings);
-            run(&|band| stack_band(&job, band))?
+            run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
     };
     Ok(Stacked {
@@ -642,6 +548,7 @@ pub fn stacked_uncertainty(ron: f32, used: u16, numerics: Numerics, combine: Com
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::algorithm::dispatch::each_available;
     use crate::progress::Silent;
 
     #[test]
@@ -758,6 +665,31 @@ mod tests {
         (adu, electrons)
     }
 
+    /// Four 8-pixel groups and a tail of single pixels.
+    const BAND_PIXELS: usize = 37;
+
+    /// A band of [`BAND_PIXELS`] pixels stacked into buffers of its own, so it can run
+    /// once per instruction set.
+    struct OwnBand<'a, N>(&'a StackJob<N>);
+    impl<N: Noise> Kernel for OwnBand<'_, N> {
+        type Output = (Vec<u32>, Vec<u16>, Vec<usize>);
+        const WIDEST: Isa = Isa::Avx512;
+        #[inline(always)]
+        fn run<S: Simd>(self, s: S) -> Self::Output {
+            let job = self.0;
+            let (mut mean, mut used) = (vec![0f32; BAND_PIXELS], vec![0u16; BAND_PIXELS]);
+            let mut rejected = vec![0usize; job.frames];
+            let band = Band {
+                start: 0,
+                mean: &mut mean,
+                used: &mut used,
+                rejected: &mut rejected,
+            };
+            stack_band(s, job, band);
+            (mean.iter().map(|m| m.to_bits()).collect(), used, rejected)
+        }
+    }
+
     #[test]
     fn every_instruction_set_stacks_to_the_same_bits() {
         use rand::SeedableRng;
@@ -765,41 +697,12 @@ mod tests {
         let table: Vec<f32> = (0..=u16::MAX)
             .map(|a| (f64::from(a) * 1.37) as f32)
             .collect();
-        // 37 pixels: four 8-pixel groups and a tail of single pixels.
-        let pixels = 37;
         for n in [2, 3, 7, 11, 21] {
-            let (adu, electrons) = adu_frames(&mut rng, n, pixels, &table);
+            let (adu, electrons) = adu_frames(&mut rng, n, BAND_PIXELS, &table);
             let adu: Vec<&[u16]> = adu.iter().map(Vec::as_slice).collect();
             let electrons: Vec<&[f32]> = electrons.iter().map(Vec::as_slice).collect();
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
             for numerics in [Numerics::Soxspipe, Numerics::Exact] {
-                /// The band through the portable code, through AVX2 where the CPU has
-                /// it, and through the dispatch (AVX-512 where the CPU has it).
-                fn bands<N: Noise>(job: &StackJob<N>) -> Vec<(Vec<u32>, Vec<u16>, Vec<usize>)> {
-                    let run = |path: usize| {
-                        let pixels = 37;
-                        let (mut mean, mut used) = (vec![0f32; pixels], vec![0u16; pixels]);
-                        let mut rejected = vec![0usize; job.frames];
-                        let band = Band {
-                            start: 0,
-                            mean: &mut mean,
-                            used: &mut used,
-                            rejected: &mut rejected,
-                        };
-                        match path {
-                            0 => stack_band_with(Portable, job, band),
-                            #[cfg(target_arch = "x86_64")]
-                            1 => match super::super::simd::Avx2::detect() {
-                                // SAFETY: the token exists only where the CPU has AVX2.
-                                Some(s) => unsafe { stack_band_avx2(s, job, band) },
-                                None => stack_band_with(Portable, job, band),
-                            },
-                            _ => stack_band(job, band),
-                        }
-                        (mean.iter().map(|m| m.to_bits()).collect(), used, rejected)
-                    };
-                    (0..3).map(run).collect()
-                }
                 let settings = StackSettings {
                     sigma: 2.5,
                     iterations: 3,
@@ -810,12 +713,15 @@ mod tests {
                     frames: &electrons,
                     levels: &levels,
                 };
-                let from_electrons = StackJob::new(noise, n, settings);
+                let electron_job = StackJob::new(noise, n, settings);
                 let adu_job = StackJob::new(AduNoise::new(&adu, &table, &levels), n, settings);
-                let expected = bands(&from_electrons)[0].clone();
-                let all = bands(&from_electrons).into_iter().chain(bands(&adu_job));
-                for (path, result) in all.enumerate() {
-                    assert_eq!(result, expected, "n={n} {numerics:?}, path {path}");
+                let from_electrons = each_available(|| OwnBand(&electron_job));
+                let expected = from_electrons[0].1.clone();
+                for (isa, result) in from_electrons {
+                    assert_eq!(result, expected, "n={n} {numerics:?}, electrons on {isa}");
+                }
+                for (isa, result) in each_available(|| OwnBand(&adu_job)) {
+                    assert_eq!(result, expected, "n={n} {numerics:?}, ADU on {isa}");
                 }
             }
         }
@@ -871,14 +777,11 @@ mod tests {
     }
 
     #[test]
-    fn frame_level_excludes_clipped_pixels() {
-        let mut data = vec![10.0f32; 1000];
-        data[0] = 1.0e6;
-        let f = measure_frame(&data, 4.0, 3, Numerics::Exact);
-        assert_eq!(f.level, 10.0);
-        assert_eq!(f.noise, 0.0);
-        assert_eq!(f.clipped, 1);
-        assert_eq!(subtract_level(&data[..2], f.level), vec![1.0e6 - 10.0, 0.0]);
+    fn noise_frames_subtract_in_float64() {
+        assert_eq!(
+            subtract_level(&[1.0e6, 10.0], 10.0),
+            vec![1.0e6 - 10.0, 0.0]
+        );
     }
 
     #[test]

@@ -1,0 +1,419 @@
+//! From the frames' levels to the master bias: the stack, the final mask, the
+//! uncertainties and the product images (soxspipe's `soxs_mbias` after
+//! `subtract_mean_flux_level`). [`stack_levels`] reads as the list of these steps.
+
+use rayon::prelude::*;
+
+use super::frame_clip::{ClipBounds, FrameLevel, clip_frame_bounds};
+use super::numerics::{self, median_in_place, numpy_std_f32};
+use super::prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples};
+use super::stack::{
+    StackInput, StackMethod, StackSettings, clip_and_stack, stacked_uncertainty, subtract_level,
+};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::settings::{ClipParams, Numerics};
+
+/// What one frame contributed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FrameStats {
+    pub name: String,
+    /// Clipped mean level, e-.
+    pub level: f64,
+    /// Clipped standard deviation, e- (soxspipe's per-frame RON).
+    pub noise: f64,
+    /// Clipped median level, e-.
+    pub median: f64,
+    /// Pixels rejected by the whole-frame clip.
+    pub frame_clipped: usize,
+    /// Pixels rejected by the per-pixel stack clip.
+    pub stack_rejected: usize,
+}
+
+/// The master bias and the intermediate values QC and the console need.
+#[derive(Debug, Clone)]
+pub struct MasterBias {
+    pub rows: usize,
+    pub cols: usize,
+    /// Electrons; masked pixels carry the mean bias level.
+    pub flux: Vec<f32>,
+    /// 1 = bad.
+    pub qual: Vec<u8>,
+    pub errs: Vec<f32>,
+    /// Combined noise frame (mean level removed), NaN where every frame was clipped.
+    pub combined: Vec<f32>,
+    pub frames: Vec<FrameStats>,
+    pub mean_level: f64,
+    pub median_level: f64,
+    pub raw_ron: f64,
+    pub master_ron: f64,
+    /// Bounds of the post-stack clip (absent for a single frame, which soxspipe passes through).
+    pub post_clip: Option<ClipBounds>,
+    pub numerics: Numerics,
+    pub params: ClipParams,
+    pub method: StackMethod,
+}
+
+impl MasterBias {
+    pub fn bad_pixels(&self) -> usize {
+        self.qual.iter().filter(|&&q| q != 0).count()
+    }
+
+    /// The master as soxspipe measures its STRUCT QCs: float64, before the float32 cast.
+    pub fn flux_f64(&self, index: usize) -> f64 {
+        let noise = if self.qual[index] != 0 {
+            0.0
+        } else {
+            f64::from(self.combined[index])
+        };
+        noise + self.mean_level
+    }
+}
+
+/// Stacks prepared frames whose [`frame_levels`](super::frame_levels) are known (for the
+/// same `params`).
+pub fn stack_levels(
+    set: &PreparedSet,
+    levels: &[FrameLevel],
+    params: &ClipParams,
+    numerics: Numerics,
+    method: StackMethod,
+    progress: &dyn Progress,
+) -> Result<MasterBias> {
+    crate::settings::check_params(params)?;
+    let summary = LevelSummary::of(levels);
+    let settings = StackSettings {
+        sigma: params.stacked_clipping_sigma,
+        iterations: params.stacked_clipping_iterations,
+        numerics,
+        method,
+    };
+    let stacked = stack_noise(set, levels, settings, progress)?;
+    let masked = mask_and_measure(set, levels, &stacked, params, numerics);
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let errors = Uncertainties::new(set, summary.raw_ron, numerics, method);
+    let images = product_images(&stacked, &masked.mask, summary.mean, &errors);
+    Ok(MasterBias {
+        rows: set.rows,
+        cols: set.cols,
+        flux: images.flux,
+        qual: images.qual,
+        errs: images.errs,
+        combined: stacked.noise,
+        frames: frame_stats(set, levels, &stacked.rejected),
+        mean_level: summary.mean,
+        median_level: summary.median,
+        raw_ron: summary.raw_ron,
+        master_ron: masked.master_ron,
+        post_clip: masked.post_clip,
+        numerics,
+        params: *params,
+        method,
+    })
+}
+
+/// The frames' levels summed up.
+struct LevelSummary {
+    /// soxspipe's mean bias level, which the master is put back on.
+    mean: f64,
+    median: f64,
+    /// soxspipe's raw RON: the mean of the frames' clipped standard deviations.
+    raw_ron: f64,
+}
+
+impl LevelSummary {
+    fn of(levels: &[FrameLevel]) -> LevelSummary {
+        let mut values: Vec<f64> = levels.iter().map(|l| l.level).collect();
+        let noises: Vec<f64> = levels.iter().map(|l| l.noise).collect();
+        let mean_level = mean(&values);
+        LevelSummary {
+            mean: mean_level,
+            median: median_in_place(&mut values).unwrap_or(f64::NAN),
+            raw_ron: mean(&noises),
+        }
+    }
+}
+
+/// `np.mean` of a float64 list: numpy's pairwise sum divided by the count.
+fn mean(values: &[f64]) -> f64 {
+    numerics::numpy_sum(values) / values.len() as f64
+}
+
+/// The combined noise frame and what the stack counted.
+struct StackedNoise {
+    /// The frames less their levels, combined; NaN where every frame was clipped.
+    noise: Vec<f32>,
+    /// Per pixel, how many frames survived the stack clip; absent for a single frame,
+    /// which is not clipped. The uncertainty follows from it, so no frame-sized
+    /// uncertainty map is kept.
+    used: Option<Vec<u16>>,
+    /// Per frame, pixels the stack clip rejected.
+    rejected: Vec<usize>,
+}
+
+/// The per-pixel stack clip and combination of the noise frames.
+fn stack_noise(
+    set: &PreparedSet,
+    levels: &[FrameLevel],
+    settings: StackSettings,
+    progress: &dyn Progress,
+) -> Result<StackedNoise> {
+    if let ([frame], [level]) = (&set.frames[..], levels) {
+        // soxspipe's clip_and_stack hands a single frame back unchanged.
+        return Ok(StackedNoise {
+            noise: subtract_level(&frame.electrons(), level.level),
+            used: None,
+            rejected: vec![0],
+        });
+    }
+    let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
+    let stacked = clip_and_stack(
+        &stack_input(set),
+        &level_values,
+        set.cols,
+        settings,
+        progress,
+    )?;
+    Ok(StackedNoise {
+        noise: stacked.mean,
+        used: Some(stacked.used),
+        rejected: stacked.rejected,
+    })
+}
+
+/// The frames as the stack reads them.
+fn stack_input(set: &PreparedSet) -> StackInput<'_> {
+    let adu: Option<(Vec<&[u16]>, &ElectronTable)> = set
+        .frames
+        .iter()
+        .map(|f| match &f.samples {
+            Samples::Adu { adu, table, .. } => Some((adu.as_slice(), table)),
+            Samples::Electrons(_) => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|frames| {
+            let table = frames.first()?.1;
+            Some((frames.into_iter().map(|f| f.0).collect(), table))
+        });
+    match adu {
+        Some((adu, table)) => StackInput::Adu { adu, table },
+        None => StackInput::Electrons(
+            set.frames
+                .iter()
+                .map(|f| match &f.samples {
+                    Samples::Electrons(data) => data.as_slice(),
+                    Samples::Adu { .. } => &[][..],
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The final bad-pixel mask and the statistics measured beside it.
+struct Masked {
+    /// `true` = bad.
+    mask: Vec<bool>,
+    /// Bounds of the post-stack clip (absent for a single frame).
+    post_clip: Option<ClipBounds>,
+    master_ron: f64,
+}
+
+/// The final mask: pixels every frame's whole-frame clip masked, pixels the stack clip
+/// left without a frame, and pixels the post-stack clip rejects; with the master RON.
+/// The post-stack clip is one long chain of float32 adds (soxspipe numerics), so the
+/// master RON and the parts of the mask that do not depend on it run beside it.
+fn mask_and_measure(
+    set: &PreparedSet,
+    levels: &[FrameLevel],
+    stacked: &StackedNoise,
+    params: &ClipParams,
+    numerics: Numerics,
+) -> Masked {
+    let noise = &stacked.noise;
+    let unstacked = || unstacked_mask(set, levels, stacked.used.as_deref());
+    if stacked.used.is_none() {
+        // soxspipe passes a single frame through: no post-stack clip.
+        let (master_ron, mask) = rayon::join(|| master_ron(noise, numerics), unstacked);
+        return Masked {
+            mask,
+            post_clip: None,
+            master_ron,
+        };
+    }
+    let (bounds, (master_ron, mut mask)) = rayon::join(
+        || {
+            clip_frame_bounds(
+                noise,
+                params.frame_clipping_sigma,
+                params.frame_clipping_iterations,
+                numerics,
+            )
+        },
+        || rayon::join(|| master_ron(noise, numerics), unstacked),
+    );
+    let (low, high) = bounds.kept_range();
+    mask.par_iter_mut()
+        .zip(noise)
+        .for_each(|(m, &v)| *m |= !(low <= v && v <= high));
+    Masked {
+        mask,
+        post_clip: Some(bounds),
+        master_ron,
+    }
+}
+
+/// soxspipe's `MASTER RON`: `np.std` of the combined noise frame over all pixels (float32;
+/// NaN if any pixel lost every frame).
+fn master_ron(combined: &[f32], numerics: Numerics) -> f64 {
+    match numerics {
+        Numerics::Soxspipe => f64::from(numpy_std_f32(combined)),
+        Numerics::Exact => numerics::mean_std_f64(combined).map_or(f64::NAN, |(_, s)| s),
+    }
+}
+
+/// Where one frame's whole-frame clip masked it, for the per-pixel test of the final
+/// mask: a 16-bit frame looks its ADU value up in a table made once, a float frame
+/// compares with the float32 range its bounds keep.
+enum FrameMask<'a> {
+    Adu {
+        adu: &'a [u16],
+        masked: Vec<bool>,
+    },
+    Electrons {
+        data: &'a [f32],
+        low: f32,
+        high: f32,
+    },
+}
+
+impl<'a> FrameMask<'a> {
+    fn new(frame: &'a PreparedFrame, bounds: &ClipBounds) -> FrameMask<'a> {
+        match &frame.samples {
+            Samples::Adu { adu, table, .. } => FrameMask::Adu {
+                adu,
+                masked: table.iter().map(|&e| bounds.rejects(e)).collect(),
+            },
+            Samples::Electrons(data) => {
+                let (low, high) = bounds.kept_range();
+                FrameMask::Electrons { data, low, high }
+            }
+        }
+    }
+
+    #[inline]
+    fn masks(&self, p: usize) -> bool {
+        match self {
+            FrameMask::Adu { adu, masked } => masked[usize::from(adu[p])],
+            FrameMask::Electrons { data, low, high } => !(*low <= data[p] && data[p] <= *high),
+        }
+    }
+}
+
+/// The final mask before the post-stack clip: pixels every frame's clip masked, and
+/// pixels where the stack clip kept no frame (`used`, absent for a single frame).
+fn unstacked_mask(set: &PreparedSet, levels: &[FrameLevel], used: Option<&[u16]>) -> Vec<bool> {
+    let frame_masks: Vec<FrameMask<'_>> = set
+        .frames
+        .iter()
+        .zip(levels)
+        .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
+        .collect();
+    let every_frame_masks = |p: usize| frame_masks.iter().all(|m| m.masks(p));
+    match used {
+        Some(used) => used
+            .par_iter()
+            .enumerate()
+            .map(|(p, &n)| n == 0 || every_frame_masks(p))
+            .collect(),
+        None => (0..set.rows * set.cols)
+            .into_par_iter()
+            .map(every_frame_masks)
+            .collect(),
+    }
+}
+
+/// The ERRS value of a pixel, by how it ended.
+struct Uncertainties {
+    /// A masked pixel: the raw RON.
+    masked: f32,
+    /// A single frame passed through: its read noise.
+    unstacked: f32,
+    /// A stacked pixel, by how many frames survived its clip.
+    by_count: Vec<f32>,
+}
+
+impl Uncertainties {
+    fn new(set: &PreparedSet, raw_ron: f64, numerics: Numerics, method: StackMethod) -> Self {
+        let ron = set.plan.ron as f32;
+        Uncertainties {
+            masked: raw_ron as f32,
+            unstacked: ron,
+            by_count: (0..=set.frames.len() as u16)
+                .map(|n| stacked_uncertainty(ron, n, numerics, method.combine))
+                .collect(),
+        }
+    }
+}
+
+/// The three images of the product.
+struct ProductImages {
+    /// The noise frame put back on the mean level; masked pixels carry the mean level.
+    flux: Vec<f32>,
+    /// 1 = bad.
+    qual: Vec<u8>,
+    errs: Vec<f32>,
+}
+
+/// The product images in one parallel pass, each thread writing (and so faulting in) its
+/// own pages.
+fn product_images(
+    stacked: &StackedNoise,
+    mask: &[bool],
+    mean_level: f64,
+    errors: &Uncertainties,
+) -> ProductImages {
+    const CHUNK: usize = 1 << 16;
+    let pixels = mask.len();
+    let (combined, used) = (&stacked.noise, stacked.used.as_deref());
+    let mut flux = vec![0f32; pixels];
+    let mut errs = vec![0f32; pixels];
+    let mut qual = vec![0u8; pixels];
+    flux.par_chunks_mut(CHUNK)
+        .zip(errs.par_chunks_mut(CHUNK))
+        .zip(qual.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(chunk, ((flux, errs), qual))| {
+            let start = chunk * CHUNK;
+            for (i, ((f, e), q)) in flux.iter_mut().zip(errs).zip(qual).enumerate() {
+                let p = start + i;
+                let masked = mask[p];
+                *f = ((if masked { 0.0 } else { f64::from(combined[p]) }) + mean_level) as f32;
+                *e = match (masked, used) {
+                    (true, _) => errors.masked,
+                    (false, Some(used)) => errors.by_count[usize::from(used[p])],
+                    (false, None) => errors.unstacked,
+                };
+                *q = u8::from(masked);
+            }
+        });
+    ProductImages { flux, qual, errs }
+}
+
+/// What each frame contributed.
+fn frame_stats(set: &PreparedSet, levels: &[FrameLevel], rejected: &[usize]) -> Vec<FrameStats> {
+    set.frames
+        .iter()
+        .zip(levels)
+        .zip(rejected)
+        .map(|((f, l), &r)| FrameStats {
+            name: f.name.clone(),
+            level: l.level,
+            median: l.median,
+            noise: l.noise,
+            frame_clipped: l.clipped,
+            stack_rejected: r,
+        })
+        .collect()
+}

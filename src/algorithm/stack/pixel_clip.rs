@@ -1,0 +1,326 @@
+//! The per-pixel stack clip of one pixel: astropy's median / MAD-std clip (soxspipe's
+//! `mad-sigma`) and the fixed-width `noise-model` rejection, on the scalar path
+//! (`lanes.rs` clips eight pixels at once with the same arithmetic).
+
+use super::super::network::sort_branchless;
+use super::super::numerics::MAD_TO_STD;
+
+/// Per-pixel clip of one stack of values about the median with the MAD-based std
+/// (astropy's C fast path, float64). `scratch` must hold at least `values.len()`.
+/// Writes `clipped[k]` for each value and returns the number clipped.
+///
+/// The values are sorted once: the survivors of every round are then a contiguous run
+/// of the sorted values, and the median and MAD are read off it. Median and MAD are
+/// order statistics, so this gives exactly astropy's numbers.
+///
+/// If a round clips every remaining value, astropy goes on to take the median of an empty
+/// buffer (undefined); in practice it then reports everything clipped, which is what this
+/// does. This can only happen for σ < 0.675 with an even count.
+pub(super) fn clip_stack_median_mad(
+    values: &[f64],
+    sigma: f64,
+    max_iterations: u32,
+    scratch: &mut [f64],
+    clipped: &mut [bool],
+) -> usize {
+    let (sorted, state) = Rounds::start(values, scratch);
+    state
+        .run(sorted, sigma, max_iterations)
+        .mask(values, clipped)
+}
+
+/// The noise-model rejection of one pixel's stack: bounds at a centre ± a fixed half
+/// width (σ × the read noise). The first round centres on the median, which a cosmic ray
+/// cannot drag; later rounds centre on the mean of the survivors, which on clean values
+/// scatters less than a median (so fewer good values fall outside), and re-admit any value
+/// inside the new bounds. Stops when a round changes nothing.
+pub(super) fn clip_stack_fixed_width(
+    values: &[f64],
+    half_width: f64,
+    max_iterations: u32,
+    scratch: &mut [f64],
+    clipped: &mut [bool],
+) -> usize {
+    let (sorted, mut state) = Rounds::start(values, scratch);
+    for round in 0..max_iterations {
+        if state.everything_clipped {
+            break;
+        }
+        let live = &sorted[state.first..state.end];
+        let centre = if round == 0 {
+            middle(live)
+        } else {
+            live.iter().sum::<f64>() / live.len() as f64
+        };
+        state.lower = centre - half_width;
+        state.upper = centre + half_width;
+        let run = (
+            sorted.partition_point(|&v| v < state.lower),
+            sorted.partition_point(|&v| v <= state.upper),
+        );
+        if run == (state.first, state.end) {
+            break;
+        }
+        (state.first, state.end) = run;
+        state.everything_clipped = run.0 >= run.1;
+    }
+    state.mask(values, clipped)
+}
+
+/// Where a per-pixel clip stands: the surviving run `first..end` of the sorted values
+/// and the last round's bounds.
+#[derive(Debug, Clone, Copy)]
+struct Rounds {
+    first: usize,
+    end: usize,
+    lower: f64,
+    upper: f64,
+    everything_clipped: bool,
+}
+
+impl Rounds {
+    /// The finite values sorted into `scratch`, and a clip that has not started.
+    fn start<'s>(values: &[f64], scratch: &'s mut [f64]) -> (&'s [f64], Rounds) {
+        let sorted_all = &mut scratch[..values.len()];
+        let mut count = 0;
+        for &v in values {
+            if v.is_finite() {
+                sorted_all[count] = v;
+                count += 1;
+            }
+        }
+        let sorted = &mut sorted_all[..count];
+        sort_small(sorted);
+        let state = Rounds {
+            first: 0,
+            end: count,
+            lower: f64::NAN,
+            upper: f64::NAN,
+            everything_clipped: count == 0,
+        };
+        (sorted, state)
+    }
+
+    /// Runs up to `rounds` more rounds; stops early when a round removes nothing.
+    fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32) -> Rounds {
+        for _ in 0..rounds {
+            if self.everything_clipped {
+                break;
+            }
+            let live = &sorted[self.first..self.end];
+            let median = middle(live);
+            let std = median_deviation(live, median) * MAD_TO_STD;
+            self.lower = median - sigma * std;
+            self.upper = median + sigma * std;
+            let (old_first, old_end) = (self.first, self.end);
+            while self.first < self.end && sorted[self.first] < self.lower {
+                self.first += 1;
+            }
+            while self.end > self.first && sorted[self.end - 1] > self.upper {
+                self.end -= 1;
+            }
+            if (self.first, self.end) == (old_first, old_end) {
+                break;
+            }
+            self.everything_clipped = self.first == self.end;
+        }
+        self
+    }
+
+    /// The final mask over the original values; returns how many were clipped.
+    fn mask(&self, values: &[f64], clipped: &mut [bool]) -> usize {
+        let mut total = 0;
+        for (c, &v) in clipped.iter_mut().zip(values) {
+            *c = self.everything_clipped || !v.is_finite() || v < self.lower || v > self.upper;
+            total += usize::from(*c);
+        }
+        total
+    }
+}
+
+/// Sorts the finite values of one pixel's stack.
+fn sort_small(values: &mut [f64]) {
+    if values.len() <= 32 {
+        sort_branchless(values);
+    } else {
+        values.sort_unstable_by(f64::total_cmp);
+    }
+}
+
+/// The median of sorted values (the mean of the middle two for an even count).
+fn middle(sorted: &[f64]) -> f64 {
+    let m = sorted.len();
+    if m % 2 == 1 {
+        sorted[m / 2]
+    } else {
+        0.5 * (sorted[m / 2] + sorted[m / 2 - 1])
+    }
+}
+
+/// Median of |x − centre| over sorted `values`, by merging the two runs of deviations
+/// that walk outwards from `centre` (each already sorted): no second sort needed.
+fn median_deviation(values: &[f64], centre: f64) -> f64 {
+    let m = values.len();
+    let split = values.partition_point(|&v| v < centre);
+    let (mut left, mut right) = (split, split);
+    let mut next = || {
+        let take_left = match (left > 0, right < m) {
+            (true, true) => (values[left - 1] - centre).abs() <= (values[right] - centre).abs(),
+            (true, false) => true,
+            _ => false,
+        };
+        if take_left {
+            left -= 1;
+            (values[left] - centre).abs()
+        } else {
+            right += 1;
+            (values[right - 1] - centre).abs()
+        }
+    };
+    let mut previous = f64::NAN;
+    for _ in 0..m / 2 {
+        previous = next();
+    }
+    let at = next();
+    if m % 2 == 1 {
+        at
+    } else {
+        0.5 * (at + previous)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorting_networks_sort_every_zero_one_input() {
+        // The 0-1 principle: a network that sorts all 2^n inputs of zeros and ones sorts
+        // everything.
+        for n in 0..=12 {
+            for bits in 0u32..(1 << n) {
+                let mut v: Vec<f64> = (0..n).map(|i| f64::from((bits >> i) & 1)).collect();
+                sort_small(&mut v);
+                assert!(
+                    v.windows(2).all(|w| w[0] <= w[1]),
+                    "n = {n}, input {bits:b}"
+                );
+            }
+        }
+        let mut big: Vec<f64> = (0..40).rev().map(f64::from).collect();
+        sort_small(&mut big);
+        assert!(big.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn noise_model_rejects_cosmic_rays_and_keeps_the_core() {
+        let mut scratch = vec![0.0; 5];
+        let mut clipped = vec![false; 5];
+        let values = [1.0, -2.0, 0.5, 900.0, 1.5];
+        assert_eq!(
+            clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped),
+            1
+        );
+        assert_eq!(clipped, [false, false, false, true, false]);
+        // Two hits in five: the median still stands on the clean values.
+        let values = [1.0, 700.0, 0.5, 900.0, -1.5];
+        assert_eq!(
+            clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped),
+            2
+        );
+        // A value the median round rejected comes back inside the mean-centred bounds:
+        // median 0, survivors {-8, 0, 0, 2, 9.5} minus 9.5 → mean -1.5, bounds [-10.5, 7.5]
+        // keep -8 and reject 9.5 again; nothing else moves.
+        let values = [-8.0, 0.0, 0.0, 2.0, 9.5];
+        clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped);
+        assert_eq!(clipped, [false, false, false, false, true]);
+    }
+
+    #[test]
+    fn median_deviation_matches_sorting_the_deviations() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for n in 1..30 {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| f64::from(rng.random_range(-5i32..5)))
+                .collect();
+            sort_small(&mut v);
+            let centre = middle(&v);
+            let mut d: Vec<f64> = v.iter().map(|x| (x - centre).abs()).collect();
+            d.sort_by(f64::total_cmp);
+            assert_eq!(median_deviation(&v, centre), middle(&d), "{v:?}");
+        }
+    }
+
+    fn stack_clip(values: &[f64], sigma: f64, iters: u32) -> Vec<bool> {
+        let mut scratch = vec![0.0; values.len()];
+        let mut clipped = vec![false; values.len()];
+        clip_stack_median_mad(values, sigma, iters, &mut scratch, &mut clipped);
+        clipped
+    }
+
+    #[test]
+    fn stack_bounds_are_inclusive() {
+        // median 3, |dev| = 2,1,0,1,2 -> MAD 1 -> std 1.4826; σ = 2/1.4826 puts 1 and 5 on the bounds.
+        let sigma = 2.0 / MAD_TO_STD;
+        assert_eq!(sigma * MAD_TO_STD, 2.0, "the bounds are exactly 1 and 5");
+        let clipped = stack_clip(&[1.0, 2.0, 3.0, 4.0, 5.0], sigma, 3);
+        assert_eq!(clipped, vec![false; 5]);
+    }
+
+    #[test]
+    fn stack_clips_an_outlier_like_astropy() {
+        // Checked with astropy 6.1.2: sigma_clip([1,2,3,4,100], 3, maxiters=1, median/mad_std)
+        // gives bounds (-1.44780666, 7.44780666) and masks only 100.
+        let clipped = stack_clip(&[1.0, 2.0, 3.0, 4.0, 100.0], 3.0, 1);
+        assert_eq!(clipped, vec![false, false, false, false, true]);
+    }
+
+    #[test]
+    fn stack_even_count_median_is_mean_of_middle_pair() {
+        // |dev| from 2.5 = 1.5, .5, .5, 1.5 -> MAD 1 -> std 1.4826. σ = 1 gives [1.017, 3.983]:
+        // both extremes clipped, which only a centre of 2.5 does (2 would keep 1, 3 keep 4).
+        assert_eq!(
+            stack_clip(&[1.0, 2.0, 3.0, 4.0], 1.0, 1),
+            vec![true, false, false, true]
+        );
+        // σ = 1.02 gives [0.988, 4.012]: all kept.
+        assert_eq!(stack_clip(&[1.0, 2.0, 3.0, 4.0], 1.02, 1), vec![false; 4]);
+    }
+
+    #[test]
+    fn mad_zero_clips_everything_off_the_median() {
+        // astropy 6.1.2: [5,5,5,6,4] -> bounds (5, 5), masks 6 and 4.
+        assert_eq!(
+            stack_clip(&[5.0, 5.0, 5.0, 6.0, 4.0], 3.0, 3),
+            vec![false, false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn everything_clipped_masks_the_whole_stack() {
+        // astropy 6.1.2: sigma_clip([1, 2], sigma=0.1, median/mad_std) masks both.
+        assert_eq!(stack_clip(&[1.0, 2.0], 0.1, 3), vec![true, true]);
+    }
+
+    #[test]
+    fn maxiters_limits_the_rounds() {
+        // Round 1 (median 4, MAD 2, σ 1 -> [1.03, 6.97]) clips 0 and 9; round 2 (median 4,
+        // MAD 1 -> [2.52, 5.48]) would also clip 2 and 6.
+        let v = [0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 9.0];
+        assert_eq!(
+            stack_clip(&v, 1.0, 1),
+            vec![true, false, false, false, false, false, true]
+        );
+        assert_eq!(
+            stack_clip(&v, 1.0, 2),
+            vec![true, true, false, false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn non_finite_values_are_clipped_and_ignored() {
+        let clipped = stack_clip(&[1.0, f64::NAN, 1.0, 1.0], 3.0, 3);
+        assert_eq!(clipped, vec![false, true, false, false]);
+    }
+}
