@@ -34,11 +34,12 @@ struct Table {
 
 fn eso_profile(t: Table) -> Profile {
     let soxs = t.instrument == Instrument::Soxs;
+    // The names are QC names; a test in `qc::definitions` checks each one is defined
+    // there (the detector layer sits below QC and does not import it).
     let temperatures: Vec<(&'static str, String)> = if soxs {
-        let [detector, cpath] = crate::qc::TEMPERATURE_QC;
         vec![
-            (detector, "ESO INS TEMP104 VAL".into()),
-            (cpath, "ESO INS TEMP301 VAL".into()),
+            ("DETECTOR TEMP", "ESO INS TEMP104 VAL".into()),
+            ("CPATH TEMP", "ESO INS TEMP301 VAL".into()),
         ]
     } else {
         Vec::new()

@@ -93,10 +93,6 @@ const fn names<const N: usize>(first: usize) -> [&'static str; N] {
 /// The eight QC values soxspipe writes into a master bias, in the order mbias lists them.
 pub const SOXSPIPE_QC: [&str; 8] = names(0);
 
-/// The temperatures soxspipe reports for SOXS frames (its QC table only, not its header),
-/// in the order of the profile's keywords.
-pub const TEMPERATURE_QC: [&str; 2] = names(8);
-
 /// mbias's own QC names, in the order they follow soxspipe's.
 pub const MBIAS_QC: [&str; 8] = names(10);
 

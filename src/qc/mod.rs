@@ -8,9 +8,7 @@ mod extra;
 mod fpn;
 mod pattern;
 
-pub use definitions::{
-    DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, TEMPERATURE_QC, definition, report_order,
-};
+pub use definitions::{DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, definition, report_order};
 pub use difference_ron::{DifferenceRon, difference_ron};
 pub use drift::{LevelDrift, level_drift};
 pub use extra::{FrameField, FrameQcValues, frame_keyword, parse_frame_keyword};
