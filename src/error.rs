@@ -67,8 +67,8 @@ fn file_suffix(file: &Option<PathBuf>) -> String {
 }
 
 impl SettingsError {
-    pub(crate) fn invalid(key: &str, expected: &str, found: &serde_yaml::Value) -> Self {
-        let found = serde_yaml::to_string(found)
+    pub(crate) fn invalid(key: &str, expected: &str, found: &yaml_serde::Value) -> Self {
+        let found = yaml_serde::to_string(found)
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "?".to_string());
         SettingsError::Invalid {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::detector::{Detectors, Instrument, Profile};
 use crate::error::SettingsError;
@@ -307,7 +307,7 @@ impl Settings {
         let value: Value = if text.trim().is_empty() {
             Value::Mapping(Mapping::new())
         } else {
-            serde_yaml::from_str(text).map_err(|e| SettingsError::Syntax {
+            yaml_serde::from_str(text).map_err(|e| SettingsError::Syntax {
                 file: None,
                 message: e.to_string(),
             })?
@@ -596,7 +596,7 @@ pub fn check_params(p: &ClipParams) -> Result<(), SettingsError> {
 fn key_text(key: &Value) -> String {
     match key {
         Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
+        other => yaml_serde::to_string(other)
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
     }

@@ -9,7 +9,7 @@
 //! profile that key only. What a file may hold for another soxspipe version, a `--set` may
 //! not: a key nothing reads is an error naming the keys that are read.
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use super::{ARMS, MBIAS_BLOCK, MBIAS_KEYS, RECIPE_BLOCK, RECIPE_KEYS, RecipeOverrides, Settings};
 use crate::error::SettingsError;
@@ -24,7 +24,7 @@ impl Settings {
             .split_once('=')
             .ok_or_else(|| SettingsError::BadAssignment(assignment.to_string()))?;
         let key = key.trim();
-        let value: Value = serde_yaml::from_str(raw.trim()).map_err(|e| SettingsError::Syntax {
+        let value: Value = yaml_serde::from_str(raw.trim()).map_err(|e| SettingsError::Syntax {
             file: None,
             message: format!("{key}: {e}"),
         })?;

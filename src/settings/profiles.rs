@@ -4,7 +4,7 @@
 //! science frames as biases) and tolerant about the shapes a user would naturally write:
 //! a keyword or a list of keywords, a number or a keyword for gain and read noise.
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use super::{Numerics, RECIPE_KEYS, RecipeOverrides, as_mapping, parse_recipe};
 use crate::detector::{
@@ -340,7 +340,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Result<HduChoice, SettingsError> {
-        let value: Value = serde_yaml::from_str(text).unwrap();
+        let value: Value = yaml_serde::from_str(text).unwrap();
         hdu(&value, "mbias.detectors.x.hdu")
     }
 
