@@ -25,6 +25,13 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A parameter out of range is a settings error, wherever the parameter was built.
+impl From<ParamError> for Error {
+    fn from(e: ParamError) -> Error {
+        Error::Settings(e.into())
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum SettingsError {
     #[error("cannot read settings file {}: {source}", path.display())]
@@ -50,14 +57,20 @@ pub enum SettingsError {
         key: String,
         known: String,
     },
-    #[error("{key} = {value} is not allowed: expected {expected}")]
-    OutOfRange {
-        key: String,
-        value: String,
-        expected: String,
-    },
+    #[error(transparent)]
+    Param(#[from] ParamError),
     #[error("--set {0}: expected key=value")]
     BadAssignment(String),
+}
+
+/// A parameter value the algorithm cannot honour, named by its settings key
+/// ([`crate::params`] holds the rules).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{key} = {value} is not allowed: expected {expected}")]
+pub struct ParamError {
+    pub key: &'static str,
+    pub value: String,
+    pub expected: &'static str,
 }
 
 fn file_suffix(file: &Option<PathBuf>) -> String {

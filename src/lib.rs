@@ -13,6 +13,7 @@ pub mod error;
 pub mod fits;
 pub mod inputs;
 pub mod night;
+pub mod params;
 pub mod pipeline;
 pub mod product;
 pub mod progress;

@@ -7,9 +7,10 @@ use crate::algorithm::FrameLevel;
 use crate::algorithm::{self, MasterBias, PreparedSet, StackMethod};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
+use crate::params::Numerics;
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, FrameQc, QcReport};
-use crate::settings::{self, Numerics, Resolved, Settings};
+use crate::settings::{Resolved, Settings};
 use crate::verify::{self, Plan, Verification};
 
 /// Collects the inputs and verifies their headers against the built-in profiles and the
@@ -131,7 +132,6 @@ pub struct Outcome {
 }
 
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
-    settings::check_params(&resolved.params)?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }

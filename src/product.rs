@@ -285,7 +285,7 @@ fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
         ("rejection", text(master.method.rejection.name())),
         ("combine", text(master.method.combine.name())),
     ];
-    let own = (master.method.rejection == crate::settings::Rejection::NoiseModel)
+    let own = (master.method.rejection == crate::params::Rejection::NoiseModel)
         .then_some(("noise-model-ron", Value::Float(master.method.read_noise)));
     (shared, own)
 }

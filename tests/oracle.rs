@@ -5,8 +5,9 @@ mod common;
 use std::path::Path;
 
 use fitsio::FitsFile;
+use mbias::params::Numerics;
 use mbias::progress::Silent;
-use mbias::settings::{Numerics, Settings};
+use mbias::settings::Settings;
 
 const ORACLE: &str = "oracle/soxs-vis-7";
 const SOF: &str = "20251010T091927_VIS_1X1_1_MBIAS_SOXS.sof";

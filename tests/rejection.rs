@@ -3,8 +3,8 @@
 //! its master reaches RON/√N.
 
 use mbias::algorithm::{StackInput, StackMethod, StackSettings, clip_and_stack};
+use mbias::params::{Combine, Numerics, Rejection};
 use mbias::progress::Silent;
-use mbias::settings::{Combine, Numerics, Rejection};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 

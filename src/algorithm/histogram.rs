@@ -129,7 +129,7 @@ impl AduHistogram {
 mod tests {
     use super::*;
     use crate::algorithm::frame_clip::clip_frame_mean_std;
-    use crate::settings::Numerics;
+    use crate::params::Numerics;
 
     fn table(gain: f64) -> Vec<f32> {
         (0..=u16::MAX)

@@ -11,8 +11,8 @@ use super::stack::{
     StackInput, StackMethod, StackSettings, clip_and_stack, stacked_uncertainty, subtract_level,
 };
 use crate::error::{Error, Result};
+use crate::params::{ClipParams, Numerics};
 use crate::progress::Progress;
-use crate::settings::{ClipParams, Numerics};
 
 /// What one frame contributed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -80,7 +80,6 @@ pub fn stack_levels(
     method: StackMethod,
     progress: &dyn Progress,
 ) -> Result<MasterBias> {
-    crate::settings::check_params(params)?;
     let summary = LevelSummary::of(levels);
     let settings = StackSettings {
         sigma: params.stacked_clipping_sigma,

@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use super::histogram::AduHistogram;
 use crate::error::{Error, FitsError, Result};
 use crate::fits::{FrameFile, Header, Pixels, read_window};
+use crate::params::Numerics;
 use crate::progress::{Progress, Stage};
-use crate::settings::Numerics;
 use crate::verify::Plan;
 
 /// The float32 electrons of every 16-bit ADU value at one gain.

@@ -6,7 +6,7 @@ use super::{
     BiasRule, Binning, DetectProblem, HduChoice, Instrument, Matcher, Profile, Quantity, Window,
 };
 use crate::fits::Header;
-use crate::settings::Numerics;
+use crate::params::Numerics;
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()

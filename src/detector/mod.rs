@@ -17,7 +17,7 @@ pub use builtin::{BUILT_IN, built_in, by_name, soxs_vis};
 pub use section::{Section, SectionError, SectionSpec};
 
 use crate::fits::{Header, ImageHdu, Value};
-use crate::settings::Numerics;
+use crate::params::Numerics;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::algorithm::{MasterBias, PreparedSet, Samples};
-use crate::settings::{QcRange, QcRanges};
+use crate::params::{QcRange, QcRanges};
 
 /// The name a QC value's acceptable range has in `qc-acceptable-ranges`: soxspipe's
 /// kebab-case (`MASTER RON` → `master-ron`).

@@ -5,75 +5,26 @@
 //! can point mbias at the file they already use. Values absent from the file fall back to
 //! the defaults soxspipe ships for the frames' instrument, so X-shooter frames get
 //! X-shooter defaults and SOXS frames SOXS defaults.
+//!
+//! The values are [`crate::params`] types, checked there; this module only reads them from
+//! YAML, merges the levels of a file, and writes them back.
 
-mod method;
 mod overrides;
 mod profiles;
 
-pub use method::{Combine, Rejection};
 pub use profiles::GenericProfile;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use yaml_serde::{Mapping, Value};
 
 use crate::detector::{Detectors, Instrument, Profile};
 use crate::error::SettingsError;
-
-/// How the two whole-frame clips accumulate their statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Numerics {
-    /// Reproduce soxspipe's float32 accumulations, so the product matches soxspipe's.
-    Soxspipe,
-    /// Honest float64 statistics.
-    Exact,
-}
-
-impl Numerics {
-    pub fn name(self) -> &'static str {
-        match self {
-            Numerics::Soxspipe => "soxspipe",
-            Numerics::Exact => "exact",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "soxspipe" => Some(Numerics::Soxspipe),
-            "exact" => Some(Numerics::Exact),
-            _ => None,
-        }
-    }
-}
-
-/// The four clipping parameters of `soxs-mbias`, with soxspipe's key names.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ClipParams {
-    pub stacked_clipping_sigma: f64,
-    pub stacked_clipping_iterations: u32,
-    pub frame_clipping_sigma: f64,
-    pub frame_clipping_iterations: u32,
-}
-
-/// A QC's acceptable range: soxspipe flags a value failing when `value <= low || value >= high`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct QcRange {
-    pub low: f64,
-    pub high: f64,
-}
-
-impl QcRange {
-    pub fn passes(&self, value: f64) -> bool {
-        value > self.low && value < self.high
-    }
-}
-
-/// `qc-acceptable-ranges`, keyed by soxspipe's kebab-case names (`master-ron`, …).
-pub type QcRanges = BTreeMap<String, QcRange>;
+use crate::params::{
+    self, ClipParams, ClipValues, Combine, Numerics, QcRange, QcRanges, Rejection,
+};
 
 /// The recipe values a settings block may set; `None` means "not given here".
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,7 +37,7 @@ pub struct RecipeOverrides {
 }
 
 impl RecipeOverrides {
-    fn apply(&self, params: &mut ClipParams, ranges: &mut QcRanges) {
+    fn apply(&self, params: &mut ClipValues, ranges: &mut QcRanges) {
         if let Some(v) = self.stacked_clipping_sigma {
             params.stacked_clipping_sigma = v;
         }
@@ -235,11 +186,18 @@ impl Default for Settings {
 }
 
 /// soxspipe 0.17.4's shipped defaults for `soxs-mbias` (`soxs_default_settings.yaml`,
-/// `xsh_default_settings.yaml`).
+/// `xsh_default_settings.yaml`). They are constants within the rules of [`params`], so
+/// checking them cannot fail (a test builds them for every instrument).
 pub fn instrument_defaults(instrument: Instrument) -> (ClipParams, QcRanges) {
-    match instrument {
-        Instrument::Soxs => {
-            let ranges = [
+    let (values, ranges): (_, &[(&str, f64, f64)]) = match instrument {
+        Instrument::Soxs => (
+            ClipValues {
+                stacked_clipping_sigma: 3.0,
+                stacked_clipping_iterations: 3,
+                frame_clipping_sigma: 4.0,
+                frame_clipping_iterations: 3,
+            },
+            &[
                 ("master-ron", 0.0, 10.0),
                 ("fpn-fracmax", 0.0, 3.0),
                 ("mbias-median", 0.0, 2000.0),
@@ -247,30 +205,27 @@ pub fn instrument_defaults(instrument: Instrument) -> (ClipParams, QcRanges) {
                 ("structx", -3.0, 1.0),
                 ("structy", -0.01, 0.6),
                 ("detector-temp", 0.0, 165.0),
-            ]
-            .into_iter()
-            .map(|(k, low, high)| (k.to_string(), QcRange { low, high }))
-            .collect();
-            (
-                ClipParams {
-                    stacked_clipping_sigma: 3.0,
-                    stacked_clipping_iterations: 3,
-                    frame_clipping_sigma: 4.0,
-                    frame_clipping_iterations: 3,
-                },
-                ranges,
-            )
-        }
+            ],
+        ),
         Instrument::Xshooter => (
-            ClipParams {
+            ClipValues {
                 stacked_clipping_sigma: 5.0,
                 stacked_clipping_iterations: 3,
                 frame_clipping_sigma: 3.0,
                 frame_clipping_iterations: 1,
             },
-            QcRanges::new(),
+            &[],
         ),
-    }
+    };
+    let params = ClipParams::new(values).expect("soxspipe's clipping defaults are valid");
+    let ranges = ranges
+        .iter()
+        .map(|&(name, low, high)| {
+            let range = QcRange::new(low, high).expect("soxspipe's ranges let values pass");
+            (name.to_string(), range)
+        })
+        .collect();
+    (params, ranges)
 }
 
 impl Settings {
@@ -476,9 +431,10 @@ impl Settings {
     /// QC ranges (soxspipe's ranges are for SOXS detectors), then the top-level recipe
     /// values unless the file is scoped to an instrument, then the profile's own block.
     pub fn resolve(&self, profile: &Profile) -> Result<Resolved, SettingsError> {
-        let (params, qc_ranges) = match profile.instrument {
+        let (values, qc_ranges) = match profile.instrument {
             Some(instrument) => {
-                let (mut params, mut qc_ranges) = instrument_defaults(instrument);
+                let (params, mut qc_ranges) = instrument_defaults(instrument);
+                let mut params = *params;
                 if self.instrument.is_none_or(|i| i == instrument) {
                     self.recipe.apply(&mut params, &mut qc_ranges);
                     if let Some(arm_block) = self.arms.get(&profile.arm.to_ascii_lowercase()) {
@@ -488,7 +444,7 @@ impl Settings {
                 (params, qc_ranges)
             }
             None => {
-                let (mut params, _) = instrument_defaults(Instrument::Soxs);
+                let mut params = *instrument_defaults(Instrument::Soxs).0;
                 let mut qc_ranges = QcRanges::new();
                 if self.instrument.is_none() {
                     self.recipe.apply(&mut params, &mut qc_ranges);
@@ -503,10 +459,11 @@ impl Settings {
                 (params, qc_ranges)
             }
         };
-        check_params(&params)?;
         Ok(Resolved {
             instrument: profile.instrument,
-            params,
+            // The blocks' values were checked when parsed, but `Settings` may have been
+            // assembled in code.
+            params: ClipParams::new(values)?,
             qc_ranges,
             numerics: self.numerics.unwrap_or(profile.default_numerics),
             rejection: self.rejection.unwrap_or(Rejection::MadSigma),
@@ -544,7 +501,7 @@ impl Settings {
         if !resolved.qc_ranges.is_empty() {
             out.push_str("    qc-acceptable-ranges:\n");
             for (k, r) in &resolved.qc_ranges {
-                out.push_str(&format!("        {k}: [{}, {}]\n", r.low, r.high));
+                out.push_str(&format!("        {k}: [{}, {}]\n", r.low(), r.high()));
             }
         }
         out.push_str(&format!(
@@ -561,35 +518,6 @@ impl Settings {
 pub fn user_settings_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("org", "mbias", "mbias")
         .map(|dirs| dirs.config_dir().join("settings.yaml"))
-}
-
-/// Rejects parameter values the algorithm cannot honour.
-pub fn check_params(p: &ClipParams) -> Result<(), SettingsError> {
-    for (key, sigma) in [
-        ("stacked-clipping-sigma", p.stacked_clipping_sigma),
-        ("frame-clipping-sigma", p.frame_clipping_sigma),
-    ] {
-        if !(sigma.is_finite() && sigma > 0.0) {
-            return Err(SettingsError::OutOfRange {
-                key: key.to_string(),
-                value: sigma.to_string(),
-                expected: "a number greater than 0".to_string(),
-            });
-        }
-    }
-    for (key, iterations) in [
-        ("stacked-clipping-iterations", p.stacked_clipping_iterations),
-        ("frame-clipping-iterations", p.frame_clipping_iterations),
-    ] {
-        if iterations == 0 {
-            return Err(SettingsError::OutOfRange {
-                key: key.to_string(),
-                value: "0".to_string(),
-                expected: "a whole number of at least 1".to_string(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// A YAML key as the user wrote it (keys need not be strings).
@@ -615,35 +543,16 @@ fn parse_recipe(
     path: &str,
     strays: &mut Vec<Stray>,
 ) -> Result<RecipeOverrides, SettingsError> {
-    // Checked here, not only when stacking, so the message names the file.
-    let sigma = |key: &str| -> Result<Option<f64>, SettingsError> {
-        match block.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .map(Some)
-                .ok_or_else(|| {
-                    SettingsError::invalid(&format!("{path}.{key}"), "a number greater than 0", v)
-                }),
-        }
+    // Checked here, not only when resolving, so the message names the file and the block.
+    let sigma = |key| {
+        recipe_value(block, path, key, params::SIGMA_RULE, |v| {
+            v.as_f64().and_then(params::valid_sigma)
+        })
     };
-    let count = |key: &str| -> Result<Option<u32>, SettingsError> {
-        match block.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n >= 1)
-                .map(Some)
-                .ok_or_else(|| {
-                    SettingsError::invalid(
-                        &format!("{path}.{key}"),
-                        "a whole number of at least 1",
-                        v,
-                    )
-                }),
-        }
+    let count = |key| {
+        recipe_value(block, path, key, params::ITERATIONS_RULE, |v| {
+            v.as_u64().and_then(params::valid_iterations)
+        })
     };
     let qc_acceptable_ranges = match block.get("qc-acceptable-ranges") {
         None | Some(Value::Null) => None,
@@ -662,8 +571,24 @@ fn parse_recipe(
     })
 }
 
-/// `qc-acceptable-ranges`: `name: [low, high]` with low below high, so that some value
-/// can pass (`[-.inf, .inf]` passes every finite value).
+/// The value of `key` in a recipe block: `None` when absent or null (not given here), else
+/// what `valid` makes of it, or an error naming the key's path and the `rule` it breaks.
+fn recipe_value<T>(
+    block: &Mapping,
+    path: &str,
+    key: &str,
+    rule: &str,
+    valid: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, SettingsError> {
+    match block.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => valid(v)
+            .map(Some)
+            .ok_or_else(|| SettingsError::invalid(&format!("{path}.{key}"), rule, v)),
+    }
+}
+
+/// `qc-acceptable-ranges`: `name: [low, high]`, each a [`QcRange`].
 fn parse_ranges(
     value: &Value,
     path: &str,
@@ -674,18 +599,17 @@ fn parse_ranges(
     for (name, range) in as_mapping(value, path)? {
         let name = key_text(name);
         let item_path = format!("{path}.{name}");
-        let (low, high) = range
+        let checked = range
             .as_sequence()
             .filter(|s| s.len() == 2)
-            .and_then(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
-            .filter(|(low, high)| low < high)
+            .and_then(|s| QcRange::new(s[0].as_f64()?, s[1].as_f64()?))
             .ok_or_else(|| {
                 SettingsError::invalid(&item_path, "[low, high] with low below high", range)
             })?;
         if !known.contains(&name) {
             strays.push(Stray::new(item_path, &known));
         }
-        ranges.insert(name, QcRange { low, high });
+        ranges.insert(name, checked);
     }
     Ok(ranges)
 }
@@ -703,13 +627,7 @@ mod tests {
         let r = soxs(&Settings::default());
         assert_eq!(r.params.stacked_clipping_sigma, 3.0);
         assert_eq!(r.params.frame_clipping_iterations, 3);
-        assert_eq!(
-            r.qc_ranges["structy"],
-            QcRange {
-                low: -0.01,
-                high: 0.6
-            }
-        );
+        assert_eq!(r.qc_ranges["structy"], range(-0.01, 0.6));
         let x = Settings::default()
             .resolve(crate::detector::by_name("xsh-uvb").unwrap())
             .unwrap();
@@ -739,13 +657,7 @@ soxs-mbias:
         assert_eq!(vis.params.stacked_clipping_sigma, 4.0);
         assert_eq!(vis.params.frame_clipping_sigma, 6.0, "arm block overrides");
         assert_eq!(vis.params.frame_clipping_iterations, 3, "default kept");
-        assert_eq!(
-            vis.qc_ranges["master-ron"],
-            QcRange {
-                low: 0.0,
-                high: 12.0
-            }
-        );
+        assert_eq!(vis.qc_ranges["master-ron"], range(0.0, 12.0));
         assert_eq!(vis.qc_ranges.len(), 7, "the other built-in ranges kept");
         let uvb = s
             .resolve(crate::detector::by_name("xsh-uvb").unwrap())
@@ -797,7 +709,7 @@ soxs-mbias:
     }
 
     fn range(low: f64, high: f64) -> QcRange {
-        QcRange { low, high }
+        QcRange::new(low, high).unwrap()
     }
 
     #[test]

@@ -6,11 +6,12 @@
 
 use yaml_serde::{Mapping, Value};
 
-use super::{Numerics, RECIPE_KEYS, RecipeOverrides, as_mapping, parse_recipe};
+use super::{RECIPE_KEYS, RecipeOverrides, as_mapping, parse_recipe};
 use crate::detector::{
     BiasRule, Binning, GenericBias, HduChoice, Matcher, Profile, Quantity, SectionSpec, Window,
 };
 use crate::error::SettingsError;
+use crate::params::Numerics;
 
 const PROFILE_KEYS: [&str; 12] = [
     "match",

@@ -18,7 +18,7 @@ use super::dispatch::{Isa, Kernel, dispatch};
 use super::numerics::{kept_median, numpy_kept_sum};
 use super::prepare::{ElectronTable, PreparedSet, Samples};
 use super::simd::Simd;
-use crate::settings::{ClipParams, Numerics};
+use crate::params::{ClipParams, Numerics};
 use sums::{Accumulator, LANES, lane_sums};
 
 /// A frame after its whole-frame clip: level and noise of the unclipped pixels.

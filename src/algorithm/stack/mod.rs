@@ -12,8 +12,8 @@ use super::dispatch::{Isa, Kernel, dispatch};
 use super::numerics::median_in_place;
 use super::simd::{LANES, Simd};
 use crate::error::{Error, Result};
+use crate::params::{Combine, Numerics, Rejection};
 use crate::progress::{Progress, Stage};
-use crate::settings::{Combine, Numerics, Rejection};
 use lanes::{GroupClip, LaneClip};
 use pixel_clip::{clip_stack_fixed_width, clip_stack_median_mad};
 
@@ -729,7 +729,7 @@ mod tests {
 
     #[test]
     fn adu_frames_stack_to_the_bits_of_their_electrons() {
-        use crate::settings::{Combine, Rejection};
+        use crate::params::{Combine, Rejection};
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let gain = 1.37;

@@ -201,12 +201,12 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
     // stack. Timed before the writes, whose pages the system is still flushing after them.
     drop(outcome);
     let mut tuned = resolved.clone();
-    tuned.params.stacked_clipping_sigma += 0.1;
+    tuned.params = tuned.params.with(|p| p.stacked_clipping_sigma += 0.1)?;
     let started = Instant::now();
     let restacked = restack(&tuned, &Silent)?;
     let restack_stack = started.elapsed().as_secs_f64();
     drop(restacked);
-    tuned.params.frame_clipping_sigma += 0.1;
+    tuned.params = tuned.params.with(|p| p.frame_clipping_sigma += 0.1)?;
     let started = Instant::now();
     let outcome = restack(&tuned, &Silent)?;
     let restack_frame = started.elapsed().as_secs_f64();

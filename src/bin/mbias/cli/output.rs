@@ -3,9 +3,9 @@
 
 use std::io::IsTerminal;
 
+use mbias::params::QcRange;
 use mbias::progress::{Reporter, Stage};
 use mbias::qc::{FrameQcValues, QcOrigin, QcValue};
-use mbias::settings::QcRange;
 use mbias::verify::Verification;
 
 /// Progress on stderr, only when stderr is a terminal (scripts get clean output).
@@ -104,7 +104,7 @@ pub fn qc_table<'a>(rows: impl IntoIterator<Item = QcRow<'a>>) -> String {
     for v in rows {
         let range = v
             .range
-            .map(|r| format!("({}, {})", r.low, r.high))
+            .map(|r| format!("({}, {})", r.low(), r.high()))
             .unwrap_or_else(|| "-".into());
         let status = match v.pass {
             Some(true) => "pass",

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use mbias::params::QcRanges;
 use mbias::product::QcValues;
 use mbias::qc::FrameQcValues;
-use mbias::settings::QcRanges;
 
 use super::output::{QcRow, out, outln};
 use super::{CommandResult, SettingsArgs, Status, output};

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use mbias::night::Batch;
+use mbias::params::{Combine, Numerics, Rejection};
 use mbias::pipeline::{Frames, Outcome, StackedImage};
-use mbias::settings::{Combine, Numerics, Rejection, Settings};
+use mbias::settings::Settings;
 use mbias::verify::Plan;
 
 use super::night::{self, Select};

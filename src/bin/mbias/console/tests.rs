@@ -1003,7 +1003,11 @@ fn a_selection_change_after_a_stack_restacks_and_w_never_writes_the_old_frames()
 #[test]
 fn w_refuses_a_result_whose_parameters_differ_even_when_not_marked_stale() {
     let mut app = stacked();
-    app.params.params.stacked_clipping_sigma += 1.0;
+    app.params.params = app
+        .params
+        .params
+        .with(|p| p.stacked_clipping_sigma += 1.0)
+        .unwrap();
     assert!(!app.results.stale);
     assert!(app.update(ch('w')).is_empty());
     assert!(

@@ -5,7 +5,8 @@ mod draw;
 mod input;
 
 use mbias::detector::Instrument;
-use mbias::settings::{ClipParams, Combine, Numerics, Rejection, Resolved, Settings, check_params};
+use mbias::params::{ClipParams, ClipValues, Combine, Numerics, Rejection};
+use mbias::settings::{Resolved, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -165,14 +166,14 @@ impl ParamsPane {
         }
     }
 
-    fn apply(&mut self, candidate: ClipParams, modes: Modes) -> Result<(), String> {
-        check_params(&candidate).map_err(|e| e.to_string())?;
-        if candidate.stacked_clipping_iterations > MAX_ITERATIONS
-            || candidate.frame_clipping_iterations > MAX_ITERATIONS
+    fn apply(&mut self, candidate: ClipValues, modes: Modes) -> Result<(), String> {
+        let params = ClipParams::new(candidate).map_err(|e| e.to_string())?;
+        if params.stacked_clipping_iterations > MAX_ITERATIONS
+            || params.frame_clipping_iterations > MAX_ITERATIONS
         {
             return Err(format!("at most {MAX_ITERATIONS} iterations"));
         }
-        self.params = candidate;
+        self.params = params;
         self.modes = modes;
         self.touched = true;
         Ok(())
@@ -180,7 +181,7 @@ impl ParamsPane {
 
     /// Steps the chosen value up (`+1`) or down (`-1`): σ by 0.1, iterations by 1.
     pub fn step(&mut self, direction: i32) -> Result<(), String> {
-        let mut p = self.params;
+        let mut p = *self.params;
         let sigma = |v: f64| ((v * 10.0).round() + f64::from(direction)) / 10.0;
         let count = |v: u32| v.saturating_add_signed(direction);
         let mut modes = self.modes;
@@ -209,7 +210,7 @@ impl ParamsPane {
     /// Sets the chosen value from typed text; on error nothing changes.
     pub fn set_text(&mut self, text: &str) -> Result<(), String> {
         let text = text.trim();
-        let mut p = self.params;
+        let mut p = *self.params;
         let mut modes = self.modes;
         let bad = || format!("'{text}' is not a valid {}", self.field().label());
         match self.field() {

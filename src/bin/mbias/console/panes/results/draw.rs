@@ -1,7 +1,7 @@
 //! The results pane's frame: its title (what the result is, whether it is current), the
 //! tab line and the chosen tab's body (in `tabs.rs`); where the tabs are for the mouse.
 
-use mbias::settings::{Combine, Rejection};
+use mbias::params::{Combine, Rejection};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};

@@ -45,7 +45,7 @@ pub fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut u
         .map(|v| {
             let range = v
                 .range
-                .map(|r| format!("({}, {})", r.low, r.high))
+                .map(|r| format!("({}, {})", r.low(), r.high()))
                 .unwrap_or_else(|| "–".into());
             let (verdict, style) = match v.pass {
                 Some(true) => ("pass", theme.pass),

@@ -1,0 +1,283 @@
+//! The engine's parameters: the clipping parameters of `soxs-mbias`, the numerics mode,
+//! how the stack rejects and combines, and the QC acceptable ranges.
+//!
+//! Each value is checked where it is made, so the code that takes one (`algorithm`, `qc`,
+//! `detector`) uses it as it is and never checks it again. `settings` turns YAML into these
+//! types and back; the rules themselves live here, once.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ParamError;
+
+/// How the two whole-frame clips accumulate their statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Numerics {
+    /// Reproduce soxspipe's float32 accumulations, so the product matches soxspipe's.
+    Soxspipe,
+    /// Honest float64 statistics.
+    Exact,
+}
+
+impl Numerics {
+    pub fn name(self) -> &'static str {
+        match self {
+            Numerics::Soxspipe => "soxspipe",
+            Numerics::Exact => "exact",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "soxspipe" => Some(Numerics::Soxspipe),
+            "exact" => Some(Numerics::Exact),
+            _ => None,
+        }
+    }
+}
+
+/// Per-pixel outlier rejection across the stack: soxspipe's way, and an alternative that
+/// suits small stacks better (spec/algorithms-and-anchors.md A4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rejection {
+    /// soxspipe: median ± σ × 1.4826 × MAD of the pixel's own values. On a stack of five
+    /// the MAD is so noisy that about a tenth of good samples go.
+    MadSigma,
+    /// IRAF `ccdclip` style: median ± σ × the read noise, measured once from frame
+    /// differences; rejects cosmic rays and little else.
+    NoiseModel,
+}
+
+impl Rejection {
+    pub const ALL: [Rejection; 2] = [Rejection::MadSigma, Rejection::NoiseModel];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rejection::MadSigma => "mad-sigma",
+            Rejection::NoiseModel => "noise-model",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Rejection> {
+        Rejection::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// How the surviving values of a pixel become the master's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Combine {
+    /// soxspipe: the mean (the least noisy for Gaussian read noise).
+    Mean,
+    /// The median: robust when rejection is off or weak, √(π/2) noisier.
+    Median,
+}
+
+impl Combine {
+    pub const ALL: [Combine; 2] = [Combine::Mean, Combine::Median];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Combine::Mean => "mean",
+            Combine::Median => "median",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Combine> {
+        Combine::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// What a clipping σ must be, in the words of error messages.
+pub const SIGMA_RULE: &str = "a number greater than 0";
+/// What a clipping iteration count must be, in the words of error messages.
+pub const ITERATIONS_RULE: &str = "a whole number of at least 1";
+
+/// `value` if it is a clipping σ the algorithm can honour: zero or less would reject
+/// every pixel, NaN or infinity none.
+pub fn valid_sigma(value: f64) -> Option<f64> {
+    (value.is_finite() && value > 0.0).then_some(value)
+}
+
+/// `value` as an iteration count if the algorithm can honour it: at least one pass (soxspipe
+/// clips at least once), and few enough to count.
+pub fn valid_iterations(value: u64) -> Option<u32> {
+    u32::try_from(value).ok().filter(|n| *n >= 1)
+}
+
+/// The four clipping parameters of `soxs-mbias` as given, not yet checked; soxspipe's key
+/// names. Only [`ClipParams::new`] turns them into parameters the engine takes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ClipValues {
+    pub stacked_clipping_sigma: f64,
+    pub stacked_clipping_iterations: u32,
+    pub frame_clipping_sigma: f64,
+    pub frame_clipping_iterations: u32,
+}
+
+/// The four clipping parameters, checked: [`ClipParams::new`] is the only way to make one,
+/// so an out-of-range σ or iteration count never reaches the algorithm.
+///
+/// It reads as its [`ClipValues`] (`params.frame_clipping_sigma`) through `Deref`; there
+/// is no `DerefMut`, so a changed value goes through [`ClipParams::with`] and is checked
+/// again.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ClipParams(ClipValues);
+
+impl ClipParams {
+    /// Checks `values`; the error names the first value out of range by its settings key.
+    pub fn new(values: ClipValues) -> Result<ClipParams, ParamError> {
+        for (key, sigma) in [
+            ("stacked-clipping-sigma", values.stacked_clipping_sigma),
+            ("frame-clipping-sigma", values.frame_clipping_sigma),
+        ] {
+            valid_sigma(sigma).ok_or_else(|| ParamError {
+                key,
+                value: sigma.to_string(),
+                expected: SIGMA_RULE,
+            })?;
+        }
+        for (key, iterations) in [
+            (
+                "stacked-clipping-iterations",
+                values.stacked_clipping_iterations,
+            ),
+            (
+                "frame-clipping-iterations",
+                values.frame_clipping_iterations,
+            ),
+        ] {
+            valid_iterations(u64::from(iterations)).ok_or_else(|| ParamError {
+                key,
+                value: iterations.to_string(),
+                expected: ITERATIONS_RULE,
+            })?;
+        }
+        Ok(ClipParams(values))
+    }
+
+    /// These parameters with `change` made to them, checked again.
+    pub fn with(self, change: impl FnOnce(&mut ClipValues)) -> Result<ClipParams, ParamError> {
+        let mut values = self.0;
+        change(&mut values);
+        ClipParams::new(values)
+    }
+}
+
+impl Deref for ClipParams {
+    type Target = ClipValues;
+
+    fn deref(&self) -> &ClipValues {
+        &self.0
+    }
+}
+
+/// A QC's acceptable range: soxspipe flags a value failing when `value <= low || value >= high`.
+/// Built by [`QcRange::new`], so some value can always pass.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QcRange {
+    low: f64,
+    high: f64,
+}
+
+impl QcRange {
+    /// The range from `low` to `high`, if `low` is below `high` (`[-.inf, .inf]` passes every
+    /// finite value; NaN at either end none).
+    pub fn new(low: f64, high: f64) -> Option<QcRange> {
+        (low < high).then_some(QcRange { low, high })
+    }
+
+    pub fn low(&self) -> f64 {
+        self.low
+    }
+
+    pub fn high(&self) -> f64 {
+        self.high
+    }
+
+    pub fn passes(&self, value: f64) -> bool {
+        value > self.low && value < self.high
+    }
+}
+
+/// `qc-acceptable-ranges`, keyed by soxspipe's kebab-case names (`master-ron`, …).
+pub type QcRanges = BTreeMap<String, QcRange>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: ClipValues = ClipValues {
+        stacked_clipping_sigma: 3.0,
+        stacked_clipping_iterations: 3,
+        frame_clipping_sigma: 4.0,
+        frame_clipping_iterations: 3,
+    };
+
+    #[test]
+    fn clip_params_refuse_what_the_algorithm_cannot_honour_by_key() {
+        assert_eq!(*ClipParams::new(GOOD).unwrap(), GOOD);
+        for (values, key) in [
+            (
+                ClipValues {
+                    stacked_clipping_sigma: 0.0,
+                    ..GOOD
+                },
+                "stacked-clipping-sigma",
+            ),
+            (
+                ClipValues {
+                    frame_clipping_sigma: f64::NAN,
+                    ..GOOD
+                },
+                "frame-clipping-sigma",
+            ),
+            (
+                ClipValues {
+                    frame_clipping_sigma: f64::INFINITY,
+                    ..GOOD
+                },
+                "frame-clipping-sigma",
+            ),
+            (
+                ClipValues {
+                    stacked_clipping_iterations: 0,
+                    ..GOOD
+                },
+                "stacked-clipping-iterations",
+            ),
+        ] {
+            assert_eq!(ClipParams::new(values).unwrap_err().key, key);
+        }
+        let params = ClipParams::new(GOOD).unwrap();
+        let e = params
+            .with(|p| p.frame_clipping_iterations = 0)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "frame-clipping-iterations = 0 is not allowed: expected a whole number of at least 1"
+        );
+        let changed = params.with(|p| p.frame_clipping_sigma = 2.5).unwrap();
+        assert_eq!(changed.frame_clipping_sigma, 2.5);
+    }
+
+    #[test]
+    fn iteration_counts_must_fit_and_ranges_must_let_a_value_pass() {
+        assert_eq!(valid_iterations(u64::from(u32::MAX) + 1), None);
+        assert_eq!(valid_iterations(7), Some(7));
+        assert!(QcRange::new(1.0, 1.0).is_none());
+        assert!(QcRange::new(f64::NAN, 1.0).is_none());
+        let all = QcRange::new(f64::NEG_INFINITY, f64::INFINITY).unwrap();
+        assert!(all.passes(1e300) && !all.passes(f64::NAN));
+    }
+}
