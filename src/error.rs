@@ -59,7 +59,7 @@ pub enum SettingsError {
     },
     #[error(transparent)]
     Param(#[from] ParamError),
-    #[error("--set {0}: expected key=value")]
+    #[error("settings override '{0}': expected key=value")]
     BadAssignment(String),
 }
 
@@ -171,7 +171,7 @@ pub enum FitsError {
 
 #[derive(Debug, Error)]
 pub enum ProductError {
-    #[error("{} already exists; pass --overwrite to replace it", .0.display())]
+    #[error("{} already exists; overwrite not requested", .0.display())]
     Exists(PathBuf),
     #[error("{} is one of the input frames; refusing to write over it", .0.display())]
     WouldOverwriteInput(PathBuf),

@@ -111,7 +111,7 @@ fn stack_writes_once_and_never_overwrites_without_asking() {
     let second = mbias(&args);
     assert_eq!(second.status.code(), Some(1));
     assert!(
-        stderr(&second).contains("already exists; pass --overwrite"),
+        stderr(&second).contains("already exists; overwrite not requested\nhint: use --overwrite"),
         "{}",
         stderr(&second)
     );

@@ -96,7 +96,7 @@ pub struct Settings {
 /// A key of the `soxs-mbias` block nothing reads (a recipe key, an arm block or a QC range
 /// name), with the names that would have been read in its place. In a settings file it is
 /// a warning, because soxspipe ignores such keys and a file for another soxspipe version
-/// must still load; typed after `--set` it is an error.
+/// must still load; in an override it is an error.
 #[derive(Debug, Clone, PartialEq)]
 struct Stray {
     key: String,
@@ -229,7 +229,7 @@ pub fn instrument_defaults(instrument: Instrument) -> (ClipParams, QcRanges) {
 }
 
 impl Settings {
-    /// Finds and loads the settings: `explicit` (`--settings`), else `$MBIAS_SETTINGS`, else
+    /// Finds and loads the settings: `explicit` (a file the user named), else `$MBIAS_SETTINGS`, else
     /// `settings.yaml` in the user's config folder, else the built-in defaults.
     pub fn discover(explicit: Option<&Path>) -> Result<Settings, SettingsError> {
         if let Some(path) = explicit {
@@ -850,7 +850,11 @@ soxs-mbias:
         assert!(e.to_string().contains("mbias.numerix"), "{e}");
         let e = Settings::parse("soxs-mbias: [1, 2]\n").unwrap_err();
         assert!(e.to_string().contains("soxs-mbias"), "{e}");
-        assert!(Settings::default().apply_override("sigma").is_err());
+        let e = Settings::default().apply_override("sigma").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "settings override 'sigma': expected key=value"
+        );
         assert!(Settings::default().apply_override("nonsense=1").is_err());
     }
 

@@ -1,4 +1,4 @@
-//! `--set key=value`: one setting changed on the command line, as if the settings file
+//! `key=value` overrides: one setting changed on top of the settings file, as if the file
 //! said so.
 //!
 //! The key is a path through the file's blocks (`soxs-mbias.vis.frame-clipping-sigma`,
@@ -6,7 +6,7 @@
 //! key tells the block (`stacked-clipping-sigma`, `qc-acceptable-ranges.master-ron`,
 //! `vis.frame-clipping-sigma`, `numerics`, `detectors.mycam.gain`). The value is merged into
 //! what the file said: a QC range replaces the range of that name only, a key of a detector
-//! profile that key only. What a file may hold for another soxspipe version, a `--set` may
+//! profile that key only. What a file may hold for another soxspipe version, an override may
 //! not: a key nothing reads is an error naming the keys that are read.
 
 use yaml_serde::{Mapping, Value};
@@ -18,7 +18,7 @@ use crate::error::SettingsError;
 const INSTRUMENT: &str = "instrument";
 
 impl Settings {
-    /// Applies one `--set key=value` on top of what these settings say.
+    /// Applies one `key=value` override on top of what these settings say.
     pub fn apply_override(&mut self, assignment: &str) -> Result<(), SettingsError> {
         let (key, raw) = assignment
             .split_once('=')

@@ -40,7 +40,7 @@ const BIAS_KEYS: [&str; 5] = [
 pub struct GenericProfile {
     pub profile: Profile,
     pub recipe: RecipeOverrides,
-    /// The entry as written, so a `--set` of one of its keys can keep the others.
+    /// The entry as written, so an override of one of its keys can keep the others.
     pub source: Value,
 }
 

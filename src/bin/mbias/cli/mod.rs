@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mbias::error::{FitsError, InputError, SettingsError};
+use mbias::error::{FitsError, InputError, ProductError, SettingsError};
 use mbias::settings::Settings;
 
 /// Exit codes of `spec/product.md` §3, and the shell's 128 + signal number when a
@@ -76,6 +76,15 @@ macro_rules! engine_errors {
 }
 
 engine_errors!(InputError, FitsError, SettingsError);
+
+/// Prints an engine error as one line, and then the flag that gets past it: the library's
+/// messages name settings, not this command line's flags.
+pub fn print_error(e: &mbias::Error) {
+    eprintln!("error: {e}");
+    if let mbias::Error::Product(ProductError::Exists(_)) = e {
+        eprintln!("hint: use --overwrite to replace it");
+    }
+}
 
 /// What each subcommand returns.
 pub type CommandResult = Result<Status, Failure>;
@@ -208,6 +217,10 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         // SIGPIPE ends does, and with the status the shell gives one. A product written
         // before is complete (it is renamed into place only then); none is written after.
         Err(Failure::Output(e)) if closed(&e) => Status::OUTPUT_CLOSED,
+        Err(Failure::Engine(e)) => {
+            print_error(&e);
+            Status::InputError
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Status::InputError

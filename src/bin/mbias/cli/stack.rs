@@ -10,7 +10,7 @@ use mbias::verify::Plan;
 
 use super::night::{self, Select};
 use super::output::{out, outln};
-use super::{CommandResult, Failure, SettingsArgs, Status, output};
+use super::{CommandResult, Failure, SettingsArgs, Status, output, print_error};
 
 #[derive(Debug, clap::Args)]
 pub struct StackArgs {
@@ -178,7 +178,7 @@ fn stack_groups(
                 refused |= matches!(e, mbias::Error::Verification(_));
                 if !matches!(e, mbias::Error::Verification(_)) {
                     output::clear_progress();
-                    eprintln!("error: {e}");
+                    print_error(&e);
                 }
                 summary.push(format!("{}: not stacked: {e}", night::setup_label(batch)));
                 docs.push(serde_json::json!({
