@@ -1032,20 +1032,43 @@ fn ctrl_c_quits_with_sigint_s_status() {
 
 #[test]
 fn a_sof_opened_during_a_scan_keeps_its_own_selection() {
-    let (mut app, id, rest) = scanning(3);
+    let (mut app, _, rest) = scanning(3);
     app.update(ch('a'));
     assert!(app.files.select_all_when_read);
     app.files.table.select(Some(2)); // night.sof
     let effects = app.update(key(KeyCode::Enter));
-    assert!(
-        matches!(&effects[..], [Effect::OpenSof { .. }]),
-        "{effects:?}"
-    );
+    let [Effect::OpenSof { id: sof_scan, .. }] = effects[..] else {
+        panic!("{effects:?}")
+    };
     assert!(!app.files.select_all_when_read, "the SOF names the frames");
-    // The old scan's end changes nothing now.
-    app.update(Msg::Job(JobEvent::Scanned { id, frames: rest }));
-    app.update(Msg::Job(JobEvent::ScanDone { id }));
-    assert!(app.files.selected.is_empty());
+    // The SOF's scan lists its two frames as the selection; when it ends, they are
+    // still the selection, not every valid bias of the folder.
+    let chosen: Vec<PathBuf> = (0..2)
+        .map(|i| Path::new(NIGHT).join(bias_name(i)))
+        .collect();
+    let entries = app.files.entries.clone();
+    app.update(Msg::Job(JobEvent::Listed {
+        id: sof_scan,
+        dir: PathBuf::from(NIGHT),
+        entries: Ok(entries),
+        select: Some(chosen.clone()),
+    }));
+    let mut all = rest;
+    all.extend(
+        app.files
+            .headers
+            .iter()
+            .map(|(p, h)| (p.clone(), h.clone())),
+    );
+    app.update(Msg::Job(JobEvent::Scanned {
+        id: sof_scan,
+        frames: all,
+    }));
+    app.update(Msg::Job(JobEvent::ScanDone { id: sof_scan }));
+    assert_eq!(
+        app.files.selected.iter().cloned().collect::<Vec<_>>(),
+        chosen
+    );
 }
 
 #[test]
