@@ -53,7 +53,13 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Every method, each with its own parameters at their defaults.
     pub const ALL: [Rejection; 2] = [Rejection::MadSigma, Rejection::NoiseModel];
+
+    /// The settings keys (beside `rejection`) that hold the methods' own parameters.
+    /// `settings` reads and writes exactly these, so a method with parameters needs no
+    /// code there.
+    pub const PARAMETER_KEYS: [&'static str; 0] = [];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -62,10 +68,35 @@ impl Rejection {
         }
     }
 
+    /// The method called `text`, with its parameters at their defaults.
     pub fn parse(text: &str) -> Option<Rejection> {
         Rejection::ALL
             .into_iter()
             .find(|r| r.name().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// The names of all methods, for messages: "a, b or c".
+    pub fn choices() -> String {
+        let names: Vec<&str> = Rejection::ALL.iter().map(|r| r.name()).collect();
+        match names.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
+    /// This method's own parameters as settings keys and values: what the product records
+    /// and a saved settings file holds.
+    pub fn parameters(self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
+    /// This method with its parameter `key` set to `value`, checked; a key of another
+    /// method leaves it as it is (a settings file may keep values for a method it does
+    /// not use now).
+    pub fn with_parameter(self, key: &str, value: f64) -> Result<Rejection, ParamError> {
+        let _ = (key, value);
+        Ok(self)
     }
 }
 

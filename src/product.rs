@@ -285,6 +285,17 @@ fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
         ("rejection", text(master.method.rejection.name())),
         ("combine", text(master.method.combine.name())),
     ];
+    let shared = shared
+        .into_iter()
+        .chain(
+            master
+                .method
+                .rejection
+                .parameters()
+                .into_iter()
+                .map(|(key, value)| (key, param_value(value))),
+        )
+        .collect();
     let own = (master.method.rejection == crate::params::Rejection::NoiseModel)
         .then_some(("noise-model-ron", Value::Float(master.method.read_noise)));
     (shared, own)

@@ -79,6 +79,9 @@ pub struct Settings {
     pub numerics: Option<Numerics>,
     /// `mbias.rejection`; `None` = soxspipe's `mad-sigma`.
     pub rejection: Option<Rejection>,
+    /// The rejection methods' own parameters (`mbias.<key>` for each of
+    /// [`Rejection::PARAMETER_KEYS`]), applied to whichever method is chosen.
+    pub rejection_parameters: BTreeMap<String, f64>,
     /// `mbias.combine`; `None` = soxspipe's `mean`.
     pub combine: Option<Combine>,
     /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
@@ -164,6 +167,14 @@ const MBIAS_KEYS: [&str; 6] = [
     "detectors",
 ];
 
+/// Every key of the `mbias` block: its own and the rejection methods' parameters.
+fn mbias_keys() -> Vec<&'static str> {
+    MBIAS_KEYS
+        .into_iter()
+        .chain(Rejection::PARAMETER_KEYS)
+        .collect()
+}
+
 /// The example settings file shipped with the project; a test proves it equals the defaults.
 pub const EXAMPLE: &str = include_str!("../../settings.example.yaml");
 
@@ -175,6 +186,7 @@ impl Default for Settings {
             instrument: None,
             numerics: None,
             rejection: None,
+            rejection_parameters: BTreeMap::new(),
             combine: None,
             output_dir: None,
             detectors: Vec::new(),
@@ -331,8 +343,14 @@ impl Settings {
                     "rejection" => {
                         settings.rejection =
                             Some(v.as_str().and_then(Rejection::parse).ok_or_else(|| {
-                                SettingsError::invalid(&path, "mad-sigma or noise-model", v)
+                                SettingsError::invalid(&path, &Rejection::choices(), v)
                             })?)
+                    }
+                    key if Rejection::PARAMETER_KEYS.contains(&key) => {
+                        let value = v
+                            .as_f64()
+                            .ok_or_else(|| SettingsError::invalid(&path, "a number", v))?;
+                        settings.rejection_parameters.insert(key.to_string(), value);
                     }
                     "combine" => {
                         settings.combine =
@@ -384,7 +402,7 @@ impl Settings {
                         return Err(SettingsError::UnknownKey {
                             file: None,
                             key: path,
-                            known: MBIAS_KEYS.join(", "),
+                            known: mbias_keys().join(", "),
                         });
                     }
                 }
@@ -466,7 +484,10 @@ impl Settings {
             params: ClipParams::new(values)?,
             qc_ranges,
             numerics: self.numerics.unwrap_or(profile.default_numerics),
-            rejection: self.rejection.unwrap_or(Rejection::MadSigma),
+            rejection: self.rejection_parameters.iter().try_fold(
+                self.rejection.unwrap_or(Rejection::MadSigma),
+                |rejection, (key, &value)| rejection.with_parameter(key, value),
+            )?,
             combine: self.combine.unwrap_or(Combine::Mean),
         })
     }
@@ -510,6 +531,9 @@ impl Settings {
             resolved.rejection.name(),
             resolved.combine.name()
         ));
+        for (key, value) in resolved.rejection.parameters() {
+            out.push_str(&format!("    {key}: {value}\n"));
+        }
         out
     }
 }

@@ -11,7 +11,7 @@
 
 use yaml_serde::{Mapping, Value};
 
-use super::{ARMS, MBIAS_BLOCK, MBIAS_KEYS, RECIPE_BLOCK, RECIPE_KEYS, RecipeOverrides, Settings};
+use super::{ARMS, MBIAS_BLOCK, RECIPE_BLOCK, RECIPE_KEYS, RecipeOverrides, Settings, mbias_keys};
 use crate::error::SettingsError;
 
 /// soxspipe's top-level key naming the instrument a file is for.
@@ -83,6 +83,7 @@ impl Settings {
         if patch.rejection.is_some() {
             self.rejection = patch.rejection;
         }
+        self.rejection_parameters.extend(patch.rejection_parameters);
         if patch.combine.is_some() {
             self.combine = patch.combine;
         }
@@ -108,12 +109,12 @@ fn full_path(key: &str) -> Result<Vec<&str>, SettingsError> {
         None
     } else if RECIPE_KEYS.contains(&first) || ARMS.contains(&first.to_ascii_lowercase().as_str()) {
         Some(RECIPE_BLOCK)
-    } else if MBIAS_KEYS.contains(&first) {
+    } else if mbias_keys().contains(&first) {
         Some(MBIAS_BLOCK)
     } else {
         let known: Vec<String> = RECIPE_KEYS
             .iter()
-            .chain(&MBIAS_KEYS)
+            .chain(&mbias_keys())
             .chain(&[INSTRUMENT])
             .map(|k| k.to_string())
             .chain(ARMS.iter().map(|arm| format!("{arm}.<recipe key>")))

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::params::{Combine, Numerics, Rejection};
 use crate::progress::{Progress, Stage};
 use lanes::{GroupClip, LaneClip};
-use pixel_clip::{clip_stack_fixed_width, clip_stack_median_mad};
+use pixel_clip::{clip_stack_median_mad, reject};
 
 /// How the stack rejects and combines (soxspipe: `mad-sigma` and `mean`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -221,22 +221,14 @@ impl PixelKernel {
         for (k, v) in self.values.iter_mut().enumerate() {
             *v = f64::from(noise.at(k, p));
         }
-        match method.rejection {
-            Rejection::MadSigma => clip_stack_median_mad(
-                &self.values,
-                self.sigma,
-                self.iterations,
-                &mut self.scratch,
-                &mut self.clipped,
-            ),
-            Rejection::NoiseModel => clip_stack_fixed_width(
-                &self.values,
-                self.sigma * method.read_noise,
-                self.iterations,
-                &mut self.scratch,
-                &mut self.clipped,
-            ),
-        };
+        reject(
+            method,
+            &self.values,
+            self.sigma,
+            self.iterations,
+            &mut self.scratch,
+            &mut self.clipped,
+        );
         for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
             *r += usize::from(c);
         }

@@ -1,9 +1,36 @@
 //! The per-pixel stack clip of one pixel: astropy's median / MAD-std clip (soxspipe's
 //! `mad-sigma`) and the fixed-width `noise-model` rejection, on the scalar path
-//! (`lanes.rs` clips eight pixels at once with the same arithmetic).
+//! (`lanes.rs` clips eight pixels at once with the same arithmetic). [`reject`] picks
+//! the method: a new one is a variant of [`Rejection`] and a clip in this file.
 
 use super::super::network::sort_branchless;
 use super::super::numerics::MAD_TO_STD;
+use super::StackMethod;
+use crate::params::Rejection;
+
+/// Rejects values of one pixel's stack by `method`: writes `clipped[k]` for each value
+/// and returns the number clipped. `scratch` must hold at least `values.len()`.
+pub(super) fn reject(
+    method: &StackMethod,
+    values: &[f64],
+    sigma: f64,
+    max_iterations: u32,
+    scratch: &mut [f64],
+    clipped: &mut [bool],
+) -> usize {
+    match method.rejection {
+        Rejection::MadSigma => {
+            clip_stack_median_mad(values, sigma, max_iterations, scratch, clipped)
+        }
+        Rejection::NoiseModel => clip_stack_fixed_width(
+            values,
+            sigma * method.read_noise,
+            max_iterations,
+            scratch,
+            clipped,
+        ),
+    }
+}
 
 /// Per-pixel clip of one stack of values about the median with the MAD-based std
 /// (astropy's C fast path, float64). `scratch` must hold at least `values.len()`.

@@ -64,7 +64,7 @@ fn parse_numerics(s: &str) -> Result<Numerics, String> {
 }
 
 fn parse_rejection(s: &str) -> Result<Rejection, String> {
-    Rejection::parse(s).ok_or_else(|| format!("'{s}': expected mad-sigma or noise-model"))
+    Rejection::parse(s).ok_or_else(|| format!("'{s}': expected {}", Rejection::choices()))
 }
 
 fn parse_combine(s: &str) -> Result<Combine, String> {

@@ -49,8 +49,18 @@ impl Modes {
 }
 
 /// The next of `all` after `current` (or before, going down), wrapping around.
-fn cycle<T: Copy + PartialEq, const N: usize>(all: [T; N], current: T, direction: i32) -> T {
-    let at = all.iter().position(|x| *x == current).unwrap_or(0);
+/// The choice after (or before) `current` in `all`, by name: a method whose own
+/// parameters differ from the list's defaults is still found in it.
+fn cycle<T: Copy, const N: usize>(
+    all: [T; N],
+    current: T,
+    direction: i32,
+    name: impl Fn(T) -> &'static str,
+) -> T {
+    let at = all
+        .iter()
+        .position(|x| name(*x) == name(current))
+        .unwrap_or(0);
     let next = (at as i64 + i64::from(direction)).rem_euclid(N as i64) as usize;
     all[next]
 }
@@ -199,10 +209,15 @@ impl ParamsPane {
                     [Numerics::Soxspipe, Numerics::Exact],
                     modes.numerics,
                     direction,
+                    Numerics::name,
                 )
             }
-            Field::Rejection => modes.rejection = cycle(Rejection::ALL, modes.rejection, direction),
-            Field::Combine => modes.combine = cycle(Combine::ALL, modes.combine, direction),
+            Field::Rejection => {
+                modes.rejection = cycle(Rejection::ALL, modes.rejection, direction, Rejection::name)
+            }
+            Field::Combine => {
+                modes.combine = cycle(Combine::ALL, modes.combine, direction, Combine::name)
+            }
         }
         self.apply(p, modes)
     }
