@@ -39,10 +39,9 @@ impl Numerics {
     }
 }
 
-/// Per-pixel outlier rejection across the stack: soxspipe's way, and an alternative that
-/// suits small stacks better (spec/algorithms-and-anchors.md A4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Per-pixel outlier rejection across the stack: soxspipe's way, and alternatives that
+/// suit small stacks better (spec/algorithms-and-anchors.md A4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     /// soxspipe: median ± σ × 1.4826 × MAD of the pixel's own values. On a stack of five
     /// the MAD is so noisy that about a tenth of good samples go.
@@ -50,21 +49,43 @@ pub enum Rejection {
     /// IRAF `ccdclip` style: median ± σ × the read noise, measured once from frame
     /// differences; rejects cosmic rays and little else.
     NoiseModel,
+    /// IRAF `imcombine reject=minmax`: the `low` lowest and `high` highest values of each
+    /// pixel go, whatever they are (σ and iterations play no part). At least one value
+    /// always stays: on a short stack the counts shrink, the larger first.
+    MinMax { low: u16, high: u16 },
+}
+
+/// Settings names of the `minmax` counts.
+const MINMAX_LOW: &str = "minmax-low";
+const MINMAX_HIGH: &str = "minmax-high";
+/// What a `minmax` count must be, in the words of error messages.
+const COUNT_RULE: &str = "a whole number from 0 to 1000";
+
+/// A rejection is written (JSON, YAML) by its name; its parameters are keys of their own.
+impl Serialize for Rejection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 impl Rejection {
     /// Every method, each with its own parameters at their defaults.
-    pub const ALL: [Rejection; 2] = [Rejection::MadSigma, Rejection::NoiseModel];
+    pub const ALL: [Rejection; 3] = [
+        Rejection::MadSigma,
+        Rejection::NoiseModel,
+        Rejection::MinMax { low: 1, high: 1 },
+    ];
 
     /// The settings keys (beside `rejection`) that hold the methods' own parameters.
     /// `settings` reads and writes exactly these, so a method with parameters needs no
     /// code there.
-    pub const PARAMETER_KEYS: [&'static str; 0] = [];
+    pub const PARAMETER_KEYS: [&'static str; 2] = [MINMAX_LOW, MINMAX_HIGH];
 
     pub fn name(self) -> &'static str {
         match self {
             Rejection::MadSigma => "mad-sigma",
             Rejection::NoiseModel => "noise-model",
+            Rejection::MinMax { .. } => "minmax",
         }
     }
 
@@ -88,15 +109,41 @@ impl Rejection {
     /// This method's own parameters as settings keys and values: what the product records
     /// and a saved settings file holds.
     pub fn parameters(self) -> Vec<(&'static str, f64)> {
-        Vec::new()
+        match self {
+            Rejection::MinMax { low, high } => {
+                vec![(MINMAX_LOW, f64::from(low)), (MINMAX_HIGH, f64::from(high))]
+            }
+            Rejection::MadSigma | Rejection::NoiseModel => Vec::new(),
+        }
     }
 
     /// This method with its parameter `key` set to `value`, checked; a key of another
     /// method leaves it as it is (a settings file may keep values for a method it does
     /// not use now).
     pub fn with_parameter(self, key: &str, value: f64) -> Result<Rejection, ParamError> {
-        let _ = (key, value);
-        Ok(self)
+        let Rejection::MinMax { low, high } = self else {
+            return Ok(self);
+        };
+        let count = |key: &'static str| {
+            (value.fract() == 0.0 && (0.0..=1000.0).contains(&value))
+                .then_some(value as u16)
+                .ok_or_else(|| ParamError {
+                    key,
+                    value: value.to_string(),
+                    expected: COUNT_RULE,
+                })
+        };
+        Ok(match key {
+            MINMAX_LOW => Rejection::MinMax {
+                low: count(MINMAX_LOW)?,
+                high,
+            },
+            MINMAX_HIGH => Rejection::MinMax {
+                low,
+                high: count(MINMAX_HIGH)?,
+            },
+            _ => self,
+        })
     }
 }
 
@@ -300,6 +347,31 @@ mod tests {
         );
         let changed = params.with(|p| p.frame_clipping_sigma = 2.5).unwrap();
         assert_eq!(changed.frame_clipping_sigma, 2.5);
+    }
+
+    #[test]
+    fn minmax_counts_are_whole_numbers_and_other_methods_ignore_them() {
+        let minmax = Rejection::parse("MinMax").unwrap();
+        assert_eq!(minmax, Rejection::MinMax { low: 1, high: 1 });
+        let tuned = minmax
+            .with_parameter("minmax-low", 2.0)
+            .and_then(|r| r.with_parameter("minmax-high", 0.0))
+            .unwrap();
+        assert_eq!(tuned, Rejection::MinMax { low: 2, high: 0 });
+        assert_eq!(
+            tuned.parameters(),
+            [("minmax-low", 2.0), ("minmax-high", 0.0)]
+        );
+        assert_eq!(
+            minmax.with_parameter("minmax-high", 1.5).unwrap_err().key,
+            "minmax-high"
+        );
+        assert!(minmax.with_parameter("minmax-low", -1.0).is_err());
+        assert_eq!(
+            Rejection::MadSigma.with_parameter("minmax-low", 3.0),
+            Ok(Rejection::MadSigma)
+        );
+        assert_eq!(Rejection::choices(), "mad-sigma, noise-model or minmax");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The per-pixel stack clip of one pixel: astropy's median / MAD-std clip (soxspipe's
-//! `mad-sigma`) and the fixed-width `noise-model` rejection, on the scalar path
+//! `mad-sigma`), the fixed-width `noise-model` rejection and IRAF's `minmax`, on the scalar path
 //! (`lanes.rs` clips eight pixels at once with the same arithmetic). [`reject`] picks
 //! the method: a new one is a variant of [`Rejection`] and a clip in this file.
 
@@ -29,7 +29,65 @@ pub(super) fn reject(
             scratch,
             clipped,
         ),
+        Rejection::MinMax { low, high } => reject_extremes(values, low, high, scratch, clipped),
     }
+}
+
+/// IRAF's `minmax` rejection of one pixel's stack: the `low` lowest and `high` highest
+/// finite values go (non-finite ones always do), keeping at least one; of equal values
+/// the earlier frames go first, so the choice does not depend on the sort.
+fn reject_extremes(
+    values: &[f64],
+    low: u16,
+    high: u16,
+    scratch: &mut [f64],
+    clipped: &mut [bool],
+) -> usize {
+    let (sorted, _) = Rounds::start(values, scratch);
+    let finite = sorted.len();
+    let (mut low, mut high) = (usize::from(low), usize::from(high));
+    while low + high >= finite && low + high > 0 {
+        if high >= low {
+            high -= 1;
+        } else {
+            low -= 1;
+        }
+    }
+    // Values below `low_cut` go, and the first `low_ties` equal to it; alike above.
+    let (low_cut, high_cut) = match (low, high) {
+        (0, 0) => (f64::NEG_INFINITY, f64::INFINITY),
+        _ if finite == 0 => (f64::NEG_INFINITY, f64::INFINITY),
+        _ => (
+            if low == 0 {
+                f64::NEG_INFINITY
+            } else {
+                sorted[low - 1]
+            },
+            if high == 0 {
+                f64::INFINITY
+            } else {
+                sorted[finite - high]
+            },
+        ),
+    };
+    let mut low_ties = low - sorted.partition_point(|&v| v < low_cut).min(low);
+    let mut high_ties = high - (finite - sorted.partition_point(|&v| v <= high_cut)).min(high);
+    let mut total = 0;
+    for (c, &v) in clipped.iter_mut().zip(values) {
+        *c = if !v.is_finite() || v < low_cut || v > high_cut {
+            true
+        } else if v == low_cut && low_ties > 0 {
+            low_ties -= 1;
+            true
+        } else if v == high_cut && high_ties > 0 {
+            high_ties -= 1;
+            true
+        } else {
+            false
+        };
+        total += usize::from(*c);
+    }
+    total
 }
 
 /// Per-pixel clip of one stack of values about the median with the MAD-based std
@@ -237,6 +295,46 @@ mod tests {
         let mut big: Vec<f64> = (0..40).rev().map(f64::from).collect();
         sort_small(&mut big);
         assert!(big.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    fn minmax(values: &[f64], low: u16, high: u16) -> Vec<bool> {
+        let mut scratch = vec![0.0; values.len()];
+        let mut clipped = vec![false; values.len()];
+        let n = reject_extremes(values, low, high, &mut scratch, &mut clipped);
+        assert_eq!(n, clipped.iter().filter(|&&c| c).count());
+        clipped
+    }
+
+    #[test]
+    fn minmax_drops_the_extremes_whatever_they_are() {
+        let values = [3.0, 1.0, 900.0, 2.0, -50.0, 4.0];
+        assert_eq!(
+            minmax(&values, 1, 1),
+            [false, false, true, false, true, false]
+        );
+        assert_eq!(
+            minmax(&values, 2, 0),
+            [false, true, false, false, true, false]
+        );
+        assert_eq!(minmax(&values, 0, 0), [false; 6]);
+    }
+
+    #[test]
+    fn minmax_takes_ties_in_frame_order_and_skips_non_finite_values() {
+        assert_eq!(minmax(&[5.0; 5], 1, 1), [true, true, false, false, false]);
+        assert_eq!(
+            minmax(&[1.0, f64::NAN, 1.0, 7.0, 7.0], 1, 1),
+            [true, true, false, true, false]
+        );
+    }
+
+    #[test]
+    fn minmax_keeps_one_value_of_a_short_stack() {
+        // Three values, two low and two high asked: the larger count shrinks first.
+        assert_eq!(minmax(&[1.0, 2.0, 3.0], 2, 2), [true, false, true]);
+        assert_eq!(minmax(&[1.0, 2.0, 3.0], 3, 0), [true, true, false]);
+        assert_eq!(minmax(&[4.0], 1, 1), [false]);
+        assert_eq!(minmax(&[f64::NAN, f64::NAN], 1, 1), [true, true]);
     }
 
     #[test]
