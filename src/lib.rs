@@ -12,6 +12,7 @@ pub mod detector;
 pub mod error;
 pub mod fits;
 pub mod inputs;
+pub mod load;
 pub mod night;
 pub mod params;
 pub mod pipeline;

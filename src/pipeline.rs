@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
-use crate::algorithm::{self, MasterBias, PreparedSet, StackMethod};
+use crate::algorithm::{self, MasterBias, StackMethod};
+use crate::load::{self as loader, FrameSet, Storage};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
 use crate::params::Numerics;
@@ -30,7 +31,7 @@ pub fn resolve(settings: &Settings, plan: &Plan) -> Result<Resolved> {
 /// Frames in memory plus the QC inputs that do not depend on parameters.
 #[derive(Debug)]
 pub struct Loaded {
-    pub set: PreparedSet,
+    pub set: FrameSet,
     pub frame_qc: FrameQc,
     /// The last frame levels and what they were measured with: a re-stack that changes
     /// only the stack clip reuses them.
@@ -46,7 +47,7 @@ struct LevelsKey {
 }
 
 impl Loaded {
-    pub fn new(set: PreparedSet, frame_qc: FrameQc) -> Loaded {
+    pub fn new(set: FrameSet, frame_qc: FrameQc) -> Loaded {
         Loaded {
             set,
             frame_qc,
@@ -70,7 +71,7 @@ impl Loaded {
         let total = self.set.frames.len();
         progress.report(Stage::FrameClip { done: 0, total });
         let levels = Arc::new(algorithm::frame_levels(
-            &self.set,
+            &self.set.frames,
             &resolved.params,
             resolved.numerics,
         ));
@@ -102,21 +103,23 @@ impl Loaded {
     }
 }
 
-pub fn load(plan: &Plan, progress: &dyn Progress) -> Result<Loaded> {
-    load_reusing(plan, &[], progress)
+/// Reads a plan's frames, stored for `numerics`, and measures their per-frame QC.
+pub fn load(plan: &Plan, numerics: Numerics, progress: &dyn Progress) -> Result<Loaded> {
+    load_reusing(plan, numerics, &[], progress)
 }
 
 /// [`load`], reusing the prepared frames of `previous` sets that `plan` shares with them
 /// (the console's selection changes); the per-frame QC is measured again for the new set.
 pub fn load_reusing(
     plan: &Plan,
+    numerics: Numerics,
     previous: &[Arc<Loaded>],
     progress: &dyn Progress,
 ) -> Result<Loaded> {
     let same_image = previous
         .iter()
         .find(|l| l.set.plan.extension == plan.extension);
-    let set = algorithm::prepare_reusing(plan, same_image.map(|l| &l.set), progress)?;
+    let set = loader::load_reusing(plan, numerics, same_image.map(|l| &l.set), progress)?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
@@ -148,8 +151,9 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         read_noise,
     };
     let master = algorithm::stack_levels(
-        &loaded.set,
+        &loaded.set.frames,
         &levels,
+        loaded.set.plan.ron,
         &resolved.params,
         resolved.numerics,
         method,
@@ -184,7 +188,8 @@ pub enum Frames<'a> {
         plans: &'a [Plan],
         reuse: &'a [Arc<Loaded>],
     },
-    /// Frames already in memory: a re-stack with other values.
+    /// Frames already in memory: a re-stack with other values. A set stored for other
+    /// numerics than the run's is read again (see [`Storage::for_numerics`]).
     InMemory(&'a [Arc<Loaded>]),
 }
 
@@ -204,9 +209,21 @@ pub fn run(
     match frames {
         Frames::Read { plans, reuse } => plans
             .iter()
-            .map(|plan| stack_one(Arc::new(load_reusing(plan, reuse, progress)?)))
+            .map(|plan| {
+                let loaded = load_reusing(plan, resolved.numerics, reuse, progress)?;
+                stack_one(Arc::new(loaded))
+            })
             .collect(),
-        Frames::InMemory(loaded) => loaded.iter().cloned().map(stack_one).collect(),
+        Frames::InMemory(loaded) => loaded
+            .iter()
+            .map(|l| {
+                if l.set.storage == Storage::for_numerics(resolved.numerics) {
+                    stack_one(l.clone())
+                } else {
+                    stack_one(Arc::new(load(&l.set.plan, resolved.numerics, progress)?))
+                }
+            })
+            .collect(),
     }
 }
 

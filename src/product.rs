@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::algorithm::{MasterBias, PreparedSet};
+use crate::algorithm::{MasterBias, standard};
+use crate::load::FrameSet;
 use crate::atomic::TempFile;
 use crate::error::{Error, FitsError, ProductError, Result};
 use crate::fits::header::format_float;
@@ -196,7 +197,7 @@ impl Cards {
     }
 
     /// soxspipe's `ESO PRO` keywords: the product's type and the raw frames it came from.
-    fn pro(&mut self, set: &PreparedSet) {
+    fn pro(&mut self, set: &FrameSet) {
         let arm = set.plan.profile.arm.as_str();
         let catg = if arm.is_empty() {
             "MASTER_BIAS".to_string()
@@ -303,11 +304,12 @@ fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
 
 /// The FLUX header of a single-image product, which is its primary: the first frame's
 /// header plus PRO and QC keywords, as soxspipe writes it.
-pub fn primary_cards(set: &PreparedSet, master: &MasterBias, qc: &QcReport) -> Vec<Card> {
+pub fn primary_cards(set: &FrameSet, master: &MasterBias, qc: &QcReport) -> Vec<Card> {
     let first = set
+        .plan
         .frames
         .first()
-        .map(|f| f.header.clone())
+        .map(|f| f.merged_header().into_owned())
         .unwrap_or_default();
     let mut cards = Cards::inherited(&first);
     cards.flux("FLUX");
@@ -356,7 +358,7 @@ fn extension_flux_cards(image: Image<'_>, name: &str) -> Vec<Card> {
 /// One stacked image of a product.
 #[derive(Debug, Clone, Copy)]
 pub struct Image<'a> {
-    pub set: &'a PreparedSet,
+    pub set: &'a FrameSet,
     pub master: &'a MasterBias,
     pub qc: &'a QcReport,
 }
@@ -379,17 +381,17 @@ impl Image<'_> {
         prefix: &str,
     ) -> Result<(), FitsError> {
         let master = self.master;
-        let shape = (master.rows, master.cols);
+        let shape = master.flux.dim();
         let name = |n: &str| Value::Str(format!("{prefix}{n}"));
-        writer.add_image(shape, ImageData::F32(&master.flux), flux_cards)?;
+        writer.add_image(shape, ImageData::F32(standard(&master.flux)), flux_cards)?;
         writer.add_image(
             shape,
-            ImageData::U8(&master.qual),
+            ImageData::U8(standard(&master.qual)),
             &[Card::new("EXTNAME", name("QUAL"), "extension name")],
         )?;
         writer.add_image(
             shape,
-            ImageData::F32(&master.errs),
+            ImageData::F32(standard(&master.errs)),
             &[
                 Card::new("EXTNAME", name("ERRS"), "extension name"),
                 Card::new("UTYPE", Value::Str("StdDevUncertainty".into()), ""),
@@ -428,7 +430,7 @@ fn product_bytes(images: &[Image<'_>]) -> u64 {
     images
         .iter()
         .map(|image| {
-            let pixels = (image.master.rows * image.master.cols) as u64;
+            let pixels = image.master.flux.len() as u64;
             pixels * 9 + 3 * HEADERS
         })
         .sum::<u64>()

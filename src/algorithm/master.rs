@@ -2,11 +2,14 @@
 //! uncertainties and the product images (soxspipe's `soxs_mbias` after
 //! `subtract_mean_flux_level`). [`stack_levels`] reads as the list of these steps.
 
+use std::sync::Arc;
+
+use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::frame::{ElectronTable, Frame, Samples, image, standard};
 use super::frame_clip::{ClipBounds, FrameLevel, clip_frame_bounds};
 use super::numerics::{self, median_in_place, numpy_std_f32};
-use super::prepare::{ElectronTable, PreparedFrame, PreparedSet, Samples};
 use super::stack::{
     StackInput, StackMethod, StackSettings, clip_and_stack, stacked_uncertainty, subtract_level,
 };
@@ -30,18 +33,17 @@ pub struct FrameStats {
     pub stack_rejected: usize,
 }
 
-/// The master bias and the intermediate values QC and the console need.
+/// The master bias and the intermediate values QC and the console need. Its images are
+/// row-major arrays in standard layout ([`standard`] gives their pixels as a slice).
 #[derive(Debug, Clone)]
 pub struct MasterBias {
-    pub rows: usize,
-    pub cols: usize,
     /// Electrons; masked pixels carry the mean bias level.
-    pub flux: Vec<f32>,
+    pub flux: Array2<f32>,
     /// 1 = bad.
-    pub qual: Vec<u8>,
-    pub errs: Vec<f32>,
+    pub qual: Array2<u8>,
+    pub errs: Array2<f32>,
     /// Combined noise frame (mean level removed), NaN where every frame was clipped.
-    pub combined: Vec<f32>,
+    pub combined: Array2<f32>,
     pub frames: Vec<FrameStats>,
     pub mean_level: f64,
     pub median_level: f64,
@@ -55,26 +57,43 @@ pub struct MasterBias {
 }
 
 impl MasterBias {
+    pub fn rows(&self) -> usize {
+        self.flux.nrows()
+    }
+
+    pub fn cols(&self) -> usize {
+        self.flux.ncols()
+    }
+
     pub fn bad_pixels(&self) -> usize {
         self.qual.iter().filter(|&&q| q != 0).count()
     }
 
-    /// The master as soxspipe measures its STRUCT QCs: float64, before the float32 cast.
+    /// Whether the pixel at row-major `index` is bad.
+    pub fn is_bad(&self, index: usize) -> bool {
+        standard(&self.qual)[index] != 0
+    }
+
+    /// The master as soxspipe measures its STRUCT QCs: float64, before the float32 cast;
+    /// `index` is row-major.
     pub fn flux_f64(&self, index: usize) -> f64 {
-        let noise = if self.qual[index] != 0 {
+        let noise = if self.is_bad(index) {
             0.0
         } else {
-            f64::from(self.combined[index])
+            f64::from(standard(&self.combined)[index])
         };
         noise + self.mean_level
     }
 }
 
 /// Stacks prepared frames whose [`frame_levels`](super::frame_levels) are known (for the
-/// same `params`).
+/// same `params`). `ron` is the read noise the headers (or the profile) give, e-: the
+/// uncertainty of an unstacked pixel.
+#[allow(clippy::too_many_arguments)]
 pub fn stack_levels(
-    set: &PreparedSet,
+    frames: &[Arc<Frame>],
     levels: &[FrameLevel],
+    ron: f64,
     params: &ClipParams,
     numerics: Numerics,
     method: StackMethod,
@@ -87,21 +106,20 @@ pub fn stack_levels(
         numerics,
         method,
     };
-    let stacked = stack_noise(set, levels, settings, progress)?;
-    let masked = mask_and_measure(set, levels, &stacked, params, numerics);
+    let (rows, cols) = frames.first().map_or((0, 0), |f| f.shape());
+    let stacked = stack_noise(frames, levels, cols, settings, progress)?;
+    let masked = mask_and_measure(frames, levels, &stacked, params, numerics);
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    let errors = Uncertainties::new(set, summary.raw_ron, numerics, method);
+    let errors = Uncertainties::new(frames.len(), ron, summary.raw_ron, numerics, method);
     let images = product_images(&stacked, &masked.mask, summary.mean, &errors);
     Ok(MasterBias {
-        rows: set.rows,
-        cols: set.cols,
-        flux: images.flux,
-        qual: images.qual,
-        errs: images.errs,
-        combined: stacked.noise,
-        frames: frame_stats(set, levels, &stacked.rejected),
+        flux: image(rows, cols, images.flux),
+        qual: image(rows, cols, images.qual),
+        errs: image(rows, cols, images.errs),
+        combined: image(rows, cols, stacked.noise),
+        frames: frame_stats(frames, levels, &stacked.rejected),
         mean_level: summary.mean,
         median_level: summary.median,
         raw_ron: summary.raw_ron,
@@ -154,12 +172,13 @@ struct StackedNoise {
 
 /// The per-pixel stack clip and combination of the noise frames.
 fn stack_noise(
-    set: &PreparedSet,
+    frames: &[Arc<Frame>],
     levels: &[FrameLevel],
+    cols: usize,
     settings: StackSettings,
     progress: &dyn Progress,
 ) -> Result<StackedNoise> {
-    if let ([frame], [level]) = (&set.frames[..], levels) {
+    if let ([frame], [level]) = (frames, levels) {
         // soxspipe's clip_and_stack hands a single frame back unchanged.
         return Ok(StackedNoise {
             noise: subtract_level(&frame.electrons(), level.level),
@@ -169,9 +188,9 @@ fn stack_noise(
     }
     let level_values: Vec<f64> = levels.iter().map(|l| l.level).collect();
     let stacked = clip_and_stack(
-        &stack_input(set),
+        &stack_input(frames),
         &level_values,
-        set.cols,
+        cols,
         settings,
         progress,
     )?;
@@ -183,12 +202,11 @@ fn stack_noise(
 }
 
 /// The frames as the stack reads them.
-fn stack_input(set: &PreparedSet) -> StackInput<'_> {
-    let adu: Option<(Vec<&[u16]>, &ElectronTable)> = set
-        .frames
+fn stack_input(frames: &[Arc<Frame>]) -> StackInput<'_> {
+    let adu: Option<(Vec<&[u16]>, &ElectronTable)> = frames
         .iter()
         .map(|f| match &f.samples {
-            Samples::Adu { adu, table, .. } => Some((adu.as_slice(), table)),
+            Samples::Adu { adu, table, .. } => Some((standard(adu), table)),
             Samples::Electrons(_) => None,
         })
         .collect::<Option<Vec<_>>>()
@@ -199,10 +217,10 @@ fn stack_input(set: &PreparedSet) -> StackInput<'_> {
     match adu {
         Some((adu, table)) => StackInput::Adu { adu, table },
         None => StackInput::Electrons(
-            set.frames
+            frames
                 .iter()
                 .map(|f| match &f.samples {
-                    Samples::Electrons(data) => data.as_slice(),
+                    Samples::Electrons(data) => standard(data),
                     Samples::Adu { .. } => &[][..],
                 })
                 .collect(),
@@ -224,14 +242,14 @@ struct Masked {
 /// The post-stack clip is one long chain of float32 adds (soxspipe numerics), so the
 /// master RON and the parts of the mask that do not depend on it run beside it.
 fn mask_and_measure(
-    set: &PreparedSet,
+    frames: &[Arc<Frame>],
     levels: &[FrameLevel],
     stacked: &StackedNoise,
     params: &ClipParams,
     numerics: Numerics,
 ) -> Masked {
     let noise = &stacked.noise;
-    let unstacked = || unstacked_mask(set, levels, stacked.used.as_deref());
+    let unstacked = || unstacked_mask(frames, levels, stacked.used.as_deref());
     if stacked.used.is_none() {
         // soxspipe passes a single frame through: no post-stack clip.
         let (master_ron, mask) = rayon::join(|| master_ron(noise, numerics), unstacked);
@@ -288,15 +306,19 @@ enum FrameMask<'a> {
 }
 
 impl<'a> FrameMask<'a> {
-    fn new(frame: &'a PreparedFrame, bounds: &ClipBounds) -> FrameMask<'a> {
+    fn new(frame: &'a Frame, bounds: &ClipBounds) -> FrameMask<'a> {
         match &frame.samples {
             Samples::Adu { adu, table, .. } => FrameMask::Adu {
-                adu,
+                adu: standard(adu),
                 masked: table.iter().map(|&e| bounds.rejects(e)).collect(),
             },
             Samples::Electrons(data) => {
                 let (low, high) = bounds.kept_range();
-                FrameMask::Electrons { data, low, high }
+                FrameMask::Electrons {
+                    data: standard(data),
+                    low,
+                    high,
+                }
             }
         }
     }
@@ -312,9 +334,8 @@ impl<'a> FrameMask<'a> {
 
 /// The final mask before the post-stack clip: pixels every frame's clip masked, and
 /// pixels where the stack clip kept no frame (`used`, absent for a single frame).
-fn unstacked_mask(set: &PreparedSet, levels: &[FrameLevel], used: Option<&[u16]>) -> Vec<bool> {
-    let frame_masks: Vec<FrameMask<'_>> = set
-        .frames
+fn unstacked_mask(frames: &[Arc<Frame>], levels: &[FrameLevel], used: Option<&[u16]>) -> Vec<bool> {
+    let frame_masks: Vec<FrameMask<'_>> = frames
         .iter()
         .zip(levels)
         .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
@@ -326,7 +347,7 @@ fn unstacked_mask(set: &PreparedSet, levels: &[FrameLevel], used: Option<&[u16]>
             .enumerate()
             .map(|(p, &n)| n == 0 || every_frame_masks(p))
             .collect(),
-        None => (0..set.rows * set.cols)
+        None => (0..frames.first().map_or(0, |f| f.len()))
             .into_par_iter()
             .map(every_frame_masks)
             .collect(),
@@ -344,12 +365,12 @@ struct Uncertainties {
 }
 
 impl Uncertainties {
-    fn new(set: &PreparedSet, raw_ron: f64, numerics: Numerics, method: StackMethod) -> Self {
-        let ron = set.plan.ron as f32;
+    fn new(frames: usize, ron: f64, raw_ron: f64, numerics: Numerics, method: StackMethod) -> Self {
+        let ron = ron as f32;
         Uncertainties {
             masked: raw_ron as f32,
             unstacked: ron,
-            by_count: (0..=set.frames.len() as u16)
+            by_count: (0..=frames as u16)
                 .map(|n| stacked_uncertainty(ron, n, numerics, method.combine))
                 .collect(),
         }
@@ -401,8 +422,12 @@ fn product_images(
 }
 
 /// What each frame contributed.
-fn frame_stats(set: &PreparedSet, levels: &[FrameLevel], rejected: &[usize]) -> Vec<FrameStats> {
-    set.frames
+fn frame_stats(
+    frames: &[Arc<Frame>],
+    levels: &[FrameLevel],
+    rejected: &[usize],
+) -> Vec<FrameStats> {
+    frames
         .iter()
         .zip(levels)
         .zip(rejected)

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::{DifferenceRon, PatternPeak, QcOrigin, QcValue, level_drift, pattern_peak};
-use crate::algorithm::MasterBias;
+use crate::algorithm::{MasterBias, standard};
 use crate::algorithm::numerics::median_in_place;
 
 /// What one raw frame looked like in the stack.
@@ -80,10 +80,10 @@ pub fn parse_frame_keyword(key: &str) -> Option<(usize, FrameField)> {
 /// The strongest periodic pattern of the master's noise frame, bad pixels left out.
 pub(super) fn master_pattern(master: &MasterBias) -> Option<PatternPeak> {
     pattern_peak(
-        &master.combined,
-        master.rows,
-        master.cols,
-        Some(&master.qual),
+        standard(&master.combined),
+        master.rows(),
+        master.cols(),
+        Some(standard(&master.qual)),
     )
 }
 
@@ -121,7 +121,7 @@ pub(super) fn values(
 
 /// Per-frame level and rejected fraction, in observing order.
 pub(super) fn frame_values(master: &MasterBias) -> Vec<FrameQcValues> {
-    let pixels = (master.rows * master.cols).max(1) as f64;
+    let pixels = master.flux.len().max(1) as f64;
     master
         .frames
         .iter()

@@ -18,7 +18,8 @@ pub use pattern::{PatternPeak, pattern_peak};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::algorithm::{MasterBias, PreparedSet, Samples};
+use crate::algorithm::{MasterBias, Samples, standard};
+use crate::load::FrameSet;
 use crate::params::{QcRange, QcRanges};
 
 /// The name a QC value's acceptable range has in `qc-acceptable-ranges`: soxspipe's
@@ -112,7 +113,8 @@ pub struct FrameQc {
     pub difference_ron: Option<DifferenceRon>,
 }
 
-pub fn frame_qc(set: &PreparedSet) -> FrameQc {
+pub fn frame_qc(set: &FrameSet) -> FrameQc {
+    let (rows, cols) = set.shape();
     FrameQc {
         fpn_ratios: set
             .frames
@@ -121,21 +123,26 @@ pub fn frame_qc(set: &PreparedSet) -> FrameQc {
                 Samples::Electrons(data) if f.non_finite > 0 => {
                     // A NaN would spread through the whole FFT: such pixels count as the
                     // frame's mean, which adds no pattern.
+                    let data = standard(data);
                     let fill = crate::algorithm::numerics::mean_std_f64(data)
                         .map_or(0.0, |(m, _)| m as f32);
                     fpn_ratio(
                         |p| Some(data[p]).filter(|v| v.is_finite()).unwrap_or(fill),
-                        set.rows,
-                        set.cols,
+                        rows,
+                        cols,
                     )
                 }
-                Samples::Electrons(data) => fpn_ratio(|p| data[p], set.rows, set.cols),
+                Samples::Electrons(data) => {
+                    let data = standard(data);
+                    fpn_ratio(|p| data[p], rows, cols)
+                }
                 Samples::Adu { adu, table, .. } => {
-                    fpn_ratio(|p| table[usize::from(adu[p])], set.rows, set.cols)
+                    let adu = standard(adu);
+                    fpn_ratio(|p| table[usize::from(adu[p])], rows, cols)
                 }
             })
             .collect(),
-        difference_ron: difference_ron(set.frames.len(), set.rows, set.cols, |f, p| {
+        difference_ron: difference_ron(set.frames.len(), rows, cols, |f, p| {
             set.frames[f].value(p)
         }),
     }
@@ -169,9 +176,9 @@ fn struct_axis(n: usize) -> Vec<f64> {
 
 /// (STRUCTX, STRUCTY): slopes of the column and row sums of the unmasked master pixels.
 pub fn structure(master: &MasterBias) -> (f64, f64) {
-    let (rows, cols) = (master.rows, master.cols);
+    let (rows, cols) = master.flux.dim();
     let value = |p: usize| {
-        if master.qual[p] == 0 {
+        if !master.is_bad(p) {
             master.flux_f64(p)
         } else {
             0.0
@@ -224,7 +231,7 @@ const STRUCT_LANES: usize = 8;
 /// All QC values of a master, checked against `ranges`: soxspipe's first, in soxspipe's
 /// order, then mbias's own.
 pub fn report(
-    set: &PreparedSet,
+    set: &FrameSet,
     master: &MasterBias,
     frames: &FrameQc,
     ranges: &QcRanges,
@@ -233,7 +240,7 @@ pub fn report(
     let ((structx, structy), pattern) =
         rayon::join(|| structure(master), || extra::master_pattern(master));
     let bad = master.bad_pixels();
-    let npix = (master.rows * master.cols).max(1);
+    let npix = master.flux.len().max(1);
     let fraction: f64 = format!("{:.6}", bad as f64 / npix as f64)
         .parse()
         .unwrap_or(f64::NAN);
@@ -249,9 +256,10 @@ pub fn report(
         QcValue::new("BADPIX FRAC", fraction),
     ];
     // soxspipe reads the temperatures of the last prepared frame.
-    if let Some(last) = set.frames.last() {
+    if let Some(last) = set.plan.frames.last() {
+        let header = last.merged_header();
         for (name, keyword) in &set.plan.profile.temperatures {
-            if let Some(t) = last.header.number(keyword) {
+            if let Some(t) = header.number(keyword) {
                 values.push(QcValue::new(name, t));
             }
         }

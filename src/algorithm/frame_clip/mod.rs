@@ -9,14 +9,16 @@
 //! non-finite), applied to every original value. The sums each round makes are in
 //! [`sums`].
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 mod sums;
 
 use super::AduHistogram;
 use super::dispatch::{Isa, Kernel, dispatch};
+use super::frame::{ElectronTable, Frame, Samples};
 use super::numerics::{kept_median, numpy_kept_sum};
-use super::prepare::{ElectronTable, PreparedSet, Samples};
 use super::simd::Simd;
 use crate::params::{ClipParams, Numerics};
 use sums::{Accumulator, LANES, lane_sums};
@@ -80,13 +82,16 @@ impl ClipBounds {
 /// With `exact` numerics 16-bit frames are clipped on their ADU histograms (float64 sums
 /// barely depend on their order, and a histogram's cost does not grow with the frame);
 /// otherwise the clip runs over the pixels, in the order soxspipe's float32 sums need.
-pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) -> Vec<FrameLevel> {
+pub fn frame_levels(
+    frames: &[Arc<Frame>],
+    params: &ClipParams,
+    numerics: Numerics,
+) -> Vec<FrameLevel> {
     let (sigma, iterations) = (
         params.frame_clipping_sigma,
         params.frame_clipping_iterations,
     );
-    let histograms: Option<Vec<(&AduHistogram, &ElectronTable)>> = set
-        .frames
+    let histograms: Option<Vec<(&AduHistogram, &ElectronTable)>> = frames
         .iter()
         .map(|f| match &f.samples {
             Samples::Adu {
@@ -101,7 +106,7 @@ pub fn frame_levels(set: &PreparedSet, params: &ClipParams, numerics: Numerics) 
             .map(|(histogram, table)| histogram_level(histogram, table, sigma, iterations))
             .collect();
     }
-    let electrons: Vec<_> = set.frames.par_iter().map(|f| f.electrons()).collect();
+    let electrons: Vec<_> = frames.par_iter().map(|f| f.electrons()).collect();
     let data: Vec<&[f32]> = electrons.iter().map(|e| e.as_ref()).collect();
     measure_frames(&data, sigma, iterations, numerics)
 }

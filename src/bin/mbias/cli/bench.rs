@@ -171,7 +171,7 @@ fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> 
     let resolved = mbias::pipeline::resolve(&settings, &plan)?;
     let clock = StageClock::new();
     let started = Instant::now();
-    let set = mbias::algorithm::prepare(&plan, &clock)?;
+    let set = mbias::load::load(&plan, resolved.numerics, &clock)?;
     let load_wall = started.elapsed().as_secs_f64();
     let work = (set.read_time + set.convert_time).as_secs_f64().max(1e-9);
     let (read, prepare) = (

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mbias::algorithm::{PreparedFrame, PreparedSet, Samples};
+use mbias::algorithm::{Frame, Samples};
+use mbias::load::{FrameSet, Storage};
 use mbias::error::FitsError;
 use mbias::fits::{Card, FrameFile, Header, Value};
 use mbias::pipeline::Loaded;
@@ -184,10 +185,11 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
         .iter()
         .enumerate()
         .map(|(k, f)| {
-            Arc::new(PreparedFrame {
+            Arc::new(Frame {
                 name: f.path.file_name().unwrap().to_string_lossy().into_owned(),
-                header: f.merged_header().into_owned(),
-                samples: Samples::Electrons(
+                samples: Samples::Electrons(mbias::algorithm::image(
+                    rows,
+                    cols,
                     (0..rows * cols)
                         .map(|p| {
                             let hot = if p == 7 * cols + 9 { 300.0 } else { 0.0 };
@@ -198,16 +200,15 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
                                 + hot
                         })
                         .collect(),
-                ),
+                )),
                 non_finite: 0,
             })
         })
         .collect();
-    let set = PreparedSet {
+    let set = FrameSet {
         plan,
         frames,
-        rows,
-        cols,
+        storage: Storage::for_numerics(mbias::params::Numerics::Soxspipe),
         read_time: Duration::ZERO,
         convert_time: Duration::ZERO,
     };

@@ -37,16 +37,15 @@ pub struct ResultView {
 }
 
 pub fn compute(master: &MasterBias) -> ResultView {
-    let (rows, cols) = (master.rows, master.cols);
+    let (rows, cols) = (master.rows(), master.cols());
     let mut col_sum = vec![0f64; cols];
     let mut col_n = vec![0u32; cols];
     let mut row_sum = vec![0f64; rows];
     let mut row_n = vec![0u32; rows];
     for r in 0..rows {
         for c in 0..cols {
-            let p = r * cols + c;
-            if master.qual[p] == 0 {
-                let v = f64::from(master.flux[p]);
+            if master.qual[[r, c]] == 0 {
+                let v = f64::from(master.flux[[r, c]]);
                 col_sum[c] += v;
                 col_n[c] += 1;
                 row_sum[r] += v;
@@ -70,7 +69,7 @@ pub fn compute(master: &MasterBias) -> ResultView {
 }
 
 fn preview(master: &MasterBias) -> Preview {
-    let (rows, cols) = (master.rows, master.cols);
+    let (rows, cols) = (master.rows(), master.cols());
     let by = rows.div_ceil(PREVIEW_CELLS).max(1);
     let bx = cols.div_ceil(PREVIEW_CELLS).max(1);
     let (prows, pcols) = (rows.div_ceil(by), cols.div_ceil(bx));
@@ -81,9 +80,8 @@ fn preview(master: &MasterBias) -> Preview {
             let (mut sum, mut good, mut masked) = (0f64, 0u32, 0u32);
             for r in pr * by..((pr + 1) * by).min(rows) {
                 for c in pc * bx..((pc + 1) * bx).min(cols) {
-                    let p = r * cols + c;
-                    if master.qual[p] == 0 {
-                        sum += f64::from(master.flux[p]);
+                    if master.qual[[r, c]] == 0 {
+                        sum += f64::from(master.flux[[r, c]]);
                         good += 1;
                     } else {
                         masked += 1;
@@ -117,13 +115,13 @@ fn preview(master: &MasterBias) -> Preview {
 
 /// One row (`Axis::Columns`) or one column (`Axis::Rows`) of the master, bad pixels left out.
 pub fn line(master: &MasterBias, axis: Axis, index: usize) -> Vec<(f64, f64)> {
-    let (rows, cols) = (master.rows, master.cols);
-    let pixels: Box<dyn Iterator<Item = (usize, usize)>> = match axis {
-        Axis::Columns => Box::new((0..cols).map(move |c| (c, index.min(rows - 1) * cols + c))),
-        Axis::Rows => Box::new((0..rows).map(move |r| (r, r * cols + index.min(cols - 1)))),
+    let (rows, cols) = (master.rows(), master.cols());
+    let pixels: Box<dyn Iterator<Item = (usize, [usize; 2])>> = match axis {
+        Axis::Columns => Box::new((0..cols).map(move |c| (c, [index.min(rows - 1), c]))),
+        Axis::Rows => Box::new((0..rows).map(move |r| (r, [r, index.min(cols - 1)]))),
     };
     pixels
-        .filter(|(_, p)| master.qual[*p] == 0)
-        .map(|(x, p)| (x as f64, f64::from(master.flux[p])))
+        .filter(|(_, at)| master.qual[*at] == 0)
+        .map(|(x, at)| (x as f64, f64::from(master.flux[at])))
         .collect()
 }

@@ -71,8 +71,8 @@ impl ResultsPane {
         let Some(image) = self.shown() else { return };
         let master = &image.outcome.master;
         let len = match self.axis() {
-            Axis::Columns => master.rows,
-            Axis::Rows => master.cols,
+            Axis::Columns => master.rows(),
+            Axis::Rows => master.cols(),
         };
         let next = match self.index {
             None if delta < 0 => len as isize - 1,

@@ -116,25 +116,25 @@ pub fn profile(
             result.view.along_columns.clone(),
             "mean of each column".to_string(),
             "column [px]",
-            master.cols,
+            master.cols(),
         ),
         (Axis::Rows, None) => (
             result.view.along_rows.clone(),
             "mean of each row".to_string(),
             "row [px]",
-            master.rows,
+            master.rows(),
         ),
         (Axis::Columns, Some(i)) => (
             view::line(master, axis, i),
             format!("row {i}"),
             "column [px]",
-            master.cols,
+            master.cols(),
         ),
         (Axis::Rows, Some(i)) => (
             view::line(master, axis, i),
             format!("column {i}"),
             "row [px]",
-            master.rows,
+            master.rows(),
         ),
     };
     let [caption, chart_area] =
@@ -195,7 +195,7 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rec
     let bad = if theme.mono { "X" } else { "red" };
     let text = format!(
         "{}×{} px, stretch {:.1}–{:.1} e- (1–99 %), {bad} = bad pixels",
-        result.outcome.master.cols, result.outcome.master.rows, p.low, p.high
+        result.outcome.master.cols(), result.outcome.master.rows(), p.low, p.high
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
 }
@@ -209,7 +209,7 @@ pub fn frames(
     area: Rect,
 ) {
     let master = &result.outcome.master;
-    let pixels = (master.rows * master.cols).max(1) as f64;
+    let pixels = (master.rows() * master.cols()).max(1) as f64;
     let rows: Vec<Row> = master
         .frames
         .iter()

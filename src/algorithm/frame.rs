@@ -1,0 +1,125 @@
+//! A prepared frame as the algorithm takes it: the science window's pixels in electrons,
+//! or as 16-bit ADU with the table that turns them into electrons. Reading and preparing
+//! frames is `load`'s job; here they are arrays only.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayView2};
+
+use super::histogram::AduHistogram;
+
+/// The float32 electrons of every 16-bit ADU value at one gain.
+pub type ElectronTable = Arc<[f32]>;
+
+/// `e- = ADU × gain` for every 16-bit value, as soxspipe computes it: a float64 product
+/// rounded once to float32.
+pub fn electron_table(gain: f64) -> ElectronTable {
+    (0..=u16::MAX)
+        .map(|adu| (f64::from(adu) * gain) as f32)
+        .collect()
+}
+
+/// A frame's pixels as kept in memory, row-major (`Array2` in standard layout).
+#[derive(Debug, Clone)]
+pub enum Samples {
+    /// Electrons, as soxspipe holds them.
+    Electrons(Array2<f32>),
+    /// Raw 16-bit ADU: electrons are `table[adu]`, the very float32 values `Electrons`
+    /// would hold, at half the memory; and a histogram makes whole-frame statistics
+    /// independent of the frame size.
+    Adu {
+        adu: Array2<u16>,
+        table: ElectronTable,
+        histogram: AduHistogram,
+    },
+}
+
+impl Samples {
+    /// 16-bit ADU pixels with the table of their electrons; measures their histogram.
+    pub fn adu(adu: Array2<u16>, table: ElectronTable) -> Samples {
+        let histogram = AduHistogram::of(standard(&adu));
+        Samples::Adu {
+            adu,
+            table,
+            histogram,
+        }
+    }
+}
+
+/// One frame, science window only.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The frame's name, which the per-frame statistics carry.
+    pub name: String,
+    pub samples: Samples,
+    /// NaN and infinite pixels (float frames only): every clip leaves them out, and the
+    /// user is told, since a frame full of them is damaged, not noisy.
+    pub non_finite: usize,
+}
+
+impl Frame {
+    /// (rows, columns).
+    pub fn shape(&self) -> (usize, usize) {
+        match &self.samples {
+            Samples::Electrons(data) => data.dim(),
+            Samples::Adu { adu, .. } => adu.dim(),
+        }
+    }
+
+    /// One pixel in electrons, by its row-major index, for code that visits a few windows
+    /// of a frame.
+    #[inline]
+    pub fn value(&self, pixel: usize) -> f32 {
+        match &self.samples {
+            Samples::Electrons(data) => standard(data)[pixel],
+            Samples::Adu { adu, table, .. } => table[usize::from(standard(adu)[pixel])],
+        }
+    }
+
+    /// The frame in electrons, row-major: borrowed when stored so, converted otherwise.
+    pub fn electrons(&self) -> Cow<'_, [f32]> {
+        match &self.samples {
+            Samples::Electrons(data) => Cow::Borrowed(standard(data)),
+            Samples::Adu { adu, table, .. } => Cow::Owned(
+                standard(adu)
+                    .iter()
+                    .map(|&a| table[usize::from(a)])
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The electrons as stored, when stored as electrons.
+    pub fn electron_array(&self) -> Option<ArrayView2<'_, f32>> {
+        match &self.samples {
+            Samples::Electrons(data) => Some(data.view()),
+            Samples::Adu { .. } => None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        let (rows, cols) = self.shape();
+        rows * cols
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The row-major pixels of an array the engine made. Every image array of the engine is
+/// built from a row-major vector (`Array2::from_shape_vec`) and never transposed or
+/// sliced in place, so it is always in standard layout; the SIMD kernels read that slice
+/// without a copy.
+pub fn standard<T>(array: &Array2<T>) -> &[T] {
+    array
+        .as_slice()
+        .expect("engine image arrays are built row-major and never re-laid")
+}
+
+/// `values` as a `rows × cols` image; `values` holds exactly `rows × cols` pixels.
+pub fn image<T>(rows: usize, cols: usize, values: Vec<T>) -> Array2<T> {
+    Array2::from_shape_vec((rows, cols), values)
+        .expect("the engine builds an image from exactly rows × cols values")
+}

@@ -1,0 +1,259 @@
+//! Frame preparation (soxspipe `prepare_frames`): read each frame's science window, turn
+//! it as the profile says, convert ADU to electrons. There is no overscan subtraction: the
+//! bias level is the point of a master bias. What comes out is the algorithm's
+//! [`Frame`]s; the plan they were read by stays here.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::algorithm::{ElectronTable, Frame, Samples, electron_table};
+use crate::error::{Error, FitsError, Result};
+use crate::fits::{FrameFile, Pixels, read_window};
+use crate::params::Numerics;
+use crate::progress::{Progress, Stage};
+use crate::verify::Plan;
+
+/// How 16-bit frames are kept in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Float32 electrons, as soxspipe holds them: its float32 sums run over them.
+    Electrons,
+    /// Raw ADU with a table of electrons (half the memory) and a histogram, on which
+    /// `exact` numerics clip a frame whatever its size.
+    Adu,
+}
+
+impl Storage {
+    /// The storage the numerics of a run work best on. The choice changes how `exact`
+    /// numerics clip a frame (on its histogram or on its pixels, which may differ in the
+    /// last bits), so a set is always loaded for the numerics that will stack it.
+    pub fn for_numerics(numerics: Numerics) -> Storage {
+        match numerics {
+            Numerics::Soxspipe => Storage::Electrons,
+            Numerics::Exact => Storage::Adu,
+        }
+    }
+}
+
+/// All frames of a verified set, in memory, ready to be stacked again and again.
+#[derive(Debug, Clone)]
+pub struct FrameSet {
+    pub plan: Plan,
+    /// In the plan's order. Shared, so a set for another selection of the same frames
+    /// reuses them in memory.
+    pub frames: Vec<Arc<Frame>>,
+    pub storage: Storage,
+    /// Time spent reading and converting, summed over frames (for `mbias bench`).
+    pub read_time: Duration,
+    pub convert_time: Duration,
+}
+
+impl FrameSet {
+    /// (rows, columns) of the science window.
+    pub fn shape(&self) -> (usize, usize) {
+        self.plan.shape()
+    }
+
+    /// This set's copy of `frame` when a set for `plan` stored as `storage` may take it as
+    /// it is: the same profile, extension, gain, window and storage decide every value.
+    fn reusable(&self, plan: &Plan, storage: Storage, frame: &FrameFile) -> Option<Arc<Frame>> {
+        let old = &self.plan;
+        let same = old.profile.name == plan.profile.name
+            && old.extension == plan.extension
+            && old.gain.to_bits() == plan.gain.to_bits()
+            && old.rows == plan.rows
+            && old.cols == plan.cols
+            && self.storage == storage;
+        if !same {
+            return None;
+        }
+        old.frames
+            .iter()
+            .position(|f| f.path == frame.path && f.image.index == frame.image.index)
+            .and_then(|i| self.frames.get(i).cloned())
+    }
+}
+
+/// `e- = ADU × gain` as soxspipe computes it: a float64 product stored as float32.
+/// Float32 input is converted in place, with no second frame-sized buffer.
+fn to_electrons(raw: Pixels, gain: f64, rotate_half: bool) -> Vec<f32> {
+    let mut out = match raw {
+        Pixels::U16(values) => values
+            .iter()
+            .map(|&v| (f64::from(v) * gain) as f32)
+            .collect(),
+        Pixels::F32(mut values) => {
+            for v in &mut values {
+                *v = (f64::from(*v) * gain) as f32;
+            }
+            values
+        }
+        Pixels::F64(values) => values.iter().map(|v| (v * gain) as f32).collect(),
+    };
+    if rotate_half {
+        // A 180° turn of a row-major window is the window read backwards.
+        out.reverse();
+    }
+    out
+}
+
+/// A window's pixels as a `rows × cols` array, or the file's fault if they do not fill it.
+fn window_array<T>(
+    frame: &FrameFile,
+    (rows, cols): (usize, usize),
+    values: Vec<T>,
+) -> Result<Array2<T>> {
+    let found = values.len();
+    Array2::from_shape_vec((rows, cols), values).map_err(|_| {
+        FitsError::Data {
+            path: frame.path.clone(),
+            hdu: frame.image.index,
+            message: format!("{found} pixels read for a {rows}×{cols} science window"),
+        }
+        .into()
+    })
+}
+
+/// The frame's pixels as stored: 16-bit raws as ADU (when asked), the rest as electrons.
+fn to_samples(
+    frame: &FrameFile,
+    shape: (usize, usize),
+    raw: Pixels,
+    gain: f64,
+    rotate_half: bool,
+    table: &ElectronTable,
+) -> Result<Samples> {
+    Ok(match raw {
+        Pixels::U16(mut adu) => {
+            if rotate_half {
+                adu.reverse();
+            }
+            Samples::adu(window_array(frame, shape, adu)?, table.clone())
+        }
+        other => Samples::Electrons(window_array(
+            frame,
+            shape,
+            to_electrons(other, gain, rotate_half),
+        )?),
+    })
+}
+
+/// Reads and prepares every frame of the plan, stored for `numerics`, two at a time on
+/// the two cores.
+pub fn load(plan: &Plan, numerics: Numerics, progress: &dyn Progress) -> Result<FrameSet> {
+    load_reusing(plan, numerics, None, progress)
+}
+
+/// [`load`], taking the frames `previous` already holds instead of reading them again:
+/// the console's selection changes re-stack without re-reading what stays.
+pub fn load_reusing(
+    plan: &Plan,
+    numerics: Numerics,
+    previous: Option<&FrameSet>,
+    progress: &dyn Progress,
+) -> Result<FrameSet> {
+    let storage = Storage::for_numerics(numerics);
+    let table = electron_table(plan.gain);
+    let shape = plan.shape();
+    let total = plan.frames.len();
+    let done = AtomicUsize::new(0);
+    progress.report(Stage::Reading { done: 0, total });
+    let half_turn = plan.profile.rotation == 180;
+    let frames = plan
+        .frames
+        .par_iter()
+        .map(|frame| {
+            if progress.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            if let Some(kept) = previous.and_then(|p| p.reusable(plan, storage, frame)) {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.report(Stage::Reading { done: n, total });
+                return Ok((kept, Duration::ZERO, Duration::ZERO));
+            }
+            let (height, width) = frame.image.shape;
+            // Window in raw coordinates: a half turn mirrors both ranges.
+            let (raw_rows, raw_cols) = if half_turn {
+                (
+                    height - plan.rows.end..height - plan.rows.start,
+                    width - plan.cols.end..width - plan.cols.start,
+                )
+            } else {
+                (plan.rows.clone(), plan.cols.clone())
+            };
+            let started = Instant::now();
+            let raw = read_window(
+                &frame.path,
+                frame.image.index,
+                raw_rows,
+                raw_cols,
+                storage == Storage::Adu,
+            )?;
+            let read = started.elapsed();
+            // Only float data (negative BITPIX; ZBITPIX when tile-compressed) can hold
+            // NaN or infinities.
+            let header = &frame.image.header;
+            let integers = header
+                .number("ZBITPIX")
+                .or_else(|| header.number("BITPIX"))
+                .is_some_and(|bitpix| bitpix > 0.0);
+            let samples = to_samples(frame, shape, raw, plan.gain, half_turn, &table)?;
+            let non_finite = match &samples {
+                Samples::Electrons(data) if !integers => {
+                    data.iter().filter(|v| !v.is_finite()).count()
+                }
+                _ => 0,
+            };
+            if non_finite == shape.0 * shape.1 {
+                return Err(FitsError::Data {
+                    path: frame.path.clone(),
+                    hdu: frame.image.index,
+                    message: "no finite pixel in the science window (all NaN or infinite)".into(),
+                }
+                .into());
+            }
+            let convert = started.elapsed() - read;
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.report(Stage::Reading { done: n, total });
+            let prepared = Frame {
+                name: crate::fits::frame_name(&frame.path),
+                samples,
+                non_finite,
+            };
+            Ok((Arc::new(prepared), read, convert))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let read_time = frames.iter().map(|f| f.1).sum();
+    let convert_time = frames.iter().map(|f| f.2).sum();
+    Ok(FrameSet {
+        plan: plan.clone(),
+        frames: frames.into_iter().map(|f| f.0).collect(),
+        storage,
+        read_time,
+        convert_time,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn electrons_are_a_float64_product_rounded_once() {
+        let expected = vec![(800.0f64 * 1.4) as f32, (801.0f64 * 1.4) as f32];
+        assert_eq!(
+            to_electrons(Pixels::F64(vec![800.0, 801.0]), 1.4, false),
+            expected
+        );
+        assert_eq!(
+            to_electrons(Pixels::F32(vec![800.0, 801.0]), 1.4, false),
+            expected
+        );
+        let turned = to_electrons(Pixels::F32(vec![1.0, 2.0, 3.0]), 1.0, true);
+        assert_eq!(turned, vec![3.0, 2.0, 1.0]);
+    }
+}
