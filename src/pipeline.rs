@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
 use crate::algorithm::{self, MasterBias, StackMethod};
-use crate::load::{self as loader, FrameSet, Storage};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
+use crate::load::{self as loader, FrameSet, Storage};
 use crate::params::Numerics;
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, FrameQc, QcReport};

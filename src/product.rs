@@ -8,11 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::algorithm::{MasterBias, standard};
-use crate::load::FrameSet;
 use crate::atomic::TempFile;
 use crate::error::{Error, FitsError, ProductError, Result};
 use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
+use crate::load::FrameSet;
 use crate::qc::{
     FrameField, FrameQcValues, QcOrigin, QcReport, QcValue, frame_keyword, parse_frame_keyword,
     report_order,

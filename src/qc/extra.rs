@@ -7,8 +7,8 @@
 use serde::Serialize;
 
 use super::{DifferenceRon, PatternPeak, QcOrigin, QcValue, level_drift, pattern_peak};
-use crate::algorithm::{MasterBias, standard};
 use crate::algorithm::numerics::median_in_place;
+use crate::algorithm::{MasterBias, standard};
 
 /// What one raw frame looked like in the stack.
 #[derive(Debug, Clone, PartialEq, Serialize)]

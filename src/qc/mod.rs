@@ -142,9 +142,7 @@ pub fn frame_qc(set: &FrameSet) -> FrameQc {
                 }
             })
             .collect(),
-        difference_ron: difference_ron(set.frames.len(), rows, cols, |f, p| {
-            set.frames[f].value(p)
-        }),
+        difference_ron: difference_ron(set.frames.len(), rows, cols, |f, p| set.frames[f].value(p)),
     }
 }
 

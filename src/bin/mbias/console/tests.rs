@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mbias::algorithm::{Frame, Samples};
-use mbias::load::{FrameSet, Storage};
 use mbias::error::FitsError;
 use mbias::fits::{Card, FrameFile, Header, Value};
+use mbias::load::{FrameSet, Storage};
 use mbias::pipeline::Loaded;
 use mbias::progress::{Silent, Stage};
 use mbias::settings::Settings;

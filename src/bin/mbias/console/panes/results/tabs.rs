@@ -195,7 +195,10 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rec
     let bad = if theme.mono { "X" } else { "red" };
     let text = format!(
         "{}×{} px, stretch {:.1}–{:.1} e- (1–99 %), {bad} = bad pixels",
-        result.outcome.master.cols(), result.outcome.master.rows(), p.low, p.high
+        result.outcome.master.cols(),
+        result.outcome.master.rows(),
+        p.low,
+        p.high
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
 }
