@@ -39,6 +39,53 @@ impl Numerics {
     }
 }
 
+/// Which soxspipe release's `soxs_mbias` the run reproduces. The two differ in their
+/// statistics (0.19 clips whole frames with numpy's float32 sums, respects each frame's
+/// mask in the stack clip, measures RAW RON from the difference of the first two frames
+/// and MASTER RON over good pixels only), in their defaults and in their product cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum RecipeVersion {
+    #[serde(rename = "soxspipe-0.17")]
+    Soxspipe017,
+    #[serde(rename = "soxspipe-0.19")]
+    #[default]
+    Soxspipe019,
+}
+
+impl RecipeVersion {
+    pub const ALL: [RecipeVersion; 2] = [RecipeVersion::Soxspipe019, RecipeVersion::Soxspipe017];
+    /// soxspipe's release on PyPI: what users run today.
+    pub const DEFAULT: RecipeVersion = RecipeVersion::Soxspipe019;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecipeVersion::Soxspipe017 => "soxspipe-0.17",
+            RecipeVersion::Soxspipe019 => "soxspipe-0.19",
+        }
+    }
+
+    /// The release alone: `0.19`.
+    pub fn release(self) -> &'static str {
+        match self {
+            RecipeVersion::Soxspipe017 => "0.17",
+            RecipeVersion::Soxspipe019 => "0.19",
+        }
+    }
+
+    /// `soxspipe-0.19`, or the release alone (`0.19`).
+    pub fn parse(text: &str) -> Option<RecipeVersion> {
+        let text = text.trim();
+        RecipeVersion::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(text) || v.release() == text)
+    }
+
+    /// Whether this version follows 0.19's statistics (see the type's note).
+    pub fn is_019(self) -> bool {
+        self == RecipeVersion::Soxspipe019
+    }
+}
+
 /// Per-pixel outlier rejection across the stack: soxspipe's way, and alternatives that
 /// suit small stacks better (spec/algorithms-and-anchors.md A4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

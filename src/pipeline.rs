@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
-use crate::algorithm::{self, MasterBias, StackMethod};
+use crate::algorithm::{self, MasterBias, StackMethod, StackRequest};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
 use crate::load::{self as loader, FrameSet, Storage};
-use crate::params::Numerics;
+use crate::params::{Numerics, RecipeVersion};
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, FrameQc, QcReport};
 use crate::settings::{Resolved, Settings};
@@ -44,6 +44,7 @@ struct LevelsKey {
     sigma: f64,
     iterations: u32,
     numerics: Numerics,
+    version: RecipeVersion,
 }
 
 impl Loaded {
@@ -61,6 +62,7 @@ impl Loaded {
             sigma: resolved.params.frame_clipping_sigma,
             iterations: resolved.params.frame_clipping_iterations,
             numerics: resolved.numerics,
+            version: resolved.recipe,
         };
         if let Ok(cache) = self.levels.lock()
             && let Some((cached, levels)) = cache.as_ref()
@@ -74,6 +76,7 @@ impl Loaded {
             &self.set.frames,
             &resolved.params,
             resolved.numerics,
+            resolved.recipe,
         ));
         progress.report(Stage::FrameClip { done: total, total });
         if let Ok(mut cache) = self.levels.lock() {
@@ -144,21 +147,20 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     let read_noise = loaded
         .frame_qc
         .difference_ron
-        .map_or(loaded.set.plan.ron, |d| d.sigma());
+        .map_or(loaded.set.plan.read_noise(resolved.recipe), |d| d.sigma());
     let method = StackMethod {
         rejection: resolved.rejection,
         combine: resolved.combine,
         read_noise,
     };
-    let master = algorithm::stack_levels(
-        &loaded.set.frames,
-        &levels,
-        loaded.set.plan.ron,
-        &resolved.params,
-        resolved.numerics,
+    let request = StackRequest {
+        params: resolved.params,
+        numerics: resolved.numerics,
         method,
-        progress,
-    )?;
+        version: resolved.recipe,
+        ron: loaded.set.plan.read_noise(resolved.recipe),
+    };
+    let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
     progress.report(Stage::Qc);
     let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);
     Ok(Outcome { master, qc })

@@ -13,6 +13,7 @@ use crate::error::{Error, FitsError, ProductError, Result};
 use crate::fits::header::format_float;
 use crate::fits::{Card, Header, ImageData, ImageWriter, Value, read_frame_header};
 use crate::load::FrameSet;
+use crate::params::RecipeVersion;
 use crate::qc::{
     FrameField, FrameQcValues, QcOrigin, QcReport, QcValue, frame_keyword, parse_frame_keyword,
     report_order,
@@ -130,8 +131,10 @@ fn param_value(v: f64) -> Value {
     }
 }
 
-fn qc_value(v: &QcValue) -> Value {
-    if v.integer && v.value.is_finite() {
+/// A QC value as the recipe writes it: soxspipe 0.19 keeps its QC table in float64, so
+/// counts too are written as floats (`5392.0`).
+fn qc_value(v: &QcValue, version: RecipeVersion) -> Value {
+    if v.integer && v.value.is_finite() && !version.is_019() {
         Value::Int(v.value as i64)
     } else {
         float_value(v.value)
@@ -208,6 +211,8 @@ impl Cards {
         self.text("ESO PRO TYPE", "REDUCED");
         self.text("ESO PRO CATG", &catg);
         self.text("ESO PRO TECH", "IMAGE");
+        // How many frames went in (soxspipe 0.19 writes it, and its later recipes read it).
+        self.add("ESO PRO DATANCOM", Value::Int(set.frames.len() as i64), "");
         self.text("ESO PRO REC1 ID", "soxs-mbias");
         self.text("ESO PRO REC1 PIPE ID", PIPELINE_ID);
         for (i, frame) in set.frames.iter().enumerate() {
@@ -229,9 +234,9 @@ impl Cards {
     }
 
     /// The QC values, then each raw frame's.
-    fn qc(&mut self, qc: &QcReport) {
+    fn qc(&mut self, qc: &QcReport, version: RecipeVersion) {
         for v in &qc.values {
-            self.add(&v.keyword(), qc_value(v), v.comment);
+            self.add(&v.keyword(), qc_value(v, version), v.comment);
         }
         for (i, frame) in qc.frames.iter().enumerate() {
             for field in FrameField::ALL {
@@ -268,7 +273,7 @@ type Param = (&'static str, Value);
 fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
     let p = &master.params;
     let text = |s: &str| Value::Str(s.to_string());
-    let shared = vec![
+    let stacked = [
         (
             "stacked-clipping-sigma",
             param_value(p.stacked_clipping_sigma),
@@ -277,17 +282,28 @@ fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
             "stacked-clipping-iterations",
             Value::Int(i64::from(p.stacked_clipping_iterations)),
         ),
+    ];
+    let frame = [
         ("frame-clipping-sigma", param_value(p.frame_clipping_sigma)),
         (
             "frame-clipping-iterations",
             Value::Int(i64::from(p.frame_clipping_iterations)),
         ),
+    ];
+    // soxspipe numbers them in the order of its settings file, which 0.19 changed.
+    let clipping = match master.version {
+        RecipeVersion::Soxspipe017 => [stacked, frame].concat(),
+        RecipeVersion::Soxspipe019 => [frame, stacked].concat(),
+    };
+    let mbias = [
+        ("recipe", text(master.version.name())),
         ("numerics", text(master.numerics.name())),
         ("rejection", text(master.method.rejection.name())),
         ("combine", text(master.method.combine.name())),
     ];
-    let shared = shared
+    let shared = clipping
         .into_iter()
+        .chain(mbias)
         .chain(
             master
                 .method
@@ -316,7 +332,7 @@ pub fn primary_cards(set: &FrameSet, master: &MasterBias, qc: &QcReport) -> Vec<
     cards.pro(set);
     let (shared, own) = params(master);
     cards.params(1, &[shared, own.into_iter().collect()].concat());
-    cards.qc(qc);
+    cards.qc(qc, master.version);
     cards.finish()
 }
 
@@ -351,7 +367,7 @@ fn extension_flux_cards(image: Image<'_>, name: &str) -> Vec<Card> {
     cards.flux(&format!("{name}.FLUX"));
     let (shared, own) = params(image.master);
     cards.params(shared.len() + 1, &own.into_iter().collect::<Vec<_>>());
-    cards.qc(image.qc);
+    cards.qc(image.qc, image.master.version);
     cards.sorted()
 }
 
@@ -549,6 +565,29 @@ pub struct ExtensionQc {
     pub name: String,
     pub values: QcValues,
     pub frames: Vec<FrameQcValues>,
+}
+
+/// The soxspipe release a product's recipe followed: its `recipe` parameter (mbias), else
+/// its pipeline (soxspipe's own products); mbias products older than the parameter were
+/// all made as soxspipe 0.17.4 makes them. `None` for anything else.
+pub fn recipe_version(header: &Header) -> Option<RecipeVersion> {
+    let recorded = (1..=64).find_map(|i| {
+        let name = header.text(&format!("ESO PRO REC1 PARAM{i} NAME"))?;
+        (name == "recipe")
+            .then(|| header.text(&format!("ESO PRO REC1 PARAM{i} VALUE")))
+            .flatten()
+    });
+    if let Some(version) = recorded {
+        return RecipeVersion::parse(&version);
+    }
+    let pipeline = header.text("ESO PRO REC1 PIPE ID")?;
+    if pipeline.starts_with("soxspipe/v0.19") {
+        Some(RecipeVersion::Soxspipe019)
+    } else if pipeline.starts_with("soxspipe/v0.17") || pipeline.starts_with("mbias/") {
+        Some(RecipeVersion::Soxspipe017)
+    } else {
+        None
+    }
 }
 
 pub fn read_qc(path: &Path) -> Result<ProductQc, FitsError> {

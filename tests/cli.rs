@@ -572,7 +572,11 @@ fn settings_lookup_order_flag_then_env_then_config_folder() {
         "--overwrite",
     ];
 
-    assert_eq!(stack_sigma(&base, &[]), 3.0, "built-in default");
+    assert_eq!(
+        stack_sigma(&base, &[]),
+        4.0,
+        "built-in default (soxspipe 0.19)"
+    );
     assert_eq!(
         stack_sigma(&base, &[("XDG_CONFIG_HOME", &config)]),
         3.25,

@@ -64,7 +64,7 @@ fn user_ranges_merge_with_the_built_in_ones_in_stack_and_qc() {
     let doc = json(&tight);
     assert_eq!(doc["settings"]["rejection"], "noise-model");
     assert_eq!(row(&doc, "MASTER RON"), (range(0.0, 0.01), false.into()));
-    assert_eq!(row(&doc, "STRUCTY"), (range(-0.01, 0.6), true.into()));
+    assert_eq!(row(&doc, "STRUCTY"), (range(-0.8, 0.8), true.into()));
     assert_eq!(row(&doc, "RAW RON").0, range(0.0, 15.0));
     let product = doc["product"].as_str().unwrap().to_string();
 
@@ -99,10 +99,10 @@ fn user_ranges_merge_with_the_built_in_ones_in_stack_and_qc() {
         |extra: &[&str]| mbias(&[&["qc", &product, "--json", "--fail-on-qc"][..], extra].concat());
     let plain = qc(&[]);
     assert_eq!(plain.status.code(), Some(0), "{}", stdout(&plain));
-    assert_eq!(row(&json(&plain), "STRUCTY").0, range(-0.01, 0.6));
+    assert_eq!(row(&json(&plain), "STRUCTY").0, range(-0.8, 0.8));
     let tight = qc(&["--set", "qc-acceptable-ranges.master-ron=[0, 0.01]"]);
     assert_eq!(tight.status.code(), Some(3), "{}", stdout(&tight));
-    assert_eq!(row(&json(&tight), "STRUCTY").0, range(-0.01, 0.6));
+    assert_eq!(row(&json(&tight), "STRUCTY").0, range(-0.8, 0.8));
     let loose = qc(&["--set", "qc-acceptable-ranges.master-ron=[0, 100]"]);
     assert_eq!(loose.status.code(), Some(0), "{}", stdout(&loose));
     // As in the file, an arm's range is more specific than the top level's: a --set of
@@ -116,8 +116,18 @@ fn user_ranges_merge_with_the_built_in_ones_in_stack_and_qc() {
         let doc = json(&from_file);
         assert_eq!(row(&doc, "MASTER RON"), (range(0.0, 0.01), false.into()));
         assert_eq!(row(&doc, "RAW RON").0, raw_ron, "{set}");
-        assert_eq!(row(&doc, "STRUCTX").0, range(-3.0, 1.0));
+        assert_eq!(row(&doc, "STRUCTX").0, range(-5.0, 5.0));
     }
+
+    // A product made as soxspipe 0.17 makes it is judged by 0.17's ranges, unless asked.
+    let old = stack(&["--recipe", "soxspipe-0.17"]);
+    let old_doc = json(&old);
+    assert_eq!(row(&old_doc, "STRUCTY").0, range(-0.01, 0.6));
+    let old_product = old_doc["product"].as_str().unwrap().to_string();
+    let judged = mbias(&["qc", &old_product, "--json"]);
+    assert_eq!(row(&json(&judged), "STRUCTY").0, range(-0.01, 0.6));
+    let asked = mbias(&["qc", &old_product, "--json", "--recipe", "soxspipe-0.19"]);
+    assert_eq!(row(&json(&asked), "STRUCTY").0, range(-0.8, 0.8));
 }
 
 #[test]

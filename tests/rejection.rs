@@ -63,6 +63,7 @@ fn stack(n: usize, rejection: Rejection) -> (f64, f64) {
             numerics: Numerics::Exact,
             method,
         },
+        None,
         &Silent,
     )
     .expect("stacks");

@@ -9,12 +9,15 @@ use rayon::prelude::*;
 
 use super::frame::{ElectronTable, Frame, Samples, image, standard};
 use super::frame_clip::{ClipBounds, FrameLevel, clip_frame_bounds};
-use super::numerics::{self, median_in_place, numpy_std_f32};
+use super::frame_mask::FrameMask;
+use super::numerics::{self, median_in_place, numpy_masked_mean_std, numpy_std_f32};
+use super::raw_ron::difference_ron;
 use super::stack::{
-    StackInput, StackMethod, StackSettings, clip_and_stack, stacked_uncertainty, subtract_level,
+    InputMasks, StackInput, StackMethod, StackSettings, clip_and_stack, stacked_uncertainty,
+    subtract_level,
 };
 use crate::error::{Error, Result};
-use crate::params::{ClipParams, Numerics};
+use crate::params::{ClipParams, Numerics, RecipeVersion};
 use crate::progress::Progress;
 
 /// What one frame contributed.
@@ -54,6 +57,7 @@ pub struct MasterBias {
     pub numerics: Numerics,
     pub params: ClipParams,
     pub method: StackMethod,
+    pub version: RecipeVersion,
 }
 
 impl MasterBias {
@@ -86,33 +90,69 @@ impl MasterBias {
     }
 }
 
+/// What a stack is asked for besides its frames and their levels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StackRequest {
+    pub params: ClipParams,
+    pub numerics: Numerics,
+    pub method: StackMethod,
+    pub version: RecipeVersion,
+    /// The read noise the headers (or the profile) give, e-: the uncertainty of one
+    /// frame's pixel.
+    pub ron: f64,
+}
+
 /// Stacks prepared frames whose [`frame_levels`](super::frame_levels) are known (for the
-/// same `params`). `ron` is the read noise the headers (or the profile) give, e-: the
-/// uncertainty of an unstacked pixel.
-#[allow(clippy::too_many_arguments)]
+/// same parameters, numerics and version).
 pub fn stack_levels(
     frames: &[Arc<Frame>],
     levels: &[FrameLevel],
-    ron: f64,
-    params: &ClipParams,
-    numerics: Numerics,
-    method: StackMethod,
+    request: &StackRequest,
     progress: &dyn Progress,
 ) -> Result<MasterBias> {
+    let StackRequest {
+        params,
+        numerics,
+        method,
+        version,
+        ron,
+    } = *request;
     let summary = LevelSummary::of(levels);
+    let (rows, cols) = frames.first().map_or((0, 0), |f| f.shape());
+    let frame_masks: Vec<FrameMask<'_>> = frames
+        .iter()
+        .zip(levels)
+        .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
+        .collect();
+    let every = every_frame_masks(&frame_masks, rows * cols);
     let settings = StackSettings {
         sigma: params.stacked_clipping_sigma,
         iterations: params.stacked_clipping_iterations,
         numerics,
         method,
     };
-    let (rows, cols) = frames.first().map_or((0, 0), |f| f.shape());
-    let stacked = stack_noise(frames, levels, cols, settings, progress)?;
-    let masked = mask_and_measure(frames, levels, &stacked, params, numerics);
+    let input_masks = version.is_019().then_some(InputMasks {
+        frames: &frame_masks,
+        every: &every,
+    });
+    let (stacked, raw_ron) = rayon::join(
+        || stack_noise(frames, levels, cols, settings, input_masks, progress),
+        || raw_ron(frames, &summary, numerics, version),
+    );
+    let mut stacked = stacked?;
+    let masked = mask_and_measure(every, &stacked, request);
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    let errors = Uncertainties::new(frames.len(), ron, summary.raw_ron, numerics, method);
+    if version.is_019() {
+        // The stack counted each frame's masked values as rejected; they were the frame
+        // clip's, not the stack's.
+        let shared = masked.every_count;
+        for (rejected, level) in stacked.rejected.iter_mut().zip(levels) {
+            *rejected = rejected.saturating_sub(level.clipped.saturating_sub(shared));
+        }
+    }
+    let errors = Uncertainties::new(frames.len(), ron, raw_ron, numerics, method);
     let images = product_images(&stacked, &masked.mask, summary.mean, &errors);
     Ok(MasterBias {
         flux: image(rows, cols, images.flux),
@@ -122,13 +162,30 @@ pub fn stack_levels(
         frames: frame_stats(frames, levels, &stacked.rejected),
         mean_level: summary.mean,
         median_level: summary.median,
-        raw_ron: summary.raw_ron,
+        raw_ron,
         master_ron: masked.master_ron,
         post_clip: masked.post_clip,
         numerics,
-        params: *params,
+        params,
         method,
+        version,
     })
+}
+
+/// soxspipe's RAW RON: in 0.17 the mean of the frames' clipped standard deviations; in
+/// 0.19 from the difference of the first two frames (a single frame keeps the mean).
+fn raw_ron(
+    frames: &[Arc<Frame>],
+    summary: &LevelSummary,
+    numerics: Numerics,
+    version: RecipeVersion,
+) -> f64 {
+    match frames {
+        [first, second, ..] if version.is_019() => {
+            difference_ron(&first.electrons(), &second.electrons(), numerics)
+        }
+        _ => summary.mean_noise,
+    }
 }
 
 /// The frames' levels summed up.
@@ -136,8 +193,8 @@ struct LevelSummary {
     /// soxspipe's mean bias level, which the master is put back on.
     mean: f64,
     median: f64,
-    /// soxspipe's raw RON: the mean of the frames' clipped standard deviations.
-    raw_ron: f64,
+    /// The mean of the frames' clipped standard deviations (soxspipe 0.17's RAW RON).
+    mean_noise: f64,
 }
 
 impl LevelSummary {
@@ -148,7 +205,7 @@ impl LevelSummary {
         LevelSummary {
             mean: mean_level,
             median: median_in_place(&mut values).unwrap_or(f64::NAN),
-            raw_ron: mean(&noises),
+            mean_noise: mean(&noises),
         }
     }
 }
@@ -176,6 +233,7 @@ fn stack_noise(
     levels: &[FrameLevel],
     cols: usize,
     settings: StackSettings,
+    masks: Option<InputMasks<'_>>,
     progress: &dyn Progress,
 ) -> Result<StackedNoise> {
     if let ([frame], [level]) = (frames, levels) {
@@ -192,6 +250,7 @@ fn stack_noise(
         &level_values,
         cols,
         settings,
+        masks,
         progress,
     )?;
     Ok(StackedNoise {
@@ -232,126 +291,98 @@ fn stack_input(frames: &[Arc<Frame>]) -> StackInput<'_> {
 struct Masked {
     /// `true` = bad.
     mask: Vec<bool>,
+    /// How many pixels every frame's clip masked.
+    every_count: usize,
     /// Bounds of the post-stack clip (absent for a single frame).
     post_clip: Option<ClipBounds>,
     master_ron: f64,
 }
 
-/// The final mask: pixels every frame's whole-frame clip masked, pixels the stack clip
-/// left without a frame, and pixels the post-stack clip rejects; with the master RON.
-/// The post-stack clip is one long chain of float32 adds (soxspipe numerics), so the
-/// master RON and the parts of the mask that do not depend on it run beside it.
-fn mask_and_measure(
-    frames: &[Arc<Frame>],
-    levels: &[FrameLevel],
-    stacked: &StackedNoise,
-    params: &ClipParams,
-    numerics: Numerics,
-) -> Masked {
+/// Per pixel, whether every frame's whole-frame clip masked it.
+fn every_frame_masks(frame_masks: &[FrameMask<'_>], pixels: usize) -> Vec<bool> {
+    (0..pixels)
+        .into_par_iter()
+        .map(|p| frame_masks.iter().all(|m| m.masks(p)))
+        .collect()
+}
+
+/// The final mask: pixels every frame's whole-frame clip masked (`every`), pixels the
+/// stack clip left without a frame, and pixels the post-stack clip rejects; with the
+/// master RON. In 0.17 the master RON is over all pixels and does not wait for the mask,
+/// so it runs beside the post-stack clip (one long chain of float32 adds).
+fn mask_and_measure(every: Vec<bool>, stacked: &StackedNoise, request: &StackRequest) -> Masked {
+    let StackRequest {
+        params,
+        numerics,
+        version,
+        ..
+    } = *request;
     let noise = &stacked.noise;
-    let unstacked = || unstacked_mask(frames, levels, stacked.used.as_deref());
-    if stacked.used.is_none() {
-        // soxspipe passes a single frame through: no post-stack clip.
-        let (master_ron, mask) = rayon::join(|| master_ron(noise, numerics), unstacked);
-        return Masked {
-            mask,
-            post_clip: None,
-            master_ron,
-        };
+    let every_count = every.iter().filter(|&&m| m).count();
+    let mut mask = every;
+    if let Some(used) = &stacked.used {
+        mask.par_iter_mut()
+            .zip(used)
+            .for_each(|(m, &n)| *m |= n == 0);
     }
-    let (bounds, (master_ron, mut mask)) = rayon::join(
-        || {
+    let post_clip = || {
+        // soxspipe passes a single frame through: no post-stack clip.
+        stacked.used.as_ref().map(|_| {
             clip_frame_bounds(
                 noise,
                 params.frame_clipping_sigma,
                 params.frame_clipping_iterations,
                 numerics,
+                version,
             )
-        },
-        || rayon::join(|| master_ron(noise, numerics), unstacked),
-    );
-    let (low, high) = bounds.kept_range();
-    mask.par_iter_mut()
-        .zip(noise)
-        .for_each(|(m, &v)| *m |= !(low <= v && v <= high));
+        })
+    };
+    let (post_clip, all_pixels_ron) = if version.is_019() {
+        (post_clip(), None)
+    } else {
+        let (bounds, ron) = rayon::join(post_clip, || master_ron_017(noise, numerics));
+        (bounds, Some(ron))
+    };
+    if let Some(bounds) = post_clip {
+        let (low, high) = bounds.kept_range();
+        mask.par_iter_mut()
+            .zip(noise)
+            .for_each(|(m, &v)| *m |= !(low <= v && v <= high));
+    }
+    let master_ron = all_pixels_ron.unwrap_or_else(|| master_ron_019(noise, &mask, numerics));
     Masked {
         mask,
-        post_clip: Some(bounds),
+        every_count,
+        post_clip,
         master_ron,
     }
 }
 
-/// soxspipe's `MASTER RON`: `np.std` of the combined noise frame over all pixels (float32;
-/// NaN if any pixel lost every frame).
-fn master_ron(combined: &[f32], numerics: Numerics) -> f64 {
+/// soxspipe 0.17's `MASTER RON`: `np.std` of the combined noise frame over all pixels
+/// (float32; NaN if any pixel lost every frame).
+fn master_ron_017(combined: &[f32], numerics: Numerics) -> f64 {
     match numerics {
         Numerics::Soxspipe => f64::from(numpy_std_f32(combined)),
         Numerics::Exact => numerics::mean_std_f64(combined).map_or(f64::NAN, |(_, s)| s),
     }
 }
 
-/// Where one frame's whole-frame clip masked it, for the per-pixel test of the final
-/// mask: a 16-bit frame looks its ADU value up in a table made once, a float frame
-/// compares with the float32 range its bounds keep.
-enum FrameMask<'a> {
-    Adu {
-        adu: &'a [u16],
-        masked: Vec<bool>,
-    },
-    Electrons {
-        data: &'a [f32],
-        low: f32,
-        high: f32,
-    },
-}
-
-impl<'a> FrameMask<'a> {
-    fn new(frame: &'a Frame, bounds: &ClipBounds) -> FrameMask<'a> {
-        match &frame.samples {
-            Samples::Adu { adu, table, .. } => FrameMask::Adu {
-                adu: standard(adu),
-                masked: table.iter().map(|&e| bounds.rejects(e)).collect(),
-            },
-            Samples::Electrons(data) => {
-                let (low, high) = bounds.kept_range();
-                FrameMask::Electrons {
-                    data: standard(data),
-                    low,
-                    high,
-                }
-            }
+/// soxspipe 0.19's `MASTER RON`: `np.ma.std` of the combined noise frame over the pixels
+/// the final mask keeps.
+fn master_ron_019(combined: &[f32], mask: &[bool], numerics: Numerics) -> f64 {
+    let std = match numerics {
+        Numerics::Soxspipe => numpy_masked_mean_std(combined, |p| mask[p]),
+        Numerics::Exact => {
+            let kept: Vec<f32> = combined
+                .iter()
+                .zip(mask)
+                .filter(|(_, m)| !**m)
+                .map(|(v, _)| *v)
+                .collect();
+            numerics::mean_std_f64(&kept)
         }
-    }
-
-    #[inline]
-    fn masks(&self, p: usize) -> bool {
-        match self {
-            FrameMask::Adu { adu, masked } => masked[usize::from(adu[p])],
-            FrameMask::Electrons { data, low, high } => !(*low <= data[p] && data[p] <= *high),
-        }
-    }
-}
-
-/// The final mask before the post-stack clip: pixels every frame's clip masked, and
-/// pixels where the stack clip kept no frame (`used`, absent for a single frame).
-fn unstacked_mask(frames: &[Arc<Frame>], levels: &[FrameLevel], used: Option<&[u16]>) -> Vec<bool> {
-    let frame_masks: Vec<FrameMask<'_>> = frames
-        .iter()
-        .zip(levels)
-        .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
-        .collect();
-    let every_frame_masks = |p: usize| frame_masks.iter().all(|m| m.masks(p));
-    match used {
-        Some(used) => used
-            .par_iter()
-            .enumerate()
-            .map(|(p, &n)| n == 0 || every_frame_masks(p))
-            .collect(),
-        None => (0..frames.first().map_or(0, |f| f.len()))
-            .into_par_iter()
-            .map(every_frame_masks)
-            .collect(),
-    }
+    };
+    std.map_or(f64::NAN, |(_, s)| s)
 }
 
 /// The ERRS value of a pixel, by how it ended.

@@ -1,4 +1,5 @@
-//! The master-bias algorithm of soxspipe 0.17.4 `soxs_mbias` (spec/soxspipe-mbias.md §3–§4).
+//! The master-bias algorithm of soxspipe's `soxs_mbias`, as 0.17.4 and 0.19.0 compute it
+//! (spec/soxspipe-mbias.md §3–§4, spec/soxspipe-0.19-changes.md).
 //!
 //! It takes prepared [`Frame`]s (arrays; `load` reads them) and parameters, and returns
 //! arrays and statistics. [`frame_levels`] clips each frame and measures its level;
@@ -8,18 +9,22 @@
 mod dispatch;
 mod frame;
 mod frame_clip;
+mod frame_mask;
 mod histogram;
 mod master;
 mod network;
 pub mod numerics;
+mod raw_ron;
 mod simd;
 mod stack;
 
 pub use frame::{ElectronTable, Frame, Samples, electron_table, image, standard};
 pub use frame_clip::{ClipBounds, FrameLevel, frame_levels, measure_frame, measure_frames};
+pub use frame_mask::FrameMask;
 pub use histogram::AduHistogram;
-pub use master::{FrameStats, MasterBias, stack_levels};
+pub use master::{FrameStats, MasterBias, StackRequest, stack_levels};
+pub use raw_ron::difference_ron;
 pub use stack::{
-    StackInput, StackMethod, StackSettings, Stacked, clip_and_stack, stacked_uncertainty,
-    subtract_level,
+    InputMasks, StackInput, StackMethod, StackSettings, Stacked, clip_and_stack,
+    stacked_uncertainty, subtract_level,
 };

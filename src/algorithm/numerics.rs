@@ -89,6 +89,45 @@ pub fn numpy_kept_sum<T: Float>(
     (total, kept)
 }
 
+/// `np.ma.mean` and `np.ma.std` (ddof 0) of float32 values where `masked(i)` is false,
+/// as numpy computes them: the float32 sum of the zero-filled array in numpy's order,
+/// divided by the count in float64; then the float64 deviations of the kept values
+/// (zero elsewhere), their float64 sum in numpy's order over the count, and the root.
+/// `None` when nothing is kept.
+pub fn numpy_masked_mean_std(values: &[f32], masked: impl Fn(usize) -> bool) -> Option<(f64, f64)> {
+    let mut buffer32 = [0f32; NUMPY_BUFFER];
+    let mut buffer64 = [0f64; NUMPY_BUFFER];
+    let mut sum = 0f32;
+    let mut kept = 0usize;
+    for (c, chunk) in values.chunks(NUMPY_BUFFER).enumerate() {
+        let filled = &mut buffer32[..chunk.len()];
+        for (i, (out, &v)) in filled.iter_mut().zip(chunk).enumerate() {
+            let keep = !masked(c * NUMPY_BUFFER + i);
+            kept += usize::from(keep);
+            *out = if keep { v } else { 0.0 };
+        }
+        sum += numpy_pairwise(filled);
+    }
+    if kept == 0 {
+        return None;
+    }
+    let mean = f64::from(sum) / kept as f64;
+    let mut squares = 0f64;
+    for (c, chunk) in values.chunks(NUMPY_BUFFER).enumerate() {
+        let filled = &mut buffer64[..chunk.len()];
+        for (i, (out, &v)) in filled.iter_mut().zip(chunk).enumerate() {
+            *out = if masked(c * NUMPY_BUFFER + i) {
+                0.0
+            } else {
+                let d = f64::from(v) - mean;
+                d * d
+            };
+        }
+        squares += numpy_pairwise(filled);
+    }
+    Some((mean, (squares / kept as f64).sqrt()))
+}
+
 /// bottleneck's float32 `nanmean`/`nanstd` (ddof 0): naive left-to-right float32 sums.
 /// Returns `None` for an empty input, where bottleneck returns NaN.
 pub fn bottleneck_mean_std_f32(values: &[f32]) -> Option<(f32, f32)> {

@@ -6,7 +6,7 @@ use super::{
     BiasRule, Binning, DetectProblem, HduChoice, Instrument, Matcher, Profile, Quantity, Window,
 };
 use crate::fits::Header;
-use crate::params::Numerics;
+use crate::params::{Numerics, RecipeVersion};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -32,7 +32,7 @@ struct Table {
     ron_fallback: f64,
 }
 
-fn eso_profile(t: Table) -> Profile {
+fn eso_profile(t: Table, version: RecipeVersion) -> Profile {
     let soxs = t.instrument == Instrument::Soxs;
     // The names are QC names; a test in `qc::definitions` checks each one is defined
     // there (the detector layer sits below QC and does not import it).
@@ -51,7 +51,11 @@ fn eso_profile(t: Table) -> Profile {
             Binning::Pair("ESO DET BINX".into(), "ESO DET BINY".into()),
             "ESO DET READ CURID",
             strings(&["ESO DET OUT1 CONAD", "ESO DET OUT1 GAIN"]),
-            "ESO DET CHIP RON",
+            // soxspipe 0.19 reads SOXS's read noise where X-shooter keeps it.
+            match version {
+                RecipeVersion::Soxspipe017 => "ESO DET CHIP RON",
+                RecipeVersion::Soxspipe019 => "ESO DET OUT1 RON",
+            },
         )
     } else {
         (
@@ -92,40 +96,64 @@ fn eso_profile(t: Table) -> Profile {
 }
 
 /// soxspipe 0.17.4's detector tables.
-pub static BUILT_IN: LazyLock<[Profile; 3]> = LazyLock::new(|| {
+pub static BUILT_IN: LazyLock<[Profile; 3]> =
+    LazyLock::new(|| eso_profiles(RecipeVersion::Soxspipe017));
+
+/// soxspipe 0.19.0's: the same but for where SOXS keeps its read noise.
+static BUILT_IN_019: LazyLock<[Profile; 3]> =
+    LazyLock::new(|| eso_profiles(RecipeVersion::Soxspipe019));
+
+/// soxspipe's detector tables in the release `version`.
+pub fn eso_table(version: RecipeVersion) -> &'static [Profile; 3] {
+    match version {
+        RecipeVersion::Soxspipe017 => &BUILT_IN,
+        RecipeVersion::Soxspipe019 => &BUILT_IN_019,
+    }
+}
+
+fn eso_profiles(version: RecipeVersion) -> [Profile; 3] {
     [
-        eso_profile(Table {
-            name: "soxs-vis",
-            instrument: Instrument::Soxs,
-            arm: "VIS",
-            rotation: 0,
-            rows: (0, 4096),
-            cols: (50, 858),
-            gain_fallback: 1.0,
-            ron_fallback: 3.8,
-        }),
-        eso_profile(Table {
-            name: "xsh-uvb",
-            instrument: Instrument::Xshooter,
-            arm: "UVB",
-            rotation: 180,
-            rows: (0, 3000),
-            cols: (48, 2096),
-            gain_fallback: 1.61,
-            ron_fallback: 2.6,
-        }),
-        eso_profile(Table {
-            name: "xsh-vis",
-            instrument: Instrument::Xshooter,
-            arm: "VIS",
-            rotation: 0,
-            rows: (0, 4000),
-            cols: (10, 2058),
-            gain_fallback: 1.4,
-            ron_fallback: 5.3,
-        }),
+        eso_profile(
+            Table {
+                name: "soxs-vis",
+                instrument: Instrument::Soxs,
+                arm: "VIS",
+                rotation: 0,
+                rows: (0, 4096),
+                cols: (50, 858),
+                gain_fallback: 1.0,
+                ron_fallback: 3.8,
+            },
+            version,
+        ),
+        eso_profile(
+            Table {
+                name: "xsh-uvb",
+                instrument: Instrument::Xshooter,
+                arm: "UVB",
+                rotation: 180,
+                rows: (0, 3000),
+                cols: (48, 2096),
+                gain_fallback: 1.61,
+                ron_fallback: 2.6,
+            },
+            version,
+        ),
+        eso_profile(
+            Table {
+                name: "xsh-vis",
+                instrument: Instrument::Xshooter,
+                arm: "VIS",
+                rotation: 0,
+                rows: (0, 4000),
+                cols: (10, 2058),
+                gain_fallback: 1.4,
+                ron_fallback: 5.3,
+            },
+            version,
+        ),
     ]
-});
+}
 
 /// The SOXS VIS profile, the one soxspipe's own recipe targets.
 pub fn soxs_vis() -> &'static Profile {
@@ -142,8 +170,12 @@ pub fn by_name(name: &str) -> Option<&'static Profile> {
     built_in().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
-/// Picks the built-in profile from `INSTRUME` and `ESO SEQ ARM`.
-pub(super) fn detect(header: &Header) -> Result<&'static Profile, DetectProblem> {
+/// Picks the built-in profile from `INSTRUME` and `ESO SEQ ARM`, from the detector table
+/// of soxspipe release `version`.
+pub(super) fn detect(
+    header: &Header,
+    version: RecipeVersion,
+) -> Result<&'static Profile, DetectProblem> {
     let instrume = header.text("INSTRUME");
     let instrument = match instrume.as_deref().map(str::to_ascii_uppercase).as_deref() {
         Some("SOXS") => Instrument::Soxs,
@@ -160,7 +192,7 @@ pub(super) fn detect(header: &Header) -> Result<&'static Profile, DetectProblem>
     if arm.as_deref() == Some("NIR") {
         return Err(DetectProblem::NirArm { instrument: name });
     }
-    BUILT_IN
+    eso_table(version)
         .iter()
         .find(|p| p.instrument == Some(instrument) && Some(p.arm.as_str()) == arm.as_deref())
         .ok_or(DetectProblem::UnknownArm {

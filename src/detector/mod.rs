@@ -13,11 +13,11 @@ pub mod simulated;
 
 use std::ops::Range;
 
-pub use builtin::{BUILT_IN, built_in, by_name, soxs_vis};
+pub use builtin::{BUILT_IN, built_in, by_name, eso_table, soxs_vis};
 pub use section::{Section, SectionError, SectionSpec};
 
 use crate::fits::{Header, ImageHdu, Value};
-use crate::params::Numerics;
+use crate::params::{Numerics, RecipeVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -415,6 +415,8 @@ pub struct Detectors {
     pub generic: Vec<Profile>,
     /// Use this profile for every frame instead of detecting (`mbias.profile`).
     pub forced: Option<String>,
+    /// Whose detector tables the built-in profiles come from.
+    pub recipe: RecipeVersion,
 }
 
 impl Detectors {
@@ -422,6 +424,11 @@ impl Detectors {
         self.generic
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))
+            .or_else(|| {
+                builtin::eso_table(self.recipe)
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(name))
+            })
             .or_else(|| by_name(name))
     }
 
@@ -436,7 +443,7 @@ impl Detectors {
                     .collect(),
             });
         }
-        match builtin::detect(header) {
+        match builtin::detect(header, self.recipe) {
             Err(DetectProblem::UnknownInstrument { instrume, .. }) => {
                 // Settings' profiles first; a simulated CCD's unless settings redefine it.
                 let redefined = |p: &&Profile| {
@@ -588,6 +595,7 @@ mod tests {
         let detectors = Detectors {
             generic: vec![generic("alfosc", "alfosc_fasu")],
             forced: None,
+            ..Detectors::default()
         };
         let alfosc = header(&["INSTRUME= 'ALFOSC_FASU'"]);
         assert_eq!(detectors.detect(&alfosc).unwrap().name, "alfosc");
@@ -626,6 +634,7 @@ mod tests {
         let redefined = Detectors {
             generic: vec![own.clone()],
             forced: None,
+            ..Detectors::default()
         };
         assert_eq!(redefined.detect(&sim), Ok(&own));
         assert_eq!(redefined.find("SIM-4K"), Some(&own));

@@ -18,9 +18,10 @@ pub use pattern::{PatternPeak, pattern_peak};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::algorithm::numerics::numpy_sum;
 use crate::algorithm::{MasterBias, Samples, standard};
 use crate::load::FrameSet;
-use crate::params::{QcRange, QcRanges};
+use crate::params::{QcRange, QcRanges, RecipeVersion};
 
 /// The name a QC value's acceptable range has in `qc-acceptable-ranges`: soxspipe's
 /// kebab-case (`MASTER RON` → `master-ron`).
@@ -159,11 +160,12 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
     sxy / sxx
 }
 
-/// soxspipe's STRUCT axis `np.linspace(0, n, n, dtype=int)`: 0, 1, …, n−2, n.
-fn struct_axis(n: usize) -> Vec<f64> {
+/// soxspipe's STRUCT axis: in 0.17 `np.linspace(0, n, n, dtype=int)`, i.e. 0, 1, …,
+/// n−2, n; in 0.19 `np.arange(n)`.
+fn struct_axis(n: usize, version: RecipeVersion) -> Vec<f64> {
     (0..n)
         .map(|i| {
-            if i + 1 == n && n > 1 {
+            if i + 1 == n && n > 1 && !version.is_019() {
                 n as f64
             } else {
                 i as f64
@@ -172,7 +174,9 @@ fn struct_axis(n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// (STRUCTX, STRUCTY): slopes of the column and row sums of the unmasked master pixels.
+/// (STRUCTX, STRUCTY): slopes of the column and row sums of the unmasked master pixels,
+/// summed as numpy sums the zero-filled masked array: a column sum (`axis=0`) adds the
+/// rows one after the other, a row sum (`axis=1`) is numpy's pairwise sum of the row.
 pub fn structure(master: &MasterBias) -> (f64, f64) {
     let (rows, cols) = master.flux.dim();
     let value = |p: usize| {
@@ -182,49 +186,38 @@ pub fn structure(master: &MasterBias) -> (f64, f64) {
             0.0
         }
     };
-    // Bands of rows on both cores: each gives its rows' sums and its share of the column
-    // sums, which are then added band by band, so the result does not depend on timing.
-    const BAND: usize = 64;
-    let bands: Vec<(Vec<f64>, Vec<f64>)> = (0..rows.div_ceil(BAND))
+    // Columns in strips on both cores, each strip's rows in order.
+    const STRIP: usize = 256;
+    let col_sums: Vec<f64> = (0..cols.div_ceil(STRIP))
         .into_par_iter()
-        .map(|band| {
-            let band_rows = band * BAND..((band + 1) * BAND).min(rows);
-            let mut col_sums = vec![0f64; cols];
-            let mut row_sums = Vec::with_capacity(band_rows.len());
-            // Eight rows side by side: their sums are independent chains of adds.
-            for group in band_rows
-                .step_by(STRUCT_LANES)
-                .map(|i| i..(i + STRUCT_LANES).min(rows))
-            {
-                let mut sums = [0f64; STRUCT_LANES];
-                for (j, col_sum) in col_sums.iter_mut().enumerate() {
-                    for (sum, i) in sums.iter_mut().zip(group.clone()) {
-                        let v = value(i * cols + j);
-                        *sum += v;
-                        *col_sum += v;
-                    }
+        .flat_map_iter(|strip| {
+            let columns = strip * STRIP..((strip + 1) * STRIP).min(cols);
+            let mut sums = vec![0f64; columns.len()];
+            for r in 0..rows {
+                for (sum, c) in sums.iter_mut().zip(columns.clone()) {
+                    *sum += value(r * cols + c);
                 }
-                row_sums.extend_from_slice(&sums[..group.len()]);
             }
-            (row_sums, col_sums)
+            sums
         })
         .collect();
-    let mut col_sums = vec![0f64; cols];
-    let mut row_sums = Vec::with_capacity(rows);
-    for (band_rows, band_cols) in bands {
-        row_sums.extend(band_rows);
-        for (total, part) in col_sums.iter_mut().zip(band_cols) {
-            *total += part;
-        }
-    }
+    let row_sums: Vec<f64> = (0..rows)
+        .into_par_iter()
+        .map_init(
+            || vec![0f64; cols],
+            |row, r| {
+                for (slot, c) in row.iter_mut().zip(0..cols) {
+                    *slot = value(r * cols + c);
+                }
+                numpy_sum(row)
+            },
+        )
+        .collect();
     (
-        slope(&struct_axis(cols), &col_sums),
-        slope(&struct_axis(rows), &row_sums),
+        slope(&struct_axis(cols, master.version), &col_sums),
+        slope(&struct_axis(rows, master.version), &row_sums),
     )
 }
-
-/// Rows whose sums [`structure`] runs side by side.
-const STRUCT_LANES: usize = 8;
 
 /// All QC values of a master, checked against `ranges`: soxspipe's first, in soxspipe's
 /// order, then mbias's own.
@@ -261,6 +254,10 @@ pub fn report(
                 values.push(QcValue::new(name, t));
             }
         }
+    }
+    if master.version.is_019() && master.frames.len() < 2 {
+        // soxspipe 0.19 measures RAW RON from two frames; a single frame gets no card.
+        values.retain(|v| v.name != "RAW RON");
     }
     values.extend(extra::values(master, frames.difference_ron, pattern));
     for v in &mut values {
@@ -305,8 +302,11 @@ mod tests {
 
     #[test]
     fn struct_axis_ends_at_n_like_numpy_linspace() {
-        assert_eq!(struct_axis(4), vec![0.0, 1.0, 2.0, 4.0]);
-        assert_eq!(struct_axis(1), vec![0.0]);
+        let old = RecipeVersion::Soxspipe017;
+        assert_eq!(struct_axis(4, old), vec![0.0, 1.0, 2.0, 4.0]);
+        assert_eq!(struct_axis(1, old), vec![0.0]);
+        let new = RecipeVersion::Soxspipe019;
+        assert_eq!(struct_axis(4, new), vec![0.0, 1.0, 2.0, 3.0]);
     }
 
     #[test]

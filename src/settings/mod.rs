@@ -23,7 +23,7 @@ use yaml_serde::{Mapping, Value};
 use crate::detector::{Detectors, Instrument, Profile};
 use crate::error::SettingsError;
 use crate::params::{
-    self, ClipParams, ClipValues, Combine, Numerics, QcRange, QcRanges, Rejection,
+    self, ClipParams, ClipValues, Combine, Numerics, QcRange, QcRanges, RecipeVersion, Rejection,
 };
 
 /// The recipe values a settings block may set; `None` means "not given here".
@@ -75,6 +75,8 @@ pub struct Settings {
     /// soxspipe's top-level `instrument:`; its recipe values then apply only to frames of
     /// that instrument (soxspipe keeps one settings file per instrument).
     pub instrument: Option<Instrument>,
+    /// `mbias.recipe`: which soxspipe release to reproduce; `None` = soxspipe 0.19.
+    pub recipe_version: Option<RecipeVersion>,
     /// `mbias.numerics`; `None` = the profile's default (soxspipe for built-in profiles).
     pub numerics: Option<Numerics>,
     /// `mbias.rejection`; `None` = soxspipe's `mad-sigma`.
@@ -138,6 +140,8 @@ pub struct Resolved {
     pub instrument: Option<Instrument>,
     pub params: ClipParams,
     pub qc_ranges: QcRanges,
+    /// The soxspipe release reproduced.
+    pub recipe: RecipeVersion,
     pub numerics: Numerics,
     pub rejection: Rejection,
     pub combine: Combine,
@@ -158,7 +162,8 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 6] = [
+const MBIAS_KEYS: [&str; 7] = [
+    "recipe",
     "numerics",
     "rejection",
     "combine",
@@ -184,6 +189,7 @@ impl Default for Settings {
             recipe: RecipeOverrides::default(),
             arms: BTreeMap::new(),
             instrument: None,
+            recipe_version: None,
             numerics: None,
             rejection: None,
             rejection_parameters: BTreeMap::new(),
@@ -197,16 +203,25 @@ impl Default for Settings {
     }
 }
 
-/// soxspipe 0.17.4's shipped defaults for `soxs-mbias` (`soxs_default_settings.yaml`,
-/// `xsh_default_settings.yaml`). They are constants within the rules of [`params`], so
-/// checking them cannot fail (a test builds them for every instrument).
-pub fn instrument_defaults(instrument: Instrument) -> (ClipParams, QcRanges) {
+/// The shipped defaults of `soxs-mbias` in the soxspipe release `version`
+/// (`soxs_default_settings.yaml`, `xsh_default_settings.yaml`). 0.19 swapped SOXS's σ
+/// (frame 3, stacked 4) and widened its STRUCT ranges; X-shooter's did not change. They
+/// are constants within the rules of [`params`], so checking them cannot fail (a test
+/// builds them for every instrument and version).
+pub fn instrument_defaults(
+    instrument: Instrument,
+    version: RecipeVersion,
+) -> (ClipParams, QcRanges) {
+    let (frame_sigma, stacked_sigma, structx, structy) = match version {
+        RecipeVersion::Soxspipe017 => (4.0, 3.0, (-3.0, 1.0), (-0.01, 0.6)),
+        RecipeVersion::Soxspipe019 => (3.0, 4.0, (-5.0, 5.0), (-0.8, 0.8)),
+    };
     let (values, ranges): (_, &[(&str, f64, f64)]) = match instrument {
         Instrument::Soxs => (
             ClipValues {
-                stacked_clipping_sigma: 3.0,
+                stacked_clipping_sigma: stacked_sigma,
                 stacked_clipping_iterations: 3,
-                frame_clipping_sigma: 4.0,
+                frame_clipping_sigma: frame_sigma,
                 frame_clipping_iterations: 3,
             },
             &[
@@ -214,8 +229,8 @@ pub fn instrument_defaults(instrument: Instrument) -> (ClipParams, QcRanges) {
                 ("fpn-fracmax", 0.0, 3.0),
                 ("mbias-median", 0.0, 2000.0),
                 ("raw-ron", 0.0, 15.0),
-                ("structx", -3.0, 1.0),
-                ("structy", -0.01, 0.6),
+                ("structx", structx.0, structx.1),
+                ("structy", structy.0, structy.1),
                 ("detector-temp", 0.0, 165.0),
             ],
         ),
@@ -330,6 +345,20 @@ impl Settings {
                 let name = key.as_str().unwrap_or_default();
                 let path = format!("{MBIAS_BLOCK}.{name}");
                 match name {
+                    "recipe" => {
+                        settings.recipe_version = match v {
+                            Value::Null => None,
+                            _ => Some(v.as_str().and_then(RecipeVersion::parse).ok_or_else(
+                                || {
+                                    SettingsError::invalid(
+                                        &path,
+                                        "soxspipe-0.19 or soxspipe-0.17",
+                                        v,
+                                    )
+                                },
+                            )?),
+                        }
+                    }
                     "numerics" => {
                         settings.numerics = match v {
                             Value::Null => None,
@@ -440,6 +469,7 @@ impl Settings {
         Detectors {
             generic: self.detectors.iter().map(|g| g.profile.clone()).collect(),
             forced: self.profile.clone(),
+            recipe: self.recipe_version.unwrap_or(RecipeVersion::DEFAULT),
         }
     }
 
@@ -449,9 +479,10 @@ impl Settings {
     /// QC ranges (soxspipe's ranges are for SOXS detectors), then the top-level recipe
     /// values unless the file is scoped to an instrument, then the profile's own block.
     pub fn resolve(&self, profile: &Profile) -> Result<Resolved, SettingsError> {
+        let version = self.recipe_version.unwrap_or(RecipeVersion::DEFAULT);
         let (values, qc_ranges) = match profile.instrument {
             Some(instrument) => {
-                let (params, mut qc_ranges) = instrument_defaults(instrument);
+                let (params, mut qc_ranges) = instrument_defaults(instrument, version);
                 let mut params = *params;
                 if self.instrument.is_none_or(|i| i == instrument) {
                     self.recipe.apply(&mut params, &mut qc_ranges);
@@ -462,7 +493,7 @@ impl Settings {
                 (params, qc_ranges)
             }
             None => {
-                let mut params = *instrument_defaults(Instrument::Soxs).0;
+                let mut params = *instrument_defaults(Instrument::Soxs, version).0;
                 let mut qc_ranges = QcRanges::new();
                 if self.instrument.is_none() {
                     self.recipe.apply(&mut params, &mut qc_ranges);
@@ -483,6 +514,7 @@ impl Settings {
             // assembled in code.
             params: ClipParams::new(values)?,
             qc_ranges,
+            recipe: version,
             numerics: self.numerics.unwrap_or(profile.default_numerics),
             rejection: self.rejection_parameters.iter().try_fold(
                 self.rejection.unwrap_or(Rejection::MadSigma),
@@ -526,7 +558,8 @@ impl Settings {
             }
         }
         out.push_str(&format!(
-            "{MBIAS_BLOCK}:\n    numerics: {}\n    rejection: {}\n    combine: {}\n",
+            "{MBIAS_BLOCK}:\n    recipe: {}\n    numerics: {}\n    rejection: {}\n    combine: {}\n",
+            resolved.recipe.name(),
             resolved.numerics.name(),
             resolved.rejection.name(),
             resolved.combine.name()
@@ -649,9 +682,23 @@ mod tests {
     #[test]
     fn built_in_defaults_are_soxspipes() {
         let r = soxs(&Settings::default());
-        assert_eq!(r.params.stacked_clipping_sigma, 3.0);
+        assert_eq!(r.recipe, RecipeVersion::Soxspipe019);
+        assert_eq!(r.params.stacked_clipping_sigma, 4.0);
+        assert_eq!(r.params.frame_clipping_sigma, 3.0);
         assert_eq!(r.params.frame_clipping_iterations, 3);
+        assert_eq!(r.qc_ranges["structy"], range(-0.8, 0.8));
+        let old = Settings {
+            recipe_version: Some(RecipeVersion::Soxspipe017),
+            ..Settings::default()
+        };
+        let r = soxs(&old);
+        assert_eq!(r.params.stacked_clipping_sigma, 3.0);
+        assert_eq!(r.params.frame_clipping_sigma, 4.0);
         assert_eq!(r.qc_ranges["structy"], range(-0.01, 0.6));
+        let mut chosen = Settings::default();
+        chosen.apply_override("mbias.recipe=soxspipe-0.17").unwrap();
+        assert_eq!(soxs(&chosen), r);
+        assert!(chosen.apply_override("mbias.recipe=0.18").is_err());
         let x = Settings::default()
             .resolve(crate::detector::by_name("xsh-uvb").unwrap())
             .unwrap();
@@ -751,7 +798,7 @@ soxs-mbias:
         let r = soxs(&s);
         assert_eq!(r.qc_ranges["master-ron"], range(0.0, 12.0), "top level");
         assert_eq!(r.qc_ranges["raw-ron"], range(1.0, 20.0), "arm block");
-        assert_eq!(r.qc_ranges["structy"], range(-0.01, 0.6), "built-in kept");
+        assert_eq!(r.qc_ranges["structy"], range(-0.8, 0.8), "built-in kept");
         assert_eq!(r.qc_ranges.len(), 7);
 
         s.apply_override("qc-acceptable-ranges.structx=[-5, 5]")

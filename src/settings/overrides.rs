@@ -77,6 +77,9 @@ impl Settings {
         if patch.instrument.is_some() {
             self.instrument = patch.instrument;
         }
+        if patch.recipe_version.is_some() {
+            self.recipe_version = patch.recipe_version;
+        }
         if patch.numerics.is_some() {
             self.numerics = patch.numerics;
         }

@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::detector::{Detectors, Profile};
 use crate::error::FitsError;
 use crate::fits::{FrameFile, KeywordProblem, read_frame_header};
+use crate::params::RecipeVersion;
 use frame::{Candidate, check_frame};
 pub use group::{Group, Setup, group_by_setup};
 pub use select::{LeftOut, select_valid};
@@ -186,6 +187,25 @@ impl fmt::Display for Plan {
 impl Plan {
     pub fn shape(&self) -> (usize, usize) {
         (self.rows.len(), self.cols.len())
+    }
+
+    /// The read noise soxspipe release `version` takes for these frames, e-. The plan's
+    /// own `ron` follows the detector table the frames were verified with; a built-in
+    /// profile's table may keep the read noise under another keyword in another release
+    /// (SOXS: `ESO DET CHIP RON` in 0.17, `ESO DET OUT1 RON` in 0.19), so the console can
+    /// switch releases without verifying again.
+    pub fn read_noise(&self, version: RecipeVersion) -> f64 {
+        let table = crate::detector::eso_table(version)
+            .iter()
+            .find(|p| p.name == self.profile.name);
+        let Some(profile) = table.filter(|p| p.ron != self.profile.ron) else {
+            return self.ron;
+        };
+        self.frames
+            .iter()
+            .find_map(|f| profile.ron.read(&f.merged_header()))
+            .or(profile.ron.value)
+            .unwrap_or(self.ron)
     }
 }
 

@@ -59,8 +59,14 @@ fn remove(name: &'static str) -> impl Fn(&mut Vec<(String, Value)>) {
     move |cards| cards.retain(|(k, _)| k != name)
 }
 
+/// Verified with soxspipe 0.17's detector tables, whose SOXS read-noise keyword
+/// (`ESO DET CHIP RON`) the simulated frames carry.
 fn run(frames: Vec<Scanned>) -> Verification {
-    verify(&frames, &[], &Detectors::default())
+    let detectors = Detectors {
+        recipe: crate::params::RecipeVersion::Soxspipe017,
+        ..Detectors::default()
+    };
+    verify(&frames, &[], &detectors)
 }
 
 fn only(v: &Verification, problem: Problem) -> &Finding {
@@ -346,6 +352,7 @@ fn run_mef(frames: Vec<Scanned>, hdu: crate::detector::HduChoice) -> Verificatio
     let detectors = Detectors {
         generic: vec![profile],
         forced: None,
+        ..Detectors::default()
     };
     verify(&frames, &[], &detectors)
 }

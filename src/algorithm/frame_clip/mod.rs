@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+mod numpy_f32;
 mod sums;
 
 use super::AduHistogram;
@@ -20,7 +21,7 @@ use super::dispatch::{Isa, Kernel, dispatch};
 use super::frame::{ElectronTable, Frame, Samples};
 use super::numerics::{kept_median, numpy_kept_sum};
 use super::simd::Simd;
-use crate::params::{ClipParams, Numerics};
+use crate::params::{ClipParams, Numerics, RecipeVersion};
 use sums::{Accumulator, LANES, lane_sums};
 
 /// A frame after its whole-frame clip: level and noise of the unclipped pixels.
@@ -86,6 +87,7 @@ pub fn frame_levels(
     frames: &[Arc<Frame>],
     params: &ClipParams,
     numerics: Numerics,
+    version: RecipeVersion,
 ) -> Vec<FrameLevel> {
     let (sigma, iterations) = (
         params.frame_clipping_sigma,
@@ -108,7 +110,7 @@ pub fn frame_levels(
     }
     let electrons: Vec<_> = frames.par_iter().map(|f| f.electrons()).collect();
     let data: Vec<&[f32]> = electrons.iter().map(|e| e.as_ref()).collect();
-    measure_frames(&data, sigma, iterations, numerics)
+    measure_frames(&data, sigma, iterations, numerics, version)
 }
 
 /// One 16-bit frame's clip and level from its ADU histogram (`exact` numerics).
@@ -137,8 +139,9 @@ pub fn measure_frames(
     sigma: f64,
     iterations: u32,
     numerics: Numerics,
+    version: RecipeVersion,
 ) -> Vec<FrameLevel> {
-    clip_frames_bounds(frames, sigma, iterations, numerics)
+    clip_frames_bounds(frames, sigma, iterations, numerics, version)
         .into_par_iter()
         .zip(frames)
         .map(|(bounds, data)| {
@@ -196,8 +199,14 @@ impl Kernel for FrameLevelKernel<'_> {
 }
 
 /// [`measure_frames`] for one frame.
-pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numerics) -> FrameLevel {
-    let mut levels = measure_frames(&[data], sigma, iterations, numerics);
+pub fn measure_frame(
+    data: &[f32],
+    sigma: f64,
+    iterations: u32,
+    numerics: Numerics,
+    version: RecipeVersion,
+) -> FrameLevel {
+    let mut levels = measure_frames(&[data], sigma, iterations, numerics, version);
     levels.swap_remove(0)
 }
 
@@ -206,14 +215,22 @@ pub fn measure_frame(data: &[f32], sigma: f64, iterations: u32, numerics: Numeri
 /// value is masked where [`ClipBounds::rejects`] it (over whole frames,
 /// [`ClipBounds::kept_range`] tests the same faster).
 ///
-/// In `Numerics::Soxspipe` the mean and std are bottleneck's float32 sums, which on a
-/// multi-megapixel bias frame are far off the true values; that is what soxspipe does.
+/// In `Numerics::Soxspipe` soxspipe 0.17's mean and std are bottleneck's float32 sums,
+/// which on a multi-megapixel bias frame are far off the true values; soxspipe 0.19's are
+/// numpy's float32 pairwise sums ([`numpy_f32`]), close to them.
 pub fn clip_frames_bounds(
     frames: &[&[f32]],
     sigma: f64,
     max_iterations: u32,
     numerics: Numerics,
+    version: RecipeVersion,
 ) -> Vec<ClipBounds> {
+    if numerics == Numerics::Soxspipe && version.is_019() {
+        return frames
+            .par_iter()
+            .map(|data| numpy_f32::clip(data, sigma, max_iterations))
+            .collect();
+    }
     let same_length = frames.windows(2).all(|w| w[0].len() == w[1].len());
     let groups: Vec<&[&[f32]]> = if same_length {
         frames.chunks(LANES).collect()
@@ -235,8 +252,9 @@ pub fn clip_frame_bounds(
     sigma: f64,
     max_iterations: u32,
     numerics: Numerics,
+    version: RecipeVersion,
 ) -> ClipBounds {
-    clip_frames_bounds(&[data], sigma, max_iterations, numerics)
+    clip_frames_bounds(&[data], sigma, max_iterations, numerics, version)
         .pop()
         .unwrap_or(ClipBounds::UNCLIPPED)
 }
@@ -250,7 +268,13 @@ pub fn clip_frame_mean_std(
     max_iterations: u32,
     numerics: Numerics,
 ) -> (Vec<bool>, ClipBounds) {
-    let bounds = clip_frame_bounds(data, sigma, max_iterations, numerics);
+    let bounds = clip_frame_bounds(
+        data,
+        sigma,
+        max_iterations,
+        numerics,
+        RecipeVersion::Soxspipe017,
+    );
     (data.iter().map(|&v| bounds.rejects(v)).collect(), bounds)
 }
 
@@ -386,7 +410,13 @@ mod tests {
             })
             .collect();
         let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
-        let clipped = clip_frames_bounds(&slices, 2.0, 4, Numerics::Soxspipe);
+        let clipped = clip_frames_bounds(
+            &slices,
+            2.0,
+            4,
+            Numerics::Soxspipe,
+            RecipeVersion::Soxspipe017,
+        );
         for (data, bounds) in frames.iter().zip(clipped) {
             // astropy's loop on an explicitly compacted copy, with bottleneck's sums.
             let mut work = data.clone();
@@ -500,7 +530,7 @@ mod tests {
     fn frame_level_excludes_clipped_pixels() {
         let mut data = vec![10.0f32; 1000];
         data[0] = 1.0e6;
-        let f = measure_frame(&data, 4.0, 3, Numerics::Exact);
+        let f = measure_frame(&data, 4.0, 3, Numerics::Exact, RecipeVersion::Soxspipe019);
         assert_eq!(f.level, 10.0);
         assert_eq!(f.noise, 0.0);
         assert_eq!(f.clipped, 1);

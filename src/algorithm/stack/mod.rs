@@ -9,6 +9,7 @@ mod lanes;
 mod pixel_clip;
 
 use super::dispatch::{Isa, Kernel, dispatch};
+use super::frame_mask::FrameMask;
 use super::numerics::median_in_place;
 use super::simd::{LANES, Simd};
 use crate::error::{Error, Result};
@@ -154,6 +155,47 @@ impl Noise for AduNoise<'_> {
 
     fn always_finite(&self) -> bool {
         self.finite
+    }
+}
+
+/// soxspipe 0.19's input masks: a frame's value at a pixel its own whole-frame clip
+/// masked takes no part in that pixel's clip and mean (and counts as rejected there),
+/// unless every frame masked the pixel, when all values take part.
+#[derive(Clone, Copy)]
+pub struct InputMasks<'a> {
+    pub frames: &'a [FrameMask<'a>],
+    /// Per pixel, whether every frame masked it.
+    pub every: &'a [bool],
+}
+
+/// Noise frames under [`InputMasks`]: a masked value reads as NaN, which every clip
+/// leaves out and marks clipped, exactly what astropy does with a masked input value.
+struct MaskedNoise<'a, N> {
+    inner: N,
+    masks: InputMasks<'a>,
+}
+
+impl<N: Noise> Noise for MaskedNoise<'_, N> {
+    #[inline(always)]
+    fn at(&self, k: usize, p: usize) -> f32 {
+        if !self.masks.every[p] && self.masks.frames[k].masks(p) {
+            f32::NAN
+        } else {
+            self.inner.at(k, p)
+        }
+    }
+
+    #[inline(always)]
+    fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64 {
+        let mut out = [0f32; LANES];
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = self.at(k, p + i);
+        }
+        s.widen(&out)
+    }
+
+    fn always_finite(&self) -> bool {
+        false
     }
 }
 
@@ -448,12 +490,14 @@ impl StackInput<'_> {
 }
 
 /// Per-pixel median/MAD clip of the noise frames, then the mean of the survivors
-/// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order).
+/// (soxspipe: bottleneck's float32 `nanmean`, frames summed in observing order), with
+/// soxspipe 0.19's input masks when given.
 pub fn clip_and_stack(
     input: &StackInput<'_>,
     levels: &[f64],
     cols: usize,
     settings: StackSettings,
+    masks: Option<InputMasks<'_>>,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
     let n = input.frames();
@@ -498,13 +542,23 @@ pub fn clip_and_stack(
                 },
             )
     };
-    let rejected = match input {
-        StackInput::Electrons(frames) => {
+    let rejected = match (input, masks) {
+        (StackInput::Electrons(frames), None) => {
             let job = StackJob::new(ElectronNoise { frames, levels }, n, settings);
             run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
-        StackInput::Adu { adu, table } => {
+        (StackInput::Adu { adu, table }, None) => {
             let job = StackJob::new(AduNoise::new(adu, table, levels), n, settings);
+            run(&|band| dispatch(BandKernel { job: &job, band }))?
+        }
+        (StackInput::Electrons(frames), Some(masks)) => {
+            let inner = ElectronNoise { frames, levels };
+            let job = StackJob::new(MaskedNoise { inner, masks }, n, settings);
+            run(&|band| dispatch(BandKernel { job: &job, band }))?
+        }
+        (StackInput::Adu { adu, table }, Some(masks)) => {
+            let inner = AduNoise::new(adu, table, levels);
+            let job = StackJob::new(MaskedNoise { inner, masks }, n, settings);
             run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
     };
@@ -564,6 +618,7 @@ mod tests {
                 numerics: Numerics::Soxspipe,
                 method: StackMethod::SOXSPIPE,
             },
+            None,
             &Silent,
         )
         .unwrap();
@@ -605,6 +660,7 @@ mod tests {
                     numerics: Numerics::Soxspipe,
                     method: StackMethod::SOXSPIPE,
                 },
+                None,
                 &Silent,
             )
             .unwrap();
@@ -750,7 +806,7 @@ mod tests {
                         method,
                     };
                     let stack = |input: &StackInput<'_>| {
-                        clip_and_stack(input, &levels, cols, settings, &Silent).unwrap()
+                        clip_and_stack(input, &levels, cols, settings, None, &Silent).unwrap()
                     };
                     let from_adu = stack(&StackInput::Adu {
                         adu: adu.iter().map(Vec::as_slice).collect(),

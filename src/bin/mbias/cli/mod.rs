@@ -141,6 +141,15 @@ pub struct SettingsArgs {
     /// --set qc-acceptable-ranges.master-ron=[0,5], --set vis.frame-clipping-sigma=4 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// The soxspipe release to reproduce: soxspipe-0.19 (default; its defaults, statistics
+    /// and product cards) or soxspipe-0.17 (0.17.4's). Same as --set mbias.recipe=….
+    #[arg(long, value_name = "VERSION", value_parser = parse_recipe)]
+    recipe: Option<mbias::params::RecipeVersion>,
+}
+
+fn parse_recipe(s: &str) -> Result<mbias::params::RecipeVersion, String> {
+    mbias::params::RecipeVersion::parse(s)
+        .ok_or_else(|| format!("'{s}': expected soxspipe-0.19 or soxspipe-0.17"))
 }
 
 impl SettingsArgs {
@@ -151,6 +160,9 @@ impl SettingsArgs {
         }
         for assignment in &self.set {
             settings.apply_override(assignment)?;
+        }
+        if let Some(version) = self.recipe {
+            settings.recipe_version = Some(version);
         }
         settings.check_profile()?;
         Ok(settings)

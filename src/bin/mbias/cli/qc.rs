@@ -66,7 +66,11 @@ pub fn run(args: &QcArgs) -> CommandResult {
         );
         return Ok(Status::InputError);
     }
-    let settings = args.settings.load()?;
+    let mut settings = args.settings.load()?;
+    // Judged by the ranges of the release the product was made as, unless asked otherwise.
+    if settings.recipe_version.is_none() {
+        settings.recipe_version = mbias::product::recipe_version(&product.header);
+    }
     // The product header is the first raw frame's, so it names the detector as the raw
     // frames did. A product of a detector these settings do not know is judged as a
     // generic profile's would be: with the settings' unscoped ranges only, not with

@@ -414,7 +414,7 @@ fn parameter_changes_restack_the_frames_in_memory_after_a_debounce() {
         app.update(key(KeyCode::Right)).is_empty(),
         "nothing starts before the debounce"
     );
-    assert_eq!(app.params.params.stacked_clipping_sigma, 3.1);
+    assert_eq!(app.params.params.stacked_clipping_sigma, 4.1);
     assert!(app.results.stale && app.restack_at.is_some());
     assert!(
         app.update(Msg::Tick(Instant::now() - Duration::from_secs(1)))
@@ -432,14 +432,14 @@ fn parameter_changes_restack_the_frames_in_memory_after_a_debounce() {
     else {
         panic!("a re-stack without reading: {effects:?}")
     };
-    assert_eq!(resolved.params.stacked_clipping_sigma, 3.1);
+    assert_eq!(resolved.params.stacked_clipping_sigma, 4.1);
     // Another change while that runs: the newest request wins.
     let first = *first;
     app.update(key(KeyCode::Right));
     let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
     assert!(
         matches!(&effects[..], [Effect::Cancel(c), Effect::Stack { resolved, .. }]
-        if *c == first && resolved.params.stacked_clipping_sigma == 3.2)
+        if *c == first && resolved.params.stacked_clipping_sigma == 4.2)
     );
 }
 
@@ -540,7 +540,7 @@ fn capital_s_saves_the_parameters_as_settings() {
         panic!("{effects:?}")
     };
     assert_eq!(path, Path::new("/out/mbias-settings.yaml"));
-    assert_eq!(resolved.params.stacked_clipping_sigma, 3.0);
+    assert_eq!(resolved.params.stacked_clipping_sigma, 4.0);
 }
 
 #[test]

@@ -1,11 +1,11 @@
-//! The parameters pane: soxspipe's four clipping parameters, the numerics mode, and the
-//! stack's rejection and combination.
+//! The parameters pane: the soxspipe release reproduced, soxspipe's four clipping
+//! parameters, the numerics mode, and the stack's rejection and combination.
 
 mod draw;
 mod input;
 
 use mbias::detector::Instrument;
-use mbias::params::{ClipParams, ClipValues, Combine, Numerics, Rejection};
+use mbias::params::{ClipParams, ClipValues, Combine, Numerics, RecipeVersion, Rejection};
 use mbias::settings::{Resolved, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +17,10 @@ pub enum Field {
     Numerics,
     Rejection,
     Combine,
+    Recipe,
 }
 
-pub const FIELDS: [Field; 7] = [
+pub const FIELDS: [Field; 8] = [
     Field::StackSigma,
     Field::StackIterations,
     Field::FrameSigma,
@@ -27,11 +28,13 @@ pub const FIELDS: [Field; 7] = [
     Field::Numerics,
     Field::Rejection,
     Field::Combine,
+    Field::Recipe,
 ];
 
 /// The choices beside the four numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Modes {
+    pub recipe: RecipeVersion,
     pub numerics: Numerics,
     pub rejection: Rejection,
     pub combine: Combine,
@@ -41,6 +44,7 @@ impl Modes {
     /// The modes a resolved run uses.
     pub fn of(resolved: &Resolved) -> Modes {
         Modes {
+            recipe: resolved.recipe,
             numerics: resolved.numerics,
             rejection: resolved.rejection,
             combine: resolved.combine,
@@ -68,6 +72,7 @@ fn cycle<T: Copy, const N: usize>(
 impl Field {
     pub fn label(self) -> &'static str {
         match self {
+            Field::Recipe => "soxspipe",
             Field::StackSigma => "stack σ",
             Field::StackIterations => "stack iterations",
             Field::FrameSigma => "frame σ",
@@ -81,6 +86,7 @@ impl Field {
     /// The soxspipe settings key (shown when the field is chosen).
     pub fn key(self) -> &'static str {
         match self {
+            Field::Recipe => "mbias recipe",
             Field::StackSigma => "stacked-clipping-sigma",
             Field::StackIterations => "stacked-clipping-iterations",
             Field::FrameSigma => "frame-clipping-sigma",
@@ -123,8 +129,9 @@ impl ParamsPane {
         match settings.resolve(mbias::detector::soxs_vis()) {
             Ok(resolved) => ParamsPane::new(resolved.params, Modes::of(&resolved)),
             Err(_) => ParamsPane::new(
-                mbias::settings::instrument_defaults(Instrument::Soxs).0,
+                mbias::settings::instrument_defaults(Instrument::Soxs, RecipeVersion::DEFAULT).0,
                 Modes {
+                    recipe: RecipeVersion::DEFAULT,
                     numerics: Numerics::Soxspipe,
                     rejection: Rejection::MadSigma,
                     combine: Combine::Mean,
@@ -143,6 +150,7 @@ impl ParamsPane {
         }
         Resolved {
             params: self.params,
+            recipe: self.modes.recipe,
             numerics: self.modes.numerics,
             rejection: self.modes.rejection,
             combine: self.modes.combine,
@@ -170,6 +178,7 @@ impl ParamsPane {
             Field::StackIterations => p.stacked_clipping_iterations.to_string(),
             Field::FrameSigma => format!("{:.1}", p.frame_clipping_sigma),
             Field::FrameIterations => p.frame_clipping_iterations.to_string(),
+            Field::Recipe => self.modes.recipe.release().to_string(),
             Field::Numerics => self.modes.numerics.name().to_string(),
             Field::Rejection => self.modes.rejection.name().to_string(),
             Field::Combine => self.modes.combine.name().to_string(),
@@ -204,6 +213,14 @@ impl ParamsPane {
             Field::FrameIterations => {
                 p.frame_clipping_iterations = count(p.frame_clipping_iterations)
             }
+            Field::Recipe => {
+                modes.recipe = cycle(
+                    RecipeVersion::ALL,
+                    modes.recipe,
+                    direction,
+                    RecipeVersion::name,
+                )
+            }
             Field::Numerics => {
                 modes.numerics = cycle(
                     [Numerics::Soxspipe, Numerics::Exact],
@@ -237,6 +254,7 @@ impl ParamsPane {
             Field::FrameIterations => {
                 p.frame_clipping_iterations = text.parse().map_err(|_| bad())?
             }
+            Field::Recipe => modes.recipe = RecipeVersion::parse(text).ok_or_else(bad)?,
             Field::Numerics => modes.numerics = Numerics::parse(text).ok_or_else(bad)?,
             Field::Rejection => modes.rejection = Rejection::parse(text).ok_or_else(bad)?,
             Field::Combine => modes.combine = Combine::parse(text).ok_or_else(bad)?,
@@ -257,7 +275,7 @@ mod tests {
     fn steps_and_typed_values() {
         let mut p = pane();
         p.step(1).unwrap();
-        assert_eq!(p.params.stacked_clipping_sigma, 3.1);
+        assert_eq!(p.params.stacked_clipping_sigma, 4.1);
         p.move_cursor(1);
         p.step(-1).unwrap();
         assert_eq!(p.params.stacked_clipping_iterations, 2);
@@ -275,6 +293,13 @@ mod tests {
         assert_eq!(p.modes.combine, Combine::Median);
         p.step(1).unwrap();
         assert_eq!(p.modes.combine, Combine::Mean);
+        p.move_cursor(1);
+        assert_eq!(p.field(), Field::Recipe);
+        assert_eq!(p.value_text(Field::Recipe), "0.19");
+        p.step(1).unwrap();
+        assert_eq!(p.modes.recipe, RecipeVersion::Soxspipe017);
+        p.set_text("soxspipe-0.19").unwrap();
+        assert_eq!(p.modes.recipe, RecipeVersion::Soxspipe019);
         assert!(p.touched);
     }
 
@@ -284,7 +309,7 @@ mod tests {
         assert!(p.set_text("abc").unwrap_err().contains("not a valid"));
         assert!(p.set_text("0").unwrap_err().contains("greater than 0"));
         assert!(p.set_text("-2").is_err());
-        assert_eq!(p.params.stacked_clipping_sigma, 3.0);
+        assert_eq!(p.params.stacked_clipping_sigma, 4.0);
         p.move_cursor(1);
         p.set_text("1").unwrap();
         assert!(p.step(-1).unwrap_err().contains("at least 1"));

@@ -1,0 +1,143 @@
+//! soxspipe 0.19's RAW RON: the read noise of one raw frame, from the difference of the
+//! first two frames in observing order. The difference is clipped about its median at
+//! ±10 MAD-σ (two rounds at most), and its standard deviation over the surviving pixels,
+//! divided by √2, is the noise of one frame. Their levels cancel, so structure that the
+//! frames share (the bias pattern, hot columns) does not count as noise.
+
+use super::numerics::{MAD_TO_STD, mean_std_f64, numpy_masked_mean_std};
+use crate::params::Numerics;
+
+/// soxspipe's clip of the difference: σ and rounds.
+const SIGMA: f32 = 10.0;
+const ROUNDS: u32 = 2;
+
+/// RAW RON, e-, from two frames' electrons (same shape); NaN when the difference has no
+/// surviving pixel.
+pub fn difference_ron(first: &[f32], second: &[f32], numerics: Numerics) -> f64 {
+    let difference: Vec<f32> = first.iter().zip(second).map(|(a, b)| a - b).collect();
+    let (low, high) = match numerics {
+        Numerics::Soxspipe => clip_bounds_f32(&difference),
+        Numerics::Exact => {
+            let (low, high) = clip_bounds_f64(&difference);
+            (low as f32, high as f32)
+        }
+    };
+    let masked = |i: usize| {
+        let v = difference[i];
+        !(v.is_finite() && low <= v && v <= high)
+    };
+    let std = match numerics {
+        Numerics::Soxspipe => numpy_masked_mean_std(&difference, masked).map(|(_, s)| s),
+        Numerics::Exact => {
+            let kept: Vec<f32> = (0..difference.len())
+                .filter(|&i| !masked(i))
+                .map(|i| difference[i])
+                .collect();
+            mean_std_f64(&kept).map(|(_, s)| s)
+        }
+    };
+    std.map_or(f64::NAN, |s| s / std::f64::consts::SQRT_2)
+}
+
+/// astropy 7.2's `sigma_clip(d, 10, maxiters=2, cenfunc="median", stdfunc="mad_std")` on
+/// float32 data: float32 medians, float32 bounds. Returns the last bounds (NaN when
+/// nothing finite was left, which then keeps every finite value).
+fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
+    let mut work: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let mut deviations = Vec::with_capacity(work.len());
+    let (mut low, mut high) = (f32::NAN, f32::NAN);
+    for _ in 0..ROUNDS {
+        let n = work.len();
+        let Some(median) = median_f32(&mut work) else {
+            return (f32::NEG_INFINITY, f32::INFINITY);
+        };
+        deviations.clear();
+        deviations.extend(work.iter().map(|&v| (v - median).abs()));
+        let mad = median_f32(&mut deviations).unwrap_or(f32::NAN);
+        // astropy scales the float32 MAD by its constant rounded to float32 (NumPy's
+        // rules for a Python float beside a float32 value).
+        let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
+        (low, high) = (median - half_width, median + half_width);
+        work.retain(|&v| low <= v && v <= high);
+        if work.len() == n {
+            break;
+        }
+    }
+    (low, high)
+}
+
+/// [`clip_bounds_f32`] in float64 throughout (`exact` numerics).
+fn clip_bounds_f64(values: &[f32]) -> (f64, f64) {
+    let mut work: Vec<f64> = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| f64::from(v))
+        .collect();
+    let mut deviations = Vec::with_capacity(work.len());
+    let (mut low, mut high) = (f64::NAN, f64::NAN);
+    for _ in 0..ROUNDS {
+        let n = work.len();
+        let Some(median) = super::numerics::median_in_place(&mut work) else {
+            return (f64::NEG_INFINITY, f64::INFINITY);
+        };
+        deviations.clear();
+        deviations.extend(work.iter().map(|&v| (v - median).abs()));
+        let mad = super::numerics::median_in_place(&mut deviations).unwrap_or(f64::NAN);
+        let half_width = mad * MAD_TO_STD * f64::from(SIGMA);
+        (low, high) = (median - half_width, median + half_width);
+        work.retain(|&v| low <= v && v <= high);
+        if work.len() == n {
+            break;
+        }
+    }
+    (low, high)
+}
+
+/// numpy's float32 median of finite values (even count: the float32 mean of the middle
+/// two), reordering them; `None` when empty.
+fn median_f32(values: &mut [f32]) -> Option<f32> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let (left, &mut upper, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = left.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    Some((lower + upper) / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_are_numpys() {
+        assert_eq!(median_f32(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median_f32(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median_f32(&mut []), None);
+    }
+
+    #[test]
+    fn shared_structure_cancels_and_a_cosmic_is_clipped() {
+        // Two frames with the same column pattern and independent ±1 noise: the
+        // difference is ±2 or 0 (std √2 · 1 · …), a cosmic in one frame goes.
+        let n = 4000;
+        let pattern = |i: usize| 1000.0 + (i % 40) as f32 * 5.0;
+        let noise = |i: usize, k: usize| {
+            if (i * 7 + k * 3).is_multiple_of(2) {
+                1.0
+            } else {
+                -1.0
+            }
+        };
+        let mut a: Vec<f32> = (0..n).map(|i| pattern(i) + noise(i, 0)).collect();
+        let b: Vec<f32> = (0..n).map(|i| pattern(i) + noise(i / 2, 1)).collect();
+        a[17] += 5000.0;
+        for numerics in [Numerics::Soxspipe, Numerics::Exact] {
+            let ron = difference_ron(&a, &b, numerics);
+            assert!((ron - 1.0).abs() < 0.05, "{numerics:?}: {ron}");
+        }
+    }
+}
