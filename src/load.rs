@@ -3,6 +3,7 @@
 //! bias level is the point of a master bias. What comes out is the algorithm's
 //! [`Frame`]s; the plan they were read by stays here.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,8 +12,9 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::algorithm::{ElectronTable, Frame, Samples, electron_table};
+use crate::detector::Instrument;
 use crate::error::{Error, FitsError, Result};
-use crate::fits::{FrameFile, Pixels, read_window};
+use crate::fits::{FrameFile, Pixels, read_frame_header, read_window};
 use crate::params::Numerics;
 use crate::progress::{Progress, Stage};
 use crate::verify::Plan;
@@ -39,10 +41,68 @@ impl Storage {
     }
 }
 
+/// A static bad-pixel map of the science window, as soxspipe gives every prepared frame
+/// as its QUAL: it never reaches the master's mask, but FPN FRACMAX's block means and
+/// (soxspipe 0.19) RAW RON leave its pixels out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadPixelMap {
+    pub path: PathBuf,
+    /// `true` = bad (any value other than 0 in the file).
+    pub bad: Array2<bool>,
+    pub count: usize,
+}
+
+/// The bad-pixel map soxspipe would take for `plan`: a generic profile's own, or for a
+/// built-in profile `<static_calibrations>/<soxs|xsh>/BP_MAP_RP_<ARM>_<x>x<y>.fits` by
+/// the frames' binning. `None` when there is none to take.
+pub fn bad_pixel_map_file(plan: &Plan, static_calibrations: Option<&Path>) -> Option<PathBuf> {
+    if let Some(own) = &plan.profile.bad_pixel_map {
+        return Some(own.clone());
+    }
+    let folder = match plan.profile.instrument? {
+        Instrument::Soxs => "soxs",
+        Instrument::Xshooter => "xsh",
+    };
+    let (x, y) = plan.binning;
+    let name = format!("BP_MAP_RP_{}_{x}x{y}.fits", plan.profile.arm);
+    Some(static_calibrations?.join(folder).join(name))
+}
+
+/// Reads the bad-pixel map at `path`, which must cover a science window of `shape`.
+pub fn read_bad_pixel_map(path: &Path, shape: (usize, usize)) -> Result<BadPixelMap> {
+    let file = read_frame_header(path)?;
+    let (rows, cols) = file.image.shape;
+    if (rows, cols) != shape {
+        return Err(FitsError::Data {
+            path: path.to_path_buf(),
+            hdu: file.image.index,
+            message: format!(
+                "the bad-pixel map is {rows}×{cols} pixels, the science window {}×{}",
+                shape.0, shape.1
+            ),
+        }
+        .into());
+    }
+    let values: Vec<bool> = match read_window(path, file.image.index, 0..rows, 0..cols, false)? {
+        Pixels::U16(v) => v.iter().map(|&x| x != 0).collect(),
+        Pixels::F32(v) => v.iter().map(|&x| x != 0.0).collect(),
+        Pixels::F64(v) => v.iter().map(|&x| x != 0.0).collect(),
+    };
+    let count = values.iter().filter(|&&b| b).count();
+    let reading = FrameFile::single(path.to_path_buf(), file.image.header.clone(), shape);
+    Ok(BadPixelMap {
+        path: path.to_path_buf(),
+        bad: window_array(&reading, shape, values)?,
+        count,
+    })
+}
+
 /// All frames of a verified set, in memory, ready to be stacked again and again.
 #[derive(Debug, Clone)]
 pub struct FrameSet {
     pub plan: Plan,
+    /// The static bad-pixel map of the science window, when one applies.
+    pub bad_pixels: Option<Arc<BadPixelMap>>,
     /// In the plan's order. Shared, so a set for another selection of the same frames
     /// reuses them in memory.
     pub frames: Vec<Arc<Frame>>,
@@ -53,6 +113,14 @@ pub struct FrameSet {
 }
 
 impl FrameSet {
+    /// Whether this set is loaded as `options` ask: stored for their numerics, with the
+    /// bad-pixel map they name.
+    pub fn fits(&self, options: LoadOptions<'_>) -> bool {
+        self.storage == Storage::for_numerics(options.numerics)
+            && self.bad_pixels.as_ref().map(|m| m.path.clone())
+                == bad_pixel_map_file(&self.plan, options.static_calibrations)
+    }
+
     /// (rows, columns) of the science window.
     pub fn shape(&self) -> (usize, usize) {
         self.plan.shape()
@@ -142,23 +210,38 @@ fn to_samples(
     })
 }
 
-/// Reads and prepares every frame of the plan, stored for `numerics`, two at a time on
-/// the two cores.
-pub fn load(plan: &Plan, numerics: Numerics, progress: &dyn Progress) -> Result<FrameSet> {
-    load_reusing(plan, numerics, None, progress)
+/// How a set is loaded: the numerics it will be stacked with, and soxspipe's static
+/// calibrations folder (for its bad-pixel maps).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    pub numerics: Numerics,
+    pub static_calibrations: Option<&'a Path>,
+}
+
+/// Reads and prepares every frame of the plan, two at a time on the two cores, and the
+/// bad-pixel map that applies to it.
+pub fn load(plan: &Plan, options: LoadOptions<'_>, progress: &dyn Progress) -> Result<FrameSet> {
+    load_reusing(plan, options, None, progress)
 }
 
 /// [`load`], taking the frames `previous` already holds instead of reading them again:
 /// the console's selection changes re-stack without re-reading what stays.
 pub fn load_reusing(
     plan: &Plan,
-    numerics: Numerics,
+    options: LoadOptions<'_>,
     previous: Option<&FrameSet>,
     progress: &dyn Progress,
 ) -> Result<FrameSet> {
-    let storage = Storage::for_numerics(numerics);
-    let table = electron_table(plan.gain);
+    let storage = Storage::for_numerics(options.numerics);
     let shape = plan.shape();
+    let bad_pixels = match bad_pixel_map_file(plan, options.static_calibrations) {
+        Some(path) => match previous.and_then(|p| p.bad_pixels.as_ref()) {
+            Some(kept) if kept.path == path => Some(kept.clone()),
+            _ => Some(Arc::new(read_bad_pixel_map(&path, shape)?)),
+        },
+        None => None,
+    };
+    let table = electron_table(plan.gain);
     let total = plan.frames.len();
     let done = AtomicUsize::new(0);
     progress.report(Stage::Reading { done: 0, total });
@@ -231,6 +314,7 @@ pub fn load_reusing(
     let convert_time = frames.iter().map(|f| f.2).sum();
     Ok(FrameSet {
         plan: plan.clone(),
+        bad_pixels,
         frames: frames.into_iter().map(|f| f.0).collect(),
         storage,
         read_time,

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
-use crate::algorithm::{self, MasterBias, StackMethod, StackRequest};
+use crate::algorithm::{self, MasterBias, StackMethod, StackRequest, standard};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
-use crate::load::{self as loader, FrameSet, Storage};
+use crate::load::{self as loader, FrameSet, LoadOptions};
 use crate::params::{Numerics, RecipeVersion};
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, FrameQc, QcReport};
@@ -36,6 +36,9 @@ pub struct Loaded {
     /// The last frame levels and what they were measured with: a re-stack that changes
     /// only the stack clip reuses them.
     levels: Mutex<Option<(LevelsKey, Arc<Vec<FrameLevel>>)>>,
+    /// soxspipe 0.19's RAW RON by the numerics it was measured with (it depends on
+    /// nothing else).
+    difference_ron: Mutex<Option<(Numerics, f64)>>,
 }
 
 /// What frame levels depend on.
@@ -53,7 +56,27 @@ impl Loaded {
             set,
             frame_qc,
             levels: Mutex::new(None),
+            difference_ron: Mutex::new(None),
         }
+    }
+
+    /// soxspipe 0.19's RAW RON of these frames, measured or reused; `None` for one frame.
+    fn difference_ron(&self, numerics: Numerics) -> Option<f64> {
+        let [first, second, ..] = &self.set.frames[..] else {
+            return None;
+        };
+        if let Ok(cache) = self.difference_ron.lock()
+            && let Some((cached, ron)) = *cache
+            && cached == numerics
+        {
+            return Some(ron);
+        }
+        let bad = self.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
+        let ron = algorithm::difference_ron(&first.electrons(), &second.electrons(), bad, numerics);
+        if let Ok(mut cache) = self.difference_ron.lock() {
+            *cache = Some((numerics, ron));
+        }
+        Some(ron)
     }
 
     /// Frame levels for `resolved`, measured or reused.
@@ -106,23 +129,31 @@ impl Loaded {
     }
 }
 
-/// Reads a plan's frames, stored for `numerics`, and measures their per-frame QC.
-pub fn load(plan: &Plan, numerics: Numerics, progress: &dyn Progress) -> Result<Loaded> {
-    load_reusing(plan, numerics, &[], progress)
+/// How `resolved` asks for a set to be loaded.
+pub fn load_options(resolved: &Resolved) -> LoadOptions<'_> {
+    LoadOptions {
+        numerics: resolved.numerics,
+        static_calibrations: resolved.static_calibrations.as_deref(),
+    }
+}
+
+/// Reads a plan's frames as `options` say, and measures their per-frame QC.
+pub fn load(plan: &Plan, options: LoadOptions<'_>, progress: &dyn Progress) -> Result<Loaded> {
+    load_reusing(plan, options, &[], progress)
 }
 
 /// [`load`], reusing the prepared frames of `previous` sets that `plan` shares with them
 /// (the console's selection changes); the per-frame QC is measured again for the new set.
 pub fn load_reusing(
     plan: &Plan,
-    numerics: Numerics,
+    options: LoadOptions<'_>,
     previous: &[Arc<Loaded>],
     progress: &dyn Progress,
 ) -> Result<Loaded> {
     let same_image = previous
         .iter()
         .find(|l| l.set.plan.extension == plan.extension);
-    let set = loader::load_reusing(plan, numerics, same_image.map(|l| &l.set), progress)?;
+    let set = loader::load_reusing(plan, options, same_image.map(|l| &l.set), progress)?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
@@ -141,7 +172,16 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    let levels = loaded.levels(resolved, progress);
+    let (levels, difference_ron) = rayon::join(
+        || loaded.levels(resolved, progress),
+        || {
+            resolved
+                .recipe
+                .is_019()
+                .then(|| loaded.difference_ron(resolved.numerics))
+                .flatten()
+        },
+    );
     // The noise model's read noise: measured from frame differences when the set has a
     // pair, else the headers' (or the profile's) value.
     let read_noise = loaded
@@ -159,6 +199,7 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         method,
         version: resolved.recipe,
         ron: loaded.set.plan.read_noise(resolved.recipe),
+        difference_ron,
     };
     let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
     progress.report(Stage::Qc);
@@ -212,17 +253,19 @@ pub fn run(
         Frames::Read { plans, reuse } => plans
             .iter()
             .map(|plan| {
-                let loaded = load_reusing(plan, resolved.numerics, reuse, progress)?;
+                let loaded = load_reusing(plan, load_options(resolved), reuse, progress)?;
                 stack_one(Arc::new(loaded))
             })
             .collect(),
         Frames::InMemory(loaded) => loaded
             .iter()
             .map(|l| {
-                if l.set.storage == Storage::for_numerics(resolved.numerics) {
+                if l.set.fits(load_options(resolved)) {
                     stack_one(l.clone())
                 } else {
-                    stack_one(Arc::new(load(&l.set.plan, resolved.numerics, progress)?))
+                    let reloaded =
+                        load_reusing(&l.set.plan, load_options(resolved), &[], progress)?;
+                    stack_one(Arc::new(reloaded))
                 }
             })
             .collect(),

@@ -151,6 +151,12 @@ fn float_value(v: f64) -> Value {
     }
 }
 
+/// The two COMMENT cards that name the FITS standard, which cfitsio writes into every
+/// primary HDU itself: inherited too, they would stand twice.
+fn is_fits_standard_comment(text: &str) -> bool {
+    text.contains("Flexible Image Transport System") || text.contains("2001A&A...376..359H")
+}
+
 /// Header cards being assembled: a card replaces an earlier one of its keyword, and the
 /// result is sorted by keyword like soxspipe's `sort_keywords`.
 struct Cards(Vec<Card>);
@@ -164,7 +170,9 @@ impl Cards {
         for card in &header.cards {
             let key = card.key.to_ascii_uppercase();
             let commentary = matches!(key.as_str(), "COMMENT" | "HISTORY" | "");
-            let dropped = NOT_INHERITED.contains(&key.as_str()) || describes_raw_storage(&key);
+            let dropped = NOT_INHERITED.contains(&key.as_str())
+                || describes_raw_storage(&key)
+                || (key == "COMMENT" && is_fits_standard_comment(&card.raw));
             if dropped || (!commentary && !seen.insert(key)) {
                 continue;
             }
@@ -270,7 +278,7 @@ type Param = (&'static str, Value);
 /// The stacking parameters as `ESO PRO REC1 PARAM`s: those every image of a product
 /// shares, and the read noise the noise-model rejection scaled its bounds with (e-),
 /// which is each image's own.
-fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
+fn params(set: &FrameSet, master: &MasterBias) -> (Vec<Param>, Option<Param>) {
     let p = &master.params;
     let text = |s: &str| Value::Str(s.to_string());
     let stacked = [
@@ -290,10 +298,14 @@ fn params(master: &MasterBias) -> (Vec<Param>, Option<Param>) {
             Value::Int(i64::from(p.frame_clipping_iterations)),
         ),
     ];
-    // soxspipe numbers them in the order of its settings file, which 0.19 changed.
-    let clipping = match master.version {
-        RecipeVersion::Soxspipe017 => [stacked, frame].concat(),
-        RecipeVersion::Soxspipe019 => [frame, stacked].concat(),
+    // soxspipe numbers them in the order of its settings file: X-shooter's and SOXS's
+    // since 0.19 list the frame clip first, SOXS's 0.17.4 the stacked clip.
+    let soxs_017 = set.plan.profile.instrument == Some(crate::detector::Instrument::Soxs)
+        && master.version == RecipeVersion::Soxspipe017;
+    let clipping = if soxs_017 {
+        [stacked, frame].concat()
+    } else {
+        [frame, stacked].concat()
     };
     let mbias = [
         ("recipe", text(master.version.name())),
@@ -330,7 +342,7 @@ pub fn primary_cards(set: &FrameSet, master: &MasterBias, qc: &QcReport) -> Vec<
     let mut cards = Cards::inherited(&first);
     cards.flux("FLUX");
     cards.pro(set);
-    let (shared, own) = params(master);
+    let (shared, own) = params(set, master);
     cards.params(1, &[shared, own.into_iter().collect()].concat());
     cards.qc(qc, master.version);
     cards.finish()
@@ -349,7 +361,7 @@ fn extensions_primary_cards(first: Image<'_>) -> Vec<Card> {
     let mut cards = Cards::inherited(&header);
     cards.checksums();
     cards.pro(first.set);
-    cards.params(1, &params(first.master).0);
+    cards.params(1, &params(first.set, first.master).0);
     cards.finish()
 }
 
@@ -365,7 +377,7 @@ fn extension_flux_cards(image: Image<'_>, name: &str) -> Vec<Card> {
         .unwrap_or_default();
     let mut cards = Cards::inherited(&header);
     cards.flux(&format!("{name}.FLUX"));
-    let (shared, own) = params(image.master);
+    let (shared, own) = params(image.set, image.master);
     cards.params(shared.len() + 1, &own.into_iter().collect::<Vec<_>>());
     cards.qc(image.qc, image.master.version);
     cards.sorted()

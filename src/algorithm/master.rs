@@ -100,6 +100,10 @@ pub struct StackRequest {
     /// The read noise the headers (or the profile) give, e-: the uncertainty of one
     /// frame's pixel.
     pub ron: f64,
+    /// soxspipe 0.19's RAW RON ([`difference_ron`] of the first two frames), when the
+    /// caller has measured it: it depends on the frames and numerics only, so a re-stack
+    /// need not measure it again. Measured here when absent.
+    pub difference_ron: Option<f64>,
 }
 
 /// Stacks prepared frames whose [`frame_levels`](super::frame_levels) are known (for the
@@ -116,6 +120,7 @@ pub fn stack_levels(
         method,
         version,
         ron,
+        difference_ron: measured,
     } = *request;
     let summary = LevelSummary::of(levels);
     let (rows, cols) = frames.first().map_or((0, 0), |f| f.shape());
@@ -131,13 +136,24 @@ pub fn stack_levels(
         numerics,
         method,
     };
-    let input_masks = version.is_019().then_some(InputMasks {
-        frames: &frame_masks,
-        every: &every,
-    });
+    let input_masks = version
+        .is_019()
+        .then(|| InputMasks::new(&frame_masks, &every));
     let (stacked, raw_ron) = rayon::join(
-        || stack_noise(frames, levels, cols, settings, input_masks, progress),
-        || raw_ron(frames, &summary, numerics, version),
+        || {
+            stack_noise(
+                frames,
+                levels,
+                cols,
+                settings,
+                input_masks.as_ref(),
+                progress,
+            )
+        },
+        || match measured {
+            Some(ron) if version.is_019() && frames.len() > 1 => ron,
+            _ => raw_ron(frames, &summary, numerics, version),
+        },
     );
     let mut stacked = stacked?;
     let masked = mask_and_measure(every, &stacked, request);
@@ -182,7 +198,7 @@ fn raw_ron(
 ) -> f64 {
     match frames {
         [first, second, ..] if version.is_019() => {
-            difference_ron(&first.electrons(), &second.electrons(), numerics)
+            difference_ron(&first.electrons(), &second.electrons(), None, numerics)
         }
         _ => summary.mean_noise,
     }
@@ -233,7 +249,7 @@ fn stack_noise(
     levels: &[FrameLevel],
     cols: usize,
     settings: StackSettings,
-    masks: Option<InputMasks<'_>>,
+    masks: Option<&InputMasks>,
     progress: &dyn Progress,
 ) -> Result<StackedNoise> {
     if let ([frame], [level]) = (frames, levels) {

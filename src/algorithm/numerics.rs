@@ -286,15 +286,26 @@ const MEDIAN_SAMPLE: usize = 1 << 18;
 /// bucket(s) holding the middle ranks. Two reads instead of sorting a copy; exact up to
 /// [`MEDIAN_SAMPLE`] values, from a regular subsample above.
 pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
-    let keep = |v: f32| v.is_finite() && keep(v);
-    let bucket_of = |v: f32| (order_key(v) >> 16) as usize;
     let stride = (values.len() / MEDIAN_SAMPLE).max(1);
-    let sample = || values.iter().step_by(stride).copied();
+    let (lower, upper) = middle_values(|| {
+        values
+            .iter()
+            .step_by(stride)
+            .copied()
+            .filter(|&v| v.is_finite() && keep(v))
+    })?;
+    Some(0.5 * (f64::from(lower) + f64::from(upper)))
+}
+
+/// The two middle order statistics (ranks ⌊(n−1)/2⌋ and ⌊n/2⌋, the same value for an odd
+/// count) of the finite values `values()` yields, exactly, by a two-pass radix select:
+/// count the top 16 bits of each value's order key, then sort only the bucket(s) holding
+/// the middle ranks. `values` is called twice and must yield the same values both times.
+pub fn middle_values<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<(f32, f32)> {
+    let bucket_of = |v: f32| (order_key(v) >> 16) as usize;
     let mut counts = vec![0u32; 1 << 16];
-    for v in sample() {
-        if keep(v) {
-            counts[bucket_of(v)] += 1;
-        }
+    for v in values() {
+        counts[bucket_of(v)] += 1;
     }
     let n: usize = counts.iter().map(|&c| c as usize).sum();
     if n == 0 {
@@ -313,17 +324,17 @@ pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
         below += c as usize;
     }
     let (first, last) = (located[0].0, located[1].0);
-    let mut members: Vec<f32> = sample()
-        .filter(|&v| keep(v) && (first..=last).contains(&bucket_of(v)))
+    let mut members: Vec<f32> = values()
+        .filter(|&v| (first..=last).contains(&bucket_of(v)))
         .collect();
     let offset = located[0].1;
     let mut value_at = |rank: usize| {
         let (_, value, _) = members.select_nth_unstable_by(rank - offset, f32::total_cmp);
-        f64::from(*value)
+        *value
     };
     let upper = value_at(ranks[1]);
     let lower = value_at(ranks[0]);
-    Some(0.5 * (lower + upper))
+    Some((lower, upper))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! divided by √2, is the noise of one frame. Their levels cancel, so structure that the
 //! frames share (the bias pattern, hot columns) does not count as noise.
 
-use super::numerics::{MAD_TO_STD, mean_std_f64, numpy_masked_mean_std};
+use super::numerics::{MAD_TO_STD, mean_std_f64, middle_values, numpy_masked_mean_std};
 use crate::params::Numerics;
 
 /// soxspipe's clip of the difference: σ and rounds.
@@ -12,8 +12,14 @@ const SIGMA: f32 = 10.0;
 const ROUNDS: u32 = 2;
 
 /// RAW RON, e-, from two frames' electrons (same shape); NaN when the difference has no
-/// surviving pixel.
-pub fn difference_ron(first: &[f32], second: &[f32], numerics: Numerics) -> f64 {
+/// surviving pixel. Pixels `bad` marks (a static bad-pixel map) take part in the clip, as
+/// in soxspipe, but not in the standard deviation.
+pub fn difference_ron(
+    first: &[f32],
+    second: &[f32],
+    bad: Option<&[bool]>,
+    numerics: Numerics,
+) -> f64 {
     let difference: Vec<f32> = first.iter().zip(second).map(|(a, b)| a - b).collect();
     let (low, high) = match numerics {
         Numerics::Soxspipe => clip_bounds_f32(&difference),
@@ -24,7 +30,7 @@ pub fn difference_ron(first: &[f32], second: &[f32], numerics: Numerics) -> f64 
     };
     let masked = |i: usize| {
         let v = difference[i];
-        !(v.is_finite() && low <= v && v <= high)
+        !(v.is_finite() && low <= v && v <= high) || bad.is_some_and(|b| b[i])
     };
     let std = match numerics {
         Numerics::Soxspipe => numpy_masked_mean_std(&difference, masked).map(|(_, s)| s),
@@ -48,12 +54,12 @@ fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
     let (mut low, mut high) = (f32::NAN, f32::NAN);
     for _ in 0..ROUNDS {
         let n = work.len();
-        let Some(median) = median_f32(&mut work) else {
+        let Some(median) = median_f32(&work) else {
             return (f32::NEG_INFINITY, f32::INFINITY);
         };
         deviations.clear();
         deviations.extend(work.iter().map(|&v| (v - median).abs()));
-        let mad = median_f32(&mut deviations).unwrap_or(f32::NAN);
+        let mad = median_f32(&deviations).unwrap_or(f32::NAN);
         // astropy scales the float32 MAD by its constant rounded to float32 (NumPy's
         // rules for a Python float beside a float32 value).
         let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
@@ -94,18 +100,14 @@ fn clip_bounds_f64(values: &[f32]) -> (f64, f64) {
 }
 
 /// numpy's float32 median of finite values (even count: the float32 mean of the middle
-/// two), reordering them; `None` when empty.
-fn median_f32(values: &mut [f32]) -> Option<f32> {
-    let n = values.len();
-    if n == 0 {
-        return None;
-    }
-    let (left, &mut upper, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
-    if n % 2 == 1 {
-        return Some(upper);
-    }
-    let lower = left.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    Some((lower + upper) / 2.0)
+/// two); `None` when empty.
+fn median_f32(values: &[f32]) -> Option<f32> {
+    let (lower, upper) = middle_values(|| values.iter().copied())?;
+    Some(if values.len() % 2 == 1 {
+        upper
+    } else {
+        (lower + upper) / 2.0
+    })
 }
 
 #[cfg(test)]
@@ -114,9 +116,13 @@ mod tests {
 
     #[test]
     fn medians_are_numpys() {
-        assert_eq!(median_f32(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median_f32(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median_f32(&mut []), None);
+        assert_eq!(median_f32(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median_f32(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(
+            median_f32(&[-0.5, 7.0, -3.0, 1e-30, 2.0, -1e-30]),
+            Some(0.0)
+        );
+        assert_eq!(median_f32(&[]), None);
     }
 
     #[test]
@@ -136,7 +142,7 @@ mod tests {
         let b: Vec<f32> = (0..n).map(|i| pattern(i) + noise(i / 2, 1)).collect();
         a[17] += 5000.0;
         for numerics in [Numerics::Soxspipe, Numerics::Exact] {
-            let ron = difference_ron(&a, &b, numerics);
+            let ron = difference_ron(&a, &b, None, numerics);
             assert!((ron - 1.0).abs() < 0.05, "{numerics:?}: {ron}");
         }
     }

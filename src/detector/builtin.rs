@@ -92,6 +92,7 @@ fn eso_profile(t: Table, version: RecipeVersion) -> Profile {
         required_numbers,
         order_by: strings(&["MJD-OBS"]),
         default_numerics: Numerics::Soxspipe,
+        bad_pixel_map: None,
     }
 }
 

@@ -332,6 +332,9 @@ pub struct Profile {
     pub order_by: Vec<String>,
     /// Numerics when settings do not choose: soxspipe's for the built-ins.
     pub default_numerics: Numerics,
+    /// A static bad-pixel map of the science window (a generic profile's
+    /// `bad-pixel-map`; built-in profiles take soxspipe's from `mbias.static-calibrations`).
+    pub bad_pixel_map: Option<std::path::PathBuf>,
 }
 
 /// Why no profile fits a header.
@@ -498,6 +501,7 @@ impl Profile {
             required_numbers: Vec::new(),
             order_by: vec!["MJD-OBS".into(), "DATE-OBS".into()],
             default_numerics: Numerics::Exact,
+            bad_pixel_map: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! numpy compares complex numbers lexicographically (real part first), so the clip
 //! bounds and the median below do the same; that is why this is not a textbook FPN.
 
+use crate::algorithm::numerics::middle_values;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex64;
 
@@ -14,26 +15,58 @@ const BLOCK: usize = 5;
 /// columns that do not fill a block are dropped,
 /// as `ccdproc.block_reduce` does). Returns (block rows, block cols, values).
 /// `value(p)` is pixel `p` in electrons, so frames kept as ADU need no converted copy.
+/// Pixels `bad` marks (soxspipe's static bad-pixel map) are left out of their block's
+/// mean; a block of bad pixels only takes the median of the whole frame, as soxspipe
+/// fills it.
 pub fn block_means(
     value: impl Fn(usize) -> f32,
     rows: usize,
     cols: usize,
+    bad: Option<&[bool]>,
 ) -> (usize, usize, Vec<f64>) {
     let (br, bc) = (rows / BLOCK, cols / BLOCK);
+    let is_bad = |p: usize| bad.is_some_and(|b| b[p]);
     let mut out = vec![0f64; br * bc];
+    let mut empty = Vec::new();
     for (i, out_row) in out.chunks_mut(bc.max(1)).enumerate().take(br) {
         for (j, cell) in out_row.iter_mut().enumerate() {
             // numpy reduces each block row by row: a float32 sum of 5 per row, then the
             // row sums in order. The FPN ratio is sensitive to this rounding at 1e-5.
             let mut sum = 0f32;
+            let mut count = 0u32;
             for r in 0..BLOCK {
                 let start = (i * BLOCK + r) * cols + j * BLOCK;
-                sum += (start..start + BLOCK).fold(0f32, |s, p| s + value(p));
+                sum += (start..start + BLOCK).fold(0f32, |s, p| {
+                    if is_bad(p) {
+                        s + 0.0
+                    } else {
+                        count += 1;
+                        s + value(p)
+                    }
+                });
             }
-            *cell = f64::from(sum) / (BLOCK * BLOCK) as f64;
+            if count == 0 {
+                empty.push(i * bc + j);
+            }
+            *cell = f64::from(sum) / f64::from(count);
+        }
+    }
+    if !empty.is_empty() {
+        let median = frame_median(&value, rows * cols);
+        for cell in empty {
+            out[cell] = median;
         }
     }
     (br, bc, out)
+}
+
+/// `np.median` of a float32 frame (even count: the float32 mean of the middle two).
+fn frame_median(value: &impl Fn(usize) -> f32, pixels: usize) -> f64 {
+    match middle_values(|| (0..pixels).map(value)) {
+        Some((lower, upper)) if pixels.is_multiple_of(2) => f64::from((lower + upper) / 2.0),
+        Some((_, upper)) => f64::from(upper),
+        None => f64::NAN,
+    }
 }
 
 /// In-place 2-D FFT of a row-major `rows × cols` array: the rows as one batch, then the
@@ -77,8 +110,13 @@ fn complex_std(values: &[Complex64]) -> f64 {
 }
 
 /// The FPN ratio of one prepared frame.
-pub fn fpn_ratio(value: impl Fn(usize) -> f32, rows: usize, cols: usize) -> f64 {
-    let (br, bc, blocks) = block_means(value, rows, cols);
+pub fn fpn_ratio(
+    value: impl Fn(usize) -> f32,
+    rows: usize,
+    cols: usize,
+    bad: Option<&[bool]>,
+) -> f64 {
+    let (br, bc, blocks) = block_means(value, rows, cols, bad);
     if br == 0 || bc == 0 {
         return f64::NAN;
     }
@@ -141,7 +179,7 @@ mod tests {
     #[test]
     fn block_means_drop_partial_blocks() {
         let data: Vec<f32> = (0..(11 * 7)).map(|i| i as f32).collect();
-        let (br, bc, m) = block_means(|p| data[p], 11, 7);
+        let (br, bc, m) = block_means(|p| data[p], 11, 7, None);
         assert_eq!((br, bc), (2, 1));
         // rows 0..5, cols 0..5 of a 7-wide ramp: mean of i*7+j = 2*7 + 2
         assert_eq!(m[0], 16.0);
@@ -170,7 +208,7 @@ mod tests {
         let data: Vec<f32> = (0..2000 * 800)
             .map(|_| 1000.0 + rng.random::<f32>() * 10.0)
             .collect();
-        let r = fpn_ratio(|p| data[p], 2000, 800);
+        let r = fpn_ratio(|p| data[p], 2000, 800, None);
         assert!(r > 1.0 && r < 1.5, "{r}");
     }
 }

@@ -116,6 +116,7 @@ pub struct FrameQc {
 
 pub fn frame_qc(set: &FrameSet) -> FrameQc {
     let (rows, cols) = set.shape();
+    let bad = set.bad_pixels.as_ref().map(|m| standard(&m.bad));
     FrameQc {
         fpn_ratios: set
             .frames
@@ -131,15 +132,16 @@ pub fn frame_qc(set: &FrameSet) -> FrameQc {
                         |p| Some(data[p]).filter(|v| v.is_finite()).unwrap_or(fill),
                         rows,
                         cols,
+                        bad,
                     )
                 }
                 Samples::Electrons(data) => {
                     let data = standard(data);
-                    fpn_ratio(|p| data[p], rows, cols)
+                    fpn_ratio(|p| data[p], rows, cols, bad)
                 }
                 Samples::Adu { adu, table, .. } => {
                     let adu = standard(adu);
-                    fpn_ratio(|p| table[usize::from(adu[p])], rows, cols)
+                    fpn_ratio(|p| table[usize::from(adu[p])], rows, cols, bad)
                 }
             })
             .collect(),

@@ -88,6 +88,9 @@ pub struct Settings {
     pub combine: Option<Combine>,
     /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
     pub output_dir: Option<PathBuf>,
+    /// `mbias.static-calibrations`: a soxspipe `resources/static_calibrations` folder
+    /// (with `soxs/` and `xsh/`), whose bad-pixel maps soxspipe uses.
+    pub static_calibrations: Option<PathBuf>,
     /// `mbias.detectors`: generic profiles for CCDs soxspipe does not know.
     pub detectors: Vec<GenericProfile>,
     /// `mbias.profile`: use this profile for every frame instead of detecting one.
@@ -142,6 +145,8 @@ pub struct Resolved {
     pub qc_ranges: QcRanges,
     /// The soxspipe release reproduced.
     pub recipe: RecipeVersion,
+    /// soxspipe's static calibrations folder, for its bad-pixel maps.
+    pub static_calibrations: Option<PathBuf>,
     pub numerics: Numerics,
     pub rejection: Rejection,
     pub combine: Combine,
@@ -162,8 +167,9 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 7] = [
+const MBIAS_KEYS: [&str; 8] = [
     "recipe",
+    "static-calibrations",
     "numerics",
     "rejection",
     "combine",
@@ -195,6 +201,7 @@ impl Default for Settings {
             rejection_parameters: BTreeMap::new(),
             combine: None,
             output_dir: None,
+            static_calibrations: None,
             detectors: Vec::new(),
             profile: None,
             source: SettingsSource::BuiltIn,
@@ -387,6 +394,13 @@ impl Settings {
                                 SettingsError::invalid(&path, "mean or median", v)
                             })?)
                     }
+                    "static-calibrations" => {
+                        settings.static_calibrations = match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(PathBuf::from(s)),
+                            _ => return Err(SettingsError::invalid(&path, "a folder path", v)),
+                        }
+                    }
                     "output-dir" => {
                         settings.output_dir = match v {
                             Value::Null => None,
@@ -515,6 +529,7 @@ impl Settings {
             params: ClipParams::new(values)?,
             qc_ranges,
             recipe: version,
+            static_calibrations: self.static_calibrations.clone(),
             numerics: self.numerics.unwrap_or(profile.default_numerics),
             rejection: self.rejection_parameters.iter().try_fold(
                 self.rejection.unwrap_or(Rejection::MadSigma),
@@ -567,8 +582,20 @@ impl Settings {
         for (key, value) in resolved.rejection.parameters() {
             out.push_str(&format!("    {key}: {value}\n"));
         }
+        if let Some(folder) = &resolved.static_calibrations {
+            out.push_str(&format!(
+                "    static-calibrations: {}\n",
+                yaml_string(&folder.display().to_string())
+            ));
+        }
         out
     }
+}
+
+/// `text` as a YAML scalar that reads back as the same string (quoted, JSON escapes,
+/// which YAML's double-quoted style accepts).
+fn yaml_string(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
 }
 
 /// `settings.yaml` in the platform's config folder (`~/.config/mbias/` on Linux).

@@ -4,6 +4,8 @@
 //! science frames as biases) and tolerant about the shapes a user would naturally write:
 //! a keyword or a list of keywords, a number or a keyword for gain and read noise.
 
+use std::path::PathBuf;
+
 use yaml_serde::{Mapping, Value};
 
 use super::{RECIPE_KEYS, RecipeOverrides, as_mapping, parse_recipe};
@@ -13,8 +15,9 @@ use crate::detector::{
 use crate::error::SettingsError;
 use crate::params::Numerics;
 
-const PROFILE_KEYS: [&str; 12] = [
+const PROFILE_KEYS: [&str; 13] = [
     "match",
+    "bad-pixel-map",
     "hdu",
     "window",
     "bias",
@@ -306,6 +309,12 @@ pub(super) fn parse_profile(
                     Some(text_of(v).ok_or_else(|| SettingsError::invalid(&path, "a keyword", v))?)
             }
             "order-by" => profile.order_by = string_list(v, &path)?,
+            "bad-pixel-map" => {
+                profile.bad_pixel_map =
+                    Some(PathBuf::from(text_of(v).ok_or_else(|| {
+                        SettingsError::invalid(&path, "a FITS file", v)
+                    })?))
+            }
             "rotation" => {
                 profile.rotation = match v.as_u64() {
                     Some(0) => 0,

@@ -6,19 +6,23 @@
 //! here (the 0.17 clip can sum in place, since bottleneck adds from left to right).
 
 use super::ClipBounds;
-use crate::algorithm::numerics::numpy_sum;
+use crate::algorithm::numerics::{NUMPY_BUFFER, numpy_pairwise, numpy_sum};
 
 /// astropy 7.2's `sigma_clip(data, sigma, maxiters, cenfunc="mean", stdfunc="std")` on
 /// float32 data: the final bounds and the rounds run. A value is masked where the bounds
 /// [`ClipBounds::rejects`] it (non-finite, or outside the last bounds).
 pub(super) fn clip(data: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds {
-    let mut work: Vec<f32> = data.iter().copied().filter(|v| v.is_finite()).collect();
-    let mut squares: Vec<f32> = Vec::with_capacity(work.len());
     let sigma = sigma as f32;
     let mut bounds = ClipBounds::UNCLIPPED;
+    // The survivors; the first round reads the frame itself when every value is finite.
+    let mut work: Option<Vec<f32>> = data
+        .iter()
+        .any(|v| !v.is_finite())
+        .then(|| data.iter().copied().filter(|v| v.is_finite()).collect());
     while bounds.iterations < max_iterations {
         bounds.iterations += 1;
-        let n = work.len();
+        let values = work.as_deref().unwrap_or(data);
+        let n = values.len();
         if n == 0 {
             // numpy's mean of nothing is NaN: the bounds then restrict nothing more.
             bounds.lower = f64::NAN;
@@ -26,23 +30,40 @@ pub(super) fn clip(data: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds 
             break;
         }
         // `np.nanmean`: the float32 sum divided by the count in float64, rounded to float32.
-        let mean = (f64::from(numpy_sum(&work)) / n as f64) as f32;
-        squares.clear();
-        squares.extend(work.iter().map(|&v| {
-            let d = v - mean;
-            d * d
-        }));
-        let variance = (f64::from(numpy_sum(&squares)) / n as f64) as f32;
+        let mean = (f64::from(numpy_sum(values)) / n as f64) as f32;
+        let variance = (f64::from(squares_sum(values, mean)) / n as f64) as f32;
         let half_width = variance.sqrt() * sigma;
         let (low, high) = (mean - half_width, mean + half_width);
         bounds.lower = f64::from(low);
         bounds.upper = f64::from(high);
-        work.retain(|&v| low <= v && v <= high);
-        if work.len() == n {
+        let survivors: Vec<f32> = values
+            .iter()
+            .copied()
+            .filter(|&v| low <= v && v <= high)
+            .collect();
+        let removed = survivors.len() < n;
+        work = Some(survivors);
+        if !removed {
             break;
         }
     }
     bounds
+}
+
+/// numpy's float32 sum of `(v − mean)²` over `values`, buffer by buffer, without a
+/// frame-sized array of squares.
+fn squares_sum(values: &[f32], mean: f32) -> f32 {
+    let mut buffer = [0f32; NUMPY_BUFFER];
+    let mut total = 0f32;
+    for chunk in values.chunks(NUMPY_BUFFER) {
+        let squares = &mut buffer[..chunk.len()];
+        for (out, &v) in squares.iter_mut().zip(chunk) {
+            let d = v - mean;
+            *out = d * d;
+        }
+        total += numpy_pairwise(squares);
+    }
+    total
 }
 
 #[cfg(test)]

@@ -160,25 +160,66 @@ impl Noise for AduNoise<'_> {
 
 /// soxspipe 0.19's input masks: a frame's value at a pixel its own whole-frame clip
 /// masked takes no part in that pixel's clip and mean (and counts as rejected there),
-/// unless every frame masked the pixel, when all values take part.
-#[derive(Clone, Copy)]
-pub struct InputMasks<'a> {
-    pub frames: &'a [FrameMask<'a>],
-    /// Per pixel, whether every frame masked it.
-    pub every: &'a [bool],
+/// unless every frame masked the pixel, when all values take part. One bit a pixel per
+/// frame, so eight lanes of the stack test theirs with one byte.
+#[derive(Debug, Clone)]
+pub struct InputMasks {
+    excluded: Vec<Vec<u8>>,
+}
+
+impl InputMasks {
+    /// The values of `frames` that their masks exclude at `pixels` pixels, given where
+    /// `every` frame masked the pixel.
+    pub fn new(frames: &[FrameMask<'_>], every: &[bool]) -> InputMasks {
+        let excluded = frames
+            .iter()
+            .map(|mask| {
+                every
+                    .par_chunks(8)
+                    .enumerate()
+                    .map(|(byte, shared)| {
+                        shared.iter().enumerate().fold(0u8, |bits, (i, &all)| {
+                            let p = byte * 8 + i;
+                            bits | (u8::from(!all && mask.masks(p)) << i)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        InputMasks { excluded }
+    }
+
+    /// Whether frame `k`'s value at pixel `p` is left out.
+    #[inline(always)]
+    fn excludes(&self, k: usize, p: usize) -> bool {
+        self.excluded[k][p >> 3] >> (p & 7) & 1 != 0
+    }
+
+    /// Frame `k`'s excluded lanes among `p..p + 8`, one bit each.
+    #[inline(always)]
+    fn lane_bits(&self, k: usize, p: usize) -> u8 {
+        let bytes = &self.excluded[k];
+        let (byte, shift) = (p >> 3, p & 7);
+        if shift == 0 {
+            return bytes[byte];
+        }
+        let low = u16::from(bytes[byte]);
+        let high = bytes.get(byte + 1).map_or(0, |&b| u16::from(b));
+        ((low | high << 8) >> shift) as u8
+    }
 }
 
 /// Noise frames under [`InputMasks`]: a masked value reads as NaN, which every clip
 /// leaves out and marks clipped, exactly what astropy does with a masked input value.
 struct MaskedNoise<'a, N> {
     inner: N,
-    masks: InputMasks<'a>,
+    masks: &'a InputMasks,
 }
 
 impl<N: Noise> Noise for MaskedNoise<'_, N> {
     #[inline(always)]
     fn at(&self, k: usize, p: usize) -> f32 {
-        if !self.masks.every[p] && self.masks.frames[k].masks(p) {
+        if self.masks.excludes(k, p) {
             f32::NAN
         } else {
             self.inner.at(k, p)
@@ -187,6 +228,9 @@ impl<N: Noise> Noise for MaskedNoise<'_, N> {
 
     #[inline(always)]
     fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64 {
+        if self.masks.lane_bits(k, p) == 0 {
+            return self.inner.lanes(s, k, p);
+        }
         let mut out = [0f32; LANES];
         for (i, slot) in out.iter_mut().enumerate() {
             *slot = self.at(k, p + i);
@@ -497,7 +541,7 @@ pub fn clip_and_stack(
     levels: &[f64],
     cols: usize,
     settings: StackSettings,
-    masks: Option<InputMasks<'_>>,
+    masks: Option<&InputMasks>,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
     let n = input.frames();

@@ -5,6 +5,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mbias::params::RecipeVersion;
 use mbias::pipeline::{Frames, StackedImage};
 use mbias::progress::{Progress, Silent, Stage};
 use mbias::settings::{Resolved, Settings};
@@ -21,6 +22,9 @@ pub struct BenchArgs {
     /// Timed runs per workload after one warm-up; the median is reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
     repeats: u16,
+    /// The soxspipe release the recipe follows (default: the settings' choice, soxspipe-0.19).
+    #[arg(long, value_name = "VERSION", value_parser = super::parse_recipe)]
+    recipe: Option<RecipeVersion>,
 }
 
 /// Records when each stage began.
@@ -96,7 +100,12 @@ pub fn report_peak_memory() {
 }
 
 /// Runs the CLI as a child process: wall time and its peak resident memory.
-fn cli_run(dir: &Path, out: &Path, settings: &Path) -> mbias::Result<(f64, u64)> {
+fn cli_run(
+    dir: &Path,
+    out: &Path,
+    settings: &Path,
+    recipe: Option<RecipeVersion>,
+) -> mbias::Result<(f64, u64)> {
     let exe = std::env::current_exe().map_err(|e| mbias::error::InputError::Unreadable {
         path: PathBuf::from("mbias"),
         source: e,
@@ -112,6 +121,7 @@ fn cli_run(dir: &Path, out: &Path, settings: &Path) -> mbias::Result<(f64, u64)>
             "--settings",
             &settings.to_string_lossy(),
         ])
+        .args(recipe.iter().flat_map(|r| ["--recipe", r.name()]))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .env_remove("MBIAS_SETTINGS")
@@ -158,20 +168,26 @@ fn clear(out: &Path) {
     std::fs::remove_dir_all(out).ok();
 }
 
-fn run_once(dir: &Path, out: &Path, settings_file: &Path) -> mbias::Result<Run> {
+fn run_once(
+    dir: &Path,
+    out: &Path,
+    settings_file: &Path,
+    recipe: Option<RecipeVersion>,
+) -> mbias::Result<Run> {
     // The CLI child first, while this process holds no frames: a child counts the
     // parent's pages as its own until it execs.
     crate::memory::release_freed();
     clear(out);
-    let (cli, peak_rss) = cli_run(dir, out, settings_file)?;
+    let (cli, peak_rss) = cli_run(dir, out, settings_file, recipe)?;
     clear(out);
-    let settings = Settings::load(settings_file)?;
+    let mut settings = Settings::load(settings_file)?;
+    settings.recipe_version = recipe.or(settings.recipe_version);
     let (_, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
     let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
     let resolved = mbias::pipeline::resolve(&settings, &plan)?;
     let clock = StageClock::new();
     let started = Instant::now();
-    let set = mbias::load::load(&plan, resolved.numerics, &clock)?;
+    let set = mbias::load::load(&plan, mbias::pipeline::load_options(&resolved), &clock)?;
     let load_wall = started.elapsed().as_secs_f64();
     let work = (set.read_time + set.convert_time).as_secs_f64().max(1e-9);
     let (read, prepare) = (
@@ -291,13 +307,14 @@ pub fn run(args: &BenchArgs) -> CommandResult {
             }
         })?;
         let out = root.path().join(format!("{name}-out"));
-        run_once(&dir, &out, &settings)?;
+        run_once(&dir, &out, &settings, args.recipe)?;
         let runs: Vec<Run> = (0..args.repeats)
-            .map(|_| run_once(&dir, &out, &settings))
+            .map(|_| run_once(&dir, &out, &settings, args.recipe))
             .collect::<mbias::Result<_>>()?;
         // The frames of one workload are not needed by the next: free the disk and cache.
         std::fs::remove_dir_all(&dir).ok();
-        outln!("{}", workload.title)?;
+        let recipe = args.recipe.unwrap_or(RecipeVersion::DEFAULT);
+        outln!("{}, {}", workload.title, recipe.name())?;
         for (i, stage) in STAGES.iter().enumerate() {
             let m = median(runs.iter().map(|r| r.seconds[i]).collect());
             outln!("  {stage:<16} {:>8.1} ms", m * 1e3)?;

@@ -147,7 +147,7 @@ pub struct SettingsArgs {
     recipe: Option<mbias::params::RecipeVersion>,
 }
 
-fn parse_recipe(s: &str) -> Result<mbias::params::RecipeVersion, String> {
+pub(crate) fn parse_recipe(s: &str) -> Result<mbias::params::RecipeVersion, String> {
     mbias::params::RecipeVersion::parse(s)
         .ok_or_else(|| format!("'{s}': expected soxspipe-0.19 or soxspipe-0.17"))
 }

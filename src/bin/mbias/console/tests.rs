@@ -207,6 +207,7 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
         .collect();
     let set = FrameSet {
         plan,
+        bad_pixels: None,
         frames,
         storage: Storage::for_numerics(mbias::params::Numerics::Soxspipe),
         read_time: Duration::ZERO,
