@@ -190,7 +190,14 @@ mod tests {
     #[test]
     fn folders_list_fits_names_and_ignore_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["b.fits", "a.fits.gz", "notes.txt", ".hidden.fits", "x.fz"] {
+        for name in [
+            "b.fits",
+            "a.fits.gz",
+            "notes.txt",
+            ".hidden.fits",
+            "x.fz",
+            "c.fits.Z",
+        ] {
             std::fs::write(dir.path().join(name), b"x").unwrap();
         }
         let set = collect(&[dir.path().to_path_buf()]).unwrap();
@@ -199,7 +206,7 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["a.fits.gz", "b.fits", "x.fz"]);
+        assert_eq!(names, ["a.fits.gz", "b.fits", "c.fits.Z", "x.fz"]);
         assert_eq!(set.ignored, vec![dir.path().join("notes.txt")]);
         assert!(collect(&[dir.path().join("nope")]).is_err());
     }

@@ -68,6 +68,22 @@ pub fn bad_pixel_map_file(plan: &Plan, static_calibrations: Option<&Path>) -> Op
     Some(static_calibrations?.join(folder).join(name))
 }
 
+/// What a plan's bad-pixel map will be, in the words of a report line: the file (and
+/// whether it is missing), or for X-shooter without one the warning that FPN FRACMAX
+/// will then differ from soxspipe's (SOXS's maps are empty, so SOXS needs none).
+pub fn bad_pixel_map_note(plan: &Plan, static_calibrations: Option<&Path>) -> Option<String> {
+    match bad_pixel_map_file(plan, static_calibrations) {
+        Some(path) if path.is_file() => Some(format!("bad-pixel map: {}", path.display())),
+        Some(path) => Some(format!("bad-pixel map: {} is missing", path.display())),
+        None if plan.profile.instrument == Some(Instrument::Xshooter) => Some(format!(
+            "no static bad-pixel map for {} (set mbias.static-calibrations to soxspipe's \
+             resources/static_calibrations folder): FPN FRACMAX will not match soxspipe's",
+            plan.profile.name
+        )),
+        None => None,
+    }
+}
+
 /// Reads the bad-pixel map at `path`, which must cover a science window of `shape`.
 pub fn read_bad_pixel_map(path: &Path, shape: (usize, usize)) -> Result<BadPixelMap> {
     let file = read_frame_header(path)?;

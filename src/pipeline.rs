@@ -113,6 +113,9 @@ impl Loaded {
     /// What the pixels told that the headers could not: frames with NaN or infinite
     /// pixels, which every clip leaves out.
     pub fn warnings(&self) -> Vec<String> {
+        let missing_map = (self.set.bad_pixels.is_none())
+            .then(|| loader::bad_pixel_map_note(&self.set.plan, None))
+            .flatten();
         self.set
             .frames
             .iter()
@@ -125,6 +128,7 @@ impl Loaded {
                     prepared.non_finite
                 )
             })
+            .chain(missing_map)
             .collect()
     }
 }

@@ -68,20 +68,20 @@ pub fn has_fits_name(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     [
-        ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz",
+        ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.z", ".fit.z", ".fits.fz", ".fz",
     ]
     .iter()
     .any(|ext| name.ends_with(ext))
 }
 
-/// File name without a compression suffix (`.gz`, `.fz`), as soxspipe names raw frames:
-/// `SOXS.2025-10-10T09:19:27.000.fits.gz` becomes `SOXS.2025-10-10T09:19:27.000.fits`.
+/// File name without a compression suffix (`.gz`, `.Z`, `.fz`), as soxspipe names raw
+/// frames: `SOXS.2025-10-10T09:19:27.000.fits.gz` becomes `SOXS.2025-10-10T09:19:27.000.fits`.
 pub fn frame_name(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for ext in [".gz", ".fz"] {
+    for ext in [".gz", ".Z", ".fz"] {
         if let Some(stripped) = name.strip_suffix(ext) {
             return stripped.to_string();
         }

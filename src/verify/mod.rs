@@ -354,7 +354,7 @@ pub fn not_fits_name(path: &Path) -> Finding {
     Finding::new(
         Severity::Warning,
         Problem::NotFitsName,
-        "not a FITS file name (.fits, .fits.gz, .fz); ignored".to_string(),
+        "not a FITS file name (.fits, .fits.gz, .fits.Z, .fz); ignored".to_string(),
     )
     .file(path)
 }

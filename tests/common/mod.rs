@@ -190,3 +190,34 @@ mbias:
         path
     }
 }
+
+/// `bytes` in Unix `compress` (.Z) format, as the ESO archive ships raw frames. Only
+/// literal codes, 9 bits wide, with a CLEAR code ending every group of 248 codes so the
+/// width never grows (a valid stream every decoder reads: gzip, cfitsio); it does not
+/// compress, which a test does not need.
+pub fn unix_compress(bytes: &[u8]) -> Vec<u8> {
+    const CLEAR: u16 = 256;
+    // Flags: block mode (CLEAR codes allowed), at most 16-bit codes.
+    let mut out = vec![0x1f, 0x9d, 0x90];
+    let mut codes: Vec<u16> = Vec::with_capacity(bytes.len() * 248 / 247 + 1);
+    for chunk in bytes.chunks(247) {
+        codes.extend(chunk.iter().map(|&b| u16::from(b)));
+        if chunk.len() == 247 {
+            codes.push(CLEAR);
+        }
+    }
+    let (mut acc, mut bits) = (0u32, 0);
+    for code in codes {
+        acc |= u32::from(code) << bits;
+        bits += 9;
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.push(acc as u8);
+    }
+    out
+}

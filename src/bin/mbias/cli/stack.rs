@@ -256,6 +256,7 @@ fn stack_batch(
             "product": path,
             "profile": plan.profile.name,
             "settings": resolved,
+            "bad_pixel_map": stacked.first().and_then(|i| i.loaded.set.bad_pixels.as_ref()).map(|m| &m.path),
             "qc_failures": failed,
             "findings": verification.findings,
         });
@@ -293,9 +294,10 @@ fn stack_batch(
             format!(", {} extensions ({})", names.len(), names.join(", "))
         };
         outln!(
-            "{} frames, {}{extensions}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
+            "{} frames, {}{extensions}, {}, numerics {}: frame clip {}σ ×{}, stack clip {} {}σ ×{}, {}",
             plan.frames.len(),
             plan.profile.name,
+            resolved.recipe.name(),
             resolved.numerics.name(),
             p.frame_clipping_sigma,
             p.frame_clipping_iterations,
@@ -304,6 +306,16 @@ fn stack_batch(
             p.stacked_clipping_iterations,
             resolved.combine.name()
         )?;
+        if let Some(map) = stacked
+            .first()
+            .and_then(|i| i.loaded.set.bad_pixels.as_ref())
+        {
+            outln!(
+                "bad-pixel map: {} ({} bad pixels)",
+                map.path.display(),
+                map.count
+            )?;
+        }
         outln!("wrote {}", path.display())?;
         for (plan, StackedImage { outcome, .. }) in plans.iter().zip(&stacked) {
             outln!()?;

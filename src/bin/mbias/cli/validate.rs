@@ -1,6 +1,6 @@
 //! `mbias validate`: header checks only, as text or JSON.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mbias::verify::Verification;
 
@@ -55,8 +55,8 @@ fn doc(files: &[PathBuf], verification: &Verification) -> serde_json::Value {
     doc
 }
 
-/// The text report of one set.
-fn print(verification: &Verification) -> std::io::Result<()> {
+/// The text report of one set, with the bad-pixel map each image would use.
+fn print(verification: &Verification, static_calibrations: Option<&Path>) -> std::io::Result<()> {
     output::print_findings(verification)?;
     let plans = verification.plans();
     if plans.is_empty() {
@@ -64,13 +64,18 @@ fn print(verification: &Verification) -> std::io::Result<()> {
     }
     for plan in plans {
         outln!("ok: {plan}")?;
+        if let Some(note) = mbias::load::bad_pixel_map_note(plan, static_calibrations) {
+            outln!("    {note}")?;
+        }
     }
     Ok(())
 }
 
 pub fn run(args: &ValidateArgs) -> CommandResult {
     let choice = night::choice(night::Select::All, args.group);
-    let night = mbias::night::plan(&args.inputs, &args.settings.load()?, choice)?;
+    let settings = args.settings.load()?;
+    let night = mbias::night::plan(&args.inputs, &settings, choice)?;
+    let static_calibrations = settings.static_calibrations.as_deref();
     if !args.group {
         let Some(set) = night.batches.first() else {
             return Ok(Status::InputError);
@@ -79,7 +84,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
             let doc = doc(&set.inputs.files, &set.verification);
             outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default())?;
         } else {
-            print(&set.verification)?;
+            print(&set.verification, static_calibrations)?;
         }
         return Ok(status(&set.verification));
     }
@@ -117,7 +122,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
     }
     for (i, batch) in night.batches.iter().enumerate() {
         outln!("{}", night::group_heading(i, total, batch))?;
-        print(&batch.verification)?;
+        print(&batch.verification, static_calibrations)?;
         outln!()?;
     }
     Ok(worst)
