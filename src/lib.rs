@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod product;
 pub mod progress;
 pub mod qc;
+pub mod qc_plot;
 pub mod settings;
 pub mod simulate;
 pub mod verify;

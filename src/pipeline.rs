@@ -10,7 +10,7 @@ use crate::inputs::{self, InputSet};
 use crate::load::{self as loader, FrameSet, LoadOptions};
 use crate::params::{Numerics, RecipeVersion};
 use crate::progress::{Progress, Stage};
-use crate::qc::{self, FrameQc, QcReport};
+use crate::qc::{self, BiasDistribution, FrameQc, QcReport};
 use crate::settings::{Resolved, Settings};
 use crate::verify::{self, Plan, Verification};
 
@@ -170,6 +170,9 @@ pub fn load_reusing(
 pub struct Outcome {
     pub master: MasterBias,
     pub qc: QcReport,
+    /// The bias-distribution QC of soxspipe 0.19's plot (absent when the first frame or
+    /// the master has no pixel to show).
+    pub distribution: Option<BiasDistribution>,
 }
 
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
@@ -207,8 +210,20 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     };
     let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
     progress.report(Stage::Qc);
-    let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);
-    Ok(Outcome { master, qc })
+    let (qc, distribution) = rayon::join(
+        || qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges),
+        || {
+            let (first, level) = (loaded.set.frames.first()?, levels.first()?);
+            let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
+            let raw_ron = (master.frames.len() > 1).then_some(master.raw_ron);
+            qc::bias_distribution(&first.electrons(), level, bad, &master, raw_ron)
+        },
+    );
+    Ok(Outcome {
+        master,
+        qc,
+        distribution,
+    })
 }
 
 /// One image of a set (the frames' only one, or one extension) stacked: its frames in
@@ -278,11 +293,13 @@ pub fn run(
 
 /// Writes the product of `images` into `folder` as `name`: a single image as soxspipe
 /// lays it out, the extensions of a multi-extension set one FLUX/QUAL/ERRS triple each.
-/// Every image comes from the same files, which are never written over.
+/// Every image comes from the same files, which are never written over. With `plot`,
+/// each image's bias-distribution QC plot goes beside it ([`crate::qc_plot`]).
 pub fn write(
     folder: &Path,
     name: &str,
     overwrite: bool,
+    plot: bool,
     images: &[(&Loaded, &Outcome)],
     progress: &dyn Progress,
 ) -> Result<PathBuf> {
@@ -293,6 +310,7 @@ pub fn write(
         .flat_map(|(loaded, _)| &loaded.set.plan.frames)
         .map(|frame| frame.path.clone())
         .collect();
+    let parts = images;
     let images: Vec<crate::product::Image> = images
         .iter()
         .map(|(loaded, outcome)| crate::product::Image {
@@ -301,7 +319,7 @@ pub fn write(
             qc: &outcome.qc,
         })
         .collect();
-    crate::product::write(
+    let product = crate::product::write(
         &crate::product::WriteRequest {
             folder,
             name,
@@ -309,5 +327,18 @@ pub fn write(
             inputs: &inputs,
         },
         &images,
-    )
+    )?;
+    if plot {
+        let several = parts.len() > 1;
+        for (loaded, outcome) in parts {
+            let Some(distribution) = &outcome.distribution else {
+                continue;
+            };
+            let extension = loaded.set.plan.extension.as_deref().filter(|_| several);
+            let svg = crate::qc_plot::svg(distribution, &loaded.set.plan.profile.arm);
+            let path = crate::qc_plot::plot_path(&product, extension);
+            crate::atomic::write_bytes(&path, true, svg.as_bytes())?;
+        }
+    }
+    Ok(product)
 }

@@ -48,10 +48,9 @@ fn compressed_archive_frames_are_found_and_stack_like_their_gzip_copies() {
         assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
         let product = std::fs::read_dir(&out)
             .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "fits"))
+            .unwrap();
         let mut file = fitsio::FitsFile::open(&product).unwrap();
         let flux = file.hdu("FLUX").unwrap();
         let values: Vec<f32> = flux.read_image(&mut file).unwrap();

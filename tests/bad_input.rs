@@ -573,8 +573,8 @@ fn a_full_disk_leaves_no_partial_file_and_the_previous_product_untouched() {
     assert!(text.contains("the partial file was removed"), "{text}");
     assert_eq!(
         common::listing(&case.out()).len(),
-        1,
-        "{:?}",
+        2,
+        "the first run's product and QC plot only: {:?}",
         common::listing(&case.out())
     );
     assert_eq!(
@@ -625,7 +625,10 @@ fn header_values_cannot_move_the_product_out_of_its_folder() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         common::listing(&case.out()),
-        ["250223_1X1_MBIAS_TESTCAM.fits"]
+        [
+            "250223_1X1_MBIAS_TESTCAM.fits",
+            "250223_1X1_MBIAS_TESTCAM_BIAS_DISTRIBUTION_QC_PLOT.svg"
+        ]
     );
     assert_eq!(
         common::listing(case.root.path()),

@@ -101,11 +101,13 @@ fn stack_writes_once_and_never_overwrites_without_asking() {
     let name = "20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits";
     assert!(stdout(&first).contains(name));
     assert!(stdout(&first).contains("MBIAS MEDIAN"));
+    let plot = "20251010T091927_VIS_1X1_1_MBIAS_SOXS_BIAS_DISTRIBUTION_QC_PLOT.svg";
     assert_eq!(
         entries(&out),
-        vec![name.to_string()],
-        "no temporary file left"
+        vec![name.to_string(), plot.to_string()],
+        "the product and its QC plot, no temporary file left"
     );
+    assert!(stdout(&first).contains(&format!("wrote {}", out.join(plot).display())));
     let before = std::fs::read(out.join(name)).unwrap();
 
     let second = mbias(&args);
@@ -120,11 +122,11 @@ fn stack_writes_once_and_never_overwrites_without_asking() {
         before,
         "existing product untouched"
     );
-    assert_eq!(entries(&out), vec![name.to_string()]);
+    assert_eq!(entries(&out), vec![name.to_string(), plot.to_string()]);
 
     let third = mbias(&[&args[..], &["--overwrite"]].concat());
     assert!(third.status.success(), "{}", stderr(&third));
-    assert_eq!(entries(&out), vec![name.to_string()]);
+    assert_eq!(entries(&out), vec![name.to_string(), plot.to_string()]);
 
     let qc = mbias(&["qc", "--json", out.join(name).to_str().unwrap()]);
     assert!(qc.status.success());

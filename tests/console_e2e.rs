@@ -371,6 +371,7 @@ fn the_master_written_is_the_selection_on_screen() {
     let products: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fits"))
         .collect();
     assert_eq!(products.len(), 1, "{products:?}");
     let header = mbias::fits::read_frame_header(&products[0])

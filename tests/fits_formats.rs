@@ -237,8 +237,10 @@ fn a_product_carries_none_of_the_raw_storage_cards_blank_above_all() {
             out.to_str().unwrap(),
             "--settings",
             settings.to_str().unwrap(),
+            "--no-plot",
         ]);
         assert!(run.status.success(), "{}", common::stderr(&run));
+        assert_eq!(common::listing(&out).len(), 1, "the product alone");
         let product = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap();
         let file = read_frame_header(&product.path()).unwrap();
         assert_eq!(file.images.len(), 3, "FLUX, QUAL, ERRS");

@@ -61,6 +61,26 @@ pub fn numpy_sum<T: Float>(a: &[T]) -> T {
         .fold(T::ZERO, |acc, chunk| acc + numpy_pairwise(chunk))
 }
 
+/// `np.sum` of the array `values` would fill, without the array: the values go through
+/// one numpy buffer at a time.
+pub fn numpy_sum_of<T: Float>(values: impl Iterator<Item = T>) -> T {
+    let mut buffer = [T::ZERO; NUMPY_BUFFER];
+    let mut filled = 0;
+    let mut total = T::ZERO;
+    for v in values {
+        buffer[filled] = v;
+        filled += 1;
+        if filled == NUMPY_BUFFER {
+            total = total + numpy_pairwise(&buffer);
+            filled = 0;
+        }
+    }
+    if filled > 0 {
+        total = total + numpy_pairwise(&buffer[..filled]);
+    }
+    total
+}
+
 /// `np.sum` of a masked frame (`MaskedArray.filled(0).sum()`): the values `keep`
 /// accepts, mapped by `map`, the others counting as zero, in numpy's order. Returns the
 /// sum and how many values were kept. No filled copy of the frame is made. Inlined so
@@ -226,6 +246,15 @@ mod tests {
     fn numpy_sum_adds_buffers_in_order() {
         let a = vec![0.5f64; NUMPY_BUFFER * 2 + 3];
         assert_eq!(numpy_sum(&a), 0.5 * (NUMPY_BUFFER * 2 + 3) as f64);
+    }
+
+    #[test]
+    fn a_sum_of_values_is_the_sum_of_their_array() {
+        let a: Vec<f32> = (0..NUMPY_BUFFER * 2 + 77)
+            .map(|i| (i % 13) as f32 * 0.1)
+            .collect();
+        assert_eq!(numpy_sum_of(a.iter().copied()), numpy_sum(&a));
+        assert_eq!(numpy_sum_of(std::iter::empty::<f64>()), 0.0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod definitions;
 mod difference_ron;
+mod distribution;
 mod drift;
 mod extra;
 mod fpn;
@@ -10,6 +11,7 @@ mod pattern;
 
 pub use definitions::{DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, definition, report_order};
 pub use difference_ron::{DifferenceRon, difference_ron};
+pub use distribution::{BiasDistribution, bias_distribution};
 pub use drift::{LevelDrift, level_drift};
 pub use extra::{FrameField, FrameQcValues, frame_keyword, parse_frame_keyword};
 pub use fpn::fpn_ratio;

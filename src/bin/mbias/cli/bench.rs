@@ -230,7 +230,7 @@ fn run_once(
     let write = || {
         let started = Instant::now();
         let images: Vec<_> = outcome.iter().map(StackedImage::parts).collect();
-        mbias::pipeline::write(out, &name, true, &images, &Silent)
+        mbias::pipeline::write(out, &name, true, true, &images, &Silent)
             .map(|_| started.elapsed().as_secs_f64())
     };
     let write_new = write()?;

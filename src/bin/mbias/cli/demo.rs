@@ -84,7 +84,7 @@ fn headless(dir: &Path) -> CommandResult {
     let stacked = mbias::pipeline::run(frames, &resolved, &progress)?;
     let name = mbias::product::product_name(plan, None);
     let images: Vec<_> = stacked.iter().map(StackedImage::parts).collect();
-    let path = mbias::pipeline::write(dir, &name, false, &images, &progress)?;
+    let path = mbias::pipeline::write(dir, &name, false, true, &images, &progress)?;
     output::clear_progress();
     outln!("wrote {} (removed when the demo ends)\n", path.display())?;
     for image in &stacked {

@@ -86,9 +86,19 @@ pub fn run(args: &QcArgs) -> CommandResult {
         .map(|e| (e.name.as_str(), judge(&e.values, &ranges), &e.frames[..]))
         .collect();
     let failed = failures(&rows) + extensions.iter().map(|e| failures(&e.1)).sum::<usize>();
+    // The bias-distribution plots beside the product: mbias's SVG, soxspipe's PDF.
+    let names: Vec<Option<&str>> = if extensions.is_empty() {
+        vec![None]
+    } else {
+        extensions.iter().map(|e| Some(e.0)).collect()
+    };
+    let mut plots = mbias::qc_plot::plots_beside(&args.product, names.into_iter());
+    let pdf = mbias::qc_plot::plot_path(&args.product, None).with_extension("pdf");
+    plots.extend(pdf.is_file().then_some(pdf));
     if args.json {
         let mut doc = serde_json::json!({
             "product": args.product,
+            "qc_plots": plots,
             "qc": rows,
             "frames": product.frames,
             "qc_failures": failed,
@@ -119,6 +129,12 @@ pub fn run(args: &QcArgs) -> CommandResult {
             outln!("extension {name}")?;
             out!("{}", output::qc_table(rows.iter().copied()))?;
             print_frames(frames)?;
+        }
+    }
+    if !args.json && !plots.is_empty() {
+        outln!()?;
+        for plot in &plots {
+            outln!("plot: {}", plot.display())?;
         }
     }
     Ok(if failed > 0 && args.fail_on_qc {

@@ -34,6 +34,9 @@ pub struct StackArgs {
     /// Replace an existing product.
     #[arg(long)]
     overwrite: bool,
+    /// Do not write the bias-distribution QC plot (an SVG) beside the product.
+    #[arg(long)]
+    no_plot: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -244,8 +247,20 @@ fn stack_batch(
         .or_else(|| settings.output_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
     let images: Vec<_> = stacked.iter().map(StackedImage::parts).collect();
-    let path = mbias::pipeline::write(&folder, name, args.overwrite, &images, &progress)?;
+    let path = mbias::pipeline::write(
+        &folder,
+        name,
+        args.overwrite,
+        !args.no_plot,
+        &images,
+        &progress,
+    )?;
     output::clear_progress();
+    let plots: Vec<PathBuf> = if args.no_plot {
+        Vec::new()
+    } else {
+        mbias::qc_plot::plots_beside(&path, plans.iter().map(|p| p.extension.as_deref()))
+    };
     let failed: usize = stacked
         .iter()
         .map(|image| image.outcome.qc.failures().count())
@@ -254,6 +269,7 @@ fn stack_batch(
     if args.json {
         let mut doc = serde_json::json!({
             "product": path,
+            "qc_plots": plots,
             "profile": plan.profile.name,
             "settings": resolved,
             "bad_pixel_map": stacked.first().and_then(|i| i.loaded.set.bad_pixels.as_ref()).map(|m| &m.path),
@@ -264,6 +280,7 @@ fn stack_batch(
             (Some(_), [StackedImage { outcome, .. }]) => {
                 doc["frames"] = frames_json(outcome).into();
                 doc["qc"] = serde_json::json!(outcome.qc.values);
+                doc["bias_distribution"] = serde_json::json!(outcome.distribution);
             }
             _ => {
                 let extensions: Vec<_> = plans
@@ -317,6 +334,9 @@ fn stack_batch(
             )?;
         }
         outln!("wrote {}", path.display())?;
+        for plot in &plots {
+            outln!("wrote {}", plot.display())?;
+        }
         for (plan, StackedImage { outcome, .. }) in plans.iter().zip(&stacked) {
             outln!()?;
             if let Some(extension) = &plan.extension {

@@ -408,7 +408,7 @@ fn write_product(
         .iter()
         .map(|i| (&*i.loaded, &i.outcome))
         .collect();
-    mbias::pipeline::write(folder, name, overwrite, &images, &Silent).map_err(|e| match e {
+    mbias::pipeline::write(folder, name, overwrite, true, &images, &Silent).map_err(|e| match e {
         Error::Product(ProductError::Exists(path)) => WriteFailure::Exists(path),
         other => WriteFailure::Failed(other.to_string()),
     })

@@ -1,0 +1,166 @@
+//! soxspipe 0.19's bias-distribution QC: the pixel-flux histograms of the first raw frame
+//! (its pixels the frame's own clip kept, static bad pixels left out) and of the master
+//! (its good pixels), on the same 100 bins spanning ±5 RON of the raw frame's mean, with
+//! the mean, median and RON of each (soxspipe's `bias_distribution_summary`).
+
+use serde::Serialize;
+
+use crate::algorithm::numerics::{middle_values, numpy_sum_of};
+use crate::algorithm::{FrameLevel, MasterBias, standard};
+
+/// Bins of the histograms.
+const BINS: usize = 100;
+/// Half width of the histograms in RON of the raw frame.
+const HALF_WIDTH_RON: f64 = 5.0;
+/// Half width when the raw frame has no usable RON and every value is the same, e-.
+const FLAT_HALF_WIDTH: f64 = 0.5;
+
+/// The two distributions and the table of the QC plot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BiasDistribution {
+    /// `BINS + 1` increasing edges, e-; every bin holds `edge[i] <= v < edge[i + 1]`, the
+    /// last also its upper edge (numpy's `histogram`).
+    pub edges: Vec<f64>,
+    pub raw_counts: Vec<u64>,
+    pub master_counts: Vec<u64>,
+    pub raw_mean: f64,
+    pub raw_median: f64,
+    /// The first frame's clipped standard deviation, e-.
+    pub raw_ron: f64,
+    pub master_mean: f64,
+    pub master_median: f64,
+    pub master_ron: f64,
+    /// The RAW RON QC (absent for a single frame).
+    pub raw_ron_qc: Option<f64>,
+}
+
+/// The distributions of the first raw frame (`electrons`, its clip `level`) and of
+/// `master`; `bad` is the static bad-pixel map. `None` when either has no pixel to show.
+pub fn bias_distribution(
+    electrons: &[f32],
+    level: &FrameLevel,
+    bad: Option<&[bool]>,
+    master: &MasterBias,
+    raw_ron_qc: Option<f64>,
+) -> Option<BiasDistribution> {
+    // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
+    let noise = || {
+        electrons
+            .iter()
+            .enumerate()
+            .filter(|&(p, &e)| !level.bounds.rejects(e) && !bad.is_some_and(|b| b[p]))
+            .map(|(_, &e)| (f64::from(e) - level.level) as f32)
+    };
+    let raw = || noise().map(|v| f64::from(v) + level.level);
+    let flux = standard(&master.flux);
+    let good = || {
+        standard(&master.qual)
+            .iter()
+            .zip(flux)
+            .filter(|(q, v)| **q == 0 && v.is_finite())
+            .map(|(_, &v)| v)
+    };
+    let (raw_count, good_count) = (noise().count(), good().count());
+    // Adding the level keeps the noise values' order, so their middle pair is the raw
+    // sample's.
+    let (lower, upper) = middle_values(noise)?;
+    let (lower, upper) = (
+        f64::from(lower) + level.level,
+        f64::from(upper) + level.level,
+    );
+    let raw_median = if raw_count % 2 == 1 {
+        upper
+    } else {
+        (lower + upper) / 2.0
+    };
+    let raw_mean = numpy_sum_of(raw()) / raw_count as f64;
+    let master_mean = f64::from((f64::from(numpy_sum_of(good())) / good_count as f64) as f32);
+    let (lower, upper) = middle_values(good)?;
+    let master_median = f64::from(if good_count % 2 == 1 {
+        upper
+    } else {
+        (lower + upper) / 2.0
+    });
+    let edges = edges(raw(), good(), raw_mean, level.noise);
+    Some(BiasDistribution {
+        raw_counts: histogram(raw(), &edges),
+        master_counts: histogram(good().map(f64::from), &edges),
+        edges,
+        raw_mean,
+        raw_median,
+        raw_ron: level.noise,
+        master_mean,
+        master_median,
+        master_ron: master.master_ron,
+        raw_ron_qc,
+    })
+}
+
+/// soxspipe's bin edges: `np.linspace` over the raw mean ± 5 RON, or over the range of
+/// both samples when the RON is unusable.
+fn edges(
+    raw: impl Iterator<Item = f64>,
+    master: impl Iterator<Item = f32>,
+    centre: f64,
+    ron: f64,
+) -> Vec<f64> {
+    let (low, high) = if ron.is_finite() && ron > 0.0 {
+        (centre - HALF_WIDTH_RON * ron, centre + HALF_WIDTH_RON * ron)
+    } else {
+        let all = raw.chain(master.map(f64::from));
+        let (low, high) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+        if low == high {
+            (low - FLAT_HALF_WIDTH, high + FLAT_HALF_WIDTH)
+        } else {
+            (low, high)
+        }
+    };
+    let step = (high - low) / BINS as f64;
+    let mut edges: Vec<f64> = (0..=BINS).map(|i| i as f64 * step + low).collect();
+    edges[BINS] = high;
+    edges
+}
+
+/// numpy's `histogram` on given edges: half-open bins, the last closed; values outside
+/// the edges are not counted.
+fn histogram(values: impl Iterator<Item = f64>, edges: &[f64]) -> Vec<u64> {
+    let bins = edges.len() - 1;
+    let (first, last) = (edges[0], edges[bins]);
+    let scale = bins as f64 / (last - first);
+    let mut counts = vec![0u64; bins];
+    for v in values.filter(|v| (first..=last).contains(v)) {
+        // The bin the value's position suggests, corrected against the edges themselves.
+        let mut i = (((v - first) * scale) as usize).min(bins - 1);
+        if v < edges[i] {
+            i -= 1;
+        } else if i + 1 < bins && v >= edges[i + 1] {
+            i += 1;
+        }
+        counts[i] += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_are_half_open_and_the_last_closed() {
+        let edges = [0.0, 1.0, 2.0, 3.0];
+        let counts = histogram([0.0, 0.5, 1.0, 2.999, 3.0, 3.5, -0.1].into_iter(), &edges);
+        assert_eq!(counts, [2, 1, 2]);
+    }
+
+    #[test]
+    fn edges_span_five_ron_about_the_mean_or_the_data() {
+        let one = |v: f64| std::iter::once(v);
+        let e = edges(one(10.0), std::iter::once(10.0), 10.0, 2.0);
+        assert_eq!((e.len(), e[0], e[100]), (101, 0.0, 20.0));
+        assert_eq!(e[50], 10.0);
+        let flat = edges(one(7.0), std::iter::once(7.0), 7.0, f64::NAN);
+        assert_eq!((flat[0], flat[100]), (6.5, 7.5));
+    }
+}
