@@ -1,6 +1,8 @@
 //! The whole recipe in a few calls, shared by the command line and the console.
 
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
@@ -170,9 +172,20 @@ pub fn load_reusing(
 pub struct Outcome {
     pub master: MasterBias,
     pub qc: QcReport,
-    /// The bias-distribution QC of soxspipe 0.19's plot (absent when the first frame or
-    /// the master has no pixel to show).
-    pub distribution: Option<BiasDistribution>,
+    /// The first frame's whole-frame clip, which the bias-distribution QC shows.
+    first_level: Option<FrameLevel>,
+}
+
+impl Outcome {
+    /// The bias-distribution QC of soxspipe 0.19's plot for the master stacked from
+    /// `loaded` (`None` when the first frame or the master has no pixel to show).
+    /// Measured when asked for, since a re-stack that only shows the QC table need not.
+    pub fn distribution(&self, loaded: &Loaded) -> Option<BiasDistribution> {
+        let (first, level) = (loaded.set.frames.first()?, self.first_level.as_ref()?);
+        let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
+        let raw_ron = (self.master.frames.len() > 1).then_some(self.master.raw_ron);
+        qc::bias_distribution(first, level, bad, &self.master, raw_ron)
+    }
 }
 
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
@@ -210,19 +223,11 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     };
     let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
     progress.report(Stage::Qc);
-    let (qc, distribution) = rayon::join(
-        || qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges),
-        || {
-            let (first, level) = (loaded.set.frames.first()?, levels.first()?);
-            let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
-            let raw_ron = (master.frames.len() > 1).then_some(master.raw_ron);
-            qc::bias_distribution(&first.electrons(), level, bad, &master, raw_ron)
-        },
-    );
+    let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);
     Ok(Outcome {
         master,
         qc,
-        distribution,
+        first_level: levels.first().cloned(),
     })
 }
 
@@ -319,26 +324,39 @@ pub fn write(
             qc: &outcome.qc,
         })
         .collect();
-    let product = crate::product::write(
-        &crate::product::WriteRequest {
-            folder,
-            name,
-            overwrite,
-            inputs: &inputs,
+    // The plots are measured while the product is written, which keeps one core busy.
+    let several = parts.len() > 1;
+    let (product, plots) = rayon::join(
+        || {
+            crate::product::write(
+                &crate::product::WriteRequest {
+                    folder,
+                    name,
+                    overwrite,
+                    inputs: &inputs,
+                },
+                &images,
+            )
         },
-        &images,
-    )?;
-    if plot {
-        let several = parts.len() > 1;
-        for (loaded, outcome) in parts {
-            let Some(distribution) = &outcome.distribution else {
-                continue;
-            };
-            let extension = loaded.set.plan.extension.as_deref().filter(|_| several);
-            let svg = crate::qc_plot::svg(distribution, &loaded.set.plan.profile.arm);
-            let path = crate::qc_plot::plot_path(&product, extension);
-            crate::atomic::write_bytes(&path, true, svg.as_bytes())?;
-        }
+        || -> Vec<(Option<&str>, String)> {
+            if !plot {
+                return Vec::new();
+            }
+            parts
+                .par_iter()
+                .filter_map(|(loaded, outcome)| {
+                    let distribution = outcome.distribution(loaded)?;
+                    let extension = loaded.set.plan.extension.as_deref().filter(|_| several);
+                    let arm = &loaded.set.plan.profile.arm;
+                    Some((extension, crate::qc_plot::svg(&distribution, arm)))
+                })
+                .collect()
+        },
+    );
+    let product = product?;
+    for (extension, svg) in plots {
+        let path = crate::qc_plot::plot_path(&product, extension);
+        crate::atomic::write_bytes(&path, true, svg.as_bytes())?;
     }
     Ok(product)
 }

@@ -129,16 +129,20 @@ pub fn stack_levels(
         .zip(levels)
         .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
         .collect();
-    let every = every_frame_masks(&frame_masks, rows * cols);
+    // 0.19's stack needs the pixels every frame masked first; 0.17's final mask takes them
+    // later, beside the post-stack clip.
+    let every = version
+        .is_019()
+        .then(|| every_frame_masks(&frame_masks, rows * cols));
     let settings = StackSettings {
         sigma: params.stacked_clipping_sigma,
         iterations: params.stacked_clipping_iterations,
         numerics,
         method,
     };
-    let input_masks = version
-        .is_019()
-        .then(|| InputMasks::new(&frame_masks, &every));
+    let input_masks = every
+        .as_ref()
+        .map(|every| InputMasks::new(&frame_masks, every));
     let (stacked, raw_ron) = rayon::join(
         || {
             stack_noise(
@@ -156,7 +160,7 @@ pub fn stack_levels(
         },
     );
     let mut stacked = stacked?;
-    let masked = mask_and_measure(every, &stacked, request);
+    let masked = mask_and_measure(&frame_masks, every, rows * cols, &stacked, request);
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
@@ -322,11 +326,18 @@ fn every_frame_masks(frame_masks: &[FrameMask<'_>], pixels: usize) -> Vec<bool> 
         .collect()
 }
 
-/// The final mask: pixels every frame's whole-frame clip masked (`every`), pixels the
-/// stack clip left without a frame, and pixels the post-stack clip rejects; with the
-/// master RON. In 0.17 the master RON is over all pixels and does not wait for the mask,
-/// so it runs beside the post-stack clip (one long chain of float32 adds).
-fn mask_and_measure(every: Vec<bool>, stacked: &StackedNoise, request: &StackRequest) -> Masked {
+/// The final mask: pixels every frame's whole-frame clip masked (`every`, measured here
+/// when not given), pixels the stack clip left without a frame, and pixels the post-stack
+/// clip rejects; with the master RON. The post-stack clip is one long chain of float32
+/// adds (soxspipe numerics), so what does not depend on it runs beside it: the first
+/// parts of the mask and, in 0.17 (over all pixels), the master RON.
+fn mask_and_measure(
+    frame_masks: &[FrameMask<'_>],
+    every: Option<Vec<bool>>,
+    pixels: usize,
+    stacked: &StackedNoise,
+    request: &StackRequest,
+) -> Masked {
     let StackRequest {
         params,
         numerics,
@@ -334,13 +345,16 @@ fn mask_and_measure(every: Vec<bool>, stacked: &StackedNoise, request: &StackReq
         ..
     } = *request;
     let noise = &stacked.noise;
-    let every_count = every.iter().filter(|&&m| m).count();
-    let mut mask = every;
-    if let Some(used) = &stacked.used {
-        mask.par_iter_mut()
-            .zip(used)
-            .for_each(|(m, &n)| *m |= n == 0);
-    }
+    let unstacked = move || {
+        let mut mask = every.unwrap_or_else(|| every_frame_masks(frame_masks, pixels));
+        let every_count = mask.iter().filter(|&&m| m).count();
+        if let Some(used) = &stacked.used {
+            mask.par_iter_mut()
+                .zip(used)
+                .for_each(|(m, &n)| *m |= n == 0);
+        }
+        (mask, every_count)
+    };
     let post_clip = || {
         // soxspipe passes a single frame through: no post-stack clip.
         stacked.used.as_ref().map(|_| {
@@ -353,11 +367,13 @@ fn mask_and_measure(every: Vec<bool>, stacked: &StackedNoise, request: &StackReq
             )
         })
     };
-    let (post_clip, all_pixels_ron) = if version.is_019() {
-        (post_clip(), None)
+    let ((mut mask, every_count), (post_clip, all_pixels_ron)) = if version.is_019() {
+        rayon::join(unstacked, || (post_clip(), None))
     } else {
-        let (bounds, ron) = rayon::join(post_clip, || master_ron_017(noise, numerics));
-        (bounds, Some(ron))
+        rayon::join(unstacked, || {
+            let (bounds, ron) = rayon::join(post_clip, || master_ron_017(noise, numerics));
+            (bounds, Some(ron))
+        })
     };
     if let Some(bounds) = post_clip {
         let (low, high) = bounds.kept_range();

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::algorithm::numerics::{middle_values, numpy_sum_of};
-use crate::algorithm::{FrameLevel, MasterBias, standard};
+use crate::algorithm::{Frame, FrameLevel, MasterBias, Samples, standard};
 
 /// Bins of the histograms.
 const BINS: usize = 100;
@@ -34,58 +34,57 @@ pub struct BiasDistribution {
     pub raw_ron_qc: Option<f64>,
 }
 
-/// The distributions of the first raw frame (`electrons`, its clip `level`) and of
-/// `master`; `bad` is the static bad-pixel map. `None` when either has no pixel to show.
+/// The distributions of the first raw frame (`frame`, its clip `level`) and of `master`;
+/// `bad` is the static bad-pixel map. `None` when either has no pixel to show.
 pub fn bias_distribution(
-    electrons: &[f32],
+    frame: &Frame,
     level: &FrameLevel,
     bad: Option<&[bool]>,
     master: &MasterBias,
     raw_ron_qc: Option<f64>,
 ) -> Option<BiasDistribution> {
+    let (noise, good) = rayon::join(|| raw_noise(frame, level, bad), || good_pixels(master));
+    if noise.is_empty() || good.is_empty() {
+        return None;
+    }
     // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
-    let noise = || {
-        electrons
-            .iter()
-            .enumerate()
-            .filter(|&(p, &e)| !level.bounds.rejects(e) && !bad.is_some_and(|b| b[p]))
-            .map(|(_, &e)| (f64::from(e) - level.level) as f32)
-    };
-    let raw = || noise().map(|v| f64::from(v) + level.level);
-    let flux = standard(&master.flux);
-    let good = || {
-        standard(&master.qual)
-            .iter()
-            .zip(flux)
-            .filter(|(q, v)| **q == 0 && v.is_finite())
-            .map(|(_, &v)| v)
-    };
-    let (raw_count, good_count) = (noise().count(), good().count());
-    // Adding the level keeps the noise values' order, so their middle pair is the raw
-    // sample's.
-    let (lower, upper) = middle_values(noise)?;
-    let (lower, upper) = (
-        f64::from(lower) + level.level,
-        f64::from(upper) + level.level,
+    let raw = || noise.iter().map(|&v| f64::from(v) + level.level);
+    let ((raw_mean, raw_median), (master_mean, master_median)) = rayon::join(
+        || {
+            // Adding the level keeps the noise values' order, so their middle pair is
+            // the raw sample's.
+            let (lower, upper) = middle_values(|| noise.iter().copied())
+                .map(|(l, u)| (f64::from(l) + level.level, f64::from(u) + level.level))
+                .unwrap_or((f64::NAN, f64::NAN));
+            let median = if noise.len() % 2 == 1 {
+                upper
+            } else {
+                (lower + upper) / 2.0
+            };
+            (numpy_sum_of(raw()) / noise.len() as f64, median)
+        },
+        || {
+            let sum = f64::from(numpy_sum_of(good.iter().copied()));
+            let mean = f64::from((sum / good.len() as f64) as f32);
+            let (lower, upper) =
+                middle_values(|| good.iter().copied()).unwrap_or((f32::NAN, f32::NAN));
+            let median = if good.len() % 2 == 1 {
+                upper
+            } else {
+                (lower + upper) / 2.0
+            };
+            (mean, f64::from(median))
+        },
     );
-    let raw_median = if raw_count % 2 == 1 {
-        upper
-    } else {
-        (lower + upper) / 2.0
-    };
-    let raw_mean = numpy_sum_of(raw()) / raw_count as f64;
-    let master_mean = f64::from((f64::from(numpy_sum_of(good())) / good_count as f64) as f32);
-    let (lower, upper) = middle_values(good)?;
-    let master_median = f64::from(if good_count % 2 == 1 {
-        upper
-    } else {
-        (lower + upper) / 2.0
-    });
-    let edges = edges(raw(), good(), raw_mean, level.noise);
+    let edges = edges(raw(), good.iter().copied(), raw_mean, level.noise);
+    let (raw_counts, master_counts) = rayon::join(
+        || histogram(raw(), &edges),
+        || histogram(good.iter().map(|&v| f64::from(v)), &edges),
+    );
     Some(BiasDistribution {
-        raw_counts: histogram(raw(), &edges),
-        master_counts: histogram(good().map(f64::from), &edges),
         edges,
+        raw_counts,
+        master_counts,
         raw_mean,
         raw_median,
         raw_ron: level.noise,
@@ -94,6 +93,39 @@ pub fn bias_distribution(
         master_ron: master.master_ron,
         raw_ron_qc,
     })
+}
+
+/// The first frame's noise values (`frame − level`, float32, as the stack computes them)
+/// at the pixels its clip kept and no static bad pixel covers, in pixel order.
+fn raw_noise(frame: &Frame, level: &FrameLevel, bad: Option<&[bool]>) -> Vec<f32> {
+    let (low, high) = level.bounds.kept_range();
+    let kept = |p: usize, e: f32| low <= e && e <= high && !bad.is_some_and(|b| b[p]);
+    let noise = |e: f32| (f64::from(e) - level.level) as f32;
+    match &frame.samples {
+        Samples::Electrons(data) => standard(data)
+            .iter()
+            .enumerate()
+            .filter(|&(p, &e)| kept(p, e))
+            .map(|(_, &e)| noise(e))
+            .collect(),
+        Samples::Adu { adu, table, .. } => standard(adu)
+            .iter()
+            .enumerate()
+            .map(|(p, &a)| (p, table[usize::from(a)]))
+            .filter(|&(p, e)| kept(p, e))
+            .map(|(_, e)| noise(e))
+            .collect(),
+    }
+}
+
+/// The master's good, finite pixels as written (float32), in pixel order.
+fn good_pixels(master: &MasterBias) -> Vec<f32> {
+    standard(&master.qual)
+        .iter()
+        .zip(standard(&master.flux))
+        .filter(|(q, v)| **q == 0 && v.is_finite())
+        .map(|(_, &v)| v)
+        .collect()
 }
 
 /// soxspipe's bin edges: `np.linspace` over the raw mean ± 5 RON, or over the range of

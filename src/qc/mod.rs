@@ -183,9 +183,11 @@ fn struct_axis(n: usize, version: RecipeVersion) -> Vec<f64> {
 /// rows one after the other, a row sum (`axis=1`) is numpy's pairwise sum of the row.
 pub fn structure(master: &MasterBias) -> (f64, f64) {
     let (rows, cols) = master.flux.dim();
+    let (qual, combined) = (standard(&master.qual), standard(&master.combined));
+    // The master as soxspipe sums it: float64 before the float32 cast, bad pixels 0.
     let value = |p: usize| {
-        if !master.is_bad(p) {
-            master.flux_f64(p)
+        if qual[p] == 0 {
+            f64::from(combined[p]) + master.mean_level
         } else {
             0.0
         }

@@ -277,10 +277,10 @@ fn stack_batch(
             "findings": verification.findings,
         });
         match (&verification.plan, stacked.as_slice()) {
-            (Some(_), [StackedImage { outcome, .. }]) => {
+            (Some(_), [StackedImage { outcome, loaded }]) => {
                 doc["frames"] = frames_json(outcome).into();
                 doc["qc"] = serde_json::json!(outcome.qc.values);
-                doc["bias_distribution"] = serde_json::json!(outcome.distribution);
+                doc["bias_distribution"] = serde_json::json!(outcome.distribution(loaded));
             }
             _ => {
                 let extensions: Vec<_> = plans
