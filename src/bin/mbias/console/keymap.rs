@@ -166,10 +166,10 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Global,
-        &[c('1'), c('2'), c('3'), c('4')],
-        "1 2 3 4",
+        &[c('1'), c('2'), c('3'), c('4'), c('5')],
+        "1 2 3 4 5",
         Action::ShowTab,
-        "QC/profile/preview/frames tab",
+        "results tab, QC … histogram",
     ),
     bind(
         Files,

@@ -52,6 +52,8 @@ pub struct ImageResult {
     pub loaded: Arc<Loaded>,
     pub outcome: Outcome,
     pub view: ResultView,
+    /// The bias-distribution QC (soxspipe 0.19's plot), measured with the stack.
+    pub distribution: Option<mbias::qc::BiasDistribution>,
 }
 
 impl ImageResult {

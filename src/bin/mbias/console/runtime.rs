@@ -361,11 +361,15 @@ pub fn stack(
     let images = mbias::pipeline::run(frames, &resolved, progress)?
         .into_iter()
         .map(|StackedImage { loaded, outcome }| {
-            let view = view::compute(&outcome.master);
+            let (view, distribution) = rayon::join(
+                || view::compute(&outcome.master),
+                || outcome.distribution(&loaded),
+            );
             ImageResult {
                 loaded,
                 outcome,
                 view,
+                distribution,
             }
         })
         .collect();

@@ -217,10 +217,12 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
     let loaded = Arc::new(Loaded::new(set, frame_qc));
     let outcome = mbias::pipeline::stack(&loaded, &resolved(), &Silent).unwrap();
     let view = view::compute(&outcome.master);
+    let distribution = outcome.distribution(&loaded);
     ImageResult {
         loaded,
         outcome,
         view,
+        distribution,
     }
 }
 
@@ -691,6 +693,7 @@ fn snapshot_result_tabs() {
         ('2', "profile"),
         ('3', "preview"),
         ('4', "frames"),
+        ('5', "histogram"),
     ] {
         app.update(ch(tab));
         snapshot!(format!("results_{name}"), app);

@@ -63,6 +63,7 @@ impl Draw for ResultsPane {
             Tab::Qc => tabs::qc(frame, &theme, image, &mut self.qc_scroll, body),
             Tab::Profile => tabs::profile(frame, &theme, self.axis(), self.index, image, body),
             Tab::Preview => tabs::preview(frame, &theme, image, body),
+            Tab::Histogram => tabs::histogram(frame, &theme, image, body),
             Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
         }
     }

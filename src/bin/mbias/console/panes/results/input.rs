@@ -59,7 +59,7 @@ impl Input for ResultsPane {
 impl ResultsPane {
     /// 1 to 4, which the key map gives every pane: that tab.
     pub fn show_tab(&mut self, key: &KeyEvent) {
-        if let KeyCode::Char(digit @ '1'..='4') = key.code {
+        if let KeyCode::Char(digit @ '1'..='5') = key.code {
             self.tab = usize::from(digit as u8 - b'1');
         }
     }
@@ -78,7 +78,7 @@ impl ResultsPane {
                 let i = self.frames_table.selected().unwrap_or(0) as isize + delta.signum();
                 self.frames_table.select(Some(i.max(0) as usize));
             }
-            Tab::Preview => {}
+            Tab::Preview | Tab::Histogram => {}
         }
     }
 

@@ -18,9 +18,16 @@ pub enum Tab {
     Profile,
     Preview,
     Frames,
+    Histogram,
 }
 
-pub const TABS: [Tab; 4] = [Tab::Qc, Tab::Profile, Tab::Preview, Tab::Frames];
+pub const TABS: [Tab; 5] = [
+    Tab::Qc,
+    Tab::Profile,
+    Tab::Preview,
+    Tab::Frames,
+    Tab::Histogram,
+];
 
 impl Tab {
     pub fn title(self) -> &'static str {
@@ -28,6 +35,7 @@ impl Tab {
             Tab::Qc => "QC",
             Tab::Profile => "Profile",
             Tab::Preview => "Preview",
+            Tab::Histogram => "Histogram",
             Tab::Frames => "Frames",
         }
     }

@@ -181,6 +181,103 @@ pub fn profile(
     frame.render_widget(chart, chart_area);
 }
 
+/// soxspipe 0.19's bias-distribution QC: the first raw frame's and the master's pixel
+/// fluxes on the same bins, log counts, and the table of mean, median and RON.
+pub fn histogram(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
+    let Some(d) = &result.distribution else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("no pixel to show", theme.dim)),
+            area,
+        );
+        return;
+    };
+    let [table, chart_area] =
+        Layout::vertical([Constraint::Length(4), Constraint::Fill(1)]).areas(area);
+    let cells = |mean: f64, median: f64, ron: f64| format!("{mean:>9.2} {median:>9.2} {ron:>6.2}");
+    let raw_ron_qc = d
+        .raw_ron_qc
+        .map_or("\u{2014}".to_string(), |v| format!("{v:.2}"));
+    let (raw_mark, master_mark) = if theme.mono {
+        ("•", "+")
+    } else {
+        ("▬", "▬")
+    };
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::styled(
+                format!("{:<10}{:>9} {:>9} {:>6}", "", "mean", "median", "RON"),
+                theme.dim,
+            ),
+            Line::from(vec![
+                Span::styled(format!("{raw_mark} raw    "), theme.gauge),
+                Span::raw(cells(d.raw_mean, d.raw_median, d.raw_ron)),
+            ]),
+            Line::from(vec![
+                Span::styled(format!("{master_mark} master "), theme.warn),
+                Span::raw(cells(d.master_mean, d.master_median, d.master_ron)),
+            ]),
+            Line::styled(
+                format!("RAW RON (QC) {raw_ron_qc} e-; counts on a log scale"),
+                theme.dim,
+            ),
+        ]),
+        table,
+    );
+    let points = |counts: &[u64]| -> Vec<(f64, f64)> {
+        counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let centre = 0.5 * (d.edges[i] + d.edges[i + 1]);
+                (centre, if c == 0 { 0.0 } else { (c as f64).log10() })
+            })
+            .collect()
+    };
+    let (raw, master) = (points(&d.raw_counts), points(&d.master_counts));
+    let top = raw
+        .iter()
+        .chain(&master)
+        .map(|p| p.1)
+        .fold(1.0f64, f64::max)
+        .ceil();
+    let marker = if theme.mono {
+        Marker::Dot
+    } else {
+        Marker::Braille
+    };
+    let datasets = vec![
+        Dataset::default()
+            .marker(marker)
+            .graph_type(GraphType::Line)
+            .style(theme.gauge)
+            .data(&raw),
+        Dataset::default()
+            .marker(if theme.mono { Marker::Block } else { marker })
+            .graph_type(GraphType::Line)
+            .style(theme.warn)
+            .data(&master),
+    ];
+    let (low, high) = (d.edges[0], d.edges[d.edges.len() - 1]);
+    let chart = Chart::new(datasets)
+        .x_axis(
+            ChartAxis::default()
+                .title("flux e-")
+                .bounds([low, high])
+                .labels([
+                    format!("{low:.1}"),
+                    format!("{:.1}", (low + high) / 2.0),
+                    format!("{high:.1}"),
+                ]),
+        )
+        .y_axis(
+            ChartAxis::default()
+                .title("log count")
+                .bounds([0.0, top])
+                .labels(["1".to_string(), format!("1e{top}")]),
+        );
+    frame.render_widget(chart, chart_area);
+}
+
 pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
     let p = &result.view.preview;
     let [image, legend] =
