@@ -36,14 +36,22 @@ pub(super) fn clip(data: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds 
         let (low, high) = (mean - half_width, mean + half_width);
         bounds.lower = f64::from(low);
         bounds.upper = f64::from(high);
-        let survivors: Vec<f32> = values
-            .iter()
-            .copied()
-            .filter(|&v| low <= v && v <= high)
-            .collect();
-        let removed = survivors.len() < n;
-        work = Some(survivors);
-        if !removed {
+        // Compacted in place after the first copy: a fresh frame-sized buffer each round
+        // would cost more in page faults than the sums themselves.
+        let kept = |v: &f32| low <= *v && *v <= high;
+        let survivors = match work.as_mut() {
+            Some(work) => {
+                work.retain(kept);
+                work.len()
+            }
+            None => {
+                let copy: Vec<f32> = data.iter().copied().filter(kept).collect();
+                let len = copy.len();
+                work = Some(copy);
+                len
+            }
+        };
+        if survivors == n {
             break;
         }
     }
