@@ -11,17 +11,26 @@ use crate::algorithm::numerics::{NUMPY_BUFFER, numpy_pairwise, numpy_sum};
 /// astropy 7.2's `sigma_clip(data, sigma, maxiters, cenfunc="mean", stdfunc="std")` on
 /// float32 data: the final bounds and the rounds run. A value is masked where the bounds
 /// [`ClipBounds::rejects`] it (non-finite, or outside the last bounds).
-pub(super) fn clip(data: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds {
+///
+/// The survivors are compacted into `work`: a caller clipping frame after frame passes
+/// the same buffer, whose pages then need faulting in once, not once a frame.
+pub(super) fn clip_with(
+    work: &mut Vec<f32>,
+    data: &[f32],
+    sigma: f64,
+    max_iterations: u32,
+) -> ClipBounds {
     let sigma = sigma as f32;
     let mut bounds = ClipBounds::UNCLIPPED;
-    // The survivors; the first round reads the frame itself when every value is finite.
-    let mut work: Option<Vec<f32>> = data
-        .iter()
-        .any(|v| !v.is_finite())
-        .then(|| data.iter().copied().filter(|v| v.is_finite()).collect());
+    // The survivors: the first round reads the frame itself when every value is finite.
+    work.clear();
+    let mut compacted = data.iter().any(|v| !v.is_finite());
+    if compacted {
+        work.extend(data.iter().copied().filter(|v| v.is_finite()));
+    }
     while bounds.iterations < max_iterations {
         bounds.iterations += 1;
-        let values = work.as_deref().unwrap_or(data);
+        let values = if compacted { &work[..] } else { data };
         let n = values.len();
         if n == 0 {
             // numpy's mean of nothing is NaN: the bounds then restrict nothing more.
@@ -36,22 +45,14 @@ pub(super) fn clip(data: &[f32], sigma: f64, max_iterations: u32) -> ClipBounds 
         let (low, high) = (mean - half_width, mean + half_width);
         bounds.lower = f64::from(low);
         bounds.upper = f64::from(high);
-        // Compacted in place after the first copy: a fresh frame-sized buffer each round
-        // would cost more in page faults than the sums themselves.
         let kept = |v: &f32| low <= *v && *v <= high;
-        let survivors = match work.as_mut() {
-            Some(work) => {
-                work.retain(kept);
-                work.len()
-            }
-            None => {
-                let copy: Vec<f32> = data.iter().copied().filter(kept).collect();
-                let len = copy.len();
-                work = Some(copy);
-                len
-            }
-        };
-        if survivors == n {
+        if compacted {
+            work.retain(kept);
+        } else {
+            work.extend(data.iter().copied().filter(kept));
+            compacted = true;
+        }
+        if work.len() == n {
             break;
         }
     }
@@ -83,7 +84,7 @@ mod tests {
         let mut data: Vec<f32> = (0..1000).map(|i| 100.0 + (i % 7) as f32).collect();
         data[10] = 5000.0;
         data[20] = f32::NAN;
-        let bounds = clip(&data, 3.0, 3);
+        let bounds = clip_with(&mut Vec::new(), &data, 3.0, 3);
         assert!(bounds.rejects(5000.0) && bounds.rejects(f32::NAN));
         assert!(!bounds.rejects(100.0) && !bounds.rejects(106.0));
         assert_eq!(bounds.lower, f64::from(bounds.lower as f32));
@@ -94,7 +95,7 @@ mod tests {
 
     #[test]
     fn nothing_finite_leaves_nan_bounds() {
-        let bounds = clip(&[f32::NAN, f32::INFINITY], 3.0, 3);
+        let bounds = clip_with(&mut Vec::new(), &[f32::NAN, f32::INFINITY], 3.0, 3);
         assert!(bounds.lower.is_nan() && bounds.upper.is_nan());
         assert!(bounds.rejects(f32::NAN) && !bounds.rejects(1.0));
     }
