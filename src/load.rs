@@ -105,10 +105,9 @@ pub fn read_bad_pixel_map(path: &Path, shape: (usize, usize)) -> Result<BadPixel
         Pixels::F64(v) => v.iter().map(|&x| x != 0.0).collect(),
     };
     let count = values.iter().filter(|&&b| b).count();
-    let reading = FrameFile::single(path.to_path_buf(), file.image.header.clone(), shape);
     Ok(BadPixelMap {
         path: path.to_path_buf(),
-        bad: window_array(&reading, shape, values)?,
+        bad: window_array((path, file.image.index), shape, values)?,
         count,
     })
 }
@@ -187,15 +186,15 @@ fn to_electrons(raw: Pixels, gain: f64, rotate_half: bool) -> Vec<f32> {
 
 /// A window's pixels as a `rows × cols` array, or the file's fault if they do not fill it.
 fn window_array<T>(
-    frame: &FrameFile,
+    (path, hdu): (&Path, usize),
     (rows, cols): (usize, usize),
     values: Vec<T>,
 ) -> Result<Array2<T>> {
     let found = values.len();
     Array2::from_shape_vec((rows, cols), values).map_err(|_| {
         FitsError::Data {
-            path: frame.path.clone(),
-            hdu: frame.image.index,
+            path: path.to_path_buf(),
+            hdu,
             message: format!("{found} pixels read for a {rows}×{cols} science window"),
         }
         .into()
@@ -211,15 +210,16 @@ fn to_samples(
     rotate_half: bool,
     table: &ElectronTable,
 ) -> Result<Samples> {
+    let source = (frame.path.as_path(), frame.image.index);
     Ok(match raw {
         Pixels::U16(mut adu) => {
             if rotate_half {
                 adu.reverse();
             }
-            Samples::adu(window_array(frame, shape, adu)?, table.clone())
+            Samples::adu(window_array(source, shape, adu)?, table.clone())
         }
         other => Samples::Electrons(window_array(
-            frame,
+            source,
             shape,
             to_electrons(other, gain, rotate_half),
         )?),

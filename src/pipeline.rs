@@ -1,9 +1,9 @@
 //! The whole recipe in a few calls, shared by the command line and the console.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use std::sync::{Arc, Mutex};
 
 use crate::algorithm::FrameLevel;
 use crate::algorithm::{self, MasterBias, StackMethod, StackRequest, standard};
@@ -115,7 +115,10 @@ impl Loaded {
     /// What the pixels told that the headers could not: frames with NaN or infinite
     /// pixels, which every clip leaves out.
     pub fn warnings(&self) -> Vec<String> {
-        let missing_map = (self.set.bad_pixels.is_none())
+        let missing_map = self
+            .set
+            .bad_pixels
+            .is_none()
             .then(|| loader::bad_pixel_map_note(&self.set.plan, None))
             .flatten();
         self.set
@@ -202,12 +205,10 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
                 .flatten()
         },
     );
-    // The noise model's read noise: measured from frame differences when the set has a
-    // pair, else the headers' (or the profile's) value.
-    let read_noise = loaded
-        .frame_qc
-        .difference_ron
-        .map_or(loaded.set.plan.read_noise(resolved.recipe), |d| d.sigma());
+    // The headers' (or the profile's) read noise; the noise model's is measured from
+    // frame differences when the set has a pair.
+    let ron = loaded.set.plan.read_noise(resolved.recipe);
+    let read_noise = loaded.frame_qc.difference_ron.map_or(ron, |d| d.sigma());
     let method = StackMethod {
         rejection: resolved.rejection,
         combine: resolved.combine,
@@ -218,7 +219,7 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         numerics: resolved.numerics,
         method,
         version: resolved.recipe,
-        ron: loaded.set.plan.read_noise(resolved.recipe),
+        ron,
         difference_ron,
     };
     let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
