@@ -295,14 +295,14 @@ mod tests {
     }
 }
 
-/// An order-preserving integer key of a finite float32: larger floats, larger keys.
+/// An order-preserving integer key of a finite float32: larger floats, larger keys
+/// (negative values have every bit flipped, others the sign bit). Without a branch: the
+/// values around a median are of both signs, in no order.
+#[inline(always)]
 fn order_key(v: f32) -> u32 {
     let bits = v.to_bits();
-    if bits >> 31 == 1 {
-        !bits
-    } else {
-        bits | 1 << 31
-    }
+    let negative = ((bits as i32) >> 31) as u32;
+    bits ^ (negative | 1 << 31)
 }
 
 /// Frames larger than this give their median from a regular subsample of about this
@@ -311,8 +311,7 @@ fn order_key(v: f32) -> u32 {
 const MEDIAN_SAMPLE: usize = 1 << 18;
 
 /// The median of the finite values `keep` accepts (even count: mean of the middle two),
-/// by a two-pass radix select: count the top 16 bits of each key, then sort only the
-/// bucket(s) holding the middle ranks. Two reads instead of sorting a copy; exact up to
+/// by [`middle_values`]' two-pass radix select. Two reads instead of sorting a copy; exact up to
 /// [`MEDIAN_SAMPLE`] values, from a regular subsample above.
 pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
     let stride = (values.len() / MEDIAN_SAMPLE).max(1);
@@ -326,44 +325,66 @@ pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
     Some(0.5 * (f64::from(lower) + f64::from(upper)))
 }
 
+/// The float32 whose [`order_key`] is `key`.
+fn from_order_key(key: u32) -> f32 {
+    f32::from_bits(if key >> 31 == 1 {
+        key & !(1 << 31)
+    } else {
+        !key
+    })
+}
+
 /// The two middle order statistics (ranks ⌊(n−1)/2⌋ and ⌊n/2⌋, the same value for an odd
 /// count) of the finite values `values()` yields, exactly, by a two-pass radix select:
-/// count the top 16 bits of each value's order key, then sort only the bucket(s) holding
-/// the middle ranks. `values` is called twice and must yield the same values both times.
+/// count the top 16 bits of each value's order key, then the low 16 bits of the keys in
+/// the bucket(s) holding the middle ranks, which pins both ranks' keys. `values` is called
+/// twice and must yield the same values both times.
 pub fn middle_values<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<(f32, f32)> {
-    let bucket_of = |v: f32| (order_key(v) >> 16) as usize;
     let mut counts = vec![0u32; 1 << 16];
     for v in values() {
-        counts[bucket_of(v)] += 1;
+        counts[(order_key(v) >> 16) as usize] += 1;
     }
     let n: usize = counts.iter().map(|&c| c as usize).sum();
     if n == 0 {
         return None;
     }
     let ranks = [(n - 1) / 2, n / 2];
-    // The bucket holding each rank and how many values lie in earlier buckets.
-    let mut located = [(0usize, 0usize); 2];
+    let buckets = ranks.map(|rank| locate(&counts, rank));
+    // The low halves of the keys in the two buckets (the same one, mostly).
+    let (first, last) = (buckets[0].0 as u32, buckets[1].0 as u32);
+    counts.fill(0);
+    let mut last_counts = vec![0u32; if first == last { 0 } else { 1 << 16 }];
+    for v in values() {
+        let key = order_key(v);
+        let (top, low) = (key >> 16, (key & 0xFFFF) as usize);
+        if top == first {
+            counts[low] += 1;
+        } else if top == last {
+            last_counts[low] += 1;
+        }
+    }
+    let key_at = |(bucket, rank_inside): (usize, usize)| {
+        let lows = if bucket as u32 == first {
+            &counts
+        } else {
+            &last_counts
+        };
+        from_order_key((bucket as u32) << 16 | locate(lows, rank_inside).0 as u32)
+    };
+    Some((key_at(buckets[0]), key_at(buckets[1])))
+}
+
+/// The slot of `counts` that holds the value of rank `rank` (counting from 0 over the
+/// slots in order), and its rank among that slot's values. `rank` must be below the total.
+fn locate(counts: &[u32], rank: usize) -> (usize, usize) {
     let mut below = 0usize;
-    let mut next = 0;
-    for (bucket, &c) in counts.iter().enumerate() {
-        while next < 2 && below + c as usize > ranks[next] {
-            located[next] = (bucket, below);
-            next += 1;
+    for (slot, &c) in counts.iter().enumerate() {
+        if below + c as usize > rank {
+            return (slot, rank - below);
         }
         below += c as usize;
     }
-    let (first, last) = (located[0].0, located[1].0);
-    let mut members: Vec<f32> = values()
-        .filter(|&v| (first..=last).contains(&bucket_of(v)))
-        .collect();
-    let offset = located[0].1;
-    let mut value_at = |rank: usize| {
-        let (_, value, _) = members.select_nth_unstable_by(rank - offset, f32::total_cmp);
-        *value
-    };
-    let upper = value_at(ranks[1]);
-    let lower = value_at(ranks[0]);
-    Some((lower, upper))
+    (counts.len(), 0)
 }
 
 #[cfg(test)]

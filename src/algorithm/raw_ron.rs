@@ -47,29 +47,44 @@ pub fn difference_ron(
 
 /// astropy 7.2's `sigma_clip(d, 10, maxiters=2, cenfunc="median", stdfunc="mad_std")` on
 /// float32 data: float32 medians, float32 bounds. Returns the last bounds (NaN when
-/// nothing finite was left, which then keeps every finite value).
+/// nothing finite was left, which then keeps every finite value). The survivors of a
+/// round are the values inside its bounds, so each median reads them off the difference
+/// itself: no copy of the frame is made.
 fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
-    let mut work: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let mut deviations = Vec::with_capacity(work.len());
-    let (mut low, mut high) = (f32::NAN, f32::NAN);
+    // Every finite value, at first.
+    let (mut low, mut high) = (f32::MIN, f32::MAX);
+    let mut survivors = count_inside(values, low, high);
     for _ in 0..ROUNDS {
-        let n = work.len();
-        let Some(median) = median_f32(&work) else {
+        let inside = || {
+            values
+                .iter()
+                .copied()
+                .filter(move |&v| low <= v && v <= high)
+        };
+        let Some(median) = median_f32(inside, survivors) else {
             return (f32::NEG_INFINITY, f32::INFINITY);
         };
-        deviations.clear();
-        deviations.extend(work.iter().map(|&v| (v - median).abs()));
-        let mad = median_f32(&deviations).unwrap_or(f32::NAN);
+        let mad =
+            median_f32(|| inside().map(|v| (v - median).abs()), survivors).unwrap_or(f32::NAN);
         // astropy scales the float32 MAD by its constant rounded to float32 (NumPy's
         // rules for a Python float beside a float32 value).
         let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
         (low, high) = (median - half_width, median + half_width);
-        work.retain(|&v| low <= v && v <= high);
-        if work.len() == n {
+        let left = count_inside(values, low, high);
+        if left == survivors {
             break;
         }
+        survivors = left;
     }
     (low, high)
+}
+
+/// How many of `values` lie in `low..=high` (never a NaN).
+fn count_inside(values: &[f32], low: f32, high: f32) -> usize {
+    values
+        .iter()
+        .map(|&v| usize::from(low <= v && v <= high))
+        .sum()
 }
 
 /// [`clip_bounds_f32`] in float64 throughout (`exact` numerics).
@@ -99,11 +114,11 @@ fn clip_bounds_f64(values: &[f32]) -> (f64, f64) {
     (low, high)
 }
 
-/// numpy's float32 median of finite values (even count: the float32 mean of the middle
-/// two); `None` when empty.
-fn median_f32(values: &[f32]) -> Option<f32> {
-    let (lower, upper) = middle_values(|| values.iter().copied())?;
-    Some(if values.len() % 2 == 1 {
+/// numpy's float32 median of the `count` finite values `values()` yields (even count:
+/// the float32 mean of the middle two); `None` when empty.
+fn median_f32<I: Iterator<Item = f32>>(values: impl Fn() -> I, count: usize) -> Option<f32> {
+    let (lower, upper) = middle_values(values)?;
+    Some(if count % 2 == 1 {
         upper
     } else {
         (lower + upper) / 2.0
@@ -116,13 +131,11 @@ mod tests {
 
     #[test]
     fn medians_are_numpys() {
-        assert_eq!(median_f32(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median_f32(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(
-            median_f32(&[-0.5, 7.0, -3.0, 1e-30, 2.0, -1e-30]),
-            Some(0.0)
-        );
-        assert_eq!(median_f32(&[]), None);
+        let median = |v: &[f32]| median_f32(|| v.iter().copied(), v.len());
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[-0.5, 7.0, -3.0, 1e-30, 2.0, -1e-30]), Some(0.0));
+        assert_eq!(median(&[]), None);
     }
 
     #[test]

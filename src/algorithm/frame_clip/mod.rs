@@ -228,9 +228,7 @@ pub fn clip_frames_bounds(
     if numerics == Numerics::Soxspipe && version.is_019() {
         return frames
             .par_iter()
-            .map_init(Vec::new, |work, data| {
-                numpy_f32::clip_with(work, data, sigma, max_iterations)
-            })
+            .map(|data| numpy_f32::clip(data, sigma, max_iterations))
             .collect();
     }
     let same_length = frames.windows(2).all(|w| w[0].len() == w[1].len());

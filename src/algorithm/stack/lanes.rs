@@ -9,6 +9,10 @@
 //! [`clip_stack_median_mad`](super::pixel_clip::clip_stack_median_mad) on the same
 //! operands, so every lane gets the scalar clip's mask (and its bounds, save where a
 //! round clipped everything: there the lane's bounds become an empty range).
+//!
+//! Values that are not finite (soxspipe 0.19's masked inputs read as NaN) take no part:
+//! they sort as +∞ behind a lane's finite values, and each lane's run starts as its
+//! finite values only.
 
 use super::super::network::{sort_branchless, sort_v_shaped};
 use super::super::numerics::MAD_TO_STD;
@@ -24,12 +28,12 @@ pub(super) struct GroupClip<S: Simd> {
 }
 
 impl<S: Simd> GroupClip<S> {
-    /// Lanes of `values` the final mask keeps (astropy: everything inside the last
-    /// bounds, including values an earlier round removed).
+    /// Lanes of `values` the final mask keeps (astropy: every finite value inside the
+    /// last bounds, including values an earlier round removed).
     #[inline(always)]
     pub fn keeps(&self, s: S, values: S::F64) -> S::Mask {
         let outside = s.or(s.less(values, self.lower), s.less(self.upper, values));
-        s.and_not(s.mask(true), outside)
+        s.and_not(s.finite(values), outside)
     }
 }
 
@@ -60,27 +64,34 @@ impl<S: Simd> LaneClip<S> {
         }
     }
 
-    /// Clips each lane of `values` (one row per frame, all finite, at least one row)
-    /// as `clip_stack_median_mad` clips one pixel: at most `iterations` rounds.
+    /// Clips each lane of `values` (one row per frame) as `clip_stack_median_mad` clips
+    /// one pixel: at most `iterations` rounds over the lane's finite values.
     #[inline(always)]
     pub fn clip(&mut self, s: S, values: &[S::F64], sigma: f64, iterations: u32) -> GroupClip<S> {
-        let n = s.splat(values.len() as f64);
-        let zero = s.splat(0.0);
-        self.sorted.copy_from_slice(values);
+        let (zero, one, infinity) = (s.splat(0.0), s.splat(1.0), s.splat(f64::INFINITY));
+        let mut finite_count = zero;
+        for (sorted, &row) in self.sorted.iter_mut().zip(values) {
+            let finite = s.finite(row);
+            finite_count = s.add(finite_count, s.select(finite, one, zero));
+            *sorted = s.select(finite, row, infinity);
+        }
         sort_branchless(&mut self.sorted);
+        let all_finite = s.bits(s.equal(finite_count, s.splat(values.len() as f64))) == u8::MAX;
+        let any = s.less(zero, finite_count);
         let mut state = State {
             first: zero,
-            end: n,
+            end: finite_count,
             lower: s.splat(f64::NAN),
             upper: s.splat(f64::NAN),
-            active: s.mask(!values.is_empty()),
-            everything: s.mask(false),
+            active: any,
+            // A lane without a finite value keeps nothing, as the scalar clip.
+            everything: s.and_not(s.mask(true), any),
         };
         for round in 0..iterations {
             if s.bits(state.active) == 0 {
                 break;
             }
-            self.round(s, &mut state, sigma, round == 0);
+            self.round(s, &mut state, sigma, round == 0 && all_finite);
         }
         GroupClip {
             lower: s.select(state.everything, s.splat(f64::INFINITY), state.lower),
@@ -123,7 +134,8 @@ impl<S: Simd> LaneClip<S> {
         let spread = s.mul(s.splat(sigma), std);
         let (lower, upper) = (s.sub(median, spread), s.add(median, spread));
         // Sorted values below `lower` are a prefix, those not above `upper` another (all
-        // of them for NaN bounds, which clip nothing, as in the scalar clip).
+        // of them for NaN bounds, which clip nothing, as in the scalar clip; the run never
+        // grows past the finite values).
         let (one, zero) = (s.splat(1.0), s.splat(0.0));
         let mut below = zero;
         let mut within = zero;
@@ -180,6 +192,9 @@ mod tests {
                             let outlier = match rng.random_range(0..25) {
                                 0 => 40.0,
                                 1 => -25.0,
+                                // soxspipe 0.19's masked inputs, and values no clip keeps.
+                                2 if trial % 2 == 1 => f32::NAN,
+                                3 if trial % 4 == 1 => f32::NEG_INFINITY,
                                 _ => 0.0,
                             };
                             rng.random_range(-6i16..6) as f32 * spread + outlier

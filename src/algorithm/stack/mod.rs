@@ -75,8 +75,6 @@ trait Noise: Sync {
     fn at(&self, k: usize, p: usize) -> f32;
     /// Frame `k`'s noise values at pixels `p..p + LANES`, widened to float64.
     fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64;
-    /// Whether every value is finite whatever the pixels (so none need checking).
-    fn always_finite(&self) -> bool;
 }
 
 /// Frames in electrons.
@@ -100,10 +98,6 @@ impl Noise for ElectronNoise<'_> {
         }
         s.widen(&out)
     }
-
-    fn always_finite(&self) -> bool {
-        false
-    }
 }
 
 /// Raw ADU frames, each with its own table of noise values: `table[adu]` is the very
@@ -112,8 +106,6 @@ impl Noise for ElectronNoise<'_> {
 struct AduNoise<'a> {
     frames: &'a [&'a [u16]],
     tables: Vec<NoiseTable>,
-    /// No table holds a NaN or an infinity.
-    finite: bool,
 }
 
 /// The noise value of every 16-bit ADU value in one frame.
@@ -131,12 +123,7 @@ impl<'a> AduNoise<'a> {
                 table
             })
             .collect::<Vec<_>>();
-        let finite = tables.iter().all(|t| t.iter().all(|v| v.is_finite()));
-        AduNoise {
-            frames,
-            tables,
-            finite,
-        }
+        AduNoise { frames, tables }
     }
 }
 
@@ -151,10 +138,6 @@ impl Noise for AduNoise<'_> {
         let mut adu = [0u16; LANES];
         adu.copy_from_slice(&self.frames[k][p..p + LANES]);
         s.look_up(&self.tables[k], &adu)
-    }
-
-    fn always_finite(&self) -> bool {
-        self.finite
     }
 }
 
@@ -236,10 +219,6 @@ impl<N: Noise> Noise for MaskedNoise<'_, N> {
             *slot = self.at(k, p + i);
         }
         s.widen(&out)
-    }
-
-    fn always_finite(&self) -> bool {
-        false
     }
 }
 
@@ -433,27 +412,16 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     }
     let mut clip = LaneClip::new(s, n);
     let mut values = vec![s.splat(0.0); n];
-    let always_finite = noise.always_finite();
     let mut i = 0;
     while i + LANES <= mean.len() {
         let p = start + i;
-        let mut finite = s.mask(true);
         for (k, row) in values.iter_mut().enumerate() {
             *row = noise.lanes(s, k, p);
-            if !always_finite {
-                finite = s.and(finite, s.finite(*row));
-            }
         }
-        if s.bits(finite) == u8::MAX {
-            let group = clip.clip(s, &values, sigma, job.iterations);
-            let (means, kept) = group_means(s, &values, &group, job.numerics, rejected);
-            mean[i..i + LANES].copy_from_slice(&means);
-            used[i..i + LANES].copy_from_slice(&kept);
-        } else {
-            for l in 0..LANES {
-                (mean[i + l], used[i + l]) = kernel.clip_pixel(noise, p + l, rejected);
-            }
-        }
+        let group = clip.clip(s, &values, sigma, job.iterations);
+        let (means, kept) = group_means(s, &values, &group, job.numerics, rejected);
+        mean[i..i + LANES].copy_from_slice(&means);
+        used[i..i + LANES].copy_from_slice(&kept);
         i += LANES;
     }
     while i < mean.len() {
