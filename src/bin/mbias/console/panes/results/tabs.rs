@@ -85,6 +85,21 @@ pub fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut u
     }
 }
 
+/// The bad-pixel map a stack used, by file name and count, or that it had none.
+fn bad_pixel_map_caption(result: &ImageResult) -> String {
+    match &result.loaded.set.bad_pixels {
+        Some(map) => format!(
+            "bad-pixel map {} ({} px)",
+            map.path.file_name().map_or_else(
+                || map.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            ),
+            map.count
+        ),
+        None => "no bad-pixel map".to_string(),
+    }
+}
+
 fn bounds(points: &[(f64, f64)]) -> [f64; 2] {
     let mut ys: Vec<f64> = points
         .iter()
@@ -324,7 +339,7 @@ pub fn frames(
         })
         .collect();
     let [table_area, drift_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(area);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(area);
     let header =
         Row::new(["frame", "level e-", "noise e-", "clipped", "rejected"]).style(theme.header);
     let table = Table::new(
@@ -352,8 +367,17 @@ pub fn frames(
         ),
         _ => "level drift: needs two frames".to_string(),
     };
-    let [label, spark] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(drift_area);
+
+    let [map, label, spark] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(drift_area);
+    // Which static bad-pixel map FPN FRACMAX and RAW RON left out: a QC that differs
+    // from soxspipe's often differs for this.
+    let map_caption = Line::styled(bad_pixel_map_caption(result), theme.dim);
+    frame.render_widget(Paragraph::new(map_caption), map);
     frame.render_widget(Paragraph::new(Line::styled(caption, theme.dim)), label);
     let data: Vec<u64> = levels
         .iter()
