@@ -121,6 +121,35 @@ impl SettingsError {
     }
 }
 
+impl Error {
+    /// The input file the error is about, when it is about one: a front end can then
+    /// mark that file.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Fits(e) => Some(e.path()),
+            Error::Input(InputError::NotFound(path) | InputError::Unreadable { path, .. }) => {
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FitsError {
+    /// The file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            FitsError::Open { path, .. }
+            | FitsError::NonUtf8Path { path }
+            | FitsError::BracketInName { path }
+            | FitsError::NoImage { path }
+            | FitsError::Keyword { path, .. }
+            | FitsError::Data { path, .. }
+            | FitsError::Write { path, .. } => path,
+        }
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum InputError {
     #[error("{}: no such file or folder", .0.display())]

@@ -387,3 +387,45 @@ fn the_master_written_is_the_selection_on_screen() {
     assert!(console.wait_exit(LONG).success());
     console.assert_restored();
 }
+
+#[test]
+fn the_demo_writes_where_the_user_asked_and_says_what_it_removed() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut console = Console::start(&["demo", "-o", out.path().to_str().unwrap()], cwd.path());
+    let long = LONG;
+    console.wait_for("the night listed and verified", long, |s| {
+        s.matches('✓').count() >= 3 && s.contains("nothing selected")
+    });
+    console.keys("a");
+    console.wait_for("a stackable selection", long, |s| {
+        s.contains("bias frame(s), soxs-vis")
+    });
+    console.keys("s");
+    console.wait_for("the stack", long, |s| s.contains("stacked in"));
+    console.keys("w");
+    console.wait_for("the product written", long, |s| s.contains("wrote "));
+    let written: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with("_MBIAS_SOXS.fits")
+        })
+        .collect();
+    assert_eq!(written.len(), 1, "the product is in the -o folder");
+    console.keys("q");
+    assert!(console.wait_exit(long).success());
+    console.assert_restored();
+    let said = String::from_utf8_lossy(&console.output.lock().unwrap()).into_owned();
+    assert!(
+        said.contains("removed the demo's simulated frames")
+            && said.contains(&out.path().display().to_string()),
+        "{said}"
+    );
+    assert!(
+        out.path().read_dir().unwrap().count() >= 1,
+        "the output folder stays"
+    );
+}

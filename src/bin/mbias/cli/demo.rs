@@ -23,7 +23,11 @@ fn console_error(e: color_eyre::Report) -> mbias::Error {
     })
 }
 
-pub fn run() -> CommandResult {
+/// `mbias demo`: the console on a simulated night in a temporary folder, which goes when
+/// the demo ends; what `w` and `S` write goes to `output` (default: the current folder),
+/// which stays.
+pub fn run(output: Option<&Path>) -> CommandResult {
+    let output = absolute(output.unwrap_or(Path::new(".")));
     let dir = tempfile::Builder::new()
         .prefix("mbias-demo-")
         .tempdir()
@@ -41,14 +45,23 @@ pub fn run() -> CommandResult {
         let signalled = console::run(
             Start::Folder(dir.path().to_path_buf()),
             Settings::default(),
-            dir.path().to_path_buf(),
+            output.clone(),
         )
         .map_err(console_error)?;
-        eprintln!("demo folder {} removed", dir.path().display());
+        eprintln!(
+            "removed the demo's simulated frames ({}); what w and S wrote stays in {}",
+            dir.path().display(),
+            output.display()
+        );
         return Ok(signalled.map_or(Status::Success, Status::Signalled));
     }
     super::stop_on_signals();
     headless(dir.path())
+}
+
+/// `path` from the root, for messages that must say where things are.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The demo without a terminal: validate the night, stack the valid biases, print the QC.

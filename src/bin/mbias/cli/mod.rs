@@ -180,7 +180,12 @@ enum Command {
     /// Write realistic simulated raw frames.
     Simulate(simulate::SimulateArgs),
     /// Simulate a night of frames and run the whole recipe on it.
-    Demo,
+    Demo {
+        /// Where the console writes products and settings; the simulated frames are removed
+        /// when the demo ends, this folder stays (default: the current folder).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
     /// Time the engine on simulated workloads, stage by stage.
     Bench(bench::BenchArgs),
 }
@@ -200,7 +205,7 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
     if args
         .command
         .as_ref()
-        .is_some_and(|c| !matches!(c, Command::Demo))
+        .is_some_and(|c| !matches!(c, Command::Demo { .. }))
     {
         stop_on_signals();
     }
@@ -209,7 +214,7 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         Some(Command::Validate(a)) => validate::run(&a),
         Some(Command::Qc(a)) => qc::run(&a),
         Some(Command::Simulate(a)) => simulate::run(&a),
-        Some(Command::Demo) => demo::run(),
+        Some(Command::Demo { output }) => demo::run(output.as_deref().or(args.output.as_deref())),
         Some(Command::Bench(a)) => bench::run(&a),
         None => demo::open_console(
             args.input.as_deref(),

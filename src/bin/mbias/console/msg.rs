@@ -85,13 +85,21 @@ impl StackResult {
     pub fn loaded(&self) -> Vec<Arc<Loaded>> {
         self.images.iter().map(|i| i.loaded.clone()).collect()
     }
+}
 
-    /// QC values out of range, over every image.
-    pub fn failures(&self) -> usize {
-        self.images
-            .iter()
-            .map(|i| i.outcome.qc.failures().count())
-            .sum()
+/// Why a stack did not finish: the message, and the input file it names, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackFailure {
+    pub message: String,
+    pub file: Option<PathBuf>,
+}
+
+impl From<mbias::Error> for StackFailure {
+    fn from(e: mbias::Error) -> StackFailure {
+        StackFailure {
+            file: e.file().map(PathBuf::from),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -124,7 +132,7 @@ pub enum JobEvent {
     },
     Stacked {
         id: JobId,
-        result: Result<Arc<StackResult>, String>,
+        result: Result<Arc<StackResult>, StackFailure>,
     },
     Wrote(Result<PathBuf, WriteFailure>),
     SavedSettings(Result<PathBuf, WriteFailure>),

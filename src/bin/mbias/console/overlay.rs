@@ -20,10 +20,19 @@ pub enum Pending {
     Settings,
 }
 
+/// Why quitting needs a yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuitRisk {
+    /// A stack is running.
+    Stacking,
+    /// The master on screen ran with tuned parameters and has not been written.
+    Unwritten,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
-    ConfirmQuit,
+    ConfirmQuit(QuitRisk),
     ConfirmOverwrite { path: PathBuf, what: Pending },
 }
 
@@ -47,7 +56,7 @@ impl Overlay {
                 key.code,
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1)
             ),
-            Overlay::ConfirmQuit | Overlay::ConfirmOverwrite { .. } => {
+            Overlay::ConfirmQuit(_) | Overlay::ConfirmOverwrite { .. } => {
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                     return Reply::Yes;
                 }
@@ -100,11 +109,18 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, overlay: &Overlay) {
                 right,
             );
         }
-        Overlay::ConfirmQuit => confirm(
+        Overlay::ConfirmQuit(risk) => confirm(
             frame,
             theme,
             area,
-            "A stack is running. Quit anyway? (y/n)".into(),
+            match risk {
+                QuitRisk::Stacking => "A stack is running. Quit anyway? (y/n)",
+                QuitRisk::Unwritten => {
+                    "The master on screen was stacked with tuned parameters and has not been \
+                     written (w writes it, S saves the parameters). Quit anyway? (y/n)"
+                }
+            }
+            .into(),
         ),
         Overlay::ConfirmOverwrite { path, what } => {
             let what = match what {

@@ -23,8 +23,8 @@ use rayon::prelude::*;
 
 use super::app::App;
 use super::msg::{
-    Effect, Entry, EntryKind, ImageResult, JobEvent, JobId, Msg, StackResult, StackSource,
-    WriteFailure,
+    Effect, Entry, EntryKind, ImageResult, JobEvent, JobId, Msg, StackFailure, StackResult,
+    StackSource, WriteFailure,
 };
 use super::{ui, view};
 
@@ -397,7 +397,7 @@ fn stack_job(
     };
     let result = stack(source, resolved, selection, &progress)
         .map(Arc::new)
-        .map_err(|e| e.to_string());
+        .map_err(StackFailure::from);
     let _ = tx.send(Msg::Job(JobEvent::Stacked { id, result }));
 }
 

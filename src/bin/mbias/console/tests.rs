@@ -23,9 +23,11 @@ use ratatui::style::Color;
 use super::app::{App, Focus, Job, Start};
 use super::layout;
 use super::msg::{
-    Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackResult, StackSource, WriteFailure,
+    Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackFailure, StackResult, StackSource,
+    WriteFailure,
 };
-use super::overlay::Overlay;
+use super::overlay::{Overlay, QuitRisk};
+use super::panes::files::Mark;
 use super::theme::Theme;
 use super::ui;
 use super::view::{self, Axis};
@@ -281,7 +283,6 @@ fn files_marks_and_select_all_valid_biases() {
         .iter()
         .map(|e| app.files.mark(&e.path))
         .collect();
-    use super::panes::files::Mark;
     assert_eq!(marks.iter().filter(|m| **m == Mark::Ok).count(), 5);
     assert!(matches!(&marks[8], Mark::Error(r) if r.contains("not a bias")));
     assert!(matches!(&marks[9], Mark::Error(r) if r.contains("binning is 2x2")));
@@ -447,6 +448,55 @@ fn parameter_changes_restack_the_frames_in_memory_after_a_debounce() {
 }
 
 #[test]
+fn esc_during_an_automatic_restack_returns_to_the_last_result_marked_stale() {
+    let mut app = stacked();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Right));
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    let [Effect::Stack { id, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let id = *id;
+    let effects = app.update(key(KeyCode::Esc));
+    assert!(matches!(&effects[..], [Effect::Cancel(c)] if *c == id));
+    assert_eq!(app.job, Job::Idle);
+    assert!(!app.wants_ticks(), "nothing left running or due");
+    let screen = text_of(&mut app, 120, 40);
+    assert!(!screen.contains("updating"), "{screen}");
+    assert!(screen.contains("(stale"), "{screen}");
+    assert!(
+        screen.contains("re-stack cancelled") && screen.contains("s stacks"),
+        "{screen}"
+    );
+    // `w` refuses the stale result and says why.
+    assert!(app.update(ch('w')).is_empty());
+    let notice = app
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("parameters changed"), "{notice}");
+    // The next change re-stacks after the debounce.
+    app.update(key(KeyCode::Right));
+    assert!(app.restack_at.is_some());
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    assert!(matches!(&effects[..], [Effect::Stack { resolved, .. }]
+        if resolved.params.stacked_clipping_sigma == 4.2));
+}
+
+/// Everything on the screen as one string.
+fn text_of(app: &mut App, width: u16, height: u16) -> String {
+    let terminal = render(app, width, height);
+    terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
+}
+
+#[test]
 fn typed_values_are_checked_and_bad_ones_refused() {
     let mut app = fixture();
     app.update(key(KeyCode::Tab));
@@ -558,7 +608,7 @@ fn help_is_modal_and_quitting_asks_during_a_stack() {
     app.update(ch('a'));
     app.update(ch('s'));
     assert!(app.update(ch('q')).is_empty());
-    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit(QuitRisk::Stacking)));
     app.update(ch('n'));
     assert_eq!(app.overlay, None);
     app.update(ch('q'));
@@ -860,16 +910,27 @@ fn a_failed_stack_is_shown_and_the_console_keeps_working() {
     let [Effect::Stack { id, .. }] = &effects[..] else {
         panic!("{effects:?}")
     };
+    let bad = PathBuf::from(NIGHT).join(bias_name(3));
+    assert_eq!(app.files.mark(&bad), Mark::Ok);
+    let message = format!(
+        "{}, HDU 0: no finite pixel in the science window",
+        bad.display()
+    );
     app.update(Msg::Job(JobEvent::Stacked {
         id: *id,
-        result: Err("/night/bias3.fits, HDU 0: no finite pixel in the science window".into()),
+        result: Err(StackFailure {
+            message: message.clone(),
+            file: Some(bad.clone()),
+        }),
     }));
     assert_eq!(app.job, Job::Idle);
     let notice = app.notice.clone().unwrap();
     assert!(
-        notice.error && notice.text.contains("bias3.fits"),
+        notice.error && notice.text.contains(&bias_name(3)),
         "{notice:?}"
     );
+    // The frame's row turns from ✓ to ✗, with the reason.
+    assert_eq!(app.files.mark(&bad), Mark::Error(message));
     // Still usable: the cursor moves, and s stacks again.
     let before = app.files.table.selected();
     app.update(key(KeyCode::Down));
@@ -914,7 +975,6 @@ fn scanning(read: usize) -> (App, u64, Scanned) {
 
 #[test]
 fn no_row_shows_a_verdict_before_its_header_is_verified() {
-    use super::panes::files::Mark;
     let (mut app, id, rest) = scanning(3);
     assert_eq!(app.files.headers.len(), 3, "three headers arrived");
     for entry in app
@@ -1090,4 +1150,100 @@ fn a_click_while_typing_a_value_leaves_the_focus_with_it() {
     }));
     assert_eq!(app.focus, Focus::Params);
     assert!(app.params.editing.is_some());
+}
+
+// ---- states that tell the truth ----------------------------------------------------------
+
+#[test]
+fn the_quit_question_goes_when_the_stack_ends() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let [Effect::Stack { id, selection, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let (id, selection) = (*id, selection.clone());
+    app.update(ch('q'));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit(QuitRisk::Stacking)));
+    let result = stack_result(&app, selection);
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    assert_eq!(app.overlay, None, "no stack is running any more");
+    // Untuned and unwritten: quitting loses nothing the settings do not hold.
+    assert!(matches!(&app.update(ch('q'))[..], [Effect::Quit]));
+}
+
+#[test]
+fn q_asks_before_losing_a_tuned_master_that_was_not_written() {
+    let mut app = stacked();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Right));
+    let effects = app.update(Msg::Tick(Instant::now() + Duration::from_secs(1)));
+    let [Effect::Stack { id, selection, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let mut result = stack_result(&app, selection.clone());
+    Arc::get_mut(&mut result).unwrap().resolved.params = app.params.params;
+    app.update(Msg::Job(JobEvent::Stacked {
+        id: *id,
+        result: Ok(result),
+    }));
+    assert!(app.update(ch('q')).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit(QuitRisk::Unwritten)));
+    let screen = text_of(&mut app, 120, 40);
+    assert!(screen.contains("has not been written"), "{screen}");
+    app.update(ch('n'));
+    // Written, it may go without a question.
+    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from("/out/m.fits")))));
+    assert!(matches!(&app.update(ch('q'))[..], [Effect::Quit]));
+}
+
+#[test]
+fn declining_an_overwrite_says_nothing_was_written() {
+    let mut app = stacked();
+    app.update(Msg::Job(JobEvent::Wrote(Err(WriteFailure::Exists(
+        PathBuf::from("/out/m.fits"),
+    )))));
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::ConfirmOverwrite { .. })
+    ));
+    app.update(ch('n'));
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.text.contains("nothing written") && !notice.text.contains("wrote"),
+        "{notice:?}"
+    );
+}
+
+#[test]
+fn the_qc_verdict_names_a_failure_and_never_claims_a_pass_without_ranges() {
+    let mut app = stacked();
+    let notice = app.notice.clone().unwrap().text;
+    // The fixture's result fails FPN FRACMAX first (see the QC snapshot).
+    assert!(
+        notice.contains("FPN FRACMAX fails: 825.0161 outside (0, 3) (and 2 more)"),
+        "{notice}"
+    );
+    assert!(!notice.contains("all QC pass"), "{notice}");
+    // Without any range, nothing was judged.
+    let effects = app.update(ch('s'));
+    let [Effect::Stack { id, selection, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let mut result = stack_result(&app, selection.clone());
+    for image in &mut Arc::get_mut(&mut result).unwrap().images {
+        for value in &mut image.outcome.qc.values {
+            value.range = None;
+            value.pass = None;
+        }
+    }
+    app.update(Msg::Job(JobEvent::Stacked {
+        id: *id,
+        result: Ok(result),
+    }));
+    let notice = app.notice.clone().unwrap().text;
+    assert!(notice.contains("no QC ranges set"), "{notice}");
 }

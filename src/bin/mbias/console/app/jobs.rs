@@ -11,7 +11,7 @@ use mbias::settings::Resolved;
 
 use super::{App, Job};
 use crate::console::msg::{Effect, JobEvent, JobId, StackResult, StackSource, WriteFailure};
-use crate::console::overlay::{Overlay, Pending};
+use crate::console::overlay::{Overlay, Pending, QuitRisk};
 
 /// How long parameter changes settle before the automatic re-stack starts.
 const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
@@ -141,7 +141,15 @@ impl App {
         match self.job {
             Job::Stacking { id, .. } => {
                 self.job = Job::Idle;
-                self.info("stack cancelled");
+                if self.results.result.is_some() && self.results.stale {
+                    // The last finished result stays, and says it is not the panes' values.
+                    self.info(
+                        "re-stack cancelled: the result shown is the last finished one (stale); \
+                         s stacks the panes' values, and so does the next change",
+                    );
+                } else {
+                    self.info("stack cancelled");
+                }
                 vec![Effect::Cancel(id)]
             }
             Job::Idle => Vec::new(),
@@ -208,6 +216,30 @@ impl App {
         }
     }
 
+    /// What quitting now would lose, if anything: a running stack, or a master stacked
+    /// with parameters other than the settings' and not written.
+    pub(super) fn quit_risk(&mut self) -> Option<QuitRisk> {
+        if matches!(self.job, Job::Stacking { .. }) {
+            return Some(QuitRisk::Stacking);
+        }
+        let profile = self
+            .results
+            .result
+            .as_ref()
+            .filter(|_| self.unwritten)?
+            .images
+            .first()?
+            .loaded
+            .set
+            .plan
+            .profile
+            .clone();
+        let defaults = self.settings.resolve(&profile).ok()?;
+        self.params
+            .differs(&defaults)
+            .then_some(QuitRisk::Unwritten)
+    }
+
     fn is_current(&self, id: JobId) -> bool {
         matches!(self.job, Job::Stacking { id: current, .. } if current == id)
     }
@@ -239,16 +271,24 @@ impl App {
                     return Vec::new();
                 }
                 self.job = Job::Idle;
+                // "A stack is running" is no longer true: the question goes.
+                if self.overlay == Some(Overlay::ConfirmQuit(QuitRisk::Stacking)) {
+                    self.overlay = None;
+                }
                 match result {
                     Ok(result) => {
                         self.loaded = Some((result.selection.clone(), result.loaded()));
+                        self.unwritten = true;
                         // A change made while it ran is already waiting to re-stack.
                         let stale = self.restack_at.is_some();
                         self.notice = Some(self.results.show(result, stale));
                     }
-                    Err(e) => {
-                        self.results.failed = Some(e.clone());
-                        self.error(format!("stack failed: {e}"));
+                    Err(failure) => {
+                        if let Some(file) = &failure.file {
+                            self.files.stack_failed_on(file, failure.message.clone());
+                        }
+                        self.error(format!("stack failed: {}", failure.message));
+                        self.results.failed = Some(failure.message);
                     }
                 }
             }
@@ -260,7 +300,12 @@ impl App {
 
     fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
         match result {
-            Ok(path) => self.info(format!("wrote {}", path.display())),
+            Ok(path) => {
+                if what == Pending::Product {
+                    self.unwritten = false;
+                }
+                self.info(format!("wrote {}", path.display()))
+            }
             Err(WriteFailure::Exists(path)) => {
                 self.overlay = Some(Overlay::ConfirmOverwrite { path, what })
             }

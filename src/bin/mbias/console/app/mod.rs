@@ -79,6 +79,8 @@ pub struct App {
     pub theme: Theme,
     /// Where `w` and `S` write.
     pub output_dir: PathBuf,
+    /// The result on screen has not been written (`q` asks before losing a tuned one).
+    pub unwritten: bool,
     /// Frames in memory for the current selection (per extension of multi-extension
     /// frames): re-stacks skip the reading.
     pub loaded: Option<(Vec<PathBuf>, Vec<Arc<Loaded>>)>,
@@ -117,6 +119,7 @@ impl App {
             settings,
             theme,
             output_dir,
+            unwritten: false,
             loaded: None,
             restack_at: None,
             area: Rect::new(0, 0, 120, 40),
@@ -189,12 +192,17 @@ impl App {
     fn on_overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
         match (overlay.reply(&key), overlay) {
             (Reply::Keep, _) | (Reply::Yes, Overlay::Help) => Vec::new(),
+            (Reply::Close, Overlay::ConfirmOverwrite { path, .. }) => {
+                self.overlay = None;
+                self.info(format!("nothing written: {} is as it was", path.display()));
+                Vec::new()
+            }
             (Reply::Close, _) => {
                 self.overlay = None;
                 Vec::new()
             }
             // The question stays up: the runtime ends before another frame is drawn.
-            (Reply::Yes, Overlay::ConfirmQuit) => vec![Effect::Quit],
+            (Reply::Yes, Overlay::ConfirmQuit(_)) => vec![Effect::Quit],
             (Reply::Yes, Overlay::ConfirmOverwrite { what, .. }) => {
                 self.overlay = None;
                 match what {
@@ -213,14 +221,13 @@ impl App {
                 self.signalled = Some(crate::signals::SIGINT);
                 vec![Effect::Quit]
             }
-            Action::Quit => {
-                if matches!(self.job, Job::Stacking { .. }) {
-                    self.overlay = Some(Overlay::ConfirmQuit);
+            Action::Quit => match self.quit_risk() {
+                Some(risk) => {
+                    self.overlay = Some(Overlay::ConfirmQuit(risk));
                     Vec::new()
-                } else {
-                    vec![Effect::Quit]
                 }
-            }
+                None => vec![Effect::Quit],
+            },
             Action::Help => {
                 self.overlay = Some(Overlay::Help);
                 Vec::new()

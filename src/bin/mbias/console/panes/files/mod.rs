@@ -66,6 +66,9 @@ pub struct FilesPane {
     /// Headers received since the last verification (re-verifying is throttled while a
     /// large folder is scanned, so the interface stays responsive).
     unchecked: usize,
+    /// Frames a stack could not read, with why: their rows say so until the folder is
+    /// listed again.
+    failed: HashMap<PathBuf, String>,
 }
 
 impl FilesPane {
@@ -93,7 +96,15 @@ impl FilesPane {
         self.table.select(Some(next as usize));
     }
 
+    /// A stack failed reading `path`: its row shows `reason` instead of the verdict its
+    /// header earned.
+    pub fn stack_failed_on(&mut self, path: &Path, reason: String) {
+        self.failed.insert(path.to_path_buf(), reason);
+    }
+
     pub fn set_entries(&mut self, dir: PathBuf, entries: Vec<Entry>) {
+        // A fresh listing reads the files afresh.
+        self.failed.clear();
         let came_from = self.dir.clone();
         self.dir = dir;
         self.entries = entries;
@@ -165,6 +176,9 @@ impl FilesPane {
     }
 
     pub fn mark(&self, path: &Path) -> Mark {
+        if let Some(reason) = self.failed.get(path) {
+            return Mark::Error(reason.clone());
+        }
         if !self.verified.contains(path) {
             return Mark::Pending;
         }

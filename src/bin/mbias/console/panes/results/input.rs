@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Position, Rect};
 
+use super::tabs::format_value;
 use super::{ResultsPane, TABS, Tab, draw};
 use crate::console::keymap::{Action, Context};
 use crate::console::msg::StackResult;
@@ -103,7 +104,6 @@ impl ResultsPane {
     /// returns what the status bar says of it.
     pub fn show(&mut self, result: Arc<StackResult>, stale: bool) -> Notice {
         let ms = result.elapsed.as_secs_f64() * 1e3;
-        let failures = result.failures();
         let extensions = result.images.len();
         let warnings: Vec<String> = result.loaded().iter().flat_map(|l| l.warnings()).collect();
         if self.extension >= extensions {
@@ -114,13 +114,9 @@ impl ResultsPane {
             .image(self.extension)
             .and_then(|i| i.extension())
             .map(str::to_string);
+        let verdict = qc_verdict(&result);
         self.result = Some(result);
         self.stale = stale;
-        let verdict = if failures == 0 {
-            "all QC pass".to_string()
-        } else {
-            format!("{failures} QC FAIL")
-        };
         let note = match shown {
             Some(name) => {
                 format!(" · showing {name}; w writes all {extensions} extensions (e: next)")
@@ -138,5 +134,37 @@ impl ResultsPane {
             )),
             None => Notice::info(format!("stacked in {ms:.0} ms: {verdict}{note}")),
         }
+    }
+}
+
+/// What the QC of a stack says in one phrase: the first failing value named, with its
+/// value and range; "all QC pass" only when values have ranges and all pass; else that
+/// no range was set, so nothing was judged.
+fn qc_verdict(result: &StackResult) -> String {
+    let values: Vec<_> = result
+        .images
+        .iter()
+        .flat_map(|i| &i.outcome.qc.values)
+        .collect();
+    let failing: Vec<_> = values.iter().filter(|v| v.pass == Some(false)).collect();
+    match failing.first() {
+        Some(first) => {
+            let range = first
+                .range
+                .map(|r| format!(" outside ({}, {})", r.low(), r.high()))
+                .unwrap_or_default();
+            let more = match failing.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            let value = format!(
+                "{} {}",
+                format_value(first.name, first.value, first.integer),
+                first.unit
+            );
+            format!("{} fails: {}{range}{more}", first.name, value.trim_end())
+        }
+        None if values.iter().any(|v| v.pass.is_some()) => "all QC pass".to_string(),
+        None => "no QC ranges set".to_string(),
     }
 }

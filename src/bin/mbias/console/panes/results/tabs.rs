@@ -14,7 +14,8 @@ use crate::console::msg::ImageResult;
 use crate::console::theme::Theme;
 use crate::console::view::{self, Axis};
 
-fn format_value(name: &str, v: f64, integer: bool) -> String {
+/// A QC value as the table and the status bar show it.
+pub(super) fn format_value(name: &str, v: f64, integer: bool) -> String {
     if integer {
         format!("{}", v as i64)
     } else if name == "BADPIX FRAC" {
