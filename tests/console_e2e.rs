@@ -224,10 +224,31 @@ fn operator_session_on_the_oracle_frames() {
     let product = out.path().join("20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits");
     console.wait_for("the product written", long, |s| s.contains("wrote "));
     assert!(product.is_file());
+    console.keys("S");
+    console.wait_for("the settings saved", long, |s| {
+        s.contains("wrote ") && s.contains("mbias-settings.yaml")
+    });
 
     console.keys("q");
     assert!(console.wait_exit(long).success());
     console.assert_restored();
+
+    // The saved settings reproduce the tuned product from the command line.
+    let again = out.path().join("again");
+    let run = common::mbias(&[
+        "stack",
+        raw.to_str().unwrap(),
+        "--settings",
+        out.path().join("mbias-settings.yaml").to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+        "--no-plot",
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    assert_eq!(
+        cards_but_dates(&again.join(product.file_name().unwrap())),
+        cards_but_dates(&product)
+    );
 }
 
 #[test]
@@ -427,5 +448,88 @@ fn the_demo_writes_where_the_user_asked_and_says_what_it_removed() {
     assert!(
         out.path().read_dir().unwrap().count() >= 1,
         "the output folder stays"
+    );
+}
+
+/// The header cards of every HDU of a FITS file, but those that say when it was written
+/// (DATE, SXSPRE, and the CHECKSUM that covers them): two runs on the same data compare
+/// equal.
+fn cards_but_dates(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
+    bytes
+        .chunks(80)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .filter(|c| c.starts_with(|ch: char| ch.is_ascii_uppercase()) && c.contains('='))
+        .filter(|c| {
+            !["DATE ", "SXSPRE ", "CHECKSUM"]
+                .iter()
+                .any(|k| c.starts_with(k))
+        })
+        .collect()
+}
+
+#[test]
+fn settings_saved_with_capital_s_reproduce_the_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir(&raw).unwrap();
+    for i in 0..5 {
+        common::testcam::u16_frame(&raw, i);
+    }
+    // A folder that does not exist yet: `w` and `S` create it.
+    let out = dir.path().join("night").join("out");
+    let mut console = testcam_console(dir.path(), &out);
+    console.wait_for("every row verified", LONG, |s| {
+        s.matches('✓').count() == 5 && !s.contains("reading")
+    });
+    console.keys("a");
+    console.wait_for("the selection", LONG, |s| s.contains("✓ 5 bias frame(s)"));
+    console.keys("s");
+    console.wait_for("the stack", LONG, |s| s.contains("stacked in"));
+    // Tuned: stack σ one step down, frame σ one step up.
+    console.keys("\t");
+    console.wait_for("the parameters pane", LONG, |s| s.contains("▶ stack σ"));
+    console.keys("\x1b[D");
+    console.keys("jj\x1b[C");
+    console.wait_for("the tuned re-stack", LONG, |s| {
+        s.contains("stack 3.9σ×3 frame 3.1σ") && !s.contains("updating")
+    });
+    console.keys("w");
+    console.wait_for("the product written", LONG, |s| s.contains("wrote "));
+    console.keys("S");
+    let saved = out.join("mbias-settings.yaml");
+    let screen = console.wait_for("the settings saved", LONG, |s| {
+        s.contains("mbias-settings.yaml")
+    });
+    assert!(
+        screen.contains(&out.display().to_string()[..20]),
+        "the path is shown absolute: {screen}"
+    );
+    assert!(saved.is_file());
+    console.keys("q");
+    assert!(console.wait_exit(LONG).success());
+
+    let products: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fits"))
+        .collect();
+    assert_eq!(products.len(), 1, "{products:?}");
+    let again = dir.path().join("again");
+    let run = common::mbias(&[
+        "stack",
+        raw.to_str().unwrap(),
+        "--settings",
+        saved.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+        "--no-plot",
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let name = products[0].file_name().unwrap();
+    assert_eq!(
+        cards_but_dates(&again.join(name)),
+        cards_but_dates(&products[0]),
+        "the saved settings give the same product, data sums and QC included"
     );
 }

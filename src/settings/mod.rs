@@ -539,8 +539,38 @@ impl Settings {
         })
     }
 
-    /// Settings text that soxspipe accepts as it is and that reproduces `resolved`.
-    pub fn to_soxspipe_yaml(resolved: &Resolved) -> String {
+    /// Settings text that soxspipe accepts as it is and that reproduces `resolved` for
+    /// frames of `profile`: with these settings' definition of a generic profile (without
+    /// its own recipe block, so that the values written here are the ones that apply) and
+    /// their forced profile, if any.
+    pub fn to_soxspipe_yaml(&self, resolved: &Resolved, profile: &Profile) -> String {
+        let mut out = Settings::recipe_yaml(resolved);
+        let generic = self
+            .detectors
+            .iter()
+            .find(|g| g.profile.name.eq_ignore_ascii_case(&profile.name));
+        if let Some(generic) = generic {
+            let mut entry = generic.source.clone();
+            if let Some(own) = entry.as_mapping_mut() {
+                own.remove(RECIPE_BLOCK);
+            }
+            let mut detectors = Mapping::new();
+            detectors.insert(Value::String(generic.profile.name.clone()), entry);
+            let mut block = Mapping::new();
+            block.insert(Value::String("detectors".into()), Value::Mapping(detectors));
+            let text = yaml_serde::to_string(&Value::Mapping(block)).unwrap_or_default();
+            for line in text.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        if let Some(forced) = &self.profile {
+            out.push_str(&format!("    profile: {}\n", yaml_string(forced)));
+        }
+        out
+    }
+
+    /// The recipe's values as settings text, ending inside the `mbias` block.
+    fn recipe_yaml(resolved: &Resolved) -> String {
         let mut out = String::from(
             "# Written by mbias. soxspipe reads the soxs-mbias block; mbias also reads the mbias block.\n",
         );
@@ -1002,8 +1032,34 @@ soxs-mbias:
         let mut s = Settings::default();
         s.apply_override("stacked-clipping-sigma=3.5").unwrap();
         let r = soxs(&s);
-        let text = Settings::to_soxspipe_yaml(&r);
+        let text = s.to_soxspipe_yaml(&r, crate::detector::soxs_vis());
         assert_eq!(soxs(&Settings::parse(&text).unwrap()), r);
+    }
+
+    #[test]
+    fn written_settings_carry_the_generic_profile_with_the_tuned_values() {
+        // The profile's own recipe block would override the top-level values it is
+        // written with: it is left out, and the tuned values apply.
+        let s = Settings::parse(
+            "mbias:\n    detectors:\n        cam:\n            match: {INSTRUME: CAM}\n            \
+             bias: {keyword: IMAGETYP, values: [BIAS]}\n            gain: 1.5\n            \
+             read-noise: 4\n            soxs-mbias: {stacked-clipping-sigma: 7}\n",
+        )
+        .unwrap();
+        let cam = s.detectors[0].profile.clone();
+        assert_eq!(s.resolve(&cam).unwrap().params.stacked_clipping_sigma, 7.0);
+        // Tuned in the console's Parameters pane.
+        let mut tuned = s.resolve(&cam).unwrap();
+        tuned.params = tuned
+            .params
+            .with(|p| p.stacked_clipping_sigma = 4.25)
+            .unwrap();
+        assert_eq!(tuned.params.stacked_clipping_sigma, 4.25);
+        let text = s.to_soxspipe_yaml(&tuned, &cam);
+        let back = Settings::parse(&text).unwrap();
+        assert_eq!(back.detectors.len(), 1, "{text}");
+        assert_eq!(back.detectors[0].profile, cam, "{text}");
+        assert_eq!(back.resolve(&cam).unwrap(), tuned, "{text}");
     }
 
     #[test]

@@ -178,7 +178,8 @@ pub enum Effect {
     SaveSettings {
         path: PathBuf,
         overwrite: bool,
-        resolved: Resolved,
+        /// The settings file's text.
+        text: String,
     },
     Quit,
 }

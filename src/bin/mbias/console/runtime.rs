@@ -15,7 +15,7 @@ use mbias::fits::has_fits_name;
 use mbias::inputs;
 use mbias::pipeline::{Frames, Loaded, Outcome, StackedImage};
 use mbias::progress::{Progress, Silent, Stage};
-use mbias::settings::{Resolved, Settings};
+use mbias::settings::Resolved;
 use mbias::verify;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
@@ -193,12 +193,12 @@ impl Jobs {
             Effect::SaveSettings {
                 path,
                 overwrite,
-                resolved,
+                text,
             } => {
                 self.writes.retain(|w| !w.is_finished());
                 self.writes.push(thread::spawn(move || {
                     let _ = tx.send(Msg::Job(JobEvent::SavedSettings(save_settings(
-                        &path, overwrite, &resolved,
+                        &path, overwrite, &text,
                     ))));
                 }));
             }
@@ -418,12 +418,13 @@ fn write_product(
     })
 }
 
-fn save_settings(
-    path: &Path,
-    overwrite: bool,
-    resolved: &Resolved,
-) -> Result<PathBuf, WriteFailure> {
-    let text = Settings::to_soxspipe_yaml(resolved);
+/// Writes a settings file, creating its folder as a product's write does.
+fn save_settings(path: &Path, overwrite: bool, text: &str) -> Result<PathBuf, WriteFailure> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(|e| {
+            WriteFailure::Failed(format!("cannot create folder {}: {e}", folder.display()))
+        })?;
+    }
     mbias::atomic::write_bytes(path, overwrite, text.as_bytes()).map_err(|e| match e {
         ProductError::Exists(path) => WriteFailure::Exists(path),
         other => WriteFailure::Failed(other.to_string()),
@@ -433,6 +434,7 @@ fn save_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mbias::settings::Settings;
 
     #[test]
     fn folders_come_first_then_files_hidden_ones_left_out() {
@@ -497,23 +499,25 @@ mod tests {
     #[test]
     fn saved_settings_read_back_and_are_not_overwritten_unasked() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mbias-settings.yaml");
+        // The output folder does not exist yet: `S` creates it as `w` does.
+        let path = dir.path().join("out").join("mbias-settings.yaml");
         let mut settings = Settings::default();
         settings
             .apply_override("stacked-clipping-sigma=4.5")
             .unwrap();
         let soxs = mbias::detector::soxs_vis();
         let resolved = settings.resolve(soxs).unwrap();
-        assert_eq!(save_settings(&path, false, &resolved), Ok(path.clone()));
+        let text = settings.to_soxspipe_yaml(&resolved, soxs);
+        assert_eq!(save_settings(&path, false, &text), Ok(path.clone()));
         let back = Settings::load(&path).unwrap();
         let again = back.resolve(soxs).unwrap();
         assert_eq!(again.params, resolved.params);
         assert_eq!(
-            save_settings(&path, false, &resolved),
+            save_settings(&path, false, &text),
             Err(WriteFailure::Exists(path.clone()))
         );
-        assert_eq!(save_settings(&path, true, &resolved), Ok(path.clone()));
-        let names: Vec<_> = std::fs::read_dir(dir.path())
+        assert_eq!(save_settings(&path, true, &text), Ok(path.clone()));
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();

@@ -586,14 +586,19 @@ fn capital_s_saves_the_parameters_as_settings() {
         Effect::SaveSettings {
             path,
             overwrite: false,
-            resolved,
+            text,
         },
     ] = &effects[..]
     else {
         panic!("{effects:?}")
     };
     assert_eq!(path, Path::new("/out/mbias-settings.yaml"));
-    assert_eq!(resolved.params.stacked_clipping_sigma, 4.0);
+    let back = Settings::parse(text).unwrap();
+    let soxs = mbias::detector::soxs_vis();
+    assert_eq!(
+        back.resolve(soxs).unwrap().params.stacked_clipping_sigma,
+        4.0
+    );
 }
 
 #[test]

@@ -173,25 +173,29 @@ impl App {
         };
         let name = mbias::product::product_name(&first.loaded.set.plan, self.files.sof.as_deref());
         vec![Effect::WriteProduct {
-            folder: self.output_dir.clone(),
+            folder: absolute(&self.output_dir),
             name,
             overwrite,
             result,
         }]
     }
 
-    /// `S`: the pane's values as a settings file, resolved for the result's instrument
-    /// (SOXS before there is a result).
+    /// `S`: the pane's values as a settings file that reproduces the run: resolved for
+    /// the detector of the result (else of the selection, else SOXS), with that detector's
+    /// definition when it is a generic one. Written beside the products, into a folder
+    /// created as `w` creates it.
     pub(super) fn save_settings(&mut self, overwrite: bool) -> Vec<Effect> {
-        let profile = match self.results.result.as_ref().and_then(|r| r.images.first()) {
-            Some(image) => image.loaded.set.plan.profile.clone(),
-            None => mbias::detector::soxs_vis().clone(),
+        let shown = self.results.result.as_ref().and_then(|r| r.images.first());
+        let profile = match (shown, self.files.selection_check.plans().first()) {
+            (Some(image), _) => image.loaded.set.plan.profile.clone(),
+            (None, Some(plan)) => plan.profile.clone(),
+            (None, None) => mbias::detector::soxs_vis().clone(),
         };
         match self.resolved_for(&profile) {
             Ok(resolved) => vec![Effect::SaveSettings {
-                path: self.output_dir.join(SAVED_SETTINGS),
+                path: absolute(&self.output_dir.join(SAVED_SETTINGS)),
                 overwrite,
-                resolved,
+                text: self.settings.to_soxspipe_yaml(&resolved, &profile),
             }],
             Err(e) => {
                 self.error(e);
@@ -312,4 +316,9 @@ impl App {
             Err(WriteFailure::Failed(e)) => self.error(e),
         }
     }
+}
+
+/// `path` from the root: the status bar says where a file went, wherever mbias started.
+fn absolute(path: &std::path::Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
