@@ -14,6 +14,7 @@ pub enum Action {
     Cancel,
     Write,
     SaveSettings,
+    Maximise,
     ShowTab,
     Up,
     Down,
@@ -113,7 +114,7 @@ pub const BINDINGS: &[Binding] = &[
         &[c('q')],
         "q",
         Action::Quit,
-        "quit (asks during a stack)",
+        "quit (asks if a stack or a tuned master would be lost)",
     ),
     bind(
         Global,
@@ -163,6 +164,13 @@ pub const BINDINGS: &[Binding] = &[
         "S",
         Action::SaveSettings,
         "save parameters as settings",
+    ),
+    bind(
+        Global,
+        &[c('z')],
+        "z",
+        Action::Maximise,
+        "results on the whole screen, or back",
     ),
     bind(
         Global,

@@ -21,7 +21,6 @@ use ratatui::crossterm::event::{
 use ratatui::style::Color;
 
 use super::app::{App, Focus, Job, Start};
-use super::layout;
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackFailure, StackResult, StackSource,
     WriteFailure,
@@ -657,7 +656,7 @@ fn results_tabs_and_profile_choices() {
 fn mouse_focuses_selects_and_scrolls() {
     let mut app = fixture();
     app.update(Msg::Resize(120, 40));
-    let areas = layout::areas(app.area);
+    let areas = app.areas();
     let click = |x, y| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -1251,4 +1250,63 @@ fn the_qc_verdict_names_a_failure_and_never_claims_a_pass_without_ranges() {
     }));
     let notice = app.notice.clone().unwrap().text;
     assert!(notice.contains("no QC ranges set"), "{notice}");
+}
+
+// ---- parameters that show what they hold; a layout that uses the terminal --------------
+
+#[test]
+fn parameters_show_their_values_whole_and_a_comma_is_refused() {
+    let mut app = fixture();
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Enter));
+    for _ in 0..3 {
+        app.update(key(KeyCode::Backspace));
+    }
+    for c in "3,5".chars() {
+        app.update(ch(c));
+    }
+    app.update(key(KeyCode::Enter));
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.error && notice.text.contains("3.5"), "{notice:?}");
+    assert_eq!(app.params.params.stacked_clipping_sigma, 4.0, "never 35");
+    app.update(key(KeyCode::Enter));
+    for _ in 0..3 {
+        app.update(key(KeyCode::Backspace));
+    }
+    for c in "4.12345".chars() {
+        app.update(ch(c));
+    }
+    app.update(key(KeyCode::Enter));
+    for _ in 0..5 {
+        app.update(key(KeyCode::Down));
+    }
+    app.update(key(KeyCode::Right));
+    assert_eq!(app.params.modes.rejection.name(), "noise-model");
+    let screen = text_of(&mut app, 80, 24);
+    assert!(screen.contains("4.12345"), "{screen}");
+    assert!(screen.contains("noise-model"), "{screen}");
+}
+
+#[test]
+fn z_gives_the_results_the_whole_screen_and_back() {
+    let mut app = stacked();
+    app.update(ch('z'));
+    assert_eq!(app.focus, Focus::Results);
+    let screen = text_of(&mut app, 120, 40);
+    assert!(
+        !screen.contains("Files") && !screen.contains("Parameters"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("PATTERN AMP"),
+        "the whole QC table fits: {screen}"
+    );
+    assert!(app.update(key(KeyCode::Tab)).is_empty());
+    assert_eq!(app.focus, Focus::Results, "no hidden pane takes the keys");
+    app.update(ch('z'));
+    let screen = text_of(&mut app, 120, 40);
+    assert!(
+        screen.contains("Files") && screen.contains("Parameters"),
+        "{screen}"
+    );
 }

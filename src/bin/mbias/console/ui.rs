@@ -26,19 +26,23 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         );
         return;
     }
-    let areas = layout::areas(area);
+    let areas = layout::areas(area, app.maximised);
     let stage = match app.job {
         Job::Stacking { stage, .. } => Some(stage),
         Job::Idle => None,
     };
     for focus in FOCUS_ORDER {
+        let pane_area = focus.area(&areas);
+        if pane_area.is_empty() {
+            continue;
+        }
         let around = Surroundings {
             theme: app.theme,
             focused: app.focus == focus,
             stacking: stage.is_some(),
             restack_due: app.restack_at.is_some(),
         };
-        app.pane(focus).draw(frame, focus.area(&areas), &around);
+        app.pane(focus).draw(frame, pane_area, &around);
     }
     let hints = app.pane(app.focus).hints();
     status::draw(

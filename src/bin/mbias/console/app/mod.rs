@@ -81,6 +81,8 @@ pub struct App {
     pub output_dir: PathBuf,
     /// The result on screen has not been written (`q` asks before losing a tuned one).
     pub unwritten: bool,
+    /// The results pane has the whole screen (`z`).
+    pub maximised: bool,
     /// Frames in memory for the current selection (per extension of multi-extension
     /// frames): re-stacks skip the reading.
     pub loaded: Option<(Vec<PathBuf>, Vec<Arc<Loaded>>)>,
@@ -120,6 +122,7 @@ impl App {
             theme,
             output_dir,
             unwritten: false,
+            maximised: false,
             loaded: None,
             restack_at: None,
             area: Rect::new(0, 0, 120, 40),
@@ -232,6 +235,8 @@ impl App {
                 self.overlay = Some(Overlay::Help);
                 Vec::new()
             }
+            // With the results on the whole screen there is no other pane to go to.
+            Action::NextPane | Action::PrevPane if self.maximised => Vec::new(),
             Action::NextPane | Action::PrevPane => {
                 let i = FOCUS_ORDER
                     .iter()
@@ -245,6 +250,13 @@ impl App {
                 self.focus = FOCUS_ORDER[(i + step) % FOCUS_ORDER.len()];
                 Vec::new()
             }
+            Action::Maximise => {
+                self.maximised = !self.maximised;
+                if self.maximised {
+                    self.focus = Focus::Results;
+                }
+                Vec::new()
+            }
             Action::Stack => self.start_stack(false),
             Action::Cancel => self.cancel(),
             Action::Write => self.write_product(false),
@@ -252,11 +264,16 @@ impl App {
             // The rest are the focused pane's.
             other => {
                 let focus = self.focus;
-                let area = focus.area(&layout::areas(self.area));
+                let area = focus.area(&self.areas());
                 let request = self.pane(focus).on_action(other, area);
                 self.apply(request)
             }
         }
+    }
+
+    /// Where everything is on the terminal, as drawn.
+    pub fn areas(&self) -> layout::Areas {
+        layout::areas(self.area, self.maximised)
     }
 
     /// The pane `focus` names, to draw it or give it input.
@@ -305,7 +322,7 @@ impl App {
         if self.overlay.is_some() || self.params.editing.is_some() {
             return Vec::new();
         }
-        let areas = layout::areas(self.area);
+        let areas = self.areas();
         let at = Position::new(mouse.column, mouse.row);
         let Some(pane) = FOCUS_ORDER
             .into_iter()

@@ -9,6 +9,9 @@ use ratatui::widgets::Paragraph;
 use super::{FIELDS, ParamsPane};
 use crate::console::panes::{Draw, Surroundings};
 
+/// The labels' column, where the values leave room for it.
+const LABEL_WIDTH: usize = 17;
+
 /// The parameter under a click at `at` in the pane drawn in `area`: one a line from the
 /// pane's first inner line.
 pub fn row_at(area: Rect, at: Position) -> Option<usize> {
@@ -21,6 +24,8 @@ impl Draw for ParamsPane {
         let theme = around.theme;
         let focused = around.focused;
         let block = around.block(Line::styled(" Parameters ", theme.title));
+        // The values are what the pane is for: where a line is short, the label gives way.
+        let inner_width = usize::from(area.width.saturating_sub(2));
         let mut lines: Vec<Line> = FIELDS
             .iter()
             .enumerate()
@@ -31,9 +36,11 @@ impl Draw for ParamsPane {
                     _ => self.value_text(*field),
                 };
                 let marker = if chosen && focused { "▶ " } else { "  " };
+                let room = inner_width.saturating_sub(2 + value.chars().count());
+                let label: String = field.label().chars().take(room.saturating_sub(1)).collect();
                 let line = Line::from(vec![
                     Span::raw(marker),
-                    Span::raw(format!("{:<17}", field.label())),
+                    Span::raw(format!("{label:<width$}", width = room.min(LABEL_WIDTH))),
                     Span::styled(value, theme.title),
                 ]);
                 if chosen && focused {

@@ -42,13 +42,15 @@ impl Input for ParamsPane {
 
 impl ParamsPane {
     /// A key while a value is being typed: Enter keeps the value (if valid), Esc drops
-    /// it, Backspace erases; only characters of a number or a mode name are taken.
+    /// it, Backspace erases.
     pub fn on_edit_key(&mut self, key: KeyEvent) -> Request {
         let Some(buffer) = self.editing.as_mut() else {
             return Request::Nothing;
         };
         match key.code {
-            KeyCode::Char(c) if c.is_ascii_alphanumeric() || c == '.' || c == '-' => buffer.push(c),
+            // Every character is kept, so that Enter can refuse a value it cannot read
+            // (a comma dropped in silence would turn 3,5 into 35).
+            KeyCode::Char(c) if !c.is_control() => buffer.push(c),
             KeyCode::Backspace => {
                 buffer.pop();
             }

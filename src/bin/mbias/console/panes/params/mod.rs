@@ -110,6 +110,9 @@ pub struct ParamsPane {
 }
 
 const MAX_ITERATIONS: u32 = 100;
+/// The σ the pane takes: below, a clip rejects good pixels wholesale; above, it clips
+/// nothing (a setting of 1000 is a typo, not a choice). Settings files may go beyond.
+const SIGMA_RANGE: (f64, f64) = (0.5, 100.0);
 
 impl ParamsPane {
     pub fn new(params: ClipParams, modes: Modes) -> ParamsPane {
@@ -174,9 +177,10 @@ impl ParamsPane {
     pub fn value_text(&self, field: Field) -> String {
         let p = &self.params;
         match field {
-            Field::StackSigma => format!("{:.1}", p.stacked_clipping_sigma),
+            // Every digit the value holds (4.12345 is not 3.1), and a point always.
+            Field::StackSigma => format!("{:?}", p.stacked_clipping_sigma),
             Field::StackIterations => p.stacked_clipping_iterations.to_string(),
-            Field::FrameSigma => format!("{:.1}", p.frame_clipping_sigma),
+            Field::FrameSigma => format!("{:?}", p.frame_clipping_sigma),
             Field::FrameIterations => p.frame_clipping_iterations.to_string(),
             Field::Recipe => self.modes.recipe.release().to_string(),
             Field::Numerics => self.modes.numerics.name().to_string(),
@@ -191,6 +195,14 @@ impl ParamsPane {
             || params.frame_clipping_iterations > MAX_ITERATIONS
         {
             return Err(format!("at most {MAX_ITERATIONS} iterations"));
+        }
+        let (low, high) = SIGMA_RANGE;
+        for sigma in [params.stacked_clipping_sigma, params.frame_clipping_sigma] {
+            if !(low..=high).contains(&sigma) {
+                return Err(format!(
+                    "σ {sigma:?} is outside {low}–{high} (a settings file may set it)"
+                ));
+            }
         }
         self.params = params;
         self.modes = modes;
@@ -244,6 +256,12 @@ impl ParamsPane {
         let text = text.trim();
         let mut p = *self.params;
         let mut modes = self.modes;
+        if text.contains(',') {
+            return Err(format!(
+                "'{text}': decimals take a point, as in {}",
+                text.replace(',', ".")
+            ));
+        }
         let bad = || format!("'{text}' is not a valid {}", self.field().label());
         match self.field() {
             Field::StackSigma => p.stacked_clipping_sigma = text.parse().map_err(|_| bad())?,
@@ -304,10 +322,29 @@ mod tests {
     }
 
     #[test]
+    fn values_show_every_digit_and_odd_ones_are_refused_with_a_reason() {
+        let mut p = pane();
+        p.set_text("4.12345").unwrap();
+        assert_eq!(p.value_text(Field::StackSigma), "4.12345");
+        assert_eq!(p.value_text(Field::FrameSigma), "3.0");
+        let comma = p.set_text("3,5").unwrap_err();
+        assert!(comma.contains("point") && comma.contains("3.5"), "{comma}");
+        assert_eq!(p.params.stacked_clipping_sigma, 4.12345, "not read as 35");
+        for odd in ["0.3", "150"] {
+            let e = p.set_text(odd).unwrap_err();
+            assert!(e.contains("outside 0.5–100"), "{e}");
+        }
+        p.set_text("0.5").unwrap();
+        assert!(p.step(-1).is_err(), "no step below 0.5");
+        assert_eq!(p.params.stacked_clipping_sigma, 0.5);
+    }
+
+    #[test]
     fn invalid_values_are_refused_and_the_old_one_kept() {
         let mut p = pane();
         assert!(p.set_text("abc").unwrap_err().contains("not a valid"));
         assert!(p.set_text("0").unwrap_err().contains("greater than 0"));
+        assert!(p.set_text("0.2").unwrap_err().contains("outside"));
         assert!(p.set_text("-2").is_err());
         assert_eq!(p.params.stacked_clipping_sigma, 4.0);
         p.move_cursor(1);
