@@ -10,11 +10,13 @@
 //! help, focus, stack, cancel, write, save) and gives the rest to the focused pane, which
 //! changes itself and answers with a [`panes::Request`]; the app turns that into effects.
 //! Around the panes: [`layout`] says where each part is (for drawing and the mouse
-//! alike), [`status`] is the status bar, [`overlay`] the help and the confirmations,
+//! alike), [`status`] is the status bar, [`overlay`] the help, the confirmations and the
+//! [`header_view`],
 //! [`msg`] the messages and effects, [`view`] what the worker derives from a master for
 //! drawing, and [`theme`] the styles.
 
 pub mod app;
+pub mod header_view;
 pub mod keymap;
 pub mod layout;
 pub mod msg;

@@ -23,6 +23,8 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize(u16, u16),
     Tick(Instant),
+    /// Time to look for new files in the folder shown (every few seconds).
+    Watch,
     Job(JobEvent),
     /// SIGTERM, SIGINT or SIGHUP: leave at once, no questions (there may be no one to
     /// answer them).
@@ -157,6 +159,12 @@ pub enum Effect {
     OpenDir {
         id: JobId,
         dir: PathBuf,
+    },
+    /// List `dir` again and read the headers of the frames not in `known` (new files).
+    Refresh {
+        id: JobId,
+        dir: PathBuf,
+        known: Vec<PathBuf>,
     },
     OpenSof {
         id: JobId,

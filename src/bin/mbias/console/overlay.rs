@@ -10,6 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use crate::console::header_view::HeaderView;
 use crate::console::keymap::{Context, help_sections};
 use crate::console::theme::Theme;
 
@@ -33,7 +34,12 @@ pub enum QuitRisk {
 pub enum Overlay {
     Help,
     ConfirmQuit(QuitRisk),
-    ConfirmOverwrite { path: PathBuf, what: Pending },
+    ConfirmOverwrite {
+        path: PathBuf,
+        what: Pending,
+    },
+    /// A frame's header (`i`), which takes its own keys.
+    Header(HeaderView),
 }
 
 /// What a key means to the overlay that is up.
@@ -52,6 +58,8 @@ impl Overlay {
     /// (Esc is no). Other keys are swallowed, so nothing happens behind a modal.
     pub fn reply(&self, key: &KeyEvent) -> Reply {
         let closes = match self {
+            // The viewer's keys are its own (`HeaderView::on_key`).
+            Overlay::Header(_) => false,
             Overlay::Help => matches!(
                 key.code,
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1)
@@ -122,6 +130,7 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, overlay: &Overlay) {
             }
             .into(),
         ),
+        Overlay::Header(view) => view.draw(frame, area, theme),
         Overlay::ConfirmOverwrite { path, what } => {
             let what = match what {
                 Pending::Product => "product",

@@ -1,7 +1,7 @@
 //! The runtime: turns terminal events into messages, carries out effects on worker
 //! threads, feeds their news back as messages, and redraws.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::iter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +44,7 @@ pub fn run(
     let (tx, rx) = mpsc::channel::<Msg>();
     spawn_input(tx.clone());
     spawn_signals(tx.clone());
+    spawn_watch(tx.clone());
     let mut jobs = Jobs {
         tx,
         cancels: HashMap::new(),
@@ -85,6 +86,22 @@ pub fn run(
             }
         }
     }
+}
+
+/// How often the folder shown is looked at for new files.
+const WATCH: Duration = Duration::from_secs(5);
+
+/// Asks the model, every [`WATCH`], whether to look for new files (frames arriving from
+/// the telescope during the night).
+fn spawn_watch(tx: Sender<Msg>) {
+    thread::spawn(move || {
+        loop {
+            thread::sleep(WATCH);
+            if tx.send(Msg::Watch).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// Signals become messages, so the terminal is restored by the same path as `q`.
@@ -156,6 +173,11 @@ impl Jobs {
             Effect::OpenDir { id, dir } => {
                 let stop = self.new_scan();
                 thread::spawn(move || open_dir(id, &dir, None, &tx, &stop));
+            }
+            Effect::Refresh { id, dir, known } => {
+                let stop = self.new_scan();
+                let known: HashSet<PathBuf> = known.into_iter().collect();
+                thread::spawn(move || refresh_dir(id, &dir, &known, &tx, &stop));
             }
             Effect::OpenSof { id, sof } => {
                 let stop = self.new_scan();
@@ -251,12 +273,36 @@ fn open_dir(
     tx: &Sender<Msg>,
     stop: &AtomicBool,
 ) {
+    list_and_scan(id, dir, select, &HashSet::new(), tx, stop);
+}
+
+/// The folder listed again; only the frames not `known` have their headers read.
+fn refresh_dir(
+    id: JobId,
+    dir: &Path,
+    known: &HashSet<PathBuf>,
+    tx: &Sender<Msg>,
+    stop: &AtomicBool,
+) {
+    list_and_scan(id, dir, None, known, tx, stop);
+}
+
+/// Lists `dir` and reads the headers of its frames but the `known` ones (and of the
+/// `select`ed frames elsewhere), sending the news as it comes.
+fn list_and_scan(
+    id: JobId,
+    dir: &Path,
+    select: Option<Vec<PathBuf>>,
+    known: &HashSet<PathBuf>,
+    tx: &Sender<Msg>,
+    stop: &AtomicBool,
+) {
     let entries = list(dir);
     let mut to_scan: Vec<PathBuf> = entries
         .as_ref()
         .map(|e| {
             e.iter()
-                .filter(|e| e.kind == EntryKind::Fits)
+                .filter(|e| e.kind == EntryKind::Fits && !known.contains(&e.path))
                 .map(|e| e.path.clone())
                 .collect()
         })

@@ -1310,3 +1310,130 @@ fn z_gives_the_results_the_whole_screen_and_back() {
         "{screen}"
     );
 }
+
+// ---- a Files pane you can read ---------------------------------------------------------
+
+/// Moves the files cursor to the entry named `name`.
+fn cursor_to(app: &mut App, name: &str) {
+    app.update(key(KeyCode::Home));
+    while app.files.current().is_some_and(|e| e.name != name) {
+        app.update(key(KeyCode::Down));
+    }
+}
+
+#[test]
+fn the_cursor_row_s_reason_is_shown_whole() {
+    let mut app = fixture();
+    cursor_to(&mut app, "SOXS.2025-10-10T11:19:27.000.fits");
+    let Mark::Error(reason) = app
+        .files
+        .mark(&PathBuf::from(NIGHT).join("SOXS.2025-10-10T11:19:27.000.fits"))
+    else {
+        panic!("the binned frame is refused")
+    };
+    let screen = text_of(&mut app, 80, 24);
+    let tail: String = reason
+        .chars()
+        .rev()
+        .take(20)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        screen.contains(tail.trim()),
+        "{reason} not whole in:\n{screen}"
+    );
+}
+
+#[test]
+fn r_reads_the_folder_again_and_new_files_appear_by_themselves() {
+    let mut app = fixture();
+    cursor_to(&mut app, &bias_name(2));
+    let effects = app.update(ch('r'));
+    assert!(
+        matches!(&effects[..], [Effect::OpenDir { dir, .. }] if dir == Path::new(NIGHT)),
+        "{effects:?}"
+    );
+    let mut app = fixture();
+    cursor_to(&mut app, &bias_name(2));
+    let effects = app.update(Msg::Watch);
+    let [Effect::Refresh { id, dir, known }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(dir, Path::new(NIGHT));
+    assert!(known.contains(&PathBuf::from(NIGHT).join(bias_name(0))));
+    assert!(app.update(Msg::Watch).is_empty(), "one look at a time");
+    // A new bias arrived: listed, its header read, the cursor stays where it was.
+    let id = *id;
+    let mut entries = app.files.entries.clone();
+    let new = bias_name(5);
+    entries.insert(
+        8,
+        Entry {
+            name: new.clone(),
+            path: PathBuf::from(NIGHT).join(&new),
+            kind: EntryKind::Fits,
+        },
+    );
+    app.update(Msg::Job(JobEvent::Listed {
+        id,
+        dir: PathBuf::from(NIGHT),
+        entries: Ok(entries),
+        select: None,
+    }));
+    app.update(Msg::Job(JobEvent::Scanned {
+        id,
+        frames: vec![(
+            PathBuf::from(NIGHT).join(&new),
+            Ok(frame_file(&new, 24, &[], (4096, 2098))),
+        )],
+    }));
+    app.update(Msg::Job(JobEvent::ScanDone { id }));
+    assert_eq!(app.files.current().unwrap().name, bias_name(2));
+    assert_eq!(app.files.mark(&PathBuf::from(NIGHT).join(&new)), Mark::Ok);
+    assert!(app.files.refreshing.is_none());
+}
+
+#[test]
+fn i_shows_the_header_and_slash_searches_it() {
+    let mut app = fixture();
+    cursor_to(&mut app, &bias_name(1));
+    app.update(ch('i'));
+    let Some(Overlay::Header(view)) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert!(view.lines.iter().any(|l| l.contains("ESO DET CHIP RON")));
+    for c in "/temp301".chars() {
+        app.update(ch(c));
+    }
+    app.update(key(KeyCode::Enter));
+    let screen = text_of(&mut app, 120, 40);
+    assert!(
+        screen.contains("TEMP301") && screen.contains("'temp301' on line"),
+        "{screen}"
+    );
+    app.update(key(KeyCode::Esc));
+    assert!(app.overlay.is_none());
+    cursor_to(&mut app, "observing.log");
+    app.update(ch('i'));
+    assert!(app.overlay.is_none(), "no header for a log file");
+}
+
+#[test]
+fn a_selection_in_another_folder_is_said_to_be_there() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(key(KeyCode::Backspace));
+    let [Effect::OpenDir { id, dir }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    app.update(Msg::Job(JobEvent::Listed {
+        id: *id,
+        dir: dir.clone(),
+        entries: Ok(Vec::new()),
+        select: None,
+    }));
+    let screen = text_of(&mut app, 120, 40);
+    assert!(screen.contains("5 selected in another folder"), "{screen}");
+}

@@ -19,6 +19,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
+use super::header_view::HeaderView;
 use super::keymap::{self, Action};
 use super::layout::{self, Areas};
 use super::msg::{Effect, JobId, Msg};
@@ -162,6 +163,7 @@ impl App {
                 Vec::new()
             }
             Msg::Tick(now) => self.on_tick(now),
+            Msg::Watch => self.look_for_new_files(),
             Msg::Job(event) => self.on_job(event),
             Msg::Signal(signal) => {
                 self.signalled = Some(signal);
@@ -193,8 +195,14 @@ impl App {
     }
 
     fn on_overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
+        if let Some(Overlay::Header(view)) = self.overlay.as_mut() {
+            if view.on_key(&key) {
+                self.overlay = None;
+            }
+            return Vec::new();
+        }
         match (overlay.reply(&key), overlay) {
-            (Reply::Keep, _) | (Reply::Yes, Overlay::Help) => Vec::new(),
+            (Reply::Keep, _) | (Reply::Yes, Overlay::Help | Overlay::Header(_)) => Vec::new(),
             (Reply::Close, Overlay::ConfirmOverwrite { path, .. }) => {
                 self.overlay = None;
                 self.info(format!("nothing written: {} is as it was", path.display()));
@@ -290,9 +298,29 @@ impl App {
     fn open(&mut self, start: Start) -> Vec<Effect> {
         let id = self.new_id();
         self.files.scanning = Some(id);
+        // A look for new files in the folder left behind has nothing to add here.
+        self.files.refreshing = None;
         vec![match start {
             Start::Folder(dir) => Effect::OpenDir { id, dir },
             Start::Sof(sof) => Effect::OpenSof { id, sof },
+        }]
+    }
+
+    /// Every few seconds: the folder shown is listed again and new frames' headers read,
+    /// unless it is being read already (frames arrive during the night).
+    fn look_for_new_files(&mut self) -> Vec<Effect> {
+        if self.files.scanning.is_some()
+            || self.files.refreshing.is_some()
+            || self.files.dir.as_os_str().is_empty()
+        {
+            return Vec::new();
+        }
+        let id = self.new_id();
+        self.files.refreshing = Some(id);
+        vec![Effect::Refresh {
+            id,
+            dir: self.files.dir.clone(),
+            known: self.files.headers.keys().cloned().collect(),
         }]
     }
 
@@ -305,6 +333,10 @@ impl App {
                 Vec::new()
             }
             Request::OpenDir(dir) => self.open(Start::Folder(dir)),
+            Request::ShowHeader { title, lines } => {
+                self.overlay = Some(Overlay::Header(HeaderView::new(title, lines)));
+                Vec::new()
+            }
             Request::OpenSof(sof) => self.open(Start::Sof(sof)),
             Request::Selected(notice) => {
                 if let Some(notice) = notice {

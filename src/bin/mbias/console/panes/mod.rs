@@ -30,6 +30,8 @@ pub enum Request {
     Notice(Notice),
     /// List this folder (the browser heeds only the news of the job the app starts).
     OpenDir(PathBuf),
+    /// Show a frame's header: the title and the header's lines.
+    ShowHeader { title: String, lines: Vec<String> },
     /// Open this SOF: its folder is listed and its frames become the selection.
     OpenSof(PathBuf),
     /// The selection changed (with what to say about it): a result on screen no longer

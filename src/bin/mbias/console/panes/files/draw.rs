@@ -5,7 +5,7 @@ use mbias::verify::Severity;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use super::{FilesPane, Mark};
 use crate::console::msg::{Entry, EntryKind};
@@ -24,6 +24,23 @@ pub fn row_at(area: Rect, offset: usize, at: Position) -> Option<usize> {
     let first = area.y + 2;
     let page = area.height.saturating_sub(4);
     (at.y >= first && at.y < first + page).then(|| offset + usize::from(at.y - first))
+}
+
+/// Shortens `text` to `width` characters by taking out its middle: frame names differ
+/// at their ends (the instrument at the start, the time or the number at the end).
+pub fn middle(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    if width < 3 {
+        return text.chars().take(width).collect();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Shortens a path from the left so its end (the folder name) stays visible.
@@ -46,7 +63,17 @@ impl Draw for FilesPane {
         } else {
             ""
         };
-        let count = format!(" {} selected", self.selected.len());
+        // Frames selected in another folder than the one shown are still the selection.
+        let elsewhere = self
+            .selected
+            .iter()
+            .filter(|p| p.parent() != Some(self.dir.as_path()))
+            .count();
+        let count = match elsewhere {
+            0 => format!(" {} selected", self.selected.len()),
+            n if n == self.selected.len() => format!(" {n} selected in another folder"),
+            n => format!(" {} selected, {n} in another folder", self.selected.len()),
+        };
         let room = usize::from(area.width).saturating_sub(12 + scanning.len() + count.len());
         let title = Line::from(vec![
             Span::styled(" Files ", theme.title),
@@ -58,8 +85,20 @@ impl Draw for FilesPane {
         let block = around.block(title);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [table_area, verdict_area] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+        // The cursor row's whole reason, on as many lines as it takes (two at most).
+        let detail = self.detail();
+        let detail_lines = detail.as_ref().map_or(0, |(_, text)| {
+            text.chars()
+                .count()
+                .div_ceil(usize::from(inner.width.max(1)))
+                .min(2) as u16
+        });
+        let [table_area, detail_area, verdict_area] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(detail_lines),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
 
         let wide = inner.width >= 110;
         // Only the visible rows are built: a folder may hold thousands of frames.
@@ -85,6 +124,13 @@ impl Draw for FilesPane {
         let mut window = TableState::default().with_selected(Some(cursor - offset));
         frame.render_stateful_widget(table, table_area, &mut window);
 
+        if let Some((error, text)) = detail {
+            let style = if error { theme.error } else { theme.warn };
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, style)).wrap(Wrap { trim: true }),
+                detail_area,
+            );
+        }
         let (severity, verdict) = self.verdict();
         let style = match severity {
             Severity::Error => theme.error,
@@ -96,10 +142,22 @@ impl Draw for FilesPane {
 }
 
 impl FilesPane {
+    /// The cursor row's reason in full, for the detail line (the table cuts it): whether
+    /// it is an error, and the text.
+    fn detail(&self) -> Option<(bool, String)> {
+        let entry = self.current().filter(|e| e.kind == EntryKind::Fits)?;
+        let (error, reason) = match self.mark(&entry.path) {
+            Mark::Warning(r) => (false, r),
+            Mark::Error(r) => (true, r),
+            Mark::Pending | Mark::Ok => return None,
+        };
+        Some((error, format!("{}: {reason}", entry.name)))
+    }
+
     /// An entry's row: folders and SOFs by their sign, frames with their selection box,
     /// validation mark, header values and the reason for the mark.
     fn row(&self, entry: &Entry, theme: &Theme, wide: bool) -> Row<'static> {
-        let name = entry.name.clone();
+        let name = middle(&entry.name, if wide { NAME_WIDE } else { NAME_NARROW });
         match entry.kind {
             EntryKind::Parent | EntryKind::Dir => {
                 Row::new(vec![String::new(), "▸".into(), format!("{name}/")]).style(theme.title)
@@ -141,6 +199,10 @@ impl FilesPane {
     }
 }
 
+/// The name column, wide and narrow: longer names lose their middle.
+const NAME_WIDE: usize = 37;
+const NAME_NARROW: usize = 33;
+
 /// The header and the column widths of the table, `wide` or narrow.
 fn columns(wide: bool) -> (Row<'static>, Vec<Constraint>) {
     // Narrow terminals keep the whole file name (it tells the frames apart) and drop
@@ -153,7 +215,7 @@ fn columns(wide: bool) -> (Row<'static>, Vec<Constraint>) {
             vec![
                 Constraint::Length(3),
                 Constraint::Length(1),
-                Constraint::Length(37),
+                Constraint::Length(NAME_WIDE as u16),
                 Constraint::Length(6),
                 Constraint::Length(4),
                 Constraint::Length(4),
@@ -168,7 +230,7 @@ fn columns(wide: bool) -> (Row<'static>, Vec<Constraint>) {
             vec![
                 Constraint::Length(3),
                 Constraint::Length(1),
-                Constraint::Length(33),
+                Constraint::Length(NAME_NARROW as u16),
                 Constraint::Length(5),
                 Constraint::Length(3),
                 Constraint::Fill(1),
@@ -179,6 +241,18 @@ fn columns(wide: bool) -> (Row<'static>, Vec<Constraint>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_names_lose_their_middle() {
+        assert_eq!(super::middle("SOXS.fits", 20), "SOXS.fits");
+        assert_eq!(
+            super::middle("SOXS.2025-10-10T09:19:27.000.fits.gz", 21),
+            "SOXS.2025-…00.fits.gz"
+        );
+        let cut = super::middle("abcdefghijklmnopqrstuvwxyz", 9);
+        assert_eq!(cut, "abcd…wxyz");
+        assert_eq!(cut.chars().count(), 9);
+    }
+
     #[test]
     fn long_paths_keep_their_end() {
         assert_eq!(super::tail("/a/b/night", 20), "/a/b/night");

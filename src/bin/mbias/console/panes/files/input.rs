@@ -53,6 +53,15 @@ impl Input for FilesPane {
                 self.select_only(Vec::new());
                 return self.chosen_by_hand();
             }
+            Action::Reread => {
+                // Every file is read afresh: a frame a stack could not read may be whole now.
+                self.failed.clear();
+                for entry in &self.entries {
+                    self.headers.remove(&entry.path);
+                }
+                return Request::OpenDir(self.dir.clone());
+            }
+            Action::ShowHeader => return self.header_of_cursor(),
             _ => {}
         }
         Request::Nothing
@@ -86,6 +95,33 @@ impl FilesPane {
             EntryKind::Other => {
                 Request::Notice(Notice::info(format!("{} is not a FITS frame", entry.name)))
             }
+        }
+    }
+
+    /// `i`: the header of the frame under the cursor, every HDU's cards.
+    fn header_of_cursor(&self) -> Request {
+        let Some(entry) = self.current() else {
+            return Request::Nothing;
+        };
+        match self.headers.get(&entry.path) {
+            Some(Ok(frame)) => {
+                let mut lines: Vec<String> =
+                    frame.primary.cards.iter().map(|c| c.raw.clone()).collect();
+                for hdu in frame.images.iter().filter(|h| h.index > 0) {
+                    lines.push(String::new());
+                    lines.push(format!("── HDU {} ──", hdu.index));
+                    lines.extend(hdu.header.cards.iter().map(|c| c.raw.clone()));
+                }
+                Request::ShowHeader {
+                    title: entry.path.display().to_string(),
+                    lines,
+                }
+            }
+            Some(Err(e)) => Request::Notice(Notice::error(format!("no header to show: {e}"))),
+            None if entry.kind == EntryKind::Fits => {
+                Request::Notice(Notice::info("its header is still being read"))
+            }
+            None => Request::Notice(Notice::info(format!("{} is not a FITS frame", entry.name))),
         }
     }
 
@@ -131,6 +167,13 @@ impl FilesPane {
         entries: Result<Vec<Entry>, String>,
         select: Option<Vec<PathBuf>>,
     ) -> Request {
+        if self.refreshing == Some(id) {
+            // A failed look for new files changes nothing; the next one may succeed.
+            if let Ok(entries) = entries {
+                self.set_entries(dir, entries);
+            }
+            return Request::Nothing;
+        }
         if self.scanning != Some(id) {
             return Request::Nothing;
         }
@@ -157,7 +200,7 @@ impl FilesPane {
 
     /// Headers job `id` has read.
     pub fn on_scanned(&mut self, id: JobId, frames: Vec<(PathBuf, Result<FrameFile, FitsError>)>) {
-        if self.scanning == Some(id) {
+        if self.scanning == Some(id) || self.refreshing == Some(id) {
             self.add_headers(frames, false);
         }
     }
@@ -165,6 +208,11 @@ impl FilesPane {
     /// Job `id` has read every header: the last ones are verified, and an `a` pressed
     /// during the scan takes the valid frames now.
     pub fn on_scan_done(&mut self, id: JobId) -> Request {
+        if self.refreshing == Some(id) {
+            self.refreshing = None;
+            self.add_headers(Vec::new(), true);
+            return Request::Nothing;
+        }
         if self.scanning != Some(id) {
             return Request::Nothing;
         }

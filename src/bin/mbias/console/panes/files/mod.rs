@@ -49,6 +49,9 @@ pub struct FilesPane {
     pub selection_check: Verification,
     /// The job listing and scanning the folder, while it runs.
     pub scanning: Option<JobId>,
+    /// The job looking for new files in the folder shown, while it runs (quietly: the
+    /// rows stay as they are until it reports).
+    pub refreshing: Option<JobId>,
     /// Built-in and settings-defined detector profiles frames are verified against.
     pub detectors: Detectors,
     /// The SOF the selection came from, which names the product as in soxspipe; choosing
@@ -103,15 +106,18 @@ impl FilesPane {
     }
 
     pub fn set_entries(&mut self, dir: PathBuf, entries: Vec<Entry>) {
-        // A fresh listing reads the files afresh.
-        self.failed.clear();
-        let came_from = self.dir.clone();
+        // The same folder again keeps the cursor on its entry; another puts it on the
+        // folder just left (going up), else on top.
+        let stay_on = match self.current() {
+            Some(entry) if dir == self.dir => entry.path.clone(),
+            _ => self.dir.clone(),
+        };
         self.dir = dir;
         self.entries = entries;
         let cursor = self
             .entries
             .iter()
-            .position(|e| e.path == came_from)
+            .position(|e| e.path == stay_on)
             .unwrap_or(0);
         self.table.select(Some(cursor));
         *self.table.offset_mut() = 0;
