@@ -24,6 +24,7 @@ pub mod overlay;
 pub mod panes;
 pub mod runtime;
 pub mod status;
+pub mod text;
 pub mod theme;
 pub mod ui;
 pub mod view;

@@ -1437,3 +1437,27 @@ fn a_selection_in_another_folder_is_said_to_be_there() {
     let screen = text_of(&mut app, 120, 40);
     assert!(screen.contains("5 selected in another folder"), "{screen}");
 }
+
+#[test]
+fn the_frames_tab_tells_frames_apart_and_spreads_the_drift_over_the_width() {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('4'));
+    let terminal = render(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let lines: Vec<String> = (0..24)
+        .map(|y| (0..80).map(|x| buffer[(x, y)].symbol()).collect())
+        .collect();
+    for minute in 19..23 {
+        let name = format!("…9:{minute}:27.000");
+        assert!(
+            lines.iter().any(|l| l.contains(&name)),
+            "{name}:\n{}",
+            lines.join("\n")
+        );
+    }
+    // The bars reach the right edge of the pane (the last frame's bar ends there).
+    let bars = &lines[21];
+    let inner: Vec<&str> = bars.split('┃').collect();
+    assert!(inner[inner.len() - 2].trim_end().len() > 40, "{bars}");
+}

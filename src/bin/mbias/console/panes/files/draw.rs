@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use super::{FilesPane, Mark};
 use crate::console::msg::{Entry, EntryKind};
 use crate::console::panes::{Draw, Surroundings};
+use crate::console::text::middle;
 use crate::console::theme::Theme;
 
 /// Table rows visible in the pane drawn in `area` (border, header and verdict line
@@ -24,23 +25,6 @@ pub fn row_at(area: Rect, offset: usize, at: Position) -> Option<usize> {
     let first = area.y + 2;
     let page = area.height.saturating_sub(4);
     (at.y >= first && at.y < first + page).then(|| offset + usize::from(at.y - first))
-}
-
-/// Shortens `text` to `width` characters by taking out its middle: frame names differ
-/// at their ends (the instrument at the start, the time or the number at the end).
-pub fn middle(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        return text.to_string();
-    }
-    if width < 3 {
-        return text.chars().take(width).collect();
-    }
-    let tail = (width - 1) / 2;
-    let head = width - 1 - tail;
-    let start: String = text.chars().take(head).collect();
-    let end: String = text.chars().skip(count - tail).collect();
-    format!("{start}…{end}")
 }
 
 /// Shortens a path from the left so its end (the folder name) stays visible.
@@ -241,18 +225,6 @@ fn columns(wide: bool) -> (Row<'static>, Vec<Constraint>) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn long_names_lose_their_middle() {
-        assert_eq!(super::middle("SOXS.fits", 20), "SOXS.fits");
-        assert_eq!(
-            super::middle("SOXS.2025-10-10T09:19:27.000.fits.gz", 21),
-            "SOXS.2025-…00.fits.gz"
-        );
-        let cut = super::middle("abcdefghijklmnopqrstuvwxyz", 9);
-        assert_eq!(cut, "abcd…wxyz");
-        assert_eq!(cut.chars().count(), 9);
-    }
-
     #[test]
     fn long_paths_keep_their_end() {
         assert_eq!(super::tail("/a/b/night", 20), "/a/b/night");

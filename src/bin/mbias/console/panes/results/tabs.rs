@@ -11,6 +11,7 @@ use ratatui::widgets::{
 
 use super::halfblock::HalfBlock;
 use crate::console::msg::ImageResult;
+use crate::console::text::apart;
 use crate::console::theme::Theme;
 use crate::console::view::{self, Axis};
 
@@ -326,12 +327,22 @@ pub fn frames(
 ) {
     let master = &result.outcome.master;
     let pixels = (master.rows() * master.cols()).max(1) as f64;
+    // The numbers' columns and the spaces between the five.
+    let name_width = usize::from(area.width)
+        .saturating_sub(9 + 8 + 7 + 8 + 4)
+        .max(8);
+    let names: Vec<&str> = master
+        .frames
+        .iter()
+        .map(|f| f.name.trim_end_matches(".gz").trim_end_matches(".fits"))
+        .collect();
     let rows: Vec<Row> = master
         .frames
         .iter()
-        .map(|f| {
+        .zip(apart(&names, name_width))
+        .map(|(f, name)| {
             Row::new(vec![
-                f.name.trim_end_matches(".fits").to_string(),
+                name,
                 format!("{:.3}", f.level),
                 format!("{:.3}", f.noise),
                 f.frame_clipped.to_string(),
@@ -340,7 +351,7 @@ pub fn frames(
         })
         .collect();
     let [table_area, drift_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(area);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
     let header =
         Row::new(["frame", "level e-", "noise e-", "clipped", "rejected"]).style(theme.header);
     let table = Table::new(
@@ -359,6 +370,7 @@ pub fn frames(
 
     let levels: Vec<f64> = master.frames.iter().map(|f| f.level).collect();
     let min = levels.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = levels.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     // The QC tab's LEVEL DRIFT and LEVEL RANGE, so both tabs tell the same story.
     let qc = &result.outcome.qc;
     let caption = match (qc.get("LEVEL DRIFT"), qc.get("LEVEL RANGE")) {
@@ -369,19 +381,25 @@ pub fn frames(
         _ => "level drift: needs two frames".to_string(),
     };
 
-    let [map, label, spark] = Layout::vertical([
+    let [map, label, scale, spark] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(1),
     ])
     .areas(drift_area);
+    let scale_text = format!("bars by frame, {min:.3} to {max:.3} e-");
+    frame.render_widget(Paragraph::new(Line::styled(scale_text, theme.dim)), scale);
     // Which static bad-pixel map FPN FRACMAX and RAW RON left out: a QC that differs
     // from soxspipe's often differs for this.
     let map_caption = Line::styled(bad_pixel_map_caption(result), theme.dim);
     frame.render_widget(Paragraph::new(map_caption), map);
     frame.render_widget(Paragraph::new(Line::styled(caption, theme.dim)), label);
-    let data: Vec<u64> = levels
-        .iter()
+    // Each frame's bar is as wide as the frames share the width: the drift is read
+    // across the pane, not in its first columns.
+    let width = usize::from(spark.width).max(1);
+    let data: Vec<u64> = (0..width)
+        .filter_map(|x| levels.get(x * levels.len() / width))
         .map(|l| 1 + ((l - min) * 1000.0) as u64)
         .collect();
     frame.render_widget(Sparkline::default().data(&data).style(theme.gauge), spark);
