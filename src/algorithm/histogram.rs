@@ -8,9 +8,13 @@
 
 use super::frame_clip::ClipBounds;
 
-/// How many pixels hold each ADU value.
+/// How many pixels hold each ADU value, from the frame's lowest value to its highest
+/// (a bias spans a few hundred values: a thousand small frames do not each hold a table
+/// of 65 536).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AduHistogram {
+    /// The ADU value of `counts[0]`.
+    first: usize,
     counts: Box<[u32]>,
 }
 
@@ -35,24 +39,46 @@ fn kept_sum(
 
 impl AduHistogram {
     pub fn of(adu: &[u16]) -> AduHistogram {
+        // A frame larger than the table counts into all of it at once (a pass for its
+        // range would cost more than the table); a small one into its range only.
+        let (first, len) = if adu.len() >= 1 << 16 {
+            (0, 1 << 16)
+        } else {
+            match (adu.iter().min(), adu.iter().max()) {
+                (Some(&low), Some(&high)) => (usize::from(low), usize::from(high - low) + 1),
+                _ => (0, 0),
+            }
+        };
         // Two interleaved tables: runs of equal values (common in a bias) would otherwise
         // make each increment wait for the previous one.
-        let mut even = vec![0u32; 1 << 16];
-        let mut odd = vec![0u32; 1 << 16];
+        let mut even = vec![0u32; len];
+        let mut odd = vec![0u32; len];
         let mut pairs = adu.chunks_exact(2);
         for pair in &mut pairs {
-            even[usize::from(pair[0])] += 1;
-            odd[usize::from(pair[1])] += 1;
+            even[usize::from(pair[0]) - first] += 1;
+            odd[usize::from(pair[1]) - first] += 1;
         }
         for &v in pairs.remainder() {
-            even[usize::from(v)] += 1;
+            even[usize::from(v) - first] += 1;
         }
         for (e, o) in even.iter_mut().zip(&odd) {
             *e += o;
         }
+        // Only the values that occur are kept.
+        let start = even.iter().position(|&c| c > 0).unwrap_or(0);
+        let end = even
+            .iter()
+            .rposition(|&c| c > 0)
+            .map_or(start, |last| last + 1);
         AduHistogram {
-            counts: even.into_boxed_slice(),
+            first: first + start,
+            counts: even[start..end].into(),
         }
+    }
+
+    /// The electrons of the values the counts are of.
+    fn electrons<'t>(&self, table: &'t [f32]) -> &'t [f32] {
+        &table[self.first..self.first + self.counts.len()]
     }
 
     /// astropy's `sigma_clip(cenfunc='mean', stdfunc='std')` of the frame in electrons
@@ -63,7 +89,7 @@ impl AduHistogram {
         let mut previous = None;
         while bounds.iterations < max_iterations {
             let keep = |x: f64| x >= keep_low && x <= keep_high;
-            let (count, sum) = kept_sum(&self.counts, table, keep, |x| x);
+            let (count, sum) = kept_sum(&self.counts, self.electrons(table), keep, |x| x);
             if previous == Some(count) {
                 break;
             }
@@ -75,7 +101,9 @@ impl AduHistogram {
             }
             previous = Some(count);
             let mean = sum / count as f64;
-            let (_, squares) = kept_sum(&self.counts, table, keep, |x| (x - mean) * (x - mean));
+            let (_, squares) = kept_sum(&self.counts, self.electrons(table), keep, |x| {
+                (x - mean) * (x - mean)
+            });
             let std = (squares / count as f64).sqrt();
             bounds.lower = mean - std * sigma;
             bounds.upper = mean + std * sigma;
@@ -87,6 +115,7 @@ impl AduHistogram {
 
     /// The median of the pixels `bounds` keeps (even count: mean of the middle two).
     pub fn median(&self, table: &[f32], bounds: &ClipBounds) -> Option<f64> {
+        let table = self.electrons(table);
         let kept = |adu: usize| !bounds.rejects(table[adu]);
         let n: u64 = (0..self.counts.len())
             .filter(|&a| kept(a))
@@ -113,6 +142,7 @@ impl AduHistogram {
     /// (mean, population std, pixels rejected) of the pixels `bounds` keeps.
     pub fn level(&self, table: &[f32], bounds: &ClipBounds) -> (f64, f64, usize) {
         let keep = |x: f64| !bounds.rejects(x as f32);
+        let table = self.electrons(table);
         let (kept, sum) = kept_sum(&self.counts, table, keep, |x| x);
         let total: u64 = self.counts.iter().map(|&c| u64::from(c)).sum();
         let mean = sum / kept as f64;

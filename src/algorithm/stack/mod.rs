@@ -10,6 +10,7 @@ mod pixel_clip;
 
 use super::dispatch::{Isa, Kernel, dispatch};
 use super::frame_mask::FrameMask;
+use super::network::MAX_NETWORK;
 use super::numerics::median_in_place;
 use super::simd::{LANES, Simd};
 use crate::error::{Error, Result};
@@ -67,6 +68,8 @@ pub struct Stacked {
 }
 
 const BAND_ROWS: usize = 64;
+/// Bands a stack is cut into at least, where its rows allow: each reports its end.
+const PROGRESS_STEPS: usize = 32;
 
 /// The noise frames `frame − level`, computed where they are needed instead of stored:
 /// one float64 subtraction rounded to float32, as numpy's in-place `-=` does.
@@ -413,7 +416,10 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     let mut clip = LaneClip::new(s, n);
     let mut values = vec![s.splat(0.0); n];
     let mut i = 0;
-    while i + LANES <= mean.len() {
+    // Stacks deeper than the sorting networks sort faster one pixel at a time (a
+    // comparison sort, O(n log n), against the networks' fallback, O(n²)).
+    let lanes_pay = n <= MAX_NETWORK;
+    while lanes_pay && i + LANES <= mean.len() {
         let p = start + i;
         for (k, row) in values.iter_mut().enumerate() {
             *row = noise.lanes(s, k, p);
@@ -512,11 +518,28 @@ pub fn clip_and_stack(
     masks: Option<&InputMasks>,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
+    // A table of noise values per frame pays off when a frame has more pixels than the
+    // table has entries; small frames (a thousand cut-outs) are converted instead, to the
+    // very same values.
+    let converted: Option<Vec<Vec<f32>>> = match input {
+        StackInput::Adu { adu, table } if input.pixels() < 1 << 16 => Some(
+            adu.iter()
+                .map(|frame| frame.iter().map(|&a| table[usize::from(a)]).collect())
+                .collect(),
+        ),
+        _ => None,
+    };
+    let small = converted
+        .as_ref()
+        .map(|frames| StackInput::Electrons(frames.iter().map(Vec::as_slice).collect()));
+    let input = small.as_ref().unwrap_or(input);
     let n = input.frames();
     let pixels = input.pixels();
     let mut mean = vec![0f32; pixels];
     let mut used = vec![0u16; pixels];
-    let band = BAND_ROWS * cols.max(1);
+    // Bands of rows, at most BAND_ROWS, and enough of them that the progress moves.
+    let rows = pixels / cols.max(1);
+    let band = (rows / PROGRESS_STEPS).clamp(1, BAND_ROWS) * cols.max(1);
     let bands = pixels.div_ceil(band);
     // The stage begins now, not when the first band is done.
     progress.report(Stage::Stacking {
@@ -637,6 +660,75 @@ mod tests {
         assert_eq!(s.used, vec![4, 5]);
         assert_eq!(s.mean, vec![2.0, 0.0]);
         assert_eq!(s.rejected, vec![0, 0, 0, 0, 1]);
+    }
+
+    /// Records the stacking stages reported.
+    struct Recorder(std::sync::Mutex<Vec<usize>>);
+
+    impl Progress for Recorder {
+        fn report(&self, stage: Stage) {
+            if let Stage::Stacking { done, .. } = stage {
+                self.0.lock().unwrap().push(done);
+            }
+        }
+    }
+
+    #[test]
+    fn many_small_frames_stack_deep_and_report_as_they_go() {
+        // 200 frames of 40 × 56 in ADU: deeper than the sorting networks, smaller than a
+        // noise table; the same values as in electrons, and the progress moves.
+        let (rows, cols, n) = (40, 56, 200);
+        let table: Vec<f32> = (0..=u16::MAX)
+            .map(|a| (f64::from(a) * 1.5) as f32)
+            .collect();
+        let adu: Vec<Vec<u16>> = (0..n)
+            .map(|k| {
+                (0..rows * cols)
+                    .map(|p| {
+                        1000 + ((p * 7919 + k * 104_729) % 13) as u16
+                            + u16::from(p == 77 && k == 5) * 900
+                    })
+                    .collect()
+            })
+            .collect();
+        let electrons: Vec<Vec<f32>> = adu
+            .iter()
+            .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
+            .collect();
+        let levels = vec![1509.0; n];
+        let settings = StackSettings {
+            sigma: 3.0,
+            iterations: 3,
+            numerics: Numerics::Soxspipe,
+            method: StackMethod::SOXSPIPE,
+        };
+        let recorder = Recorder(std::sync::Mutex::new(Vec::new()));
+        let by_adu = clip_and_stack(
+            &StackInput::Adu {
+                adu: adu.iter().map(Vec::as_slice).collect(),
+                table: &table,
+            },
+            &levels,
+            cols,
+            settings,
+            None,
+            &recorder,
+        )
+        .unwrap();
+        let by_electrons = clip_and_stack(
+            &StackInput::Electrons(electrons.iter().map(Vec::as_slice).collect()),
+            &levels,
+            cols,
+            settings,
+            None,
+            &Silent,
+        )
+        .unwrap();
+        assert_eq!(by_adu.mean, by_electrons.mean);
+        assert_eq!(by_adu.used, by_electrons.used);
+        assert_eq!(by_adu.rejected[5], 1, "the hot value goes");
+        let reports = recorder.0.into_inner().unwrap();
+        assert!(reports.len() > 20, "{reports:?}");
     }
 
     #[test]

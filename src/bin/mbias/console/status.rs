@@ -55,10 +55,13 @@ pub fn draw(
     if let Some(stage) = stage {
         let [gauge, text] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(30)]).areas(area);
+        // Without colour the filled part must differ in shape, not only in weight.
+        let filled = if theme.mono { "█" } else { "━" };
         frame.render_widget(
             LineGauge::default()
                 .ratio(overall(stage).clamp(0.0, 1.0))
                 .label(format!("{stage} "))
+                .filled_symbol(filled)
                 .filled_style(theme.gauge),
             gauge,
         );

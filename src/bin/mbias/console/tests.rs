@@ -888,6 +888,19 @@ fn monochrome_theme_uses_no_colour() {
         text.contains("pass"),
         "verdicts are words, not only colours"
     );
+    // The progress bar's filled part has a shape of its own.
+    app.update(ch('s'));
+    let effects = app.update(Msg::Tick(Instant::now()));
+    assert!(effects.is_empty());
+    let Job::Stacking { id, .. } = app.job else {
+        panic!("{:?}", app.job)
+    };
+    app.update(Msg::Job(JobEvent::Progress {
+        id,
+        stage: Stage::Reading { done: 3, total: 5 },
+    }));
+    let text = text_of(&mut app, 120, 40);
+    assert!(text.contains("█"), "{text}");
 }
 
 #[test]
