@@ -18,9 +18,14 @@ pub enum Axis {
 pub struct Preview {
     pub cols: usize,
     pub rows: usize,
-    /// Row-major block means of the good pixels (NaN where a block has none).
+    /// The master's size in pixels (the blocks at the right and top edges may be
+    /// partial): the shape the image is drawn with.
+    pub width: usize,
+    pub height: usize,
+    /// Row-major block means of the good pixels (NaN where a block has none); row 0 is
+    /// the master's first row (FITS row 1).
     pub values: Vec<f32>,
-    /// Blocks with at least 10 % bad pixels.
+    /// Blocks holding any bad pixel: a single bad pixel must show at every scale.
     pub bad: Vec<bool>,
     /// The 1st and 99th percentiles of the block means: the display stretch.
     pub low: f32,
@@ -92,7 +97,7 @@ fn preview(master: &MasterBias) -> Preview {
             if good > 0 {
                 values[i] = (sum / f64::from(good)) as f32;
             }
-            bad[i] = masked * 10 >= (good + masked).max(1);
+            bad[i] = masked > 0;
         }
     }
     let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -106,6 +111,8 @@ fn preview(master: &MasterBias) -> Preview {
     Preview {
         cols: pcols,
         rows: prows,
+        width: cols,
+        height: rows,
         values,
         bad,
         low: at(0.01),

@@ -1,6 +1,11 @@
 //! The image preview: two pixels per character cell with the upper half block `▀`
 //! (foreground = upper pixel, background = lower). Works in any terminal; in monochrome it
 //! falls back to an ASCII brightness ramp.
+//!
+//! Drawn as ds9 draws a frame: FITS row 1 at the bottom, and square pixels (a half block
+//! is about as wide as it is tall in a terminal cell). Each drawn pixel covers a rectangle
+//! of preview blocks: its value is their mean, and it is bad if any of them is, so an
+//! isolated bad pixel shows however small the image is drawn.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -16,18 +21,47 @@ pub struct HalfBlock<'a> {
     pub mono: bool,
 }
 
-/// A sample of the preview at a point of a `width × height` grid, stretched to 0..=1;
-/// `None` for a bad block.
-fn sample(p: &Preview, x: usize, y: usize, width: usize, height: usize) -> Option<f32> {
-    let col = (x * p.cols / width.max(1)).min(p.cols.saturating_sub(1));
-    let row = (y * p.rows / height.max(1)).min(p.rows.saturating_sub(1));
-    let i = row * p.cols + col;
-    if p.bad.get(i).copied().unwrap_or(true) {
-        return None;
+/// Where the image goes in `area`: its size in drawn pixels (half blocks) and the cell
+/// it starts at, centred, keeping the frame's shape.
+pub fn placement(p: &Preview, area: Rect) -> (usize, usize, u16, u16) {
+    let (aw, ah) = (usize::from(area.width), 2 * usize::from(area.height));
+    let (fw, fh) = (p.width.max(1) as f64, p.height.max(1) as f64);
+    let (w, h) = if aw as f64 / ah as f64 > fw / fh {
+        (((ah as f64 * fw / fh).round() as usize).clamp(1, aw), ah)
+    } else {
+        (aw, ((aw as f64 * fh / fw).round() as usize).clamp(1, ah))
+    };
+    let x = area.x + ((aw - w) / 2) as u16;
+    let y = area.y + ((ah - h) / 4) as u16;
+    (w, h, x, y)
+}
+
+/// Drawn pixel (`x`, `y` from the top) of a `w × h` image, stretched to 0..=1; `None` when
+/// a block it covers is bad.
+fn sample(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option<f32> {
+    let span = |i: usize, n: usize, of: usize| {
+        let lo = (i * of / n).min(of.saturating_sub(1));
+        (lo, ((i + 1) * of / n).clamp(lo + 1, of))
+    };
+    let (c0, c1) = span(x, w, p.cols);
+    // Row 0 of the preview (FITS row 1) is drawn at the bottom.
+    let (r0, r1) = span(h - 1 - y, h, p.rows);
+    let (mut sum, mut n) = (0f32, 0u32);
+    for r in r0..r1 {
+        for c in c0..c1 {
+            let i = r * p.cols + c;
+            if p.bad.get(i).copied().unwrap_or(true) {
+                return None;
+            }
+            let v = p.values.get(i).copied().unwrap_or(f32::NAN);
+            if v.is_finite() {
+                sum += v;
+                n += 1;
+            }
+        }
     }
-    let v = p.values.get(i).copied().unwrap_or(f32::NAN);
     let span = (p.high - p.low).max(f32::EPSILON);
-    Some(((v - p.low) / span).clamp(0.0, 1.0))
+    Some(((sum / n.max(1) as f32 - p.low) / span).clamp(0.0, 1.0))
 }
 
 /// A grey of the xterm 256-colour ramp (232–255), which terminals over ssh render.
@@ -37,17 +71,18 @@ fn grey(v: f32) -> Color {
 
 impl Widget for HalfBlock<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let (w, h) = (usize::from(area.width), usize::from(area.height));
-        if self.preview.values.is_empty() {
+        if self.preview.values.is_empty() || area.is_empty() {
             return;
         }
-        for cy in 0..h {
+        let (w, h, x0, y0) = placement(self.preview, area);
+        for cy in 0..h.div_ceil(2) {
             for cx in 0..w {
-                let top = sample(self.preview, cx, 2 * cy, w, 2 * h);
-                let bottom = sample(self.preview, cx, 2 * cy + 1, w, 2 * h);
-                let cell = &mut buf[(area.x + cx as u16, area.y + cy as u16)];
+                let top = sample(self.preview, cx, 2 * cy, w, h);
+                // An odd height leaves the last cell's lower half empty.
+                let bottom = (2 * cy + 1 < h).then(|| sample(self.preview, cx, 2 * cy + 1, w, h));
+                let cell = &mut buf[(x0 + cx as u16, y0 + cy as u16)];
                 if self.mono {
-                    let symbol = match (top, bottom) {
+                    let symbol = match (top, bottom.unwrap_or(top)) {
                         (Some(a), Some(b)) => {
                             let level = ((a + b) / 2.0 * (RAMP.len() - 1) as f32).round() as usize;
                             char::from(RAMP[level.min(RAMP.len() - 1)])
@@ -58,7 +93,10 @@ impl Widget for HalfBlock<'_> {
                 } else {
                     cell.set_char('▀');
                     cell.set_fg(top.map_or(Color::Red, grey));
-                    cell.set_bg(bottom.map_or(Color::Red, grey));
+                    match bottom {
+                        Some(b) => cell.set_bg(b.map_or(Color::Red, grey)),
+                        None => cell.set_bg(Color::Reset),
+                    };
                 }
             }
         }
@@ -73,6 +111,8 @@ mod tests {
         Preview {
             cols: 2,
             rows: 2,
+            width: 2,
+            height: 2,
             values: vec![0.0, 10.0, 5.0, 5.0],
             bad: vec![false, false, false, true],
             low: 0.0,
@@ -89,7 +129,7 @@ mod tests {
             mono: true,
         }
         .render(buf.area, &mut buf);
-        // left: (0 + 0.5)/2 = 0.25 -> ':' ; right: lower block bad -> 'X'
+        // left: (0.5 + 0)/2 = 0.25 -> ':' ; right: the upper (second) row's block is bad.
         assert_eq!(buf, Buffer::with_lines([":X"]));
     }
 
@@ -102,8 +142,76 @@ mod tests {
             mono: false,
         }
         .render(buf.area, &mut buf);
-        assert_eq!(buf[(0, 0)].fg, Color::Indexed(232));
-        assert_eq!(buf[(1, 0)].fg, Color::Indexed(255));
-        assert_eq!(buf[(1, 0)].bg, Color::Red);
+        // FITS row 1 (values 0, 10) is the lower half; row 2 (5, bad) the upper.
+        assert_eq!(buf[(0, 0)].bg, Color::Indexed(232));
+        assert_eq!(buf[(1, 0)].bg, Color::Indexed(255));
+        assert_eq!(buf[(0, 0)].fg, grey(0.5));
+        assert_eq!(buf[(1, 0)].fg, Color::Red);
+    }
+
+    /// A 256 × 256 preview of a 1024 × 1024 frame: flat, a bright block at FITS (1, 1)
+    /// and isolated bad blocks.
+    fn marked() -> (Preview, Vec<(usize, usize)>) {
+        let n = 256;
+        let mut values = vec![100.0f32; n * n];
+        values[0] = 200.0;
+        let bad_at = vec![(7, 200), (130, 13), (255, 255), (60, 61)];
+        let mut bad = vec![false; n * n];
+        for &(r, c) in &bad_at {
+            bad[r * n + c] = true;
+        }
+        let preview = Preview {
+            cols: n,
+            rows: n,
+            width: 1024,
+            height: 1024,
+            values,
+            bad,
+            low: 100.0,
+            high: 200.0,
+        };
+        (preview, bad_at)
+    }
+
+    #[test]
+    fn every_bad_block_shows_at_every_size_and_the_frame_is_square_and_upright() {
+        let (p, bad_at) = marked();
+        for (cols, rows) in [(120, 40), (80, 20), (30, 8), (9, 3)] {
+            let area = Rect::new(0, 0, cols, rows);
+            let mut buf = Buffer::empty(area);
+            HalfBlock {
+                preview: &p,
+                mono: false,
+            }
+            .render(area, &mut buf);
+            let (w, h, x0, y0) = placement(&p, area);
+            // Square: as many drawn pixels across as up.
+            assert!(w.abs_diff(h) <= 1, "{cols}×{rows}: {w}×{h}");
+            // Each bad block lies under a red half.
+            // The drawn pixel whose span of blocks holds block `b` of `of` (as `sample`
+            // cuts them).
+            let covering = |b: usize, n: usize, of: usize| {
+                (0..n)
+                    .find(|&i| {
+                        let lo = (i * of / n).min(of - 1);
+                        let hi = ((i + 1) * of / n).clamp(lo + 1, of);
+                        (lo..hi).contains(&b)
+                    })
+                    .unwrap()
+            };
+            for &(r, c) in &bad_at {
+                let x = covering(c, w, 256);
+                let y = h - 1 - covering(r, h, 256);
+                let cell = &buf[(x0 + x as u16, y0 + (y / 2) as u16)];
+                let colour = if y % 2 == 0 { cell.fg } else { cell.bg };
+                assert_eq!(colour, Color::Red, "{cols}×{rows}: bad block ({r}, {c})");
+            }
+            // FITS (1, 1) is the bottom-left corner, and bright where it is not pooled
+            // with the flat rest.
+            if w >= 128 {
+                let corner = &buf[(x0, y0 + ((h - 1) / 2) as u16)];
+                assert_eq!(corner.bg, grey(1.0), "{cols}×{rows}");
+            }
+        }
     }
 }

@@ -308,7 +308,7 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rec
     );
     let bad = if theme.mono { "X" } else { "red" };
     let text = format!(
-        "{}×{} px, stretch {:.1}–{:.1} e- (1–99 %), {bad} = bad pixels",
+        "{}×{} px, row 1 at the bottom, stretch {:.1}–{:.1} e- (1–99 %), {bad} = a bad pixel",
         result.outcome.master.cols(),
         result.outcome.master.rows(),
         p.low,
