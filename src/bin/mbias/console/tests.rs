@@ -1474,3 +1474,28 @@ fn the_frames_tab_tells_frames_apart_and_spreads_the_drift_over_the_width() {
     let inner: Vec<&str> = bars.split('┃').collect();
     assert!(inner[inner.len() - 2].trim_end().len() > 40, "{bars}");
 }
+
+#[test]
+fn a_click_on_the_detail_line_picks_no_row() {
+    let mut app = fixture();
+    cursor_to(&mut app, "SOXS.corrupt.fits");
+    let screen = text_of(&mut app, 80, 24);
+    let areas = app.areas();
+    let detail_row = screen
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(80)
+        .position(|line| {
+            line.iter()
+                .collect::<String>()
+                .contains("SOXS.corrupt.fits: not a FITS")
+        })
+        .expect("the detail line") as u16;
+    app.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: areas.files.x + 10,
+        row: detail_row,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(app.files.current().unwrap().name, "SOXS.corrupt.fits");
+}

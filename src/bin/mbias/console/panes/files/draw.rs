@@ -13,18 +13,35 @@ use crate::console::panes::{Draw, Surroundings};
 use crate::console::text::middle;
 use crate::console::theme::Theme;
 
-/// Table rows visible in the pane drawn in `area` (border, header and verdict line
-/// excluded).
-pub fn page(area: Rect) -> u16 {
-    area.height.saturating_sub(4).max(1)
-}
+impl FilesPane {
+    /// Table rows visible in the pane drawn in `area` (border, header, detail and verdict
+    /// lines excluded).
+    pub fn page(&self, area: Rect) -> u16 {
+        self.visible_rows(area).max(1)
+    }
 
-/// The entry index under a click at `at` in the pane drawn in `area`, whose table shows
-/// entries from `offset` on.
-pub fn row_at(area: Rect, offset: usize, at: Position) -> Option<usize> {
-    let first = area.y + 2;
-    let page = area.height.saturating_sub(4);
-    (at.y >= first && at.y < first + page).then(|| offset + usize::from(at.y - first))
+    fn visible_rows(&self, area: Rect) -> u16 {
+        area.height
+            .saturating_sub(4 + self.detail_lines(area.width.saturating_sub(2)))
+    }
+
+    /// The entry index under a click at `at` in the pane drawn in `area`.
+    pub fn row_at(&self, area: Rect, at: Position) -> Option<usize> {
+        let first = area.y + 2;
+        let rows = self.visible_rows(area);
+        (at.y >= first && at.y < first + rows)
+            .then(|| self.table.offset() + usize::from(at.y - first))
+    }
+
+    /// Lines the cursor row's reason takes under the table, `width` wide (two at most).
+    fn detail_lines(&self, width: u16) -> u16 {
+        self.detail().map_or(0, |(_, text)| {
+            text.chars()
+                .count()
+                .div_ceil(usize::from(width.max(1)))
+                .min(2) as u16
+        })
+    }
 }
 
 /// Shortens a path from the left so its end (the folder name) stays visible.
@@ -71,12 +88,7 @@ impl Draw for FilesPane {
         frame.render_widget(block, area);
         // The cursor row's whole reason, on as many lines as it takes (two at most).
         let detail = self.detail();
-        let detail_lines = detail.as_ref().map_or(0, |(_, text)| {
-            text.chars()
-                .count()
-                .div_ceil(usize::from(inner.width.max(1)))
-                .min(2) as u16
-        });
+        let detail_lines = self.detail_lines(inner.width);
         let [table_area, detail_area, verdict_area] = Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(detail_lines),

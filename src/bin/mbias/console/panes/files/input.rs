@@ -6,7 +6,7 @@ use mbias::error::FitsError;
 use mbias::fits::FrameFile;
 use ratatui::layout::{Position, Rect};
 
-use super::{FilesPane, draw};
+use super::FilesPane;
 use crate::console::keymap::{Action, Context};
 use crate::console::msg::{Entry, EntryKind, JobId};
 use crate::console::panes::{Input, Request};
@@ -22,7 +22,7 @@ impl Input for FilesPane {
     }
 
     fn on_action(&mut self, action: Action, area: Rect) -> Request {
-        let page = draw::page(area) as isize;
+        let page = self.page(area) as isize;
         match action {
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
@@ -68,7 +68,7 @@ impl Input for FilesPane {
     }
 
     fn on_click(&mut self, at: Position, area: Rect) {
-        if let Some(i) = draw::row_at(area, self.table.offset(), at)
+        if let Some(i) = self.row_at(area, at)
             && i < self.entries.len()
         {
             self.table.select(Some(i));
