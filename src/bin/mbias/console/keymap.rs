@@ -34,6 +34,8 @@ pub enum Action {
     ToggleAxis,
     MeanProfile,
     NextExtension,
+    ZoomIn,
+    ZoomOut,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,28 +314,28 @@ pub const BINDINGS: &[Binding] = &[
         &[k(KeyCode::Left), c('h')],
         "← h",
         Action::Left,
-        "previous tab",
+        "previous tab (Preview: cursor left)",
     ),
     bind(
         Results,
         &[k(KeyCode::Right), c('l')],
         "→ l",
         Action::Right,
-        "next tab",
+        "next tab (Preview: cursor right)",
     ),
     bind(
         Results,
         &[k(KeyCode::Up), c('k')],
         "↑ k",
         Action::Up,
-        "previous row/column or line",
+        "previous row/column or line (Preview: cursor up)",
     ),
     bind(
         Results,
         &[k(KeyCode::Down), c('j')],
         "↓ j",
         Action::Down,
-        "next row/column or line",
+        "next row/column or line (Preview: cursor down)",
     ),
     bind(
         Results,
@@ -369,6 +371,20 @@ pub const BINDINGS: &[Binding] = &[
         "e",
         Action::NextExtension,
         "next extension (MEF frames)",
+    ),
+    bind(
+        Results,
+        &[c('+'), c('=')],
+        "+",
+        Action::ZoomIn,
+        "Preview: zoom in on the cursor",
+    ),
+    bind(
+        Results,
+        &[c('-')],
+        "-",
+        Action::ZoomOut,
+        "Preview: zoom out",
     ),
 ];
 

@@ -1499,3 +1499,60 @@ fn a_click_on_the_detail_line_picks_no_row() {
     }));
     assert_eq!(app.files.current().unwrap().name, "SOXS.corrupt.fits");
 }
+
+// ---- the image view: cursor, readout, zoom -----------------------------------------------
+
+#[test]
+fn the_preview_has_a_cursor_with_a_readout_and_zooms_on_it() {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('3'));
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    let (cols, rows) = (master.cols(), master.rows());
+    let screen = text_of(&mut app, 120, 40);
+    let (x, y) = (cols / 2, rows / 2);
+    let readout = format!("x {} y {}  {:.3} e-", x + 1, y + 1, master.flux[[y, x]]);
+    assert!(screen.contains(&readout), "{readout}\n{screen}");
+    assert!(screen.contains("whole frame"), "{screen}");
+    // → and ↑ move the cursor (up is the next FITS row); the tab stays.
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.results.cursor, Some((x + 1, y + 1)));
+    assert_eq!(
+        app.results.current_tab(),
+        super::panes::results::Tab::Preview
+    );
+    // On a bad pixel, zoomed in: the readout says so and the image shows red.
+    let (bad_row, bad_col) = master
+        .qual
+        .indexed_iter()
+        .find(|(_, q)| **q != 0)
+        .map(|(at, _)| at)
+        .expect("the fixture's master has bad pixels");
+    app.results.cursor = Some((bad_col, bad_row));
+    for _ in 0..3 {
+        app.update(ch('+'));
+    }
+    assert_eq!(app.results.zoom, 3);
+    snapshot!("preview_zoom_8_on_a_bad_pixel", app);
+    let terminal = render(&mut app, 120, 40);
+    let buffer = terminal.backend().buffer();
+    let text: String = buffer.content.iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("zoom ×8"), "{text}");
+    assert!(text.contains("dots per px"), "{text}");
+    let qual = master.qual[[bad_row, bad_col]];
+    assert!(text.contains(&format!("QUAL {qual} ")), "{text}");
+    assert!(
+        buffer.content.iter().any(|c| c.fg == Color::Yellow),
+        "the cursor is drawn"
+    );
+    // Out to the whole frame, and no further.
+    for _ in 0..10 {
+        app.update(ch('-'));
+    }
+    assert_eq!(app.results.zoom, 0);
+    // Elsewhere + only says where it works.
+    app.update(ch('1'));
+    app.update(ch('+'));
+    assert!(app.notice.as_ref().unwrap().text.contains("Preview"));
+}

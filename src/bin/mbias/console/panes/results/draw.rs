@@ -32,6 +32,18 @@ pub fn tab_at(area: Rect, at: Position) -> Option<usize> {
     tab_from_x(at.x.saturating_sub(area.x + 1))
 }
 
+/// Lines under the Preview's image: the cursor's readout and the legend.
+pub const PREVIEW_TEXT_LINES: u16 = 2;
+
+/// The Preview image's size in cells in the pane drawn in `area` (inside the border,
+/// under the tab line, above the readout and legend).
+pub fn image_size(area: Rect) -> (u16, u16) {
+    (
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(3 + PREVIEW_TEXT_LINES),
+    )
+}
+
 impl Draw for ResultsPane {
     fn draw(&mut self, frame: &mut Frame, area: Rect, around: &Surroundings) {
         let theme = around.theme;
@@ -62,7 +74,13 @@ impl Draw for ResultsPane {
         match self.current_tab() {
             Tab::Qc => tabs::qc(frame, &theme, image, &mut self.qc_scroll, body),
             Tab::Profile => tabs::profile(frame, &theme, self.axis(), self.index, image, body),
-            Tab::Preview => tabs::preview(frame, &theme, image, body),
+            Tab::Preview => {
+                let look = tabs::Look {
+                    cursor: self.cursor_pixel().unwrap_or((0, 0)),
+                    zoom: self.zoom,
+                };
+                tabs::preview(frame, &theme, image, look, body)
+            }
             Tab::Histogram => tabs::histogram(frame, &theme, image, body),
             Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
         }

@@ -7,6 +7,7 @@
 //! of preview blocks: its value is their mean, and it is bad if any of them is, so an
 //! isolated bad pixel shows however small the image is drawn.
 
+use mbias::algorithm::MasterBias;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
@@ -16,16 +17,61 @@ use crate::console::view::Preview;
 
 const RAMP: &[u8] = b" .:-=+*#%@";
 
+/// What the image is drawn from: the whole frame's preview, or a window of the master
+/// itself when zoomed in.
+pub enum Source<'a> {
+    Fit(&'a Preview),
+    Window(&'a MasterWindow<'a>),
+}
+
+/// A window of the master: `scale` master pixels per drawn pixel (below 1 when
+/// magnified), from master pixel (`x0`, `y0`) at the bottom left.
+pub struct MasterWindow<'a> {
+    pub master: &'a MasterBias,
+    pub x0: f64,
+    pub y0: f64,
+    pub scale: f64,
+    pub low: f32,
+    pub high: f32,
+    /// The master pixel under the cursor: every drawn pixel on it is marked.
+    pub cursor: (usize, usize),
+}
+
+impl MasterWindow<'_> {
+    /// Whether drawn pixel (`x`, `y` from the top) of a window `h` tall shows the cursor.
+    fn on_cursor(&self, x: usize, y: usize, h: usize) -> bool {
+        let (cx, cy) = self.cursor;
+        let (c0, c1) = pixel_span(self.x0, self.scale, x, self.master.cols());
+        let (r0, r1) = pixel_span(self.y0, self.scale, h - 1 - y, self.master.rows());
+        (c0..c1).contains(&cx) && (r0..r1).contains(&cy)
+    }
+}
+
 pub struct HalfBlock<'a> {
-    pub preview: &'a Preview,
+    pub source: Source<'a>,
     pub mono: bool,
+    /// The drawn pixel (`x`, `y` from the top) to mark as the cursor in a whole-frame
+    /// view (a window marks its own).
+    pub cursor: Option<(usize, usize)>,
+}
+
+/// The frame's size in pixels.
+fn frame_size(source: &Source<'_>) -> (usize, usize) {
+    match source {
+        Source::Fit(p) => (p.width, p.height),
+        Source::Window(w) => (w.master.cols(), w.master.rows()),
+    }
 }
 
 /// Where the image goes in `area`: its size in drawn pixels (half blocks) and the cell
-/// it starts at, centred, keeping the frame's shape.
-pub fn placement(p: &Preview, area: Rect) -> (usize, usize, u16, u16) {
+/// it starts at, centred, keeping the frame's shape (a magnified window fills the area).
+pub fn placement(source: &Source<'_>, area: Rect) -> (usize, usize, u16, u16) {
     let (aw, ah) = (usize::from(area.width), 2 * usize::from(area.height));
-    let (fw, fh) = (p.width.max(1) as f64, p.height.max(1) as f64);
+    if let Source::Window(_) = source {
+        return (aw, ah, area.x, area.y);
+    }
+    let (width, height) = frame_size(source);
+    let (fw, fh) = (width.max(1) as f64, height.max(1) as f64);
     let (w, h) = if aw as f64 / ah as f64 > fw / fh {
         (((ah as f64 * fw / fh).round() as usize).clamp(1, aw), ah)
     } else {
@@ -36,9 +82,9 @@ pub fn placement(p: &Preview, area: Rect) -> (usize, usize, u16, u16) {
     (w, h, x, y)
 }
 
-/// Drawn pixel (`x`, `y` from the top) of a `w × h` image, stretched to 0..=1; `None` when
-/// a block it covers is bad.
-fn sample(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option<f32> {
+/// Drawn pixel (`x`, `y` from the top) of a `w × h` image of the preview, stretched to
+/// 0..=1; `None` when a block it covers is bad.
+fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option<f32> {
     let span = |i: usize, n: usize, of: usize| {
         let lo = (i * of / n).min(of.saturating_sub(1));
         (lo, ((i + 1) * of / n).clamp(lo + 1, of))
@@ -60,8 +106,46 @@ fn sample(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option<f32> {
             }
         }
     }
-    let span = (p.high - p.low).max(f32::EPSILON);
-    Some(((sum / n.max(1) as f32 - p.low) / span).clamp(0.0, 1.0))
+    Some(stretch(sum / n.max(1) as f32, p.low, p.high))
+}
+
+/// Master pixels `[start, end)` under drawn pixel `i` of a window from `origin`, `scale`
+/// pixels each (at least one pixel), within `0..len`; empty past the frame's edge.
+fn pixel_span(origin: f64, scale: f64, i: usize, len: usize) -> (usize, usize) {
+    let start = (origin + i as f64 * scale).floor().max(0.0) as usize;
+    let end = ((origin + (i + 1) as f64 * scale).floor() as usize).max(start + 1);
+    (start.min(len), end.min(len))
+}
+
+/// Drawn pixel (`x`, `y` from the top) of a window `h` drawn pixels tall: the mean of
+/// the master pixels it covers, `None` if any is bad, and `Some(None)` past the frame.
+fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<Option<f32>> {
+    let m = w.master;
+    let (c0, c1) = pixel_span(w.x0, w.scale, x, m.cols());
+    let (r0, r1) = pixel_span(w.y0, w.scale, h - 1 - y, m.rows());
+    if c0 >= c1 || r0 >= r1 {
+        return Some(None);
+    }
+    let (mut sum, mut n) = (0f64, 0u32);
+    for r in r0..r1 {
+        for c in c0..c1 {
+            if m.qual[[r, c]] != 0 {
+                return None;
+            }
+            sum += f64::from(m.flux[[r, c]]);
+            n += 1;
+        }
+    }
+    Some(Some(stretch(
+        (sum / f64::from(n.max(1))) as f32,
+        w.low,
+        w.high,
+    )))
+}
+
+fn stretch(v: f32, low: f32, high: f32) -> f32 {
+    let span = (high - low).max(f32::EPSILON);
+    ((v - low) / span).clamp(0.0, 1.0)
 }
 
 /// A grey of the xterm 256-colour ramp (232–255), which terminals over ssh render.
@@ -69,38 +153,98 @@ fn grey(v: f32) -> Color {
     Color::Indexed(232 + (v * 23.0).round() as u8)
 }
 
+/// What one drawn pixel shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Shade {
+    Grey(f32),
+    Bad,
+    Cursor,
+    Outside,
+}
+
+impl Shade {
+    fn colour(self) -> Color {
+        match self {
+            Shade::Grey(v) => grey(v),
+            Shade::Bad => Color::Red,
+            Shade::Cursor => Color::Yellow,
+            Shade::Outside => Color::Reset,
+        }
+    }
+}
+
+impl HalfBlock<'_> {
+    fn shade(&self, x: usize, y: usize, w: usize, h: usize) -> Shade {
+        let on_cursor = match &self.source {
+            Source::Fit(_) => self.cursor == Some((x, y)),
+            Source::Window(window) => window.on_cursor(x, y, h),
+        };
+        if on_cursor {
+            return Shade::Cursor;
+        }
+        let value = match &self.source {
+            Source::Fit(p) => sample_preview(p, x, y, w, h).map(Some),
+            Source::Window(window) => sample_window(window, x, y, h),
+        };
+        match value {
+            None => Shade::Bad,
+            Some(None) => Shade::Outside,
+            Some(Some(v)) => Shade::Grey(v),
+        }
+    }
+}
+
+impl<'a> Source<'a> {
+    /// Whether there is anything to draw.
+    fn is_empty(&self) -> bool {
+        match self {
+            Source::Fit(p) => p.values.is_empty(),
+            Source::Window(w) => w.master.cols() == 0 || w.master.rows() == 0,
+        }
+    }
+}
+
 impl Widget for HalfBlock<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        if self.preview.values.is_empty() || area.is_empty() {
+        if self.source.is_empty() || area.is_empty() {
             return;
         }
-        let (w, h, x0, y0) = placement(self.preview, area);
+        let (w, h, x0, y0) = placement(&self.source, area);
         for cy in 0..h.div_ceil(2) {
             for cx in 0..w {
-                let top = sample(self.preview, cx, 2 * cy, w, h);
+                let top = self.shade(cx, 2 * cy, w, h);
                 // An odd height leaves the last cell's lower half empty.
-                let bottom = (2 * cy + 1 < h).then(|| sample(self.preview, cx, 2 * cy + 1, w, h));
+                let bottom = if 2 * cy + 1 < h {
+                    self.shade(cx, 2 * cy + 1, w, h)
+                } else {
+                    Shade::Outside
+                };
                 let cell = &mut buf[(x0 + cx as u16, y0 + cy as u16)];
                 if self.mono {
-                    let symbol = match (top, bottom.unwrap_or(top)) {
-                        (Some(a), Some(b)) => {
-                            let level = ((a + b) / 2.0 * (RAMP.len() - 1) as f32).round() as usize;
-                            char::from(RAMP[level.min(RAMP.len() - 1)])
+                    let symbol = match (top, bottom) {
+                        (Shade::Cursor, _) | (_, Shade::Cursor) => '+',
+                        (Shade::Bad, _) | (_, Shade::Bad) => 'X',
+                        (Shade::Grey(a), Shade::Grey(b)) => ramp((a + b) / 2.0),
+                        (Shade::Grey(a), Shade::Outside) | (Shade::Outside, Shade::Grey(a)) => {
+                            ramp(a)
                         }
-                        _ => 'X',
+                        (Shade::Outside, Shade::Outside) => ' ',
                     };
                     cell.set_char(symbol);
                 } else {
                     cell.set_char('▀');
-                    cell.set_fg(top.map_or(Color::Red, grey));
-                    match bottom {
-                        Some(b) => cell.set_bg(b.map_or(Color::Red, grey)),
-                        None => cell.set_bg(Color::Reset),
-                    };
+                    cell.set_fg(top.colour());
+                    cell.set_bg(bottom.colour());
                 }
             }
         }
     }
+}
+
+/// The ASCII brightness of a stretched value.
+fn ramp(v: f32) -> char {
+    let level = (v * (RAMP.len() - 1) as f32).round() as usize;
+    char::from(RAMP[level.min(RAMP.len() - 1)])
 }
 
 #[cfg(test)]
@@ -125,8 +269,9 @@ mod tests {
         let p = preview();
         let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
         HalfBlock {
-            preview: &p,
+            source: Source::Fit(&p),
             mono: true,
+            cursor: None,
         }
         .render(buf.area, &mut buf);
         // left: (0.5 + 0)/2 = 0.25 -> ':' ; right: the upper (second) row's block is bad.
@@ -138,8 +283,9 @@ mod tests {
         let p = preview();
         let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
         HalfBlock {
-            preview: &p,
+            source: Source::Fit(&p),
             mono: false,
+            cursor: None,
         }
         .render(buf.area, &mut buf);
         // FITS row 1 (values 0, 10) is the lower half; row 2 (5, bad) the upper.
@@ -180,11 +326,12 @@ mod tests {
             let area = Rect::new(0, 0, cols, rows);
             let mut buf = Buffer::empty(area);
             HalfBlock {
-                preview: &p,
+                source: Source::Fit(&p),
                 mono: false,
+                cursor: None,
             }
             .render(area, &mut buf);
-            let (w, h, x0, y0) = placement(&p, area);
+            let (w, h, x0, y0) = placement(&Source::Fit(&p), area);
             // Square: as many drawn pixels across as up.
             assert!(w.abs_diff(h) <= 1, "{cols}×{rows}: {w}×{h}");
             // Each bad block lies under a red half.

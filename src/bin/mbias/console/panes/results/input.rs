@@ -20,11 +20,37 @@ impl Input for ResultsPane {
     }
 
     fn hints(&self) -> &'static str {
+        if self.current_tab() == Tab::Preview {
+            return "←↑↓→ cursor · + - zoom · 1-5 tab · w write · ? help";
+        }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
 
-    fn on_action(&mut self, action: Action, _area: Rect) -> Request {
+    fn on_action(&mut self, action: Action, area: Rect) -> Request {
+        let (width, height) = draw::image_size(area);
+        if self.current_tab() == Tab::Preview {
+            // The arrows move the cursor on the image (the digits still pick a tab).
+            let step = |d: isize| match action {
+                Action::PageUp | Action::PageDown => 10 * d,
+                _ => d,
+            };
+            match action {
+                Action::Left => return self.cursor_moved(step(-1), 0, width, height),
+                Action::Right => return self.cursor_moved(step(1), 0, width, height),
+                Action::Up | Action::PageUp => return self.cursor_moved(0, step(1), width, height),
+                Action::Down | Action::PageDown => {
+                    return self.cursor_moved(0, step(-1), width, height);
+                }
+                _ => {}
+            }
+        }
         match action {
+            Action::ZoomIn | Action::ZoomOut => {
+                if self.current_tab() != Tab::Preview {
+                    return Request::Notice(Notice::info("+ and - zoom the Preview tab (3)"));
+                }
+                self.zoom_by(if action == Action::ZoomIn { 1 } else { -1 }, width, height);
+            }
             Action::Left => self.tab = (self.tab + TABS.len() - 1) % TABS.len(),
             Action::Right => self.tab = (self.tab + 1) % TABS.len(),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
@@ -58,6 +84,11 @@ impl Input for ResultsPane {
 }
 
 impl ResultsPane {
+    fn cursor_moved(&mut self, dx: isize, dy: isize, width: u16, height: u16) -> Request {
+        self.move_cursor(dx, dy, width, height);
+        Request::Nothing
+    }
+
     /// 1 to 4, which the key map gives every pane: that tab.
     pub fn show_tab(&mut self, key: &KeyEvent) {
         if let KeyCode::Char(digit @ '1'..='5') = key.code {

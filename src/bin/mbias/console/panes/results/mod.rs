@@ -58,6 +58,21 @@ pub struct ResultsPane {
     pub qc_scroll: usize,
     /// Which image of a multi-extension result the tabs show.
     pub extension: usize,
+    /// The Preview's cursor, a master pixel (column, row; 0-based, row 0 = FITS row 1);
+    /// `None` puts it in the middle of the frame.
+    pub cursor: Option<(usize, usize)>,
+    /// The Preview's magnification: 0 shows the whole frame, each step doubles.
+    pub zoom: u32,
+}
+
+/// The Preview's deepest zoom: 8 screen pixels per master pixel.
+const MAX_MAGNIFICATION: f64 = 8.0;
+
+/// Master pixels per drawn pixel for a frame of `cols × rows` shown whole in an image
+/// area of `width × height` cells (two drawn pixels a cell, vertically).
+pub fn fit_scale(cols: usize, rows: usize, width: u16, height: u16) -> f64 {
+    let (w, h) = (f64::from(width.max(1)), 2.0 * f64::from(height.max(1)));
+    (cols as f64 / w).max(rows as f64 / h)
 }
 
 impl ResultsPane {
@@ -72,6 +87,43 @@ impl ResultsPane {
     /// The image the tabs show.
     pub fn shown(&self) -> Option<&ImageResult> {
         self.result.as_ref()?.image(self.extension)
+    }
+
+    /// The Preview's cursor, clamped to the shown image (the middle when unset).
+    pub fn cursor_pixel(&self) -> Option<(usize, usize)> {
+        let master = &self.shown()?.outcome.master;
+        let (cols, rows) = (master.cols(), master.rows());
+        let (x, y) = self.cursor.unwrap_or((cols / 2, rows / 2));
+        Some((x.min(cols.saturating_sub(1)), y.min(rows.saturating_sub(1))))
+    }
+
+    /// Moves the Preview's cursor by (`dx`, `dy`) drawn pixels (up is +y, as in ds9) in
+    /// an image area `width × height` cells.
+    pub fn move_cursor(&mut self, dx: isize, dy: isize, width: u16, height: u16) {
+        let Some((x, y)) = self.cursor_pixel() else {
+            return;
+        };
+        let Some(master) = self.shown().map(|i| &i.outcome.master) else {
+            return;
+        };
+        let (cols, rows) = (master.cols(), master.rows());
+        let step = (fit_scale(cols, rows, width, height) / f64::from(1u32 << self.zoom))
+            .round()
+            .max(1.0) as isize;
+        let x = (x as isize + dx * step).clamp(0, cols as isize - 1) as usize;
+        let y = (y as isize + dy * step).clamp(0, rows as isize - 1) as usize;
+        self.cursor = Some((x, y));
+    }
+
+    /// Zooms the Preview in (`+1`) or out (`-1`), within whole-frame and
+    /// [`MAX_MAGNIFICATION`].
+    pub fn zoom_by(&mut self, step: i32, width: u16, height: u16) {
+        let Some(master) = self.shown().map(|i| &i.outcome.master) else {
+            return;
+        };
+        let fit = fit_scale(master.cols(), master.rows(), width, height);
+        let deepest = (fit * MAX_MAGNIFICATION).log2().ceil().max(0.0) as u32;
+        self.zoom = self.zoom.saturating_add_signed(step).min(deepest);
     }
 
     /// Steps the chosen row/column, starting from the first when showing the mean.

@@ -9,7 +9,8 @@ use ratatui::widgets::{
     Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, TableState,
 };
 
-use super::halfblock::HalfBlock;
+use super::fit_scale;
+use super::halfblock::{HalfBlock, MasterWindow, Source, placement};
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
@@ -295,24 +296,87 @@ pub fn histogram(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: R
     frame.render_widget(chart, chart_area);
 }
 
-pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: Rect) {
+/// Where the Preview looks: the cursor (a master pixel) and the zoom.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    pub cursor: (usize, usize),
+    pub zoom: u32,
+}
+
+/// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout.
+pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Look, area: Rect) {
     let p = &result.view.preview;
-    let [image, legend] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    let master = &result.outcome.master;
+    let [image, readout, legend] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (cols, rows) = (master.cols(), master.rows());
+    let (cx, cy) = look.cursor;
+    let magnification = f64::from(1u32 << look.zoom.min(30));
+    let window;
+    let (source, cursor) = if look.zoom == 0 {
+        let source = Source::Fit(p);
+        let (w, h, _, _) = placement(&source, image);
+        let dx = (cx * w / cols.max(1)).min(w.saturating_sub(1));
+        let dy = h.saturating_sub(1) - (cy * h / rows.max(1)).min(h.saturating_sub(1));
+        (source, Some((dx, dy)))
+    } else {
+        let scale = fit_scale(cols, rows, image.width, image.height) / magnification;
+        let (aw, ah) = (f64::from(image.width), 2.0 * f64::from(image.height));
+        // The window centred on the cursor, kept on the frame where the frame is larger.
+        let origin = |at: usize, len: usize, span: f64| {
+            (at as f64 + 0.5 - span / 2.0).clamp(0.0, (len as f64 - span).max(0.0))
+        };
+        let (x0, y0) = (origin(cx, cols, aw * scale), origin(cy, rows, ah * scale));
+        window = MasterWindow {
+            master,
+            x0,
+            y0,
+            scale,
+            low: p.low,
+            high: p.high,
+            cursor: look.cursor,
+        };
+        (Source::Window(&window), None)
+    };
     frame.render_widget(
         HalfBlock {
-            preview: p,
+            source,
             mono: theme.mono,
+            cursor,
         },
         image,
     );
+    let (flux, qual, errs) = (
+        master.flux[[cy, cx]],
+        master.qual[[cy, cx]],
+        master.errs[[cy, cx]],
+    );
+    let gain = result.loaded.set.plan.gain;
+    let zoom = if look.zoom == 0 {
+        "whole frame".to_string()
+    } else {
+        let scale = fit_scale(cols, rows, image.width, image.height) / magnification;
+        if scale >= 1.0 {
+            format!("zoom ×{magnification}, {scale:.1} px per dot")
+        } else {
+            format!("zoom ×{magnification}, {:.1} dots per px", 1.0 / scale)
+        }
+    };
+    let text = format!(
+        "x {} y {}  {flux:.3} e- ({:.1} ADU)  QUAL {qual}  ERRS {errs:.3}  {zoom}",
+        cx + 1,
+        cy + 1,
+        f64::from(flux) / gain,
+    );
+    frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
     let bad = if theme.mono { "X" } else { "red" };
     let text = format!(
-        "{}×{} px, row 1 at the bottom, stretch {:.1}–{:.1} e- (1–99 %), {bad} = a bad pixel",
-        result.outcome.master.cols(),
-        result.outcome.master.rows(),
-        p.low,
-        p.high
+        "{cols}×{rows} px, row 1 at the bottom, stretch {:.1}–{:.1} e- (1–99 %), {bad} = a bad pixel",
+        p.low, p.high
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
 }
