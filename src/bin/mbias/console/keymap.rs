@@ -36,6 +36,8 @@ pub enum Action {
     NextExtension,
     ZoomIn,
     ZoomOut,
+    NextLimits,
+    NextTransfer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,6 +387,20 @@ pub const BINDINGS: &[Binding] = &[
         "-",
         Action::ZoomOut,
         "Preview: zoom out",
+    ),
+    bind(
+        Results,
+        &[c('t')],
+        "t",
+        Action::NextLimits,
+        "Preview: zscale, 1–99 %, min–max",
+    ),
+    bind(
+        Results,
+        &[c('f')],
+        "f",
+        Action::NextTransfer,
+        "Preview: linear, log, asinh",
     ),
 ];
 

@@ -1556,3 +1556,29 @@ fn the_preview_has_a_cursor_with_a_readout_and_zooms_on_it() {
     app.update(ch('+'));
     assert!(app.notice.as_ref().unwrap().text.contains("Preview"));
 }
+
+#[test]
+fn t_and_f_choose_the_preview_stretch() {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('3'));
+    let legend = |app: &mut App| text_of(app, 120, 40);
+    assert!(legend(&mut app).contains("zscale linear"));
+    app.update(ch('t'));
+    assert!(legend(&mut app).contains("1–99 % linear"));
+    app.update(ch('t'));
+    app.update(ch('f'));
+    let screen = legend(&mut app);
+    assert!(screen.contains("min–max log"), "{screen}");
+    // min–max spans every good pixel: the limits are the master's extremes.
+    let master = &app.results.shown().unwrap().outcome.master;
+    let good: Vec<f32> = master
+        .flux
+        .iter()
+        .zip(master.qual.iter())
+        .filter(|(_, q)| **q == 0)
+        .map(|(v, _)| *v)
+        .collect();
+    let low = good.iter().copied().fold(f32::INFINITY, f32::min);
+    assert!(screen.contains(&format!("{low:.1}–")), "{low}: {screen}");
+}

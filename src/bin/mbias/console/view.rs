@@ -27,9 +27,158 @@ pub struct Preview {
     pub values: Vec<f32>,
     /// Blocks holding any bad pixel: a single bad pixel must show at every scale.
     pub bad: Vec<bool>,
-    /// The 1st and 99th percentiles of the block means: the display stretch.
-    pub low: f32,
-    pub high: f32,
+    /// The display limits each stretch takes (low, high).
+    pub limits: StretchLimits,
+}
+
+/// The display limits of the image by each rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StretchLimits {
+    /// The 1st and 99th percentiles of the block means.
+    pub percentile: (f32, f32),
+    /// The lowest and highest good pixel.
+    pub min_max: (f32, f32),
+    /// IRAF's zscale of a sample of the good pixels.
+    pub zscale: (f32, f32),
+}
+
+/// Which limits the image is stretched between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Limits {
+    #[default]
+    ZScale,
+    Percentile,
+    MinMax,
+}
+
+/// How values between the limits become grey levels (ds9's scales).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transfer {
+    #[default]
+    Linear,
+    Log,
+    Asinh,
+}
+
+impl Limits {
+    pub fn next(self) -> Limits {
+        match self {
+            Limits::ZScale => Limits::Percentile,
+            Limits::Percentile => Limits::MinMax,
+            Limits::MinMax => Limits::ZScale,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Limits::ZScale => "zscale",
+            Limits::Percentile => "1–99 %",
+            Limits::MinMax => "min–max",
+        }
+    }
+
+    /// These limits of `limits`.
+    pub fn of(self, limits: &StretchLimits) -> (f32, f32) {
+        match self {
+            Limits::ZScale => limits.zscale,
+            Limits::Percentile => limits.percentile,
+            Limits::MinMax => limits.min_max,
+        }
+    }
+}
+
+impl Transfer {
+    pub fn next(self) -> Transfer {
+        match self {
+            Transfer::Linear => Transfer::Log,
+            Transfer::Log => Transfer::Asinh,
+            Transfer::Asinh => Transfer::Linear,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Transfer::Linear => "linear",
+            Transfer::Log => "log",
+            Transfer::Asinh => "asinh",
+        }
+    }
+
+    /// The grey level (0..=1) of `t`, the value's place between the limits (0..=1).
+    pub fn apply(self, t: f32) -> f32 {
+        match self {
+            Transfer::Linear => t,
+            // ds9's log scale, exponent 1000.
+            Transfer::Log => (1000.0 * t).ln_1p() / 1000f32.ln_1p(),
+            Transfer::Asinh => (10.0 * t).asinh() / 10f32.asinh(),
+        }
+    }
+}
+
+/// The most pixels zscale samples.
+const ZSCALE_SAMPLES: usize = 1000;
+
+/// IRAF's zscale (display limits that follow the bulk of the pixels, not their tails):
+/// sort a sample, fit a line to it against its rank with repeated 2.5σ rejection (each
+/// rejected point takes its neighbours with it), and spread the median by the line's
+/// slope over the sample, divided by the contrast 0.25. Falls back to the sample's range
+/// when more than half of it is rejected.
+pub fn zscale(mut sample: Vec<f32>) -> Option<(f32, f32)> {
+    sample.retain(|v| v.is_finite());
+    sample.sort_unstable_by(f32::total_cmp);
+    let n = sample.len();
+    let (&first, &last) = (sample.first()?, sample.last()?);
+    let fewest = (n / 2).max(5);
+    let grow = (n / 100).max(1);
+    let mut good = vec![true; n];
+    let mut good_count = n;
+    let mut previous = n + 1;
+    let mut slope = 0.0;
+    for _ in 0..5 {
+        if good_count >= previous || good_count < fewest {
+            break;
+        }
+        let points = || {
+            (0..n)
+                .filter(|&i| good[i])
+                .map(|i| (i as f64, f64::from(sample[i])))
+        };
+        let count = good_count as f64;
+        let (mx, my) = points().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+        let (mx, my) = (mx / count, my / count);
+        let (sxy, sxx) = points().fold((0.0, 0.0), |(a, b), (x, y)| {
+            (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
+        });
+        slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let intercept = my - slope * mx;
+        let residual = |i: usize| f64::from(sample[i]) - (slope * i as f64 + intercept);
+        let spread = (points()
+            .map(|(x, _)| residual(x as usize).powi(2))
+            .sum::<f64>()
+            / count)
+            .sqrt();
+        let threshold = 2.5 * spread;
+        let rejected: Vec<usize> = (0..n).filter(|&i| residual(i).abs() > threshold).collect();
+        for i in rejected {
+            let around = i.saturating_sub(grow / 2)..(i + grow - grow / 2).min(n);
+            good[around].fill(false);
+        }
+        previous = good_count;
+        good_count = good.iter().filter(|g| **g).count();
+    }
+    if good_count < fewest {
+        return Some((first, last));
+    }
+    let slope = slope / 0.25;
+    let centre = (n - 1) / 2;
+    let median = if n % 2 == 1 {
+        f64::from(sample[n / 2])
+    } else {
+        0.5 * (f64::from(sample[n / 2 - 1]) + f64::from(sample[n / 2]))
+    };
+    let low = (median - (centre as f64 - 1.0) * slope).max(f64::from(first));
+    let high = (median + (n - centre) as f64 * slope).min(f64::from(last));
+    Some((low as f32, high as f32))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,13 +229,17 @@ fn preview(master: &MasterBias) -> Preview {
     let (prows, pcols) = (rows.div_ceil(by), cols.div_ceil(bx));
     let mut values = vec![f32::NAN; prows * pcols];
     let mut bad = vec![false; prows * pcols];
+    // The good pixels' range, for the min–max stretch.
+    let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
     for pr in 0..prows {
         for pc in 0..pcols {
             let (mut sum, mut good, mut masked) = (0f64, 0u32, 0u32);
             for r in pr * by..((pr + 1) * by).min(rows) {
                 for c in pc * bx..((pc + 1) * bx).min(cols) {
                     if master.qual[[r, c]] == 0 {
-                        sum += f64::from(master.flux[[r, c]]);
+                        let v = master.flux[[r, c]];
+                        sum += f64::from(v);
+                        (min, max) = (min.min(v), max.max(v));
                         good += 1;
                     } else {
                         masked += 1;
@@ -108,6 +261,17 @@ fn preview(master: &MasterBias) -> Preview {
             .copied()
             .unwrap_or(0.0)
     };
+    // An even sample of the good pixels for zscale.
+    let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
+    let sample: Vec<f32> = (0..rows * cols)
+        .step_by(stride)
+        .map(|i| [i / cols.max(1), i % cols.max(1)])
+        .filter(|&at| master.qual[at] == 0)
+        .map(|at| master.flux[at])
+        .collect();
+    let percentile = (at(0.01), at(0.99));
+    let min_max = if min <= max { (min, max) } else { percentile };
+    let zscale = zscale(sample).unwrap_or(percentile);
     Preview {
         cols: pcols,
         rows: prows,
@@ -115,8 +279,11 @@ fn preview(master: &MasterBias) -> Preview {
         height: rows,
         values,
         bad,
-        low: at(0.01),
-        high: at(0.99),
+        limits: StretchLimits {
+            percentile,
+            min_max,
+            zscale,
+        },
     }
 }
 
@@ -131,4 +298,32 @@ pub fn line(master: &MasterBias, axis: Axis, index: usize) -> Vec<(f64, f64)> {
         .filter(|(_, at)| master.qual[*at] == 0)
         .map(|(x, at)| (x as f64, f64::from(master.flux[at])))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zscale_follows_the_bulk_and_ignores_the_tails() {
+        // A ramp of 1000 values from 100 to 110, with ten hot pixels at 5000.
+        let mut values: Vec<f32> = (0..1000).map(|i| 100.0 + i as f32 / 100.0).collect();
+        for v in values.iter_mut().step_by(100) {
+            *v = 5000.0;
+        }
+        let (low, high) = zscale(values).unwrap();
+        assert!((100.0..101.0).contains(&low), "{low}");
+        assert!((109.0..200.0).contains(&high), "{high}");
+        assert_eq!(zscale(vec![f32::NAN]), None);
+        assert_eq!(zscale(vec![3.0; 10]), Some((3.0, 3.0)));
+    }
+
+    #[test]
+    fn transfers_keep_the_ends() {
+        for t in [Transfer::Linear, Transfer::Log, Transfer::Asinh] {
+            assert_eq!(t.apply(0.0), 0.0);
+            assert!((t.apply(1.0) - 1.0).abs() < 1e-6);
+            assert!(t.apply(0.1) >= 0.1 - 1e-6, "{t:?} brightens the faint end");
+        }
+    }
 }

@@ -78,6 +78,8 @@ impl Draw for ResultsPane {
                 let look = tabs::Look {
                     cursor: self.cursor_pixel().unwrap_or((0, 0)),
                     zoom: self.zoom,
+                    limits: self.limits,
+                    transfer: self.transfer,
                 };
                 tabs::preview(frame, &theme, image, look, body)
             }

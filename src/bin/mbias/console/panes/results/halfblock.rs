@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
-use crate::console::view::Preview;
+use crate::console::view::{Preview, Transfer};
 
 const RAMP: &[u8] = b" .:-=+*#%@";
 
@@ -31,8 +31,6 @@ pub struct MasterWindow<'a> {
     pub x0: f64,
     pub y0: f64,
     pub scale: f64,
-    pub low: f32,
-    pub high: f32,
     /// The master pixel under the cursor: every drawn pixel on it is marked.
     pub cursor: (usize, usize),
 }
@@ -47,8 +45,24 @@ impl MasterWindow<'_> {
     }
 }
 
+/// How values become grey levels: between `low` and `high`, by `transfer`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stretch {
+    pub low: f32,
+    pub high: f32,
+    pub transfer: Transfer,
+}
+
+impl Stretch {
+    fn grey_level(&self, v: f32) -> f32 {
+        let span = (self.high - self.low).max(f32::EPSILON);
+        self.transfer.apply(((v - self.low) / span).clamp(0.0, 1.0))
+    }
+}
+
 pub struct HalfBlock<'a> {
     pub source: Source<'a>,
+    pub stretch: Stretch,
     pub mono: bool,
     /// The drawn pixel (`x`, `y` from the top) to mark as the cursor in a whole-frame
     /// view (a window marks its own).
@@ -82,8 +96,8 @@ pub fn placement(source: &Source<'_>, area: Rect) -> (usize, usize, u16, u16) {
     (w, h, x, y)
 }
 
-/// Drawn pixel (`x`, `y` from the top) of a `w × h` image of the preview, stretched to
-/// 0..=1; `None` when a block it covers is bad.
+/// Drawn pixel (`x`, `y` from the top) of a `w × h` image of the preview: the mean of
+/// the blocks it covers; `None` when one of them is bad.
 fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option<f32> {
     let span = |i: usize, n: usize, of: usize| {
         let lo = (i * of / n).min(of.saturating_sub(1));
@@ -106,7 +120,7 @@ fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option
             }
         }
     }
-    Some(stretch(sum / n.max(1) as f32, p.low, p.high))
+    Some(sum / n.max(1) as f32)
 }
 
 /// Master pixels `[start, end)` under drawn pixel `i` of a window from `origin`, `scale`
@@ -136,16 +150,7 @@ fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<O
             n += 1;
         }
     }
-    Some(Some(stretch(
-        (sum / f64::from(n.max(1))) as f32,
-        w.low,
-        w.high,
-    )))
-}
-
-fn stretch(v: f32, low: f32, high: f32) -> f32 {
-    let span = (high - low).max(f32::EPSILON);
-    ((v - low) / span).clamp(0.0, 1.0)
+    Some(Some((sum / f64::from(n.max(1))) as f32))
 }
 
 /// A grey of the xterm 256-colour ramp (232–255), which terminals over ssh render.
@@ -189,7 +194,7 @@ impl HalfBlock<'_> {
         match value {
             None => Shade::Bad,
             Some(None) => Shade::Outside,
-            Some(Some(v)) => Shade::Grey(v),
+            Some(Some(v)) => Shade::Grey(self.stretch.grey_level(v)),
         }
     }
 }
@@ -250,6 +255,17 @@ fn ramp(v: f32) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::view::StretchLimits;
+
+    /// The percentile limits, linear.
+    fn linear(p: &Preview) -> Stretch {
+        let (low, high) = p.limits.percentile;
+        Stretch {
+            low,
+            high,
+            transfer: Transfer::Linear,
+        }
+    }
 
     fn preview() -> Preview {
         Preview {
@@ -259,8 +275,11 @@ mod tests {
             height: 2,
             values: vec![0.0, 10.0, 5.0, 5.0],
             bad: vec![false, false, false, true],
-            low: 0.0,
-            high: 10.0,
+            limits: StretchLimits {
+                percentile: (0.0, 10.0),
+                min_max: (0.0, 10.0),
+                zscale: (0.0, 10.0),
+            },
         }
     }
 
@@ -270,6 +289,7 @@ mod tests {
         let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
         HalfBlock {
             source: Source::Fit(&p),
+            stretch: linear(&p),
             mono: true,
             cursor: None,
         }
@@ -284,6 +304,7 @@ mod tests {
         let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
         HalfBlock {
             source: Source::Fit(&p),
+            stretch: linear(&p),
             mono: false,
             cursor: None,
         }
@@ -313,8 +334,11 @@ mod tests {
             height: 1024,
             values,
             bad,
-            low: 100.0,
-            high: 200.0,
+            limits: StretchLimits {
+                percentile: (100.0, 200.0),
+                min_max: (100.0, 200.0),
+                zscale: (100.0, 200.0),
+            },
         };
         (preview, bad_at)
     }
@@ -327,6 +351,7 @@ mod tests {
             let mut buf = Buffer::empty(area);
             HalfBlock {
                 source: Source::Fit(&p),
+                stretch: linear(&p),
                 mono: false,
                 cursor: None,
             }

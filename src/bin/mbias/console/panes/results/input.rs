@@ -21,7 +21,7 @@ impl Input for ResultsPane {
 
     fn hints(&self) -> &'static str {
         if self.current_tab() == Tab::Preview {
-            return "←↑↓→ cursor · + - zoom · 1-5 tab · w write · ? help";
+            return "←↑↓→ cursor · + - zoom · t f stretch · 1-5 tab · ? help";
         }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
@@ -51,6 +51,8 @@ impl Input for ResultsPane {
                 }
                 self.zoom_by(if action == Action::ZoomIn { 1 } else { -1 }, width, height);
             }
+            Action::NextLimits => self.limits = self.limits.next(),
+            Action::NextTransfer => self.transfer = self.transfer.next(),
             Action::Left => self.tab = (self.tab + TABS.len() - 1) % TABS.len(),
             Action::Right => self.tab = (self.tab + 1) % TABS.len(),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ratatui::widgets::TableState;
 
 use crate::console::msg::{ImageResult, StackResult};
-use crate::console::view::Axis;
+use crate::console::view::{Axis, Limits, Transfer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -63,6 +63,9 @@ pub struct ResultsPane {
     pub cursor: Option<(usize, usize)>,
     /// The Preview's magnification: 0 shows the whole frame, each step doubles.
     pub zoom: u32,
+    /// The Preview's stretch: its limits (`t`) and transfer function (`f`).
+    pub limits: Limits,
+    pub transfer: Transfer,
 }
 
 /// The Preview's deepest zoom: 8 screen pixels per master pixel.

@@ -10,11 +10,11 @@ use ratatui::widgets::{
 };
 
 use super::fit_scale;
-use super::halfblock::{HalfBlock, MasterWindow, Source, placement};
+use super::halfblock::{HalfBlock, MasterWindow, Source, Stretch, placement};
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
-use crate::console::view::{self, Axis};
+use crate::console::view::{self, Axis, Limits, Transfer};
 
 /// A QC value as the table and the status bar show it.
 pub(super) fn format_value(name: &str, v: f64, integer: bool) -> String {
@@ -301,6 +301,8 @@ pub fn histogram(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: R
 pub struct Look {
     pub cursor: (usize, usize),
     pub zoom: u32,
+    pub limits: Limits,
+    pub transfer: Transfer,
 }
 
 /// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout.
@@ -336,15 +338,20 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
             x0,
             y0,
             scale,
-            low: p.low,
-            high: p.high,
             cursor: look.cursor,
         };
         (Source::Window(&window), None)
     };
+    let (low, high) = look.limits.of(&p.limits);
+    let stretch = Stretch {
+        low,
+        high,
+        transfer: look.transfer,
+    };
     frame.render_widget(
         HalfBlock {
             source,
+            stretch,
             mono: theme.mono,
             cursor,
         },
@@ -375,8 +382,9 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
     let bad = if theme.mono { "X" } else { "red" };
     let text = format!(
-        "{cols}×{rows} px, row 1 at the bottom, stretch {:.1}–{:.1} e- (1–99 %), {bad} = a bad pixel",
-        p.low, p.high
+        "{cols}×{rows} px, row 1 at the bottom, {} {} {low:.1}–{high:.1} e- (t, f), {bad} = a bad pixel",
+        look.limits.name(),
+        look.transfer.name(),
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), legend);
 }
