@@ -38,6 +38,9 @@ pub enum Action {
     ZoomOut,
     NextLimits,
     NextTransfer,
+    NextImage,
+    PreviousFrame,
+    NextFrame,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +404,27 @@ pub const BINDINGS: &[Binding] = &[
         "f",
         Action::NextTransfer,
         "Preview: linear, log, asinh",
+    ),
+    bind(
+        Results,
+        &[c('v')],
+        "v",
+        Action::NextImage,
+        "Preview: master, a raw frame, raw − master",
+    ),
+    bind(
+        Results,
+        &[c('[')],
+        "[",
+        Action::PreviousFrame,
+        "Preview: the previous raw frame",
+    ),
+    bind(
+        Results,
+        &[c(']')],
+        "]",
+        Action::NextFrame,
+        "Preview: the next raw frame",
     ),
 ];
 

@@ -1582,3 +1582,42 @@ fn t_and_f_choose_the_preview_stretch() {
     let low = good.iter().copied().fold(f32::INFINITY, f32::min);
     assert!(screen.contains(&format!("{low:.1}–")), "{low}: {screen}");
 }
+
+#[test]
+fn v_shows_the_raw_frames_and_their_difference_from_the_master() {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('3'));
+    let image = app.results.shown().unwrap();
+    let (master, frames) = (
+        image.outcome.master.clone(),
+        image.loaded.set.frames.clone(),
+    );
+    let (cols, rows) = (master.cols(), master.rows());
+    let (x, y) = (cols / 2, rows / 2);
+    app.update(ch('v'));
+    let screen = text_of(&mut app, 120, 40);
+    let raw = frames[0].value(y * cols + x);
+    assert!(
+        screen.contains(&format!("raw 1/{}", frames.len())),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!("{raw:.3} e-")), "{raw}: {screen}");
+    app.update(ch(']'));
+    app.update(ch('v'));
+    let screen = text_of(&mut app, 120, 40);
+    let difference = frames[1].value(y * cols + x) - master.flux[[y, x]];
+    assert!(
+        screen.contains("raw 2/") && screen.contains("− master"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("{difference:.3} e-")),
+        "{difference}: {screen}"
+    );
+    app.update(ch('['));
+    app.update(ch('['));
+    assert_eq!(app.results.raw_frame, frames.len() - 1, "[ wraps round");
+    app.update(ch('v'));
+    assert!(text_of(&mut app, 120, 40).contains("master · zscale"));
+}

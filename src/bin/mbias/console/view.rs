@@ -115,8 +115,47 @@ impl Transfer {
     }
 }
 
+/// Which image the Preview shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageOf {
+    #[default]
+    Master,
+    /// A raw frame of the set, in e-.
+    Raw,
+    /// A raw frame minus the master: what the frame adds to the bias (noise, cosmics).
+    RawMinusMaster,
+}
+
+impl ImageOf {
+    pub fn next(self) -> ImageOf {
+        match self {
+            ImageOf::Master => ImageOf::Raw,
+            ImageOf::Raw => ImageOf::RawMinusMaster,
+            ImageOf::RawMinusMaster => ImageOf::Master,
+        }
+    }
+}
+
+/// The display limits of an even sample of values (a raw frame's, drawn as they come).
+pub fn sample_limits(mut sample: Vec<f32>) -> StretchLimits {
+    sample.retain(|v| v.is_finite());
+    sample.sort_unstable_by(f32::total_cmp);
+    let at = |q: f64| {
+        sample
+            .get((sample.len().saturating_sub(1) as f64 * q) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let percentile = (at(0.01), at(0.99));
+    StretchLimits {
+        percentile,
+        min_max: (at(0.0), at(1.0)),
+        zscale: zscale(sample).unwrap_or(percentile),
+    }
+}
+
 /// The most pixels zscale samples.
-const ZSCALE_SAMPLES: usize = 1000;
+pub const ZSCALE_SAMPLES: usize = 1000;
 
 /// IRAF's zscale (display limits that follow the bulk of the pixels, not their tails):
 /// sort a sample, fit a line to it against its rank with repeated 2.5σ rejection (each

@@ -80,6 +80,8 @@ impl Draw for ResultsPane {
                     zoom: self.zoom,
                     limits: self.limits,
                     transfer: self.transfer,
+                    image: self.image_of,
+                    frame: self.raw_frame,
                 };
                 tabs::preview(frame, &theme, image, look, body)
             }

@@ -7,7 +7,7 @@
 //! of preview blocks: its value is their mean, and it is bad if any of them is, so an
 //! isolated bad pixel shows however small the image is drawn.
 
-use mbias::algorithm::MasterBias;
+use mbias::algorithm::{Frame, MasterBias};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
@@ -24,10 +24,49 @@ pub enum Source<'a> {
     Window(&'a MasterWindow<'a>),
 }
 
-/// A window of the master: `scale` master pixels per drawn pixel (below 1 when
-/// magnified), from master pixel (`x0`, `y0`) at the bottom left.
+/// The pixels a window shows: the master (its bad pixels red), a raw frame of the set
+/// (non-finite pixels red), or a raw frame minus the master.
+#[derive(Clone, Copy)]
+pub enum Plane<'a> {
+    Master(&'a MasterBias),
+    Raw(&'a Frame),
+    MinusMaster(&'a Frame, &'a MasterBias),
+}
+
+impl Plane<'_> {
+    /// (columns, rows).
+    pub fn size(&self) -> (usize, usize) {
+        let (rows, cols) = match self {
+            Plane::Master(m) => (m.rows(), m.cols()),
+            Plane::Raw(f) | Plane::MinusMaster(f, _) => f.shape(),
+        };
+        (cols, rows)
+    }
+
+    /// The value at (`row`, `col`) in e-, `None` where it is bad.
+    pub fn at(&self, row: usize, col: usize) -> Option<f32> {
+        let finite = |v: f32| v.is_finite().then_some(v);
+        match self {
+            Plane::Master(m) => (m.qual[[row, col]] == 0).then(|| m.flux[[row, col]]),
+            Plane::Raw(f) => finite(f.value(row * f.shape().1 + col)),
+            Plane::MinusMaster(f, m) => {
+                let raw = finite(f.value(row * f.shape().1 + col))?;
+                (m.qual[[row, col]] == 0).then(|| raw - m.flux[[row, col]])
+            }
+        }
+    }
+
+    /// Whether every pixel a drawn pixel covers is read (the master's bad pixels must all
+    /// show); a raw view reads a grid of at most 8 × 8 of them, so a whole frame draws fast.
+    fn reads_all(&self) -> bool {
+        matches!(self, Plane::Master(_))
+    }
+}
+
+/// A window of a plane: `scale` pixels per drawn pixel (below 1 when magnified), from
+/// pixel (`x0`, `y0`) at the bottom left.
 pub struct MasterWindow<'a> {
-    pub master: &'a MasterBias,
+    pub plane: Plane<'a>,
     pub x0: f64,
     pub y0: f64,
     pub scale: f64,
@@ -39,8 +78,9 @@ impl MasterWindow<'_> {
     /// Whether drawn pixel (`x`, `y` from the top) of a window `h` tall shows the cursor.
     fn on_cursor(&self, x: usize, y: usize, h: usize) -> bool {
         let (cx, cy) = self.cursor;
-        let (c0, c1) = pixel_span(self.x0, self.scale, x, self.master.cols());
-        let (r0, r1) = pixel_span(self.y0, self.scale, h - 1 - y, self.master.rows());
+        let (cols, rows) = self.plane.size();
+        let (c0, c1) = pixel_span(self.x0, self.scale, x, cols);
+        let (r0, r1) = pixel_span(self.y0, self.scale, h - 1 - y, rows);
         (c0..c1).contains(&cx) && (r0..r1).contains(&cy)
     }
 }
@@ -73,7 +113,7 @@ pub struct HalfBlock<'a> {
 fn frame_size(source: &Source<'_>) -> (usize, usize) {
     match source {
         Source::Fit(p) => (p.width, p.height),
-        Source::Window(w) => (w.master.cols(), w.master.rows()),
+        Source::Window(w) => w.plane.size(),
     }
 }
 
@@ -126,27 +166,35 @@ fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option
 /// Master pixels `[start, end)` under drawn pixel `i` of a window from `origin`, `scale`
 /// pixels each (at least one pixel), within `0..len`; empty past the frame's edge.
 fn pixel_span(origin: f64, scale: f64, i: usize, len: usize) -> (usize, usize) {
-    let start = (origin + i as f64 * scale).floor().max(0.0) as usize;
-    let end = ((origin + (i + 1) as f64 * scale).floor() as usize).max(start + 1);
+    let (low, high) = (origin + i as f64 * scale, origin + (i + 1) as f64 * scale);
+    if high <= 0.0 {
+        return (len, len);
+    }
+    let start = low.floor().max(0.0) as usize;
+    let end = (high.floor() as usize).max(start + 1);
     (start.min(len), end.min(len))
 }
 
 /// Drawn pixel (`x`, `y` from the top) of a window `h` drawn pixels tall: the mean of
 /// the master pixels it covers, `None` if any is bad, and `Some(None)` past the frame.
 fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<Option<f32>> {
-    let m = w.master;
-    let (c0, c1) = pixel_span(w.x0, w.scale, x, m.cols());
-    let (r0, r1) = pixel_span(w.y0, w.scale, h - 1 - y, m.rows());
+    let (cols, rows) = w.plane.size();
+    let (c0, c1) = pixel_span(w.x0, w.scale, x, cols);
+    let (r0, r1) = pixel_span(w.y0, w.scale, h - 1 - y, rows);
     if c0 >= c1 || r0 >= r1 {
         return Some(None);
     }
+    let step = |span: usize| {
+        if w.plane.reads_all() {
+            1
+        } else {
+            span.div_ceil(8).max(1)
+        }
+    };
     let (mut sum, mut n) = (0f64, 0u32);
-    for r in r0..r1 {
-        for c in c0..c1 {
-            if m.qual[[r, c]] != 0 {
-                return None;
-            }
-            sum += f64::from(m.flux[[r, c]]);
+    for r in (r0..r1).step_by(step(r1 - r0)) {
+        for c in (c0..c1).step_by(step(c1 - c0)) {
+            sum += f64::from(w.plane.at(r, c)?);
             n += 1;
         }
     }
@@ -204,7 +252,10 @@ impl<'a> Source<'a> {
     fn is_empty(&self) -> bool {
         match self {
             Source::Fit(p) => p.values.is_empty(),
-            Source::Window(w) => w.master.cols() == 0 || w.master.rows() == 0,
+            Source::Window(w) => {
+                let (cols, rows) = w.plane.size();
+                cols == 0 || rows == 0
+            }
         }
     }
 }

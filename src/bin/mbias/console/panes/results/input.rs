@@ -21,7 +21,7 @@ impl Input for ResultsPane {
 
     fn hints(&self) -> &'static str {
         if self.current_tab() == Tab::Preview {
-            return "←↑↓→ cursor · + - zoom · t f stretch · 1-5 tab · ? help";
+            return "←↑↓→ cursor · + - zoom · v [ ] image · t f stretch · 1-5 tab · ? help";
         }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
@@ -50,6 +50,16 @@ impl Input for ResultsPane {
                     return Request::Notice(Notice::info("+ and - zoom the Preview tab (3)"));
                 }
                 self.zoom_by(if action == Action::ZoomIn { 1 } else { -1 }, width, height);
+            }
+            Action::NextImage => self.image_of = self.image_of.next(),
+            Action::PreviousFrame | Action::NextFrame => {
+                let count = self.shown().map_or(1, |i| i.loaded.set.frames.len()).max(1);
+                let step = if action == Action::NextFrame {
+                    1
+                } else {
+                    count - 1
+                };
+                self.raw_frame = (self.raw_frame.min(count - 1) + step) % count;
             }
             Action::NextLimits => self.limits = self.limits.next(),
             Action::NextTransfer => self.transfer = self.transfer.next(),

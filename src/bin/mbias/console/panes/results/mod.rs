@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ratatui::widgets::TableState;
 
 use crate::console::msg::{ImageResult, StackResult};
-use crate::console::view::{Axis, Limits, Transfer};
+use crate::console::view::{Axis, ImageOf, Limits, Transfer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -66,6 +66,9 @@ pub struct ResultsPane {
     /// The Preview's stretch: its limits (`t`) and transfer function (`f`).
     pub limits: Limits,
     pub transfer: Transfer,
+    /// What the Preview shows (`v`), and which raw frame (`[`, `]`).
+    pub image_of: ImageOf,
+    pub raw_frame: usize,
 }
 
 /// The Preview's deepest zoom: 8 screen pixels per master pixel.

@@ -10,11 +10,11 @@ use ratatui::widgets::{
 };
 
 use super::fit_scale;
-use super::halfblock::{HalfBlock, MasterWindow, Source, Stretch, placement};
+use super::halfblock::{HalfBlock, MasterWindow, Plane, Source, Stretch, placement};
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
-use crate::console::view::{self, Axis, Limits, Transfer};
+use crate::console::view::{self, Axis, ImageOf, Limits, Transfer, ZSCALE_SAMPLES, sample_limits};
 
 /// A QC value as the table and the status bar show it.
 pub(super) fn format_value(name: &str, v: f64, integer: bool) -> String {
@@ -303,6 +303,9 @@ pub struct Look {
     pub zoom: u32,
     pub limits: Limits,
     pub transfer: Transfer,
+    pub image: ImageOf,
+    /// The raw frame shown (an index into the set), for the raw views.
+    pub frame: usize,
 }
 
 /// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout.
@@ -318,31 +321,55 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     let (cols, rows) = (master.cols(), master.rows());
     let (cx, cy) = look.cursor;
     let magnification = f64::from(1u32 << look.zoom.min(30));
-    let window;
-    let (source, cursor) = if look.zoom == 0 {
-        let source = Source::Fit(p);
-        let (w, h, _, _) = placement(&source, image);
-        let dx = (cx * w / cols.max(1)).min(w.saturating_sub(1));
-        let dy = h.saturating_sub(1) - (cy * h / rows.max(1)).min(h.saturating_sub(1));
-        (source, Some((dx, dy)))
-    } else {
-        let scale = fit_scale(cols, rows, image.width, image.height) / magnification;
-        let (aw, ah) = (f64::from(image.width), 2.0 * f64::from(image.height));
-        // The window centred on the cursor, kept on the frame where the frame is larger.
-        let origin = |at: usize, len: usize, span: f64| {
-            (at as f64 + 0.5 - span / 2.0).clamp(0.0, (len as f64 - span).max(0.0))
-        };
-        let (x0, y0) = (origin(cx, cols, aw * scale), origin(cy, rows, ah * scale));
-        window = MasterWindow {
-            master,
-            x0,
-            y0,
-            scale,
-            cursor: look.cursor,
-        };
-        (Source::Window(&window), None)
+    let frames = &result.loaded.set.frames;
+    let raw = frames.get(look.frame.min(frames.len().saturating_sub(1)));
+    let plane = match (look.image, raw) {
+        (ImageOf::Raw, Some(raw)) => Plane::Raw(raw),
+        (ImageOf::RawMinusMaster, Some(raw)) => Plane::MinusMaster(raw, master),
+        _ => Plane::Master(master),
     };
-    let (low, high) = look.limits.of(&p.limits);
+    let limits = match plane {
+        Plane::Master(_) => p.limits,
+        _ => {
+            let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
+            sample_limits(
+                (0..rows * cols)
+                    .step_by(stride)
+                    .filter_map(|i| plane.at(i / cols.max(1), i % cols.max(1)))
+                    .collect(),
+            )
+        }
+    };
+    let scale = fit_scale(cols, rows, image.width, image.height) / magnification;
+    let (aw, ah) = (f64::from(image.width), 2.0 * f64::from(image.height));
+    // The window centred on the cursor, kept on the frame where the frame is larger (and
+    // the frame centred where it is smaller).
+    let origin = |at: usize, len: usize, span: f64| {
+        if span >= len as f64 {
+            (len as f64 - span) / 2.0
+        } else {
+            (at as f64 + 0.5 - span / 2.0).clamp(0.0, len as f64 - span)
+        }
+    };
+    let window = MasterWindow {
+        plane,
+        x0: origin(cx, cols, aw * scale),
+        y0: origin(cy, rows, ah * scale),
+        scale,
+        cursor: look.cursor,
+    };
+    let (source, cursor) = match plane {
+        // The whole master from its preview, whose blocks pool every bad pixel.
+        Plane::Master(_) if look.zoom == 0 => {
+            let source = Source::Fit(p);
+            let (w, h, _, _) = placement(&source, image);
+            let dx = (cx * w / cols.max(1)).min(w.saturating_sub(1));
+            let dy = h.saturating_sub(1) - (cy * h / rows.max(1)).min(h.saturating_sub(1));
+            (source, Some((dx, dy)))
+        }
+        _ => (Source::Window(&window), None),
+    };
+    let (low, high) = look.limits.of(&limits);
     let stretch = Stretch {
         low,
         high,
@@ -357,32 +384,42 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         },
         image,
     );
-    let (flux, qual, errs) = (
-        master.flux[[cy, cx]],
+    let value = plane
+        .at(cy, cx)
+        .map_or_else(|| "bad".to_string(), |v| format!("{v:.3} e-"));
+    let adu = plane.at(cy, cx).map_or_else(String::new, |v| {
+        format!(" ({:.1} ADU)", f64::from(v) / result.loaded.set.plan.gain)
+    });
+    let zoom = if look.zoom == 0 {
+        "whole frame".to_string()
+    } else if scale >= 1.0 {
+        format!("zoom ×{magnification}, {scale:.1} px per dot")
+    } else {
+        format!("zoom ×{magnification}, {:.1} dots per px", 1.0 / scale)
+    };
+    let text = format!(
+        "x {} y {}  {value}{adu}  QUAL {}  ERRS {:.3}  {zoom}",
+        cx + 1,
+        cy + 1,
         master.qual[[cy, cx]],
         master.errs[[cy, cx]],
     );
-    let gain = result.loaded.set.plan.gain;
-    let zoom = if look.zoom == 0 {
-        "whole frame".to_string()
-    } else {
-        let scale = fit_scale(cols, rows, image.width, image.height) / magnification;
-        if scale >= 1.0 {
-            format!("zoom ×{magnification}, {scale:.1} px per dot")
-        } else {
-            format!("zoom ×{magnification}, {:.1} dots per px", 1.0 / scale)
-        }
-    };
-    let text = format!(
-        "x {} y {}  {flux:.3} e- ({:.1} ADU)  QUAL {qual}  ERRS {errs:.3}  {zoom}",
-        cx + 1,
-        cy + 1,
-        f64::from(flux) / gain,
-    );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
+    let shown = match (plane, raw) {
+        (Plane::Raw(_), Some(f)) => format!("raw {}/{} {}", look.frame + 1, frames.len(), f.name),
+        (Plane::MinusMaster(..), Some(f)) => {
+            format!(
+                "raw {}/{} {} − master",
+                look.frame + 1,
+                frames.len(),
+                f.name
+            )
+        }
+        _ => "master".to_string(),
+    };
     let bad = if theme.mono { "X" } else { "red" };
     let text = format!(
-        "{cols}×{rows} px, row 1 at the bottom, {} {} {low:.1}–{high:.1} e- (t, f), {bad} = a bad pixel",
+        "{shown} · {} {} {low:.1}–{high:.1} e- · {bad} = bad · {cols}×{rows}, row 1 at the bottom",
         look.limits.name(),
         look.transfer.name(),
     );
