@@ -41,6 +41,7 @@ pub enum Action {
     NextImage,
     PreviousFrame,
     NextFrame,
+    NextBadMarks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +405,13 @@ pub const BINDINGS: &[Binding] = &[
         "f",
         Action::NextTransfer,
         "Preview: linear, log, asinh",
+    ),
+    bind(
+        Results,
+        &[c('b')],
+        "b",
+        Action::NextBadMarks,
+        "Preview: red for any bad pixel, dense ones, none",
     ),
     bind(
         Results,

@@ -25,8 +25,9 @@ pub struct Preview {
     /// Row-major block means of the good pixels (NaN where a block has none); row 0 is
     /// the master's first row (FITS row 1).
     pub values: Vec<f32>,
-    /// Blocks holding any bad pixel: a single bad pixel must show at every scale.
-    pub bad: Vec<bool>,
+    /// The fraction of each block's pixels that are bad (0 for none): a single bad
+    /// pixel can show at every scale.
+    pub bad: Vec<f32>,
     /// The display limits each stretch takes (low, high).
     pub limits: StretchLimits,
 }
@@ -111,6 +112,52 @@ impl Transfer {
             // ds9's log scale, exponent 1000.
             Transfer::Log => (1000.0 * t).ln_1p() / 1000f32.ln_1p(),
             Transfer::Asinh => (10.0 * t).asinh() / 10f32.asinh(),
+        }
+    }
+}
+
+/// Which drawn pixels show red: those covering any bad pixel (every defect shows), those
+/// at least a tenth bad (dense defects: columns, clusters), or none. `Auto` is `Any`
+/// unless that would paint a third of the image (the drawing decides, at its scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BadMarks {
+    #[default]
+    Auto,
+    Any,
+    Dense,
+    Hidden,
+}
+
+/// A drawn pixel is dense with bad pixels from this fraction on.
+const DENSE: f32 = 0.1;
+
+impl BadMarks {
+    pub fn next(self) -> BadMarks {
+        match self {
+            BadMarks::Auto => BadMarks::Any,
+            BadMarks::Any => BadMarks::Dense,
+            BadMarks::Dense => BadMarks::Hidden,
+            BadMarks::Hidden => BadMarks::Auto,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BadMarks::Auto | BadMarks::Any => "red = any bad pixel",
+            BadMarks::Dense => "red = columns, clusters",
+            BadMarks::Hidden => "bad pixels not marked",
+        }
+    }
+
+    /// Whether a drawn pixel whose blocks are at most `most` and on average `mean` bad
+    /// shows red.
+    pub fn marks(self, most: f32, mean: f32) -> bool {
+        match self {
+            BadMarks::Auto | BadMarks::Any => most > 0.0,
+            // A bad column fills a good part of the blocks it crosses, where scattered
+            // bad pixels fill a pixel of one.
+            BadMarks::Dense => most >= DENSE || mean >= DENSE,
+            BadMarks::Hidden => false,
         }
     }
 }
@@ -267,7 +314,7 @@ fn preview(master: &MasterBias) -> Preview {
     let bx = cols.div_ceil(PREVIEW_CELLS).max(1);
     let (prows, pcols) = (rows.div_ceil(by), cols.div_ceil(bx));
     let mut values = vec![f32::NAN; prows * pcols];
-    let mut bad = vec![false; prows * pcols];
+    let mut bad = vec![0f32; prows * pcols];
     // The good pixels' range, for the min–max stretch.
     let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
     for pr in 0..prows {
@@ -289,7 +336,7 @@ fn preview(master: &MasterBias) -> Preview {
             if good > 0 {
                 values[i] = (sum / f64::from(good)) as f32;
             }
-            bad[i] = masked > 0;
+            bad[i] = masked as f32 / (good + masked).max(1) as f32;
         }
     }
     let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -355,6 +402,21 @@ mod tests {
         assert!((109.0..200.0).contains(&high), "{high}");
         assert_eq!(zscale(vec![f32::NAN]), None);
         assert_eq!(zscale(vec![3.0; 10]), Some((3.0, 3.0)));
+    }
+
+    #[test]
+    fn bad_marks_by_rule() {
+        assert!(BadMarks::Any.marks(0.01, 0.001));
+        assert!(
+            !BadMarks::Dense.marks(0.02, 0.001),
+            "scattered single pixels"
+        );
+        assert!(
+            BadMarks::Dense.marks(0.25, 0.01),
+            "a column through a block"
+        );
+        assert!(BadMarks::Dense.marks(1.0, 0.5));
+        assert!(!BadMarks::Hidden.marks(1.0, 1.0));
     }
 
     #[test]

@@ -82,6 +82,7 @@ impl Draw for ResultsPane {
                     transfer: self.transfer,
                     image: self.image_of,
                     frame: self.raw_frame,
+                    marks: self.marks,
                 };
                 tabs::preview(frame, &theme, image, look, body)
             }

@@ -4,8 +4,9 @@
 //!
 //! Drawn as ds9 draws a frame: FITS row 1 at the bottom, and square pixels (a half block
 //! is about as wide as it is tall in a terminal cell). Each drawn pixel covers a rectangle
-//! of preview blocks: its value is their mean, and it is bad if any of them is, so an
-//! isolated bad pixel shows however small the image is drawn.
+//! of preview blocks: its value is their mean, and it shows red by the [`BadMarks`] rule
+//! (by default any bad pixel under it, so an isolated one shows however small the image
+//! is drawn).
 
 use mbias::algorithm::{Frame, MasterBias};
 use ratatui::buffer::Buffer;
@@ -13,7 +14,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
-use crate::console::view::{Preview, Transfer};
+use crate::console::view::{BadMarks, Preview, Transfer};
 
 const RAMP: &[u8] = b" .:-=+*#%@";
 
@@ -41,6 +42,15 @@ impl Plane<'_> {
             Plane::Raw(f) | Plane::MinusMaster(f, _) => f.shape(),
         };
         (cols, rows)
+    }
+
+    /// The value at (`row`, `col`) in e-, bad or not (for the readout).
+    pub fn value(&self, row: usize, col: usize) -> f32 {
+        match self {
+            Plane::Master(m) => m.flux[[row, col]],
+            Plane::Raw(f) => f.value(row * f.shape().1 + col),
+            Plane::MinusMaster(f, m) => f.value(row * f.shape().1 + col) - m.flux[[row, col]],
+        }
     }
 
     /// The value at (`row`, `col`) in e-, `None` where it is bad.
@@ -103,6 +113,8 @@ impl Stretch {
 pub struct HalfBlock<'a> {
     pub source: Source<'a>,
     pub stretch: Stretch,
+    /// Which drawn pixels show red for the bad pixels they cover.
+    pub marks: BadMarks,
     pub mono: bool,
     /// The drawn pixel (`x`, `y` from the top) to mark as the cursor in a whole-frame
     /// view (a window marks its own).
@@ -136,9 +148,16 @@ pub fn placement(source: &Source<'_>, area: Rect) -> (usize, usize, u16, u16) {
     (w, h, x, y)
 }
 
-/// Drawn pixel (`x`, `y` from the top) of a `w × h` image of the preview: the mean of
-/// the blocks it covers; `None` when one of them is bad.
-fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option<f32> {
+/// What one drawn pixel covers: the mean of its good values (`None` when it has none),
+/// and its bad pixels' largest and mean fraction over what it covers.
+struct Covered {
+    value: Option<f32>,
+    most_bad: f32,
+    mean_bad: f32,
+}
+
+/// Drawn pixel (`x`, `y` from the top) of a `w × h` image of the preview.
+fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Covered {
     let span = |i: usize, n: usize, of: usize| {
         let lo = (i * of / n).min(of.saturating_sub(1));
         (lo, ((i + 1) * of / n).clamp(lo + 1, of))
@@ -146,13 +165,15 @@ fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option
     let (c0, c1) = span(x, w, p.cols);
     // Row 0 of the preview (FITS row 1) is drawn at the bottom.
     let (r0, r1) = span(h - 1 - y, h, p.rows);
-    let (mut sum, mut n) = (0f32, 0u32);
+    let (mut sum, mut n, mut blocks) = (0f32, 0u32, 0u32);
+    let (mut most_bad, mut bad_sum) = (0f32, 0f32);
     for r in r0..r1 {
         for c in c0..c1 {
             let i = r * p.cols + c;
-            if p.bad.get(i).copied().unwrap_or(true) {
-                return None;
-            }
+            let bad = p.bad.get(i).copied().unwrap_or(1.0);
+            most_bad = most_bad.max(bad);
+            bad_sum += bad;
+            blocks += 1;
             let v = p.values.get(i).copied().unwrap_or(f32::NAN);
             if v.is_finite() {
                 sum += v;
@@ -160,7 +181,11 @@ fn sample_preview(p: &Preview, x: usize, y: usize, w: usize, h: usize) -> Option
             }
         }
     }
-    Some(sum / n.max(1) as f32)
+    Covered {
+        value: (n > 0).then(|| sum / n as f32),
+        most_bad,
+        mean_bad: bad_sum / blocks.max(1) as f32,
+    }
 }
 
 /// Master pixels `[start, end)` under drawn pixel `i` of a window from `origin`, `scale`
@@ -175,14 +200,14 @@ fn pixel_span(origin: f64, scale: f64, i: usize, len: usize) -> (usize, usize) {
     (start.min(len), end.min(len))
 }
 
-/// Drawn pixel (`x`, `y` from the top) of a window `h` drawn pixels tall: the mean of
-/// the master pixels it covers, `None` if any is bad, and `Some(None)` past the frame.
-fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<Option<f32>> {
+/// Drawn pixel (`x`, `y` from the top) of a window `h` drawn pixels tall; `None` past
+/// the frame.
+fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<Covered> {
     let (cols, rows) = w.plane.size();
     let (c0, c1) = pixel_span(w.x0, w.scale, x, cols);
     let (r0, r1) = pixel_span(w.y0, w.scale, h - 1 - y, rows);
     if c0 >= c1 || r0 >= r1 {
-        return Some(None);
+        return None;
     }
     let step = |span: usize| {
         if w.plane.reads_all() {
@@ -191,14 +216,24 @@ fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<O
             span.div_ceil(8).max(1)
         }
     };
-    let (mut sum, mut n) = (0f64, 0u32);
+    let (mut sum, mut good, mut bad) = (0f64, 0u32, 0u32);
     for r in (r0..r1).step_by(step(r1 - r0)) {
         for c in (c0..c1).step_by(step(c1 - c0)) {
-            sum += f64::from(w.plane.at(r, c)?);
-            n += 1;
+            match w.plane.at(r, c) {
+                Some(v) => {
+                    sum += f64::from(v);
+                    good += 1;
+                }
+                None => bad += 1,
+            }
         }
     }
-    Some(Some((sum / f64::from(n.max(1))) as f32))
+    let fraction = bad as f32 / (good + bad).max(1) as f32;
+    Some(Covered {
+        value: (good > 0).then(|| (sum / f64::from(good)) as f32),
+        most_bad: fraction,
+        mean_bad: fraction,
+    })
 }
 
 /// A grey of the xterm 256-colour ramp (232–255), which terminals over ssh render.
@@ -227,6 +262,37 @@ impl Shade {
 }
 
 impl HalfBlock<'_> {
+    /// The [`BadMarks`] rule these marks come to when drawn in `area`: `Auto` is `Any`
+    /// unless more than a third of the drawn pixels would be red, then `Dense`.
+    pub fn resolve_marks(&self, area: Rect) -> BadMarks {
+        if self.marks != BadMarks::Auto || self.source.is_empty() || area.is_empty() {
+            return self.marks;
+        }
+        let (w, h, _, _) = placement(&self.source, area);
+        let (mut drawn, mut marked) = (0usize, 0usize);
+        for y in 0..h {
+            for x in 0..w {
+                if let Some(covered) = self.covered(x, y, w, h) {
+                    drawn += 1;
+                    marked += usize::from(covered.most_bad > 0.0);
+                }
+            }
+        }
+        if marked * 3 > drawn {
+            BadMarks::Dense
+        } else {
+            BadMarks::Any
+        }
+    }
+
+    /// What drawn pixel (`x`, `y`) covers; `None` past the frame.
+    fn covered(&self, x: usize, y: usize, w: usize, h: usize) -> Option<Covered> {
+        match &self.source {
+            Source::Fit(p) => Some(sample_preview(p, x, y, w, h)),
+            Source::Window(window) => sample_window(window, x, y, h),
+        }
+    }
+
     fn shade(&self, x: usize, y: usize, w: usize, h: usize) -> Shade {
         let on_cursor = match &self.source {
             Source::Fit(_) => self.cursor == Some((x, y)),
@@ -235,14 +301,14 @@ impl HalfBlock<'_> {
         if on_cursor {
             return Shade::Cursor;
         }
-        let value = match &self.source {
-            Source::Fit(p) => sample_preview(p, x, y, w, h).map(Some),
-            Source::Window(window) => sample_window(window, x, y, h),
+        let Some(covered) = self.covered(x, y, w, h) else {
+            return Shade::Outside;
         };
-        match value {
-            None => Shade::Bad,
-            Some(None) => Shade::Outside,
-            Some(Some(v)) => Shade::Grey(self.stretch.grey_level(v)),
+        match covered.value {
+            Some(v) if !self.marks.marks(covered.most_bad, covered.mean_bad) => {
+                Shade::Grey(self.stretch.grey_level(v))
+            }
+            _ => Shade::Bad,
         }
     }
 }
@@ -325,7 +391,7 @@ mod tests {
             width: 2,
             height: 2,
             values: vec![0.0, 10.0, 5.0, 5.0],
-            bad: vec![false, false, false, true],
+            bad: vec![0.0, 0.0, 0.0, 1.0],
             limits: StretchLimits {
                 percentile: (0.0, 10.0),
                 min_max: (0.0, 10.0),
@@ -341,6 +407,7 @@ mod tests {
         HalfBlock {
             source: Source::Fit(&p),
             stretch: linear(&p),
+            marks: BadMarks::Any,
             mono: true,
             cursor: None,
         }
@@ -356,6 +423,7 @@ mod tests {
         HalfBlock {
             source: Source::Fit(&p),
             stretch: linear(&p),
+            marks: BadMarks::Any,
             mono: false,
             cursor: None,
         }
@@ -374,9 +442,9 @@ mod tests {
         let mut values = vec![100.0f32; n * n];
         values[0] = 200.0;
         let bad_at = vec![(7, 200), (130, 13), (255, 255), (60, 61)];
-        let mut bad = vec![false; n * n];
+        let mut bad = vec![0f32; n * n];
         for &(r, c) in &bad_at {
-            bad[r * n + c] = true;
+            bad[r * n + c] = 1.0 / 16.0;
         }
         let preview = Preview {
             cols: n,
@@ -403,6 +471,7 @@ mod tests {
             HalfBlock {
                 source: Source::Fit(&p),
                 stretch: linear(&p),
+                marks: BadMarks::Any,
                 mono: false,
                 cursor: None,
             }

@@ -52,6 +52,7 @@ impl Input for ResultsPane {
                 self.zoom_by(if action == Action::ZoomIn { 1 } else { -1 }, width, height);
             }
             Action::NextImage => self.image_of = self.image_of.next(),
+            Action::NextBadMarks => self.marks = self.marks.next(),
             Action::PreviousFrame | Action::NextFrame => {
                 let count = self.shown().map_or(1, |i| i.loaded.set.frames.len()).max(1);
                 let step = if action == Action::NextFrame {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ratatui::widgets::TableState;
 
 use crate::console::msg::{ImageResult, StackResult};
-use crate::console::view::{Axis, ImageOf, Limits, Transfer};
+use crate::console::view::{Axis, BadMarks, ImageOf, Limits, Transfer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -69,6 +69,8 @@ pub struct ResultsPane {
     /// What the Preview shows (`v`), and which raw frame (`[`, `]`).
     pub image_of: ImageOf,
     pub raw_frame: usize,
+    /// Which drawn pixels the Preview paints red (`b`).
+    pub marks: BadMarks,
 }
 
 /// The Preview's deepest zoom: 8 screen pixels per master pixel.

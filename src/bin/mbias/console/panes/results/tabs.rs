@@ -14,7 +14,9 @@ use super::halfblock::{HalfBlock, MasterWindow, Plane, Source, Stretch, placemen
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
-use crate::console::view::{self, Axis, ImageOf, Limits, Transfer, ZSCALE_SAMPLES, sample_limits};
+use crate::console::view::{
+    self, Axis, BadMarks, ImageOf, Limits, Transfer, ZSCALE_SAMPLES, sample_limits,
+};
 
 /// A QC value as the table and the status bar show it.
 pub(super) fn format_value(name: &str, v: f64, integer: bool) -> String {
@@ -306,6 +308,7 @@ pub struct Look {
     pub image: ImageOf,
     /// The raw frame shown (an index into the set), for the raw views.
     pub frame: usize,
+    pub marks: BadMarks,
 }
 
 /// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout.
@@ -375,21 +378,26 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         high,
         transfer: look.transfer,
     };
-    frame.render_widget(
-        HalfBlock {
-            source,
-            stretch,
-            mono: theme.mono,
-            cursor,
-        },
-        image,
+    let mut view = HalfBlock {
+        source,
+        stretch,
+        marks: look.marks,
+        mono: theme.mono,
+        cursor,
+    };
+    let marks = view.resolve_marks(image);
+    view.marks = marks;
+    frame.render_widget(view, image);
+    let value = plane.value(cy, cx);
+    let bad = if plane.at(cy, cx).is_none() {
+        " bad"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{value:.3} e- ({:.1} ADU){bad}",
+        f64::from(value) / result.loaded.set.plan.gain
     );
-    let value = plane
-        .at(cy, cx)
-        .map_or_else(|| "bad".to_string(), |v| format!("{v:.3} e-"));
-    let adu = plane.at(cy, cx).map_or_else(String::new, |v| {
-        format!(" ({:.1} ADU)", f64::from(v) / result.loaded.set.plan.gain)
-    });
     let zoom = if look.zoom == 0 {
         "whole frame".to_string()
     } else if scale >= 1.0 {
@@ -398,7 +406,7 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         format!("zoom ×{magnification}, {:.1} dots per px", 1.0 / scale)
     };
     let text = format!(
-        "x {} y {}  {value}{adu}  QUAL {}  ERRS {:.3}  {zoom}",
+        "x {} y {}  {value}  QUAL {}  ERRS {:.3}  {zoom}",
         cx + 1,
         cy + 1,
         master.qual[[cy, cx]],
@@ -417,9 +425,17 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         }
         _ => "master".to_string(),
     };
-    let bad = if theme.mono { "X" } else { "red" };
+    let marked = match look.marks {
+        BadMarks::Auto => format!("{} (auto, b)", marks.name()),
+        _ => format!("{} (b)", marks.name()),
+    };
+    let marked = if theme.mono {
+        marked.replace("red", "X")
+    } else {
+        marked
+    };
     let text = format!(
-        "{shown} · {} {} {low:.1}–{high:.1} e- · {bad} = bad · {cols}×{rows}, row 1 at the bottom",
+        "{shown} · {} {} {low:.1}–{high:.1} e- · {marked} · {cols}×{rows}, row 1 at the bottom",
         look.limits.name(),
         look.transfer.name(),
     );
