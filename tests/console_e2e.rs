@@ -162,6 +162,25 @@ fn testcam_console(dir: &Path, out: &Path) -> Console {
     )
 }
 
+/// Five testcam frames in `dir/raw`, and the console on them (writing into `out`) with
+/// all five selected and stacked.
+fn testcam_stacked(dir: &Path, out: &Path) -> Console {
+    let raw = dir.join("raw");
+    std::fs::create_dir(&raw).unwrap();
+    for i in 0..5 {
+        common::testcam::u16_frame(&raw, i);
+    }
+    let mut console = testcam_console(dir, out);
+    console.wait_for("every row verified", LONG, |s| {
+        s.matches('✓').count() == 5 && !s.contains("reading")
+    });
+    console.keys("a");
+    console.wait_for("the selection", LONG, |s| s.contains("✓ 5 bias frame(s)"));
+    console.keys("s");
+    console.wait_for("the stack", LONG, |s| s.contains("stacked in"));
+    console
+}
+
 fn qc_value(screen: &str, name: &str) -> String {
     let line = screen
         .lines()
@@ -357,20 +376,8 @@ fn bad_files_are_marked_in_their_rows_and_the_console_stays_usable() {
 #[test]
 fn the_master_written_is_the_selection_on_screen() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("raw");
-    std::fs::create_dir(&raw).unwrap();
-    for i in 0..5 {
-        common::testcam::u16_frame(&raw, i);
-    }
     let out = dir.path().join("out");
-    let mut console = testcam_console(dir.path(), &out);
-    console.wait_for("every row verified", LONG, |s| {
-        s.matches('✓').count() == 5 && !s.contains("reading")
-    });
-    console.keys("a");
-    console.wait_for("the selection", LONG, |s| s.contains("✓ 5 bias frame(s)"));
-    console.keys("s");
-    console.wait_for("the stack", LONG, |s| s.contains("stacked in"));
+    let mut console = testcam_stacked(dir.path(), &out);
 
     // Enter and → on a frame leave the selection alone; Space unselects bias0 (the first
     // entry after the parent folder), and w at once either refuses the old master or
@@ -472,20 +479,9 @@ fn cards_but_dates(path: &Path) -> Vec<String> {
 fn settings_saved_with_capital_s_reproduce_the_product() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
-    std::fs::create_dir(&raw).unwrap();
-    for i in 0..5 {
-        common::testcam::u16_frame(&raw, i);
-    }
     // A folder that does not exist yet: `w` and `S` create it.
     let out = dir.path().join("night").join("out");
-    let mut console = testcam_console(dir.path(), &out);
-    console.wait_for("every row verified", LONG, |s| {
-        s.matches('✓').count() == 5 && !s.contains("reading")
-    });
-    console.keys("a");
-    console.wait_for("the selection", LONG, |s| s.contains("✓ 5 bias frame(s)"));
-    console.keys("s");
-    console.wait_for("the stack", LONG, |s| s.contains("stacked in"));
+    let mut console = testcam_stacked(dir.path(), &out);
     // Tuned: stack σ one step down, frame σ one step up.
     console.keys("\t");
     console.wait_for("the parameters pane", LONG, |s| s.contains("▶ stack σ"));

@@ -374,6 +374,20 @@ mod tests {
     use super::*;
     use crate::console::view::StretchLimits;
 
+    /// `p` drawn whole into `area`, every bad pixel marked, without a cursor.
+    fn drawn(p: &Preview, area: Rect, mono: bool) -> Buffer {
+        let mut buf = Buffer::empty(area);
+        HalfBlock {
+            source: Source::Fit(p),
+            stretch: linear(p),
+            marks: BadMarks::Any,
+            mono,
+            cursor: None,
+        }
+        .render(area, &mut buf);
+        buf
+    }
+
     /// The percentile limits, linear.
     fn linear(p: &Preview) -> Stretch {
         let (low, high) = p.limits.percentile;
@@ -403,15 +417,7 @@ mod tests {
     #[test]
     fn monochrome_ramp_and_bad_blocks() {
         let p = preview();
-        let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
-        HalfBlock {
-            source: Source::Fit(&p),
-            stretch: linear(&p),
-            marks: BadMarks::Any,
-            mono: true,
-            cursor: None,
-        }
-        .render(buf.area, &mut buf);
+        let buf = drawn(&p, Rect::new(0, 0, 2, 1), true);
         // left: (0.5 + 0)/2 = 0.25 -> ':' ; right: the upper (second) row's block is bad.
         assert_eq!(buf, Buffer::with_lines([":X"]));
     }
@@ -419,15 +425,7 @@ mod tests {
     #[test]
     fn colour_uses_grey_ramp_and_red_for_bad() {
         let p = preview();
-        let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
-        HalfBlock {
-            source: Source::Fit(&p),
-            stretch: linear(&p),
-            marks: BadMarks::Any,
-            mono: false,
-            cursor: None,
-        }
-        .render(buf.area, &mut buf);
+        let buf = drawn(&p, Rect::new(0, 0, 2, 1), false);
         // FITS row 1 (values 0, 10) is the lower half; row 2 (5, bad) the upper.
         assert_eq!(buf[(0, 0)].bg, Color::Indexed(232));
         assert_eq!(buf[(1, 0)].bg, Color::Indexed(255));
@@ -467,15 +465,7 @@ mod tests {
         let (p, bad_at) = marked();
         for (cols, rows) in [(120, 40), (80, 20), (30, 8), (9, 3)] {
             let area = Rect::new(0, 0, cols, rows);
-            let mut buf = Buffer::empty(area);
-            HalfBlock {
-                source: Source::Fit(&p),
-                stretch: linear(&p),
-                marks: BadMarks::Any,
-                mono: false,
-                cursor: None,
-            }
-            .render(area, &mut buf);
+            let buf = drawn(&p, area, false);
             let (w, h, x0, y0) = placement(&Source::Fit(&p), area);
             // Square: as many drawn pixels across as up.
             assert!(w.abs_diff(h) <= 1, "{cols}×{rows}: {w}×{h}");
