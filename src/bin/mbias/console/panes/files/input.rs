@@ -168,8 +168,11 @@ impl FilesPane {
         select: Option<Vec<PathBuf>>,
     ) -> Request {
         if self.refreshing == Some(id) {
-            // A failed look for new files changes nothing; the next one may succeed.
-            if let Ok(entries) = entries {
+            // A failed look for new files changes nothing (the next one may succeed), nor
+            // does a folder that has not changed: the rows are not verified again for it.
+            if let Ok(entries) = entries
+                && entries != self.entries
+            {
                 self.set_entries(dir, entries);
             }
             return Request::Nothing;
@@ -210,7 +213,9 @@ impl FilesPane {
     pub fn on_scan_done(&mut self, id: JobId) -> Request {
         if self.refreshing == Some(id) {
             self.refreshing = None;
-            self.add_headers(Vec::new(), true);
+            if self.unchecked > 0 {
+                self.add_headers(Vec::new(), true);
+            }
             return Request::Nothing;
         }
         if self.scanning != Some(id) {

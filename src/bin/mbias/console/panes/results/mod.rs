@@ -76,6 +76,11 @@ pub struct ResultsPane {
 /// The Preview's deepest zoom: 8 screen pixels per master pixel.
 const MAX_MAGNIFICATION: f64 = 8.0;
 
+/// How many times the Preview at `zoom` magnifies the whole-frame view.
+pub fn magnification(zoom: u32) -> f64 {
+    2f64.powi(zoom.min(30) as i32)
+}
+
 /// Master pixels per drawn pixel for a frame of `cols × rows` shown whole in an image
 /// area of `width × height` cells (two drawn pixels a cell, vertically).
 pub fn fit_scale(cols: usize, rows: usize, width: u16, height: u16) -> f64 {
@@ -115,7 +120,7 @@ impl ResultsPane {
             return;
         };
         let (cols, rows) = (master.cols(), master.rows());
-        let step = (fit_scale(cols, rows, width, height) / f64::from(1u32 << self.zoom))
+        let step = (fit_scale(cols, rows, width, height) / magnification(self.zoom))
             .round()
             .max(1.0) as isize;
         let x = (x as isize + dx * step).clamp(0, cols as isize - 1) as usize;

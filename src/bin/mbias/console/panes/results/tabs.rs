@@ -9,8 +9,8 @@ use ratatui::widgets::{
     Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, TableState,
 };
 
-use super::fit_scale;
 use super::halfblock::{HalfBlock, MasterWindow, Plane, Source, Stretch, placement};
+use super::{fit_scale, magnification};
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
@@ -322,8 +322,11 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     ])
     .areas(area);
     let (cols, rows) = (master.cols(), master.rows());
+    if cols == 0 || rows == 0 {
+        return;
+    }
     let (cx, cy) = look.cursor;
-    let magnification = f64::from(1u32 << look.zoom.min(30));
+    let magnification = magnification(look.zoom);
     let frames = &result.loaded.set.frames;
     let raw = frames.get(look.frame.min(frames.len().saturating_sub(1)));
     let plane = match (look.image, raw) {
