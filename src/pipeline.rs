@@ -288,8 +288,14 @@ pub fn run(
                 if l.set.fits(load_options(resolved)) {
                     stack_one(l.clone())
                 } else {
-                    let reloaded =
-                        load_reusing(&l.set.plan, load_options(resolved), &[], progress)?;
+                    // Frames kept in the storage the run needs are reused (only the
+                    // bad-pixel map may have changed); the others are read again.
+                    let reloaded = load_reusing(
+                        &l.set.plan,
+                        load_options(resolved),
+                        std::slice::from_ref(l),
+                        progress,
+                    )?;
                     stack_one(Arc::new(reloaded))
                 }
             })
@@ -355,9 +361,19 @@ pub fn write(
         },
     );
     let product = product?;
+    let mut written = Vec::new();
     for (extension, svg) in plots {
         let path = crate::qc_plot::plot_path(&product, extension);
         crate::atomic::write_bytes(&path, true, svg.as_bytes())?;
+        written.push(path);
+    }
+    // A plot left from a product this one replaced no longer describes what is there.
+    for (loaded, _) in parts {
+        let extension = loaded.set.plan.extension.as_deref().filter(|_| several);
+        let path = crate::qc_plot::plot_path(&product, extension);
+        if !written.contains(&path) {
+            let _ = std::fs::remove_file(&path);
+        }
     }
     Ok(product)
 }

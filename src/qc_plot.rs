@@ -12,15 +12,8 @@ use crate::qc::BiasDistribution;
 /// The plot's file beside a product: soxspipe's name with `.svg` for `.pdf`, and the
 /// extension's name for one image of a multi-extension product.
 pub fn plot_path(product: &Path, extension: Option<&str>) -> PathBuf {
-    let name = product
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = [".gz", ".Z", ".fz"]
-        .iter()
-        .find_map(|c| name.strip_suffix(c))
-        .unwrap_or(&name);
-    let stem = name.strip_suffix(".fits").unwrap_or(name);
+    let name = crate::fits::frame_name(product);
+    let stem = name.strip_suffix(".fits").unwrap_or(&name);
     let part = extension.map(|e| format!("_{e}")).unwrap_or_default();
     product.with_file_name(format!("{stem}{part}_BIAS_DISTRIBUTION_QC_PLOT.svg"))
 }

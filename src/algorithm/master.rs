@@ -72,22 +72,6 @@ impl MasterBias {
     pub fn bad_pixels(&self) -> usize {
         self.qual.iter().filter(|&&q| q != 0).count()
     }
-
-    /// Whether the pixel at row-major `index` is bad.
-    pub fn is_bad(&self, index: usize) -> bool {
-        standard(&self.qual)[index] != 0
-    }
-
-    /// The master as soxspipe measures its STRUCT QCs: float64, before the float32 cast;
-    /// `index` is row-major.
-    pub fn flux_f64(&self, index: usize) -> f64 {
-        let noise = if self.is_bad(index) {
-            0.0
-        } else {
-            f64::from(standard(&self.combined)[index])
-        };
-        noise + self.mean_level
-    }
 }
 
 /// What a stack is asked for besides its frames and their levels.

@@ -374,6 +374,17 @@ pub fn middle_values<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<
     Some((key_at(buckets[0]), key_at(buckets[1])))
 }
 
+/// numpy's float32 median of the `count` finite values `values()` yields (even count:
+/// the float32 mean of the middle two); `None` when empty.
+pub fn median_f32<I: Iterator<Item = f32>>(values: impl Fn() -> I, count: usize) -> Option<f32> {
+    let (lower, upper) = middle_values(values)?;
+    Some(if count % 2 == 1 {
+        upper
+    } else {
+        (lower + upper) / 2.0
+    })
+}
+
 /// The slot of `counts` that holds the value of rank `rank` (counting from 0 over the
 /// slots in order), and its rank among that slot's values. `rank` must be below the total.
 fn locate(counts: &[u32], rank: usize) -> (usize, usize) {

@@ -4,7 +4,7 @@
 //! divided by √2, is the noise of one frame. Their levels cancel, so structure that the
 //! frames share (the bias pattern, hot columns) does not count as noise.
 
-use super::numerics::{MAD_TO_STD, mean_std_f64, middle_values, numpy_masked_mean_std};
+use super::numerics::{MAD_TO_STD, mean_std_f64, median_f32, numpy_masked_mean_std};
 use crate::params::Numerics;
 
 /// soxspipe's clip of the difference: σ and rounds.
@@ -52,14 +52,16 @@ pub fn difference_ron(
 /// itself: no copy of the frame is made.
 fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
     // Every finite value, at first.
-    let (mut low, mut high) = (f32::MIN, f32::MAX);
-    let mut survivors = count_inside(values, low, high);
-    for _ in 0..ROUNDS {
+    // The survivors: the finite values inside every round's bounds so far.
+    let mut kept = (f32::MIN, f32::MAX);
+    let mut bounds = (f32::NAN, f32::NAN);
+    let mut survivors = count_inside(values, kept);
+    for round in 1..=ROUNDS {
         let inside = || {
             values
                 .iter()
                 .copied()
-                .filter(move |&v| low <= v && v <= high)
+                .filter(move |&v| kept.0 <= v && v <= kept.1)
         };
         let Some(median) = median_f32(inside, survivors) else {
             return (f32::NEG_INFINITY, f32::INFINITY);
@@ -69,18 +71,27 @@ fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
         // astropy scales the float32 MAD by its constant rounded to float32 (NumPy's
         // rules for a Python float beside a float32 value).
         let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
-        (low, high) = (median - half_width, median + half_width);
-        let left = count_inside(values, low, high);
+        bounds = (median - half_width, median + half_width);
+        if round == ROUNDS {
+            break;
+        }
+        kept = if bounds.0.is_nan() || bounds.1.is_nan() {
+            // No value is inside a NaN bound.
+            (f32::INFINITY, f32::NEG_INFINITY)
+        } else {
+            (kept.0.max(bounds.0), kept.1.min(bounds.1))
+        };
+        let left = count_inside(values, kept);
         if left == survivors {
             break;
         }
         survivors = left;
     }
-    (low, high)
+    bounds
 }
 
 /// How many of `values` lie in `low..=high` (never a NaN).
-fn count_inside(values: &[f32], low: f32, high: f32) -> usize {
+fn count_inside(values: &[f32], (low, high): (f32, f32)) -> usize {
     values
         .iter()
         .map(|&v| usize::from(low <= v && v <= high))
@@ -112,17 +123,6 @@ fn clip_bounds_f64(values: &[f32]) -> (f64, f64) {
         }
     }
     (low, high)
-}
-
-/// numpy's float32 median of the `count` finite values `values()` yields (even count:
-/// the float32 mean of the middle two); `None` when empty.
-fn median_f32<I: Iterator<Item = f32>>(values: impl Fn() -> I, count: usize) -> Option<f32> {
-    let (lower, upper) = middle_values(values)?;
-    Some(if count % 2 == 1 {
-        upper
-    } else {
-        (lower + upper) / 2.0
-    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::algorithm::numerics::{middle_values, numpy_sum_of};
+use crate::algorithm::numerics::{median_f32, middle_values, numpy_sum_of};
 use crate::algorithm::{Frame, FrameLevel, MasterBias, Samples, standard};
 
 /// Bins of the histograms.
@@ -66,14 +66,8 @@ pub fn bias_distribution(
         || {
             let sum = f64::from(numpy_sum_of(good.iter().copied()));
             let mean = f64::from((sum / good.len() as f64) as f32);
-            let (lower, upper) =
-                middle_values(|| good.iter().copied()).unwrap_or((f32::NAN, f32::NAN));
-            let median = if good.len() % 2 == 1 {
-                upper
-            } else {
-                (lower + upper) / 2.0
-            };
-            (mean, f64::from(median))
+            let median = median_f32(|| good.iter().copied(), good.len());
+            (mean, median.map_or(f64::NAN, f64::from))
         },
     );
     let edges = edges(raw(), good.iter().copied(), raw_mean, level.noise);

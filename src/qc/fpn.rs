@@ -5,7 +5,7 @@
 //! numpy compares complex numbers lexicographically (real part first), so the clip
 //! bounds and the median below do the same; that is why this is not a textbook FPN.
 
-use crate::algorithm::numerics::middle_values;
+use crate::algorithm::numerics::median_f32;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex64;
 
@@ -62,11 +62,7 @@ pub fn block_means(
 
 /// `np.median` of a float32 frame (even count: the float32 mean of the middle two).
 fn frame_median(value: &impl Fn(usize) -> f32, pixels: usize) -> f64 {
-    match middle_values(|| (0..pixels).map(value)) {
-        Some((lower, upper)) if pixels.is_multiple_of(2) => f64::from((lower + upper) / 2.0),
-        Some((_, upper)) => f64::from(upper),
-        None => f64::NAN,
-    }
+    median_f32(|| (0..pixels).map(value), pixels).map_or(f64::NAN, f64::from)
 }
 
 /// In-place 2-D FFT of a row-major `rows × cols` array: the rows as one batch, then the

@@ -68,6 +68,9 @@ pub struct Stacked {
 }
 
 const BAND_ROWS: usize = 64;
+/// Entries of a frame's noise table: one per 16-bit value.
+const NOISE_TABLE: usize = 1 << 16;
+
 /// Bands a stack is cut into at least, where its rows allow: each reports its end.
 const PROGRESS_STEPS: usize = 32;
 
@@ -112,14 +115,14 @@ struct AduNoise<'a> {
 }
 
 /// The noise value of every 16-bit ADU value in one frame.
-type NoiseTable = Box<[f32; 1 << 16]>;
+type NoiseTable = Box<[f32; NOISE_TABLE]>;
 
 impl<'a> AduNoise<'a> {
     fn new(frames: &'a [&'a [u16]], electrons: &[f32], levels: &[f64]) -> AduNoise<'a> {
         let tables = levels
             .iter()
             .map(|&level| {
-                let mut table: NoiseTable = Box::new([0.0; 1 << 16]);
+                let mut table: NoiseTable = Box::new([0.0; NOISE_TABLE]);
                 for (slot, &e) in table.iter_mut().zip(electrons) {
                     *slot = (f64::from(e) - level) as f32;
                 }
@@ -413,12 +416,15 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
         }
         return;
     }
-    let mut clip = LaneClip::new(s, n);
-    let mut values = vec![s.splat(0.0); n];
     let mut i = 0;
     // Stacks deeper than the sorting networks sort faster one pixel at a time (a
     // comparison sort, O(n log n), against the networks' fallback, O(n²)).
     let lanes_pay = n <= MAX_NETWORK;
+    let (mut clip, mut values) = if lanes_pay {
+        (LaneClip::new(s, n), vec![s.splat(0.0); n])
+    } else {
+        (LaneClip::new(s, 0), Vec::new())
+    };
     while lanes_pay && i + LANES <= mean.len() {
         let p = start + i;
         for (k, row) in values.iter_mut().enumerate() {
@@ -522,7 +528,7 @@ pub fn clip_and_stack(
     // table has entries; small frames (a thousand cut-outs) are converted instead, to the
     // very same values.
     let converted: Option<Vec<Vec<f32>>> = match input {
-        StackInput::Adu { adu, table } if input.pixels() < 1 << 16 => Some(
+        StackInput::Adu { adu, table } if input.pixels() < NOISE_TABLE => Some(
             adu.iter()
                 .map(|frame| frame.iter().map(|&a| table[usize::from(a)]).collect())
                 .collect(),
@@ -888,8 +894,9 @@ mod tests {
         let table: Vec<f32> = (0..=u16::MAX)
             .map(|a| (f64::from(a) * gain) as f32)
             .collect();
-        // Three rows of 13: 8-pixel groups, a 4-pixel group and single pixels per band.
-        let (rows, cols) = (3, 13);
+        // Frames larger than a noise table (smaller ones are stacked from electrons), in
+        // bands of 8-pixel groups and single pixels.
+        let (rows, cols) = (2, NOISE_TABLE / 2 + 13);
         for n in [2, 5, 11] {
             let (adu, electrons) = adu_frames(&mut rng, n, rows * cols, &table);
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
