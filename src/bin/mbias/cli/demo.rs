@@ -27,7 +27,7 @@ fn console_error(e: color_eyre::Report) -> mbias::Error {
 /// the demo ends; what `w` and `S` write goes to `output` (default: the current folder),
 /// which stays.
 pub fn run(output: Option<&Path>) -> CommandResult {
-    let output = absolute(output.unwrap_or(Path::new(".")));
+    let output = console::absolute(output.unwrap_or(Path::new(".")));
     let dir = tempfile::Builder::new()
         .prefix("mbias-demo-")
         .tempdir()
@@ -57,11 +57,6 @@ pub fn run(output: Option<&Path>) -> CommandResult {
     }
     super::stop_on_signals();
     headless(dir.path())
-}
-
-/// `path` from the root, for messages that must say where things are.
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The demo without a terminal: validate the night, stack the valid biases, print the QC.

@@ -44,6 +44,11 @@ use ratatui::crossterm::execute;
 
 pub use app::Start;
 
+/// `path` from the root: messages say where a file went, wherever mbias started.
+pub fn absolute(path: &std::path::Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Runs the console until the user quits; the terminal is restored on every way out,
 /// a panic and a signal included. Returns the signal that ended it, if one did.
 pub fn run(

@@ -1329,9 +1329,13 @@ fn z_gives_the_results_the_whole_screen_and_back() {
 /// Moves the files cursor to the entry named `name`.
 fn cursor_to(app: &mut App, name: &str) {
     app.update(key(KeyCode::Home));
-    while app.files.current().is_some_and(|e| e.name != name) {
+    for _ in 0..app.files.entries.len() {
+        if app.files.current().is_some_and(|e| e.name == name) {
+            return;
+        }
         app.update(key(KeyCode::Down));
     }
+    panic!("no entry {name} in the folder");
 }
 
 #[test]
@@ -1472,7 +1476,10 @@ fn the_frames_tab_tells_frames_apart_and_spreads_the_drift_over_the_width() {
     // The bars reach the right edge of the pane (the last frame's bar ends there).
     let bars = &lines[21];
     let inner: Vec<&str> = bars.split('┃').collect();
-    assert!(inner[inner.len() - 2].trim_end().len() > 40, "{bars}");
+    assert!(
+        inner[inner.len() - 2].trim_end().chars().count() > 40,
+        "{bars}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use mbias::progress::Stage;
 use mbias::settings::Resolved;
 
 use super::{App, Job};
+use crate::console::absolute;
 use crate::console::msg::{Effect, JobEvent, JobId, StackResult, StackSource, WriteFailure};
 use crate::console::overlay::{Overlay, Pending, QuitRisk};
 
@@ -305,9 +306,8 @@ impl App {
     fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
         match result {
             Ok(path) => {
-                if what == Pending::Product {
-                    self.unwritten = false;
-                }
+                // Either keeps the tuning: the master itself, or the settings to make it.
+                self.unwritten = false;
                 self.info(format!("wrote {}", path.display()))
             }
             Err(WriteFailure::Exists(path)) => {
@@ -316,9 +316,4 @@ impl App {
             Err(WriteFailure::Failed(e)) => self.error(e),
         }
     }
-}
-
-/// `path` from the root: the status bar says where a file went, wherever mbias started.
-fn absolute(path: &std::path::Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

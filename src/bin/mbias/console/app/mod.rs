@@ -176,6 +176,13 @@ impl App {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return self.on_action(Action::ForceQuit);
         }
+        if let Some(Overlay::Header(view)) = self.overlay.as_mut() {
+            // The viewer takes its own keys (and is not copied for each of them).
+            if view.on_key(&key) {
+                self.overlay = None;
+            }
+            return Vec::new();
+        }
         if let Some(overlay) = self.overlay.clone() {
             return self.on_overlay_key(overlay, key);
         }
@@ -195,12 +202,6 @@ impl App {
     }
 
     fn on_overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
-        if let Some(Overlay::Header(view)) = self.overlay.as_mut() {
-            if view.on_key(&key) {
-                self.overlay = None;
-            }
-            return Vec::new();
-        }
         match (overlay.reply(&key), overlay) {
             (Reply::Keep, _) | (Reply::Yes, Overlay::Help | Overlay::Header(_)) => Vec::new(),
             (Reply::Close, Overlay::ConfirmOverwrite { path, .. }) => {
@@ -320,7 +321,14 @@ impl App {
         vec![Effect::Refresh {
             id,
             dir: self.files.dir.clone(),
-            known: self.files.headers.keys().cloned().collect(),
+            // A file that could not be read (still being copied, perhaps) is read again.
+            known: self
+                .files
+                .headers
+                .iter()
+                .filter(|(_, header)| header.is_ok())
+                .map(|(path, _)| path.clone())
+                .collect(),
         }]
     }
 

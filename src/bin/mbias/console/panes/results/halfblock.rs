@@ -133,6 +133,9 @@ fn frame_size(source: &Source<'_>) -> (usize, usize) {
 /// it starts at, centred, keeping the frame's shape (a magnified window fills the area).
 pub fn placement(source: &Source<'_>, area: Rect) -> (usize, usize, u16, u16) {
     let (aw, ah) = (usize::from(area.width), 2 * usize::from(area.height));
+    if aw == 0 || ah == 0 {
+        return (0, 0, area.x, area.y);
+    }
     if let Source::Window(_) = source {
         return (aw, ah, area.x, area.y);
     }
@@ -154,6 +157,25 @@ struct Covered {
     value: Option<f32>,
     most_bad: f32,
     mean_bad: f32,
+}
+
+/// The rule `marks` comes to for a frame whose whole-frame `preview` is drawn in `area`:
+/// `Auto` is `Any` unless more than a third of that drawing would be red, then `Dense`.
+/// Decided on the whole frame (cheap, from the preview), and kept at every zoom.
+pub fn resolve_marks(marks: BadMarks, preview: &Preview, area: Rect) -> BadMarks {
+    if marks != BadMarks::Auto || preview.values.is_empty() || area.is_empty() {
+        return marks;
+    }
+    let (w, h, _, _) = placement(&Source::Fit(preview), area);
+    let marked = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .filter(|&(x, y)| sample_preview(preview, x, y, w, h).most_bad > 0.0)
+        .count();
+    if marked * 3 > w * h {
+        BadMarks::Dense
+    } else {
+        BadMarks::Any
+    }
 }
 
 /// Drawn pixel (`x`, `y` from the top) of a `w × h` image of the preview.
@@ -262,29 +284,6 @@ impl Shade {
 }
 
 impl HalfBlock<'_> {
-    /// The [`BadMarks`] rule these marks come to when drawn in `area`: `Auto` is `Any`
-    /// unless more than a third of the drawn pixels would be red, then `Dense`.
-    pub fn resolve_marks(&self, area: Rect) -> BadMarks {
-        if self.marks != BadMarks::Auto || self.source.is_empty() || area.is_empty() {
-            return self.marks;
-        }
-        let (w, h, _, _) = placement(&self.source, area);
-        let (mut drawn, mut marked) = (0usize, 0usize);
-        for y in 0..h {
-            for x in 0..w {
-                if let Some(covered) = self.covered(x, y, w, h) {
-                    drawn += 1;
-                    marked += usize::from(covered.most_bad > 0.0);
-                }
-            }
-        }
-        if marked * 3 > drawn {
-            BadMarks::Dense
-        } else {
-            BadMarks::Any
-        }
-    }
-
     /// What drawn pixel (`x`, `y`) covers; `None` past the frame.
     fn covered(&self, x: usize, y: usize, w: usize, h: usize) -> Option<Covered> {
         match &self.source {
@@ -463,7 +462,7 @@ mod tests {
     #[test]
     fn every_bad_block_shows_at_every_size_and_the_frame_is_square_and_upright() {
         let (p, bad_at) = marked();
-        for (cols, rows) in [(120, 40), (80, 20), (30, 8), (9, 3)] {
+        for (cols, rows) in [(300, 130), (120, 40), (80, 20), (30, 8), (9, 3)] {
             let area = Rect::new(0, 0, cols, rows);
             let buf = drawn(&p, area, false);
             let (w, h, x0, y0) = placement(&Source::Fit(&p), area);

@@ -106,6 +106,9 @@ impl ResultsPane {
     pub fn cursor_pixel(&self) -> Option<(usize, usize)> {
         let master = &self.shown()?.outcome.master;
         let (cols, rows) = (master.cols(), master.rows());
+        if cols == 0 || rows == 0 {
+            return None;
+        }
         let (x, y) = self.cursor.unwrap_or((cols / 2, rows / 2));
         Some((x.min(cols.saturating_sub(1)), y.min(rows.saturating_sub(1))))
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::{
     Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, TableState,
 };
 
-use super::halfblock::{HalfBlock, MasterWindow, Plane, Source, Stretch, placement};
+use super::halfblock::{HalfBlock, MasterWindow, Plane, Source, Stretch, placement, resolve_marks};
 use super::{fit_scale, magnification};
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
@@ -328,7 +328,8 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     let (cx, cy) = look.cursor;
     let magnification = magnification(look.zoom);
     let frames = &result.loaded.set.frames;
-    let raw = frames.get(look.frame.min(frames.len().saturating_sub(1)));
+    let shown_frame = look.frame.min(frames.len().saturating_sub(1));
+    let raw = frames.get(shown_frame);
     let plane = match (look.image, raw) {
         (ImageOf::Raw, Some(raw)) => Plane::Raw(raw),
         (ImageOf::RawMinusMaster, Some(raw)) => Plane::MinusMaster(raw, master),
@@ -381,15 +382,14 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         high,
         transfer: look.transfer,
     };
-    let mut view = HalfBlock {
+    let marks = resolve_marks(look.marks, p, image);
+    let view = HalfBlock {
         source,
         stretch,
-        marks: look.marks,
+        marks,
         mono: theme.mono,
         cursor,
     };
-    let marks = view.resolve_marks(image);
-    view.marks = marks;
     frame.render_widget(view, image);
     let value = plane.value(cy, cx);
     let bad = if plane.at(cy, cx).is_none() {
@@ -417,11 +417,11 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
     let shown = match (plane, raw) {
-        (Plane::Raw(_), Some(f)) => format!("raw {}/{} {}", look.frame + 1, frames.len(), f.name),
+        (Plane::Raw(_), Some(f)) => format!("raw {}/{} {}", shown_frame + 1, frames.len(), f.name),
         (Plane::MinusMaster(..), Some(f)) => {
             format!(
                 "raw {}/{} {} − master",
-                look.frame + 1,
+                shown_frame + 1,
                 frames.len(),
                 f.name
             )
