@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::algorithm::FrameLevel;
-use crate::algorithm::{self, MasterBias, StackMethod, StackRequest, standard};
+use crate::algorithm::{self, MasterBias, PixelInspection, StackMethod, StackRequest, standard};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
 use crate::load::{self as loader, FrameSet, LoadOptions};
@@ -175,8 +175,9 @@ pub fn load_reusing(
 pub struct Outcome {
     pub master: MasterBias,
     pub qc: QcReport,
-    /// The first frame's whole-frame clip, which the bias-distribution QC shows.
-    first_level: Option<FrameLevel>,
+    /// The frames' whole-frame clips: the bias-distribution QC shows the first one's, the
+    /// pixel-stack inspector all.
+    levels: Arc<Vec<FrameLevel>>,
 }
 
 impl Outcome {
@@ -184,10 +185,16 @@ impl Outcome {
     /// `loaded` (`None` when the first frame or the master has no pixel to show).
     /// Measured when asked for, since a re-stack that only shows the QC table need not.
     pub fn distribution(&self, loaded: &Loaded) -> Option<BiasDistribution> {
-        let (first, level) = (loaded.set.frames.first()?, self.first_level.as_ref()?);
+        let (first, level) = (loaded.set.frames.first()?, self.levels.first()?);
         let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
         let raw_ron = (self.master.frames.len() > 1).then_some(self.master.raw_ron);
         qc::bias_distribution(first, level, bad, &self.master, raw_ron)
+    }
+
+    /// Pixel (`col`, `row`) (0-based) of the master followed from `loaded`'s frames
+    /// through the stack ([`algorithm::inspect_pixel`]).
+    pub fn inspect(&self, loaded: &Loaded, pixel: (usize, usize)) -> Option<PixelInspection> {
+        algorithm::inspect_pixel(&loaded.set.frames, &self.levels, &self.master, pixel)
     }
 }
 
@@ -225,11 +232,7 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
     progress.report(Stage::Qc);
     let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);
-    Ok(Outcome {
-        master,
-        qc,
-        first_level: levels.first().cloned(),
-    })
+    Ok(Outcome { master, qc, levels })
 }
 
 /// One image of a set (the frames' only one, or one extension) stacked: its frames in

@@ -47,6 +47,9 @@ pub struct MasterBias {
     pub errs: Array2<f32>,
     /// Combined noise frame (mean level removed), NaN where every frame was clipped.
     pub combined: Array2<f32>,
+    /// Per pixel, how many frames the stack kept (absent for a single frame, which is not
+    /// clipped): the console's rejection map.
+    pub used: Option<Array2<u16>>,
     pub frames: Vec<FrameStats>,
     pub mean_level: f64,
     pub median_level: f64,
@@ -163,6 +166,7 @@ pub fn stack_levels(
         qual: image(rows, cols, images.qual),
         errs: image(rows, cols, images.errs),
         combined: image(rows, cols, stacked.noise),
+        used: stacked.used.map(|used| image(rows, cols, used)),
         frames: frame_stats(frames, levels, &stacked.rejected),
         mean_level: summary.mean,
         median_level: summary.median,

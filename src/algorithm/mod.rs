@@ -11,6 +11,7 @@ mod frame;
 mod frame_clip;
 mod frame_mask;
 mod histogram;
+mod inspect;
 mod master;
 mod network;
 pub mod numerics;
@@ -22,9 +23,10 @@ pub use frame::{ElectronTable, Frame, Samples, electron_table, image, standard};
 pub use frame_clip::{ClipBounds, FrameLevel, frame_levels, measure_frame, measure_frames};
 pub use frame_mask::FrameMask;
 pub use histogram::AduHistogram;
+pub use inspect::{BadBecause, FrameAtPixel, PixelInspection, Verdict, inspect_pixel};
 pub use master::{FrameStats, MasterBias, StackRequest, stack_levels};
 pub use raw_ron::difference_ron;
 pub use stack::{
-    InputMasks, StackInput, StackMethod, StackSettings, Stacked, clip_and_stack,
-    stacked_uncertainty, subtract_level,
+    ClipRound, InputMasks, PixelStack, StackInput, StackMethod, StackSettings, Stacked,
+    clip_and_stack, stacked_uncertainty, subtract_level,
 };

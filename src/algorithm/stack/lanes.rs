@@ -218,7 +218,14 @@ mod tests {
                     for l in 0..LANES {
                         let lane: Vec<f64> = rows.iter().map(|r| f64::from(r[l])).collect();
                         let (mut scratch, mut clipped) = (vec![0.0; n], vec![false; n]);
-                        clip_stack_median_mad(&lane, sigma, iterations, &mut scratch, &mut clipped);
+                        clip_stack_median_mad(
+                            &lane,
+                            sigma,
+                            iterations,
+                            &mut scratch,
+                            &mut clipped,
+                            &mut (),
+                        );
                         let lane_kept: Vec<bool> = kept.iter().map(|b| b >> l & 1 == 1).collect();
                         let expected: Vec<bool> = clipped.iter().map(|c| !c).collect();
                         assert_eq!(

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::params::{Combine, Numerics, Rejection};
 use crate::progress::{Progress, Stage};
 use lanes::{GroupClip, LaneClip};
-use pixel_clip::{clip_stack_median_mad, reject};
+pub use pixel_clip::ClipRound;
+use pixel_clip::{RoundLog, reject};
 
 /// How the stack rejects and combines (soxspipe: `mad-sigma` and `mean`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -281,13 +282,15 @@ impl PixelKernel {
         (if kept == 0 { f32::NAN } else { mean }, kept)
     }
 
-    /// One pixel with a method other than soxspipe's, counting rejections per frame.
-    fn clip_pixel_with(
+    /// One pixel's clip and combination, counting rejections per frame; the clip tells
+    /// `log` its rounds.
+    fn clip_pixel(
         &mut self,
         noise: &impl Noise,
         p: usize,
         rejected: &mut [usize],
         method: &StackMethod,
+        log: &mut impl RoundLog,
     ) -> (f32, u16) {
         for (k, v) in self.values.iter_mut().enumerate() {
             *v = f64::from(noise.at(k, p));
@@ -299,6 +302,7 @@ impl PixelKernel {
             self.iterations,
             &mut self.scratch,
             &mut self.clipped,
+            log,
         );
         for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
             *r += usize::from(c);
@@ -323,24 +327,56 @@ impl PixelKernel {
             }
         }
     }
+}
 
-    /// The full clip of one pixel, counting rejections per frame.
-    fn clip_pixel(&mut self, noise: &impl Noise, p: usize, rejected: &mut [usize]) -> (f32, u16) {
-        for (k, v) in self.values.iter_mut().enumerate() {
-            *v = f64::from(noise.at(k, p));
-        }
-        clip_stack_median_mad(
-            &self.values,
-            self.sigma,
-            self.iterations,
-            &mut self.scratch,
-            &mut self.clipped,
-        );
-        for (r, &c) in rejected.iter_mut().zip(&self.clipped) {
-            *r += usize::from(c);
-        }
-        let clipped = &self.clipped;
-        self.mean(self.values.iter().map(|&v| v as f32), |k| !clipped[k])
+/// One pixel's stack as [`clip_and_stack`] clipped it, for the console's pixel-stack
+/// inspector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PixelStack {
+    /// Each frame's value less its level, e- (the value the clip saw); NaN where
+    /// soxspipe 0.19's input mask left the frame out.
+    pub values: Vec<f32>,
+    /// Which values the clip rejected (left-out ones included).
+    pub clipped: Vec<bool>,
+    /// Every round the clip ran (none for `minmax`).
+    pub rounds: Vec<ClipRound>,
+    /// The combined value (mean or median of the kept values), e-; NaN if none was kept.
+    pub combined: f32,
+    pub used: u16,
+}
+
+/// Stacks one pixel: `electrons` holds each frame's value there, `levels` the frames'
+/// levels, `excluded` which frames 0.19's input masks leave out. It runs the stack's own
+/// per-pixel clip (the one the vector lanes are tested against bit for bit) on the very
+/// noise values the stack computes, so it gives the stack's numbers.
+pub fn stack_pixel(
+    electrons: &[f32],
+    levels: &[f64],
+    excluded: &[bool],
+    settings: StackSettings,
+) -> PixelStack {
+    let n = electrons.len();
+    let frames: Vec<&[f32]> = electrons.iter().map(std::slice::from_ref).collect();
+    let masks = InputMasks {
+        excluded: excluded.iter().map(|&e| vec![u8::from(e)]).collect(),
+    };
+    let noise = MaskedNoise {
+        inner: ElectronNoise {
+            frames: &frames,
+            levels,
+        },
+        masks: &masks,
+    };
+    let mut kernel = PixelKernel::new(n, settings.sigma, settings.iterations, settings.numerics);
+    let mut rounds = Vec::new();
+    let (combined, used) =
+        kernel.clip_pixel(&noise, 0, &mut vec![0; n], &settings.method, &mut rounds);
+    PixelStack {
+        values: (0..n).map(|k| noise.at(k, 0)).collect(),
+        clipped: kernel.clipped,
+        rounds,
+        combined,
+        used,
     }
 }
 
@@ -412,7 +448,7 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     let mut kernel = PixelKernel::new(n, sigma, job.iterations, job.numerics);
     if !job.method.is_soxspipe() {
         for (i, (mean, used)) in mean.iter_mut().zip(used.iter_mut()).enumerate() {
-            (*mean, *used) = kernel.clip_pixel_with(noise, start + i, rejected, &job.method);
+            (*mean, *used) = kernel.clip_pixel(noise, start + i, rejected, &job.method, &mut ());
         }
         return;
     }
@@ -437,7 +473,7 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
         i += LANES;
     }
     while i < mean.len() {
-        (mean[i], used[i]) = kernel.clip_pixel(noise, start + i, rejected);
+        (mean[i], used[i]) = kernel.clip_pixel(noise, start + i, rejected, &job.method, &mut ());
         i += 1;
     }
 }
@@ -780,7 +816,14 @@ mod tests {
                     .map(|f| f64::from((f64::from(f[p]) - 100.25) as f32))
                     .collect();
                 let (mut scratch, mut clipped) = (vec![0.0; n], vec![false; n]);
-                clip_stack_median_mad(&values, 2.5, 3, &mut scratch, &mut clipped);
+                pixel_clip::clip_stack_median_mad(
+                    &values,
+                    2.5,
+                    3,
+                    &mut scratch,
+                    &mut clipped,
+                    &mut (),
+                );
                 let kept: Vec<f32> = values
                     .iter()
                     .zip(&clipped)

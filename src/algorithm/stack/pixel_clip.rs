@@ -1,12 +1,54 @@
 //! The per-pixel stack clip of one pixel: astropy's median / MAD-std clip (soxspipe's
 //! `mad-sigma`), the fixed-width `noise-model` rejection and IRAF's `minmax`, on the scalar path
 //! (`lanes.rs` clips eight pixels at once with the same arithmetic). [`reject`] picks
-//! the method: a new one is a variant of [`Rejection`] and a clip in this file.
+//! the method: a new one is a variant of [`Rejection`] and a clip in this file. Each clip
+//! tells a [`RoundLog`] the centre and bounds of every round it runs: the stack passes
+//! `()`, which compiles to nothing, and the pixel-stack inspector a list, so what the
+//! console shows is what these very functions decided.
 
 use super::super::network::sort_branchless;
 use super::super::numerics::MAD_TO_STD;
 use super::StackMethod;
 use crate::params::Rejection;
+
+/// One round of a per-pixel clip: where it centred, how wide it cut, and how many values
+/// it kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClipRound {
+    pub centre: f64,
+    /// The σ of the round (MAD-based std for `mad-sigma`), or the fixed half width over σ
+    /// (the read noise) for `noise-model`.
+    pub spread: f64,
+    pub lower: f64,
+    pub upper: f64,
+    /// Values inside the bounds after the round.
+    pub kept: usize,
+}
+
+impl ClipRound {
+    /// Whether `v` lies outside this round's bounds.
+    pub fn excludes(&self, v: f64) -> bool {
+        !v.is_finite() || v < self.lower || v > self.upper
+    }
+}
+
+/// Where a clip reports its rounds.
+pub trait RoundLog {
+    fn round(&mut self, round: ClipRound);
+}
+
+/// The stack's log: nothing kept.
+impl RoundLog for () {
+    #[inline(always)]
+    fn round(&mut self, _: ClipRound) {}
+}
+
+/// The inspector's log: every round.
+impl RoundLog for Vec<ClipRound> {
+    fn round(&mut self, round: ClipRound) {
+        self.push(round);
+    }
+}
 
 /// Rejects values of one pixel's stack by `method`: writes `clipped[k]` for each value
 /// and returns the number clipped. `scratch` must hold at least `values.len()`.
@@ -17,17 +59,19 @@ pub(super) fn reject(
     max_iterations: u32,
     scratch: &mut [f64],
     clipped: &mut [bool],
+    log: &mut impl RoundLog,
 ) -> usize {
     match method.rejection {
         Rejection::MadSigma => {
-            clip_stack_median_mad(values, sigma, max_iterations, scratch, clipped)
+            clip_stack_median_mad(values, sigma, max_iterations, scratch, clipped, log)
         }
         Rejection::NoiseModel => clip_stack_fixed_width(
             values,
-            sigma * method.read_noise,
+            (sigma, method.read_noise),
             max_iterations,
             scratch,
             clipped,
+            log,
         ),
         Rejection::MinMax { low, high } => reject_extremes(values, low, high, scratch, clipped),
     }
@@ -107,25 +151,28 @@ pub(super) fn clip_stack_median_mad(
     max_iterations: u32,
     scratch: &mut [f64],
     clipped: &mut [bool],
+    log: &mut impl RoundLog,
 ) -> usize {
     let (sorted, state) = Rounds::start(values, scratch);
     state
-        .run(sorted, sigma, max_iterations)
+        .run(sorted, sigma, max_iterations, log)
         .mask(values, clipped)
 }
 
 /// The noise-model rejection of one pixel's stack: bounds at a centre ± a fixed half
-/// width (σ × the read noise). The first round centres on the median, which a cosmic ray
+/// width (`sigma × read_noise`). The first round centres on the median, which a cosmic ray
 /// cannot drag; later rounds centre on the mean of the survivors, which on clean values
 /// scatters less than a median (so fewer good values fall outside), and re-admit any value
 /// inside the new bounds. Stops when a round changes nothing.
 pub(super) fn clip_stack_fixed_width(
     values: &[f64],
-    half_width: f64,
+    (sigma, read_noise): (f64, f64),
     max_iterations: u32,
     scratch: &mut [f64],
     clipped: &mut [bool],
+    log: &mut impl RoundLog,
 ) -> usize {
+    let half_width = sigma * read_noise;
     let (sorted, mut state) = Rounds::start(values, scratch);
     for round in 0..max_iterations {
         if state.everything_clipped {
@@ -143,6 +190,13 @@ pub(super) fn clip_stack_fixed_width(
             sorted.partition_point(|&v| v < state.lower),
             sorted.partition_point(|&v| v <= state.upper),
         );
+        log.round(ClipRound {
+            centre,
+            spread: read_noise,
+            lower: state.lower,
+            upper: state.upper,
+            kept: run.1.saturating_sub(run.0),
+        });
         if run == (state.first, state.end) {
             break;
         }
@@ -187,7 +241,7 @@ impl Rounds {
     }
 
     /// Runs up to `rounds` more rounds; stops early when a round removes nothing.
-    fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32) -> Rounds {
+    fn run(mut self, sorted: &[f64], sigma: f64, rounds: u32, log: &mut impl RoundLog) -> Rounds {
         for _ in 0..rounds {
             if self.everything_clipped {
                 break;
@@ -204,6 +258,13 @@ impl Rounds {
             while self.end > self.first && sorted[self.end - 1] > self.upper {
                 self.end -= 1;
             }
+            log.round(ClipRound {
+                centre: median,
+                spread: std,
+                lower: self.lower,
+                upper: self.upper,
+                kept: self.end - self.first,
+            });
             if (self.first, self.end) == (old_first, old_end) {
                 break;
             }
@@ -343,21 +404,21 @@ mod tests {
         let mut clipped = vec![false; 5];
         let values = [1.0, -2.0, 0.5, 900.0, 1.5];
         assert_eq!(
-            clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped),
+            clip_stack_fixed_width(&values, (9.0, 1.0), 3, &mut scratch, &mut clipped, &mut ()),
             1
         );
         assert_eq!(clipped, [false, false, false, true, false]);
         // Two hits in five: the median still stands on the clean values.
         let values = [1.0, 700.0, 0.5, 900.0, -1.5];
         assert_eq!(
-            clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped),
+            clip_stack_fixed_width(&values, (9.0, 1.0), 3, &mut scratch, &mut clipped, &mut ()),
             2
         );
         // A value the median round rejected comes back inside the mean-centred bounds:
         // median 0, survivors {-8, 0, 0, 2, 9.5} minus 9.5 → mean -1.5, bounds [-10.5, 7.5]
         // keep -8 and reject 9.5 again; nothing else moves.
         let values = [-8.0, 0.0, 0.0, 2.0, 9.5];
-        clip_stack_fixed_width(&values, 9.0, 3, &mut scratch, &mut clipped);
+        clip_stack_fixed_width(&values, (9.0, 1.0), 3, &mut scratch, &mut clipped, &mut ());
         assert_eq!(clipped, [false, false, false, false, true]);
     }
 
@@ -380,7 +441,7 @@ mod tests {
     fn stack_clip(values: &[f64], sigma: f64, iters: u32) -> Vec<bool> {
         let mut scratch = vec![0.0; values.len()];
         let mut clipped = vec![false; values.len()];
-        clip_stack_median_mad(values, sigma, iters, &mut scratch, &mut clipped);
+        clip_stack_median_mad(values, sigma, iters, &mut scratch, &mut clipped, &mut ());
         clipped
     }
 

@@ -42,6 +42,10 @@ pub enum Action {
     PreviousFrame,
     NextFrame,
     NextBadMarks,
+    InspectPixel,
+    GoTo,
+    Band,
+    Unit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,14 +324,14 @@ pub const BINDINGS: &[Binding] = &[
         &[k(KeyCode::Left), c('h')],
         "← h",
         Action::Left,
-        "previous tab (Preview: cursor left)",
+        "previous tab (Preview, Profile: cursor left)",
     ),
     bind(
         Results,
         &[k(KeyCode::Right), c('l')],
         "→ l",
         Action::Right,
-        "next tab (Preview: cursor right)",
+        "next tab (Preview, Profile: cursor right)",
     ),
     bind(
         Results,
@@ -411,15 +415,37 @@ pub const BINDINGS: &[Binding] = &[
         &[c('b')],
         "b",
         Action::NextBadMarks,
-        "Preview: red for any bad pixel, dense ones, none",
+        "bad pixels: Preview red any/dense/none; Profile in/out",
     ),
     bind(
         Results,
         &[c('v')],
         "v",
         Action::NextImage,
-        "Preview: master, a raw frame, raw − master",
+        "Preview: master/raw/raw − master/rejections; Profile: raw",
     ),
+    bind(
+        Results,
+        &[c('p')],
+        "p",
+        Action::InspectPixel,
+        "Preview: the cursor pixel's stack, frame by frame",
+    ),
+    bind(
+        Results,
+        &[c('g')],
+        "g",
+        Action::GoTo,
+        "go to a typed pixel (Preview) or row/column (Profile)",
+    ),
+    bind(
+        Results,
+        &[c('a')],
+        "a",
+        Action::Band,
+        "Profile: average a band of rows/columns (width typed)",
+    ),
+    bind(Results, &[c('u')], "u", Action::Unit, "Profile: e- or ADU"),
     bind(
         Results,
         &[c('[')],

@@ -635,21 +635,134 @@ fn results_tabs_and_profile_choices() {
     app.update(key(KeyCode::BackTab));
     assert_eq!(app.focus, Focus::Results);
     app.update(key(KeyCode::Down));
-    assert_eq!(app.results.index, Some(0));
+    assert_eq!(app.results.profile_line(), Some(0));
     app.update(key(KeyCode::PageDown));
-    assert_eq!(app.results.index, Some(47), "clamped to the last row");
+    assert_eq!(
+        app.results.profile_line(),
+        Some(47),
+        "clamped to the last row"
+    );
     app.update(ch('x'));
-    assert_eq!((app.results.axis(), app.results.index), (Axis::Rows, None));
+    assert_eq!(
+        (app.results.axis(), app.results.profile_line()),
+        (Axis::Rows, None)
+    );
     app.update(key(KeyCode::Up));
     assert_eq!(
-        app.results.index,
+        app.results.profile_line(),
         Some(39),
         "up from the mean starts at the last column"
     );
     app.update(ch('m'));
-    assert_eq!(app.results.index, None);
-    app.update(key(KeyCode::Right));
+    assert_eq!(app.results.profile_line(), None);
+    // ← → move the cursor along the profile; the digits change the tab.
+    let (x, y) = app.results.cursor_pixel().unwrap();
+    app.update(key(KeyCode::Left));
+    assert_eq!(app.results.tab, 1);
+    assert_eq!(app.results.cursor_pixel(), Some((x, y - 1)));
+    app.update(ch('3'));
     assert_eq!(app.results.tab, 2);
+}
+
+/// Types `text` into the results pane's prompt and presses Enter.
+fn type_in(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(ch(c));
+    }
+    app.update(key(KeyCode::Enter));
+}
+
+#[test]
+fn the_profile_goes_to_a_typed_row_averages_a_band_and_reads_out_the_cursor() {
+    let mut app = stacked();
+    app.update(ch('2'));
+    app.update(key(KeyCode::BackTab));
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    let gain = app.results.shown().unwrap().loaded.set.plan.gain;
+    app.update(ch('g'));
+    assert!(
+        text_of(&mut app, 120, 40).contains("go to row (1–48): "),
+        "{}",
+        text_of(&mut app, 120, 40)
+    );
+    type_in(&mut app, "12");
+    assert_eq!(
+        app.results.profile_line(),
+        Some(11),
+        "FITS rows count from 1"
+    );
+    let (x, _) = app.results.cursor_pixel().unwrap();
+    let screen = text_of(&mut app, 120, 40);
+    assert!(
+        screen.contains("row 12, bad pixels left out, e-"),
+        "{screen}"
+    );
+    let value = master.flux[[11, x]];
+    assert!(
+        screen.contains(&format!("x {} y 12  profile {value:.3} e-", x + 1)),
+        "{value}: {screen}"
+    );
+    // A band of three rows about row 12: the mean of rows 11–13.
+    app.update(ch('a'));
+    type_in(&mut app, "3");
+    let band: f64 = (10..13)
+        .map(|r| f64::from(master.flux[[r, x]]))
+        .sum::<f64>()
+        / 3.0;
+    let screen = text_of(&mut app, 120, 40);
+    assert!(screen.contains("rows 11–13 averaged"), "{screen}");
+    assert!(
+        screen.contains(&format!("profile {band:.3} e-")),
+        "{band}: {screen}"
+    );
+    // In ADU, with the first raw frame over it.
+    app.update(ch('u'));
+    app.update(ch('v'));
+    let screen = text_of(&mut app, 120, 40);
+    assert!(
+        screen.contains(&format!("profile {:.3} ADU", band / gain)),
+        "{screen}"
+    );
+    assert!(screen.contains("raw 1/"), "{screen}");
+    // A row that is not there is refused, and nothing moves.
+    app.update(ch('g'));
+    type_in(&mut app, "49");
+    assert_eq!(app.results.profile_line(), Some(11));
+    assert!(
+        app.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("nothing changed")
+    );
+    // Esc drops a typed value.
+    app.update(ch('g'));
+    app.update(ch('5'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.results.prompt, None);
+    assert_eq!(app.results.profile_line(), Some(11));
+}
+
+#[test]
+fn the_profile_shows_bad_pixels_when_asked() {
+    let mut app = stacked();
+    app.update(ch('2'));
+    app.update(key(KeyCode::BackTab));
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    let Some(((y, x), _)) = master.qual.indexed_iter().find(|(_, q)| **q != 0) else {
+        panic!("the fixture has bad pixels");
+    };
+    app.update(ch('g'));
+    type_in(&mut app, &format!("{}", y + 1));
+    app.results.cursor = Some((x, y));
+    assert!(text_of(&mut app, 120, 40).contains("profile —"));
+    app.update(ch('b'));
+    let screen = text_of(&mut app, 120, 40);
+    assert!(screen.contains("bad pixels shown"), "{screen}");
+    assert!(
+        screen.contains(&format!("profile {:.3} e-", master.flux[[y, x]])),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -1625,6 +1738,18 @@ fn v_shows_the_raw_frames_and_their_difference_from_the_master() {
     app.update(ch('['));
     app.update(ch('['));
     assert_eq!(app.results.raw_frame, frames.len() - 1, "[ wraps round");
+    app.update(ch('v'));
+    let screen = text_of(&mut app, 120, 40);
+    let used = master.used.as_ref().unwrap()[[y, x]];
+    assert!(
+        screen.contains("frames the stack left out")
+            && screen.contains(&format!(
+                "{} of {} frames left out",
+                frames.len() - usize::from(used),
+                frames.len()
+            )),
+        "{screen}"
+    );
     app.update(ch('v'));
     assert!(text_of(&mut app, 120, 40).contains("master · zscale"));
 }

@@ -171,6 +171,8 @@ pub enum ImageOf {
     Raw,
     /// A raw frame minus the master: what the frame adds to the bias (noise, cosmics).
     RawMinusMaster,
+    /// How many frames the stack left out at each pixel (clipped, or masked by 0.19).
+    Rejections,
 }
 
 impl ImageOf {
@@ -178,7 +180,8 @@ impl ImageOf {
         match self {
             ImageOf::Master => ImageOf::Raw,
             ImageOf::Raw => ImageOf::RawMinusMaster,
-            ImageOf::RawMinusMaster => ImageOf::Master,
+            ImageOf::RawMinusMaster => ImageOf::Rejections,
+            ImageOf::Rejections => ImageOf::Master,
         }
     }
 }
@@ -371,19 +374,6 @@ fn preview(master: &MasterBias) -> Preview {
             zscale,
         },
     }
-}
-
-/// One row (`Axis::Columns`) or one column (`Axis::Rows`) of the master, bad pixels left out.
-pub fn line(master: &MasterBias, axis: Axis, index: usize) -> Vec<(f64, f64)> {
-    let (rows, cols) = (master.rows(), master.cols());
-    let pixels: Box<dyn Iterator<Item = (usize, [usize; 2])>> = match axis {
-        Axis::Columns => Box::new((0..cols).map(move |c| (c, [index.min(rows - 1), c]))),
-        Axis::Rows => Box::new((0..rows).map(move |r| (r, [r, index.min(cols - 1)]))),
-    };
-    pixels
-        .filter(|(_, at)| master.qual[*at] == 0)
-        .map(|(x, at)| (x as f64, f64::from(master.flux[at])))
-        .collect()
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use super::msg::{Effect, JobId, Msg};
 use super::overlay::{Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
 use super::panes::params::ParamsPane;
-use super::panes::results::ResultsPane;
+use super::panes::results::{ResultsPane, Tab};
 use super::panes::{Pane, Request};
 use super::status::Notice;
 use super::theme::Theme;
@@ -188,6 +188,10 @@ impl App {
         }
         if self.params.editing.is_some() {
             let request = self.params.on_edit_key(key);
+            return self.apply(request);
+        }
+        if self.results.prompt.is_some() {
+            let request = self.results.on_prompt_key(key);
             return self.apply(request);
         }
         let context = self.pane(self.focus).context();
@@ -359,7 +363,8 @@ impl App {
     fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
         // A question on screen, or a value being typed, has the input until it is
         // answered: a click elsewhere must not move the focus from under it.
-        if self.overlay.is_some() || self.params.editing.is_some() {
+        if self.overlay.is_some() || self.params.editing.is_some() || self.results.prompt.is_some()
+        {
             return Vec::new();
         }
         let areas = self.areas();
@@ -371,15 +376,26 @@ impl App {
             return Vec::new();
         };
         match mouse.kind {
-            // The wheel moves as the arrows do, in the pane under the pointer.
+            // The wheel moves as the arrows do, in the pane under the pointer; on the
+            // Preview's image it zooms on the pixel under the pointer, as ds9's does.
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 self.focus = pane;
-                let action = if mouse.kind == MouseEventKind::ScrollUp {
-                    Action::Up
-                } else {
-                    Action::Down
+                let up = mouse.kind == MouseEventKind::ScrollUp;
+                let zooms = pane == Focus::Results
+                    && self.results.current_tab() == Tab::Preview
+                    && self.results.point_at(at, pane.area(&areas));
+                let action = match (zooms, up) {
+                    (true, true) => Action::ZoomIn,
+                    (true, false) => Action::ZoomOut,
+                    (false, true) => Action::Up,
+                    (false, false) => Action::Down,
                 };
                 self.on_action(action)
+            }
+            // Dragging on the Preview's image pans: the cursor follows the pointer.
+            MouseEventKind::Drag(MouseButton::Left) if pane == Focus::Results => {
+                self.results.point_at(at, pane.area(&areas));
+                Vec::new()
             }
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;

@@ -5,9 +5,9 @@ use mbias::params::{Combine, Rejection};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Tabs, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Tabs, Wrap};
 
-use super::{ResultsPane, TABS, Tab, tabs};
+use super::{ResultsPane, TABS, Tab, inspector, profile, tabs};
 use crate::console::panes::{Draw, Surroundings};
 
 /// The tab under column `x` of the tab line (Tabs pads each title by one space and
@@ -35,13 +35,35 @@ pub fn tab_at(area: Rect, at: Position) -> Option<usize> {
 /// Lines under the Preview's image: the cursor's readout and the legend.
 pub const PREVIEW_TEXT_LINES: u16 = 2;
 
-/// The Preview image's size in cells in the pane drawn in `area` (inside the border,
-/// under the tab line, above the readout and legend).
-pub fn image_size(area: Rect) -> (u16, u16) {
-    (
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(3 + PREVIEW_TEXT_LINES),
-    )
+/// Where the Preview's image (with its readout and legend) and, when `inspect`, the
+/// pixel-stack inspector go in the tab's `body`: side by side on a wide pane, one above
+/// the other on a narrow one.
+pub fn preview_split(body: Rect, inspect: bool) -> (Rect, Option<Rect>) {
+    if !inspect {
+        return (body, None);
+    }
+    let [image, panel] = if body.width >= 2 * inspector::WIDTH {
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(inspector::WIDTH)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body)
+    };
+    (image, Some(panel))
+}
+
+/// Where the Preview image lies in the pane drawn in `area` (inside the border, under the
+/// tab line, above the readout and legend, beside the inspector if shown).
+pub fn image_rect(area: Rect, inspect: bool) -> Rect {
+    let body = Rect {
+        x: area.x.saturating_add(1),
+        y: area.y.saturating_add(2),
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(3),
+    };
+    let (image, _) = preview_split(body, inspect);
+    Rect {
+        height: image.height.saturating_sub(PREVIEW_TEXT_LINES),
+        ..image
+    }
 }
 
 impl Draw for ResultsPane {
@@ -73,7 +95,18 @@ impl Draw for ResultsPane {
         };
         match self.current_tab() {
             Tab::Qc => tabs::qc(frame, &theme, image, &mut self.qc_scroll, body),
-            Tab::Profile => tabs::profile(frame, &theme, self.axis(), self.index, image, body),
+            Tab::Profile => {
+                let look = profile::ProfileLook {
+                    axis: self.axis(),
+                    cursor: self.cursor_pixel().unwrap_or((0, 0)),
+                    mean: !self.line,
+                    band: self.band.max(1),
+                    include_bad: self.include_bad,
+                    adu: self.adu,
+                    raw: self.profile_raw.then_some(self.raw_frame),
+                };
+                profile::draw(frame, &theme, image, look, body);
+            }
             Tab::Preview => {
                 let look = tabs::Look {
                     cursor: self.cursor_pixel().unwrap_or((0, 0)),
@@ -83,11 +116,32 @@ impl Draw for ResultsPane {
                     image: self.image_of,
                     frame: self.raw_frame,
                     marks: self.marks,
+                    inspect: self.inspect,
                 };
                 tabs::preview(frame, &theme, image, look, body)
             }
             Tab::Histogram => tabs::histogram(frame, &theme, image, body),
             Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
+        }
+        if let Some(prompt) = &self.prompt {
+            // Over the tab's last line, where the readout is.
+            let line = Rect {
+                y: body.bottom().saturating_sub(1),
+                height: body.height.min(1),
+                ..body
+            };
+            frame.render_widget(Clear, line);
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled(
+                        format!("{}: ", self.prompt_label(prompt.asks)),
+                        theme.header,
+                    ),
+                    Span::styled(format!("{}▏", prompt.text), theme.title),
+                    Span::styled("  Enter goes · Esc drops", theme.dim),
+                ])),
+                line,
+            );
         }
     }
 }

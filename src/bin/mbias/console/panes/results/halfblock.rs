@@ -14,7 +14,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
-use crate::console::view::{BadMarks, Preview, Transfer};
+use crate::console::view::{
+    BadMarks, Preview, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
+};
 
 const RAMP: &[u8] = b" .:-=+*#%@";
 
@@ -26,19 +28,21 @@ pub enum Source<'a> {
 }
 
 /// The pixels a window shows: the master (its bad pixels red), a raw frame of the set
-/// (non-finite pixels red), or a raw frame minus the master.
+/// (non-finite pixels red), a raw frame minus the master, or how many frames the stack
+/// left out at each pixel.
 #[derive(Clone, Copy)]
 pub enum Plane<'a> {
     Master(&'a MasterBias),
     Raw(&'a Frame),
     MinusMaster(&'a Frame, &'a MasterBias),
+    Rejections(&'a MasterBias),
 }
 
 impl Plane<'_> {
     /// (columns, rows).
     pub fn size(&self) -> (usize, usize) {
         let (rows, cols) = match self {
-            Plane::Master(m) => (m.rows(), m.cols()),
+            Plane::Master(m) | Plane::Rejections(m) => (m.rows(), m.cols()),
             Plane::Raw(f) | Plane::MinusMaster(f, _) => f.shape(),
         };
         (cols, rows)
@@ -50,6 +54,7 @@ impl Plane<'_> {
             Plane::Master(m) => m.flux[[row, col]],
             Plane::Raw(f) => f.value(row * f.shape().1 + col),
             Plane::MinusMaster(f, m) => f.value(row * f.shape().1 + col) - m.flux[[row, col]],
+            Plane::Rejections(m) => rejections(m, row, col),
         }
     }
 
@@ -63,14 +68,41 @@ impl Plane<'_> {
                 let raw = finite(f.value(row * f.shape().1 + col))?;
                 (m.qual[[row, col]] == 0).then(|| raw - m.flux[[row, col]])
             }
+            Plane::Rejections(m) => Some(rejections(m, row, col)),
         }
     }
 
-    /// Whether every pixel a drawn pixel covers is read (the master's bad pixels must all
-    /// show); a raw view reads a grid of at most 8 × 8 of them, so a whole frame draws fast.
+    /// Whether every pixel a drawn pixel covers is read (the master's bad pixels, every
+    /// rejection and every cosmic ray must show); a raw frame reads a grid of at most
+    /// 8 × 8 of them, so a whole frame draws fast.
     fn reads_all(&self) -> bool {
-        matches!(self, Plane::Master(_))
+        !matches!(self, Plane::Raw(_))
     }
+
+    /// How a drawn pixel sums up the pixels it covers.
+    fn pool(&self) -> Pool {
+        match self {
+            Plane::Master(_) | Plane::Raw(_) => Pool::Mean,
+            Plane::MinusMaster(..) | Plane::Rejections(_) => Pool::Max,
+        }
+    }
+}
+
+/// How a drawn pixel sums up the pixels it covers: the mean shows structure; a single
+/// pixel where the stack dropped a frame, or a cosmic ray in a raw frame less the master,
+/// must show however far the view is zoomed out, so those views take the largest value.
+#[derive(Clone, Copy, PartialEq)]
+enum Pool {
+    Mean,
+    Max,
+}
+
+/// How many frames the stack left out at (`row`, `col`) of `master` (none for a single
+/// frame, which is not clipped).
+fn rejections(master: &MasterBias, row: usize, col: usize) -> f32 {
+    master.used.as_ref().map_or(0.0, |used| {
+        master.frames.len() as f32 - f32::from(used[[row, col]])
+    })
 }
 
 /// A window of a plane: `scale` pixels per drawn pixel (below 1 when magnified), from
@@ -119,6 +151,10 @@ pub struct HalfBlock<'a> {
     /// The drawn pixel (`x`, `y` from the top) to mark as the cursor in a whole-frame
     /// view (a window marks its own).
     pub cursor: Option<(usize, usize)>,
+    /// Drawn pixels above this value show magenta: in a raw frame less the master, a
+    /// cosmic ray or a hot pixel far above the stretch, which white alone would not tell
+    /// from the brightest noise.
+    pub hot_above: Option<f32>,
 }
 
 /// The frame's size in pixels.
@@ -238,12 +274,13 @@ fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<C
             span.div_ceil(8).max(1)
         }
     };
-    let (mut sum, mut good, mut bad) = (0f64, 0u32, 0u32);
+    let (mut sum, mut most, mut good, mut bad) = (0f64, f32::NEG_INFINITY, 0u32, 0u32);
     for r in (r0..r1).step_by(step(r1 - r0)) {
         for c in (c0..c1).step_by(step(c1 - c0)) {
             match w.plane.at(r, c) {
                 Some(v) => {
                     sum += f64::from(v);
+                    most = most.max(v);
                     good += 1;
                 }
                 None => bad += 1,
@@ -251,11 +288,30 @@ fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<C
         }
     }
     let fraction = bad as f32 / (good + bad).max(1) as f32;
+    let value = match w.plane.pool() {
+        Pool::Mean => (sum / f64::from(good.max(1))) as f32,
+        Pool::Max => most,
+    };
     Some(Covered {
-        value: (good > 0).then(|| (sum / f64::from(good)) as f32),
+        value: (good > 0).then_some(value),
         most_bad: fraction,
         mean_bad: fraction,
     })
+}
+
+/// The display limits of what `window` draws in `area`: an even sample of at most
+/// [`ZSCALE_SAMPLES`] of its drawn pixels, each the pool of the pixels it covers (a pooled
+/// view's values are not its pixels': the largest of many noisy pixels sits well above
+/// their mean).
+pub fn drawn_limits(window: &MasterWindow<'_>, area: Rect) -> StretchLimits {
+    let (w, h) = (usize::from(area.width), 2 * usize::from(area.height));
+    let stride = (w * h / ZSCALE_SAMPLES).max(1);
+    sample_limits(
+        (0..w * h)
+            .step_by(stride)
+            .filter_map(|i| sample_window(window, i % w, i / w, h)?.value)
+            .collect(),
+    )
 }
 
 /// A grey of the xterm 256-colour ramp (232–255), which terminals over ssh render.
@@ -268,6 +324,7 @@ fn grey(v: f32) -> Color {
 enum Shade {
     Grey(f32),
     Bad,
+    Hot,
     Cursor,
     Outside,
 }
@@ -277,6 +334,7 @@ impl Shade {
         match self {
             Shade::Grey(v) => grey(v),
             Shade::Bad => Color::Red,
+            Shade::Hot => Color::LightMagenta,
             Shade::Cursor => Color::Yellow,
             Shade::Outside => Color::Reset,
         }
@@ -305,7 +363,11 @@ impl HalfBlock<'_> {
         };
         match covered.value {
             Some(v) if !self.marks.marks(covered.most_bad, covered.mean_bad) => {
-                Shade::Grey(self.stretch.grey_level(v))
+                if self.hot_above.is_some_and(|hot| v > hot) {
+                    Shade::Hot
+                } else {
+                    Shade::Grey(self.stretch.grey_level(v))
+                }
             }
             _ => Shade::Bad,
         }
@@ -345,6 +407,7 @@ impl Widget for HalfBlock<'_> {
                     let symbol = match (top, bottom) {
                         (Shade::Cursor, _) | (_, Shade::Cursor) => '+',
                         (Shade::Bad, _) | (_, Shade::Bad) => 'X',
+                        (Shade::Hot, _) | (_, Shade::Hot) => 'O',
                         (Shade::Grey(a), Shade::Grey(b)) => ramp((a + b) / 2.0),
                         (Shade::Grey(a), Shade::Outside) | (Shade::Outside, Shade::Grey(a)) => {
                             ramp(a)
@@ -353,9 +416,15 @@ impl Widget for HalfBlock<'_> {
                     };
                     cell.set_char(symbol);
                 } else {
-                    cell.set_char('▀');
-                    cell.set_fg(top.colour());
-                    cell.set_bg(bottom.colour());
+                    // Past the frame the terminal's own background shows.
+                    let (symbol, fg, bg) = match (top, bottom) {
+                        (Shade::Outside, Shade::Outside) => (' ', Color::Reset, Color::Reset),
+                        (Shade::Outside, lower) => ('▄', lower.colour(), Color::Reset),
+                        (upper, lower) => ('▀', upper.colour(), lower.colour()),
+                    };
+                    cell.set_char(symbol);
+                    cell.set_fg(fg);
+                    cell.set_bg(bg);
                 }
             }
         }
@@ -382,6 +451,7 @@ mod tests {
             marks: BadMarks::Any,
             mono,
             cursor: None,
+            hot_above: None,
         }
         .render(area, &mut buf);
         buf

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Position, Rect};
 
 use super::tabs::format_value;
-use super::{ResultsPane, TABS, Tab, draw};
+use super::{Asks, Prompt, ResultsPane, TABS, Tab, draw};
 use crate::console::keymap::{Action, Context};
 use crate::console::msg::StackResult;
 use crate::console::panes::{Input, Request};
@@ -21,13 +21,26 @@ impl Input for ResultsPane {
 
     fn hints(&self) -> &'static str {
         if self.current_tab() == Tab::Preview {
-            return "←↑↓→ cursor · + - zoom · v [ ] image · t f stretch · 1-5 tab · ? help";
+            return "←↑↓→ cursor · + - zoom · p pixel stack · v [ ] image · t f stretch · ? help";
         }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
 
     fn on_action(&mut self, action: Action, area: Rect) -> Request {
-        let (width, height) = draw::image_size(area);
+        let image = draw::image_rect(area, self.inspect);
+        let (width, height) = (image.width, image.height);
+        if self.current_tab() == Tab::Profile {
+            // ← → move the cursor along the profile (the digits still pick a tab).
+            match action {
+                Action::Left => self.step_along(-1),
+                Action::Right => self.step_along(1),
+                Action::NextBadMarks => self.include_bad = !self.include_bad,
+                Action::NextImage => self.profile_raw = !self.profile_raw,
+                Action::GoTo => self.prompt = Some(Prompt::new(Asks::Line)),
+                _ => return self.on_any_tab(action, width, height),
+            }
+            return Request::Nothing;
+        }
         if self.current_tab() == Tab::Preview {
             // The arrows move the cursor on the image (the digits still pick a tab).
             let step = |d: isize| match action {
@@ -41,9 +54,25 @@ impl Input for ResultsPane {
                 Action::Down | Action::PageDown => {
                     return self.cursor_moved(0, step(-1), width, height);
                 }
+                Action::GoTo => self.prompt = Some(Prompt::new(Asks::Pixel)),
                 _ => {}
             }
         }
+        self.on_any_tab(action, width, height)
+    }
+
+    fn on_click(&mut self, at: Position, area: Rect) {
+        if let Some(t) = draw::tab_at(area, at) {
+            self.tab = t;
+        } else {
+            self.point_at(at, area);
+        }
+    }
+}
+
+impl ResultsPane {
+    /// An action every tab takes alike (or refuses alike).
+    fn on_any_tab(&mut self, action: Action, width: u16, height: u16) -> Request {
         match action {
             Action::ZoomIn | Action::ZoomOut => {
                 if self.current_tab() != Tab::Preview {
@@ -53,6 +82,14 @@ impl Input for ResultsPane {
             }
             Action::NextImage => self.image_of = self.image_of.next(),
             Action::NextBadMarks => self.marks = self.marks.next(),
+            Action::InspectPixel => {
+                if self.current_tab() != Tab::Preview {
+                    return Request::Notice(Notice::info(
+                        "p shows the cursor pixel's stack in the Preview tab (3)",
+                    ));
+                }
+                self.inspect = !self.inspect;
+            }
             Action::PreviousFrame | Action::NextFrame => {
                 let count = self.shown().map_or(1, |i| i.loaded.set.frames.len()).max(1);
                 let step = if action == Action::NextFrame {
@@ -80,23 +117,37 @@ impl Input for ResultsPane {
                     Axis::Columns => Axis::Rows,
                     Axis::Rows => Axis::Columns,
                 });
-                self.index = None;
+                self.line = false;
             }
-            Action::MeanProfile => self.index = None,
+            Action::MeanProfile => self.line = false,
+            Action::Band => self.prompt = Some(Prompt::new(Asks::Band)),
+            Action::Unit => self.adu = !self.adu,
+            Action::GoTo => {
+                return Request::Notice(Notice::info(
+                    "g goes to a pixel in the Preview (3) and to a row or column in the Profile (2)",
+                ));
+            }
             Action::NextExtension => return self.next_extension(),
             _ => {}
         }
         Request::Nothing
     }
 
-    fn on_click(&mut self, at: Position, area: Rect) {
-        if let Some(t) = draw::tab_at(area, at) {
-            self.tab = t;
+    /// ds9's pan: the Preview pixel under `at` (in the pane drawn in `area`) becomes the
+    /// cursor, and a zoomed view centres on it. Whether `at` was on the image.
+    pub fn point_at(&mut self, at: Position, area: Rect) -> bool {
+        if self.current_tab() != Tab::Preview {
+            return false;
+        }
+        match self.pixel_at(at, draw::image_rect(area, self.inspect)) {
+            Some(pixel) => {
+                self.cursor = Some(pixel);
+                true
+            }
+            None => false,
         }
     }
-}
 
-impl ResultsPane {
     fn cursor_moved(&mut self, dx: isize, dy: isize, width: u16, height: u16) -> Request {
         self.move_cursor(dx, dy, width, height);
         Request::Nothing
@@ -137,7 +188,7 @@ impl ResultsPane {
         }
         self.extension = (self.extension + 1) % count;
         // Rows and columns are the new extension's, of another size perhaps.
-        self.index = None;
+        self.line = false;
         match self.shown().and_then(|i| i.extension()) {
             Some(name) => Request::Notice(Notice::info(format!("showing {name}"))),
             None => Request::Nothing,
@@ -152,7 +203,7 @@ impl ResultsPane {
         let warnings: Vec<String> = result.loaded().iter().flat_map(|l| l.warnings()).collect();
         if self.extension >= extensions {
             self.extension = 0;
-            self.index = None;
+            self.line = false;
         }
         let shown = result
             .image(self.extension)

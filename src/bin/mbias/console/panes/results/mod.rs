@@ -3,11 +3,18 @@
 mod draw;
 mod halfblock;
 mod input;
+mod inspector;
+mod profile;
+mod prompt;
 mod tabs;
 
 use std::sync::Arc;
 
+use ratatui::layout::{Position, Rect};
 use ratatui::widgets::TableState;
+
+use halfblock::{Source, placement};
+pub use prompt::{Asks, Prompt};
 
 use crate::console::msg::{ImageResult, StackResult};
 use crate::console::view::{Axis, BadMarks, ImageOf, Limits, Transfer};
@@ -45,8 +52,18 @@ impl Tab {
 pub struct ResultsPane {
     pub tab: usize,
     pub axis: Option<Axis>,
-    /// `None`: the collapsed mean; `Some(i)`: row or column `i` alone.
-    pub index: Option<usize>,
+    /// The Profile shows the cursor's row (or column), not the collapsed mean.
+    pub line: bool,
+    /// Rows (or columns) the Profile averages about the cursor's (`a`); 0 or 1: one.
+    pub band: usize,
+    /// The Profile shows bad pixels too (`b`), so that a hot column shows.
+    pub include_bad: bool,
+    /// The Profile is in ADU (`u`), not e-.
+    pub adu: bool,
+    /// The Profile draws the chosen raw frame over the master (`v`).
+    pub profile_raw: bool,
+    /// A value being typed on the pane's last line (`g`, `a`).
+    pub prompt: Option<Prompt>,
     pub result: Option<Arc<StackResult>>,
     /// The last stack failed with this message (results, if any, are from before).
     pub failed: Option<String>,
@@ -71,6 +88,8 @@ pub struct ResultsPane {
     pub raw_frame: usize,
     /// Which drawn pixels the Preview paints red (`b`).
     pub marks: BadMarks,
+    /// Whether the pixel-stack inspector shows the cursor pixel (`p`).
+    pub inspect: bool,
 }
 
 /// The Preview's deepest zoom: 8 screen pixels per master pixel.
@@ -88,7 +107,79 @@ pub fn fit_scale(cols: usize, rows: usize, width: u16, height: u16) -> f64 {
     (cols as f64 / w).max(rows as f64 / h)
 }
 
+/// The master pixels a view of the Preview shows: `scale` pixels per drawn pixel (below 1
+/// when magnified) from pixel (`x0`, `y0`) at the bottom left of the image area.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub x0: f64,
+    pub y0: f64,
+    pub scale: f64,
+}
+
+impl Window {
+    /// The window of a `cols × rows` frame an image area of `width × height` cells shows
+    /// at `zoom`: centred on `cursor`, kept on the frame where the frame is larger, and
+    /// the frame centred where it is smaller.
+    pub fn new(
+        (cols, rows): (usize, usize),
+        cursor: (usize, usize),
+        zoom: u32,
+        (width, height): (u16, u16),
+    ) -> Window {
+        let scale = fit_scale(cols, rows, width, height) / magnification(zoom);
+        let (aw, ah) = (f64::from(width), 2.0 * f64::from(height));
+        let origin = |at: usize, len: usize, span: f64| {
+            if span >= len as f64 {
+                (len as f64 - span) / 2.0
+            } else {
+                (at as f64 + 0.5 - span / 2.0).clamp(0.0, len as f64 - span)
+            }
+        };
+        Window {
+            x0: origin(cursor.0, cols, aw * scale),
+            y0: origin(cursor.1, rows, ah * scale),
+            scale,
+        }
+    }
+}
+
 impl ResultsPane {
+    /// The master pixel under cell `at` of the Preview image drawn in `image`; `None` off
+    /// the frame. Of a cell's two drawn pixels it takes the upper one.
+    pub fn pixel_at(&self, at: Position, image: Rect) -> Option<(usize, usize)> {
+        if !image.contains(at) {
+            return None;
+        }
+        let shown = self.shown()?;
+        let master = &shown.outcome.master;
+        let (cols, rows) = (master.cols(), master.rows());
+        if self.zoom == 0 && self.image_of == ImageOf::Master {
+            // The whole master, drawn from its preview at the size `placement` gives it.
+            let (w, h, x, y) = placement(&Source::Fit(&shown.view.preview), image);
+            let (dx, dy) = (
+                usize::from(at.x.checked_sub(x)?),
+                2 * usize::from(at.y.checked_sub(y)?),
+            );
+            if dx >= w || dy >= h {
+                return None;
+            }
+            return Some((dx * cols / w, (h - 1 - dy) * rows / h));
+        }
+        let window = Window::new(
+            (cols, rows),
+            self.cursor_pixel()?,
+            self.zoom,
+            (image.width, image.height),
+        );
+        let h = 2.0 * f64::from(image.height);
+        let (dx, dy) = (f64::from(at.x - image.x), 2.0 * f64::from(at.y - image.y));
+        // The first pixel under the drawn pixel, as the drawing marks the cursor.
+        let col = (window.x0 + dx * window.scale).floor();
+        let row = (window.y0 + (h - 1.0 - dy) * window.scale).floor();
+        let inside = |v: f64, len: usize| v >= 0.0 && v < len as f64;
+        (inside(col, cols) && inside(row, rows)).then_some((col as usize, row as usize))
+    }
+
     pub fn current_tab(&self) -> Tab {
         TABS[self.tab % TABS.len()]
     }
@@ -142,7 +233,29 @@ impl ResultsPane {
         self.zoom = self.zoom.saturating_add_signed(step).min(deepest);
     }
 
-    /// Steps the chosen row/column, starting from the first when showing the mean.
+    /// The row (`Axis::Columns`) or column the Profile shows, 0-based; `None` for the
+    /// collapsed mean.
+    pub fn profile_line(&self) -> Option<usize> {
+        let (x, y) = self.cursor_pixel()?;
+        self.line.then_some(match self.axis() {
+            Axis::Columns => y,
+            Axis::Rows => x,
+        })
+    }
+
+    /// Puts the cursor on row (or column) `i` of the Profile's axis, and profiles it.
+    pub fn go_to_line(&mut self, i: usize) {
+        let Some((x, y)) = self.cursor_pixel() else {
+            return;
+        };
+        self.line = true;
+        self.cursor = Some(match self.axis() {
+            Axis::Columns => (x, i),
+            Axis::Rows => (i, y),
+        });
+    }
+
+    /// Steps the profiled row/column, starting from the first when showing the mean.
     pub fn step_index(&mut self, delta: isize) {
         let Some(image) = self.shown() else { return };
         let master = &image.outcome.master;
@@ -150,11 +263,28 @@ impl ResultsPane {
             Axis::Columns => master.rows(),
             Axis::Rows => master.cols(),
         };
-        let next = match self.index {
+        let next = match self.profile_line() {
             None if delta < 0 => len as isize - 1,
             None => 0,
             Some(i) => i as isize + delta,
         };
-        self.index = Some(next.clamp(0, len as isize - 1) as usize);
+        self.go_to_line(next.clamp(0, len as isize - 1) as usize);
+    }
+
+    /// Moves the cursor along the Profile by `delta` pixels.
+    pub fn step_along(&mut self, delta: isize) {
+        let Some(master) = self.shown().map(|i| &i.outcome.master) else {
+            return;
+        };
+        let (cols, rows) = (master.cols(), master.rows());
+        let Some((x, y)) = self.cursor_pixel() else {
+            return;
+        };
+        let moved =
+            |at: usize, len: usize| (at as isize + delta).clamp(0, len as isize - 1) as usize;
+        self.cursor = Some(match self.axis() {
+            Axis::Columns => (moved(x, cols), y),
+            Axis::Rows => (x, moved(y, rows)),
+        });
     }
 }

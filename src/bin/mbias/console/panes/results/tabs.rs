@@ -9,13 +9,16 @@ use ratatui::widgets::{
     Axis as ChartAxis, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table, TableState,
 };
 
-use super::halfblock::{HalfBlock, MasterWindow, Plane, Source, Stretch, placement, resolve_marks};
-use super::{fit_scale, magnification};
+use super::draw::preview_split;
+use super::halfblock::{
+    HalfBlock, MasterWindow, Plane, Source, Stretch, drawn_limits, placement, resolve_marks,
+};
+use super::{Window, inspector, magnification};
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
 use crate::console::view::{
-    self, Axis, BadMarks, ImageOf, Limits, Transfer, ZSCALE_SAMPLES, sample_limits,
+    BadMarks, ImageOf, Limits, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
 };
 
 /// A QC value as the table and the status bar show it.
@@ -103,102 +106,6 @@ fn bad_pixel_map_caption(result: &ImageResult) -> String {
         ),
         None => "no bad-pixel map".to_string(),
     }
-}
-
-fn bounds(points: &[(f64, f64)]) -> [f64; 2] {
-    let mut ys: Vec<f64> = points
-        .iter()
-        .map(|p| p.1)
-        .filter(|y| y.is_finite())
-        .collect();
-    if ys.is_empty() {
-        return [0.0, 1.0];
-    }
-    ys.sort_unstable_by(f64::total_cmp);
-    let at = |q: f64| ys[((ys.len() - 1) as f64 * q) as usize];
-    let (low, high) = (at(0.001), at(0.999));
-    let pad = ((high - low) * 0.05).max(0.01);
-    [low - pad, high + pad]
-}
-
-/// The profile along `axis`: the collapsed mean, or row/column `index` alone.
-pub fn profile(
-    frame: &mut Frame,
-    theme: &Theme,
-    axis: Axis,
-    index: Option<usize>,
-    result: &ImageResult,
-    area: Rect,
-) {
-    let master = &result.outcome.master;
-    let (points, what, x_title, x_max) = match (axis, index) {
-        (Axis::Columns, None) => (
-            result.view.along_columns.clone(),
-            "mean of each column".to_string(),
-            "column [px]",
-            master.cols(),
-        ),
-        (Axis::Rows, None) => (
-            result.view.along_rows.clone(),
-            "mean of each row".to_string(),
-            "row [px]",
-            master.rows(),
-        ),
-        (Axis::Columns, Some(i)) => (
-            view::line(master, axis, i),
-            format!("row {i}"),
-            "column [px]",
-            master.cols(),
-        ),
-        (Axis::Rows, Some(i)) => (
-            view::line(master, axis, i),
-            format!("column {i}"),
-            "row [px]",
-            master.rows(),
-        ),
-    };
-    let [caption, chart_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(format!("{what}, bad pixels left out"), theme.title),
-            Span::styled("  x rows/cols · ↑↓ pick · m mean", theme.dim),
-        ])),
-        caption,
-    );
-    let [low, high] = bounds(&points);
-    let x_max = x_max.saturating_sub(1) as f64;
-    let dataset = Dataset::default()
-        .marker(if theme.mono {
-            Marker::Dot
-        } else {
-            Marker::Braille
-        })
-        .graph_type(GraphType::Line)
-        .style(theme.gauge)
-        .data(&points);
-    let chart = Chart::new(vec![dataset])
-        .x_axis(
-            ChartAxis::default()
-                .title(x_title)
-                .bounds([0.0, x_max])
-                .labels([
-                    "0".to_string(),
-                    format!("{}", (x_max / 2.0).round()),
-                    format!("{x_max}"),
-                ]),
-        )
-        .y_axis(
-            ChartAxis::default()
-                .title("e-")
-                .bounds([low, high])
-                .labels([
-                    format!("{low:.1}"),
-                    format!("{:.1}", (low + high) / 2.0),
-                    format!("{high:.1}"),
-                ]),
-        );
-    frame.render_widget(chart, chart_area);
 }
 
 /// soxspipe 0.19's bias-distribution QC: the first raw frame's and the master's pixel
@@ -309,12 +216,19 @@ pub struct Look {
     /// The raw frame shown (an index into the set), for the raw views.
     pub frame: usize,
     pub marks: BadMarks,
+    /// Whether the pixel-stack inspector shows beside the image.
+    pub inspect: bool,
 }
 
-/// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout.
+/// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout,
+/// and the pixel-stack inspector of the cursor pixel when asked for.
 pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Look, area: Rect) {
     let p = &result.view.preview;
     let master = &result.outcome.master;
+    let (area, panel) = preview_split(area, look.inspect);
+    if let Some(panel) = panel {
+        inspector::draw(frame, theme, result, look.cursor, panel);
+    }
     let [image, readout, legend] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
@@ -333,11 +247,35 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     let plane = match (look.image, raw) {
         (ImageOf::Raw, Some(raw)) => Plane::Raw(raw),
         (ImageOf::RawMinusMaster, Some(raw)) => Plane::MinusMaster(raw, master),
+        (ImageOf::Rejections, _) => Plane::Rejections(master),
         _ => Plane::Master(master),
+    };
+    let Window { x0, y0, scale } = Window::new(
+        (cols, rows),
+        look.cursor,
+        look.zoom,
+        (image.width, image.height),
+    );
+    let window = MasterWindow {
+        plane,
+        x0,
+        y0,
+        scale,
+        cursor: look.cursor,
     };
     let limits = match plane {
         Plane::Master(_) => p.limits,
-        _ => {
+        // Counts: every stretch runs from none left out to all.
+        Plane::Rejections(_) => {
+            let all = (0.0, frames.len() as f32);
+            StretchLimits {
+                percentile: all,
+                min_max: all,
+                zscale: all,
+            }
+        }
+        Plane::MinusMaster(..) => drawn_limits(&window, image),
+        Plane::Raw(_) => {
             let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
             sample_limits(
                 (0..rows * cols)
@@ -346,24 +284,6 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
                     .collect(),
             )
         }
-    };
-    let scale = fit_scale(cols, rows, image.width, image.height) / magnification;
-    let (aw, ah) = (f64::from(image.width), 2.0 * f64::from(image.height));
-    // The window centred on the cursor, kept on the frame where the frame is larger (and
-    // the frame centred where it is smaller).
-    let origin = |at: usize, len: usize, span: f64| {
-        if span >= len as f64 {
-            (len as f64 - span) / 2.0
-        } else {
-            (at as f64 + 0.5 - span / 2.0).clamp(0.0, len as f64 - span)
-        }
-    };
-    let window = MasterWindow {
-        plane,
-        x0: origin(cx, cols, aw * scale),
-        y0: origin(cy, rows, ah * scale),
-        scale,
-        cursor: look.cursor,
     };
     let (source, cursor) = match plane {
         // The whole master from its preview, whose blocks pool every bad pixel.
@@ -383,12 +303,16 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         transfer: look.transfer,
     };
     let marks = resolve_marks(look.marks, p, image);
+    // In a frame less the master, what stands far above the stretch is what one looks for.
+    let hot_above =
+        matches!(plane, Plane::MinusMaster(..)).then(|| high + 2.0 * (high - low).max(0.0));
     let view = HalfBlock {
         source,
         stretch,
         marks,
         mono: theme.mono,
         cursor,
+        hot_above,
     };
     frame.render_widget(view, image);
     let value = plane.value(cy, cx);
@@ -397,10 +321,13 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     } else {
         ""
     };
-    let value = format!(
-        "{value:.3} e- ({:.1} ADU){bad}",
-        f64::from(value) / result.loaded.set.plan.gain
-    );
+    let value = match plane {
+        Plane::Rejections(_) => format!("{value} of {} frames left out", frames.len()),
+        _ => format!(
+            "{value:.3} e- ({:.1} ADU){bad}",
+            f64::from(value) / result.loaded.set.plan.gain
+        ),
+    };
     let zoom = if look.zoom == 0 {
         "whole frame".to_string()
     } else if scale >= 1.0 {
@@ -426,7 +353,19 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
                 f.name
             )
         }
+        (Plane::Rejections(_), _) => "frames the stack left out (white: all)".to_string(),
         _ => "master".to_string(),
+    };
+    let shown = match plane {
+        // Zoomed out, these views draw each dot's largest pixel, so one shows.
+        Plane::MinusMaster(..) | Plane::Rejections(_) if scale > 1.0 => {
+            format!("{shown}, dot = its highest pixel")
+        }
+        _ => shown,
+    };
+    let shown = match hot_above {
+        Some(hot) => format!("{shown} · magenta > {hot:.1} e-"),
+        None => shown,
     };
     let marked = match look.marks {
         BadMarks::Auto => format!("{} (auto, b)", marks.name()),
