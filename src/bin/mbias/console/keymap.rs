@@ -46,6 +46,7 @@ pub enum Action {
     GoTo,
     Band,
     Unit,
+    Section,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,10 +189,10 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Global,
-        &[c('1'), c('2'), c('3'), c('4'), c('5')],
-        "1 2 3 4 5",
+        &[c('1'), c('2'), c('3'), c('4'), c('5'), c('6')],
+        "1 … 6",
         Action::ShowTab,
-        "results tab, QC … histogram",
+        "results tab, QC … defects",
     ),
     bind(
         Files,
@@ -373,7 +374,7 @@ pub const BINDINGS: &[Binding] = &[
         &[c('m')],
         "m",
         Action::MeanProfile,
-        "collapsed mean profile",
+        "collapsed mean profile; Preview: statistics of a box at the cursor",
     ),
     bind(
         Results,
@@ -446,6 +447,20 @@ pub const BINDINGS: &[Binding] = &[
         "Profile: average a band of rows/columns (width typed)",
     ),
     bind(Results, &[c('u')], "u", Action::Unit, "Profile: e- or ADU"),
+    bind(
+        Results,
+        &[k(KeyCode::Enter)],
+        "Enter",
+        Action::Enter,
+        "Defects: show the chosen one in the Preview",
+    ),
+    bind(
+        Results,
+        &[c('M')],
+        "M",
+        Action::Section,
+        "Preview: statistics of a typed section [x1:x2,y1:y2]",
+    ),
     bind(
         Results,
         &[c('[')],

@@ -32,7 +32,9 @@ pub enum QuitRisk {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help,
+    /// The key help, scrolled down this many lines (↑ ↓ where it is taller than the
+    /// screen).
+    Help(u16),
     ConfirmQuit(QuitRisk),
     ConfirmOverwrite {
         path: PathBuf,
@@ -54,13 +56,14 @@ pub enum Reply {
 }
 
 impl Overlay {
-    /// The help closes with the keys that open it (and Esc, q); a question takes y or n
+    /// The help closes with the keys that open it (and Esc, q) and scrolls with the
+    /// arrows and pages (`Help::scroll`); a question takes y or n
     /// (Esc is no). Other keys are swallowed, so nothing happens behind a modal.
     pub fn reply(&self, key: &KeyEvent) -> Reply {
         let closes = match self {
             // The viewer's keys are its own (`HeaderView::on_key`).
             Overlay::Header(_) => false,
-            Overlay::Help => matches!(
+            Overlay::Help(_) => matches!(
                 key.code,
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1)
             ),
@@ -76,6 +79,33 @@ impl Overlay {
         };
         if closes { Reply::Close } else { Reply::Keep }
     }
+}
+
+/// Scrolls the help by the arrow or page key `key`; whether it was one. The drawing keeps
+/// the scroll within the help's lines.
+pub fn scroll_help(scroll: &mut u16, key: &KeyEvent) -> bool {
+    let by: i32 = match key.code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        KeyCode::Down | KeyCode::Char('j') => 1,
+        KeyCode::PageUp => -10,
+        KeyCode::PageDown => 10,
+        _ => return false,
+    };
+    *scroll = (i32::from(*scroll) + by).clamp(0, i32::from(help_height())) as u16;
+    true
+}
+
+/// Lines of the help's taller column.
+fn help_height() -> u16 {
+    let column = |contexts: &[Context]| -> usize {
+        help_sections()
+            .iter()
+            .filter(|(c, _)| contexts.contains(c))
+            .map(|(_, bindings)| 1 + bindings.len())
+            .sum()
+    };
+    column(&[Context::Global, Context::Params]).max(column(&[Context::Files, Context::Results]))
+        as u16
 }
 
 fn section_lines(theme: &Theme, contexts: &[Context]) -> Vec<Line<'static>> {
@@ -98,24 +128,26 @@ fn section_lines(theme: &Theme, contexts: &[Context]) -> Vec<Line<'static>> {
 /// Draws `overlay` over the whole screen (`area`).
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, overlay: &Overlay) {
     match overlay {
-        Overlay::Help => {
+        Overlay::Help(scroll) => {
             frame.render_widget(Clear, area);
             let block = Block::bordered()
                 .border_style(theme.focused_border)
-                .title(Line::styled(" mbias keys (Esc or ? closes) ", theme.title));
+                .title(Line::styled(
+                    " mbias keys (Esc or ? closes, ↑↓ scroll) ",
+                    theme.title,
+                ));
             let inner = block.inner(area);
             frame.render_widget(block, area);
             let [left, right] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .areas(inner);
-            frame.render_widget(
-                Paragraph::new(section_lines(theme, &[Context::Global, Context::Params])),
-                left,
-            );
-            frame.render_widget(
-                Paragraph::new(section_lines(theme, &[Context::Files, Context::Results])),
-                right,
-            );
+            let left_lines = section_lines(theme, &[Context::Global, Context::Params]);
+            let right_lines = section_lines(theme, &[Context::Files, Context::Results]);
+            // The longer column decides how far it scrolls: its last line at the bottom.
+            let tallest = left_lines.len().max(right_lines.len()) as u16;
+            let scroll = (*scroll).min(tallest.saturating_sub(inner.height));
+            frame.render_widget(Paragraph::new(left_lines).scroll((scroll, 0)), left);
+            frame.render_widget(Paragraph::new(right_lines).scroll((scroll, 0)), right);
         }
         Overlay::ConfirmQuit(risk) => confirm(
             frame,

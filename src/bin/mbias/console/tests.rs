@@ -18,6 +18,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
+use ratatui::layout::Position;
 use ratatui::style::Color;
 
 use super::app::{App, Focus, Job, Start};
@@ -604,8 +605,13 @@ fn capital_s_saves_the_parameters_as_settings() {
 fn help_is_modal_and_quitting_asks_during_a_stack() {
     let mut app = fixture();
     app.update(ch('?'));
-    assert_eq!(app.overlay, Some(Overlay::Help));
+    assert_eq!(app.overlay, Some(Overlay::Help(0)));
     assert!(app.update(ch('s')).is_empty(), "keys go to the overlay");
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.overlay, Some(Overlay::Help(1)), "the arrows scroll it");
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.overlay, Some(Overlay::Help(0)));
     app.update(key(KeyCode::Esc));
     assert_eq!(app.overlay, None);
     assert!(matches!(&app.update(ch('q'))[..], [Effect::Quit]));
@@ -1752,4 +1758,195 @@ fn v_shows_the_raw_frames_and_their_difference_from_the_master() {
     );
     app.update(ch('v'));
     assert!(text_of(&mut app, 120, 40).contains("master · zscale"));
+}
+
+// ---- the pixel-stack inspector, statistics, defects, the mouse on the image ------------
+
+/// The stacked fixture on the Preview tab, focus on the results.
+fn on_preview() -> App {
+    let mut app = stacked();
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('3'));
+    app
+}
+
+#[test]
+fn p_shows_the_cursor_pixel_s_stack_as_the_stack_computed_it() {
+    let mut app = on_preview();
+    let image = app.results.shown().unwrap();
+    let master = image.outcome.master.clone();
+    let loaded = image.loaded.clone();
+    // The hot pixel at FITS (10, 8), which every frame's own clip masked.
+    app.update(ch('g'));
+    type_in(&mut app, "10 8");
+    assert_eq!(app.results.cursor, Some((9, 7)));
+    app.update(ch('p'));
+    let screen = text_of(&mut app, 160, 48);
+    assert!(screen.contains("Pixel stack x 10 y 8"), "{screen}");
+    assert!(
+        screen.contains("QUAL 1") && screen.contains("bad: every frame's own clip masked it"),
+        "{screen}"
+    );
+    // A pixel where the stack dropped a frame: its line says in which round, and the
+    // mean of the kept values is the master's.
+    let used = master.used.as_ref().unwrap();
+    let n = master.frames.len() as u16;
+    let ((y, x), kept) = used
+        .indexed_iter()
+        .find(|(at, u)| **u < n && master.qual[*at] == 0)
+        .map(|(at, u)| (at, *u))
+        .expect("the stack rejected something");
+    app.results.cursor = Some((x, y));
+    let seen = image_inspection(&app, &loaded, (x, y));
+    let screen = text_of(&mut app, 160, 48);
+    assert!(
+        screen.contains(&format!(
+            "mean of {kept} kept {:+.3} e-",
+            master.combined[[y, x]]
+        )),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("FLUX {:.3} e-", master.flux[[y, x]])),
+        "{screen}"
+    );
+    assert!(screen.contains("✗ round"), "{screen}");
+    assert!(screen.contains("round 1: centre"), "{screen}");
+    assert_eq!(seen.stack.unwrap().used, kept);
+    // p again closes it.
+    app.update(ch('p'));
+    assert!(!text_of(&mut app, 160, 48).contains("Pixel stack"));
+}
+
+/// The engine's inspection of `pixel` of the shown master.
+fn image_inspection(
+    app: &App,
+    loaded: &Loaded,
+    pixel: (usize, usize),
+) -> mbias::algorithm::PixelInspection {
+    app.results
+        .shown()
+        .unwrap()
+        .outcome
+        .inspect(loaded, pixel)
+        .unwrap()
+}
+
+#[test]
+fn m_gives_the_statistics_of_the_box_at_the_cursor_and_capital_m_of_a_section() {
+    let mut app = on_preview();
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    app.update(ch('g'));
+    type_in(&mut app, "20 20");
+    app.update(ch('m'));
+    // The 11 × 11 box about (20, 20): x 15–25, y 15–25 (FITS); its good pixels' mean.
+    let good: Vec<f64> = (14..25)
+        .flat_map(|y| (14..25).map(move |x| (y, x)))
+        .filter(|&at| master.qual[at] == 0)
+        .map(|at| f64::from(master.flux[at]))
+        .collect();
+    let mean = good.iter().sum::<f64>() / good.len() as f64;
+    let screen = text_of(&mut app, 160, 48);
+    assert!(
+        screen.contains(&format!("[15:25,15:25] 121 px: mean {mean:.3}")),
+        "{mean}: {screen}"
+    );
+    app.update(ch('M'));
+    type_in(&mut app, "[1:40,1:2]");
+    let screen = text_of(&mut app, 160, 48);
+    assert!(screen.contains("[1:40,1:2] 80 px: mean"), "{screen}");
+    // A section off the frame is refused.
+    app.update(ch('M'));
+    type_in(&mut app, "[1:41,1:2]");
+    assert!(app.notice.as_ref().unwrap().error);
+}
+
+#[test]
+fn the_defects_tab_lists_the_bad_pixels_and_enter_shows_one() {
+    let mut app = on_preview();
+    app.update(ch('6'));
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    let bad = master.bad_pixels();
+    let screen = text_of(&mut app, 120, 40);
+    assert!(screen.contains(&format!("{bad} bad pixels")), "{screen}");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(
+        app.results.current_tab(),
+        super::panes::results::Tab::Preview
+    );
+    let (x, y) = app.results.cursor.unwrap();
+    assert_ne!(master.qual[[y, x]], 0, "the cursor is on a bad pixel");
+    assert!(text_of(&mut app, 120, 40).contains("bad  QUAL"));
+}
+
+#[test]
+fn a_bad_pixel_shows_red_at_every_zoom() {
+    let mut app = on_preview();
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    let (bad_y, bad_x) = master
+        .qual
+        .indexed_iter()
+        .find(|(_, q)| **q != 0)
+        .map(|(at, _)| at)
+        .unwrap();
+    // The cursor beside the bad pixel, not on it (the cursor is drawn over what it is on).
+    app.results.cursor = Some(((bad_x + 2).min(master.cols() - 1), bad_y));
+    for zoom in 0..=6 {
+        app.results.zoom = zoom;
+        let terminal = render(&mut app, 120, 40);
+        let red = terminal
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.fg == Color::Red || c.bg == Color::Red);
+        assert!(red, "zoom {zoom}: the bad pixel shows");
+    }
+}
+
+#[test]
+fn a_click_on_the_image_puts_the_cursor_there_and_the_wheel_zooms() {
+    let mut app = on_preview();
+    app.update(Msg::Resize(120, 40));
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    let results = app.areas().results;
+    let image = app.results.image_area(results);
+    let click = |kind, x, y| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // The image's top line holds the last rows (ds9: row 1 at the bottom); a dot
+    // there covers about one pixel of this 40 × 48 frame.
+    let pixel = app
+        .results
+        .pixel_at(Position::new(image.x + image.width / 2, image.y), image)
+        .expect("the top row of the image is on the frame");
+    assert!(pixel.1 >= master.rows() - 2, "{pixel:?}");
+    app.update(click(
+        MouseEventKind::Down(MouseButton::Left),
+        image.x + image.width / 2,
+        image.y,
+    ));
+    assert_eq!(app.results.cursor, Some(pixel));
+    app.update(click(
+        MouseEventKind::ScrollUp,
+        image.x + image.width / 2,
+        image.y + image.height / 2,
+    ));
+    assert_eq!(app.results.zoom, 1, "the wheel zooms in");
+    let on_centre = app.results.cursor.unwrap();
+    assert!(
+        on_centre.1 < master.rows() - 1,
+        "on the pixel under the pointer"
+    );
+    app.update(click(
+        MouseEventKind::ScrollDown,
+        image.x + image.width / 2,
+        image.y + image.height / 2,
+    ));
+    assert_eq!(app.results.zoom, 0);
 }

@@ -3,6 +3,8 @@
 
 use mbias::algorithm::MasterBias;
 
+use super::defects::{self, Defect};
+
 /// The longest side of the preview grid: enough for any terminal, small to redraw.
 const PREVIEW_CELLS: usize = 256;
 
@@ -277,6 +279,8 @@ pub struct ResultView {
     /// Mean over columns of the good pixels, one point per row.
     pub along_rows: Vec<(f64, f64)>,
     pub preview: Preview,
+    /// The bad pixels grouped into columns, rows, clusters and single pixels.
+    pub defects: Vec<Defect>,
 }
 
 pub fn compute(master: &MasterBias) -> ResultView {
@@ -308,6 +312,7 @@ pub fn compute(master: &MasterBias) -> ResultView {
         along_columns: mean(&col_sum, &col_n),
         along_rows: mean(&row_sum, &row_n),
         preview: preview(master),
+        defects: defects::group(&master.qual),
     }
 }
 

@@ -23,7 +23,7 @@ use super::header_view::HeaderView;
 use super::keymap::{self, Action};
 use super::layout::{self, Areas};
 use super::msg::{Effect, JobId, Msg};
-use super::overlay::{Overlay, Pending, Reply};
+use super::overlay::{self, Overlay, Pending, Reply};
 use super::panes::files::FilesPane;
 use super::panes::params::ParamsPane;
 use super::panes::results::{ResultsPane, Tab};
@@ -183,6 +183,11 @@ impl App {
             }
             return Vec::new();
         }
+        if let Some(Overlay::Help(scroll)) = self.overlay.as_mut()
+            && overlay::scroll_help(scroll, &key)
+        {
+            return Vec::new();
+        }
         if let Some(overlay) = self.overlay.clone() {
             return self.on_overlay_key(overlay, key);
         }
@@ -207,7 +212,7 @@ impl App {
 
     fn on_overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
         match (overlay.reply(&key), overlay) {
-            (Reply::Keep, _) | (Reply::Yes, Overlay::Help | Overlay::Header(_)) => Vec::new(),
+            (Reply::Keep, _) | (Reply::Yes, Overlay::Help(_) | Overlay::Header(_)) => Vec::new(),
             (Reply::Close, Overlay::ConfirmOverwrite { path, .. }) => {
                 self.overlay = None;
                 self.info(format!("nothing written: {} is as it was", path.display()));
@@ -245,7 +250,7 @@ impl App {
                 None => vec![Effect::Quit],
             },
             Action::Help => {
-                self.overlay = Some(Overlay::Help);
+                self.overlay = Some(Overlay::Help(0));
                 Vec::new()
             }
             // With the results on the whole screen there is no other pane to go to.

@@ -10,16 +10,31 @@ use ratatui::widgets::{Clear, Paragraph, Tabs, Wrap};
 use super::{ResultsPane, TABS, Tab, inspector, profile, tabs};
 use crate::console::panes::{Draw, Surroundings};
 
-/// The tab under column `x` of the tab line (Tabs pads each title by one space and
-/// separates them with a one-column divider).
-fn tab_from_x(x: u16) -> Option<usize> {
+/// The tabs' titles as a tab line `width` cells wide shows them: whole where they fit,
+/// else shortened.
+pub fn tab_titles(width: u16) -> Vec<&'static str> {
+    let whole: u16 = TABS.iter().map(|t| t.title().len() as u16 + 3).sum();
+    TABS.iter()
+        .map(|t| {
+            if whole <= width {
+                t.title()
+            } else {
+                t.short_title()
+            }
+        })
+        .collect()
+}
+
+/// The tab under column `x` of a tab line `width` cells wide (Tabs pads each title by one
+/// space and separates them with a one-column divider).
+fn tab_from_x(x: u16, width: u16) -> Option<usize> {
     let mut start = 0u16;
-    for (i, tab) in TABS.iter().enumerate() {
-        let width = tab.title().len() as u16 + 2;
-        if x < start + width {
+    for (i, title) in tab_titles(width).iter().enumerate() {
+        let cells = title.chars().count() as u16 + 2;
+        if x < start + cells {
             return Some(i);
         }
-        start += width + 1;
+        start += cells + 1;
     }
     None
 }
@@ -29,7 +44,10 @@ pub fn tab_at(area: Rect, at: Position) -> Option<usize> {
     if at.y != area.y + 1 {
         return None;
     }
-    tab_from_x(at.x.saturating_sub(area.x + 1))
+    tab_from_x(
+        at.x.saturating_sub(area.x + 1),
+        area.width.saturating_sub(2),
+    )
 }
 
 /// Lines under the Preview's image: the cursor's readout and the legend.
@@ -51,8 +69,9 @@ pub fn preview_split(body: Rect, inspect: bool) -> (Rect, Option<Rect>) {
 }
 
 /// Where the Preview image lies in the pane drawn in `area` (inside the border, under the
-/// tab line, above the readout and legend, beside the inspector if shown).
-pub fn image_rect(area: Rect, inspect: bool) -> Rect {
+/// tab line, above the readout, the statistics if shown and the legend, beside the
+/// inspector if shown).
+pub fn image_rect(area: Rect, inspect: bool, stats: bool) -> Rect {
     let body = Rect {
         x: area.x.saturating_add(1),
         y: area.y.saturating_add(2),
@@ -61,7 +80,9 @@ pub fn image_rect(area: Rect, inspect: bool) -> Rect {
     };
     let (image, _) = preview_split(body, inspect);
     Rect {
-        height: image.height.saturating_sub(PREVIEW_TEXT_LINES),
+        height: image
+            .height
+            .saturating_sub(PREVIEW_TEXT_LINES + u16::from(stats)),
         ..image
     }
 }
@@ -74,7 +95,7 @@ impl Draw for ResultsPane {
         frame.render_widget(block, area);
         let [tabs_area, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-        let tabs = Tabs::new(TABS.iter().map(|t| t.title()))
+        let tabs = Tabs::new(tab_titles(tabs_area.width))
             .select(self.tab % TABS.len())
             .highlight_style(theme.cursor);
         frame.render_widget(tabs, tabs_area);
@@ -117,11 +138,13 @@ impl Draw for ResultsPane {
                     frame: self.raw_frame,
                     marks: self.marks,
                     inspect: self.inspect,
+                    stats: self.stats_section(),
                 };
                 tabs::preview(frame, &theme, image, look, body)
             }
             Tab::Histogram => tabs::histogram(frame, &theme, image, body),
             Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
+            Tab::Defects => tabs::defects(frame, &theme, image, &mut self.defects_table, body),
         }
         if let Some(prompt) = &self.prompt {
             // Over the tab's last line, where the readout is.
@@ -206,10 +229,15 @@ mod tests {
     #[test]
     fn tab_hit_test_follows_the_titles() {
         // " QC │ Profile │ Preview │ Frames "
-        assert_eq!(super::tab_from_x(0), Some(0));
-        assert_eq!(super::tab_from_x(3), Some(0));
-        assert_eq!(super::tab_from_x(5), Some(1));
-        assert_eq!(super::tab_from_x(30), Some(3));
-        assert_eq!(super::tab_from_x(60), None);
+        let wide = 120;
+        assert_eq!(super::tab_from_x(0, wide), Some(0));
+        assert_eq!(super::tab_from_x(3, wide), Some(0));
+        assert_eq!(super::tab_from_x(5, wide), Some(1));
+        assert_eq!(super::tab_from_x(30, wide), Some(3));
+        assert_eq!(super::tab_from_x(50, wide), Some(5));
+        assert_eq!(super::tab_from_x(60, wide), None);
+        // " QC │ Prof │ Prev │ Frames │ Hist │ Defects " where the whole titles do not fit.
+        assert_eq!(super::tab_titles(48)[1], "Prof");
+        assert_eq!(super::tab_from_x(37, 48), Some(5));
     }
 }

@@ -7,7 +7,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Position, Rect};
 
 use super::tabs::format_value;
-use super::{Asks, Prompt, ResultsPane, TABS, Tab, draw};
+use super::{Asks, Prompt, ResultsPane, StatsOf, TABS, Tab, draw};
+use crate::console::defects::DefectKind;
 use crate::console::keymap::{Action, Context};
 use crate::console::msg::StackResult;
 use crate::console::panes::{Input, Request};
@@ -21,13 +22,13 @@ impl Input for ResultsPane {
 
     fn hints(&self) -> &'static str {
         if self.current_tab() == Tab::Preview {
-            return "←↑↓→ cursor · + - zoom · p pixel stack · v [ ] image · t f stretch · ? help";
+            return "←↑↓→ cursor · + - zoom · g go to · p pixel stack · m stats · v [ ] image · t f stretch · ? help";
         }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
 
     fn on_action(&mut self, action: Action, area: Rect) -> Request {
-        let image = draw::image_rect(area, self.inspect);
+        let image = self.image_area(area);
         let (width, height) = (image.width, image.height);
         if self.current_tab() == Tab::Profile {
             // ← → move the cursor along the profile (the digits still pick a tab).
@@ -55,8 +56,16 @@ impl Input for ResultsPane {
                     return self.cursor_moved(0, step(-1), width, height);
                 }
                 Action::GoTo => self.prompt = Some(Prompt::new(Asks::Pixel)),
-                _ => {}
+                Action::MeanProfile => {
+                    self.stats = match self.stats {
+                        Some(StatsOf::Cursor) => None,
+                        _ => Some(StatsOf::Cursor),
+                    };
+                }
+                Action::Section => self.prompt = Some(Prompt::new(Asks::Section)),
+                _ => return self.on_any_tab(action, width, height),
             }
+            return Request::Nothing;
         }
         self.on_any_tab(action, width, height)
     }
@@ -120,11 +129,17 @@ impl ResultsPane {
                 self.line = false;
             }
             Action::MeanProfile => self.line = false,
+            Action::Enter if self.current_tab() == Tab::Defects => self.show_defect(width, height),
             Action::Band => self.prompt = Some(Prompt::new(Asks::Band)),
             Action::Unit => self.adu = !self.adu,
             Action::GoTo => {
                 return Request::Notice(Notice::info(
                     "g goes to a pixel in the Preview (3) and to a row or column in the Profile (2)",
+                ));
+            }
+            Action::Section => {
+                return Request::Notice(Notice::info(
+                    "M gives the statistics of a section in the Preview (3)",
                 ));
             }
             Action::NextExtension => return self.next_extension(),
@@ -139,7 +154,7 @@ impl ResultsPane {
         if self.current_tab() != Tab::Preview {
             return false;
         }
-        match self.pixel_at(at, draw::image_rect(area, self.inspect)) {
+        match self.pixel_at(at, self.image_area(area)) {
             Some(pixel) => {
                 self.cursor = Some(pixel);
                 true
@@ -148,14 +163,19 @@ impl ResultsPane {
         }
     }
 
+    /// Where the Preview's image lies in the pane drawn in `area`.
+    pub fn image_area(&self, area: Rect) -> Rect {
+        draw::image_rect(area, self.inspect, self.stats.is_some())
+    }
+
     fn cursor_moved(&mut self, dx: isize, dy: isize, width: u16, height: u16) -> Request {
         self.move_cursor(dx, dy, width, height);
         Request::Nothing
     }
 
-    /// 1 to 4, which the key map gives every pane: that tab.
+    /// 1 to 6, which the key map gives every pane: that tab.
     pub fn show_tab(&mut self, key: &KeyEvent) {
-        if let KeyCode::Char(digit @ '1'..='5') = key.code {
+        if let KeyCode::Char(digit @ '1'..='6') = key.code {
             self.tab = usize::from(digit as u8 - b'1');
         }
     }
@@ -174,8 +194,35 @@ impl ResultsPane {
                 let i = self.frames_table.selected().unwrap_or(0) as isize + delta.signum();
                 self.frames_table.select(Some(i.max(0) as usize));
             }
+            Tab::Defects => {
+                let count = self.shown().map_or(0, |i| i.view.defects.len());
+                let i = self.defects_table.selected().unwrap_or(0) as isize + delta;
+                self.defects_table
+                    .select(Some(i.clamp(0, count.saturating_sub(1) as isize) as usize));
+            }
             Tab::Preview | Tab::Histogram => {}
         }
+    }
+
+    /// Enter on the Defects tab: the chosen defect under the Preview's cursor, zoomed in
+    /// (in an image area `width × height` cells) to two dots a pixel where it is small.
+    fn show_defect(&mut self, width: u16, height: u16) {
+        let Some(defect) = self
+            .shown()
+            .and_then(|i| {
+                i.view
+                    .defects
+                    .get(self.defects_table.selected().unwrap_or(0))
+            })
+            .copied()
+        else {
+            return;
+        };
+        self.cursor = Some(defect.at);
+        if !matches!(defect.kind, DefectKind::Column | DefectKind::Row) {
+            self.zoom_to_dots(2.0, width, height);
+        }
+        self.tab = TABS.iter().position(|t| *t == Tab::Preview).unwrap_or(0);
     }
 
     /// `e`: the next extension of a multi-extension result.

@@ -131,22 +131,9 @@ fn result_lines(theme: &Theme, seen: &PixelInspection, level: f64) -> Vec<Line<'
         None => "one frame, passed through unclipped".to_string(),
     };
     out.push(Line::raw(combined));
-    let flag = match seen.bad_because {
-        None => Span::styled("QUAL 0".to_string(), theme.pass),
-        Some(why) => Span::styled(
-            format!(
-                "QUAL 1: {}",
-                match why {
-                    BadBecause::EveryFrameMasked => "every frame's own clip masked it".to_string(),
-                    BadBecause::NoFrameKept => "the stack kept no frame".to_string(),
-                    BadBecause::PostClip(b) => format!(
-                        "the post-stack clip ({:+.2} … {:+.2}) rejected it",
-                        b.lower, b.upper
-                    ),
-                }
-            ),
-            theme.fail,
-        ),
+    let flag = match seen.qual {
+        0 => Span::styled("QUAL 0".to_string(), theme.pass),
+        q => Span::styled(format!("QUAL {q}"), theme.fail),
     };
     out.push(Line::from(vec![
         Span::styled(
@@ -155,6 +142,17 @@ fn result_lines(theme: &Theme, seen: &PixelInspection, level: f64) -> Vec<Line<'
         ),
         flag,
     ]));
+    if let Some(why) = seen.bad_because {
+        let why = match why {
+            BadBecause::EveryFrameMasked => "every frame's own clip masked it".to_string(),
+            BadBecause::NoFrameKept => "the stack kept no frame".to_string(),
+            BadBecause::PostClip(b) => format!(
+                "the post-stack clip ({:+.2} … {:+.2}) rejected it",
+                b.lower, b.upper
+            ),
+        };
+        out.push(Line::styled(format!("bad: {why}"), theme.fail));
+    }
     out
 }
 

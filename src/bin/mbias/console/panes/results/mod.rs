@@ -6,6 +6,7 @@ mod input;
 mod inspector;
 mod profile;
 mod prompt;
+mod stats;
 mod tabs;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use ratatui::widgets::TableState;
 
 use halfblock::{Source, placement};
 pub use prompt::{Asks, Prompt};
+pub use stats::{Section, StatsOf};
 
 use crate::console::msg::{ImageResult, StackResult};
 use crate::console::view::{Axis, BadMarks, ImageOf, Limits, Transfer};
@@ -26,14 +28,16 @@ pub enum Tab {
     Preview,
     Frames,
     Histogram,
+    Defects,
 }
 
-pub const TABS: [Tab; 5] = [
+pub const TABS: [Tab; 6] = [
     Tab::Qc,
     Tab::Profile,
     Tab::Preview,
     Tab::Frames,
     Tab::Histogram,
+    Tab::Defects,
 ];
 
 impl Tab {
@@ -44,6 +48,17 @@ impl Tab {
             Tab::Preview => "Preview",
             Tab::Histogram => "Histogram",
             Tab::Frames => "Frames",
+            Tab::Defects => "Defects",
+        }
+    }
+
+    /// The title where the whole ones do not fit on the tab line.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Tab::Profile => "Prof",
+            Tab::Preview => "Prev",
+            Tab::Histogram => "Hist",
+            other => other.title(),
         }
     }
 }
@@ -62,14 +77,19 @@ pub struct ResultsPane {
     pub adu: bool,
     /// The Profile draws the chosen raw frame over the master (`v`).
     pub profile_raw: bool,
-    /// A value being typed on the pane's last line (`g`, `a`).
+    /// A value being typed on the pane's last line (`g`, `a`, `M`).
     pub prompt: Option<Prompt>,
+    /// The Preview shows statistics of the box about the cursor (`m`) or of a section
+    /// (`M`).
+    pub stats: Option<StatsOf>,
     pub result: Option<Arc<StackResult>>,
     /// The last stack failed with this message (results, if any, are from before).
     pub failed: Option<String>,
     /// Parameters changed since `result` was computed.
     pub stale: bool,
     pub frames_table: TableState,
+    /// The Defects tab's line.
+    pub defects_table: TableState,
     /// First QC row shown when the table is taller than the pane (80×24 shows about ten
     /// of its rows); kept across re-stacks so a row being watched while tuning stays put.
     pub qc_scroll: usize,
@@ -193,6 +213,18 @@ impl ResultsPane {
         self.result.as_ref()?.image(self.extension)
     }
 
+    /// The section the Preview's statistics are of, if shown.
+    pub fn stats_section(&self) -> Option<Section> {
+        let master = &self.shown()?.outcome.master;
+        match self.stats? {
+            StatsOf::Cursor => Some(Section::about(
+                self.cursor_pixel()?,
+                (master.cols(), master.rows()),
+            )),
+            StatsOf::Fixed(section) => Some(section),
+        }
+    }
+
     /// The Preview's cursor, clamped to the shown image (the middle when unset).
     pub fn cursor_pixel(&self) -> Option<(usize, usize)> {
         let master = &self.shown()?.outcome.master;
@@ -253,6 +285,18 @@ impl ResultsPane {
             Axis::Columns => (x, i),
             Axis::Rows => (i, y),
         });
+    }
+
+    /// Zooms in until a pixel is at least `dots` drawn pixels wide (within the deepest
+    /// zoom), in an image area `width × height` cells.
+    pub fn zoom_to_dots(&mut self, dots: f64, width: u16, height: u16) {
+        let Some(master) = self.shown().map(|i| &i.outcome.master) else {
+            return;
+        };
+        let fit = fit_scale(master.cols(), master.rows(), width, height);
+        let wanted = (fit * dots).log2().ceil().max(0.0) as u32;
+        self.zoom = self.zoom.max(wanted);
+        self.zoom_by(0, width, height);
     }
 
     /// Steps the profiled row/column, starting from the first when showing the mean.

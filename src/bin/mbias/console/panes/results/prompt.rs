@@ -3,7 +3,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::ResultsPane;
+use super::{ResultsPane, Section, StatsOf};
 use crate::console::panes::Request;
 use crate::console::status::Notice;
 use crate::console::view::Axis;
@@ -17,6 +17,8 @@ pub enum Asks {
     Line,
     /// How many rows (or columns) the Profile averages.
     Band,
+    /// A section for statistics, `[x1:x2,y1:y2]`.
+    Section,
 }
 
 /// A value being typed.
@@ -58,6 +60,7 @@ impl ResultsPane {
             Asks::Pixel => format!("go to pixel x y (1–{cols}, 1–{rows})"),
             Asks::Line => format!("go to {line} (1–{len})"),
             Asks::Band => format!("{line}s to average about the cursor's (1–{len})"),
+            Asks::Section => format!("statistics of section [x1:x2,y1:y2] (1–{cols}, 1–{rows})"),
         }
     }
 
@@ -109,6 +112,23 @@ impl ResultsPane {
             (Asks::Band, Some(&[width])) if within(width, across) => {
                 self.band = width;
                 self.line = true;
+                Request::Nothing
+            }
+            (Asks::Section, Some(&[x0, x1, y0, y1]))
+                if x0 <= x1
+                    && y0 <= y1
+                    && within(x0, cols)
+                    && within(x1, cols)
+                    && within(y0, rows)
+                    && within(y1, rows) =>
+            {
+                self.stats = Some(StatsOf::Fixed(Section {
+                    x0: x0 - 1,
+                    x1: x1 - 1,
+                    y0: y0 - 1,
+                    y1: y1 - 1,
+                }));
+                self.cursor = Some(((x0 + x1) / 2 - 1, (y0 + y1) / 2 - 1));
                 Request::Nothing
             }
             _ => refuse(format!(

@@ -13,7 +13,9 @@ use super::draw::preview_split;
 use super::halfblock::{
     HalfBlock, MasterWindow, Plane, Source, Stretch, drawn_limits, placement, resolve_marks,
 };
+use super::stats::{Section, stats};
 use super::{Window, inspector, magnification};
+use crate::console::defects::DefectKind;
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
@@ -218,6 +220,8 @@ pub struct Look {
     pub marks: BadMarks,
     /// Whether the pixel-stack inspector shows beside the image.
     pub inspect: bool,
+    /// The section whose statistics show under the readout.
+    pub stats: Option<Section>,
 }
 
 /// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout,
@@ -229,9 +233,10 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     if let Some(panel) = panel {
         inspector::draw(frame, theme, result, look.cursor, panel);
     }
-    let [image, readout, legend] = Layout::vertical([
+    let [image, readout, stats_line, legend] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
+        Constraint::Length(u16::from(look.stats.is_some())),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -343,6 +348,31 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
         master.errs[[cy, cx]],
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
+    if let Some(section) = look.stats {
+        let unit = match plane {
+            Plane::Rejections(_) => "frames",
+            _ => "e-",
+        };
+        let values = (section.y0..=section.y1)
+            .flat_map(|r| (section.x0..=section.x1).map(move |c| (r, c)))
+            .map(|(r, c)| plane.at(r, c));
+        let text = match stats(values) {
+            Some(s) => format!(
+                "{} {} px: mean {:.3} median {:.3} σ {:.3} robust σ {:.3} min {:.3} max {:.3} {unit} · bad {}",
+                section.fits(),
+                s.good + s.bad,
+                s.mean,
+                s.median,
+                s.std,
+                s.robust_std,
+                s.min,
+                s.max,
+                s.bad
+            ),
+            None => format!("{}: no good pixel", section.fits()),
+        };
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.header)), stats_line);
+    }
     let shown = match (plane, raw) {
         (Plane::Raw(_), Some(f)) => format!("raw {}/{} {}", shown_frame + 1, frames.len(), f.name),
         (Plane::MinusMaster(..), Some(f)) => {
@@ -470,4 +500,66 @@ pub fn frames(
         .map(|l| 1 + ((l - min) * 1000.0) as u64)
         .collect();
     frame.render_widget(Sparkline::default().data(&data).style(theme.gauge), spark);
+}
+
+/// The master's bad pixels grouped (columns, rows, clusters, single pixels), one line
+/// each; Enter shows the chosen one in the Preview.
+pub fn defects(
+    frame: &mut Frame,
+    theme: &Theme,
+    result: &ImageResult,
+    table_state: &mut TableState,
+    area: Rect,
+) {
+    let defects = &result.view.defects;
+    let count = |kind: DefectKind| defects.iter().filter(|d| d.kind == kind).count();
+    let bad: usize = defects.iter().map(|d| d.count).sum();
+    let [caption, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let text = if defects.is_empty() {
+        "no bad pixel".to_string()
+    } else {
+        format!(
+            "{bad} bad pixels: {} column(s), {} row(s), {} cluster(s), {} single · ↑↓ choose · Enter shows it",
+            count(DefectKind::Column),
+            count(DefectKind::Row),
+            count(DefectKind::Cluster),
+            count(DefectKind::Pixel),
+        )
+    };
+    frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), caption);
+    if table_state.selected().is_none() && !defects.is_empty() {
+        table_state.select(Some(0));
+    }
+    let rows: Vec<Row> = defects
+        .iter()
+        .map(|d| {
+            let section = Section {
+                x0: d.x0,
+                x1: d.x1,
+                y0: d.y0,
+                y1: d.y1,
+            };
+            let (x, y) = d.at;
+            Row::new(vec![
+                d.kind.name().to_string(),
+                section.fits(),
+                format!("x {} y {}", x + 1, y + 1),
+                d.count.to_string(),
+            ])
+        })
+        .collect();
+    let header = Row::new(["kind", "FITS section", "shown at", "pixels"]).style(theme.header);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(24),
+            Constraint::Length(16),
+            Constraint::Length(8),
+        ],
+    )
+    .header(header)
+    .row_highlight_style(theme.cursor);
+    frame.render_stateful_widget(table, table_area, table_state);
 }

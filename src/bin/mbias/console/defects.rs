@@ -1,0 +1,209 @@
+//! A master's bad pixels grouped as an instrument scientist names them: bad columns (and
+//! rows), clusters, and single pixels, for the Defects tab's list.
+
+use ndarray::Array2;
+
+/// What kind of defect a group of bad pixels is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefectKind {
+    /// A run of bad pixels down one column.
+    Column,
+    /// A run of bad pixels along one row.
+    Row,
+    /// Touching bad pixels that are neither.
+    Cluster,
+    /// A bad pixel alone.
+    Pixel,
+}
+
+impl DefectKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DefectKind::Column => "column",
+            DefectKind::Row => "row",
+            DefectKind::Cluster => "cluster",
+            DefectKind::Pixel => "pixel",
+        }
+    }
+}
+
+/// One group of bad pixels: its kind, its bounding box (0-based, inclusive), how many
+/// bad pixels it holds, and one of them to show it by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defect {
+    pub kind: DefectKind,
+    pub x0: usize,
+    pub x1: usize,
+    pub y0: usize,
+    pub y1: usize,
+    pub count: usize,
+    /// A bad pixel of the group (column, row): the first from the middle of a line, the
+    /// first in FITS order of a cluster.
+    pub at: (usize, usize),
+}
+
+/// Bad pixels in a line at least this long make a bad column (or row).
+pub const LINE_RUN: usize = 8;
+
+/// Good pixels a bad column may hold in a row and still be one column (a real bad column
+/// has a few pixels that happen to fall within the clip).
+const LINE_GAP: usize = 3;
+
+/// The bad pixels of `qual` (non-zero = bad) grouped: columns and rows first (runs of at
+/// least [`LINE_RUN`], gaps of up to [`LINE_GAP`] good pixels bridged), then what is left as 8-connected clusters, largest first, then
+/// single pixels in FITS order (by row, then column).
+pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
+    let (rows, cols) = qual.dim();
+    let mut taken = Array2::from_elem((rows, cols), false);
+    let mut defects = Vec::new();
+    for x in 0..cols {
+        for (y0, y1, count) in runs(rows, |y| qual[[y, x]] != 0) {
+            let middle = ((y0 + y1) / 2..=y1)
+                .find(|&y| qual[[y, x]] != 0)
+                .unwrap_or(y0);
+            defects.push(line(
+                DefectKind::Column,
+                (x, x),
+                (y0, y1),
+                count,
+                (x, middle),
+            ));
+            (y0..=y1).for_each(|y| taken[[y, x]] = qual[[y, x]] != 0);
+        }
+    }
+    for y in 0..rows {
+        for (x0, x1, count) in runs(cols, |x| qual[[y, x]] != 0 && !taken[[y, x]]) {
+            let middle = ((x0 + x1) / 2..=x1)
+                .find(|&x| qual[[y, x]] != 0 && !taken[[y, x]])
+                .unwrap_or(x0);
+            defects.push(line(DefectKind::Row, (x0, x1), (y, y), count, (middle, y)));
+            (x0..=x1).for_each(|x| taken[[y, x]] |= qual[[y, x]] != 0);
+        }
+    }
+    let mut clusters = Vec::new();
+    let mut singles = Vec::new();
+    let mut stack = Vec::new();
+    for ((y, x), &q) in qual.indexed_iter() {
+        if q == 0 || taken[[y, x]] {
+            continue;
+        }
+        let mut found = line(DefectKind::Cluster, (x, x), (y, y), 0, (x, y));
+        taken[[y, x]] = true;
+        stack.push((y, x));
+        while let Some((y, x)) = stack.pop() {
+            found.count += 1;
+            (found.x0, found.x1) = (found.x0.min(x), found.x1.max(x));
+            (found.y0, found.y1) = (found.y0.min(y), found.y1.max(y));
+            for ny in y.saturating_sub(1)..=(y + 1).min(rows - 1) {
+                for nx in x.saturating_sub(1)..=(x + 1).min(cols - 1) {
+                    if qual[[ny, nx]] != 0 && !taken[[ny, nx]] {
+                        taken[[ny, nx]] = true;
+                        stack.push((ny, nx));
+                    }
+                }
+            }
+        }
+        if found.count == 1 {
+            found.kind = DefectKind::Pixel;
+            singles.push(found);
+        } else {
+            clusters.push(found);
+        }
+    }
+    clusters.sort_by_key(|c| std::cmp::Reverse(c.count));
+    defects.extend(clusters);
+    defects.extend(singles);
+    defects
+}
+
+/// A defect of `kind` over the given box holding `count` bad pixels, shown by `at`.
+fn line(
+    kind: DefectKind,
+    (x0, x1): (usize, usize),
+    (y0, y1): (usize, usize),
+    count: usize,
+    at: (usize, usize),
+) -> Defect {
+    Defect {
+        kind,
+        x0,
+        x1,
+        y0,
+        y1,
+        count,
+        at,
+    }
+}
+
+/// The runs (start, end inclusive, bad count) at least [`LINE_RUN`] long in `0..len`
+/// where `bad` holds, bridging up to [`LINE_GAP`] indices where it does not.
+fn runs(len: usize, bad: impl Fn(usize) -> bool) -> Vec<(usize, usize, usize)> {
+    let mut found = Vec::new();
+    // The open run: its start, its last bad index, its bad count.
+    let mut open: Option<(usize, usize, usize)> = None;
+    for i in 0..len {
+        if !bad(i) {
+            continue;
+        }
+        open = match open {
+            Some((start, last, count)) if i - last - 1 <= LINE_GAP => Some((start, i, count + 1)),
+            previous => {
+                found.extend(previous.filter(|(s, e, _)| e - s + 1 >= LINE_RUN));
+                Some((i, i, 1))
+            }
+        };
+    }
+    found.extend(open.filter(|(s, e, _)| e - s + 1 >= LINE_RUN));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_rows_clusters_and_single_pixels() {
+        let mut qual = Array2::<u8>::zeros((30, 40));
+        // A bad column x 5 (FITS 6), rows 2–21 but for a good pixel at row 9; a row y 25,
+        // x 10–19; a 2 × 2 cluster at
+        // (30, 10); an L of three at (35, 3); single pixels at (0, 0) and (39, 29); a short
+        // run of 3 in column 20 is a cluster, not a column.
+        (2..22).for_each(|y| qual[[y, 5]] = u8::from(y != 9));
+        (10..20).for_each(|x| qual[[25, x]] = 1);
+        for (y, x) in [
+            (10, 30),
+            (10, 31),
+            (11, 30),
+            (11, 31),
+            (3, 35),
+            (4, 35),
+            (4, 36),
+        ] {
+            qual[[y, x]] = 1;
+        }
+        (14..17).for_each(|y| qual[[y, 20]] = 1);
+        qual[[0, 0]] = 1;
+        qual[[29, 39]] = 1;
+        let found = group(&qual);
+        let summary: Vec<(DefectKind, usize, usize, usize)> = found
+            .iter()
+            .map(|d| (d.kind, d.x0, d.y0, d.count))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (DefectKind::Column, 5, 2, 19),
+                (DefectKind::Row, 10, 25, 10),
+                (DefectKind::Cluster, 30, 10, 4),
+                (DefectKind::Cluster, 35, 3, 3),
+                (DefectKind::Cluster, 20, 14, 3),
+                (DefectKind::Pixel, 0, 0, 1),
+                (DefectKind::Pixel, 39, 29, 1),
+            ]
+        );
+        let total: usize = found.iter().map(|d| d.count).sum();
+        assert_eq!(total, qual.iter().filter(|&&q| q != 0).count());
+        assert_eq!(found[0].at, (5, 11));
+        assert!(found.iter().all(|d| qual[[d.at.1, d.at.0]] != 0));
+    }
+}

@@ -1,0 +1,140 @@
+//! Statistics where the operator points, as IRAF's imexamine `m` gives them: of a box
+//! about the Preview's cursor (`m`) or of a typed FITS section (`M`), over the image the
+//! Preview shows, its bad pixels counted apart.
+
+use mbias::algorithm::numerics::MAD_TO_STD;
+
+/// A rectangle of pixels, 0-based and inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub x0: usize,
+    pub x1: usize,
+    pub y0: usize,
+    pub y1: usize,
+}
+
+/// The side of the box about the cursor, imexamine's default 5 doubled and made odd so the
+/// cursor is its centre.
+pub const BOX: usize = 11;
+
+impl Section {
+    /// The box of side [`BOX`] about (`x`, `y`), cut to a `cols × rows` frame.
+    pub fn about((x, y): (usize, usize), (cols, rows): (usize, usize)) -> Section {
+        let half = BOX / 2;
+        Section {
+            x0: x.saturating_sub(half),
+            x1: (x + half).min(cols.saturating_sub(1)),
+            y0: y.saturating_sub(half),
+            y1: (y + half).min(rows.saturating_sub(1)),
+        }
+    }
+
+    /// FITS's spelling, 1-based: `[x0:x1,y0:y1]`.
+    pub fn fits(&self) -> String {
+        format!(
+            "[{}:{},{}:{}]",
+            self.x0 + 1,
+            self.x1 + 1,
+            self.y0 + 1,
+            self.y1 + 1
+        )
+    }
+}
+
+/// Which area the statistics are of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsOf {
+    /// The box about the cursor, following it.
+    Cursor,
+    /// A typed section.
+    Fixed(Section),
+}
+
+/// The statistics of an area's good pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    pub good: usize,
+    pub bad: usize,
+    pub mean: f64,
+    pub median: f64,
+    pub std: f64,
+    /// 1.4826 × the median absolute deviation: the spread without its outliers.
+    pub robust_std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// The statistics of `values` (`None` for a bad pixel); `None` when none is good.
+pub fn stats(values: impl Iterator<Item = Option<f32>>) -> Option<Stats> {
+    let mut bad = 0;
+    let mut good: Vec<f64> = Vec::new();
+    for v in values {
+        match v.filter(|v| v.is_finite()) {
+            Some(v) => good.push(f64::from(v)),
+            None => bad += 1,
+        }
+    }
+    if good.is_empty() {
+        return None;
+    }
+    let n = good.len() as f64;
+    let mean = good.iter().sum::<f64>() / n;
+    let std = (good.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    good.sort_unstable_by(f64::total_cmp);
+    let median = middle(&good);
+    let mut deviations: Vec<f64> = good.iter().map(|v| (v - median).abs()).collect();
+    deviations.sort_unstable_by(f64::total_cmp);
+    Some(Stats {
+        good: good.len(),
+        bad,
+        mean,
+        median,
+        std,
+        robust_std: middle(&deviations) * MAD_TO_STD,
+        min: good[0],
+        max: good[good.len() - 1],
+    })
+}
+
+/// The median of sorted values.
+fn middle(sorted: &[f64]) -> f64 {
+    let m = sorted.len();
+    if m % 2 == 1 {
+        sorted[m / 2]
+    } else {
+        0.5 * (sorted[m / 2 - 1] + sorted[m / 2])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_by_hand() {
+        // 1, 2, 3, 4, 100 and one bad pixel: mean 22, median 3, population std
+        // √(((−21)² + (−20)² + (−19)² + (−18)² + 78²) / 5) = √1522 = 39.0128…, MAD 1.
+        let values = [1.0, 2.0, 3.0, 4.0, 100.0]
+            .map(Some)
+            .into_iter()
+            .chain([None]);
+        let s = stats(values).unwrap();
+        assert_eq!((s.good, s.bad), (5, 1));
+        assert_eq!((s.mean, s.median, s.min, s.max), (22.0, 3.0, 1.0, 100.0));
+        assert!((s.std - 1522f64.sqrt()).abs() < 1e-12, "{}", s.std);
+        assert_eq!(s.robust_std, MAD_TO_STD);
+        assert_eq!(stats([None, Some(f32::NAN)].into_iter()), None);
+    }
+
+    #[test]
+    fn the_box_is_centred_and_cut_to_the_frame() {
+        let inside = Section::about((20, 20), (100, 50));
+        assert_eq!(
+            (inside.x0, inside.x1, inside.y0, inside.y1),
+            (15, 25, 15, 25)
+        );
+        assert_eq!(inside.fits(), "[16:26,16:26]");
+        let corner = Section::about((0, 49), (100, 50));
+        assert_eq!((corner.x0, corner.x1, corner.y0, corner.y1), (0, 5, 44, 49));
+    }
+}
