@@ -5,7 +5,7 @@
 //! worked out again here.
 
 use mbias::algorithm::{BadBecause, PixelInspection, Verdict};
-use mbias::params::Rejection;
+use mbias::params::{Combine, Rejection};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -17,7 +17,7 @@ use crate::console::text::middle;
 use crate::console::theme::Theme;
 
 /// Columns the inspector takes beside the image on a wide pane.
-pub const WIDTH: u16 = 60;
+pub const WIDTH: u16 = 70;
 
 /// Draws the inspection of master pixel `cursor` (column, row; 0-based) in `area`.
 pub fn draw(
@@ -72,14 +72,20 @@ fn lines(
         theme.dim,
     ));
     // The result comes first: it is what the operator asked about.
-    out.extend(result_lines(theme, seen, master.mean_level));
+    out.extend(result_lines(
+        theme,
+        seen,
+        master.method.combine,
+        master.mean_level,
+    ));
     let rounds = rounds(seen, master.method.rejection);
     let width = usize::from(area.width);
-    let name_width = width.saturating_sub(43).clamp(8, 24);
+    let name_width = width.saturating_sub(53).clamp(8, 24);
+    let gain = result.loaded.set.plan.gain;
     out.push(Line::styled(
         format!(
-            "{:>3} {:<name_width$} {:>10} {:>9} {:>4} {}",
-            "#", "frame", "e-", "−level", "own", "stack"
+            "{:>3} {:<name_width$} {:>10} {:>9} {:>9} {:>4} {}",
+            "#", "frame", "e-", "ADU", "−level", "own", "stack"
         ),
         theme.header,
     ));
@@ -95,11 +101,12 @@ fn lines(
         let (verdict, style) = verdict_text(theme, f.verdict, seen.stack.is_some());
         out.push(Line::from(vec![
             Span::raw(format!(
-                "{:>3} {:<name_width$} {:>10.2} {:>+9.2} {:>4} ",
+                "{:>3} {:<name_width$} {:>10} {:>9} {:>9} {:>4} ",
                 k + 1,
                 middle(&f.name, name_width),
-                f.electrons,
-                f.noise,
+                number(f64::from(f.electrons), 10, false),
+                number(f64::from(f.electrons) / gain, 9, false),
+                number(f64::from(f.noise), 9, true),
                 if f.frame_clipped { "clip" } else { "" },
             )),
             Span::styled(verdict, style),
@@ -120,12 +127,19 @@ fn lines(
 }
 
 /// The master's value at the pixel and how it came about.
-fn result_lines(theme: &Theme, seen: &PixelInspection, level: f64) -> Vec<Line<'static>> {
+fn result_lines(
+    theme: &Theme,
+    seen: &PixelInspection,
+    combine: Combine,
+    level: f64,
+) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let combined = match &seen.stack {
         Some(stack) if stack.used > 0 => format!(
-            "mean of {} kept {:+.3} e- + level {level:.3}",
-            stack.used, stack.combined
+            "{} of {} kept {:+.3} e- + level {level:.3}",
+            combine.name(),
+            stack.used,
+            stack.combined
         ),
         Some(_) => "no value kept".to_string(),
         None => "one frame, passed through unclipped".to_string(),
@@ -147,8 +161,9 @@ fn result_lines(theme: &Theme, seen: &PixelInspection, level: f64) -> Vec<Line<'
             BadBecause::EveryFrameMasked => "every frame's own clip masked it".to_string(),
             BadBecause::NoFrameKept => "the stack kept no frame".to_string(),
             BadBecause::PostClip(b) => format!(
-                "the post-stack clip ({:+.2} … {:+.2}) rejected it",
-                b.lower, b.upper
+                "the post-stack clip ({} … {}) rejected it",
+                number(b.lower, 0, true),
+                number(b.upper, 0, true)
             ),
         };
         out.push(Line::styled(format!("bad: {why}"), theme.fail));
@@ -169,16 +184,35 @@ fn rounds(seen: &PixelInspection, rejection: Rejection) -> Vec<Line<'static>> {
         .enumerate()
         .map(|(i, r)| {
             Line::raw(format!(
-                "round {}: centre {:+.2} {spread} {:.2} → {:+.2} … {:+.2}, {} kept",
+                "round {}: centre {} {spread} {} → {} … {}, {} kept",
                 i + 1,
-                r.centre,
-                r.spread,
-                r.lower,
-                r.upper,
+                number(r.centre, 0, true),
+                number(r.spread, 0, false),
+                number(r.lower, 0, true),
+                number(r.upper, 0, true),
                 r.kept
             ))
         })
         .collect()
+}
+
+/// `v` in at most `width` characters where it can be (two decimals, or three significant
+/// digits with an exponent for a value as large as a wrapped 32-bit pixel), with its sign
+/// if `signed`.
+fn number(v: f64, width: usize, signed: bool) -> String {
+    let fixed = if signed {
+        format!("{v:+.2}")
+    } else {
+        format!("{v:.2}")
+    };
+    if fixed.chars().count() <= width.max(9) {
+        return fixed;
+    }
+    if signed {
+        format!("{v:+.3e}")
+    } else {
+        format!("{v:.3e}")
+    }
 }
 
 /// A verdict in words, and how it is drawn.
