@@ -88,6 +88,8 @@ pub struct Settings {
     pub combine: Option<Combine>,
     /// `mbias.output-dir`: where `stack` writes when no `-o` is given.
     pub output_dir: Option<PathBuf>,
+    /// `mbias.graphics`: how the console draws images; `None` = [`Graphics::Auto`].
+    pub graphics: Option<Graphics>,
     /// `mbias.static-calibrations`: a soxspipe `resources/static_calibrations` folder
     /// (with `soxs/` and `xsh/`), whose bad-pixel maps soxspipe uses.
     pub static_calibrations: Option<PathBuf>,
@@ -167,16 +169,45 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 8] = [
+const MBIAS_KEYS: [&str; 9] = [
     "recipe",
     "static-calibrations",
     "numerics",
     "rejection",
     "combine",
     "output-dir",
+    "graphics",
     "profile",
     "detectors",
 ];
+
+/// How the console draws images: through the terminal's graphics protocol where it has
+/// one, or always with half blocks (two pixels a character cell, which works anywhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Graphics {
+    /// kitty, iTerm2 or sixel when the terminal says it has one, half blocks otherwise.
+    #[default]
+    Auto,
+    HalfBlocks,
+    Kitty,
+    Iterm2,
+    Sixel,
+}
+
+impl Graphics {
+    pub const EXPECTED: &'static str = "auto, half-blocks, kitty, iterm2 or sixel";
+
+    pub fn from_name(name: &str) -> Option<Graphics> {
+        Some(match name {
+            "auto" => Graphics::Auto,
+            "half-blocks" => Graphics::HalfBlocks,
+            "kitty" => Graphics::Kitty,
+            "iterm2" => Graphics::Iterm2,
+            "sixel" => Graphics::Sixel,
+            _ => return None,
+        })
+    }
+}
 
 /// Every key of the `mbias` block: its own and the rejection methods' parameters.
 fn mbias_keys() -> Vec<&'static str> {
@@ -201,6 +232,7 @@ impl Default for Settings {
             rejection_parameters: BTreeMap::new(),
             combine: None,
             output_dir: None,
+            graphics: None,
             static_calibrations: None,
             detectors: Vec::new(),
             profile: None,
@@ -406,6 +438,15 @@ impl Settings {
                             Value::Null => None,
                             Value::String(s) => Some(PathBuf::from(s)),
                             _ => return Err(SettingsError::invalid(&path, "a folder path", v)),
+                        }
+                    }
+                    "graphics" => {
+                        settings.graphics = match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(Graphics::from_name(s).ok_or_else(|| {
+                                SettingsError::invalid(&path, Graphics::EXPECTED, v)
+                            })?),
+                            _ => return Err(SettingsError::invalid(&path, Graphics::EXPECTED, v)),
                         }
                     }
                     "profile" => {
@@ -1025,6 +1066,16 @@ soxs-mbias:
         assert_eq!(example.rejection, Some(Rejection::MadSigma));
         assert_eq!(example.combine, Some(Combine::Mean));
         assert_eq!(example.output_dir, builtin.output_dir);
+        assert_eq!(example.graphics, Some(Graphics::Auto));
+    }
+
+    #[test]
+    fn graphics_take_their_names_and_refuse_others() {
+        let mut s = Settings::default();
+        s.apply_override("graphics=half-blocks").unwrap();
+        assert_eq!(s.graphics, Some(Graphics::HalfBlocks));
+        let e = s.apply_override("graphics=vga").unwrap_err().to_string();
+        assert!(e.contains("half-blocks"), "{e}");
     }
 
     #[test]

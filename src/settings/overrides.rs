@@ -93,6 +93,9 @@ impl Settings {
         if patch.output_dir.is_some() {
             self.output_dir = patch.output_dir;
         }
+        if patch.graphics.is_some() {
+            self.graphics = patch.graphics;
+        }
         if patch.static_calibrations.is_some() {
             self.static_calibrations = patch.static_calibrations;
         }

@@ -13,10 +13,12 @@
 //! alike), [`status`] is the status bar, [`overlay`] the help, the confirmations and the
 //! [`header_view`],
 //! [`msg`] the messages and effects, [`view`] what the worker derives from a master for
-//! drawing (with [`defects`], its bad pixels grouped), and [`theme`] the styles.
+//! drawing (with [`defects`], its bad pixels grouped), [`graphics`] the terminal's image
+//! protocols, and [`theme`] the styles.
 
 pub mod app;
 pub mod defects;
+pub mod graphics;
 pub mod header_view;
 pub mod keymap;
 pub mod layout;

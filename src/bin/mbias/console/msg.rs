@@ -12,6 +12,7 @@ use mbias::settings::Resolved;
 use mbias::verify::Plan;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
+use super::graphics::{Encoded, ImageKey};
 use super::view::ResultView;
 
 pub type JobId = u64;
@@ -29,6 +30,8 @@ pub enum Msg {
     /// SIGTERM, SIGINT or SIGHUP: leave at once, no questions (there may be no one to
     /// answer them).
     Signal(i32),
+    /// A Preview image encoded for the terminal's graphics protocol.
+    Encoded(Encoded),
 }
 
 /// A folder entry as the browser lists it.
@@ -188,6 +191,11 @@ pub enum Effect {
         overwrite: bool,
         /// The settings file's text.
         text: String,
+    },
+    /// Make and encode the Preview image of `key` for the terminal's graphics protocol.
+    EncodeImage {
+        key: ImageKey,
+        result: Arc<StackResult>,
     },
     Quit,
 }

@@ -19,9 +19,11 @@ use mbias::settings::Resolved;
 use mbias::verify;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
+use ratatui_image::picker::Picker;
 use rayon::prelude::*;
 
 use super::app::App;
+use super::graphics::{self, Encoded};
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, JobId, Msg, StackFailure, StackResult,
     StackSource, WriteFailure,
@@ -42,6 +44,9 @@ pub fn run(
     initial: Vec<Effect>,
 ) -> std::io::Result<Option<i32>> {
     let (tx, rx) = mpsc::channel::<Msg>();
+    // Asked before the input is read: the terminal's answer comes on the input.
+    let picker = graphics::picker(app.settings.graphics.unwrap_or_default());
+    app.graphics = picker.is_some();
     spawn_input(tx.clone());
     spawn_signals(tx.clone());
     spawn_watch(tx.clone());
@@ -50,6 +55,7 @@ pub fn run(
         cancels: HashMap::new(),
         scan: None,
         writes: Vec::new(),
+        picker,
     };
     let size = terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
@@ -143,6 +149,8 @@ struct Jobs {
     /// Product and settings writes: waited for on the way out, so a quit never leaves a
     /// half-written file (each is short and ends in a rename or a removal).
     writes: Vec<thread::JoinHandle<()>>,
+    /// The terminal's graphics protocol, if it has one.
+    picker: Option<Picker>,
 }
 
 impl Jobs {
@@ -223,6 +231,17 @@ impl Jobs {
                         &path, overwrite, &text,
                     ))));
                 }));
+            }
+            Effect::EncodeImage { key, result } => {
+                let Some(picker) = self.picker.clone() else {
+                    return;
+                };
+                thread::spawn(move || {
+                    let protocol = result
+                        .image(key.extension)
+                        .and_then(|image| graphics::encode(&picker, image, &key.look, key.area));
+                    let _ = tx.send(Msg::Encoded(Encoded { key, protocol }));
+                });
             }
             Effect::Quit => {}
         }

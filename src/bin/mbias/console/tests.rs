@@ -1950,3 +1950,78 @@ fn a_click_on_the_image_puts_the_cursor_there_and_the_wheel_zooms() {
     ));
     assert_eq!(app.results.zoom, 0);
 }
+
+// ---- graphics protocols -------------------------------------------------------------
+
+/// A picker that speaks `protocol` whatever the terminal (the tests have none).
+fn picker(protocol: ratatui_image::picker::ProtocolType) -> ratatui_image::picker::Picker {
+    let mut picker = ratatui_image::picker::Picker::halfblocks();
+    picker.set_protocol_type(protocol);
+    picker
+}
+
+#[test]
+fn the_preview_is_encoded_off_the_ui_thread_only_when_its_view_changes() {
+    use ratatui_image::picker::ProtocolType;
+    let mut app = on_preview();
+    app.graphics = true;
+    // The view is new: one image to make, and no second while it is being made.
+    let effects = app.update(Msg::Resize(120, 40));
+    let Some(Effect::EncodeImage { key, result }) = effects.into_iter().next() else {
+        panic!("an image to encode");
+    };
+    assert!(app.update(Msg::Tick(Instant::now())).is_empty());
+    // What the runtime's worker does, with kitty's protocol.
+    let protocol = super::graphics::encode(
+        &picker(ProtocolType::Kitty),
+        result.image(key.extension).unwrap(),
+        &key.look,
+        key.area,
+    );
+    assert!(protocol.is_some());
+    app.update(Msg::Encoded(super::graphics::Encoded {
+        key: key.clone(),
+        protocol,
+    }));
+    // Drawn with the protocol: kitty's escape sequence is in the buffer, not half blocks.
+    let terminal = render(&mut app, 120, 40);
+    let text: String = terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("\u{1b}_G"), "kitty's image is drawn");
+    assert!(!text.contains('▀'), "no half blocks under it");
+    // Nothing changed: nothing to encode. A zoom is a new view.
+    assert!(app.update(Msg::Tick(Instant::now())).is_empty());
+    let effects = app.update(ch('+'));
+    assert!(
+        matches!(&effects[..], [Effect::EncodeImage { key: new, .. }] if new.look.zoom == 1),
+        "{effects:?}"
+    );
+    // Until the new image comes, the half blocks show the new view.
+    assert!(text_of(&mut app, 120, 40).contains('▀'));
+    // Every protocol encodes the view.
+    for protocol in [ProtocolType::Sixel, ProtocolType::Iterm2] {
+        assert!(
+            super::graphics::encode(
+                &picker(protocol),
+                result.image(key.extension).unwrap(),
+                &key.look,
+                key.area
+            )
+            .is_some(),
+            "{protocol:?}"
+        );
+    }
+}
+
+#[test]
+fn without_graphics_nothing_is_encoded() {
+    let mut app = on_preview();
+    assert!(!app.graphics);
+    assert!(app.update(Msg::Resize(120, 40)).is_empty());
+    assert!(app.update(ch('+')).is_empty());
+}

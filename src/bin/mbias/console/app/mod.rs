@@ -91,6 +91,9 @@ pub struct App {
     pub restack_at: Option<Instant>,
     /// The terminal's size, for mouse hit-testing with the same layout `draw` uses.
     pub area: Rect,
+    /// The terminal draws images with a graphics protocol (the runtime found one), so
+    /// the Preview's image is encoded on a worker when its view changes.
+    pub graphics: bool,
     next_id: JobId,
 }
 
@@ -127,6 +130,7 @@ impl App {
             loaded: None,
             restack_at: None,
             area: Rect::new(0, 0, 120, 40),
+            graphics: false,
             next_id: 0,
         };
         if let Start::Sof(sof) = &start {
@@ -155,6 +159,28 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut effects = self.on_msg(msg);
+        effects.extend(self.encode_image());
+        effects
+    }
+
+    /// A new Preview image to encode, when the terminal shows images and the one on
+    /// screen is not the Preview's view (one at a time: a newer view waits for the one
+    /// being made).
+    fn encode_image(&mut self) -> Option<Effect> {
+        if !self.graphics || self.results.graphic_pending.is_some() {
+            return None;
+        }
+        let key = self.results.image_key(self.areas().results)?;
+        if self.results.graphic.as_ref().map(|g| &g.key) == Some(&key) {
+            return None;
+        }
+        let result = self.results.result.clone()?;
+        self.results.graphic_pending = Some(key.clone());
+        Some(Effect::EncodeImage { key, result })
+    }
+
+    fn on_msg(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Mouse(mouse) => self.on_mouse(mouse),
@@ -168,6 +194,11 @@ impl App {
             Msg::Signal(signal) => {
                 self.signalled = Some(signal);
                 vec![Effect::Quit]
+            }
+            Msg::Encoded(encoded) => {
+                self.results.graphic_pending = None;
+                self.results.graphic = Some(encoded);
+                Vec::new()
             }
         }
     }

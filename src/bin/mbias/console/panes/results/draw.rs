@@ -129,18 +129,11 @@ impl Draw for ResultsPane {
                 profile::draw(frame, &theme, image, look, body);
             }
             Tab::Preview => {
-                let look = tabs::Look {
-                    cursor: self.cursor_pixel().unwrap_or((0, 0)),
-                    zoom: self.zoom,
-                    limits: self.limits,
-                    transfer: self.transfer,
-                    image: self.image_of,
-                    frame: self.raw_frame,
-                    marks: self.marks,
-                    inspect: self.inspect,
-                    stats: self.stats_section(),
+                let Some(look) = self.look() else {
+                    return;
                 };
-                tabs::preview(frame, &theme, image, look, body)
+                let graphic = self.graphic_for(area);
+                tabs::preview(frame, &theme, image, look, graphic, body)
             }
             Tab::Histogram => tabs::histogram(frame, &theme, image, body),
             Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),

@@ -350,6 +350,11 @@ impl HalfBlock<'_> {
         }
     }
 
+    /// The colour of drawn pixel (`x`, `y` from the top) of a `w × h` drawing.
+    pub fn colour_at(&self, x: usize, y: usize, w: usize, h: usize) -> Color {
+        self.shade(x, y, w, h).colour()
+    }
+
     fn shade(&self, x: usize, y: usize, w: usize, h: usize) -> Shade {
         let on_cursor = match &self.source {
             Source::Fit(_) => self.cursor == Some((x, y)),

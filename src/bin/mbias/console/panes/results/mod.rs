@@ -2,6 +2,7 @@
 
 mod draw;
 mod halfblock;
+mod image_view;
 mod input;
 mod inspector;
 mod profile;
@@ -15,9 +16,11 @@ use ratatui::layout::{Position, Rect};
 use ratatui::widgets::TableState;
 
 use halfblock::{Source, placement};
+pub use image_view::{ImageView, Look};
 pub use prompt::{Asks, Prompt};
 pub use stats::{Section, StatsOf};
 
+use crate::console::graphics::{Encoded, ImageKey};
 use crate::console::msg::{ImageResult, StackResult};
 use crate::console::view::{Axis, BadMarks, ImageOf, Limits, Transfer};
 
@@ -82,6 +85,10 @@ pub struct ResultsPane {
     /// The Preview shows statistics of the box about the cursor (`m`) or of a section
     /// (`M`).
     pub stats: Option<StatsOf>,
+    /// The last Preview image encoded for the terminal's graphics protocol, and the one
+    /// being encoded (at most one at a time).
+    pub graphic: Option<Encoded>,
+    pub graphic_pending: Option<ImageKey>,
     pub result: Option<Arc<StackResult>>,
     /// The last stack failed with this message (results, if any, are from before).
     pub failed: Option<String>,
@@ -120,10 +127,16 @@ pub fn magnification(zoom: u32) -> f64 {
     2f64.powi(zoom.min(30) as i32)
 }
 
-/// Master pixels per drawn pixel for a frame of `cols × rows` shown whole in an image
-/// area of `width × height` cells (two drawn pixels a cell, vertically).
-pub fn fit_scale(cols: usize, rows: usize, width: u16, height: u16) -> f64 {
-    let (w, h) = (f64::from(width.max(1)), 2.0 * f64::from(height.max(1)));
+/// The drawn pixels of an image area `width × height` cells in half blocks: one across a
+/// cell, two down it (so that they are about square).
+pub fn half_block_dots(width: u16, height: u16) -> (usize, usize) {
+    (usize::from(width), 2 * usize::from(height))
+}
+
+/// Master pixels per drawn pixel for a frame of `cols × rows` shown whole on `dots`
+/// (width, height) drawn pixels.
+pub fn fit_scale(cols: usize, rows: usize, (width, height): (usize, usize)) -> f64 {
+    let (w, h) = (width.max(1) as f64, height.max(1) as f64);
     (cols as f64 / w).max(rows as f64 / h)
 }
 
@@ -137,17 +150,17 @@ pub struct Window {
 }
 
 impl Window {
-    /// The window of a `cols × rows` frame an image area of `width × height` cells shows
+    /// The window of a `cols × rows` frame that `dots` (width, height) drawn pixels show
     /// at `zoom`: centred on `cursor`, kept on the frame where the frame is larger, and
     /// the frame centred where it is smaller.
     pub fn new(
         (cols, rows): (usize, usize),
         cursor: (usize, usize),
         zoom: u32,
-        (width, height): (u16, u16),
+        dots: (usize, usize),
     ) -> Window {
-        let scale = fit_scale(cols, rows, width, height) / magnification(zoom);
-        let (aw, ah) = (f64::from(width), 2.0 * f64::from(height));
+        let scale = fit_scale(cols, rows, dots) / magnification(zoom);
+        let (aw, ah) = (dots.0 as f64, dots.1 as f64);
         let origin = |at: usize, len: usize, span: f64| {
             if span >= len as f64 {
                 (len as f64 - span) / 2.0
@@ -189,7 +202,7 @@ impl ResultsPane {
             (cols, rows),
             self.cursor_pixel()?,
             self.zoom,
-            (image.width, image.height),
+            half_block_dots(image.width, image.height),
         );
         let h = 2.0 * f64::from(image.height);
         let (dx, dy) = (f64::from(at.x - image.x), 2.0 * f64::from(at.y - image.y));
@@ -211,6 +224,46 @@ impl ResultsPane {
     /// The image the tabs show.
     pub fn shown(&self) -> Option<&ImageResult> {
         self.result.as_ref()?.image(self.extension)
+    }
+
+    /// Where the Preview looks and how, for the shown result; `None` without one.
+    pub fn look(&self) -> Option<Look> {
+        Some(Look {
+            cursor: self.cursor_pixel()?,
+            zoom: self.zoom,
+            limits: self.limits,
+            transfer: self.transfer,
+            image: self.image_of,
+            frame: self.raw_frame,
+            marks: self.marks,
+            inspect: self.inspect,
+            stats: self.stats_section(),
+        })
+    }
+
+    /// What the Preview image in the pane drawn in `area` shows, when the Preview is the
+    /// tab on screen: a graphics protocol's image is made for this key.
+    pub fn image_key(&self, area: Rect) -> Option<ImageKey> {
+        if self.current_tab() != Tab::Preview {
+            return None;
+        }
+        let result = self.result.as_ref()?;
+        self.shown()?;
+        Some(ImageKey {
+            result: Arc::as_ptr(result) as usize,
+            extension: self.extension,
+            look: self.look()?,
+            area: self.image_area(area),
+        })
+    }
+
+    /// The encoded image for the Preview in the pane drawn in `area`, if it is the one
+    /// on screen.
+    pub fn graphic_for(&self, area: Rect) -> Option<&ratatui_image::protocol::Protocol> {
+        let encoded = self.graphic.as_ref()?;
+        (Some(&encoded.key) == self.image_key(area).as_ref())
+            .then_some(encoded.protocol.as_ref())
+            .flatten()
     }
 
     /// The section the Preview's statistics are of, if shown.
@@ -246,9 +299,10 @@ impl ResultsPane {
             return;
         };
         let (cols, rows) = (master.cols(), master.rows());
-        let step = (fit_scale(cols, rows, width, height) / magnification(self.zoom))
-            .round()
-            .max(1.0) as isize;
+        let step = (fit_scale(cols, rows, half_block_dots(width, height))
+            / magnification(self.zoom))
+        .round()
+        .max(1.0) as isize;
         let x = (x as isize + dx * step).clamp(0, cols as isize - 1) as usize;
         let y = (y as isize + dy * step).clamp(0, rows as isize - 1) as usize;
         self.cursor = Some((x, y));
@@ -260,7 +314,7 @@ impl ResultsPane {
         let Some(master) = self.shown().map(|i| &i.outcome.master) else {
             return;
         };
-        let fit = fit_scale(master.cols(), master.rows(), width, height);
+        let fit = fit_scale(master.cols(), master.rows(), half_block_dots(width, height));
         let deepest = (fit * MAX_MAGNIFICATION).log2().ceil().max(0.0) as u32;
         self.zoom = self.zoom.saturating_add_signed(step).min(deepest);
     }
@@ -293,7 +347,7 @@ impl ResultsPane {
         let Some(master) = self.shown().map(|i| &i.outcome.master) else {
             return;
         };
-        let fit = fit_scale(master.cols(), master.rows(), width, height);
+        let fit = fit_scale(master.cols(), master.rows(), half_block_dots(width, height));
         let wanted = (fit * dots).log2().ceil().max(0.0) as u32;
         self.zoom = self.zoom.max(wanted);
         self.zoom_by(0, width, height);

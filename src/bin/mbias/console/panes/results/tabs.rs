@@ -10,18 +10,15 @@ use ratatui::widgets::{
 };
 
 use super::draw::preview_split;
-use super::halfblock::{
-    HalfBlock, MasterWindow, Plane, Source, Stretch, drawn_limits, placement, resolve_marks,
-};
+use super::halfblock::Plane;
+use super::image_view::{ImageView, Look};
 use super::stats::{Section, stats};
-use super::{Window, inspector, magnification};
+use super::{inspector, magnification};
 use crate::console::defects::DefectKind;
 use crate::console::msg::ImageResult;
 use crate::console::text::apart;
 use crate::console::theme::Theme;
-use crate::console::view::{
-    BadMarks, ImageOf, Limits, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
-};
+use crate::console::view::BadMarks;
 
 /// A QC value as the table and the status bar show it.
 pub(super) fn format_value(name: &str, v: f64, integer: bool) -> String {
@@ -207,27 +204,16 @@ pub fn histogram(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: R
     frame.render_widget(chart, chart_area);
 }
 
-/// Where the Preview looks: the cursor (a master pixel) and the zoom.
-#[derive(Debug, Clone, Copy)]
-pub struct Look {
-    pub cursor: (usize, usize),
-    pub zoom: u32,
-    pub limits: Limits,
-    pub transfer: Transfer,
-    pub image: ImageOf,
-    /// The raw frame shown (an index into the set), for the raw views.
-    pub frame: usize,
-    pub marks: BadMarks,
-    /// Whether the pixel-stack inspector shows beside the image.
-    pub inspect: bool,
-    /// The section whose statistics show under the readout.
-    pub stats: Option<Section>,
-}
-
 /// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout,
 /// and the pixel-stack inspector of the cursor pixel when asked for.
-pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Look, area: Rect) {
-    let p = &result.view.preview;
+pub fn preview(
+    frame: &mut Frame,
+    theme: &Theme,
+    result: &ImageResult,
+    look: Look,
+    graphic: Option<&ratatui_image::protocol::Protocol>,
+    area: Rect,
+) {
     let master = &result.outcome.master;
     let (area, panel) = preview_split(area, look.inspect);
     if let Some(panel) = panel {
@@ -247,79 +233,21 @@ pub fn preview(frame: &mut Frame, theme: &Theme, result: &ImageResult, look: Loo
     let (cx, cy) = look.cursor;
     let magnification = magnification(look.zoom);
     let frames = &result.loaded.set.frames;
-    let shown_frame = look.frame.min(frames.len().saturating_sub(1));
-    let raw = frames.get(shown_frame);
-    let plane = match (look.image, raw) {
-        (ImageOf::Raw, Some(raw)) => Plane::Raw(raw),
-        (ImageOf::RawMinusMaster, Some(raw)) => Plane::MinusMaster(raw, master),
-        (ImageOf::Rejections, _) => Plane::Rejections(master),
-        _ => Plane::Master(master),
-    };
-    let Window { x0, y0, scale } = Window::new(
-        (cols, rows),
-        look.cursor,
-        look.zoom,
-        (image.width, image.height),
-    );
-    let window = MasterWindow {
+    let view = ImageView::of(result, &look, image);
+    let ImageView {
         plane,
-        x0,
-        y0,
-        scale,
-        cursor: look.cursor,
-    };
-    let limits = match plane {
-        Plane::Master(_) => p.limits,
-        // Counts: every stretch runs from none left out to all.
-        Plane::Rejections(_) => {
-            let all = (0.0, frames.len() as f32);
-            StretchLimits {
-                percentile: all,
-                min_max: all,
-                zscale: all,
-            }
-        }
-        Plane::MinusMaster(..) => drawn_limits(&window, image),
-        Plane::Raw(_) => {
-            let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
-            sample_limits(
-                (0..rows * cols)
-                    .step_by(stride)
-                    .filter_map(|i| plane.at(i / cols.max(1), i % cols.max(1)))
-                    .collect(),
-            )
-        }
-    };
-    let (source, cursor) = match plane {
-        // The whole master from its preview, whose blocks pool every bad pixel.
-        Plane::Master(_) if look.zoom == 0 => {
-            let source = Source::Fit(p);
-            let (w, h, _, _) = placement(&source, image);
-            let dx = (cx * w / cols.max(1)).min(w.saturating_sub(1));
-            let dy = h.saturating_sub(1) - (cy * h / rows.max(1)).min(h.saturating_sub(1));
-            (source, Some((dx, dy)))
-        }
-        _ => (Source::Window(&window), None),
-    };
-    let (low, high) = look.limits.of(&limits);
-    let stretch = Stretch {
-        low,
-        high,
-        transfer: look.transfer,
-    };
-    let marks = resolve_marks(look.marks, p, image);
-    // In a frame less the master, what stands far above the stretch is what one looks for.
-    let hot_above =
-        matches!(plane, Plane::MinusMaster(..)).then(|| high + 2.0 * (high - low).max(0.0));
-    let view = HalfBlock {
-        source,
+        shown_frame,
         stretch,
         marks,
-        mono: theme.mono,
-        cursor,
         hot_above,
-    };
-    frame.render_widget(view, image);
+        ..
+    } = view;
+    let (low, high, scale) = (stretch.low, stretch.high, view.window.scale);
+    let raw = frames.get(shown_frame);
+    match graphic {
+        Some(protocol) => frame.render_widget(ratatui_image::Image::new(protocol), image),
+        None => frame.render_widget(view.half_blocks(&look, theme.mono, image), image),
+    }
     let value = plane.value(cy, cx);
     let bad = if plane.at(cy, cx).is_none() {
         " bad"

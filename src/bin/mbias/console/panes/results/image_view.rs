@@ -1,0 +1,179 @@
+//! What the Preview draws for a look at a result: the plane, the window of it, the
+//! stretch and the marks, worked out once for both ways of drawing it — half blocks in
+//! the cell buffer, or an RGB image for the terminal's graphics protocol (made on a
+//! worker thread, at the terminal's pixel resolution).
+
+use image::{Rgb, RgbImage};
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+
+use super::halfblock::{
+    HalfBlock, MasterWindow, Plane, Source, Stretch, drawn_limits, placement, resolve_marks,
+};
+use super::stats::Section;
+use super::{Window, half_block_dots};
+use crate::console::msg::ImageResult;
+use crate::console::view::{
+    BadMarks, ImageOf, Limits, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
+};
+
+/// Where the Preview looks and how it shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    /// A master pixel (column, row; 0-based).
+    pub cursor: (usize, usize),
+    pub zoom: u32,
+    pub limits: Limits,
+    pub transfer: Transfer,
+    pub image: ImageOf,
+    /// The raw frame shown (an index into the set), for the raw views.
+    pub frame: usize,
+    pub marks: BadMarks,
+    /// Whether the pixel-stack inspector shows beside the image.
+    pub inspect: bool,
+    /// The section whose statistics show under the readout.
+    pub stats: Option<Section>,
+}
+
+/// The Preview of one look in an image area, ready to draw.
+pub struct ImageView<'a> {
+    pub plane: Plane<'a>,
+    /// The window at half-block resolution (the one the readout and the mouse use).
+    pub window: MasterWindow<'a>,
+    /// The raw frame the raw views show (an index into the set).
+    pub shown_frame: usize,
+    pub stretch: Stretch,
+    /// The bad-pixel rule, `Auto` decided.
+    pub marks: BadMarks,
+    pub hot_above: Option<f32>,
+    result: &'a ImageResult,
+}
+
+impl<'a> ImageView<'a> {
+    /// The view of `result` for `look` in the image area `image` (cells).
+    pub fn of(result: &'a ImageResult, look: &Look, image: Rect) -> ImageView<'a> {
+        let master = &result.outcome.master;
+        let (cols, rows) = (master.cols(), master.rows());
+        let frames = &result.loaded.set.frames;
+        let shown_frame = look.frame.min(frames.len().saturating_sub(1));
+        let plane = match (look.image, frames.get(shown_frame)) {
+            (ImageOf::Raw, Some(raw)) => Plane::Raw(raw),
+            (ImageOf::RawMinusMaster, Some(raw)) => Plane::MinusMaster(raw, master),
+            (ImageOf::Rejections, _) => Plane::Rejections(master),
+            _ => Plane::Master(master),
+        };
+        let window = window(plane, look, half_block_dots(image.width, image.height));
+        let limits = match plane {
+            Plane::Master(_) => result.view.preview.limits,
+            // Counts: every stretch runs from none left out to all.
+            Plane::Rejections(_) => {
+                let all = (0.0, frames.len() as f32);
+                StretchLimits {
+                    percentile: all,
+                    min_max: all,
+                    zscale: all,
+                }
+            }
+            Plane::MinusMaster(..) => drawn_limits(&window, image),
+            Plane::Raw(_) => {
+                let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
+                sample_limits(
+                    (0..rows * cols)
+                        .step_by(stride)
+                        .filter_map(|i| plane.at(i / cols.max(1), i % cols.max(1)))
+                        .collect(),
+                )
+            }
+        };
+        let (low, high) = look.limits.of(&limits);
+        // In a frame less the master, what stands far above the stretch is what one
+        // looks for.
+        let hot_above =
+            matches!(plane, Plane::MinusMaster(..)).then(|| high + 2.0 * (high - low).max(0.0));
+        ImageView {
+            plane,
+            window,
+            shown_frame,
+            stretch: Stretch {
+                low,
+                high,
+                transfer: look.transfer,
+            },
+            marks: resolve_marks(look.marks, &result.view.preview, image),
+            hot_above,
+            result,
+        }
+    }
+
+    /// The half-block drawing of the view in `image`: the whole master from its preview
+    /// (whose blocks pool every bad pixel), anything else from the window.
+    pub fn half_blocks(&'a self, look: &Look, mono: bool, image: Rect) -> HalfBlock<'a> {
+        let master = &self.result.outcome.master;
+        let (cols, rows) = (master.cols(), master.rows());
+        let (source, cursor) = match self.plane {
+            Plane::Master(_) if look.zoom == 0 => {
+                let source = Source::Fit(&self.result.view.preview);
+                let (w, h, _, _) = placement(&source, image);
+                let (cx, cy) = look.cursor;
+                let dx = (cx * w / cols.max(1)).min(w.saturating_sub(1));
+                let dy = h.saturating_sub(1) - (cy * h / rows.max(1)).min(h.saturating_sub(1));
+                (source, Some((dx, dy)))
+            }
+            _ => (Source::Window(&self.window), None),
+        };
+        HalfBlock {
+            source,
+            stretch: self.stretch,
+            marks: self.marks,
+            mono,
+            cursor,
+            hot_above: self.hot_above,
+        }
+    }
+
+    /// The view as an RGB image of `dots` (width, height) pixels, every one of them a
+    /// drawn pixel, for a graphics protocol: the same window of the same plane at the
+    /// terminal's pixel resolution, with the same stretch and marks.
+    pub fn raster(&self, look: &Look, dots: (usize, usize)) -> RgbImage {
+        let window = window(self.plane, look, dots);
+        let drawing = HalfBlock {
+            source: Source::Window(&window),
+            stretch: self.stretch,
+            marks: self.marks,
+            mono: false,
+            cursor: None,
+            hot_above: self.hot_above,
+        };
+        let (w, h) = dots;
+        RgbImage::from_fn(w as u32, h as u32, |x, y| {
+            rgb(drawing.colour_at(x as usize, y as usize, w, h))
+        })
+    }
+}
+
+/// The window of `plane` that `dots` drawn pixels show for `look`.
+fn window<'a>(plane: Plane<'a>, look: &Look, dots: (usize, usize)) -> MasterWindow<'a> {
+    let Window { x0, y0, scale } = Window::new(plane.size(), look.cursor, look.zoom, dots);
+    MasterWindow {
+        plane,
+        x0,
+        y0,
+        scale,
+        cursor: look.cursor,
+    }
+}
+
+/// A terminal colour as the graphics image paints it.
+fn rgb(colour: Color) -> Rgb<u8> {
+    Rgb(match colour {
+        // The xterm grey ramp: 232 is 8, each step 10 brighter.
+        Color::Indexed(i @ 232..=255) => {
+            let v = 8 + 10 * (i - 232);
+            [v, v, v]
+        }
+        Color::Red => [220, 40, 40],
+        Color::Yellow => [250, 220, 40],
+        Color::LightMagenta => [250, 90, 250],
+        _ => [0, 0, 0],
+    })
+}
