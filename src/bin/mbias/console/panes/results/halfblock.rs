@@ -299,12 +299,11 @@ fn sample_window(w: &MasterWindow<'_>, x: usize, y: usize, h: usize) -> Option<C
     })
 }
 
-/// The display limits of what `window` draws in `area`: an even sample of at most
+/// The display limits of what `window` draws on `dots` (width, height): an even sample of at most
 /// [`ZSCALE_SAMPLES`] of its drawn pixels, each the pool of the pixels it covers (a pooled
 /// view's values are not its pixels': the largest of many noisy pixels sits well above
 /// their mean).
-pub fn drawn_limits(window: &MasterWindow<'_>, area: Rect) -> StretchLimits {
-    let (w, h) = (usize::from(area.width), 2 * usize::from(area.height));
+pub fn drawn_limits(window: &MasterWindow<'_>, (w, h): (usize, usize)) -> StretchLimits {
     let stride = (w * h / ZSCALE_SAMPLES).max(1);
     sample_limits(
         (0..w * h)

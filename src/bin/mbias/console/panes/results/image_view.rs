@@ -53,7 +53,6 @@ impl<'a> ImageView<'a> {
     /// The view of `result` for `look` in the image area `image` (cells).
     pub fn of(result: &'a ImageResult, look: &Look, image: Rect) -> ImageView<'a> {
         let master = &result.outcome.master;
-        let (cols, rows) = (master.cols(), master.rows());
         let frames = &result.loaded.set.frames;
         let shown_frame = look.frame.min(frames.len().saturating_sub(1));
         let plane = match (look.image, frames.get(shown_frame)) {
@@ -62,43 +61,14 @@ impl<'a> ImageView<'a> {
             (ImageOf::Rejections, _) => Plane::Rejections(master),
             _ => Plane::Master(master),
         };
-        let window = window(plane, look, half_block_dots(image.width, image.height));
-        let limits = match plane {
-            Plane::Master(_) => result.view.preview.limits,
-            // Counts: every stretch runs from none left out to all.
-            Plane::Rejections(_) => {
-                let all = (0.0, frames.len() as f32);
-                StretchLimits {
-                    percentile: all,
-                    min_max: all,
-                    zscale: all,
-                }
-            }
-            Plane::MinusMaster(..) => drawn_limits(&window, image),
-            Plane::Raw(_) => {
-                let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
-                sample_limits(
-                    (0..rows * cols)
-                        .step_by(stride)
-                        .filter_map(|i| plane.at(i / cols.max(1), i % cols.max(1)))
-                        .collect(),
-                )
-            }
-        };
-        let (low, high) = look.limits.of(&limits);
-        // In a frame less the master, what stands far above the stretch is what one
-        // looks for.
-        let hot_above =
-            matches!(plane, Plane::MinusMaster(..)).then(|| high + 2.0 * (high - low).max(0.0));
+        let dots = half_block_dots(image.width, image.height);
+        let window = window(plane, look, dots);
+        let (stretch, hot_above) = stretch(result, &window, look, dots);
         ImageView {
             plane,
             window,
             shown_frame,
-            stretch: Stretch {
-                low,
-                high,
-                transfer: look.transfer,
-            },
+            stretch,
             marks: resolve_marks(look.marks, &result.view.preview, image),
             hot_above,
             result,
@@ -136,18 +106,89 @@ impl<'a> ImageView<'a> {
     /// terminal's pixel resolution, with the same stretch and marks.
     pub fn raster(&self, look: &Look, dots: (usize, usize)) -> RgbImage {
         let window = window(self.plane, look, dots);
+        // A pooled view's values depend on how many pixels a dot pools.
+        let (stretch, hot_above) = stretch(self.result, &window, look, dots);
         let drawing = HalfBlock {
             source: Source::Window(&window),
-            stretch: self.stretch,
+            stretch,
             marks: self.marks,
             mono: false,
             cursor: None,
-            hot_above: self.hot_above,
+            hot_above,
         };
         let (w, h) = dots;
-        RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let mut image = RgbImage::from_fn(w as u32, h as u32, |x, y| {
             rgb(drawing.colour_at(x as usize, y as usize, w, h))
-        })
+        });
+        widen_marks(&mut image);
+        ring_cursor(&mut image, &window);
+        image
+    }
+}
+
+/// The stretch of `window` (of `result`) drawn on `dots` for `look`, and the value above
+/// which a drawn pixel is marked hot.
+fn stretch(
+    result: &ImageResult,
+    window: &MasterWindow<'_>,
+    look: &Look,
+    dots: (usize, usize),
+) -> (Stretch, Option<f32>) {
+    let frames = &result.loaded.set.frames;
+    let plane = window.plane;
+    let (cols, rows) = plane.size();
+    let limits = match plane {
+        Plane::Master(_) => result.view.preview.limits,
+        // Counts: every stretch runs from none left out to all.
+        Plane::Rejections(_) => {
+            let all = (0.0, frames.len() as f32);
+            StretchLimits {
+                percentile: all,
+                min_max: all,
+                zscale: all,
+            }
+        }
+        Plane::MinusMaster(..) => drawn_limits(window, dots),
+        Plane::Raw(_) => {
+            let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
+            sample_limits(
+                (0..rows * cols)
+                    .step_by(stride)
+                    .filter_map(|i| plane.at(i / cols.max(1), i % cols.max(1)))
+                    .collect(),
+            )
+        }
+    };
+    let (low, high) = look.limits.of(&limits);
+    // In a frame less the master, what stands far above the stretch is what one looks for.
+    let hot_above =
+        matches!(plane, Plane::MinusMaster(..)).then(|| high + 2.0 * (high - low).max(0.0));
+    let stretch = Stretch {
+        low,
+        high,
+        transfer: look.transfer,
+    };
+    (stretch, hot_above)
+}
+
+/// Bad and hot pixels three screen pixels wide: at a terminal's resolution one pixel of
+/// colour would be lost.
+fn widen_marks(image: &mut RgbImage) {
+    let marks = [rgb(Color::Red), rgb(Color::LightMagenta)];
+    let marked: Vec<(u32, u32, Rgb<u8>)> = image
+        .enumerate_pixels()
+        .filter(|(_, _, p)| marks.contains(p))
+        .map(|(x, y, p)| (x, y, *p))
+        .collect();
+    let (w, h) = image.dimensions();
+    for (x, y, colour) in marked {
+        for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+            for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                if !marks.contains(image.get_pixel(nx, ny)) {
+                    image.put_pixel(nx, ny, colour);
+                }
+            }
+        }
     }
 }
 
@@ -160,6 +201,29 @@ fn window<'a>(plane: Plane<'a>, look: &Look, dots: (usize, usize)) -> MasterWind
         y0,
         scale,
         cursor: look.cursor,
+    }
+}
+
+/// A square ring about the cursor pixel, some pixels out: at a terminal's resolution a
+/// cursor one screen pixel wide would be lost.
+fn ring_cursor(image: &mut RgbImage, window: &MasterWindow<'_>) {
+    let (w, h) = (i64::from(image.width()), i64::from(image.height()));
+    let (cx, cy) = window.cursor;
+    let centre_x = ((cx as f64 + 0.5 - window.x0) / window.scale) as i64;
+    let centre_y = h - 1 - ((cy as f64 + 0.5 - window.y0) / window.scale) as i64;
+    let radius = ((0.5 / window.scale).ceil() as i64 + 4).max(6);
+    let yellow = rgb(Color::Yellow);
+    for d in -radius..=radius {
+        for (x, y) in [
+            (centre_x + d, centre_y - radius),
+            (centre_x + d, centre_y + radius),
+            (centre_x - radius, centre_y + d),
+            (centre_x + radius, centre_y + d),
+        ] {
+            if (0..w).contains(&x) && (0..h).contains(&y) {
+                image.put_pixel(x as u32, y as u32, yellow);
+            }
+        }
     }
 }
 
