@@ -529,3 +529,25 @@ fn settings_saved_with_capital_s_reproduce_the_product() {
         "the saved settings give the same product, data sums and QC included"
     );
 }
+
+#[test]
+fn the_pixel_stack_inspector_and_a_typed_pixel_in_a_real_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut console = testcam_stacked(dir.path(), &out);
+    // To the results, the Preview, pixel (3, 4) typed, the inspector.
+    console.keys("\t\t3g3 4\rp");
+    let screen = console.wait_for("the inspector", LONG, |s| {
+        s.contains("Pixel stack x 3 y 4") && s.contains("round 1: centre")
+    });
+    assert!(screen.contains("x 3 y 4 "), "{screen}");
+    assert!(screen.matches(".fits").count() >= 5, "{screen}");
+    // The Defects tab and back; q quits (the master is the untuned one).
+    console.keys("6");
+    console.wait_for("the defects tab", LONG, |s| {
+        s.contains("bad pixels") || s.contains("no bad pixel")
+    });
+    console.keys("q");
+    console.wait_exit(LONG);
+    console.assert_restored();
+}

@@ -962,14 +962,7 @@ fn qc_table_scrolls_when_the_pane_is_short() {
     app.update(key(KeyCode::PageUp));
     assert_eq!(text(&mut app), top);
     // Where everything fits there is nothing to scroll.
-    let terminal = render(&mut app, 120, 40);
-    let tall: String = terminal
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let tall = text_of(&mut app, 120, 40);
     assert!(
         tall.contains("MBIAS MEDIAN") && tall.contains("PATTERN AMP") && !tall.contains("scroll")
     );
@@ -1984,14 +1977,7 @@ fn the_preview_is_encoded_off_the_ui_thread_only_when_its_view_changes() {
         protocol,
     }));
     // Drawn with the protocol: kitty's escape sequence is in the buffer, not half blocks.
-    let terminal = render(&mut app, 120, 40);
-    let text: String = terminal
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = text_of(&mut app, 120, 40);
     assert!(text.contains("\u{1b}_G"), "kitty's image is drawn");
     assert!(!text.contains('▀'), "no half blocks under it");
     // Nothing changed: nothing to encode. A zoom is a new view.
