@@ -730,6 +730,18 @@ fn the_profile_goes_to_a_typed_row_averages_a_band_and_reads_out_the_cursor() {
         "{screen}"
     );
     assert!(screen.contains("raw 1/"), "{screen}");
+    // The Preview marks the profiled row at the image's edges.
+    app.update(ch('3'));
+    let terminal = render(&mut app, 120, 40);
+    let ticks = terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .filter(|c| c.fg == Color::Cyan || c.bg == Color::Cyan)
+        .count();
+    assert!(ticks >= 2, "{ticks} cyan cells");
+    app.update(ch('2'));
     // A row that is not there is refused, and nothing moves.
     app.update(ch('g'));
     type_in(&mut app, "49");

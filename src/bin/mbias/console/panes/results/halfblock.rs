@@ -15,7 +15,7 @@ use ratatui::style::Color;
 use ratatui::widgets::Widget;
 
 use crate::console::view::{
-    BadMarks, Preview, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
+    Axis, BadMarks, Preview, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
 };
 
 const RAMP: &[u8] = b" .:-=+*#%@";
@@ -119,11 +119,18 @@ pub struct MasterWindow<'a> {
 impl MasterWindow<'_> {
     /// Whether drawn pixel (`x`, `y` from the top) of a window `h` tall shows the cursor.
     fn on_cursor(&self, x: usize, y: usize, h: usize) -> bool {
+        let (on_column, on_row) = self.on_cursor_lines(x, y, h);
+        on_column && on_row
+    }
+
+    /// Whether drawn pixel (`x`, `y` from the top) of a window `h` tall covers the
+    /// cursor's column, and its row.
+    fn on_cursor_lines(&self, x: usize, y: usize, h: usize) -> (bool, bool) {
         let (cx, cy) = self.cursor;
         let (cols, rows) = self.plane.size();
         let (c0, c1) = pixel_span(self.x0, self.scale, x, cols);
         let (r0, r1) = pixel_span(self.y0, self.scale, h - 1 - y, rows);
-        (c0..c1).contains(&cx) && (r0..r1).contains(&cy)
+        ((c0..c1).contains(&cx), (r0..r1).contains(&cy))
     }
 }
 
@@ -155,6 +162,9 @@ pub struct HalfBlock<'a> {
     /// cosmic ray or a hot pixel far above the stretch, which white alone would not tell
     /// from the brightest noise.
     pub hot_above: Option<f32>,
+    /// The Profile shows the cursor's row (`Axis::Columns`) or column: cyan ticks at the
+    /// image's edges mark it.
+    pub profile: Option<Axis>,
 }
 
 /// The frame's size in pixels.
@@ -324,6 +334,7 @@ enum Shade {
     Grey(f32),
     Bad,
     Hot,
+    Profile,
     Cursor,
     Outside,
 }
@@ -334,6 +345,7 @@ impl Shade {
             Shade::Grey(v) => grey(v),
             Shade::Bad => Color::Red,
             Shade::Hot => Color::LightMagenta,
+            Shade::Profile => Color::Cyan,
             Shade::Cursor => Color::Yellow,
             Shade::Outside => Color::Reset,
         }
@@ -349,6 +361,23 @@ impl HalfBlock<'_> {
         }
     }
 
+    /// Whether drawn pixel (`x`, `y` from the top) of a `w × h` drawing is a tick at the
+    /// image's edge marking the profiled row or column.
+    fn on_profile_tick(&self, x: usize, y: usize, w: usize, h: usize) -> bool {
+        let Some(axis) = self.profile else {
+            return false;
+        };
+        let (on_column, on_row) = match (&self.source, self.cursor) {
+            (Source::Window(window), _) => window.on_cursor_lines(x, y, h),
+            (Source::Fit(_), Some((cx, cy))) => (x == cx, y == cy),
+            (Source::Fit(_), None) => return false,
+        };
+        match axis {
+            Axis::Columns => on_row && (x < (w / 30).max(2) || x + (w / 30).max(2) >= w),
+            Axis::Rows => on_column && (y < (h / 30).max(2) || y + (h / 30).max(2) >= h),
+        }
+    }
+
     /// The colour of drawn pixel (`x`, `y` from the top) of a `w × h` drawing.
     pub fn colour_at(&self, x: usize, y: usize, w: usize, h: usize) -> Color {
         self.shade(x, y, w, h).colour()
@@ -361,6 +390,9 @@ impl HalfBlock<'_> {
         };
         if on_cursor {
             return Shade::Cursor;
+        }
+        if self.on_profile_tick(x, y, w, h) {
+            return Shade::Profile;
         }
         let Some(covered) = self.covered(x, y, w, h) else {
             return Shade::Outside;
@@ -412,6 +444,7 @@ impl Widget for HalfBlock<'_> {
                         (Shade::Cursor, _) | (_, Shade::Cursor) => '+',
                         (Shade::Bad, _) | (_, Shade::Bad) => 'X',
                         (Shade::Hot, _) | (_, Shade::Hot) => 'O',
+                        (Shade::Profile, _) | (_, Shade::Profile) => '>',
                         (Shade::Grey(a), Shade::Grey(b)) => ramp((a + b) / 2.0),
                         (Shade::Grey(a), Shade::Outside) | (Shade::Outside, Shade::Grey(a)) => {
                             ramp(a)
@@ -456,6 +489,7 @@ mod tests {
             mono,
             cursor: None,
             hot_above: None,
+            profile: None,
         }
         .render(area, &mut buf);
         buf

@@ -14,7 +14,7 @@ use super::stats::Section;
 use super::{Window, half_block_dots};
 use crate::console::msg::ImageResult;
 use crate::console::view::{
-    BadMarks, ImageOf, Limits, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
+    Axis, BadMarks, ImageOf, Limits, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
 };
 
 /// Where the Preview looks and how it shows it.
@@ -33,6 +33,8 @@ pub struct Look {
     pub inspect: bool,
     /// The section whose statistics show under the readout.
     pub stats: Option<Section>,
+    /// The Profile shows the cursor's row (`Axis::Columns`) or column, marked on the image.
+    pub profile: Option<Axis>,
 }
 
 /// The Preview of one look in an image area, ready to draw.
@@ -98,6 +100,7 @@ impl<'a> ImageView<'a> {
             mono,
             cursor,
             hot_above: self.hot_above,
+            profile: look.profile,
         }
     }
 
@@ -115,6 +118,7 @@ impl<'a> ImageView<'a> {
             mono: false,
             cursor: None,
             hot_above,
+            profile: look.profile,
         };
         let (w, h) = dots;
         let mut image = RgbImage::from_fn(w as u32, h as u32, |x, y| {
@@ -238,6 +242,7 @@ fn rgb(colour: Color) -> Rgb<u8> {
         Color::Red => [220, 40, 40],
         Color::Yellow => [250, 220, 40],
         Color::LightMagenta => [250, 90, 250],
+        Color::Cyan => [40, 200, 220],
         _ => [0, 0, 0],
     })
 }

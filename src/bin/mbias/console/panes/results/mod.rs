@@ -238,6 +238,7 @@ impl ResultsPane {
             marks: self.marks,
             inspect: self.inspect,
             stats: self.stats_section(),
+            profile: self.line.then(|| self.axis()),
         })
     }
 
