@@ -65,8 +65,8 @@ pub fn picker(choice: Graphics) -> Option<Picker> {
 /// in cells decides its size in pixels). A new key is a new image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageKey {
-    /// The result (its address: a new stack is a new result).
-    pub result: usize,
+    /// Which result (each one shown counts one up).
+    pub generation: u64,
     pub extension: usize,
     pub look: Look,
     pub area: Rect,

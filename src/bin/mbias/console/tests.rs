@@ -1864,6 +1864,11 @@ fn m_gives_the_statistics_of_the_box_at_the_cursor_and_capital_m_of_a_section() 
     app.update(ch('M'));
     type_in(&mut app, "[1:41,1:2]");
     assert!(app.notice.as_ref().unwrap().error);
+    assert_eq!(
+        app.results.stats_section().map(|s| s.fits()),
+        Some("[1:40,1:2]".to_string()),
+        "the last good section stays"
+    );
 }
 
 #[test]

@@ -258,6 +258,7 @@ impl ResultsPane {
             .map(str::to_string);
         let verdict = qc_verdict(&result);
         self.result = Some(result);
+        self.generation += 1;
         self.stale = stale;
         let note = match shown {
             Some(name) => {

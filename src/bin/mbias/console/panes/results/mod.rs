@@ -90,6 +90,9 @@ pub struct ResultsPane {
     pub graphic: Option<Encoded>,
     pub graphic_pending: Option<ImageKey>,
     pub result: Option<Arc<StackResult>>,
+    /// How many results have been shown: a new one is a new image (an address could be
+    /// reused by the next result).
+    pub generation: u64,
     /// The last stack failed with this message (results, if any, are from before).
     pub failed: Option<String>,
     /// Parameters changed since `result` was computed.
@@ -248,10 +251,9 @@ impl ResultsPane {
         if self.current_tab() != Tab::Preview {
             return None;
         }
-        let result = self.result.as_ref()?;
         self.shown()?;
         Some(ImageKey {
-            result: Arc::as_ptr(result) as usize,
+            generation: self.generation,
             extension: self.extension,
             look: self.look()?,
             area: self.image_area(area),

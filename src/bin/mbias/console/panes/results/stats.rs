@@ -29,6 +29,10 @@ impl Section {
         }
     }
 
+    pub fn pixels(&self) -> usize {
+        (self.x1 - self.x0 + 1) * (self.y1 - self.y0 + 1)
+    }
+
     /// FITS's spelling, 1-based: `[x0:x1,y0:y1]`.
     pub fn fits(&self) -> String {
         format!(
