@@ -138,6 +138,12 @@ fn example_profiles_parse_once_uncommented() {
     assert_eq!(kast.gain, Quantity::fixed(KAST_GAIN));
     assert_eq!(kast.ron, Quantity::fixed(3.7));
     assert!(matches!(kast.window, Window::Section(_)));
+    let amps: Vec<&str> = kast.amplifiers.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        amps,
+        ["A1", "A2"],
+        "the example names Kast's two amplifiers"
+    );
 }
 
 #[test]

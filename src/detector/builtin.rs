@@ -93,6 +93,7 @@ fn eso_profile(t: Table, version: RecipeVersion) -> Profile {
         order_by: strings(&["MJD-OBS"]),
         default_numerics: Numerics::Soxspipe,
         bad_pixel_map: None,
+        amplifiers: Vec::new(),
     }
 }
 

@@ -335,6 +335,40 @@ pub struct Profile {
     /// A static bad-pixel map of the science window (a generic profile's
     /// `bad-pixel-map`; built-in profiles take soxspipe's from `mbias.static-calibrations`).
     pub bad_pixel_map: Option<std::path::PathBuf>,
+    /// The amplifiers read into the image, when a generic profile names them (built-in
+    /// profiles: none, soxspipe treats the window as one).
+    pub amplifiers: Vec<Amplifier>,
+}
+
+/// Where a section comes from: written in the profile, or read from a header keyword
+/// (`DATASEC`, `BIASSEC`, …) of each frame's image HDU.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SectionSource {
+    Fixed(SectionSpec),
+    Keyword(String),
+}
+
+impl std::fmt::Display for SectionSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SectionSource::Fixed(spec) => write!(f, "{spec}"),
+            SectionSource::Keyword(keyword) => write!(f, "the section in {keyword}"),
+        }
+    }
+}
+
+/// One amplifier (output port) of a CCD read into the image: its data section and the
+/// overscan and prescan strips read beside it, in the stored image's pixels (binned, as
+/// the instrument writes `DATASEC`, before any rotation), and its own gain and read noise
+/// where they differ from the profile's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Amplifier {
+    pub name: String,
+    pub data: SectionSource,
+    pub overscan: Option<SectionSource>,
+    pub prescan: Option<SectionSource>,
+    pub gain: Option<Quantity>,
+    pub ron: Option<Quantity>,
 }
 
 /// Why no profile fits a header.
@@ -502,6 +536,7 @@ impl Profile {
             order_by: vec!["MJD-OBS".into(), "DATE-OBS".into()],
             default_numerics: Numerics::Exact,
             bad_pixel_map: None,
+            amplifiers: Vec::new(),
         }
     }
 

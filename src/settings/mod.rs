@@ -9,6 +9,7 @@
 //! The values are [`crate::params`] types, checked there; this module only reads them from
 //! YAML, merges the levels of a file, and writes them back.
 
+mod amplifiers;
 mod overrides;
 mod profiles;
 

@@ -15,8 +15,9 @@ use crate::detector::{
 use crate::error::SettingsError;
 use crate::params::Numerics;
 
-const PROFILE_KEYS: [&str; 13] = [
+const PROFILE_KEYS: [&str; 14] = [
     "match",
+    "amplifiers",
     "bad-pixel-map",
     "hdu",
     "window",
@@ -47,7 +48,7 @@ pub struct GenericProfile {
     pub source: Value,
 }
 
-fn text_of(value: &Value) -> Option<String> {
+pub(super) fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -73,7 +74,7 @@ fn string_list(value: &Value, path: &str) -> Result<Vec<String>, SettingsError> 
     }
 }
 
-fn check_keys(block: &Mapping, path: &str, known: &[&str]) -> Result<(), SettingsError> {
+pub(super) fn check_keys(block: &Mapping, path: &str, known: &[&str]) -> Result<(), SettingsError> {
     for key in block.keys() {
         let name = key.as_str().unwrap_or_default();
         if !known.contains(&name) {
@@ -88,7 +89,7 @@ fn check_keys(block: &Mapping, path: &str, known: &[&str]) -> Result<(), Setting
 }
 
 /// `gain: 0.16`, `gain: GAIN`, or `gain: {keyword: GAIN, fallback: 1.0}`.
-fn quantity(value: &Value, path: &str) -> Result<Quantity, SettingsError> {
+pub(super) fn quantity(value: &Value, path: &str) -> Result<Quantity, SettingsError> {
     match value {
         Value::Number(n) => n
             .as_f64()
@@ -286,6 +287,7 @@ pub(super) fn parse_profile(
         let path = at(key);
         match key {
             "match" => profile.matcher = matcher(v, &path)?,
+            "amplifiers" => profile.amplifiers = super::amplifiers::amplifiers(v, &path)?,
             "hdu" => profile.hdu = hdu(v, &path)?,
             "window" => profile.window = Window::Section(window(v, &path)?),
             "bias" => profile.bias = BiasRule::Generic(bias_rule(v, &path)?),

@@ -5,6 +5,7 @@
 //! [`Plan`]: the profile, gain, read noise and frames in observing order; one plan per
 //! extension when the profile stacks each extension of multi-extension frames on its own.
 
+mod amplifiers;
 mod frame;
 mod group;
 mod select;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::detector::{Detectors, Profile};
+use crate::detector::{Detectors, Profile, Section};
 use crate::error::FitsError;
 use crate::fits::{FrameFile, KeywordProblem, read_frame_header};
 use crate::params::RecipeVersion;
@@ -61,6 +62,8 @@ pub enum Problem {
     NoFrames,
     FewFrames,
     DuplicateFrame,
+    /// An amplifier's section cannot be read, does not fit, or overlaps another's.
+    AmplifierSection,
 }
 
 /// One finding: which file, which extension, which keyword, what was seen and what was
@@ -164,6 +167,26 @@ pub struct Plan {
     /// Science window in the rotated raw frame.
     pub rows: Range<usize>,
     pub cols: Range<usize>,
+    /// The profile's amplifiers, resolved for this set (none when it names none).
+    pub amplifiers: Vec<AmplifierPlan>,
+}
+
+/// One amplifier of a set: where its data lie in the master, its strips in the raw frame,
+/// its gain and read noise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmplifierPlan {
+    pub name: String,
+    /// Its data section in the master's pixels (rows, columns of the science window).
+    pub data: Section,
+    /// The same in the rotated raw frame.
+    pub raw_data: Section,
+    /// Its overscan and prescan strips in the rotated raw frame (outside the window).
+    pub overscan: Option<Section>,
+    pub prescan: Option<Section>,
+    /// e-/ADU.
+    pub gain: f64,
+    /// e-.
+    pub ron: f64,
 }
 
 impl fmt::Display for Plan {

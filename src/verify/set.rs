@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::amplifiers;
 use super::frame::{Candidate, list_images};
 use super::{Collector, Finding, Plan, Problem, Severity};
 use crate::detector::{Profile, Quantity};
@@ -346,6 +347,12 @@ pub(super) fn plan_image<'a>(
         }
     }
     let (rows, cols) = window?;
+    let amplifiers = match same_binning.first() {
+        Some(first) => {
+            amplifiers::plan_amplifiers(out, profile, first, (&rows, &cols), (gain, ron))
+        }
+        None => Vec::new(),
+    };
     Some(Draft {
         profile,
         frames: frames.to_vec(),
@@ -359,6 +366,7 @@ pub(super) fn plan_image<'a>(
             read_speed,
             rows,
             cols,
+            amplifiers,
         },
     })
 }

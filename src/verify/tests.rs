@@ -544,3 +544,103 @@ fn frames_group_by_setup_and_what_is_no_bias_is_left_out() {
     );
     assert!(left[1].contains("keyword MJD-OBS"), "{left:?}");
 }
+
+/// A Kast-like frame `i`: 350 rows of 2112 columns, two amplifiers side by side and their
+/// overscan strips at the right, `DATASEC` naming the data of both.
+fn two_amp_frame(i: usize) -> Scanned {
+    let header = Header {
+        cards: vec![
+            Card::new("VERSION", Value::Str("kastb".into()), ""),
+            Card::new("OBJECT", Value::Str("Bias".into()), ""),
+            Card::new("EXPTIME", Value::Float(0.0), ""),
+            Card::new("MJD-OBS", Value::Float(60958.38 + i as f64 * 1e-3), ""),
+            Card::new("DATASEC", Value::Str("[1:2048,1:350]".into()), ""),
+            Card::new("GAIN2", Value::Float(1.3), ""),
+        ],
+    };
+    let path = PathBuf::from(format!("/night/b{i}.fits"));
+    (
+        path.clone(),
+        Ok(FrameFile::single(path, header, (350, 2112))),
+    )
+}
+
+/// Verified with a two-amplifier profile whose amplifiers are `amps` (YAML), turned by
+/// `rotation` with the science window `window` (of the turned frame).
+fn run_amplifiers(amps: &str, rotation: u64, window: &str) -> Verification {
+    let frames: Vec<Scanned> = (0..3).map(two_amp_frame).collect();
+    let text = format!(
+        "mbias:\n  detectors:\n    kast:\n      match: {{VERSION: kastb}}\n      \
+         bias: {{keyword: OBJECT, values: [Bias]}}\n      gain: 1.2\n      read-noise: 3.7\n      \
+         rotation: {rotation}\n      window: '{window}'\n      amplifiers: {amps}\n"
+    );
+    let settings = crate::settings::Settings::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    verify(&frames, &[], &settings.detectors())
+}
+
+const KAST_AMPS: &str = "[{name: A1, data: '[1:1024,1:350]', overscan: '[2049:2080,1:350]'}, \
+     {name: A2, data: '[1025:2048,1:350]', overscan: '[2081:2112,1:350]', gain: GAIN2}]";
+
+#[test]
+fn amplifiers_are_placed_in_the_master_with_their_own_gain() {
+    let v = run_amplifiers(KAST_AMPS, 0, "[1:2048,1:350]");
+    let plan = v.plan.unwrap_or_else(|| panic!("{:#?}", v.findings));
+    let amps = &plan.amplifiers;
+    assert_eq!(amps.len(), 2, "{:#?}", v.findings);
+    assert_eq!(
+        (amps[0].data.cols.clone(), amps[1].data.cols.clone()),
+        (0..1024, 1024..2048)
+    );
+    assert_eq!(amps[1].data.rows, 0..350);
+    assert_eq!(amps[0].overscan.as_ref().unwrap().cols, 2048..2080);
+    assert_eq!((amps[0].gain, amps[1].gain, amps[1].ron), (1.2, 1.3, 3.7));
+    // Turned by 180°, the first amplifier's data are the right half of the turned frame,
+    // whose window then starts past the overscan strips.
+    let v = run_amplifiers(KAST_AMPS, 180, "[65:2112,1:350]");
+    let plan = v.plan.unwrap_or_else(|| panic!("{:#?}", v.findings));
+    assert_eq!(plan.amplifiers[0].raw_data.cols, 1088..2112);
+    assert_eq!(plan.amplifiers[0].data.cols, 1024..2048);
+}
+
+#[test]
+fn amplifier_sections_that_do_not_fit_are_errors_that_name_them() {
+    for (amps, says) in [
+        (
+            "[{name: A1, data: '[1:1024,1:350]'}, {name: A2, data: '[1000:2048,1:350]'}]",
+            "A2 overlaps the data section of A1",
+        ),
+        (
+            "[{name: A1, data: '[1:2100,1:350]'}]",
+            "not inside the science window [1:2048,1:350]",
+        ),
+        (
+            "[{name: A1, data: '[1:3000,1:350]'}]",
+            "does not fit in the 2112x350 image",
+        ),
+        (
+            "[{name: A1, data: '[1:1024,1:350]', overscan: '[1000:1100,1:350]'}]",
+            "over the data or the window",
+        ),
+        (
+            "[{name: A1, data: {keyword: BIASSEC}}]",
+            "read from BIASSEC, which the header lacks",
+        ),
+    ] {
+        let v = run_amplifiers(amps, 0, "[1:2048,1:350]");
+        let finding = only(&v, Problem::AmplifierSection);
+        assert!(
+            finding.message.contains(says),
+            "{amps}: {}",
+            finding.message
+        );
+        assert_eq!(finding.severity, Severity::Error);
+        assert!(v.plan.is_none(), "{amps}");
+    }
+    // A data section from the header.
+    let v = run_amplifiers(
+        "[{name: ALL, data: {keyword: DATASEC}}]",
+        0,
+        "[1:2048,1:350]",
+    );
+    assert_eq!(v.plan.unwrap().amplifiers[0].data.cols, 0..2048);
+}
