@@ -47,6 +47,7 @@ pub enum Action {
     Band,
     Unit,
     Section,
+    PerAmplifier,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,6 +461,13 @@ pub const BINDINGS: &[Binding] = &[
         "M",
         Action::Section,
         "Preview: statistics of a typed section [x1:x2,y1:y2]",
+    ),
+    bind(
+        Results,
+        &[c('A')],
+        "A",
+        Action::PerAmplifier,
+        "Preview: stretch each amplifier on its own",
     ),
     bind(
         Results,

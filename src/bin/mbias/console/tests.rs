@@ -171,6 +171,16 @@ fn fixture() -> App {
 /// A real (small) stack of the fixture's plan, 5 frames of 48 × 40 pixels at `level` e-,
 /// as the image of `extension`.
 fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
+    image_result_with(app, extension, level, Vec::new())
+}
+
+/// [`image_result`] of a plan naming `amplifiers`.
+fn image_result_with(
+    app: &App,
+    extension: Option<&str>,
+    level: f32,
+    amplifiers: Vec<mbias::verify::AmplifierPlan>,
+) -> ImageResult {
     let mut plan = app
         .files
         .selection_check
@@ -181,6 +191,7 @@ fn image_result(app: &App, extension: Option<&str>, level: f32) -> ImageResult {
     plan.rows = 0..rows;
     plan.cols = 0..cols;
     plan.extension = extension.map(str::to_string);
+    plan.amplifiers = amplifiers;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let frames = plan
         .frames
@@ -1864,9 +1875,8 @@ fn m_gives_the_statistics_of_the_box_at_the_cursor_and_capital_m_of_a_section() 
     app.update(ch('M'));
     type_in(&mut app, "[1:41,1:2]");
     assert!(app.notice.as_ref().unwrap().error);
-    assert_eq!(
-        app.results.stats_section().map(|s| s.fits()),
-        Some("[1:40,1:2]".to_string()),
+    assert!(
+        text_of(&mut app, 160, 48).contains("[1:40,1:2] 80 px: mean"),
         "the last good section stays"
     );
 }
@@ -2027,4 +2037,80 @@ fn without_graphics_nothing_is_encoded() {
     assert!(!app.graphics);
     assert!(app.update(Msg::Resize(120, 40)).is_empty());
     assert!(app.update(ch('+')).is_empty());
+}
+
+// ---- amplifiers -----------------------------------------------------------------------
+
+/// The stacked fixture with two amplifiers, L (columns 1–20) and R (21–40), on the
+/// Preview.
+fn two_amplifiers() -> App {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let half = |name: &str, cols: std::ops::Range<usize>| mbias::verify::AmplifierPlan {
+        name: name.to_string(),
+        data: mbias::detector::Section {
+            rows: 0..48,
+            cols: cols.clone(),
+        },
+        raw_data: mbias::detector::Section { rows: 0..48, cols },
+        overscan: None,
+        prescan: None,
+        gain: 1.4,
+        ron: 3.8,
+    };
+    let image = image_result_with(
+        &app,
+        None,
+        1120.0,
+        vec![half("L", 0..20), half("R", 20..40)],
+    );
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result_of(vec![image], selection)),
+    }));
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('3'));
+    app
+}
+
+#[test]
+fn amplifiers_are_stretched_and_measured_each_on_its_own() {
+    let mut app = two_amplifiers();
+    let master = app.results.shown().unwrap().outcome.master.clone();
+    app.update(ch('A'));
+    let screen = text_of(&mut app, 160, 48);
+    assert!(screen.contains("per amplifier (L "), "{screen}");
+    assert!(screen.contains(", R "), "{screen}");
+    // m: the box; m again: each amplifier's data.
+    app.update(ch('m'));
+    app.update(ch('m'));
+    let mean = |cols: std::ops::Range<usize>| {
+        let good: Vec<f64> = (0..48)
+            .flat_map(|r| cols.clone().map(move |c| (r, c)))
+            .filter(|&at| master.qual[at] == 0)
+            .map(|at| f64::from(master.flux[at]))
+            .collect();
+        good.iter().sum::<f64>() / good.len() as f64
+    };
+    let screen = text_of(&mut app, 160, 48);
+    for (label, cols) in [("L [1:20,1:48]", 0..20), ("R [21:40,1:48]", 20..40)] {
+        let line = format!("{label} 960 px: mean {:.3}", mean(cols));
+        assert!(screen.contains(&line), "{line}\n{screen}");
+    }
+    app.update(ch('m'));
+    assert!(!text_of(&mut app, 160, 48).contains("L [1:20,1:48]"));
+    // Without amplifiers, A says why it does nothing.
+    let mut app = on_preview();
+    app.update(ch('A'));
+    assert!(
+        app.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("names no amplifiers")
+    );
 }

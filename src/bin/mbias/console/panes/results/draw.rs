@@ -71,7 +71,7 @@ pub fn preview_split(body: Rect, inspect: bool) -> (Rect, Option<Rect>) {
 /// Where the Preview image lies in the pane drawn in `area` (inside the border, under the
 /// tab line, above the readout, the statistics if shown and the legend, beside the
 /// inspector if shown).
-pub fn image_rect(area: Rect, inspect: bool, stats: bool) -> Rect {
+pub fn image_rect(area: Rect, inspect: bool, stats_lines: u16) -> Rect {
     let body = Rect {
         x: area.x.saturating_add(1),
         y: area.y.saturating_add(2),
@@ -82,7 +82,7 @@ pub fn image_rect(area: Rect, inspect: bool, stats: bool) -> Rect {
     Rect {
         height: image
             .height
-            .saturating_sub(PREVIEW_TEXT_LINES + u16::from(stats)),
+            .saturating_sub(PREVIEW_TEXT_LINES + stats_lines),
         ..image
     }
 }

@@ -9,6 +9,7 @@
 //! is drawn).
 
 use mbias::algorithm::{Frame, MasterBias};
+use mbias::detector::Section;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
@@ -165,6 +166,8 @@ pub struct HalfBlock<'a> {
     /// The Profile shows the cursor's row (`Axis::Columns`) or column: cyan ticks at the
     /// image's edges mark it.
     pub profile: Option<Axis>,
+    /// Regions of the frame (amplifiers' data) with a stretch of their own.
+    pub regions: Vec<(Section, Stretch)>,
 }
 
 /// The frame's size in pixels.
@@ -378,6 +381,28 @@ impl HalfBlock<'_> {
         }
     }
 
+    /// The stretch of drawn pixel (`x`, `y` from the top) of a `w × h` drawing: its
+    /// region's where it lies in one.
+    fn stretch_at(&self, x: usize, y: usize, w: usize, h: usize) -> &Stretch {
+        if self.regions.is_empty() {
+            return &self.stretch;
+        }
+        let (col, row) = match &self.source {
+            Source::Fit(p) => (x * p.width / w.max(1), (h - 1 - y) * p.height / h.max(1)),
+            Source::Window(window) => {
+                let (cols, rows) = window.plane.size();
+                (
+                    pixel_span(window.x0, window.scale, x, cols).0,
+                    pixel_span(window.y0, window.scale, h - 1 - y, rows).0,
+                )
+            }
+        };
+        self.regions
+            .iter()
+            .find(|(section, _)| section.rows.contains(&row) && section.cols.contains(&col))
+            .map_or(&self.stretch, |(_, stretch)| stretch)
+    }
+
     /// The colour of drawn pixel (`x`, `y` from the top) of a `w × h` drawing.
     pub fn colour_at(&self, x: usize, y: usize, w: usize, h: usize) -> Color {
         self.shade(x, y, w, h).colour()
@@ -402,7 +427,7 @@ impl HalfBlock<'_> {
                 if self.hot_above.is_some_and(|hot| v > hot) {
                     Shade::Hot
                 } else {
-                    Shade::Grey(self.stretch.grey_level(v))
+                    Shade::Grey(self.stretch_at(x, y, w, h).grey_level(v))
                 }
             }
             _ => Shade::Bad,
@@ -490,6 +515,7 @@ mod tests {
             cursor: None,
             hot_above: None,
             profile: None,
+            regions: Vec::new(),
         }
         .render(area, &mut buf);
         buf

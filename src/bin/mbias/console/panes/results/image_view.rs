@@ -4,13 +4,14 @@
 //! worker thread, at the terminal's pixel resolution).
 
 use image::{Rgb, RgbImage};
+use mbias::detector::Section;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 
 use super::halfblock::{
     HalfBlock, MasterWindow, Plane, Source, Stretch, drawn_limits, placement, resolve_marks,
 };
-use super::stats::Section;
+use super::stats::StatsOf;
 use super::{Window, half_block_dots};
 use crate::console::msg::ImageResult;
 use crate::console::view::{
@@ -31,10 +32,12 @@ pub struct Look {
     pub marks: BadMarks,
     /// Whether the pixel-stack inspector shows beside the image.
     pub inspect: bool,
-    /// The section whose statistics show under the readout.
-    pub stats: Option<Section>,
+    /// What the statistics under the readout are of.
+    pub stats: Option<StatsOf>,
     /// The Profile shows the cursor's row (`Axis::Columns`) or column, marked on the image.
     pub profile: Option<Axis>,
+    /// Each amplifier stretched on its own (`A`), where the profile names amplifiers.
+    pub per_amplifier: bool,
 }
 
 /// The Preview of one look in an image area, ready to draw.
@@ -45,6 +48,8 @@ pub struct ImageView<'a> {
     /// The raw frame the raw views show (an index into the set).
     pub shown_frame: usize,
     pub stretch: Stretch,
+    /// Each amplifier's data and its own stretch, when asked for and there are some.
+    pub regions: Vec<(Section, Stretch)>,
     /// The bad-pixel rule, `Auto` decided.
     pub marks: BadMarks,
     pub hot_above: Option<f32>,
@@ -68,6 +73,7 @@ impl<'a> ImageView<'a> {
         let (stretch, hot_above) = stretch(result, &window, look, dots);
         ImageView {
             plane,
+            regions: amplifier_stretches(result, plane, look),
             window,
             shown_frame,
             stretch,
@@ -101,6 +107,7 @@ impl<'a> ImageView<'a> {
             cursor,
             hot_above: self.hot_above,
             profile: look.profile,
+            regions: self.regions.clone(),
         }
     }
 
@@ -119,6 +126,7 @@ impl<'a> ImageView<'a> {
             cursor: None,
             hot_above,
             profile: look.profile,
+            regions: self.regions.clone(),
         };
         let (w, h) = dots;
         let mut image = RgbImage::from_fn(w as u32, h as u32, |x, y| {
@@ -173,6 +181,47 @@ fn stretch(
         transfer: look.transfer,
     };
     (stretch, hot_above)
+}
+
+/// Each amplifier's data section with a stretch of its own, when `look` asks for it: the
+/// limits rule applied to a sample of that amplifier's pixels, so two amplifiers at
+/// different levels both show their structure. Not for the rejection map (counts) or a
+/// frame less the master (its dots pool many pixels, stretched as drawn).
+fn amplifier_stretches(
+    result: &ImageResult,
+    plane: Plane<'_>,
+    look: &Look,
+) -> Vec<(Section, Stretch)> {
+    if !look.per_amplifier || matches!(plane, Plane::Rejections(_) | Plane::MinusMaster(..)) {
+        return Vec::new();
+    }
+    result
+        .loaded
+        .set
+        .plan
+        .amplifiers
+        .iter()
+        .map(|amp| {
+            let data = &amp.data;
+            let (width, pixels) = (data.cols.len().max(1), data.rows.len() * data.cols.len());
+            let stride = (pixels / ZSCALE_SAMPLES).max(1);
+            let limits = sample_limits(
+                (0..pixels)
+                    .step_by(stride)
+                    .filter_map(|i| {
+                        plane.at(data.rows.start + i / width, data.cols.start + i % width)
+                    })
+                    .collect(),
+            );
+            let (low, high) = look.limits.of(&limits);
+            let stretch = Stretch {
+                low,
+                high,
+                transfer: look.transfer,
+            };
+            (data.clone(), stretch)
+        })
+        .collect()
 }
 
 /// Bad and hot pixels three screen pixels wide: at a terminal's resolution one pixel of

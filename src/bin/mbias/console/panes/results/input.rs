@@ -57,12 +57,20 @@ impl Input for ResultsPane {
                 }
                 Action::GoTo => self.prompt = Some(Prompt::new(Asks::Pixel)),
                 Action::MeanProfile => {
+                    // The box, then each amplifier where there are amplifiers, then none.
                     self.stats = match self.stats {
-                        Some(StatsOf::Cursor) => None,
+                        Some(StatsOf::Cursor) if self.has_amplifiers() => Some(StatsOf::Amplifiers),
+                        Some(StatsOf::Cursor | StatsOf::Amplifiers) => None,
                         _ => Some(StatsOf::Cursor),
                     };
                 }
                 Action::Section => self.prompt = Some(Prompt::new(Asks::Section)),
+                Action::PerAmplifier if !self.has_amplifiers() => {
+                    return Request::Notice(Notice::info(
+                        "this profile names no amplifiers (see amplifiers: in the settings)",
+                    ));
+                }
+                Action::PerAmplifier => self.per_amplifier = !self.per_amplifier,
                 _ => return self.on_any_tab(action, width, height),
             }
             return Request::Nothing;
@@ -137,9 +145,9 @@ impl ResultsPane {
                     "g goes to a pixel in the Preview (3) and to a row or column in the Profile (2)",
                 ));
             }
-            Action::Section => {
+            Action::Section | Action::PerAmplifier => {
                 return Request::Notice(Notice::info(
-                    "M gives the statistics of a section in the Preview (3)",
+                    "M (statistics of a section) and A (a stretch per amplifier) work in the Preview (3)",
                 ));
             }
             Action::NextExtension => return self.next_extension(),
@@ -165,7 +173,7 @@ impl ResultsPane {
 
     /// Where the Preview's image lies in the pane drawn in `area`.
     pub fn image_area(&self, area: Rect) -> Rect {
-        draw::image_rect(area, self.inspect, self.stats.is_some())
+        draw::image_rect(area, self.inspect, self.stats_lines())
     }
 
     fn cursor_moved(&mut self, dx: isize, dy: isize, width: u16, height: u16) -> Request {

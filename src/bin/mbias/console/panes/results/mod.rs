@@ -120,6 +120,8 @@ pub struct ResultsPane {
     pub marks: BadMarks,
     /// Whether the pixel-stack inspector shows the cursor pixel (`p`).
     pub inspect: bool,
+    /// The Preview stretches each amplifier on its own (`A`).
+    pub per_amplifier: bool,
 }
 
 /// The Preview's deepest zoom: 8 screen pixels per master pixel.
@@ -240,8 +242,9 @@ impl ResultsPane {
             frame: self.raw_frame,
             marks: self.marks,
             inspect: self.inspect,
-            stats: self.stats_section(),
+            stats: self.stats,
             profile: self.line.then(|| self.axis()),
+            per_amplifier: self.per_amplifier,
         })
     }
 
@@ -269,16 +272,18 @@ impl ResultsPane {
             .flatten()
     }
 
-    /// The section the Preview's statistics are of, if shown.
-    pub fn stats_section(&self) -> Option<Section> {
-        let master = &self.shown()?.outcome.master;
-        match self.stats? {
-            StatsOf::Cursor => Some(Section::about(
-                self.cursor_pixel()?,
-                (master.cols(), master.rows()),
-            )),
-            StatsOf::Fixed(section) => Some(section),
+    /// Lines the Preview's statistics take under the image.
+    pub fn stats_lines(&self) -> u16 {
+        match (self.shown(), self.look()) {
+            (Some(image), Some(look)) => tabs::stats_lines(image, &look),
+            _ => 0,
         }
+    }
+
+    /// Whether the shown image's profile names amplifiers.
+    pub fn has_amplifiers(&self) -> bool {
+        self.shown()
+            .is_some_and(|i| !i.loaded.set.plan.amplifiers.is_empty())
     }
 
     /// The Preview's cursor, clamped to the shown image (the middle when unset).

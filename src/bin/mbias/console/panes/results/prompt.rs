@@ -21,10 +21,6 @@ pub enum Asks {
     Section,
 }
 
-/// The most pixels a typed section's statistics cover: they are worked out each time the
-/// screen is drawn.
-const MAX_SECTION: usize = 250_000;
-
 /// A value being typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
@@ -132,15 +128,6 @@ impl ResultsPane {
                     y0: y0 - 1,
                     y1: y1 - 1,
                 };
-                let pixels = section.pixels();
-                if pixels > MAX_SECTION {
-                    return refuse(format!(
-                        "{} holds {pixels} pixels; statistics are worked out as the screen is \
-                         drawn, so a section holds at most {MAX_SECTION} (500 × 500); nothing \
-                         changed",
-                        section.fits()
-                    ));
-                }
                 self.stats = Some(StatsOf::Fixed(section));
                 self.cursor = Some(((x0 + x1) / 2 - 1, (y0 + y1) / 2 - 1));
                 Request::Nothing

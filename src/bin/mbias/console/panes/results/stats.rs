@@ -52,6 +52,23 @@ pub enum StatsOf {
     Cursor,
     /// A typed section.
     Fixed(Section),
+    /// Each amplifier's data section, where the profile names amplifiers.
+    Amplifiers,
+}
+
+/// The most pixels of an area the statistics read: beyond, an even sample of that many
+/// (they are worked out as the screen is drawn).
+pub const MOST_READ: usize = 250_000;
+
+/// The pixels of `section` the statistics read: all of them, or every `step`-th for a
+/// large one, and whether they are a sample.
+pub fn pixels_of(section: &Section) -> (impl Iterator<Item = (usize, usize)> + '_, bool) {
+    let step = section.pixels().div_ceil(MOST_READ).max(1);
+    let width = section.x1 - section.x0 + 1;
+    let pixels = (0..section.pixels())
+        .step_by(step)
+        .map(move |i| (section.y0 + i / width, section.x0 + i % width));
+    (pixels, step > 1)
 }
 
 /// The statistics of an area's good pixels.

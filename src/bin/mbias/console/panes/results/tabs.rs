@@ -12,7 +12,7 @@ use ratatui::widgets::{
 use super::draw::preview_split;
 use super::halfblock::Plane;
 use super::image_view::{ImageView, Look};
-use super::stats::{Section, stats};
+use super::stats::{Section, StatsOf, pixels_of, stats};
 use super::{inspector, magnification};
 use crate::console::defects::DefectKind;
 use crate::console::msg::ImageResult;
@@ -204,6 +204,42 @@ pub fn histogram(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: R
     frame.render_widget(chart, chart_area);
 }
 
+/// The areas the Preview's statistics are of, each with its label: the box about the
+/// cursor, a typed section, or each amplifier's data section.
+fn stats_areas(result: &ImageResult, look: &Look) -> Vec<(String, Section)> {
+    let master = &result.outcome.master;
+    match look.stats {
+        None => Vec::new(),
+        Some(StatsOf::Cursor) => vec![(
+            String::new(),
+            Section::about(look.cursor, (master.cols(), master.rows())),
+        )],
+        Some(StatsOf::Fixed(section)) => vec![(String::new(), section)],
+        Some(StatsOf::Amplifiers) => result
+            .loaded
+            .set
+            .plan
+            .amplifiers
+            .iter()
+            .map(|amp| {
+                let data = &amp.data;
+                let section = Section {
+                    x0: data.cols.start,
+                    x1: data.cols.end.saturating_sub(1),
+                    y0: data.rows.start,
+                    y1: data.rows.end.saturating_sub(1),
+                };
+                (format!("{} ", amp.name), section)
+            })
+            .collect(),
+    }
+}
+
+/// Lines the Preview's statistics take.
+pub fn stats_lines(result: &ImageResult, look: &Look) -> u16 {
+    stats_areas(result, look).len().min(8) as u16
+}
+
 /// The image as ds9 shows it, whole or zoomed on the cursor, with the cursor's readout,
 /// and the pixel-stack inspector of the cursor pixel when asked for.
 pub fn preview(
@@ -222,7 +258,7 @@ pub fn preview(
     let [image, readout, stats_line, legend] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
-        Constraint::Length(u16::from(look.stats.is_some())),
+        Constraint::Length(stats_lines(result, &look)),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -276,31 +312,35 @@ pub fn preview(
         master.errs[[cy, cx]],
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
-    if let Some(section) = look.stats {
-        let unit = match plane {
-            Plane::Rejections(_) => "frames",
-            _ => "e-",
-        };
-        let values = (section.y0..=section.y1)
-            .flat_map(|r| (section.x0..=section.x1).map(move |c| (r, c)))
-            .map(|(r, c)| plane.at(r, c));
-        let text = match stats(values) {
-            Some(s) => format!(
-                "{} {} px: mean {:.3} median {:.3} σ {:.3} robust σ {:.3} min {:.3} max {:.3} {unit} · bad {}",
-                section.fits(),
-                s.good + s.bad,
-                s.mean,
-                s.median,
-                s.std,
-                s.robust_std,
-                s.min,
-                s.max,
-                s.bad
-            ),
-            None => format!("{}: no good pixel", section.fits()),
-        };
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.header)), stats_line);
-    }
+    let areas = stats_areas(result, &look);
+    let unit = match plane {
+        Plane::Rejections(_) => "frames",
+        _ => "e-",
+    };
+    let lines: Vec<Line> = areas
+        .iter()
+        .map(|(label, section)| {
+            let (pixels, sampled) = pixels_of(section);
+            let sampled = if sampled { ", sampled" } else { "" };
+            let label = format!("{label}{}", section.fits());
+            let text = match stats(pixels.map(|(r, c)| plane.at(r, c))) {
+                Some(s) => format!(
+                    "{label} {} px{sampled}: mean {:.3} median {:.3} σ {:.3} robust σ {:.3} min {:.3} max {:.3} {unit} · bad {}",
+                    section.pixels(),
+                    s.mean,
+                    s.median,
+                    s.std,
+                    s.robust_std,
+                    s.min,
+                    s.max,
+                    s.bad
+                ),
+                None => format!("{label}: no good pixel"),
+            };
+            Line::styled(text, theme.header)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), stats_line);
     let shown = match (plane, raw) {
         (Plane::Raw(_), Some(f)) => format!("raw {}/{} {}", shown_frame + 1, frames.len(), f.name),
         (Plane::MinusMaster(..), Some(f)) => {
@@ -334,8 +374,22 @@ pub fn preview(
     } else {
         marked
     };
+    let limits = if view.regions.is_empty() {
+        format!("{low:.1}–{high:.1} e-")
+    } else {
+        let each: Vec<String> = result
+            .loaded
+            .set
+            .plan
+            .amplifiers
+            .iter()
+            .zip(&view.regions)
+            .map(|(amp, (_, s))| format!("{} {:.1}–{:.1}", amp.name, s.low, s.high))
+            .collect();
+        format!("per amplifier ({}) e-", each.join(", "))
+    };
     let text = format!(
-        "{shown} · {} {} {low:.1}–{high:.1} e- · {marked} · {cols}×{rows}, row 1 at the bottom",
+        "{shown} · {} {} {limits} · {marked} · {cols}×{rows}, row 1 at the bottom",
         look.limits.name(),
         look.transfer.name(),
     );
