@@ -48,6 +48,7 @@ pub enum Action {
     Unit,
     Section,
     PerAmplifier,
+    TypePercentiles,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +405,13 @@ pub const BINDINGS: &[Binding] = &[
         "t",
         Action::NextLimits,
         "Preview: zscale, 1–99 %, min–max",
+    ),
+    bind(
+        Results,
+        &[c('T')],
+        "T",
+        Action::TypePercentiles,
+        "Preview: stretch between typed percentiles",
     ),
     bind(
         Results,

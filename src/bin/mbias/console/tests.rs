@@ -1723,6 +1723,17 @@ fn t_and_f_choose_the_preview_stretch() {
         .collect();
     let low = good.iter().copied().fold(f32::INFINITY, f32::min);
     assert!(screen.contains(&format!("{low:.1}–")), "{low}: {screen}");
+    // Zoomed in twice, min–max and log: the snapshot keeps the drawing.
+    app.update(ch('+'));
+    app.update(ch('+'));
+    snapshot!("preview_zoom_4_min_max_log", app);
+    // T types the percentiles.
+    app.update(ch('T'));
+    type_in(&mut app, "0.5 99.5");
+    assert!(legend(&mut app).contains("0.5–99.5 % log"));
+    app.update(ch('T'));
+    type_in(&mut app, "99 1");
+    assert!(app.notice.as_ref().unwrap().error);
 }
 
 #[test]

@@ -35,14 +35,42 @@ pub struct Preview {
 }
 
 /// The display limits of the image by each rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StretchLimits {
-    /// The 1st and 99th percentiles of the block means.
-    pub percentile: (f32, f32),
+    /// The percentiles of the block means (or of a sample of the pixels), for any limits
+    /// the user chooses.
+    pub quantiles: Quantiles,
     /// The lowest and highest good pixel.
     pub min_max: (f32, f32),
     /// IRAF's zscale of a sample of the good pixels.
     pub zscale: (f32, f32),
+}
+
+/// A sample's value at every tenth of a percent, 0 to 100 %.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantiles(Vec<f32>);
+
+/// Tenths of a percent in a whole sample.
+const PER_MILLE: usize = 1000;
+
+impl Quantiles {
+    /// The quantiles of `sorted` (ascending, finite); zeros for an empty one.
+    pub fn of_sorted(sorted: &[f32]) -> Quantiles {
+        let last = sorted.len().saturating_sub(1);
+        Quantiles(
+            (0..=PER_MILLE)
+                .map(|i| sorted.get(last * i / PER_MILLE).copied().unwrap_or(0.0))
+                .collect(),
+        )
+    }
+
+    /// The value at `tenths` of a percent (0 to 1000).
+    pub fn at(&self, tenths: u16) -> f32 {
+        self.0
+            .get(usize::from(tenths).min(PER_MILLE))
+            .copied()
+            .unwrap_or(0.0)
+    }
 }
 
 /// Which limits the image is stretched between.
@@ -50,7 +78,11 @@ pub struct StretchLimits {
 pub enum Limits {
     #[default]
     ZScale,
-    Percentile,
+    /// Between two percentiles, in tenths of a percent (`T` types them; 1–99 % first).
+    Percentile {
+        low: u16,
+        high: u16,
+    },
     MinMax,
 }
 
@@ -64,19 +96,26 @@ pub enum Transfer {
 }
 
 impl Limits {
+    /// The 1st and 99th percentiles.
+    pub const PERCENTILE: Limits = Limits::Percentile { low: 10, high: 990 };
+
     pub fn next(self) -> Limits {
         match self {
-            Limits::ZScale => Limits::Percentile,
-            Limits::Percentile => Limits::MinMax,
+            Limits::ZScale => Limits::PERCENTILE,
+            Limits::Percentile { .. } => Limits::MinMax,
             Limits::MinMax => Limits::ZScale,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> String {
+        let percent = |tenths: u16| {
+            let text = format!("{:.1}", f64::from(tenths) / 10.0);
+            text.trim_end_matches(".0").to_string()
+        };
         match self {
-            Limits::ZScale => "zscale",
-            Limits::Percentile => "1–99 %",
-            Limits::MinMax => "min–max",
+            Limits::ZScale => "zscale".to_string(),
+            Limits::Percentile { low, high } => format!("{}–{} %", percent(low), percent(high)),
+            Limits::MinMax => "min–max".to_string(),
         }
     }
 
@@ -84,7 +123,9 @@ impl Limits {
     pub fn of(self, limits: &StretchLimits) -> (f32, f32) {
         match self {
             Limits::ZScale => limits.zscale,
-            Limits::Percentile => limits.percentile,
+            Limits::Percentile { low, high } => {
+                (limits.quantiles.at(low), limits.quantiles.at(high))
+            }
             Limits::MinMax => limits.min_max,
         }
     }
@@ -200,7 +241,7 @@ pub fn sample_limits(mut sample: Vec<f32>) -> StretchLimits {
     };
     let percentile = (at(0.01), at(0.99));
     StretchLimits {
-        percentile,
+        quantiles: Quantiles::of_sorted(&sample),
         min_max: (at(0.0), at(1.0)),
         zscale: zscale(sample).unwrap_or(percentile),
     }
@@ -374,7 +415,7 @@ fn preview(master: &MasterBias) -> Preview {
         values,
         bad,
         limits: StretchLimits {
-            percentile,
+            quantiles: Quantiles::of_sorted(&sorted),
             min_max,
             zscale,
         },
@@ -397,6 +438,23 @@ mod tests {
         assert!((109.0..200.0).contains(&high), "{high}");
         assert_eq!(zscale(vec![f32::NAN]), None);
         assert_eq!(zscale(vec![3.0; 10]), Some((3.0, 3.0)));
+    }
+
+    #[test]
+    fn percentiles_are_read_to_a_tenth_and_named_as_typed() {
+        let sorted: Vec<f32> = (0..=1000).map(|i| i as f32).collect();
+        let q = Quantiles::of_sorted(&sorted);
+        assert_eq!((q.at(5), q.at(995), q.at(2000)), (5.0, 995.0, 1000.0));
+        let limits = StretchLimits {
+            quantiles: q,
+            min_max: (0.0, 1000.0),
+            zscale: (0.0, 1000.0),
+        };
+        let half = Limits::Percentile { low: 5, high: 995 };
+        assert_eq!(half.of(&limits), (5.0, 995.0));
+        assert_eq!(half.name(), "0.5–99.5 %");
+        assert_eq!(Limits::PERCENTILE.name(), "1–99 %");
+        assert_eq!(Quantiles::of_sorted(&[]).at(500), 0.0);
     }
 
     #[test]

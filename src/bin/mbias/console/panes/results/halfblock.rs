@@ -502,7 +502,7 @@ fn ramp(v: f32) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::view::StretchLimits;
+    use crate::console::view::{Limits, Quantiles, StretchLimits};
 
     /// `p` drawn whole into `area`, every bad pixel marked, without a cursor.
     fn drawn(p: &Preview, area: Rect, mono: bool) -> Buffer {
@@ -523,11 +523,20 @@ mod tests {
 
     /// The percentile limits, linear.
     fn linear(p: &Preview) -> Stretch {
-        let (low, high) = p.limits.percentile;
+        let (low, high) = Limits::PERCENTILE.of(&p.limits);
         Stretch {
             low,
             high,
             transfer: Transfer::Linear,
+        }
+    }
+
+    /// Limits from `low` to `high` by every rule.
+    fn between(low: f32, high: f32) -> StretchLimits {
+        StretchLimits {
+            quantiles: Quantiles::of_sorted(&[low, high, high]),
+            min_max: (low, high),
+            zscale: (low, high),
         }
     }
 
@@ -539,11 +548,7 @@ mod tests {
             height: 2,
             values: vec![0.0, 10.0, 5.0, 5.0],
             bad: vec![0.0, 0.0, 0.0, 1.0],
-            limits: StretchLimits {
-                percentile: (0.0, 10.0),
-                min_max: (0.0, 10.0),
-                zscale: (0.0, 10.0),
-            },
+            limits: between(0.0, 10.0),
         }
     }
 
@@ -584,11 +589,7 @@ mod tests {
             height: 1024,
             values,
             bad,
-            limits: StretchLimits {
-                percentile: (100.0, 200.0),
-                min_max: (100.0, 200.0),
-                zscale: (100.0, 200.0),
-            },
+            limits: between(100.0, 200.0),
         };
         (preview, bad_at)
     }

@@ -15,7 +15,8 @@ use super::stats::StatsOf;
 use super::{Window, half_block_dots};
 use crate::console::msg::ImageResult;
 use crate::console::view::{
-    Axis, BadMarks, ImageOf, Limits, StretchLimits, Transfer, ZSCALE_SAMPLES, sample_limits,
+    Axis, BadMarks, ImageOf, Limits, Quantiles, StretchLimits, Transfer, ZSCALE_SAMPLES,
+    sample_limits,
 };
 
 /// Where the Preview looks and how it shows it.
@@ -150,12 +151,12 @@ fn stretch(
     let plane = window.plane;
     let (cols, rows) = plane.size();
     let limits = match plane {
-        Plane::Master(_) => result.view.preview.limits,
+        Plane::Master(_) => result.view.preview.limits.clone(),
         // Counts: every stretch runs from none left out to all.
         Plane::Rejections(_) => {
             let all = (0.0, frames.len() as f32);
             StretchLimits {
-                percentile: all,
+                quantiles: Quantiles::of_sorted(&[all.0, all.1, all.1]),
                 min_max: all,
                 zscale: all,
             }

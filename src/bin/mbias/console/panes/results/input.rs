@@ -65,6 +65,7 @@ impl Input for ResultsPane {
                     };
                 }
                 Action::Section => self.prompt = Some(Prompt::new(Asks::Section)),
+                Action::TypePercentiles => self.prompt = Some(Prompt::new(Asks::Percentiles)),
                 Action::PerAmplifier if !self.has_amplifiers() => {
                     return Request::Notice(Notice::info(
                         "this profile names no amplifiers (see amplifiers: in the settings)",
@@ -145,9 +146,9 @@ impl ResultsPane {
                     "g goes to a pixel in the Preview (3) and to a row or column in the Profile (2)",
                 ));
             }
-            Action::Section | Action::PerAmplifier => {
+            Action::Section | Action::PerAmplifier | Action::TypePercentiles => {
                 return Request::Notice(Notice::info(
-                    "M (statistics of a section) and A (a stretch per amplifier) work in the Preview (3)",
+                    "M (statistics of a section), A and T (stretches) work in the Preview (3)",
                 ));
             }
             Action::NextExtension => return self.next_extension(),

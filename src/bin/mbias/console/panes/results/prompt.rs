@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use super::{ResultsPane, Section, StatsOf};
 use crate::console::panes::Request;
 use crate::console::status::Notice;
-use crate::console::view::Axis;
+use crate::console::view::{Axis, Limits};
 
 /// What a prompt asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum Asks {
     Band,
     /// A section for statistics, `[x1:x2,y1:y2]`.
     Section,
+    /// The percentiles the Preview is stretched between, `0.5 99.5`.
+    Percentiles,
 }
 
 /// A value being typed.
@@ -46,6 +48,27 @@ fn numbers(text: &str) -> Option<Vec<usize>> {
         .collect()
 }
 
+/// Two percentiles `low high` (0 to 100, a tenth at most, low below high), in tenths of a
+/// percent.
+fn percentiles(text: &str) -> Option<(u16, u16)> {
+    let values: Vec<f64> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '%')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let tenths = |v: f64| {
+        let t = (v * 10.0).round();
+        ((0.0..=1000.0).contains(&t) && (v * 10.0 - t).abs() < 1e-6).then_some(t as u16)
+    };
+    match values.as_slice() {
+        [low, high] => {
+            let (low, high) = (tenths(*low)?, tenths(*high)?);
+            (low < high).then_some((low, high))
+        }
+        _ => None,
+    }
+}
+
 impl ResultsPane {
     /// What the prompt says before what is typed.
     pub fn prompt_label(&self, asks: Asks) -> String {
@@ -61,6 +84,7 @@ impl ResultsPane {
             Asks::Line => format!("go to {line} (1–{len})"),
             Asks::Band => format!("{line}s to average about the cursor's (1–{len})"),
             Asks::Section => format!("statistics of section [x1:x2,y1:y2] (1–{cols}, 1–{rows})"),
+            Asks::Percentiles => "stretch between percentiles low high (e.g. 0.5 99.5)".to_string(),
         }
     }
 
@@ -99,6 +123,19 @@ impl ResultsPane {
             Axis::Rows => cols,
         };
         let refuse = |why: String| Request::Notice(Notice::error(why));
+        if prompt.asks == Asks::Percentiles {
+            return match percentiles(&prompt.text) {
+                Some((low, high)) => {
+                    self.limits = Limits::Percentile { low, high };
+                    Request::Nothing
+                }
+                None => refuse(format!(
+                    "{:?} is not two percentiles, low below high, from 0 to 100 (to a tenth); \
+                     nothing changed",
+                    prompt.text
+                )),
+            };
+        }
         let within = |v: usize, len: usize| (1..=len).contains(&v);
         match (prompt.asks, numbers(&prompt.text).as_deref()) {
             (Asks::Pixel, Some(&[x, y])) if within(x, cols) && within(y, rows) => {
@@ -144,6 +181,16 @@ impl ResultsPane {
 #[cfg(test)]
 mod tests {
     use super::numbers;
+
+    #[test]
+    fn percentiles_are_two_tenths_in_order() {
+        use super::percentiles;
+        assert_eq!(percentiles("0.5 99.5"), Some((5, 995)));
+        assert_eq!(percentiles("1, 99 %"), Some((10, 990)));
+        for bad in ["99 1", "0.55 99", "-1 50", "5", "a b", "10 101"] {
+            assert_eq!(percentiles(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn numbers_take_any_separator_and_refuse_anything_else() {
