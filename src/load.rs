@@ -121,6 +121,9 @@ pub struct FrameSet {
     /// In the plan's order. Shared, so a set for another selection of the same frames
     /// reuses them in memory.
     pub frames: Vec<Arc<Frame>>,
+    /// Per frame, in the plan's order, each amplifier's overscan strip in ADU (empty when
+    /// the profile names no amplifiers).
+    pub overscans: Vec<Arc<Overscans>>,
     pub storage: Storage,
     /// Time spent reading and converting, summed over frames (for `mbias bench`).
     pub read_time: Duration,
@@ -159,6 +162,48 @@ impl FrameSet {
             .position(|f| f.path == frame.path && f.image.index == frame.image.index)
             .and_then(|i| self.frames.get(i).cloned())
     }
+}
+
+/// One frame's overscan strips: for each amplifier of the plan (in its order), its strip
+/// in ADU as it lies in the turned frame, or `None` for an amplifier without one.
+pub type Overscans = Vec<Option<Array2<f32>>>;
+
+/// The overscan strips of `frame` for `plan`'s amplifiers, read from the file (they lie
+/// outside the science window, so the frame's pixels do not hold them).
+fn read_overscans(plan: &Plan, frame: &FrameFile) -> Result<Overscans> {
+    let (height, width) = frame.image.shape;
+    let half_turn = plan.profile.rotation == 180;
+    plan.amplifiers
+        .iter()
+        .map(|amp| {
+            let Some(strip) = &amp.overscan else {
+                return Ok(None);
+            };
+            let (rows, cols) = if half_turn {
+                (
+                    height - strip.rows.end..height - strip.rows.start,
+                    width - strip.cols.end..width - strip.cols.start,
+                )
+            } else {
+                (strip.rows.clone(), strip.cols.clone())
+            };
+            let shape = (rows.len(), cols.len());
+            let mut adu: Vec<f32> =
+                match read_window(&frame.path, frame.image.index, rows, cols, false)? {
+                    Pixels::U16(v) => v.iter().map(|&x| f32::from(x)).collect(),
+                    Pixels::F32(v) => v,
+                    Pixels::F64(v) => v.iter().map(|&x| x as f32).collect(),
+                };
+            if half_turn {
+                adu.reverse();
+            }
+            Ok(Some(window_array(
+                (&frame.path, frame.image.index),
+                shape,
+                adu,
+            )?))
+        })
+        .collect()
 }
 
 /// `e- = ADU × gain` as soxspipe computes it: a float64 product stored as float32.
@@ -269,10 +314,11 @@ pub fn load_reusing(
             if progress.cancelled() {
                 return Err(Error::Cancelled);
             }
+            let overscans = Arc::new(read_overscans(plan, frame)?);
             if let Some(kept) = previous.and_then(|p| p.reusable(plan, storage, frame)) {
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 progress.report(Stage::Reading { done: n, total });
-                return Ok((kept, Duration::ZERO, Duration::ZERO));
+                return Ok((kept, overscans, Duration::ZERO, Duration::ZERO));
             }
             let (height, width) = frame.image.shape;
             // Window in raw coordinates: a half turn mirrors both ranges.
@@ -323,15 +369,17 @@ pub fn load_reusing(
                 samples,
                 non_finite,
             };
-            Ok((Arc::new(prepared), read, convert))
+            Ok((Arc::new(prepared), overscans, read, convert))
         })
         .collect::<Result<Vec<_>>>()?;
-    let read_time = frames.iter().map(|f| f.1).sum();
-    let convert_time = frames.iter().map(|f| f.2).sum();
+    let read_time = frames.iter().map(|f| f.2).sum();
+    let convert_time = frames.iter().map(|f| f.3).sum();
+    let (frames, overscans) = frames.into_iter().map(|f| (f.0, f.1)).unzip();
     Ok(FrameSet {
         plan: plan.clone(),
         bad_pixels,
-        frames: frames.into_iter().map(|f| f.0).collect(),
+        frames,
+        overscans,
         storage,
         read_time,
         convert_time,

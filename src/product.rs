@@ -255,6 +255,12 @@ impl Cards {
                 );
             }
         }
+        for amp in &qc.amplifiers {
+            self.text(&format!("MBIAS QC OUT{} NAME", amp.index), &amp.name);
+            for (tag, value, _, comment) in amp.fields() {
+                self.add(&amp.keyword(tag), float_value(value), comment);
+            }
+        }
     }
 
     /// soxspipe's timestamp of the product, then the order soxspipe writes.

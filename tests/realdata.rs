@@ -290,3 +290,52 @@ fn kast_per_amplifier_ron_and_the_cosmic_hit() {
     );
     assert!(worst < 4.0 * master_noise, "{worst} e-");
 }
+
+#[test]
+#[ignore = "needs ../shared/realdata (real raw frames); .ci/run includes it when present"]
+fn kast_amplifiers_have_their_own_levels_and_read_noise() {
+    let realdata = common::realdata();
+    let raw = realdata.join("lick-kast-blue");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_file(dir.path());
+    let (doc, product) = stack(&raw, &settings, &dir.path().join("amps"), &[]);
+    let amps = doc["amplifiers"].as_array().expect("per-amplifier QC");
+    assert_eq!(amps.len(), 2);
+    let b14: Vec<f64> = image(&raw.join("b14.fits"), 0);
+    let b15: Vec<f64> = image(&raw.join("b15.fits"), 0);
+    // (name, level ADU, data columns, overscan columns), 0-based.
+    let expected = [
+        ("A1", 944.0, 0..1024, 2048..2080),
+        ("A2", 966.0, 1024..2048, 2080..2112),
+    ];
+    for (amp, (name, level, data, overscan)) in amps.iter().zip(expected) {
+        let number = |key: &str| amp[key].as_f64().unwrap_or_else(|| panic!("{name} {key}"));
+        assert_eq!(amp["name"], name);
+        assert!(
+            (number("level") - level).abs() <= 0.5,
+            "{name} level {}",
+            number("level")
+        );
+        // The reference: the std of (b14 − b15)/√2 from the raw pixels, without b14's
+        // cosmic hit (six pixels of amplifier 1), which is not read noise.
+        for (what, cols, key) in [
+            ("data", data, "ron"),
+            ("overscan", overscan, "overscan_ron"),
+        ] {
+            let reference = difference_std(&b14, &b15, cols, in_hit);
+            let measured = number(key) / KAST_GAIN;
+            println!("Kast {name} {what} RON {measured:.4} ADU, b14−b15 {reference:.4} ADU");
+            assert!(
+                within(measured, reference, 0.03),
+                "{name} {what}: {measured} vs {reference}"
+            );
+        }
+    }
+    assert!((amps[1]["step"].as_f64().unwrap() - 22.0).abs() <= 0.5);
+    // The product carries them as MBIAS QC OUTi.
+    assert!((mbias_qc(&product, "OUT2 LEVEL") - 966.0).abs() <= 0.5);
+    assert_eq!(
+        product.header.text("MBIAS QC OUT1 NAME").as_deref(),
+        Some("A1")
+    );
+}

@@ -1,6 +1,7 @@
 //! Quality-control values with soxspipe's definitions (spec/soxspipe-mbias.md §5), mbias's
 //! own values beyond them, and the pass/fail check against `qc-acceptable-ranges`.
 
+mod amplifiers;
 mod definitions;
 mod difference_ron;
 mod distribution;
@@ -9,6 +10,7 @@ mod extra;
 mod fpn;
 mod pattern;
 
+pub use amplifiers::{AmplifierQc, amplifier_qc};
 pub use definitions::{DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, definition, report_order};
 pub use difference_ron::{DifferenceRon, difference_ron};
 pub use distribution::{BiasDistribution, bias_distribution};
@@ -95,6 +97,8 @@ pub struct QcReport {
     pub values: Vec<QcValue>,
     /// Per raw frame, in observing order.
     pub frames: Vec<FrameQcValues>,
+    /// Per amplifier, where the profile names amplifiers.
+    pub amplifiers: Vec<AmplifierQc>,
 }
 
 impl QcReport {
@@ -273,6 +277,7 @@ pub fn report(
     QcReport {
         values,
         frames: extra::frame_values(master),
+        amplifiers: amplifier_qc(set, master),
     }
 }
 

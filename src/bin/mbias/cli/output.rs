@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use mbias::params::QcRange;
 use mbias::progress::{Reporter, Stage};
-use mbias::qc::{FrameQcValues, QcOrigin, QcValue};
+use mbias::qc::{AmplifierQc, FrameQcValues, QcOrigin, QcValue};
 use mbias::verify::Verification;
 
 /// Progress on stderr, only when stderr is a terminal (scripts get clean output).
@@ -142,6 +142,32 @@ pub fn frame_table(frames: &[FrameQcValues]) -> String {
             f.name,
             format_value(f.level, false),
             100.0 * f.rejected_fraction
+        ));
+    }
+    out
+}
+
+/// Per amplifier: level, overscan level and drift (ADU), read noise in the data and the
+/// overscan and their ratio (e-), the step from the amplifier before. A dash where the
+/// amplifier has no overscan strip or the set a single frame.
+pub fn amplifier_table(amps: &[AmplifierQc]) -> String {
+    let cell =
+        |v: Option<f64>, digits: usize| v.map_or("—".to_string(), |v| format!("{v:.digits$}"));
+    let mut out = format!(
+        "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8}\n",
+        "amp", "level ADU", "ovsc ADU", "drift", "RON e-", "ovsc RON", "ratio", "step"
+    );
+    for a in amps {
+        out.push_str(&format!(
+            "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8}\n",
+            format!("OUT{} {}", a.index, a.name),
+            cell(Some(a.level), 2),
+            cell(a.overscan_level, 2),
+            cell(a.overscan_drift, 2),
+            cell(a.ron, 3),
+            cell(a.overscan_ron, 3),
+            cell(a.ron_ratio, 2),
+            cell(a.step, 2),
         ));
     }
     out

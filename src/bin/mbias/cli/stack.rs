@@ -280,6 +280,7 @@ fn stack_batch(
             (Some(_), [StackedImage { outcome, loaded }]) => {
                 doc["frames"] = frames_json(outcome).into();
                 doc["qc"] = serde_json::json!(outcome.qc.values);
+                doc["amplifiers"] = serde_json::json!(outcome.qc.amplifiers);
                 doc["bias_distribution"] = serde_json::json!(outcome.distribution(loaded));
             }
             _ => {
@@ -291,6 +292,7 @@ fn stack_batch(
                             "name": plan.extension,
                             "frames": frames_json(outcome),
                             "qc": outcome.qc.values,
+                            "amplifiers": outcome.qc.amplifiers,
                             "qc_failures": outcome.qc.failures().count(),
                         })
                     })
@@ -348,6 +350,10 @@ fn stack_batch(
             )?;
             outln!()?;
             out!("{}", output::frame_table(&outcome.qc.frames))?;
+            if !outcome.qc.amplifiers.is_empty() {
+                outln!()?;
+                out!("{}", output::amplifier_table(&outcome.qc.amplifiers))?;
+            }
         }
         if failed > 0 {
             outln!("\n{failed} QC value(s) outside the acceptable range")?;

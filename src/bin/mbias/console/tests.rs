@@ -193,7 +193,7 @@ fn image_result_with(
     plan.extension = extension.map(str::to_string);
     plan.amplifiers = amplifiers;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let frames = plan
+    let frames: Vec<Arc<Frame>> = plan
         .frames
         .iter()
         .enumerate()
@@ -221,6 +221,7 @@ fn image_result_with(
     let set = FrameSet {
         plan,
         bad_pixels: None,
+        overscans: frames.iter().map(|_| Arc::new(Vec::new())).collect(),
         frames,
         storage: Storage::for_numerics(mbias::params::Numerics::Soxspipe),
         read_time: Duration::ZERO,
@@ -2114,6 +2115,13 @@ fn amplifiers_are_stretched_and_measured_each_on_its_own() {
     }
     app.update(ch('m'));
     assert!(!text_of(&mut app, 160, 48).contains("L [1:20,1:48]"));
+    // The QC tab lists each amplifier's figures after the others.
+    app.update(ch('1'));
+    let screen = text_of(&mut app, 160, 60);
+    assert!(
+        screen.contains("L LEVEL") && screen.contains("R STEP"),
+        "{screen}"
+    );
     // Without amplifiers, A says why it does nothing.
     let mut app = on_preview();
     app.update(ch('A'));

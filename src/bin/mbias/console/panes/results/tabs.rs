@@ -37,18 +37,11 @@ pub fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut u
     if area.height == 0 {
         return;
     }
-    let values = &result.outcome.qc.values;
-    let capacity = usize::from(area.height.saturating_sub(1));
-    let shown = if values.len() > capacity {
-        capacity.saturating_sub(1)
-    } else {
-        values.len()
-    };
-    *scroll = (*scroll).min(values.len() - shown);
-    let rows: Vec<Row> = values
+    // soxspipe's and mbias's values, then each amplifier's.
+    let qc = &result.outcome.qc;
+    let mut values: Vec<Row> = qc
+        .values
         .iter()
-        .skip(*scroll)
-        .take(shown)
         .map(|v| {
             let range = v
                 .range
@@ -68,6 +61,25 @@ pub fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut u
             ])
         })
         .collect();
+    for amp in &qc.amplifiers {
+        for (tag, value, unit, _) in amp.fields() {
+            values.push(Row::new(vec![
+                Span::raw(format!("{} {tag}", amp.name)),
+                Span::raw(format!("{value:.3} {unit}")),
+                Span::styled("–", theme.dim),
+                Span::raw(""),
+            ]));
+        }
+    }
+    let count = values.len();
+    let capacity = usize::from(area.height.saturating_sub(1));
+    let shown = if count > capacity {
+        capacity.saturating_sub(1)
+    } else {
+        count
+    };
+    *scroll = (*scroll).min(count - shown);
+    let rows: Vec<Row> = values.into_iter().skip(*scroll).take(shown).collect();
     let header = Row::new(["QC", "value", "range", ""]).style(theme.header);
     let table = Table::new(
         rows,
@@ -80,8 +92,8 @@ pub fn qc(frame: &mut Frame, theme: &Theme, result: &ImageResult, scroll: &mut u
     )
     .header(header);
     frame.render_widget(table, area);
-    if shown < values.len() {
-        let below = values.len() - *scroll - shown;
+    if shown < count {
+        let below = count - *scroll - shown;
         let hint = format!("↑↓ scroll · {} above · {below} below", *scroll);
         let line = Rect {
             y: area.y + area.height.saturating_sub(1),
