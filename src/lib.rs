@@ -14,6 +14,7 @@ pub mod fits;
 pub mod inputs;
 pub mod load;
 pub mod night;
+pub mod overscan;
 pub mod params;
 pub mod pipeline;
 pub mod product;

@@ -12,9 +12,10 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::algorithm::{ElectronTable, Frame, Samples, electron_table};
-use crate::detector::Instrument;
+use crate::detector::{Instrument, OverscanMethod};
 use crate::error::{Error, FitsError, Result};
 use crate::fits::{FrameFile, Pixels, read_frame_header, read_window};
+use crate::overscan;
 use crate::params::Numerics;
 use crate::progress::{Progress, Stage};
 use crate::verify::Plan;
@@ -149,6 +150,7 @@ impl FrameSet {
     fn reusable(&self, plan: &Plan, storage: Storage, frame: &FrameFile) -> Option<Arc<Frame>> {
         let old = &self.plan;
         let same = old.profile.name == plan.profile.name
+            && old.profile.overscan == plan.profile.overscan
             && old.extension == plan.extension
             && old.gain.to_bits() == plan.gain.to_bits()
             && old.rows == plan.rows
@@ -162,6 +164,33 @@ impl FrameSet {
             .position(|f| f.path == frame.path && f.image.index == frame.image.index)
             .and_then(|i| self.frames.get(i).cloned())
     }
+}
+
+/// `samples` less each amplifier's overscan level by the profile's method, as electrons
+/// (a level is not a whole number of ADU); unchanged when the method is `none` or no
+/// amplifier has a strip.
+fn corrected(plan: &Plan, samples: Samples, overscans: &Overscans) -> Samples {
+    let method = plan.profile.overscan;
+    let has_strips = overscans.iter().any(Option::is_some);
+    if method == OverscanMethod::None || !has_strips {
+        return samples;
+    }
+    let mut electrons = match samples {
+        Samples::Electrons(data) => data,
+        Samples::Adu { adu, table, .. } => adu.mapv(|a| table[usize::from(a)]),
+    };
+    let cols = electrons.ncols();
+    if let Some(data) = electrons.as_slice_mut() {
+        overscan::subtract(
+            data,
+            cols,
+            plan.rows.start,
+            &plan.amplifiers,
+            overscans,
+            (method, plan.gain),
+        );
+    }
+    Samples::Electrons(electrons)
 }
 
 /// One frame's overscan strips: for each amplifier of the plan (in its order), its strip
@@ -347,6 +376,7 @@ pub fn load_reusing(
                 .or_else(|| header.number("BITPIX"))
                 .is_some_and(|bitpix| bitpix > 0.0);
             let samples = to_samples(frame, shape, raw, plan.gain, half_turn, &table)?;
+            let samples = corrected(plan, samples, &overscans);
             let non_finite = match &samples {
                 Samples::Electrons(data) if !integers => {
                     data.iter().filter(|v| !v.is_finite()).count()

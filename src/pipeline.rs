@@ -121,6 +121,17 @@ impl Loaded {
             .is_none()
             .then(|| loader::bad_pixel_map_note(&self.set.plan, None))
             .flatten();
+        let plan = &self.set.plan;
+        let no_strips = (plan.profile.overscan != crate::detector::OverscanMethod::None
+            && plan.amplifiers.iter().all(|a| a.overscan.is_none()))
+        .then(|| {
+            format!(
+                "overscan: {} was asked for, but profile {} names no overscan strip \
+                 (amplifiers: … overscan:); nothing was subtracted",
+                plan.profile.overscan.name(),
+                plan.profile.name
+            )
+        });
         self.set
             .frames
             .iter()
@@ -134,8 +145,60 @@ impl Loaded {
                 )
             })
             .chain(missing_map)
+            .chain(no_strips)
+            .chain(overscan_jumps(&self.set))
             .collect()
     }
+}
+
+/// A frame whose overscan level, on one amplifier, stands apart from the set's (MUSE's
+/// `ovscsigma` check): more than 5 robust σ, and at least 1 ADU, from that amplifier's
+/// median over the frames.
+fn overscan_jumps(set: &loader::FrameSet) -> Vec<String> {
+    let mut found = Vec::new();
+    for (a, amp) in set.plan.amplifiers.iter().enumerate() {
+        let levels: Vec<Option<f64>> = set
+            .overscans
+            .iter()
+            .map(|frame| {
+                let strip = frame.get(a)?.as_ref()?;
+                let mut values: Vec<f64> = strip.iter().map(|&v| f64::from(v)).collect();
+                algorithm::numerics::median_in_place(&mut values)
+            })
+            .collect();
+        for (frame, level, centre) in jumps(&levels) {
+            found.push(format!(
+                "{}: the overscan of amplifier {} reads {level:.1} ADU against {centre:.1} \
+                 in the set ({:+.1} ADU): a jump in that readout",
+                set.plan.frames[frame].path.display(),
+                amp.name,
+                level - centre
+            ));
+        }
+    }
+    found
+}
+
+/// The frames (index, level, the set's median) whose `levels` lie more than 5 robust σ,
+/// and at least 1 ADU, from the median of all; none for fewer than three levels.
+fn jumps(levels: &[Option<f64>]) -> Vec<(usize, f64, f64)> {
+    let mut known: Vec<f64> = levels.iter().flatten().copied().collect();
+    if known.len() < 3 {
+        return Vec::new();
+    }
+    let Some(centre) = algorithm::numerics::median_in_place(&mut known) else {
+        return Vec::new();
+    };
+    let mut deviations: Vec<f64> = known.iter().map(|v| (v - centre).abs()).collect();
+    let spread = algorithm::numerics::median_in_place(&mut deviations).unwrap_or(0.0)
+        * algorithm::numerics::MAD_TO_STD;
+    let limit = (5.0 * spread).max(1.0);
+    levels
+        .iter()
+        .enumerate()
+        .filter_map(|(k, level)| level.map(|l| (k, l, centre)))
+        .filter(|(_, level, centre)| (level - centre).abs() > limit)
+        .collect()
 }
 
 /// How `resolved` asks for a set to be loaded.
@@ -379,4 +442,29 @@ pub fn write(
         }
     }
     Ok(product)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jumps;
+
+    #[test]
+    fn an_overscan_level_that_jumps_against_the_set_is_found() {
+        // Five readouts settle within a fraction of an ADU; the fourth jumps by 12.
+        let levels = [
+            Some(943.0),
+            Some(943.2),
+            Some(942.9),
+            Some(955.0),
+            None,
+            Some(943.1),
+        ];
+        assert_eq!(jumps(&levels), vec![(3, 955.0, 943.1)]);
+        // Within 1 ADU is never a jump, however quiet the rest.
+        assert!(jumps(&[Some(943.0), Some(943.0), Some(943.0), Some(943.9)]).is_empty());
+        assert!(
+            jumps(&[Some(1.0), Some(50.0)]).is_empty(),
+            "too few to judge"
+        );
+    }
 }

@@ -319,9 +319,14 @@ fn params(set: &FrameSet, master: &MasterBias) -> (Vec<Param>, Option<Param>) {
         ("rejection", text(master.method.rejection.name())),
         ("combine", text(master.method.combine.name())),
     ];
+    // The overscan step soxspipe does not have, named when one ran.
+    let overscan = set.plan.profile.overscan;
+    let overscan = (overscan != crate::detector::OverscanMethod::None)
+        .then(|| ("overscan", text(overscan.name())));
     let shared = clipping
         .into_iter()
         .chain(mbias)
+        .chain(overscan)
         .chain(
             master
                 .method

@@ -339,3 +339,120 @@ fn kast_amplifiers_have_their_own_levels_and_read_noise() {
         Some("A1")
     );
 }
+
+/// The median of finite values.
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        0.5 * (values[n / 2 - 1] + values[n / 2])
+    }
+}
+
+/// Columns `cols` of a 2112-wide Kast frame.
+fn kast_columns(frame: &[f64], cols: std::ops::Range<usize>) -> Vec<f64> {
+    (0..frame.len())
+        .filter(|p| cols.contains(&(p % 2112)))
+        .map(|p| frame[p])
+        .collect()
+}
+
+#[test]
+#[ignore = "needs ../shared/realdata (real raw frames); .ci/run includes it when present"]
+fn overscan_correction_takes_each_amplifier_to_its_data_less_its_overscan() {
+    let realdata = common::realdata();
+    let raw = realdata.join("lick-kast-blue");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_file(dir.path());
+    let set = ["--set", "detectors.lick-kast-blue.overscan=median"];
+    let (doc, product) = stack(&raw, &settings, &dir.path().join("median"), &set);
+    // An override of one key leaves the profile where it was: it still claims the frames
+    // before the one-amplifier profiles that match them too.
+    assert_eq!(doc["profile"], "lick-kast-blue");
+    // The reference from the raw pixels: per frame, the data median less the overscan
+    // median; their median over the ten frames.
+    let frames: Vec<Vec<f64>> = (14..=23)
+        .map(|i| image(&raw.join(format!("b{i}.fits")), 0))
+        .collect();
+    let amps = doc["amplifiers"].as_array().unwrap();
+    assert_eq!(amps.len(), 2);
+    for (amp, (data, overscan)) in amps
+        .iter()
+        .zip([(0..1024, 2048..2080), (1024..2048, 2080..2112)])
+    {
+        let reference = median_of(
+            frames
+                .iter()
+                .map(|f| {
+                    median_of(kast_columns(f, data.clone()))
+                        - median_of(kast_columns(f, overscan.clone()))
+                })
+                .collect(),
+        );
+        let level = amp["level"].as_f64().unwrap();
+        println!(
+            "Kast {} corrected level {level:.3} ADU, data − overscan {reference:.3}",
+            amp["name"]
+        );
+        assert!((level - reference).abs() <= 0.5, "{level} vs {reference}");
+    }
+    // The product names the method among the recipe's parameters.
+    let named = (1..40).any(|n| {
+        product
+            .header
+            .text(&format!("ESO PRO REC1 PARAM{n} NAME"))
+            .as_deref()
+            == Some("overscan")
+            && product
+                .header
+                .text(&format!("ESO PRO REC1 PARAM{n} VALUE"))
+                .as_deref()
+                == Some("median")
+    });
+    assert!(named, "the overscan method is recorded");
+}
+
+#[test]
+#[ignore = "needs ../shared/realdata (real raw frames); .ci/run includes it when present"]
+fn alfosc_has_no_overscan_to_use_and_says_so() {
+    let realdata = common::realdata();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_file(dir.path());
+    let alfosc = realdata.join("not-alfosc-1x2");
+    let (plain, _) = stack(&alfosc, &settings, &dir.path().join("none"), &[]);
+    let out = dir.path().join("median");
+    let args = [
+        "stack",
+        alfosc.to_str().unwrap(),
+        "--settings",
+        settings.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+        "--set",
+        "detectors.not-alfosc.overscan=median",
+    ];
+    let run = common::mbias(&args);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    assert!(
+        common::stderr(&run).contains("names no overscan strip")
+            && common::stderr(&run).contains("nothing was subtracted"),
+        "{}",
+        common::stderr(&run)
+    );
+    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&run)).unwrap();
+    let flux = |doc: &serde_json::Value| -> Vec<f32> {
+        image(Path::new(doc["product"].as_str().unwrap()), 0)
+    };
+    assert_eq!(flux(&plain), flux(&doc), "the master is unchanged");
+    // The drift the README describes is reported as before.
+    assert!(
+        doc["qc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "LEVEL DRIFT")
+    );
+}

@@ -94,6 +94,7 @@ fn eso_profile(t: Table, version: RecipeVersion) -> Profile {
         default_numerics: Numerics::Soxspipe,
         bad_pixel_map: None,
         amplifiers: Vec::new(),
+        overscan: super::OverscanMethod::None,
     }
 }
 

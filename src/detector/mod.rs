@@ -338,6 +338,48 @@ pub struct Profile {
     /// The amplifiers read into the image, when a generic profile names them (built-in
     /// profiles: none, soxspipe treats the window as one).
     pub amplifiers: Vec<Amplifier>,
+    /// What is subtracted from each amplifier's data, per frame, before stacking.
+    pub overscan: OverscanMethod,
+}
+
+/// How each frame's overscan strip corrects its amplifier's data before stacking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverscanMethod {
+    /// Nothing subtracted: soxspipe's way (it has no overscan step for the bias).
+    #[default]
+    None,
+    /// The strip's 3σ-clipped mean.
+    Mean,
+    /// The strip's median.
+    Median,
+    /// Line by line along the readout: each row's median across the strip, smoothed by a
+    /// running median of nine rows (a slow drift during the readout is followed, one noisy
+    /// row is not).
+    Line,
+}
+
+impl OverscanMethod {
+    pub const EXPECTED: &'static str = "none, mean, median or line";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OverscanMethod::None => "none",
+            OverscanMethod::Mean => "mean",
+            OverscanMethod::Median => "median",
+            OverscanMethod::Line => "line",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<OverscanMethod> {
+        [
+            OverscanMethod::None,
+            OverscanMethod::Mean,
+            OverscanMethod::Median,
+            OverscanMethod::Line,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
+    }
 }
 
 /// Where a section comes from: written in the profile, or read from a header keyword
@@ -537,6 +579,7 @@ impl Profile {
             default_numerics: Numerics::Exact,
             bad_pixel_map: None,
             amplifiers: Vec::new(),
+            overscan: OverscanMethod::None,
         }
     }
 

@@ -1071,6 +1071,26 @@ soxs-mbias:
     }
 
     #[test]
+    fn an_overridden_profile_keeps_its_place() {
+        let mut s = Settings::parse(
+            "mbias:\n  detectors:\n    a: {match: {X: y}, read-noise: 3}\n    \
+             b: {match: {X: y}, read-noise: 4}\n",
+        )
+        .unwrap();
+        s.apply_override("detectors.a.gain=2").unwrap();
+        let names: Vec<&str> = s
+            .detectors
+            .iter()
+            .map(|g| g.profile.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"], "a still claims the frames both match");
+        assert_eq!(
+            s.detectors[0].profile.gain,
+            crate::detector::Quantity::fixed(2.0)
+        );
+    }
+
+    #[test]
     fn graphics_take_their_names_and_refuse_others() {
         let mut s = Settings::default();
         s.apply_override("graphics=half-blocks").unwrap();

@@ -102,10 +102,17 @@ impl Settings {
         if patch.profile.is_some() {
             self.profile = patch.profile;
         }
+        // A changed profile keeps its place: profiles are tried in order, so moving it
+        // would change which one claims a frame.
         for generic in patch.detectors {
-            self.detectors
-                .retain(|g| !g.profile.name.eq_ignore_ascii_case(&generic.profile.name));
-            self.detectors.push(generic);
+            match self
+                .detectors
+                .iter_mut()
+                .find(|g| g.profile.name.eq_ignore_ascii_case(&generic.profile.name))
+            {
+                Some(kept) => *kept = generic,
+                None => self.detectors.push(generic),
+            }
         }
     }
 }

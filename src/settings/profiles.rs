@@ -10,14 +10,16 @@ use yaml_serde::{Mapping, Value};
 
 use super::{RECIPE_KEYS, RecipeOverrides, as_mapping, parse_recipe};
 use crate::detector::{
-    BiasRule, Binning, GenericBias, HduChoice, Matcher, Profile, Quantity, SectionSpec, Window,
+    BiasRule, Binning, GenericBias, HduChoice, Matcher, OverscanMethod, Profile, Quantity,
+    SectionSpec, Window,
 };
 use crate::error::SettingsError;
 use crate::params::Numerics;
 
-const PROFILE_KEYS: [&str; 14] = [
+const PROFILE_KEYS: [&str; 15] = [
     "match",
     "amplifiers",
+    "overscan",
     "bad-pixel-map",
     "hdu",
     "window",
@@ -288,6 +290,12 @@ pub(super) fn parse_profile(
         match key {
             "match" => profile.matcher = matcher(v, &path)?,
             "amplifiers" => profile.amplifiers = super::amplifiers::amplifiers(v, &path)?,
+            "overscan" => {
+                profile.overscan = v
+                    .as_str()
+                    .and_then(OverscanMethod::from_name)
+                    .ok_or_else(|| SettingsError::invalid(&path, OverscanMethod::EXPECTED, v))?
+            }
             "hdu" => profile.hdu = hdu(v, &path)?,
             "window" => profile.window = Window::Section(window(v, &path)?),
             "bias" => profile.bias = BiasRule::Generic(bias_rule(v, &path)?),
