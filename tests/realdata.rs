@@ -456,3 +456,24 @@ fn alfosc_has_no_overscan_to_use_and_says_so() {
             .any(|v| v["name"] == "LEVEL DRIFT")
     );
 }
+
+#[test]
+#[ignore = "needs ../shared/realdata (real raw frames); .ci/run includes it when present"]
+fn a_drafted_profile_stacks_its_set_as_it_stands() {
+    let realdata = common::realdata();
+    for (set, first, name, frames) in [
+        ("lick-kast-blue", "b14.fits", "kastb", 10),
+        ("not-alfosc-1x2", "ALDc210004.fits", "alfosc-fasu", 5),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = realdata.join(set);
+        let run = common::mbias(&["profile", raw.join(first).to_str().unwrap()]);
+        assert!(run.status.success(), "{}", common::stderr(&run));
+        let draft = common::stdout(&run);
+        let settings = dir.path().join("draft.yaml");
+        std::fs::write(&settings, &draft).unwrap();
+        let (doc, _) = stack(&raw, &settings, &dir.path().join("out"), &[]);
+        assert_eq!(doc["profile"], name, "{draft}");
+        assert_eq!(doc["frames"].as_array().unwrap().len(), frames, "{draft}");
+    }
+}

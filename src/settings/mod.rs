@@ -10,6 +10,7 @@
 //! YAML, merges the levels of a file, and writes them back.
 
 mod amplifiers;
+pub mod draft;
 mod overrides;
 mod profiles;
 

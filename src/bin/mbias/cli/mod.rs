@@ -9,6 +9,7 @@ mod bench;
 mod demo;
 mod night;
 mod output;
+mod profile;
 mod qc;
 mod simulate;
 mod stack;
@@ -188,6 +189,8 @@ enum Command {
     },
     /// Time the engine on simulated workloads, stage by stage.
     Bench(bench::BenchArgs),
+    /// Draft a detector profile for a new CCD from one raw frame's headers.
+    Profile(profile::ProfileArgs),
 }
 
 /// The command line, or the status to exit with once clap has printed help, the version
@@ -216,6 +219,7 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         Some(Command::Simulate(a)) => simulate::run(&a),
         Some(Command::Demo { output }) => demo::run(output.as_deref().or(args.output.as_deref())),
         Some(Command::Bench(a)) => bench::run(&a),
+        Some(Command::Profile(a)) => profile::run(&a),
         None => demo::open_console(
             args.input.as_deref(),
             args.output.as_deref(),
