@@ -54,7 +54,8 @@ pub fn draft(file: &Path) -> Result<Draft, FitsError> {
     Ok(draft_of(&frame))
 }
 
-fn draft_of(frame: &FrameFile) -> Draft {
+/// The draft for a frame whose headers are read.
+pub fn draft_of(frame: &FrameFile) -> Draft {
     let header = frame.merged_header();
     let image = &frame.image;
     let (rows, cols) = image.shape;

@@ -31,6 +31,7 @@ pub enum Action {
     SelectNone,
     Reread,
     ShowHeader,
+    DraftProfile,
     ToggleAxis,
     MeanProfile,
     NextExtension,
@@ -286,6 +287,13 @@ pub const BINDINGS: &[Binding] = &[
         "i",
         Action::ShowHeader,
         "the frame's header; / searches",
+    ),
+    bind(
+        Files,
+        &[c('P')],
+        "P",
+        Action::DraftProfile,
+        "a draft detector profile from the frame's headers",
     ),
     bind(
         Params,

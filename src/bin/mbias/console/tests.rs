@@ -2133,3 +2133,37 @@ fn amplifiers_are_stretched_and_measured_each_on_its_own() {
             .contains("names no amplifiers")
     );
 }
+
+#[test]
+fn capital_p_drafts_a_profile_from_the_frame_s_headers() {
+    let mut app = fixture();
+    cursor_to(&mut app, &bias_name(1));
+    app.update(ch('P'));
+    let Some(Overlay::Header(view)) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert!(
+        view.title.starts_with("draft profile from"),
+        "{}",
+        view.title
+    );
+    assert!(
+        view.lines
+            .iter()
+            .any(|l| l.contains("match: {INSTRUME: SOXS}")),
+        "{:#?}",
+        view.lines
+    );
+    assert!(view.lines.iter().any(|l| l.contains("mbias profile ")));
+    app.update(key(KeyCode::Esc));
+    cursor_to(&mut app, "observing.log");
+    app.update(ch('P'));
+    assert!(app.overlay.is_none());
+    assert!(
+        app.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("not a FITS frame")
+    );
+}

@@ -62,6 +62,7 @@ impl Input for FilesPane {
                 return Request::OpenDir(self.dir.clone());
             }
             Action::ShowHeader => return self.header_of_cursor(),
+            Action::DraftProfile => return self.profile_of_cursor(),
             _ => {}
         }
         Request::Nothing
@@ -100,24 +101,57 @@ impl FilesPane {
 
     /// `i`: the header of the frame under the cursor, every HDU's cards.
     fn header_of_cursor(&self) -> Request {
+        self.about_cursor_frame("no header to show", |path, frame| {
+            let mut lines: Vec<String> =
+                frame.primary.cards.iter().map(|c| c.raw.clone()).collect();
+            for hdu in frame.images.iter().filter(|h| h.index > 0) {
+                lines.push(String::new());
+                lines.push(format!("── HDU {} ──", hdu.index));
+                lines.extend(hdu.header.cards.iter().map(|c| c.raw.clone()));
+            }
+            Request::ShowHeader {
+                title: path.display().to_string(),
+                lines,
+            }
+        })
+    }
+
+    /// `P`: a draft detector profile from the frame under the cursor's headers, for a CCD
+    /// no profile knows yet.
+    fn profile_of_cursor(&self) -> Request {
+        self.about_cursor_frame("no profile to draft", |path, frame| {
+            let draft = mbias::settings::draft::draft_of(frame);
+            let mut lines: Vec<String> = draft.yaml.lines().map(str::to_string).collect();
+            if !draft.open.is_empty() {
+                lines.push(String::new());
+                lines.push("# To decide before stacking with it:".into());
+                lines.extend(draft.open.iter().map(|item| format!("#   - {item}")));
+            }
+            lines.push(String::new());
+            lines.push(format!(
+                "# mbias profile {} > my-ccd.yaml writes it; start mbias with --settings my-ccd.yaml",
+                path.display()
+            ));
+            Request::ShowHeader {
+                title: format!("draft profile from {}", path.display()),
+                lines,
+            }
+        })
+    }
+
+    /// What `show` makes of the frame under the cursor whose header is read, or a notice
+    /// (`nothing` leading its reason) when there is none.
+    fn about_cursor_frame(
+        &self,
+        nothing: &str,
+        show: impl FnOnce(&std::path::Path, &FrameFile) -> Request,
+    ) -> Request {
         let Some(entry) = self.current() else {
             return Request::Nothing;
         };
         match self.headers.get(&entry.path) {
-            Some(Ok(frame)) => {
-                let mut lines: Vec<String> =
-                    frame.primary.cards.iter().map(|c| c.raw.clone()).collect();
-                for hdu in frame.images.iter().filter(|h| h.index > 0) {
-                    lines.push(String::new());
-                    lines.push(format!("── HDU {} ──", hdu.index));
-                    lines.extend(hdu.header.cards.iter().map(|c| c.raw.clone()));
-                }
-                Request::ShowHeader {
-                    title: entry.path.display().to_string(),
-                    lines,
-                }
-            }
-            Some(Err(e)) => Request::Notice(Notice::error(format!("no header to show: {e}"))),
+            Some(Ok(frame)) => show(&entry.path, frame),
+            Some(Err(e)) => Request::Notice(Notice::error(format!("{nothing}: {e}"))),
             None if entry.kind == EntryKind::Fits => {
                 Request::Notice(Notice::info("its header is still being read"))
             }
