@@ -145,12 +145,19 @@ impl FrameSet {
         self.plan.shape()
     }
 
-    /// This set's copy of `frame` when a set for `plan` stored as `storage` may take it as
-    /// it is: the same profile, extension, gain, window and storage decide every value.
-    fn reusable(&self, plan: &Plan, storage: Storage, frame: &FrameFile) -> Option<Arc<Frame>> {
+    /// This set's copy of `frame` and its overscan strips when a set for `plan` stored as
+    /// `storage` may take them as they are: the same profile, overscan method, amplifiers,
+    /// extension, gain, window and storage decide every value.
+    fn reusable(
+        &self,
+        plan: &Plan,
+        storage: Storage,
+        frame: &FrameFile,
+    ) -> Option<(Arc<Frame>, Arc<Overscans>)> {
         let old = &self.plan;
         let same = old.profile.name == plan.profile.name
             && old.profile.overscan == plan.profile.overscan
+            && old.amplifiers == plan.amplifiers
             && old.extension == plan.extension
             && old.gain.to_bits() == plan.gain.to_bits()
             && old.rows == plan.rows
@@ -162,7 +169,7 @@ impl FrameSet {
         old.frames
             .iter()
             .position(|f| f.path == frame.path && f.image.index == frame.image.index)
-            .and_then(|i| self.frames.get(i).cloned())
+            .and_then(|i| Some((self.frames.get(i)?.clone(), self.overscans.get(i)?.clone())))
     }
 }
 
@@ -180,6 +187,7 @@ fn corrected(plan: &Plan, samples: Samples, overscans: &Overscans) -> Samples {
         Samples::Adu { adu, table, .. } => adu.mapv(|a| table[usize::from(a)]),
     };
     let cols = electrons.ncols();
+    // The array was made in standard layout, so its pixels are one slice.
     if let Some(data) = electrons.as_slice_mut() {
         overscan::subtract(
             data,
@@ -343,12 +351,13 @@ pub fn load_reusing(
             if progress.cancelled() {
                 return Err(Error::Cancelled);
             }
-            let overscans = Arc::new(read_overscans(plan, frame)?);
-            if let Some(kept) = previous.and_then(|p| p.reusable(plan, storage, frame)) {
+            if let Some((kept, overscans)) = previous.and_then(|p| p.reusable(plan, storage, frame))
+            {
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 progress.report(Stage::Reading { done: n, total });
                 return Ok((kept, overscans, Duration::ZERO, Duration::ZERO));
             }
+            let overscans = Arc::new(read_overscans(plan, frame)?);
             let (height, width) = frame.image.shape;
             // Window in raw coordinates: a half turn mirrors both ranges.
             let (raw_rows, raw_cols) = if half_turn {

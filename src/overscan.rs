@@ -22,7 +22,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// The mean of `values` after rejecting, round by round, those more than 3σ from the mean
-/// of the others kept.
+/// of the values kept so far.
 fn clipped_mean(values: &[f64]) -> f64 {
     let mut kept: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     for _ in 0..MEAN_CLIP_ROUNDS {
@@ -39,7 +39,7 @@ fn clipped_mean(values: &[f64]) -> f64 {
 }
 
 /// The level (ADU) `method` takes from `strip` for each of its rows; `None` for `none`.
-pub fn strip_levels(strip: &Array2<f32>, method: OverscanMethod) -> Option<Vec<f64>> {
+fn strip_levels(strip: &Array2<f32>, method: OverscanMethod) -> Option<Vec<f64>> {
     let rows = strip.nrows();
     let all = || strip.iter().map(|&v| f64::from(v));
     let constant = |level: f64| Some(vec![level; rows]);
@@ -69,7 +69,7 @@ pub fn strip_levels(strip: &Array2<f32>, method: OverscanMethod) -> Option<Vec<f
 /// Subtracts from `electrons` (the science window, `cols` wide, whose first row is row
 /// `window_top` of the turned frame) each amplifier's overscan level, row by row, in
 /// electrons (`gain` e-/ADU, as the frame was converted). `strips[a]` is amplifier `a`'s
-/// strip; an amplifier without one is left as it is. Returns whether anything changed.
+/// strip; an amplifier without one is left as it is.
 pub fn subtract(
     electrons: &mut [f32],
     cols: usize,
@@ -77,8 +77,7 @@ pub fn subtract(
     amplifiers: &[AmplifierPlan],
     strips: &[Option<Array2<f32>>],
     (method, gain): (OverscanMethod, f64),
-) -> bool {
-    let mut changed = false;
+) {
     for (amp, strip) in amplifiers.iter().zip(strips) {
         let Some((strip, area)) = strip.as_ref().zip(amp.overscan.as_ref()) else {
             continue;
@@ -99,10 +98,8 @@ pub fn subtract(
             for e in &mut electrons[r * cols + amp.data.cols.start..r * cols + amp.data.cols.end] {
                 *e = (f64::from(*e) - offset) as f32;
             }
-            changed = true;
         }
     }
-    changed
 }
 
 #[cfg(test)]
@@ -127,5 +124,13 @@ mod tests {
             strip_levels(&strip, OverscanMethod::Line).unwrap(),
             vec![101.5; 4]
         );
+        // Twenty rows of a ramp 0, 1, … 19: the running median follows it, row by row,
+        // where the window is whole, and holds at the ends.
+        let ramp = Array2::from_shape_fn((20, 3), |(r, _)| r as f32);
+        let line = strip_levels(&ramp, OverscanMethod::Line).unwrap();
+        assert_eq!(line[10], 10.0);
+        assert_eq!(line[4], 4.0);
+        assert_eq!(line[0], 2.0, "rows 0–4");
+        assert_eq!(line[19], 17.0, "rows 15–19");
     }
 }

@@ -321,8 +321,9 @@ fn params(set: &FrameSet, master: &MasterBias) -> (Vec<Param>, Option<Param>) {
     ];
     // The overscan step soxspipe does not have, named when one ran.
     let overscan = set.plan.profile.overscan;
-    let overscan = (overscan != crate::detector::OverscanMethod::None)
-        .then(|| ("overscan", text(overscan.name())));
+    let ran = overscan != crate::detector::OverscanMethod::None
+        && set.plan.amplifiers.iter().any(|a| a.overscan.is_some());
+    let overscan = ran.then(|| ("overscan", text(overscan.name())));
     let shared = clipping
         .into_iter()
         .chain(mbias)

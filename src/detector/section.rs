@@ -87,6 +87,26 @@ impl SectionSpec {
     }
 }
 
+impl Section {
+    pub fn pixels(&self) -> usize {
+        self.rows.len() * self.cols.len()
+    }
+}
+
+/// FITS's spelling, 1-based and inclusive: `[x1:x2,y1:y2]`.
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}:{},{}:{}]",
+            self.cols.start + 1,
+            self.cols.end,
+            self.rows.start + 1,
+            self.rows.end
+        )
+    }
+}
+
 impl fmt::Display for SectionSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let axis = |spec: Option<(usize, usize)>| match spec {

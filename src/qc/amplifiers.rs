@@ -20,7 +20,8 @@ pub struct AmplifierQc {
     pub name: String,
     /// 1-based, in the profile's order: the `i` of `OUTi`.
     pub index: usize,
-    /// e-/ADU.
+    /// e-/ADU the profile gives this amplifier (reported; the frames are converted with
+    /// the set's gain, which the ADU figures below use).
     pub gain: f64,
     /// Median of the master over the amplifier's good pixels, ADU.
     pub level: f64,
@@ -114,6 +115,8 @@ fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
 /// amplifiers).
 pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
     let cols = master.cols();
+    // The frames hold ADU × the set's gain: that gain takes them back to ADU.
+    let gain = set.plan.gain;
     let (flux, qual) = (standard(&master.flux), standard(&master.qual));
     let mut previous: Option<f64> = None;
     set.plan
@@ -128,7 +131,7 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
                 (0..pixels)
                     .map(&at)
                     .filter(|&p| qual[p] == 0)
-                    .map(|p| f64::from(flux[p]) / amp.gain),
+                    .map(|p| f64::from(flux[p]) / gain),
             )
             .unwrap_or(f64::NAN);
             let ron = difference_ron(
@@ -155,7 +158,7 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
             let overscan_ron = strips.first().and_then(|first| {
                 let (rows, width) = first.dim();
                 difference_ron(strips.len(), rows, width, |k, i| {
-                    (f64::from(standard(strips[k])[i]) * amp.gain) as f32
+                    (f64::from(standard(strips[k])[i]) * gain) as f32
                 })
                 .map(|d| d.sigma())
             });

@@ -204,8 +204,15 @@ fn amplifiers(
     let whole = (1, cols);
     let (first, last) = data.and_then(|d| d.cols).unwrap_or(whole);
     let (top, bottom) = data.and_then(|d| d.rows).unwrap_or((1, rows));
-    let across = header.number("AMPSROW").unwrap_or(1.0) as usize;
-    let cover = header.number("COVER").map(|c| c as usize);
+    // Whole, positive and within the image, or not believed.
+    let count = |key: &str, most: usize| {
+        header
+            .number(key)
+            .filter(|v| v.fract() == 0.0 && *v >= 1.0 && *v <= most as f64)
+            .map(|v| v as usize)
+    };
+    let across = count("AMPSROW", last + 1 - first).unwrap_or(1);
+    let cover = count("COVER", cols);
     if across > 1 {
         let width = (last + 1 - first) / across;
         let mut out = vec!["amplifiers:".to_string()];
@@ -264,6 +271,27 @@ mod tests {
                 .collect(),
         };
         FrameFile::single(PathBuf::from("/raw/b14.fits"), header, shape)
+    }
+
+    #[test]
+    fn absurd_amplifier_counts_are_not_believed() {
+        let s = |v: &str| Value::Str(v.into());
+        for (ampsrow, cover) in [(1e30, 32.0), (2.0, 1e30), (2.0, -3.0), (-2.0, 32.0)] {
+            let d = draft_of(&frame(
+                &[
+                    ("VERSION", s("kastb")),
+                    ("DATASEC", s("[1:2048,1:350]")),
+                    ("AMPSROW", Value::Float(ampsrow)),
+                    ("COVER", Value::Float(cover)),
+                ],
+                (350, 2112),
+            ));
+            assert!(
+                crate::settings::Settings::parse(&d.yaml).is_ok(),
+                "{}",
+                d.yaml
+            );
+        }
     }
 
     #[test]

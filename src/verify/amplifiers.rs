@@ -37,17 +37,6 @@ fn overlap(a: &Section, b: &Section) -> bool {
     meet(&a.rows, &b.rows) && meet(&a.cols, &b.cols)
 }
 
-/// FITS's spelling of a 0-based section.
-fn fits(section: &Section) -> String {
-    format!(
-        "[{}:{},{}:{}]",
-        section.cols.start + 1,
-        section.cols.end,
-        section.rows.start + 1,
-        section.rows.end
-    )
-}
-
 /// The section `source` names for the frame of `header`, in the rotated frame, or the
 /// finding that says why it cannot be had.
 fn resolve(
@@ -172,12 +161,11 @@ pub(super) fn plan_amplifiers(
                     format!(
                         "the data section of {name} {} is not inside the science window {}: \
                          the master holds the window only",
-                        fits(&data),
-                        fits(&window)
+                        data, window
                     ),
                 )
-                .seen(fits(&data))
-                .expected(format!("inside {}", fits(&window))),
+                .seen(data.to_string())
+                .expected(format!("inside {}", window)),
             );
             continue;
         }
@@ -191,7 +179,7 @@ pub(super) fn plan_amplifiers(
                     .iter()
                     .flat_map(|s| s.iter())
                     .find(|s| overlap(s, &data) || overlap(s, &window))
-                    .map(|s| format!("has its strip {} over the data or the window", fits(s)))
+                    .map(|s| format!("has its strip {} over the data or the window", s))
             });
         if let Some(clash) = clash {
             fail(

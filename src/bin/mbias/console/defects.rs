@@ -1,6 +1,7 @@
 //! A master's bad pixels grouped as an instrument scientist names them: bad columns (and
 //! rows), clusters, and single pixels, for the Defects tab's list.
 
+use mbias::detector::Section;
 use ndarray::Array2;
 
 /// What kind of defect a group of bad pixels is.
@@ -27,15 +28,12 @@ impl DefectKind {
     }
 }
 
-/// One group of bad pixels: its kind, its bounding box (0-based, inclusive), how many
-/// bad pixels it holds, and one of them to show it by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One group of bad pixels: its kind, its bounding box, how many bad pixels it holds,
+/// and one of them to show it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Defect {
     pub kind: DefectKind,
-    pub x0: usize,
-    pub x1: usize,
-    pub y0: usize,
-    pub y1: usize,
+    pub section: Section,
     pub count: usize,
     /// A bad pixel of the group (column, row): the first from the middle of a line, the
     /// first in FITS order of a cluster.
@@ -61,7 +59,7 @@ pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
             let middle = ((y0 + y1) / 2..=y1)
                 .find(|&y| qual[[y, x]] != 0)
                 .unwrap_or(y0);
-            defects.push(line(
+            defects.push(defect(
                 DefectKind::Column,
                 (x, x),
                 (y0, y1),
@@ -76,7 +74,13 @@ pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
             let middle = ((x0 + x1) / 2..=x1)
                 .find(|&x| qual[[y, x]] != 0 && !taken[[y, x]])
                 .unwrap_or(x0);
-            defects.push(line(DefectKind::Row, (x0, x1), (y, y), count, (middle, y)));
+            defects.push(defect(
+                DefectKind::Row,
+                (x0, x1),
+                (y, y),
+                count,
+                (middle, y),
+            ));
             (x0..=x1).for_each(|x| taken[[y, x]] |= qual[[y, x]] != 0);
         }
     }
@@ -87,13 +91,14 @@ pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
         if q == 0 || taken[[y, x]] {
             continue;
         }
-        let mut found = line(DefectKind::Cluster, (x, x), (y, y), 0, (x, y));
+        let mut found = defect(DefectKind::Cluster, (x, x), (y, y), 0, (x, y));
         taken[[y, x]] = true;
         stack.push((y, x));
         while let Some((y, x)) = stack.pop() {
             found.count += 1;
-            (found.x0, found.x1) = (found.x0.min(x), found.x1.max(x));
-            (found.y0, found.y1) = (found.y0.min(y), found.y1.max(y));
+            let area = &mut found.section;
+            area.cols = area.cols.start.min(x)..area.cols.end.max(x + 1);
+            area.rows = area.rows.start.min(y)..area.rows.end.max(y + 1);
             for ny in y.saturating_sub(1)..=(y + 1).min(rows - 1) {
                 for nx in x.saturating_sub(1)..=(x + 1).min(cols - 1) {
                     if qual[[ny, nx]] != 0 && !taken[[ny, nx]] {
@@ -117,7 +122,7 @@ pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
 }
 
 /// A defect of `kind` over the given box holding `count` bad pixels, shown by `at`.
-fn line(
+fn defect(
     kind: DefectKind,
     (x0, x1): (usize, usize),
     (y0, y1): (usize, usize),
@@ -126,10 +131,10 @@ fn line(
 ) -> Defect {
     Defect {
         kind,
-        x0,
-        x1,
-        y0,
-        y1,
+        section: Section {
+            rows: y0..y1 + 1,
+            cols: x0..x1 + 1,
+        },
         count,
         at,
     }
@@ -187,7 +192,7 @@ mod tests {
         let found = group(&qual);
         let summary: Vec<(DefectKind, usize, usize, usize)> = found
             .iter()
-            .map(|d| (d.kind, d.x0, d.y0, d.count))
+            .map(|d| (d.kind, d.section.cols.start, d.section.rows.start, d.count))
             .collect();
         assert_eq!(
             summary,

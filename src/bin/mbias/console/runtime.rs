@@ -237,9 +237,14 @@ impl Jobs {
                     return;
                 };
                 thread::spawn(move || {
-                    let protocol = result
-                        .image(key.extension)
-                        .and_then(|image| graphics::encode(&picker, image, &key.look, key.area));
+                    // Whatever happens, the model hears back, or it would wait for ever.
+                    let protocol = std::panic::catch_unwind(|| {
+                        result
+                            .image(key.extension)
+                            .and_then(|image| graphics::encode(&picker, image, &key.look, key.area))
+                    })
+                    .ok()
+                    .flatten();
                     let _ = tx.send(Msg::Encoded(Encoded { key, protocol }));
                 });
             }

@@ -744,15 +744,11 @@ fn the_profile_goes_to_a_typed_row_averages_a_band_and_reads_out_the_cursor() {
     assert!(screen.contains("raw 1/"), "{screen}");
     // The Preview marks the profiled row at the image's edges.
     app.update(ch('3'));
-    let terminal = render(&mut app, 120, 40);
-    let ticks = terminal
-        .backend()
-        .buffer()
-        .content
+    let ticks = image_cells(&mut app, 120, 40)
         .iter()
-        .filter(|c| c.fg == Color::Cyan || c.bg == Color::Cyan)
+        .filter(|(_, c)| c.fg == Color::Cyan || c.bg == Color::Cyan)
         .count();
-    assert!(ticks >= 2, "{ticks} cyan cells");
+    assert!(ticks >= 2, "{ticks} cyan cells on the image");
     app.update(ch('2'));
     // A row that is not there is refused, and nothing moves.
     app.update(ch('g'));
@@ -1686,8 +1682,10 @@ fn the_preview_has_a_cursor_with_a_readout_and_zooms_on_it() {
     let qual = master.qual[[bad_row, bad_col]];
     assert!(text.contains(&format!("QUAL {qual} ")), "{text}");
     assert!(
-        buffer.content.iter().any(|c| c.fg == Color::Yellow),
-        "the cursor is drawn"
+        image_cells(&mut app, 120, 40)
+            .iter()
+            .any(|(_, c)| c.fg == Color::Yellow),
+        "the cursor is drawn on the image"
     );
     // Out to the whole frame, and no further.
     for _ in 0..10 {
@@ -1846,6 +1844,18 @@ fn p_shows_the_cursor_pixel_s_stack_as_the_stack_computed_it() {
     assert!(!text_of(&mut app, 160, 48).contains("Pixel stack"));
 }
 
+/// The cells of the Preview's image (not the rest of the screen) at `width × height`, with
+/// where they are.
+fn image_cells(app: &mut App, width: u16, height: u16) -> Vec<(Position, ratatui::buffer::Cell)> {
+    let terminal = render(app, width, height);
+    let image = app.results.image_area(app.areas().results);
+    let buffer = terminal.backend().buffer();
+    image
+        .positions()
+        .map(|at| (at, buffer[at].clone()))
+        .collect()
+}
+
 /// The engine's inspection of `pixel` of the shown master.
 fn image_inspection(
     app: &App,
@@ -1891,6 +1901,14 @@ fn m_gives_the_statistics_of_the_box_at_the_cursor_and_capital_m_of_a_section() 
         text_of(&mut app, 160, 48).contains("[1:40,1:2] 80 px: mean"),
         "the last good section stays"
     );
+    // A section kept from a larger image keeps to this one's pixels.
+    app.results.stats = Some(super::panes::results::StatsOf::Fixed(
+        mbias::detector::Section {
+            rows: 40..90,
+            cols: 30..90,
+        },
+    ));
+    assert!(text_of(&mut app, 160, 48).contains("[31:40,41:48] 80 px: mean"));
 }
 
 #[test]
@@ -1921,18 +1939,30 @@ fn a_bad_pixel_shows_red_at_every_zoom() {
         .find(|(_, q)| **q != 0)
         .map(|(at, _)| at)
         .unwrap();
-    // The cursor beside the bad pixel, not on it (the cursor is drawn over what it is on).
-    app.results.cursor = Some(((bad_x + 2).min(master.cols() - 1), bad_y));
-    for zoom in 0..=6 {
+    // The cursor beside the bad pixel, not on it (the cursor is drawn over what it is on),
+    // and zoomed in no further than keeps the bad pixel on the image.
+    app.results.cursor = Some(((bad_x + 1).min(master.cols() - 1), bad_y));
+    for zoom in 0..=4 {
         app.results.zoom = zoom;
-        let terminal = render(&mut app, 120, 40);
-        let red = terminal
-            .backend()
-            .buffer()
-            .content
-            .iter()
-            .any(|c| c.fg == Color::Red || c.bg == Color::Red);
-        assert!(red, "zoom {zoom}: the bad pixel shows");
+        let image = app.results.image_area(app.areas().results);
+        // The cells about the bad pixel, found by the mouse's mapping (a cell's upper dot;
+        // its lower one lies a row or two below).
+        let near = |(x, y): (usize, usize)| x.abs_diff(bad_x) <= 1 && y.abs_diff(bad_y) <= 2;
+        let about: Vec<ratatui::buffer::Cell> = image_cells(&mut app, 120, 40)
+            .into_iter()
+            .filter(|(at, _)| app.results.pixel_at(*at, image).is_some_and(near))
+            .map(|(_, cell)| cell)
+            .collect();
+        assert!(
+            !about.is_empty(),
+            "zoom {zoom}: the bad pixel is on the image"
+        );
+        assert!(
+            about
+                .iter()
+                .any(|c| c.fg == Color::Red || c.bg == Color::Red),
+            "zoom {zoom}: the bad pixel shows red"
+        );
     }
 }
 

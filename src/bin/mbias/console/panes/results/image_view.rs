@@ -20,7 +20,7 @@ use crate::console::view::{
 };
 
 /// Where the Preview looks and how it shows it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Look {
     /// A master pixel (column, row; 0-based).
     pub cursor: (usize, usize),

@@ -223,7 +223,7 @@ impl ResultsPane {
                     .defects
                     .get(self.defects_table.selected().unwrap_or(0))
             })
-            .copied()
+            .cloned()
         else {
             return;
         };

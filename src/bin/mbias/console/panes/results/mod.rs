@@ -18,7 +18,7 @@ use ratatui::widgets::TableState;
 use halfblock::{Source, placement};
 pub use image_view::{ImageView, Look};
 pub use prompt::{Asks, Prompt};
-pub use stats::{Section, StatsOf};
+pub use stats::StatsOf;
 
 use crate::console::graphics::{Encoded, ImageKey};
 use crate::console::msg::{ImageResult, StackResult};
@@ -242,7 +242,7 @@ impl ResultsPane {
             frame: self.raw_frame,
             marks: self.marks,
             inspect: self.inspect,
-            stats: self.stats,
+            stats: self.stats.clone(),
             profile: self.line.then(|| self.axis()),
             per_amplifier: self.per_amplifier,
         })

@@ -148,9 +148,10 @@ pub fn draw(
     };
     let points = in_unit(points);
     let frames = &result.loaded.set.frames;
-    let raw = look
-        .raw
-        .and_then(|k| Some((k.min(frames.len().checked_sub(1)?), frames.get(k)?)));
+    let raw = look.raw.and_then(|k| {
+        let k = k.min(frames.len().checked_sub(1)?);
+        Some((k, frames.get(k)?))
+    });
     let raw_points = raw.map(|(_, f)| in_unit(raw_profile(f, &look)));
     let (cx, cy) = look.cursor;
     let (along, x_title, position) = match look.axis {

@@ -3,7 +3,9 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{ResultsPane, Section, StatsOf};
+use mbias::detector::Section;
+
+use super::{ResultsPane, StatsOf};
 use crate::console::panes::Request;
 use crate::console::status::Notice;
 use crate::console::view::{Axis, Limits};
@@ -160,10 +162,8 @@ impl ResultsPane {
                     && within(y1, rows) =>
             {
                 let section = Section {
-                    x0: x0 - 1,
-                    x1: x1 - 1,
-                    y0: y0 - 1,
-                    y1: y1 - 1,
+                    rows: y0 - 1..y1,
+                    cols: x0 - 1..x1,
                 };
                 self.stats = Some(StatsOf::Fixed(section));
                 self.cursor = Some(((x0 + x1) / 2 - 1, (y0 + y1) / 2 - 1));

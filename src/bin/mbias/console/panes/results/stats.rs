@@ -3,50 +3,23 @@
 //! Preview shows, its bad pixels counted apart.
 
 use mbias::algorithm::numerics::MAD_TO_STD;
-
-/// A rectangle of pixels, 0-based and inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Section {
-    pub x0: usize,
-    pub x1: usize,
-    pub y0: usize,
-    pub y1: usize,
-}
+use mbias::detector::Section;
 
 /// The side of the box about the cursor, imexamine's default 5 doubled and made odd so the
 /// cursor is its centre.
 pub const BOX: usize = 11;
 
-impl Section {
-    /// The box of side [`BOX`] about (`x`, `y`), cut to a `cols × rows` frame.
-    pub fn about((x, y): (usize, usize), (cols, rows): (usize, usize)) -> Section {
-        let half = BOX / 2;
-        Section {
-            x0: x.saturating_sub(half),
-            x1: (x + half).min(cols.saturating_sub(1)),
-            y0: y.saturating_sub(half),
-            y1: (y + half).min(rows.saturating_sub(1)),
-        }
-    }
-
-    pub fn pixels(&self) -> usize {
-        (self.x1 - self.x0 + 1) * (self.y1 - self.y0 + 1)
-    }
-
-    /// FITS's spelling, 1-based: `[x0:x1,y0:y1]`.
-    pub fn fits(&self) -> String {
-        format!(
-            "[{}:{},{}:{}]",
-            self.x0 + 1,
-            self.x1 + 1,
-            self.y0 + 1,
-            self.y1 + 1
-        )
+/// The box of side [`BOX`] about (`x`, `y`), cut to a `cols × rows` frame.
+pub fn box_about((x, y): (usize, usize), (cols, rows): (usize, usize)) -> Section {
+    let half = BOX / 2;
+    Section {
+        rows: y.saturating_sub(half)..(y + half + 1).min(rows),
+        cols: x.saturating_sub(half)..(x + half + 1).min(cols),
     }
 }
 
 /// Which area the statistics are of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsOf {
     /// The box about the cursor, following it.
     Cursor,
@@ -64,10 +37,13 @@ pub const MOST_READ: usize = 250_000;
 /// large one, and whether they are a sample.
 pub fn pixels_of(section: &Section) -> (impl Iterator<Item = (usize, usize)> + '_, bool) {
     let step = section.pixels().div_ceil(MOST_READ).max(1);
-    let width = section.x1 - section.x0 + 1;
-    let pixels = (0..section.pixels())
-        .step_by(step)
-        .map(move |i| (section.y0 + i / width, section.x0 + i % width));
+    let width = section.cols.len().max(1);
+    let pixels = (0..section.pixels()).step_by(step).map(move |i| {
+        (
+            section.rows.start + i / width,
+            section.cols.start + i % width,
+        )
+    });
     (pixels, step > 1)
 }
 
@@ -149,13 +125,10 @@ mod tests {
 
     #[test]
     fn the_box_is_centred_and_cut_to_the_frame() {
-        let inside = Section::about((20, 20), (100, 50));
-        assert_eq!(
-            (inside.x0, inside.x1, inside.y0, inside.y1),
-            (15, 25, 15, 25)
-        );
-        assert_eq!(inside.fits(), "[16:26,16:26]");
-        let corner = Section::about((0, 49), (100, 50));
-        assert_eq!((corner.x0, corner.x1, corner.y0, corner.y1), (0, 5, 44, 49));
+        let inside = box_about((20, 20), (100, 50));
+        assert_eq!((inside.cols.clone(), inside.rows.clone()), (15..26, 15..26));
+        assert_eq!(inside.to_string(), "[16:26,16:26]");
+        let corner = box_about((0, 49), (100, 50));
+        assert_eq!((corner.cols, corner.rows), (0..6, 44..50));
     }
 }

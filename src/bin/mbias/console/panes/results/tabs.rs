@@ -1,6 +1,7 @@
 //! The bodies of the results tabs: QC table, profile chart, image preview, per-frame
 //! table. Each draws one image of the result; none changes anything but a scroll state.
 
+use mbias::detector::Section;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
@@ -12,7 +13,7 @@ use ratatui::widgets::{
 use super::draw::preview_split;
 use super::halfblock::Plane;
 use super::image_view::{ImageView, Look};
-use super::stats::{Section, StatsOf, pixels_of, stats};
+use super::stats::{StatsOf, box_about, pixels_of, stats};
 use super::{inspector, magnification};
 use crate::console::defects::DefectKind;
 use crate::console::msg::ImageResult;
@@ -220,29 +221,27 @@ pub fn histogram(frame: &mut Frame, theme: &Theme, result: &ImageResult, area: R
 /// cursor, a typed section, or each amplifier's data section.
 fn stats_areas(result: &ImageResult, look: &Look) -> Vec<(String, Section)> {
     let master = &result.outcome.master;
-    match look.stats {
+    match &look.stats {
         None => Vec::new(),
         Some(StatsOf::Cursor) => vec![(
             String::new(),
-            Section::about(look.cursor, (master.cols(), master.rows())),
+            box_about(look.cursor, (master.cols(), master.rows())),
         )],
-        Some(StatsOf::Fixed(section)) => vec![(String::new(), section)],
+        // A section typed for another image keeps to this one's pixels.
+        Some(StatsOf::Fixed(section)) => {
+            let within = Section {
+                rows: section.rows.start.min(master.rows())..section.rows.end.min(master.rows()),
+                cols: section.cols.start.min(master.cols())..section.cols.end.min(master.cols()),
+            };
+            vec![(String::new(), within)]
+        }
         Some(StatsOf::Amplifiers) => result
             .loaded
             .set
             .plan
             .amplifiers
             .iter()
-            .map(|amp| {
-                let data = &amp.data;
-                let section = Section {
-                    x0: data.cols.start,
-                    x1: data.cols.end.saturating_sub(1),
-                    y0: data.rows.start,
-                    y1: data.rows.end.saturating_sub(1),
-                };
-                (format!("{} ", amp.name), section)
-            })
+            .map(|amp| (format!("{} ", amp.name), amp.data.clone()))
             .collect(),
     }
 }
@@ -334,7 +333,7 @@ pub fn preview(
         .map(|(label, section)| {
             let (pixels, sampled) = pixels_of(section);
             let sampled = if sampled { ", sampled" } else { "" };
-            let label = format!("{label}{}", section.fits());
+            let label = format!("{label}{section}");
             let text = match stats(pixels.map(|(r, c)| plane.at(r, c))) {
                 Some(s) => format!(
                     "{label} {} px{sampled}: mean {:.3} median {:.3} σ {:.3} robust σ {:.3} min {:.3} max {:.3} {unit} · bad {}",
@@ -528,16 +527,10 @@ pub fn defects(
     let rows: Vec<Row> = defects
         .iter()
         .map(|d| {
-            let section = Section {
-                x0: d.x0,
-                x1: d.x1,
-                y0: d.y0,
-                y1: d.y1,
-            };
             let (x, y) = d.at;
             Row::new(vec![
                 d.kind.name().to_string(),
-                section.fits(),
+                d.section.to_string(),
                 format!("x {} y {}", x + 1, y + 1),
                 d.count.to_string(),
             ])
