@@ -45,4 +45,30 @@ impl<'a> FrameMask<'a> {
             FrameMask::Electrons { data, low, high } => !(*low <= data[p] && data[p] <= *high),
         }
     }
+
+    /// The mask of pixels `range` eight at a time: `each(i, bits)` for the `i`-th eight
+    /// (bit `j` for pixel `range.start + 8i + j`; the last may hold fewer).
+    #[inline]
+    pub fn bytes(&self, range: std::ops::Range<usize>, mut each: impl FnMut(usize, u8)) {
+        match self {
+            FrameMask::Adu { adu, masked } => {
+                for (i, eight) in adu[range].chunks(8).enumerate() {
+                    each(i, pack(eight.iter().map(|&a| masked[usize::from(a)])));
+                }
+            }
+            FrameMask::Electrons { data, low, high } => {
+                for (i, eight) in data[range].chunks(8).enumerate() {
+                    each(i, pack(eight.iter().map(|v| !(low <= v && v <= high))));
+                }
+            }
+        }
+    }
+}
+
+/// Up to eight flags as the bits of a byte, the first the lowest.
+#[inline(always)]
+fn pack(flags: impl Iterator<Item = bool>) -> u8 {
+    flags
+        .enumerate()
+        .fold(0u8, |b, (j, m)| b | u8::from(m) << j)
 }

@@ -118,18 +118,18 @@ pub fn stack_levels(
         .collect();
     // 0.19's stack needs the pixels every frame masked first; 0.17's final mask takes them
     // later, beside the post-stack clip.
-    let every = version
-        .is_019()
-        .then(|| every_frame_masks(&frame_masks, rows * cols));
+    let (input_masks, every) = if version.is_019() {
+        let (masks, every) = InputMasks::measure(&frame_masks, rows * cols);
+        (Some(masks), Some(every))
+    } else {
+        (None, None)
+    };
     let settings = StackSettings {
         sigma: params.stacked_clipping_sigma,
         iterations: params.stacked_clipping_iterations,
         numerics,
         method,
     };
-    let input_masks = every
-        .as_ref()
-        .map(|every| InputMasks::new(&frame_masks, every));
     let (stacked, raw_ron) = rayon::join(
         || {
             stack_noise(

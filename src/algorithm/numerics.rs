@@ -334,16 +334,52 @@ fn from_order_key(key: u32) -> f32 {
     })
 }
 
+/// The first pass of [`middle_values`]: how many values fall under each top 16 bits of
+/// their order key. A caller that reads the values anyway can count them on the way.
+pub struct TopCounts(Vec<u32>);
+
+impl TopCounts {
+    pub fn new() -> TopCounts {
+        TopCounts(vec![0; 1 << 16])
+    }
+
+    /// Counts the values `values` yields.
+    pub fn of(values: impl Iterator<Item = f32>) -> TopCounts {
+        let mut top = TopCounts::new();
+        for v in values {
+            top.add(v);
+        }
+        top
+    }
+
+    #[inline(always)]
+    pub fn add(&mut self, v: f32) {
+        self.0[(order_key(v) >> 16) as usize] += 1;
+    }
+}
+
+impl Default for TopCounts {
+    fn default() -> Self {
+        TopCounts::new()
+    }
+}
+
 /// The two middle order statistics (ranks ⌊(n−1)/2⌋ and ⌊n/2⌋, the same value for an odd
 /// count) of the finite values `values()` yields, exactly, by a two-pass radix select:
 /// count the top 16 bits of each value's order key, then the low 16 bits of the keys in
 /// the bucket(s) holding the middle ranks, which pins both ranks' keys. `values` is called
 /// twice and must yield the same values both times.
 pub fn middle_values<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<(f32, f32)> {
-    let mut counts = vec![0u32; 1 << 16];
-    for v in values() {
-        counts[(order_key(v) >> 16) as usize] += 1;
-    }
+    middle_values_from(TopCounts::of(values()), values).map(|(lower, upper, _)| (lower, upper))
+}
+
+/// [`middle_values`] with its first pass done (`top` counted `values()`), and how many
+/// values there were.
+pub fn middle_values_from<I: Iterator<Item = f32>>(
+    top: TopCounts,
+    values: impl Fn() -> I,
+) -> Option<(f32, f32, usize)> {
+    let TopCounts(mut counts) = top;
     let n: usize = counts.iter().map(|&c| c as usize).sum();
     if n == 0 {
         return None;
@@ -371,18 +407,23 @@ pub fn middle_values<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<
         };
         from_order_key((bucket as u32) << 16 | locate(lows, rank_inside).0 as u32)
     };
-    Some((key_at(buckets[0]), key_at(buckets[1])))
+    Some((key_at(buckets[0]), key_at(buckets[1]), n))
+}
+
+/// numpy's float32 median from the middle pair of `count` values.
+pub fn numpy_median_of_middle(lower: f32, upper: f32, count: usize) -> f32 {
+    if count % 2 == 1 {
+        upper
+    } else {
+        (lower + upper) / 2.0
+    }
 }
 
 /// numpy's float32 median of the `count` finite values `values()` yields (even count:
 /// the float32 mean of the middle two); `None` when empty.
 pub fn median_f32<I: Iterator<Item = f32>>(values: impl Fn() -> I, count: usize) -> Option<f32> {
     let (lower, upper) = middle_values(values)?;
-    Some(if count % 2 == 1 {
-        upper
-    } else {
-        (lower + upper) / 2.0
-    })
+    Some(numpy_median_of_middle(lower, upper, count))
 }
 
 /// The slot of `counts` that holds the value of rank `rank` (counting from 0 over the

@@ -4,7 +4,10 @@
 //! divided by √2, is the noise of one frame. Their levels cancel, so structure that the
 //! frames share (the bias pattern, hot columns) does not count as noise.
 
-use super::numerics::{MAD_TO_STD, mean_std_f64, median_f32, numpy_masked_mean_std};
+use super::numerics::{
+    MAD_TO_STD, TopCounts, mean_std_f64, median_f32, middle_values_from, numpy_masked_mean_std,
+    numpy_median_of_middle,
+};
 use crate::params::Numerics;
 
 /// soxspipe's clip of the difference: σ and rounds.
@@ -20,9 +23,21 @@ pub fn difference_ron(
     bad: Option<&[bool]>,
     numerics: Numerics,
 ) -> f64 {
-    let difference: Vec<f32> = first.iter().zip(second).map(|(a, b)| a - b).collect();
+    // The first pass of the first median counts the difference as it is made.
+    let mut finite = TopCounts::new();
+    let difference: Vec<f32> = first
+        .iter()
+        .zip(second)
+        .map(|(a, b)| {
+            let d = a - b;
+            if d.is_finite() {
+                finite.add(d);
+            }
+            d
+        })
+        .collect();
     let (low, high) = match numerics {
-        Numerics::Soxspipe => clip_bounds_f32(&difference),
+        Numerics::Soxspipe => clip_bounds_f32(&difference, finite),
         Numerics::Exact => {
             let (low, high) = clip_bounds_f64(&difference);
             (low as f32, high as f32)
@@ -49,13 +64,15 @@ pub fn difference_ron(
 /// float32 data: float32 medians, float32 bounds. Returns the last bounds (NaN when
 /// nothing finite was left, which then keeps every finite value). The survivors of a
 /// round are the values inside its bounds, so each median reads them off the difference
-/// itself: no copy of the frame is made.
-fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
-    // Every finite value, at first.
+/// itself: no copy of the frame is made. `finite` counts the finite values (the first
+/// median's first pass); each median also counts its values, which tells whether the
+/// last round removed any.
+fn clip_bounds_f32(values: &[f32], finite: TopCounts) -> (f32, f32) {
     // The survivors: the finite values inside every round's bounds so far.
     let mut kept = (f32::MIN, f32::MAX);
     let mut bounds = (f32::NAN, f32::NAN);
-    let mut survivors = count_inside(values, kept);
+    let mut first_pass = Some(finite);
+    let mut survivors = None;
     for round in 1..=ROUNDS {
         let inside = || {
             values
@@ -63,11 +80,16 @@ fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
                 .copied()
                 .filter(move |&v| kept.0 <= v && v <= kept.1)
         };
-        let Some(median) = median_f32(inside, survivors) else {
+        let top = first_pass.take().unwrap_or_else(|| TopCounts::of(inside()));
+        let Some((lower, upper, count)) = middle_values_from(top, inside) else {
             return (f32::NEG_INFINITY, f32::INFINITY);
         };
-        let mad =
-            median_f32(|| inside().map(|v| (v - median).abs()), survivors).unwrap_or(f32::NAN);
+        if survivors == Some(count) {
+            break; // the last round removed nothing
+        }
+        survivors = Some(count);
+        let median = numpy_median_of_middle(lower, upper, count);
+        let mad = median_f32(|| inside().map(|v| (v - median).abs()), count).unwrap_or(f32::NAN);
         // astropy scales the float32 MAD by its constant rounded to float32 (NumPy's
         // rules for a Python float beside a float32 value).
         let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
@@ -81,21 +103,8 @@ fn clip_bounds_f32(values: &[f32]) -> (f32, f32) {
         } else {
             (kept.0.max(bounds.0), kept.1.min(bounds.1))
         };
-        let left = count_inside(values, kept);
-        if left == survivors {
-            break;
-        }
-        survivors = left;
     }
     bounds
-}
-
-/// How many of `values` lie in `low..=high` (never a NaN).
-fn count_inside(values: &[f32], (low, high): (f32, f32)) -> usize {
-    values
-        .iter()
-        .map(|&v| usize::from(low <= v && v <= high))
-        .sum()
 }
 
 /// [`clip_bounds_f32`] in float64 throughout (`exact` numerics).

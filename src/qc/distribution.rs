@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
-use crate::algorithm::numerics::{median_f32, middle_values, numpy_sum_of};
+use crate::algorithm::numerics::{
+    TopCounts, middle_values_from, numpy_median_of_middle, numpy_sum_of,
+};
 use crate::algorithm::{Frame, FrameLevel, MasterBias, Samples, standard};
 
 /// Bins of the histograms.
@@ -43,83 +45,122 @@ pub fn bias_distribution(
     master: &MasterBias,
     raw_ron_qc: Option<f64>,
 ) -> Option<BiasDistribution> {
-    let (noise, good) = rayon::join(|| raw_noise(frame, level, bad), || good_pixels(master));
-    if noise.is_empty() || good.is_empty() {
-        return None;
-    }
-    // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
-    let raw = || noise.iter().map(|&v| f64::from(v) + level.level);
-    let ((raw_mean, raw_median), (master_mean, master_median)) = rayon::join(
-        || {
-            // Adding the level keeps the noise values' order, so their middle pair is
-            // the raw sample's.
-            let (lower, upper) = middle_values(|| noise.iter().copied())
-                .map(|(l, u)| (f64::from(l) + level.level, f64::from(u) + level.level))
-                .unwrap_or((f64::NAN, f64::NAN));
-            let median = if noise.len() % 2 == 1 {
-                upper
-            } else {
-                (lower + upper) / 2.0
-            };
-            (numpy_sum_of(raw()) / noise.len() as f64, median)
-        },
-        || {
-            let sum = f64::from(numpy_sum_of(good.iter().copied()));
-            let mean = f64::from((sum / good.len() as f64) as f32);
-            let median = median_f32(|| good.iter().copied(), good.len());
-            (mean, median.map_or(f64::NAN, f64::from))
-        },
-    );
-    let edges = edges(raw(), good.iter().copied(), raw_mean, level.noise);
-    let (raw_counts, master_counts) = rayon::join(
-        || histogram(raw(), &edges),
-        || histogram(good.iter().map(|&v| f64::from(v)), &edges),
-    );
-    Some(BiasDistribution {
-        edges,
-        raw_counts,
-        master_counts,
-        raw_mean,
-        raw_median,
-        raw_ron: level.noise,
-        master_mean,
-        master_median,
-        master_ron: master.master_ron,
-        raw_ron_qc,
-    })
-}
-
-/// The first frame's noise values (`frame − level`, float32, as the stack computes them)
-/// at the pixels its clip kept and no static bad pixel covers, in pixel order.
-fn raw_noise(frame: &Frame, level: &FrameLevel, bad: Option<&[bool]>) -> Vec<f32> {
+    // The first frame's noise values (`frame − level`, float32, as the stack computes
+    // them) at the pixels its clip kept and no static bad pixel covers, in pixel order;
+    // the master's good, finite pixels as written. Read where they are, a few times,
+    // rather than copied out: two frame-sized copies cost more in fresh pages.
     let (low, high) = level.bounds.kept_range();
-    let kept = |p: usize, e: f32| low <= e && e <= high && !bad.is_some_and(|b| b[p]);
-    let noise = |e: f32| (f64::from(e) - level.level) as f32;
+    let kept = move |p: usize, e: f32| low <= e && e <= high && !bad.is_some_and(|b| b[p]);
+    let noise = move |e: f32| (f64::from(e) - level.level) as f32;
+    let good = || {
+        standard(&master.qual)
+            .iter()
+            .zip(standard(&master.flux))
+            .filter(|(q, v)| **q == 0 && v.is_finite())
+            .map(|(_, &v)| v)
+    };
+    let summary = Summary {
+        level: level.level,
+        ron: level.noise,
+        master,
+        raw_ron_qc,
+    };
     match &frame.samples {
-        Samples::Electrons(data) => standard(data)
-            .iter()
-            .enumerate()
-            .filter(|&(p, &e)| kept(p, e))
-            .map(|(_, &e)| noise(e))
-            .collect(),
-        Samples::Adu { adu, table, .. } => standard(adu)
-            .iter()
-            .enumerate()
-            .map(|(p, &a)| (p, table[usize::from(a)]))
-            .filter(|&(p, e)| kept(p, e))
-            .map(|(_, e)| noise(e))
-            .collect(),
+        Samples::Electrons(data) => {
+            let data = standard(data);
+            let raw = || {
+                data.iter()
+                    .enumerate()
+                    .filter(move |&(p, &e)| kept(p, e))
+                    .map(move |(_, &e)| noise(e))
+            };
+            summary.of(raw, good)
+        }
+        Samples::Adu { adu, table, .. } => {
+            let adu = standard(adu);
+            let raw = || {
+                adu.iter()
+                    .enumerate()
+                    .map(|(p, &a)| (p, table[usize::from(a)]))
+                    .filter(move |&(p, e)| kept(p, e))
+                    .map(move |(_, e)| noise(e))
+            };
+            summary.of(raw, good)
+        }
     }
 }
 
-/// The master's good, finite pixels as written (float32), in pixel order.
-fn good_pixels(master: &MasterBias) -> Vec<f32> {
-    standard(&master.qual)
-        .iter()
-        .zip(standard(&master.flux))
-        .filter(|(q, v)| **q == 0 && v.is_finite())
-        .map(|(_, &v)| v)
-        .collect()
+/// What the distributions are measured against.
+struct Summary<'a> {
+    /// The first frame's clipped mean and standard deviation, e-.
+    level: f64,
+    ron: f64,
+    master: &'a MasterBias,
+    raw_ron_qc: Option<f64>,
+}
+
+impl Summary<'_> {
+    /// The distributions of the first frame's noise values `noise()` and of the master's
+    /// good pixels `good()`.
+    fn of<R, G>(
+        &self,
+        noise: impl Fn() -> R + Sync,
+        good: impl Fn() -> G + Sync,
+    ) -> Option<BiasDistribution>
+    where
+        R: Iterator<Item = f32>,
+        G: Iterator<Item = f32>,
+    {
+        let level = self.level;
+        // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
+        let raw = || noise().map(|v| f64::from(v) + level);
+        let (raw_stats, master_stats) = rayon::join(
+            || {
+                // The sum's pass counts the values for the median too. Adding the level
+                // keeps the noise values' order, so their middle pair is the raw sample's.
+                let mut top = TopCounts::new();
+                let sum = numpy_sum_of(
+                    noise()
+                        .inspect(|&v| top.add(v))
+                        .map(|v| f64::from(v) + level),
+                );
+                let (lower, upper, count) = middle_values_from(top, &noise)?;
+                let (lower, upper) = (f64::from(lower) + level, f64::from(upper) + level);
+                let median = if count % 2 == 1 {
+                    upper
+                } else {
+                    (lower + upper) / 2.0
+                };
+                Some((sum / count as f64, median))
+            },
+            || {
+                let mut top = TopCounts::new();
+                let sum = f64::from(numpy_sum_of(good().inspect(|&v| top.add(v))));
+                let (lower, upper, count) = middle_values_from(top, &good)?;
+                let mean = f64::from((sum / count as f64) as f32);
+                let median = numpy_median_of_middle(lower, upper, count);
+                Some((mean, f64::from(median)))
+            },
+        );
+        let ((raw_mean, raw_median), (master_mean, master_median)) = (raw_stats?, master_stats?);
+        let edges = edges(raw(), good(), raw_mean, self.ron);
+        let (raw_counts, master_counts) = rayon::join(
+            || histogram(raw(), &edges),
+            || histogram(good().map(f64::from), &edges),
+        );
+        Some(BiasDistribution {
+            edges,
+            raw_counts,
+            master_counts,
+            raw_mean,
+            raw_median,
+            raw_ron: self.ron,
+            master_mean,
+            master_median,
+            master_ron: self.master.master_ron,
+            raw_ron_qc: self.raw_ron_qc,
+        })
+    }
 }
 
 /// soxspipe's bin edges: `np.linspace` over the raw mean ± 5 RON, or over the range of

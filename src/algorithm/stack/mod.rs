@@ -151,50 +151,72 @@ impl Noise for AduNoise<'_> {
 /// soxspipe 0.19's input masks: a frame's value at a pixel its own whole-frame clip
 /// masked takes no part in that pixel's clip and mean (and counts as rejected there),
 /// unless every frame masked the pixel, when all values take part. One bit a pixel per
-/// frame, so eight lanes of the stack test theirs with one byte.
+/// frame, so eight lanes of the stack test theirs with one byte; the bytes of all frames
+/// for the same eight pixels sit together, as the stack reads them.
 #[derive(Debug, Clone)]
 pub struct InputMasks {
-    excluded: Vec<Vec<u8>>,
+    frames: usize,
+    /// Byte `b · frames + k`: frame `k`'s excluded pixels among `8b..8b + 8`.
+    excluded: Vec<u8>,
 }
 
 impl InputMasks {
-    /// The values of `frames` that their masks exclude at `pixels` pixels, given where
-    /// `every` frame masked the pixel.
-    pub fn new(frames: &[FrameMask<'_>], every: &[bool]) -> InputMasks {
-        let excluded = frames
-            .iter()
-            .map(|mask| {
-                every
-                    .par_chunks(8)
-                    .enumerate()
-                    .map(|(byte, shared)| {
-                        shared.iter().enumerate().fold(0u8, |bits, (i, &all)| {
-                            let p = byte * 8 + i;
-                            bits | (u8::from(!all && mask.masks(p)) << i)
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
-        InputMasks { excluded }
+    /// The values of `frames` their masks exclude at `pixels` pixels, and the pixels
+    /// every frame masked (where no value is excluded), in one pass over the frames.
+    pub fn measure(frames: &[FrameMask<'_>], pixels: usize) -> (InputMasks, Vec<bool>) {
+        /// Pixels a task takes: a whole number of bytes, large enough to keep tasks few.
+        const BLOCK: usize = 8 * 4096;
+        let n = frames.len();
+        let mut excluded = vec![0u8; pixels.div_ceil(8) * n];
+        let mut every = vec![false; pixels];
+        excluded
+            .par_chunks_mut((BLOCK / 8) * n.max(1))
+            .zip(every.par_chunks_mut(BLOCK))
+            .enumerate()
+            .for_each(|(block, (excluded, every))| {
+                let pixels = block * BLOCK..block * BLOCK + every.len();
+                for (k, mask) in frames.iter().enumerate() {
+                    mask.bytes(pixels.clone(), |i, bits| excluded[i * n + k] = bits);
+                }
+                for (bytes, every) in excluded.chunks_mut(n.max(1)).zip(every.chunks_mut(8)) {
+                    let all = bytes
+                        .iter()
+                        .fold(u8::MAX >> (8 - every.len()), |a, &b| a & b);
+                    for b in bytes.iter_mut() {
+                        *b &= !all;
+                    }
+                    for (i, shared) in every.iter_mut().enumerate() {
+                        *shared = all >> i & 1 != 0;
+                    }
+                }
+            });
+        (
+            InputMasks {
+                frames: n,
+                excluded,
+            },
+            every,
+        )
     }
 
     /// Whether frame `k`'s value at pixel `p` is left out.
     #[inline(always)]
     fn excludes(&self, k: usize, p: usize) -> bool {
-        self.excluded[k][p >> 3] >> (p & 7) & 1 != 0
+        self.excluded[(p >> 3) * self.frames + k] >> (p & 7) & 1 != 0
     }
 
     /// Frame `k`'s excluded lanes among `p..p + 8`, one bit each.
     #[inline(always)]
     fn lane_bits(&self, k: usize, p: usize) -> u8 {
-        let bytes = &self.excluded[k];
         let (byte, shift) = (p >> 3, p & 7);
+        let low = u16::from(self.excluded[byte * self.frames + k]);
         if shift == 0 {
-            return bytes[byte];
+            return low as u8;
         }
-        let low = u16::from(bytes[byte]);
-        let high = bytes.get(byte + 1).map_or(0, |&b| u16::from(b));
+        let high = self
+            .excluded
+            .get((byte + 1) * self.frames + k)
+            .map_or(0, |&b| u16::from(b));
         ((low | high << 8) >> shift) as u8
     }
 }
@@ -358,7 +380,8 @@ pub fn stack_pixel(
     let n = electrons.len();
     let frames: Vec<&[f32]> = electrons.iter().map(std::slice::from_ref).collect();
     let masks = InputMasks {
-        excluded: excluded.iter().map(|&e| vec![u8::from(e)]).collect(),
+        frames: n,
+        excluded: excluded.iter().map(|&e| u8::from(e)).collect(),
     };
     let noise = MaskedNoise {
         inner: ElectronNoise {
