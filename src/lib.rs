@@ -7,6 +7,7 @@
 //! [`pipeline`] strings these together.
 
 pub mod algorithm;
+pub mod assemble;
 pub mod atomic;
 pub mod detector;
 pub mod error;

@@ -427,6 +427,7 @@ pub fn write(
         },
     );
     let product = product?;
+    write_assembled(parts, &product)?;
     let mut written = Vec::new();
     for (extension, svg) in plots {
         let path = crate::qc_plot::plot_path(&product, extension);
@@ -442,6 +443,27 @@ pub fn write(
         }
     }
     Ok(product)
+}
+
+/// The masters of a multi-extension set assembled into the whole detector, beside
+/// `product`, when the profile places its extensions; an assembled image left from a
+/// product this one replaced is removed.
+fn write_assembled(images: &[(&Loaded, &Outcome)], product: &Path) -> Result<()> {
+    // Verification refused a set whose extensions cannot be put together.
+    match crate::verify::layout(images.iter().map(|(l, _)| &l.set.plan))
+        .ok()
+        .flatten()
+    {
+        Some(layout) => {
+            let masters: Vec<&MasterBias> = images.iter().map(|(_, o)| &o.master).collect();
+            let assembled = crate::assemble::assemble(&layout, &masters);
+            crate::assemble::write(&assembled, product).map(|_| ())
+        }
+        None => {
+            let _ = std::fs::remove_file(crate::assemble::assembled_path(product));
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

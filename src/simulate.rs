@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-pub use crate::detector::simulated::{GENERIC, MEF};
-use crate::detector::simulated::{GENERIC_NAME, MEF_NAME};
+pub use crate::detector::simulated::{GENERIC, MEF, QUAD};
+use crate::detector::simulated::{GENERIC_NAME, MEF_NAME, QUAD_NAME};
 use crate::detector::{Instrument, Profile, Window};
 use crate::error::{FitsError, Result};
 use crate::fits::{Card, ImageData, ImageWriter, Value};
@@ -55,6 +55,7 @@ pub fn raw_shape(profile: &Profile) -> (usize, usize) {
         "xsh-vis" => (4000, 2106),
         GENERIC_NAME => (4096, 4096),
         MEF_NAME => (2048, 1024),
+        QUAD_NAME => (QUAD_DATA.0, QUAD_PRESCAN + QUAD_DATA.1 + QUAD_OVERSCAN),
         _ => (4096, 2098),
     }
 }
@@ -104,9 +105,91 @@ pub const MEF_AMPLIFIERS: [Amplifier; 2] = [
     },
 ];
 
+/// The four amplifiers of `sim-quad` frames: bottom left, bottom right, top left, top
+/// right on the detector.
+pub const QUAD_AMPLIFIERS: [Amplifier; 4] = [
+    Amplifier {
+        name: "Q1",
+        level: 900.0,
+        ron: 4.0,
+        gain: 1.5,
+    },
+    Amplifier {
+        name: "Q2",
+        level: 1000.0,
+        ron: 4.5,
+        gain: 1.4,
+    },
+    Amplifier {
+        name: "Q3",
+        level: 1100.0,
+        ron: 5.0,
+        gain: 1.3,
+    },
+    Amplifier {
+        name: "Q4",
+        level: 1200.0,
+        ron: 5.5,
+        gain: 1.2,
+    },
+];
+
+/// Unbinned data section (rows, columns) of one `sim-quad` amplifier, and its prescan
+/// and overscan widths in columns.
+const QUAD_DATA: (usize, usize) = (512, 512);
+const QUAD_PRESCAN: usize = 16;
+const QUAD_OVERSCAN: usize = 32;
+
+/// Where `sim-quad` amplifier `k` keeps its columns (binned by `bx`) and where its data
+/// sit on the detector.
+struct QuadLayout {
+    prescan: std::ops::Range<usize>,
+    data: std::ops::Range<usize>,
+    overscan: std::ops::Range<usize>,
+    /// `DETSEC`, unbinned; the right-hand amplifiers read from the right, so their
+    /// columns run backwards on the detector.
+    detsec: String,
+}
+
+impl QuadLayout {
+    fn of(k: usize, bx: usize) -> QuadLayout {
+        let (pre, data, over) = (QUAD_PRESCAN / bx, QUAD_DATA.1 / bx, QUAD_OVERSCAN / bx);
+        // The top amplifiers' controller writes the overscan first.
+        let (prescan, data_cols, overscan) = if k < 2 {
+            (0..pre, pre..pre + data, pre + data..pre + data + over)
+        } else {
+            (over + data..over + data + pre, over..over + data, 0..over)
+        };
+        let (w, h) = (QUAD_DATA.1, QUAD_DATA.0);
+        let cols = if k.is_multiple_of(2) {
+            format!("1:{w}")
+        } else {
+            format!("{}:{}", 2 * w, w + 1)
+        };
+        let rows = if k < 2 {
+            format!("1:{h}")
+        } else {
+            format!("{}:{}", h + 1, 2 * h)
+        };
+        QuadLayout {
+            prescan,
+            data: data_cols,
+            overscan,
+            detsec: format!("[{cols},{rows}]"),
+        }
+    }
+}
+
+/// A column range as a FITS section over `rows` rows.
+fn columns_section(cols: &std::ops::Range<usize>, rows: usize) -> String {
+    format!("[{}:{},1:{rows}]", cols.start + 1, cols.end)
+}
+
 /// The amplifiers whose images a profile's frames hold.
 pub fn amplifiers(profile: &Profile) -> &'static [Amplifier] {
-    if profile.hdu.is_multi() {
+    if profile.name == QUAD_NAME {
+        &QUAD_AMPLIFIERS
+    } else if profile.hdu.is_multi() {
         &MEF_AMPLIFIERS
     } else {
         std::slice::from_ref(&SINGLE)
@@ -135,6 +218,21 @@ mbias:
             gain: GAIN
             read-noise: RDNOISE
             window: whole
+        sim-quad:
+            match: {INSTRUME: MBIAS-SIM-QUAD}
+            # One extension per amplifier (Q1 to Q4), each read on its own.
+            hdu: each
+            bias: {keyword: IMAGETYP, values: [BIAS, ZERO], max-exptime: 0}
+            gain: GAIN
+            read-noise: RDNOISE
+            # Each extension names its own data, overscan and prescan columns.
+            window: {keyword: DATASEC}
+            amplifiers:
+                - {name: OUT1, data: {keyword: DATASEC}, overscan: {keyword: BIASSEC},
+                   prescan: {keyword: PRESEC}}
+            overscan: median
+            # DETSEC places each extension on the detector: one assembled master.
+            assemble: DETSEC
 ";
 
 const CADENCE_S: i64 = 23;
@@ -327,14 +425,70 @@ fn extension_cards(amplifier: &Amplifier, k: usize, shape: (usize, usize)) -> Ve
     cards
 }
 
-/// Frame `index` as amplifier `k` reads it.
+/// The header of `sim-quad` amplifier `k`'s extension: its name, gain and read noise,
+/// and its sections.
+fn quad_cards(amplifier: &Amplifier, layout: &QuadLayout, rows: usize) -> Vec<Card> {
+    let s = |v: String| Value::Str(v);
+    let mut cards = vec![
+        Card::new("EXTNAME", s(amplifier.name.into()), "Amplifier"),
+        Card::new(
+            "DATASEC",
+            s(columns_section(&layout.data, rows)),
+            "Data section",
+        ),
+        Card::new(
+            "BIASSEC",
+            s(columns_section(&layout.overscan, rows)),
+            "Overscan section",
+        ),
+        Card::new(
+            "PRESEC",
+            s(columns_section(&layout.prescan, rows)),
+            "Prescan section",
+        ),
+        Card::new("DETSEC", s(layout.detsec.clone()), "Detector section"),
+    ];
+    cards.extend(amplifier_cards(amplifier));
+    cards
+}
+
+/// A `sim-quad` amplifier's whole image: its `data` (rows of the data section) between
+/// prescan and overscan strips that read the frame's bias `level` with read noise only.
+fn with_strips(
+    spec: &Spec,
+    index: usize,
+    (k, amplifier): (usize, &Amplifier),
+    level: f64,
+    data: &[u16],
+    layout: &QuadLayout,
+) -> Vec<u16> {
+    let width = layout.data.len();
+    let cols = layout.prescan.len() + width + layout.overscan.len();
+    let rows = data.len() / width.max(1);
+    let seed = spec.seed.wrapping_mul(7_919).wrapping_add(index as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add((k as u64) << 44));
+    let mut out = Vec::with_capacity(rows * cols);
+    for row in data.chunks_exact(width.max(1)) {
+        for c in 0..cols {
+            out.push(if layout.data.contains(&c) {
+                row[c - layout.data.start]
+            } else {
+                let v = level + amplifier.noise() * rng.sample::<f64, _>(StandardNormal);
+                v.round().clamp(0.0, 65535.0) as u16
+            });
+        }
+    }
+    out
+}
+
+/// Frame `index` as amplifier `k` reads it, and the bias level (ADU) it read.
 fn render_frame(
     spec: &Spec,
     index: usize,
     (k, amplifier): (usize, &Amplifier),
     shape: (usize, usize),
     defects: &Defects,
-) -> Vec<u16> {
+) -> (Vec<u16>, f64) {
     let (rows, cols) = shape;
     let seed = spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add((k as u64) << 40));
@@ -373,10 +527,11 @@ fn render_frame(
             values[r * cols + cc] += energy / (k + 1) as f64;
         }
     }
-    values
+    let pixels = values
         .iter()
         .map(|v| v.round().clamp(0.0, 65535.0) as u16)
-        .collect()
+        .collect();
+    (pixels, level)
 }
 
 /// Writes the frames of `spec` into `dir` and returns their paths.
@@ -390,12 +545,27 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
     // The warm column sits mid-window, where it leaves STRUCTX alone as in the oracle set.
     let middle = match &spec.profile.window {
         Window::Unbinned { cols, .. } => (cols.0 + cols.1) / 2,
-        Window::Section(_) => cols / 2,
+        Window::Section(_) | Window::Keyword(_) => cols / 2,
     };
     let warm_column = middle / spec.binning.0.max(1);
     let amplifiers = amplifiers(spec.profile);
+    let quad = spec.profile.name == QUAD_NAME;
+    let bx = spec.binning.0.max(1);
+    // A quad amplifier's data are narrower than its image: its strips are drawn apart.
+    let data_shape = if quad {
+        (shape.0, QUAD_DATA.1 / bx)
+    } else {
+        shape
+    };
     let defects: Vec<Defects> = (0..amplifiers.len())
-        .map(|k| defects(spec.seed ^ k as u64, shape.0, shape.1, warm_column))
+        .map(|k| {
+            defects(
+                spec.seed ^ k as u64,
+                data_shape.0,
+                data_shape.1,
+                warm_column,
+            )
+        })
         .collect();
     let prefix = match spec.profile.instrument {
         Some(Instrument::Soxs) => "SOXS",
@@ -416,11 +586,16 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
                 writer.add_empty_primary(&cards)?;
             }
             for (k, amplifier) in amplifiers.iter().enumerate() {
-                let pixels = render_frame(spec, index, (k, amplifier), shape, &defects[k]);
-                let cards = if multi {
-                    extension_cards(amplifier, k, shape)
+                let (data, level) =
+                    render_frame(spec, index, (k, amplifier), data_shape, &defects[k]);
+                let (pixels, cards) = if quad {
+                    let layout = QuadLayout::of(k, bx);
+                    let pixels = with_strips(spec, index, (k, amplifier), level, &data, &layout);
+                    (pixels, quad_cards(amplifier, &layout, shape.0))
+                } else if multi {
+                    (data, extension_cards(amplifier, k, shape))
                 } else {
-                    cards.clone()
+                    (data, cards.clone())
                 };
                 writer.add_image(shape, ImageData::U16(&pixels), &cards)?;
             }

@@ -9,25 +9,46 @@ use common::{mbias, stderr, stdout};
 use mbias::fits::{Card, ImageData, ImageWriter, Pixels, Value, read_frame_header, read_window};
 use mbias::simulate::{GENERIC_SETTINGS, MEF_AMPLIFIERS, raw_shape};
 
-/// Simulated `sim-mef` biases in `dir/raw` and settings that define its profile.
-fn mef_night(dir: &Path, frames: usize) -> (PathBuf, PathBuf) {
+/// `frames` simulated biases of the built-in `profile` in `dir/raw`.
+fn simulated_night(dir: &Path, profile: &str, frames: usize, seed: u64) -> PathBuf {
     let raw = dir.join("raw");
     let sim = mbias(&[
         "simulate",
         "--out",
         raw.to_str().unwrap(),
         "--profile",
-        "sim-mef",
+        profile,
         "--frames",
         &frames.to_string(),
         "--seed",
-        "11",
+        &seed.to_string(),
     ]);
     assert!(sim.status.success(), "{}", stderr(&sim));
+    raw
+}
+
+/// Simulated `sim-mef` biases in `dir/raw` and settings that define its profile.
+fn mef_night(dir: &Path, frames: usize) -> (PathBuf, PathBuf) {
+    let raw = simulated_night(dir, "sim-mef", frames, 11);
     // The profile is built in; these settings spell it out, as for a user's own CCD.
     let settings = dir.join("settings.yaml");
     std::fs::write(&settings, GENERIC_SETTINGS).unwrap();
     (raw, settings)
+}
+
+/// `mbias stack RAW --settings SETTINGS -o OUT --json`, which must succeed: its document.
+fn stack_json(raw: &str, settings: &str, out: &Path) -> serde_json::Value {
+    let run = mbias(&[
+        "stack",
+        raw,
+        "--settings",
+        settings,
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    serde_json::from_str(&stdout(&run)).unwrap()
 }
 
 fn qc_value(qc: &serde_json::Value, name: &str) -> f64 {
@@ -54,17 +75,7 @@ fn stack_writes_one_triple_per_extension_with_each_amplifiers_qc() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&v)).unwrap();
     assert_eq!(doc["extensions"], serde_json::json!(["AMP1", "AMP2"]));
 
-    let run = mbias(&[
-        "stack",
-        raw,
-        "--settings",
-        settings,
-        "-o",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    let doc = stack_json(raw, settings, &out);
     assert!(doc.get("qc").is_none(), "QC is per extension: {doc}");
     let extensions = doc["extensions"].as_array().unwrap();
     assert_eq!(extensions.len(), MEF_AMPLIFIERS.len());
@@ -233,4 +244,114 @@ fn a_frame_missing_an_amplifier_is_named_with_its_extension() {
     ]);
     assert_eq!(stack.status.code(), Some(1));
     assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+/// Simulated `sim-quad` biases in `dir/raw` and the settings of the example's
+/// four-extension camera (settings.example.yaml, uncommented).
+fn quad_night(dir: &Path, frames: usize) -> (PathBuf, PathBuf) {
+    let raw = simulated_night(dir, "sim-quad", frames, 3);
+    let settings = dir.join("settings.yaml");
+    std::fs::write(&settings, common::example_detectors()).unwrap();
+    (raw, settings)
+}
+
+/// The column of `qual` (rows × cols, row-major) with the most bad pixels.
+fn worst_column(qual: &[u8], cols: usize) -> usize {
+    let mut counts = vec![0usize; cols];
+    for (p, &q) in qual.iter().enumerate() {
+        counts[p % cols] += usize::from(q != 0);
+    }
+    (0..cols).max_by_key(|&c| counts[c]).unwrap()
+}
+
+#[test]
+fn a_four_extension_camera_is_corrected_by_its_overscan_and_assembled_as_on_the_chip() {
+    use fitsio::FitsFile;
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, settings) = quad_night(dir.path(), 3);
+    let (raw, settings) = (raw.to_str().unwrap(), settings.to_str().unwrap());
+    let out = dir.path().join("out");
+    let doc = stack_json(raw, settings, &out);
+    let images = doc["extensions"].as_array().unwrap();
+    assert_eq!(images.len(), 4, "{doc}");
+    for (k, image) in images.iter().enumerate() {
+        let amp = &image["amplifiers"][0];
+        // The overscan reads the amplifier's level (drifting 0.4 ADU a frame); its median,
+        // taken out, leaves the data near zero.
+        let expected = mbias::simulate::QUAD_AMPLIFIERS[k].level;
+        let overscan = amp["overscan_level"].as_f64().unwrap();
+        assert!((overscan - expected).abs() < 2.0, "{k}: {amp}");
+        assert!(amp["level"].as_f64().unwrap().abs() < 1.0, "{k}: {amp}");
+    }
+
+    let product = out.join("20251010T091927_1X1_MBIAS_QUAD-CAMERA.fits");
+    let assembled = out.join("20251010T091927_1X1_MBIAS_QUAD-CAMERA_ASSEMBLED.fits");
+    let mut whole = FitsFile::open(&assembled).unwrap();
+    let hdu = whole.hdu("QUAL").unwrap();
+    let qual: Vec<u8> = hdu.read_image(&mut whole).unwrap();
+    let mut masters = FitsFile::open(&product).unwrap();
+    // Each amplifier's warm column lies where DETSEC puts it: the right-hand amplifiers
+    // (Q2, Q4) read from the right, so their columns run backwards on the detector.
+    for (k, name) in ["Q1", "Q2", "Q3", "Q4"].iter().enumerate() {
+        let hdu = masters.hdu(format!("{name}.QUAL").as_str()).unwrap();
+        let own: Vec<u8> = hdu.read_image(&mut masters).unwrap();
+        let column = worst_column(&own, 512);
+        let (top, left) = (512 * (k / 2), 512 * (k % 2));
+        let quadrant: Vec<u8> = (top..top + 512)
+            .flat_map(|r| qual[r * 1024 + left..r * 1024 + left + 512].to_vec())
+            .collect();
+        let placed = if k % 2 == 1 { 511 - column } else { column };
+        assert_eq!(worst_column(&quadrant, 512), placed, "{name}");
+    }
+}
+
+/// `mbias validate` of a `sim-quad` night whose headers have `from` rewritten as `to`:
+/// refused, with `message` on one of its lines.
+fn refused_with_header_rewritten(from: &[u8], to: &[u8], message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, settings) = quad_night(dir.path(), 2);
+    rewrite_header(&raw, from, to);
+    let v = mbias(&[
+        "validate",
+        raw.to_str().unwrap(),
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert_eq!(v.status.code(), Some(1), "{}{}", stdout(&v), stderr(&v));
+    assert!(stdout(&v).contains(message), "{}", stdout(&v));
+}
+
+/// Every frame in `raw` with the first header text `from` replaced by `to` (as long).
+fn rewrite_header(raw: &Path, from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    for entry in std::fs::read_dir(raw).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from)
+            .unwrap_or_else(|| panic!("{} in {}", String::from_utf8_lossy(from), path.display()));
+        bytes[at..at + to.len()].copy_from_slice(to);
+        std::fs::write(&path, bytes).unwrap();
+    }
+}
+
+#[test]
+fn extensions_that_claim_the_same_detector_pixels_are_refused_before_stacking() {
+    // Q2 claims Q1's place: its DETSEC card rewritten, same length.
+    refused_with_header_rewritten(
+        b"'[1024:513,1:512]'",
+        b"'[1:512,1:512]'   ",
+        "cannot be assembled into one detector: Q1 and Q2 claim the same detector pixels",
+    );
+}
+
+#[test]
+fn a_window_read_from_a_keyword_the_header_lacks_is_an_error_naming_it() {
+    // The first extension's DATASEC card renamed.
+    refused_with_header_rewritten(
+        b"DATASEC =",
+        b"DATASXC =",
+        "Q1: the science window is read from DATASEC, which the header lacks",
+    );
 }

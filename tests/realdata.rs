@@ -107,7 +107,11 @@ fn example_profiles_parse_once_uncommented() {
         .iter()
         .map(|g| g.profile.name.as_str())
         .collect();
-    assert_eq!(names, ["not-alfosc", "lick-kast-blue"], "{text}");
+    assert_eq!(
+        names,
+        ["not-alfosc", "lick-kast-blue", "quad-camera"],
+        "{text}"
+    );
     // Nothing after the block: "uncomment to the end of the file" picks up no stray text.
     let from_marker = mbias::settings::EXAMPLE
         .lines()

@@ -95,6 +95,7 @@ fn eso_profile(t: Table, version: RecipeVersion) -> Profile {
         bad_pixel_map: None,
         amplifiers: Vec::new(),
         overscan: super::OverscanMethod::None,
+        assemble: None,
     }
 }
 

@@ -14,7 +14,7 @@ pub mod simulated;
 use std::ops::Range;
 
 pub use builtin::{BUILT_IN, built_in, by_name, eso_table, soxs_vis};
-pub use section::{Section, SectionError, SectionSpec};
+pub use section::{Placement, Section, SectionError, SectionSpec};
 
 use crate::fits::{Header, ImageHdu, Value};
 use crate::params::{Numerics, RecipeVersion};
@@ -124,6 +124,9 @@ pub enum Window {
     },
     /// A FITS section of the stored (binned) image, e.g. `[1:2048,1:350]`.
     Section(SectionSpec),
+    /// A FITS section of the stored image read from each frame's header (`DATASEC`,
+    /// `TRIMSEC`): each extension of a multi-extension frame may name its own.
+    Keyword(String),
 }
 
 /// How a frame is recognised as a bias.
@@ -340,6 +343,10 @@ pub struct Profile {
     pub amplifiers: Vec<Amplifier>,
     /// What is subtracted from each amplifier's data, per frame, before stacking.
     pub overscan: OverscanMethod,
+    /// The keyword (`DETSEC`) that says where each extension's science window sits on
+    /// the detector: the masters of a multi-extension set are then also assembled into
+    /// one image of the whole detector.
+    pub assemble: Option<String>,
 }
 
 /// How each frame's overscan strip corrects its amplifier's data before stacking.
@@ -580,6 +587,7 @@ impl Profile {
             bad_pixel_map: None,
             amplifiers: Vec::new(),
             overscan: OverscanMethod::None,
+            assemble: None,
         }
     }
 
@@ -597,6 +605,8 @@ impl Profile {
                 (window.0.end <= shape.0 && window.1.end <= shape.1).then_some(window)
             }
             Window::Section(spec) => spec.within(shape).map(|s| (s.rows, s.cols)),
+            // Read per frame (`verify`), never from the profile alone.
+            Window::Keyword(_) => None,
         }
     }
 
@@ -614,6 +624,7 @@ impl Profile {
                 )
             }
             Window::Section(spec) => spec.to_string(),
+            Window::Keyword(keyword) => format!("from {keyword}"),
         }
     }
 

@@ -27,50 +27,57 @@ pub struct SectionError {
     pub reason: &'static str,
 }
 
+/// The two ranges of `[x1:x2,y1:y2]` (brackets optional, spaces allowed), 1-based, in
+/// the order written; `*` (a whole axis) is `None`.
+type Ranges = (Option<(usize, usize)>, Option<(usize, usize)>);
+
+fn parse_ranges(text: &str) -> Result<Ranges, SectionError> {
+    let fail = |reason| SectionError {
+        text: text.to_string(),
+        reason,
+    };
+    let inner = text.trim();
+    let inner = inner
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(inner);
+    let (x, y) = inner
+        .split_once(',')
+        .ok_or_else(|| fail("two ranges separated by a comma are needed"))?;
+    let axis = |part: &str| -> Result<Option<(usize, usize)>, SectionError> {
+        let part = part.trim();
+        if part == "*" {
+            return Ok(None);
+        }
+        let (a, b) = part
+            .split_once(':')
+            .ok_or_else(|| fail("each range is first:last"))?;
+        let bound = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| fail("bounds are whole numbers"))
+        };
+        let (a, b) = (bound(a)?, bound(b)?);
+        if a == 0 || b == 0 {
+            return Err(fail("bounds start at 1"));
+        }
+        Ok(Some((a, b)))
+    };
+    Ok((axis(x)?, axis(y)?))
+}
+
 impl SectionSpec {
     /// Parses `[x1:x2,y1:y2]` (brackets optional, spaces allowed). `*` stands for a whole
     /// axis, as in IRAF; it resolves against the image size in [`Section::within`].
     pub fn parse(text: &str) -> Result<SectionSpec, SectionError> {
-        let fail = |reason| SectionError {
-            text: text.to_string(),
-            reason,
-        };
-        let inner = text.trim();
-        let inner = inner
-            .strip_prefix('[')
-            .and_then(|s| s.strip_suffix(']'))
-            .unwrap_or(inner);
-        let (x, y) = inner
-            .split_once(',')
-            .ok_or_else(|| fail("two ranges separated by a comma are needed"))?;
-        let axis = |part: &str| -> Result<Option<(usize, usize)>, SectionError> {
-            let part = part.trim();
-            if part == "*" {
-                return Ok(None);
-            }
-            let (a, b) = part
-                .split_once(':')
-                .ok_or_else(|| fail("each range is first:last"))?;
-            let a: usize = a
-                .trim()
-                .parse()
-                .map_err(|_| fail("bounds are whole numbers"))?;
-            let b: usize = b
-                .trim()
-                .parse()
-                .map_err(|_| fail("bounds are whole numbers"))?;
-            if a == 0 || b == 0 {
-                return Err(fail("bounds start at 1"));
-            }
-            if b < a {
-                return Err(fail("flipped ranges are not supported"));
-            }
-            Ok(Some((a, b)))
-        };
-        Ok(SectionSpec {
-            cols: axis(x)?,
-            rows: axis(y)?,
-        })
+        let (cols, rows) = parse_ranges(text)?;
+        if [cols, rows].iter().flatten().any(|(a, b)| b < a) {
+            return Err(SectionError {
+                text: text.to_string(),
+                reason: "flipped ranges are not supported",
+            });
+        }
+        Ok(SectionSpec { cols, rows })
     }
 
     /// The section in an image of `shape` (rows, columns), or `None` if it does not fit.
@@ -90,6 +97,38 @@ impl SectionSpec {
 impl Section {
     pub fn pixels(&self) -> usize {
         self.rows.len() * self.cols.len()
+    }
+}
+
+/// Where an image's pixels sit on the whole detector, as `DETSEC` says (1-based,
+/// inclusive, columns first, in unbinned pixels as most instruments write it). A range
+/// written high to low (`[2048:1025,1:4096]`, as LRIS writes its right-hand amplifiers)
+/// means the image runs the other way on the chip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The detector pixels covered, 0-based, end-exclusive.
+    pub on_chip: Section,
+    /// Whether the image's columns (rows) run right to left (top to bottom) on the chip.
+    pub flip_cols: bool,
+    pub flip_rows: bool,
+}
+
+impl Placement {
+    pub fn parse(text: &str) -> Result<Placement, SectionError> {
+        match parse_ranges(text)? {
+            (Some((x1, x2)), Some((y1, y2))) => Ok(Placement {
+                on_chip: Section {
+                    rows: y1.min(y2) - 1..y1.max(y2),
+                    cols: x1.min(x2) - 1..x1.max(x2),
+                },
+                flip_cols: x2 < x1,
+                flip_rows: y2 < y1,
+            }),
+            _ => Err(SectionError {
+                text: text.to_string(),
+                reason: "a detector section names both ranges, not *",
+            }),
+        }
     }
 }
 
@@ -132,6 +171,16 @@ mod tests {
         let spaced = SectionSpec::parse(" [ 5:10 , * ] ").unwrap();
         assert_eq!(spaced.within((20, 30)).unwrap().rows, 0..20);
         assert_eq!(spaced.within((20, 30)).unwrap().cols, 4..10);
+    }
+
+    #[test]
+    fn detector_sections_may_run_backwards() {
+        let p = Placement::parse("[2048:1025,1:4096]").unwrap();
+        assert_eq!(p.on_chip.cols, 1024..2048);
+        assert_eq!(p.on_chip.rows, 0..4096);
+        assert!(p.flip_cols && !p.flip_rows);
+        assert!(Placement::parse("[*,1:5]").is_err());
+        assert!(SectionSpec::parse("[2048:1025,1:4096]").is_err());
     }
 
     #[test]

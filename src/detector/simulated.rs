@@ -5,10 +5,14 @@
 
 use std::sync::LazyLock;
 
-use super::{BiasRule, GenericBias, HduChoice, Matcher, Profile, Quantity};
+use super::{
+    Amplifier, BiasRule, GenericBias, HduChoice, Matcher, OverscanMethod, Profile, Quantity,
+    SectionSource, Window,
+};
 
 pub const GENERIC_NAME: &str = "sim-4k";
 pub const MEF_NAME: &str = "sim-mef";
+pub const QUAD_NAME: &str = "sim-quad";
 
 /// A generic profile of simulated frames, as `simulate::GENERIC_SETTINGS` spells it out.
 fn simulated(name: &str, instrume: &str, hdu: HduChoice) -> Profile {
@@ -43,7 +47,30 @@ pub static GENERIC: LazyLock<Profile> =
 pub static MEF: LazyLock<Profile> =
     LazyLock::new(|| simulated(MEF_NAME, "MBIAS-SIM-MEF", HduChoice::Each));
 
-/// Both, in the order messages list them.
-pub fn profiles() -> [&'static Profile; 2] {
-    [&GENERIC, &MEF]
+/// A four-amplifier camera, one extension per amplifier, each with its prescan, data and
+/// overscan columns named by `PRESEC`, `DATASEC` and `BIASSEC` (on either side, as each
+/// amplifier reads out) and its place on the detector by `DETSEC` (flipped for the
+/// amplifiers that read from the right): each extension's overscan median is subtracted,
+/// and the four masters are assembled into the whole detector.
+pub static QUAD: LazyLock<Profile> = LazyLock::new(|| {
+    let keyword = |k: &str| SectionSource::Keyword(k.into());
+    Profile {
+        window: Window::Keyword("DATASEC".into()),
+        amplifiers: vec![Amplifier {
+            name: "OUT1".into(),
+            data: keyword("DATASEC"),
+            overscan: Some(keyword("BIASSEC")),
+            prescan: Some(keyword("PRESEC")),
+            gain: None,
+            ron: None,
+        }],
+        overscan: OverscanMethod::Median,
+        assemble: Some("DETSEC".into()),
+        ..simulated(QUAD_NAME, "MBIAS-SIM-QUAD", HduChoice::Each)
+    }
+});
+
+/// All three, in the order messages list them.
+pub fn profiles() -> [&'static Profile; 3] {
+    [&GENERIC, &MEF, &QUAD]
 }

@@ -16,8 +16,9 @@ use crate::detector::{
 use crate::error::SettingsError;
 use crate::params::Numerics;
 
-const PROFILE_KEYS: [&str; 15] = [
+const PROFILE_KEYS: [&str; 16] = [
     "match",
+    "assemble",
     "amplifiers",
     "overscan",
     "bad-pixel-map",
@@ -229,22 +230,34 @@ fn hdu(value: &Value, path: &str) -> Result<HduChoice, SettingsError> {
     }
 }
 
-fn window(value: &Value, path: &str) -> Result<SectionSpec, SettingsError> {
+/// `'[1:2048,1:350]'`, `whole`, or `{keyword: DATASEC}`.
+fn window(value: &Value, path: &str) -> Result<Window, SettingsError> {
+    const EXPECTED: &str = "a section like '[1:2048,1:350]', 'whole', or {keyword: DATASEC}";
+    if let Value::Mapping(m) = value {
+        check_keys(m, path, &["keyword"])?;
+        return m
+            .get("keyword")
+            .and_then(text_of)
+            .map(Window::Keyword)
+            .ok_or_else(|| SettingsError::invalid(path, EXPECTED, value));
+    }
     let text = value
         .as_str()
-        .ok_or_else(|| SettingsError::invalid(path, "a section like '[1:2048,1:350]'", value))?;
+        .ok_or_else(|| SettingsError::invalid(path, EXPECTED, value))?;
     if text.trim().eq_ignore_ascii_case("whole") {
-        return Ok(SectionSpec {
+        return Ok(Window::Section(SectionSpec {
             cols: None,
             rows: None,
-        });
+        }));
     }
-    SectionSpec::parse(text).map_err(|e| SettingsError::Invalid {
-        file: None,
-        key: path.to_string(),
-        found: format!("'{text}'"),
-        expected: format!("a section like '[1:2048,1:350]' or 'whole' ({})", e.reason),
-    })
+    SectionSpec::parse(text)
+        .map(Window::Section)
+        .map_err(|e| SettingsError::Invalid {
+            file: None,
+            key: path.to_string(),
+            found: format!("'{text}'"),
+            expected: format!("{EXPECTED} ({})", e.reason),
+        })
 }
 
 fn matcher(value: &Value, path: &str) -> Result<Matcher, SettingsError> {
@@ -297,7 +310,13 @@ pub(super) fn parse_profile(
                     .ok_or_else(|| SettingsError::invalid(&path, OverscanMethod::EXPECTED, v))?
             }
             "hdu" => profile.hdu = hdu(v, &path)?,
-            "window" => profile.window = Window::Section(window(v, &path)?),
+            "assemble" => {
+                profile.assemble = Some(
+                    text_of(v)
+                        .ok_or_else(|| SettingsError::invalid(&path, "a keyword like DETSEC", v))?,
+                )
+            }
+            "window" => profile.window = window(v, &path)?,
             "bias" => profile.bias = BiasRule::Generic(bias_rule(v, &path)?),
             "gain" => profile.gain = quantity(v, &path)?,
             "read-noise" => profile.ron = quantity(v, &path)?,
@@ -377,6 +396,32 @@ mod tests {
         for bad in ["[]", "[AMP1, AMP1]", "[first, 2]", "[[1]]", "-1"] {
             let e = parsed(bad).unwrap_err().to_string();
             assert!(e.contains("mbias.detectors.x.hdu"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_window_is_a_section_the_whole_image_or_a_keyword() {
+        let parsed = |text: &str| {
+            let value: Value = yaml_serde::from_str(text).unwrap();
+            window(&value, "mbias.detectors.x.window")
+        };
+        assert_eq!(
+            parsed("'{keyword: DATASEC}'").ok(),
+            None,
+            "a quoted mapping is a section string, and no section"
+        );
+        assert_eq!(
+            parsed("{keyword: DATASEC}").unwrap(),
+            Window::Keyword("DATASEC".into())
+        );
+        assert!(matches!(parsed("whole").unwrap(), Window::Section(_)));
+        assert!(matches!(
+            parsed("'[1:10,1:5]'").unwrap(),
+            Window::Section(_)
+        ));
+        for bad in ["{key: DATASEC}", "{keyword: [A, B]}", "7"] {
+            let e = parsed(bad).unwrap_err().to_string();
+            assert!(e.contains("mbias.detectors.x.window"), "{bad}: {e}");
         }
     }
 }

@@ -33,7 +33,8 @@ fn meet(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-fn overlap(a: &Section, b: &Section) -> bool {
+/// Whether two sections share a pixel.
+pub(super) fn overlap(a: &Section, b: &Section) -> bool {
     meet(&a.rows, &b.rows) && meet(&a.cols, &b.cols)
 }
 

@@ -8,6 +8,7 @@
 mod amplifiers;
 mod frame;
 mod group;
+mod layout;
 mod select;
 mod set;
 
@@ -19,12 +20,13 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::detector::{Detectors, Profile, Section};
+use crate::detector::{Detectors, Placement, Profile, Section};
 use crate::error::FitsError;
 use crate::fits::{FrameFile, KeywordProblem, read_frame_header};
 use crate::params::RecipeVersion;
 use frame::{Candidate, check_frame};
 pub use group::{Group, Setup, group_by_setup};
+pub use layout::{AssembleError, Layout, Piece, layout};
 pub use select::{LeftOut, select_valid};
 use set::{Agreement, Draft, agree, agree_extensions, plan_image};
 
@@ -169,6 +171,9 @@ pub struct Plan {
     pub cols: Range<usize>,
     /// The profile's amplifiers, resolved for this set (none when it names none).
     pub amplifiers: Vec<AmplifierPlan>,
+    /// Where the science window sits on the whole detector, when the profile assembles
+    /// its extensions (from the first frame's `DETSEC`, or the keyword the profile names).
+    pub placement: Option<Placement>,
 }
 
 /// One amplifier of a set: where its data lie in the master, its strips in the raw frame,
@@ -499,11 +504,19 @@ pub fn verify(
 
     report_duplicates(&mut out, &frames);
 
-    let plans: Vec<Plan> = if out.has_errors() {
+    let mut plans: Vec<Plan> = if out.has_errors() {
         Vec::new()
     } else {
         drafts.into_iter().map(Draft::into_plan).collect()
     };
+    if let Err(e) = layout(&plans) {
+        out.push(Finding::new(
+            Severity::Error,
+            Problem::AmplifierSection,
+            format!("the extensions cannot be assembled into one detector: {e}"),
+        ));
+        plans.clear();
+    }
     let (findings, summary) = out.finish();
     let (plan, extensions) = if profile.hdu.is_multi() {
         (None, plans)

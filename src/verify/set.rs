@@ -1,12 +1,13 @@
 //! Checks across the set: values that must agree between frames, and each image's plan.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::Path;
 
 use super::amplifiers;
 use super::frame::{Candidate, list_images};
 use super::{Collector, Finding, Plan, Problem, Severity};
-use crate::detector::{Profile, Quantity};
+use crate::detector::{Placement, Profile, Quantity, Section, SectionSpec, Window};
 use crate::fits::FrameFile;
 
 /// A per-frame value that must agree across the set.
@@ -322,11 +323,36 @@ pub(super) fn plan_image<'a>(
         .and_then(|b| b.split_once('x'))
         .and_then(|(x, y)| Some((x.parse().ok()?, y.parse().ok()?)))
         .unwrap_or((1, 1));
-    let mut window = None;
+    let mut window: Option<(Range<usize>, Range<usize>)> = None;
     for frame in &same_binning {
         let (h, w) = frame.image.shape;
-        match profile.window_in((h, w), binning) {
-            Some(fits) => window = window.or(Some(fits)),
+        let found = match &profile.window {
+            Window::Keyword(keyword) => match keyword_window(frame, keyword) {
+                Ok(found) => Some(found),
+                Err(finding) => {
+                    out.push(finding.file(&frame.path));
+                    continue;
+                }
+            },
+            _ => profile.window_in((h, w), binning),
+        };
+        match found {
+            Some(fits) => match &window {
+                Some(first) if *first != fits => out.push(
+                    Finding::new(
+                        Severity::Error,
+                        Problem::WindowOutsideImage,
+                        "the frames' science windows differ: a master needs the same pixels \
+                         from every frame"
+                            .to_string(),
+                    )
+                    .file(&frame.path)
+                    .seen(section_text(&fits))
+                    .expected(section_text(first)),
+                ),
+                Some(_) => {}
+                None => window = Some(fits),
+            },
             None => {
                 let wanted = profile.describe_window(binning);
                 out.push(
@@ -353,6 +379,16 @@ pub(super) fn plan_image<'a>(
         }
         None => Vec::new(),
     };
+    let placement = match (&profile.assemble, same_binning.first()) {
+        (Some(keyword), Some(first)) => match placement(first, keyword, (rows.len(), cols.len())) {
+            Ok(placement) => Some(placement),
+            Err(finding) => {
+                out.push(finding.file(&first.path));
+                None
+            }
+        },
+        _ => None,
+    };
     Some(Draft {
         profile,
         frames: frames.to_vec(),
@@ -367,6 +403,98 @@ pub(super) fn plan_image<'a>(
             rows,
             cols,
             amplifiers,
+            placement,
         },
     })
+}
+
+/// A window as its FITS section.
+fn section_text((rows, cols): &(Range<usize>, Range<usize>)) -> String {
+    Section {
+        rows: rows.clone(),
+        cols: cols.clone(),
+    }
+    .to_string()
+}
+
+/// The text of a section keyword in a frame's header, parsed by `parse`; a finding of
+/// `problem` for `what` ("the science window") when it is missing or not a section.
+fn section_keyword<T>(
+    frame: &FrameFile,
+    keyword: &str,
+    (problem, what): (Problem, &str),
+    parse: impl FnOnce(&str) -> Result<T, crate::detector::SectionError>,
+) -> Result<(T, String), Box<Finding>> {
+    let finding = |message: String| {
+        Box::new(Finding::new(Severity::Error, problem, message).keyword(keyword))
+    };
+    let text = frame.merged_header().text(keyword).ok_or_else(|| {
+        finding(format!(
+            "{what} is read from {keyword}, which the header lacks"
+        ))
+    })?;
+    match parse(&text) {
+        Ok(parsed) => Ok((parsed, text)),
+        Err(e) => Err(Box::new(
+            finding(format!("{what} in {keyword}: {e}")).seen(text),
+        )),
+    }
+}
+
+/// The science window a frame's header names in `keyword`, inside its image.
+fn keyword_window(
+    frame: &FrameFile,
+    keyword: &str,
+) -> Result<(Range<usize>, Range<usize>), Box<Finding>> {
+    let what = (Problem::WindowOutsideImage, "the science window");
+    let (spec, text) = section_keyword(frame, keyword, what, SectionSpec::parse)?;
+    let (h, w) = frame.image.shape;
+    spec.within((h, w))
+        .map(|s| (s.rows, s.cols))
+        .ok_or_else(|| {
+            Box::new(
+                Finding::new(
+                    Severity::Error,
+                    Problem::WindowOutsideImage,
+                    format!(
+                        "the science window {keyword} = {spec} does not fit in the {w}x{h} image"
+                    ),
+                )
+                .keyword(keyword)
+                .seen(text)
+                .expected(format!("a section inside [1:{w},1:{h}]")),
+            )
+        })
+}
+
+/// Where the first frame's header (`keyword`, e.g. `DETSEC`) places a science window of
+/// `window` (rows, columns) on the detector: the section must cover it whole, or a whole
+/// multiple of it (a binned window in unbinned detector pixels).
+fn placement(
+    frame: &FrameFile,
+    keyword: &str,
+    window: (usize, usize),
+) -> Result<Placement, Box<Finding>> {
+    let what = (Problem::AmplifierSection, "the detector section");
+    let (placement, text) = section_keyword(frame, keyword, what, Placement::parse)?;
+    let whole_multiple =
+        |on_chip: usize, stacked: usize| stacked > 0 && on_chip.is_multiple_of(stacked);
+    if !(whole_multiple(placement.on_chip.rows.len(), window.0)
+        && whole_multiple(placement.on_chip.cols.len(), window.1))
+    {
+        return Err(Box::new(
+            Finding::new(
+                Severity::Error,
+                Problem::AmplifierSection,
+                format!(
+                    "{keyword} = {text} does not fit the {}x{} science window: assembling \
+                     needs the window's place on the detector",
+                    window.1, window.0
+                ),
+            )
+            .keyword(keyword)
+            .seen(text.clone()),
+        ));
+    }
+    Ok(placement)
 }

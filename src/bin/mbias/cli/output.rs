@@ -147,6 +147,16 @@ pub fn frame_table(frames: &[FrameQcValues]) -> String {
     out
 }
 
+/// `OUTi` and the amplifier's own name, once where the name is `OUTi` itself.
+fn amplifier_label(a: &AmplifierQc) -> String {
+    let out = format!("OUT{}", a.index);
+    if a.name.eq_ignore_ascii_case(&out) {
+        out
+    } else {
+        format!("{out} {}", a.name)
+    }
+}
+
 /// Per amplifier: level, overscan level and drift (ADU), read noise in the data and the
 /// overscan and their ratio (e-), the step from the amplifier before. A dash where the
 /// amplifier has no overscan strip or the set a single frame.
@@ -160,7 +170,7 @@ pub fn amplifier_table(amps: &[AmplifierQc]) -> String {
     for a in amps {
         out.push_str(&format!(
             "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8}\n",
-            format!("OUT{} {}", a.index, a.name),
+            amplifier_label(a),
             cell(Some(a.level), 2),
             cell(a.overscan_level, 2),
             cell(a.overscan_drift, 2),

@@ -95,10 +95,12 @@ pub fn run(args: &QcArgs) -> CommandResult {
     let mut plots = mbias::qc_plot::plots_beside(&args.product, names.into_iter());
     let pdf = mbias::qc_plot::plot_path(&args.product, None).with_extension("pdf");
     plots.extend(pdf.is_file().then_some(pdf));
+    let assembled = Some(mbias::assemble::assembled_path(&args.product)).filter(|p| p.is_file());
     if args.json {
         let mut doc = serde_json::json!({
             "product": args.product,
             "qc_plots": plots,
+            "assembled": assembled,
             "qc": rows,
             "frames": product.frames,
             "qc_failures": failed,
@@ -136,6 +138,9 @@ pub fn run(args: &QcArgs) -> CommandResult {
         for plot in &plots {
             outln!("plot: {}", plot.display())?;
         }
+    }
+    if let (false, Some(assembled)) = (args.json, &assembled) {
+        outln!("assembled detector: {}", assembled.display())?;
     }
     Ok(if failed > 0 && args.fail_on_qc {
         Status::QcOutOfRange

@@ -16,9 +16,11 @@ pub struct SimulateArgs {
     #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
     output: PathBuf,
     /// Detector profile: soxs-vis, xsh-uvb, xsh-vis, sim-4k (4096×4096 frames of a
-    /// generic CCD) or sim-mef (an empty primary HDU and one 2048×1024 image extension
-    /// per amplifier, AMP1 and AMP2, each with a level and read noise of its own). Each
-    /// is a built-in profile: `mbias stack` recognises its frames without settings.
+    /// generic CCD), sim-mef (an empty primary HDU and one 2048×1024 image extension per
+    /// amplifier, AMP1 and AMP2, each with a level and read noise of its own) or sim-quad
+    /// (four extensions Q1-Q4 with prescan and overscan columns, placed on a 1024×1024
+    /// detector by DETSEC, two of them read from the right). Each is a built-in profile:
+    /// `mbias stack` recognises its frames without settings.
     #[arg(long, default_value = "soxs-vis", value_parser = parse_profile)]
     profile: &'static detector::Profile,
     /// Number of bias frames.

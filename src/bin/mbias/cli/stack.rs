@@ -261,6 +261,7 @@ fn stack_batch(
     } else {
         mbias::qc_plot::plots_beside(&path, plans.iter().map(|p| p.extension.as_deref()))
     };
+    let assembled = Some(mbias::assemble::assembled_path(&path)).filter(|p| p.is_file());
     let failed: usize = stacked
         .iter()
         .map(|image| image.outcome.qc.failures().count())
@@ -270,6 +271,7 @@ fn stack_batch(
         let mut doc = serde_json::json!({
             "product": path,
             "qc_plots": plots,
+            "assembled": assembled,
             "profile": plan.profile.name,
             "settings": resolved,
             "bad_pixel_map": stacked.first().and_then(|i| i.loaded.set.bad_pixels.as_ref()).map(|m| &m.path),
@@ -338,6 +340,12 @@ fn stack_batch(
         outln!("wrote {}", path.display())?;
         for plot in &plots {
             outln!("wrote {}", plot.display())?;
+        }
+        if let Some(assembled) = &assembled {
+            outln!(
+                "wrote {} (the extensions as on the detector)",
+                assembled.display()
+            )?;
         }
         for (plan, StackedImage { outcome, .. }) in plans.iter().zip(&stacked) {
             outln!()?;
