@@ -2,8 +2,9 @@
 //! its overscan level and how that moved through the set, its read noise from the
 //! differences of consecutive frames in its data and in its overscan strip (the overscan
 //! is the detector's noise without light or charge transfer from the data), their ratio,
-//! and the step from the amplifier before it. Written as `MBIAS QC OUTi …` (ESO's
-//! numbering of output ports, from 1).
+//! the step from the amplifier before it, and its structure (the slopes of its column and
+//! row means across its data). Written as `MBIAS QC OUTi …` (ESO's numbering of output
+//! ports, from 1).
 
 use serde::Serialize;
 
@@ -37,6 +38,11 @@ pub struct AmplifierQc {
     pub ron_ratio: Option<f64>,
     /// This amplifier's level less the previous amplifier's, ADU (none for the first).
     pub step: Option<f64>,
+    /// Slopes of the master's column means along x and of its row means along y over the
+    /// amplifier's good pixels, e- per pixel: a gradient across the amplifier (soxspipe's
+    /// STRUCTX/Y over the whole window, but per pixel rather than per column sum).
+    pub gradient_x: Option<f64>,
+    pub gradient_y: Option<f64>,
 }
 
 impl AmplifierQc {
@@ -84,6 +90,18 @@ impl AmplifierQc {
                 "ADU",
                 "Level less the previous amplifier's [ADU]",
             ),
+            (
+                "GRADX",
+                self.gradient_x,
+                "e-/px",
+                "Slope of the column means [e-/px]",
+            ),
+            (
+                "GRADY",
+                self.gradient_y,
+                "e-/px",
+                "Slope of the row means [e-/px]",
+            ),
         ];
         out.extend(
             optional
@@ -109,6 +127,41 @@ fn in_section(section: &Section, cols: usize) -> impl Fn(usize) -> usize + '_ {
 fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
     let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
     median_in_place(&mut values)
+}
+
+/// The slopes (e- per pixel) of the means of the good pixels of `section`'s columns and
+/// of its rows, in a row-major master `cols` wide; `None` where fewer than two columns
+/// (rows) have a good pixel.
+fn gradients(
+    section: &Section,
+    cols: usize,
+    flux: &[f32],
+    qual: &[u8],
+) -> (Option<f64>, Option<f64>) {
+    let (height, width) = (section.rows.len(), section.cols.len());
+    let mut by_col = vec![(0f64, 0usize); width];
+    let mut by_row = vec![(0f64, 0usize); height];
+    for (r, row) in by_row.iter_mut().enumerate() {
+        let start = (section.rows.start + r) * cols + section.cols.start;
+        for (c, col) in by_col.iter_mut().enumerate() {
+            let p = start + c;
+            if qual[p] == 0 && flux[p].is_finite() {
+                let v = f64::from(flux[p]);
+                *row = (row.0 + v, row.1 + 1);
+                *col = (col.0 + v, col.1 + 1);
+            }
+        }
+    }
+    let slope_of = |means: &[(f64, usize)]| {
+        let (x, y): (Vec<f64>, Vec<f64>) = means
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(i, (sum, n))| (i as f64, sum / *n as f64))
+            .unzip();
+        (x.len() > 1).then(|| super::slope(&x, &y))
+    };
+    (slope_of(&by_col), slope_of(&by_row))
 }
 
 /// Per-amplifier QC of `master` stacked from `set` (empty when the profile names no
@@ -164,6 +217,7 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
             });
             let step = previous.map(|p| level - p);
             previous = Some(level);
+            let (gradient_x, gradient_y) = gradients(data, cols, flux, qual);
             AmplifierQc {
                 name: amp.name.clone(),
                 index: a + 1,
@@ -175,7 +229,44 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
                 overscan_ron,
                 ron_ratio: ron.zip(overscan_ron).map(|(d, o)| d / o),
                 step,
+                gradient_x,
+                gradient_y,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_are_the_slopes_of_column_and_row_means_over_good_pixels() {
+        // A 6 x 8 master; the amplifier is columns 2..7, rows 1..5, with 0.5 e- per
+        // column and -0.25 e- per row, and one bad pixel far off the plane.
+        let (rows, cols) = (6, 8);
+        let mut flux: Vec<f32> = (0..rows * cols)
+            .map(|p| 100.0 + 0.5 * (p % cols) as f32 - 0.25 * (p / cols) as f32)
+            .collect();
+        let mut qual = vec![0u8; rows * cols];
+        flux[2 * cols + 3] = 5000.0;
+        qual[2 * cols + 3] = 1;
+        let section = Section {
+            rows: 1..5,
+            cols: 2..7,
+        };
+        // The bad pixel is left out (its row missing from one column mean moves that mean
+        // by a fraction of a row step); counted, it would tilt both slopes by hundreds.
+        let (x, y) = gradients(&section, cols, &flux, &qual);
+        assert!((x.unwrap() - 0.5).abs() < 0.02, "{x:?}");
+        assert!((y.unwrap() + 0.25).abs() < 0.02, "{y:?}");
+        qual[2 * cols + 3] = 0;
+        let (x, y) = gradients(&section, cols, &flux, &qual);
+        assert!((x.unwrap() - 0.5).abs() > 10.0 && (y.unwrap() + 0.25).abs() > 10.0);
+        let one_column = Section {
+            rows: 0..6,
+            cols: 4..5,
+        };
+        assert_eq!(gradients(&one_column, cols, &flux, &qual).0, None);
+    }
 }

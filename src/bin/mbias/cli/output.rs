@@ -158,18 +158,29 @@ fn amplifier_label(a: &AmplifierQc) -> String {
 }
 
 /// Per amplifier: level, overscan level and drift (ADU), read noise in the data and the
-/// overscan and their ratio (e-), the step from the amplifier before. A dash where the
+/// overscan and their ratio (e-), the step from the amplifier before, the gradients along
+/// x and y (e- per pixel). A dash where the
 /// amplifier has no overscan strip or the set a single frame.
 pub fn amplifier_table(amps: &[AmplifierQc]) -> String {
     let cell =
         |v: Option<f64>, digits: usize| v.map_or("—".to_string(), |v| format!("{v:.digits$}"));
+    let slope = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:+.2e}"));
     let mut out = format!(
-        "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8}\n",
-        "amp", "level ADU", "ovsc ADU", "drift", "RON e-", "ovsc RON", "ratio", "step"
+        "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8} {:>10} {:>10}\n",
+        "amp",
+        "level ADU",
+        "ovsc ADU",
+        "drift",
+        "RON e-",
+        "ovsc RON",
+        "ratio",
+        "step",
+        "grad x",
+        "grad y"
     );
     for a in amps {
         out.push_str(&format!(
-            "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8}\n",
+            "{:<8} {:>10} {:>10} {:>9} {:>8} {:>9} {:>6} {:>8} {:>10} {:>10}\n",
             amplifier_label(a),
             cell(Some(a.level), 2),
             cell(a.overscan_level, 2),
@@ -178,6 +189,8 @@ pub fn amplifier_table(amps: &[AmplifierQc]) -> String {
             cell(a.overscan_ron, 3),
             cell(a.ron_ratio, 2),
             cell(a.step, 2),
+            slope(a.gradient_x),
+            slope(a.gradient_y),
         ));
     }
     out

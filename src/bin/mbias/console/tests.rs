@@ -181,6 +181,17 @@ fn image_result_with(
     level: f32,
     amplifiers: Vec<mbias::verify::AmplifierPlan>,
 ) -> ImageResult {
+    image_result_placed(app, extension, level, amplifiers, None)
+}
+
+/// [`image_result_with`] of an extension `detsec` places on the detector.
+fn image_result_placed(
+    app: &App,
+    extension: Option<&str>,
+    level: f32,
+    amplifiers: Vec<mbias::verify::AmplifierPlan>,
+    detsec: Option<&str>,
+) -> ImageResult {
     let mut plan = app
         .files
         .selection_check
@@ -192,6 +203,7 @@ fn image_result_with(
     plan.cols = 0..cols;
     plan.extension = extension.map(str::to_string);
     plan.amplifiers = amplifiers;
+    plan.placement = detsec.map(|d| mbias::detector::Placement::parse(d).unwrap());
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let frames: Vec<Arc<Frame>> = plan
         .frames
@@ -895,6 +907,30 @@ fn snapshot_result_tabs() {
     app.update(ch('x'));
     app.update(key(KeyCode::Down));
     snapshot!("results_profile_one_column", app);
+}
+
+#[test]
+fn writing_extensions_placed_on_the_detector_names_the_assembled_file_too() {
+    let mut app = fixture();
+    app.update(ch('a'));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let images = vec![
+        image_result_placed(&app, Some("L"), 1120.0, Vec::new(), Some("[1:40,1:48]")),
+        image_result_placed(&app, Some("R"), 1500.0, Vec::new(), Some("[80:41,1:48]")),
+    ];
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result_of(images, selection)),
+    }));
+    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from("/out/m.fits")))));
+    let notice = app.notice.clone().unwrap().text;
+    assert_eq!(
+        notice,
+        "wrote /out/m.fits and /out/m_ASSEMBLED.fits (the extensions as on the detector)"
+    );
 }
 
 #[test]

@@ -308,7 +308,21 @@ impl App {
             Ok(path) => {
                 // Either keeps the tuning: the master itself, or the settings to make it.
                 self.unwritten = false;
-                self.info(format!("wrote {}", path.display()))
+                let assembled = matches!(what, Pending::Product)
+                    && self.results.result.as_ref().is_some_and(|r| {
+                        mbias::verify::layout(r.images.iter().map(|i| &i.loaded.set.plan))
+                            .is_ok_and(|layout| layout.is_some())
+                    });
+                if assembled {
+                    let whole = mbias::assemble::assembled_path(&path);
+                    self.info(format!(
+                        "wrote {} and {} (the extensions as on the detector)",
+                        path.display(),
+                        whole.display()
+                    ))
+                } else {
+                    self.info(format!("wrote {}", path.display()))
+                }
             }
             Err(WriteFailure::Exists(path)) => {
                 self.overlay = Some(Overlay::ConfirmOverwrite { path, what })
