@@ -66,6 +66,20 @@ pub fn assemble(layout: &Layout, masters: &[&MasterBias]) -> Assembled {
     }
 }
 
+/// The median of a piece's good pixels in the assembled image, e-.
+fn piece_level(assembled: &Assembled, piece: &Piece) -> Option<f64> {
+    let (flux, qual) = (&assembled.flux, &assembled.qual);
+    let mut good: Vec<f64> = piece
+        .section
+        .rows
+        .clone()
+        .flat_map(|r| piece.section.cols.clone().map(move |c| (r, c)))
+        .filter(|&p| qual[p] == 0 && flux[p].is_finite())
+        .map(|p| f64::from(flux[p]))
+        .collect();
+    crate::algorithm::numerics::median_in_place(&mut good)
+}
+
 /// Where the assembled image of `product` goes: beside it, `<product>_ASSEMBLED.fits`.
 pub fn assembled_path(product: &Path) -> PathBuf {
     let stem = product
@@ -109,7 +123,9 @@ pub fn write(assembled: &Assembled, product: &Path) -> Result<PathBuf> {
             "the product whose extensions these are",
         ),
     ];
+    let mut previous: Option<f64> = None;
     for (i, piece) in assembled.pieces.iter().enumerate() {
+        let level = piece_level(assembled, piece);
         let flips = match (piece.flip_cols, piece.flip_rows) {
             (false, false) => "",
             (true, false) => ", x flipped",
@@ -126,6 +142,21 @@ pub fn write(assembled: &Assembled, product: &Path) -> Result<PathBuf> {
             text(piece.section.to_string()),
             &format!("its pixels here{flips}"),
         ));
+        if let Some(level) = level {
+            primary.push(Card::new(
+                &format!("MBIAS ASM{} LEVEL", i + 1),
+                Value::Float(level),
+                "median of its good pixels [e-]",
+            ));
+            if let Some(before) = previous {
+                primary.push(Card::new(
+                    &format!("MBIAS ASM{} STEP", i + 1),
+                    Value::Float(level - before),
+                    "level less the piece before [e-]",
+                ));
+            }
+            previous = Some(level);
+        }
     }
     let shape = assembled.flux.dim();
     let name = |n: &str| Card::new("EXTNAME", text(n.into()), "extension name");

@@ -287,6 +287,12 @@ fn a_four_extension_camera_is_corrected_by_its_overscan_and_assembled_as_on_the_
     let product = out.join("20251010T091927_1X1_MBIAS_QUAD-CAMERA.fits");
     let assembled = out.join("20251010T091927_1X1_MBIAS_QUAD-CAMERA_ASSEMBLED.fits");
     let mut whole = FitsFile::open(&assembled).unwrap();
+    // Each piece's level, and the step from the one before: all near zero here.
+    let primary = whole.primary_hdu().unwrap();
+    let step: f64 = primary
+        .read_key(&mut whole, "HIERARCH MBIAS ASM2 STEP")
+        .unwrap();
+    assert!(step.abs() < 1.0, "{step}");
     let hdu = whole.hdu("QUAL").unwrap();
     let qual: Vec<u8> = hdu.read_image(&mut whole).unwrap();
     let mut masters = FitsFile::open(&product).unwrap();
