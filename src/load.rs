@@ -12,7 +12,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::algorithm::{ElectronTable, Frame, Samples, electron_table};
-use crate::detector::{Instrument, OverscanMethod};
+use crate::detector::{Instrument, OverscanMethod, Section};
 use crate::error::{Error, FitsError, Result};
 use crate::fits::{FrameFile, Pixels, read_frame_header, read_window};
 use crate::overscan;
@@ -216,13 +216,10 @@ fn read_overscans(plan: &Plan, frame: &FrameFile) -> Result<Overscans> {
             let Some(strip) = &amp.overscan else {
                 return Ok(None);
             };
-            let (rows, cols) = if half_turn {
-                (
-                    height - strip.rows.end..height - strip.rows.start,
-                    width - strip.cols.end..width - strip.cols.start,
-                )
+            let Section { rows, cols } = if half_turn {
+                strip.half_turned((height, width))
             } else {
-                (strip.rows.clone(), strip.cols.clone())
+                strip.clone()
             };
             let shape = (rows.len(), cols.len());
             let mut adu: Vec<f32> =
@@ -360,13 +357,17 @@ pub fn load_reusing(
             let overscans = Arc::new(read_overscans(plan, frame)?);
             let (height, width) = frame.image.shape;
             // Window in raw coordinates: a half turn mirrors both ranges.
-            let (raw_rows, raw_cols) = if half_turn {
-                (
-                    height - plan.rows.end..height - plan.rows.start,
-                    width - plan.cols.end..width - plan.cols.start,
-                )
+            let window = Section {
+                rows: plan.rows.clone(),
+                cols: plan.cols.clone(),
+            };
+            let Section {
+                rows: raw_rows,
+                cols: raw_cols,
+            } = if half_turn {
+                window.half_turned((height, width))
             } else {
-                (plan.rows.clone(), plan.cols.clone())
+                window
             };
             let started = Instant::now();
             let raw = read_window(

@@ -427,7 +427,6 @@ pub fn write(
         },
     );
     let product = product?;
-    write_assembled(parts, &product)?;
     let mut written = Vec::new();
     for (extension, svg) in plots {
         let path = crate::qc_plot::plot_path(&product, extension);
@@ -442,6 +441,7 @@ pub fn write(
             let _ = std::fs::remove_file(&path);
         }
     }
+    write_assembled(parts, &product)?;
     Ok(product)
 }
 

@@ -98,6 +98,14 @@ impl Section {
     pub fn pixels(&self) -> usize {
         self.rows.len() * self.cols.len()
     }
+
+    /// The same pixels once an image of `shape` (rows, columns) is turned by 180°.
+    pub fn half_turned(&self, (rows, cols): (usize, usize)) -> Section {
+        Section {
+            rows: rows - self.rows.end..rows - self.rows.start,
+            cols: cols - self.cols.end..cols - self.cols.start,
+        }
+    }
 }
 
 /// Where an image's pixels sit on the whole detector, as `DETSEC` says (1-based,
@@ -171,6 +179,18 @@ mod tests {
         let spaced = SectionSpec::parse(" [ 5:10 , * ] ").unwrap();
         assert_eq!(spaced.within((20, 30)).unwrap().rows, 0..20);
         assert_eq!(spaced.within((20, 30)).unwrap().cols, 4..10);
+    }
+
+    #[test]
+    fn a_half_turn_mirrors_both_ranges() {
+        // A 10-column image whose data are columns 3-10: turned, they are columns 1-8.
+        let data = SectionSpec::parse("[3:10,2:4]")
+            .unwrap()
+            .within((5, 10))
+            .unwrap();
+        let turned = data.half_turned((5, 10));
+        assert_eq!((turned.rows.clone(), turned.cols.clone()), (1..4, 0..8));
+        assert_eq!(turned.half_turned((5, 10)), data);
     }
 
     #[test]

@@ -20,11 +20,7 @@ impl Image {
         if self.rotation != 180 {
             return section;
         }
-        let (rows, cols) = self.shape;
-        Section {
-            rows: rows - section.rows.end..rows - section.rows.start,
-            cols: cols - section.cols.end..cols - section.cols.start,
-        }
+        section.half_turned(self.shape)
     }
 }
 

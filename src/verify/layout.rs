@@ -24,7 +24,23 @@ pub enum AssembleError {
     Overlap { first: String, second: String },
     #[error("{extension} is binned differently on the detector from {other}")]
     Binning { extension: String, other: String },
+    #[error("{extension} does not start on the binned pixel grid of the others")]
+    OffGrid { extension: String },
+    #[error(
+        "the extensions span {rows}x{cols} pixels but cover only {covered}: their detector \
+         sections are far apart"
+    )]
+    Sparse {
+        rows: usize,
+        cols: usize,
+        covered: usize,
+    },
 }
+
+/// The assembled image may be this many times the area its pieces cover (gaps between
+/// amplifiers are narrow; a section far off is a header mistake, and its image would be
+/// enormous).
+const MOST_SPREAD: usize = 4;
 
 /// Where each extension of a set goes: the pieces and the assembled image's size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,22 +91,31 @@ pub fn layout<'a>(
             .min()
             .unwrap_or(0),
     );
-    let pieces: Vec<Piece> = placed
-        .iter()
-        .map(|(plan, placement)| {
-            let top = (placement.on_chip.rows.start - origin.0) / by;
-            let left = (placement.on_chip.cols.start - origin.1) / bx;
-            Piece {
+    let mut pieces: Vec<Piece> = Vec::new();
+    for (plan, placement) in &placed {
+        let (down, across) = (
+            placement.on_chip.rows.start - origin.0,
+            placement.on_chip.cols.start - origin.1,
+        );
+        if !(down.is_multiple_of(by) && across.is_multiple_of(bx)) {
+            return Err(AssembleError::OffGrid {
                 extension: name(plan),
-                section: Section {
-                    rows: top..top + plan.rows.len(),
-                    cols: left..left + plan.cols.len(),
-                },
-                flip_cols: placement.flip_cols,
-                flip_rows: placement.flip_rows,
-            }
-        })
-        .collect();
+            });
+        }
+        let (top, left) = (down / by, across / bx);
+        // The master is the stored window turned by the profile: a half turn reverses
+        // both of its axes against DETSEC, which speaks of the stored image.
+        let turned = plan.profile.rotation == 180;
+        pieces.push(Piece {
+            extension: name(plan),
+            section: Section {
+                rows: top..top + plan.rows.len(),
+                cols: left..left + plan.cols.len(),
+            },
+            flip_cols: placement.flip_cols != turned,
+            flip_rows: placement.flip_rows != turned,
+        });
+    }
     for (i, a) in pieces.iter().enumerate() {
         if let Some(b) = pieces[i + 1..]
             .iter()
@@ -102,11 +127,20 @@ pub fn layout<'a>(
             });
         }
     }
-    Ok(Some(Layout {
-        rows: pieces.iter().map(|p| p.section.rows.end).max().unwrap_or(0),
-        cols: pieces.iter().map(|p| p.section.cols.end).max().unwrap_or(0),
-        pieces,
-    }))
+    let rows = pieces.iter().map(|p| p.section.rows.end).max().unwrap_or(0);
+    let cols = pieces.iter().map(|p| p.section.cols.end).max().unwrap_or(0);
+    let covered: usize = pieces.iter().map(|p| p.section.pixels()).sum();
+    if rows
+        .checked_mul(cols)
+        .is_none_or(|area| area > covered.saturating_mul(MOST_SPREAD))
+    {
+        return Err(AssembleError::Sparse {
+            rows,
+            cols,
+            covered,
+        });
+    }
+    Ok(Some(Layout { pieces, rows, cols }))
 }
 
 #[cfg(test)]
@@ -153,6 +187,28 @@ mod tests {
             plan("B", (4, 4), None),
         ];
         assert_eq!(layout(&unplaced), Ok(None));
+    }
+
+    #[test]
+    fn a_half_turned_master_is_flipped_back_and_far_or_off_grid_pieces_are_refused() {
+        let mut turned = plan("R", (4, 4), Some("[8:5,1:4]"));
+        turned.profile.rotation = 180;
+        let plans = [plan("L", (4, 4), Some("[1:4,1:4]")), turned];
+        let placed = layout(&plans).unwrap().unwrap();
+        assert!(!placed.pieces[1].flip_cols && placed.pieces[1].flip_rows);
+        let far = [
+            plan("A", (4, 4), Some("[1:4,1:4]")),
+            plan("B", (4, 4), Some("[1:4,4000000001:4000000004]")),
+        ];
+        assert!(matches!(layout(&far), Err(AssembleError::Sparse { .. })));
+        let off_grid = [
+            plan("A", (4, 4), Some("[1:8,1:8]")),
+            plan("B", (4, 4), Some("[10:17,1:8]")),
+        ];
+        assert!(matches!(
+            layout(&off_grid),
+            Err(AssembleError::OffGrid { .. })
+        ));
     }
 
     #[test]

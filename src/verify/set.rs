@@ -327,7 +327,7 @@ pub(super) fn plan_image<'a>(
     for frame in &same_binning {
         let (h, w) = frame.image.shape;
         let found = match &profile.window {
-            Window::Keyword(keyword) => match keyword_window(frame, keyword) {
+            Window::Keyword(keyword) => match keyword_window(frame, keyword, profile.rotation) {
                 Ok(found) => Some(found),
                 Err(finding) => {
                     out.push(finding.file(&frame.path));
@@ -379,16 +379,9 @@ pub(super) fn plan_image<'a>(
         }
         None => Vec::new(),
     };
-    let placement = match (&profile.assemble, same_binning.first()) {
-        (Some(keyword), Some(first)) => match placement(first, keyword, (rows.len(), cols.len())) {
-            Ok(placement) => Some(placement),
-            Err(finding) => {
-                out.push(finding.file(&first.path));
-                None
-            }
-        },
-        _ => None,
-    };
+    let placement = profile.assemble.as_ref().and_then(|keyword| {
+        agreed_placement(out, &same_binning, keyword, (rows.len(), cols.len()))
+    });
     Some(Draft {
         profile,
         frames: frames.to_vec(),
@@ -441,15 +434,21 @@ fn section_keyword<T>(
     }
 }
 
-/// The science window a frame's header names in `keyword`, inside its image.
+/// The science window a frame's header names in `keyword`, inside its image, in the
+/// frame as the profile turns it (the header speaks of the stored image).
 fn keyword_window(
     frame: &FrameFile,
     keyword: &str,
+    rotation: u16,
 ) -> Result<(Range<usize>, Range<usize>), Box<Finding>> {
     let what = (Problem::WindowOutsideImage, "the science window");
     let (spec, text) = section_keyword(frame, keyword, what, SectionSpec::parse)?;
     let (h, w) = frame.image.shape;
     spec.within((h, w))
+        .map(|s| match rotation {
+            180 => s.half_turned((h, w)),
+            _ => s,
+        })
         .map(|s| (s.rows, s.cols))
         .ok_or_else(|| {
             Box::new(
@@ -467,7 +466,46 @@ fn keyword_window(
         })
 }
 
-/// Where the first frame's header (`keyword`, e.g. `DETSEC`) places a science window of
+/// The place on the detector every frame's header gives (they must agree), or `None`
+/// with the findings that say why not.
+fn agreed_placement(
+    out: &mut Collector,
+    frames: &[&FrameFile],
+    keyword: &str,
+    window: (usize, usize),
+) -> Option<Placement> {
+    let mut agreed: Option<Placement> = None;
+    let mut failed = false;
+    for frame in frames {
+        match placement(frame, keyword, window) {
+            Ok(found) => match &agreed {
+                Some(first) if *first != found => {
+                    out.push(
+                        Finding::new(
+                            Severity::Error,
+                            Problem::AmplifierSection,
+                            format!("the frames' {keyword} differ: one detector place is needed"),
+                        )
+                        .file(&frame.path)
+                        .keyword(keyword)
+                        .seen(found.on_chip.to_string())
+                        .expected(first.on_chip.to_string()),
+                    );
+                    failed = true;
+                }
+                Some(_) => {}
+                None => agreed = Some(found),
+            },
+            Err(finding) => {
+                out.push(finding.file(&frame.path));
+                failed = true;
+            }
+        }
+    }
+    agreed.filter(|_| !failed)
+}
+
+/// Where a frame's header (`keyword`, e.g. `DETSEC`) places a science window of
 /// `window` (rows, columns) on the detector: the section must cover it whole, or a whole
 /// multiple of it (a binned window in unbinned detector pixels).
 fn placement(
