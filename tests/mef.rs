@@ -36,8 +36,8 @@ fn mef_night(dir: &Path, frames: usize) -> (PathBuf, PathBuf) {
     (raw, settings)
 }
 
-/// `mbias stack RAW --settings SETTINGS -o OUT --json`, which must succeed: its document.
-fn stack_json(raw: &str, settings: &str, out: &Path) -> serde_json::Value {
+/// `mbias stack RAW --settings SETTINGS -o OUT FLAG`, which must succeed: what it printed.
+fn stack_printing(raw: &str, settings: &str, out: &Path, flag: &str) -> String {
     let run = mbias(&[
         "stack",
         raw,
@@ -45,10 +45,15 @@ fn stack_json(raw: &str, settings: &str, out: &Path) -> serde_json::Value {
         settings,
         "-o",
         out.to_str().unwrap(),
-        "--json",
+        flag,
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    serde_json::from_str(&stdout(&run)).unwrap()
+    stdout(&run)
+}
+
+/// [`stack_printing`] `--json`: its document.
+fn stack_json(raw: &str, settings: &str, out: &Path) -> serde_json::Value {
+    serde_json::from_str(&stack_printing(raw, settings, out, "--json")).unwrap()
 }
 
 fn qc_value(qc: &serde_json::Value, name: &str) -> f64 {
@@ -157,17 +162,7 @@ fn stack_writes_one_triple_per_extension_with_each_amplifiers_qc() {
     assert!(text.contains("extension AMP1") && text.contains("extension AMP2"));
 
     // The text report has a QC table per extension, headed by its name.
-    let run = mbias(&[
-        "stack",
-        raw,
-        "--settings",
-        settings,
-        "-o",
-        out.to_str().unwrap(),
-        "--overwrite",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let text = stdout(&run);
+    let text = stack_printing(raw, settings, &out, "--overwrite");
     assert!(text.contains("2 extensions (AMP1, AMP2)"), "{text}");
     let first = text.find("extension AMP1").unwrap();
     let second = text.find("extension AMP2").unwrap();

@@ -909,22 +909,30 @@ fn snapshot_result_tabs() {
     snapshot!("results_profile_one_column", app);
 }
 
-#[test]
-fn writing_extensions_placed_on_the_detector_names_the_assembled_file_too() {
+/// The fixture with every frame selected and stacked into the images `make` builds.
+fn stacked_into(make: impl FnOnce(&App) -> Vec<ImageResult>) -> App {
     let mut app = fixture();
     app.update(ch('a'));
     let effects = app.update(ch('s'));
     let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
         panic!("stack effect")
     };
-    let images = vec![
-        image_result_placed(&app, Some("L"), 1120.0, Vec::new(), Some("[1:40,1:48]")),
-        image_result_placed(&app, Some("R"), 1500.0, Vec::new(), Some("[80:41,1:48]")),
-    ];
+    let images = make(&app);
     app.update(Msg::Job(JobEvent::Stacked {
         id,
         result: Ok(result_of(images, selection)),
     }));
+    app
+}
+
+#[test]
+fn writing_extensions_placed_on_the_detector_names_the_assembled_file_too() {
+    let mut app = stacked_into(|app| {
+        vec![
+            image_result_placed(app, Some("L"), 1120.0, Vec::new(), Some("[1:40,1:48]")),
+            image_result_placed(app, Some("R"), 1500.0, Vec::new(), Some("[80:41,1:48]")),
+        ]
+    });
     app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from("/out/m.fits")))));
     let notice = app.notice.clone().unwrap().text;
     assert_eq!(
@@ -935,20 +943,12 @@ fn writing_extensions_placed_on_the_detector_names_the_assembled_file_too() {
 
 #[test]
 fn a_multi_extension_result_shows_one_extension_and_writes_them_all() {
-    let mut app = fixture();
-    app.update(ch('a'));
-    let effects = app.update(ch('s'));
-    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
-        panic!("stack effect")
-    };
-    let images = vec![
-        image_result(&app, Some("AMP1"), 1120.0),
-        image_result(&app, Some("AMP2"), 1500.0),
-    ];
-    app.update(Msg::Job(JobEvent::Stacked {
-        id,
-        result: Ok(result_of(images, selection)),
-    }));
+    let mut app = stacked_into(|app| {
+        vec![
+            image_result(app, Some("AMP1"), 1120.0),
+            image_result(app, Some("AMP2"), 1500.0),
+        ]
+    });
     let notice = app.notice.clone().unwrap().text;
     assert!(
         notice.contains("showing AMP1; w writes all 2 extensions (e: next)"),
