@@ -937,7 +937,7 @@ fn writing_extensions_placed_on_the_detector_names_the_assembled_file_too() {
     let notice = app.notice.clone().unwrap().text;
     assert_eq!(
         notice,
-        "wrote /out/m.fits and /out/m_ASSEMBLED.fits (the extensions as on the detector)"
+        "wrote /out/m.fits and its _ASSEMBLED.fits (the whole detector)"
     );
 }
 

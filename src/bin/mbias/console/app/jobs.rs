@@ -314,11 +314,11 @@ impl App {
                             .is_ok_and(|layout| layout.is_some())
                     });
                 if assembled {
-                    let whole = mbias::assemble::assembled_path(&path);
+                    // The product's path is long already: the assembled file is named
+                    // by its suffix (it lies beside the product).
                     self.info(format!(
-                        "wrote {} and {} (the extensions as on the detector)",
-                        path.display(),
-                        whole.display()
+                        "wrote {} and its _ASSEMBLED.fits (the whole detector)",
+                        path.display()
                     ))
                 } else {
                     self.info(format!("wrote {}", path.display()))
