@@ -23,21 +23,23 @@ pub fn difference_ron(
     bad: Option<&[bool]>,
     numerics: Numerics,
 ) -> f64 {
-    // The first pass of the first median counts the difference as it is made.
-    let mut finite = TopCounts::new();
+    // The first pass of the first float32 median counts the difference as it is made.
+    let mut finite = (numerics == Numerics::Soxspipe).then(TopCounts::new);
     let difference: Vec<f32> = first
         .iter()
         .zip(second)
         .map(|(a, b)| {
             let d = a - b;
-            if d.is_finite() {
-                finite.add(d);
+            if let Some(top) = finite.as_mut()
+                && d.is_finite()
+            {
+                top.add(d);
             }
             d
         })
         .collect();
     let (low, high) = match numerics {
-        Numerics::Soxspipe => clip_bounds_f32(&difference, finite),
+        Numerics::Soxspipe => clip_bounds_f32(&difference, finite.unwrap_or_default()),
         Numerics::Exact => {
             let (low, high) = clip_bounds_f64(&difference);
             (low as f32, high as f32)
