@@ -132,6 +132,18 @@ pub struct FrameSet {
 }
 
 impl FrameSet {
+    /// Each frame's overscan level (median of its strip, ADU) on amplifier `amplifier`;
+    /// `None` for a frame without that strip.
+    pub fn overscan_levels(&self, amplifier: usize) -> Vec<Option<f64>> {
+        self.overscans
+            .iter()
+            .map(|frame| {
+                let strip = frame.get(amplifier)?.as_ref()?;
+                crate::algorithm::numerics::finite_median(strip.iter().map(|&v| f64::from(v)))
+            })
+            .collect()
+    }
+
     /// Whether this set is loaded as `options` ask: stored for their numerics, with the
     /// bad-pixel map they name.
     pub fn fits(&self, options: LoadOptions<'_>) -> bool {

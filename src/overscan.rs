@@ -5,7 +5,7 @@
 
 use ndarray::Array2;
 
-use crate::algorithm::numerics::median_in_place;
+use crate::algorithm::numerics::finite_median;
 use crate::detector::OverscanMethod;
 use crate::verify::AmplifierPlan;
 
@@ -17,8 +17,7 @@ const MEAN_CLIP_SIGMA: f64 = 3.0;
 const MEAN_CLIP_ROUNDS: usize = 10;
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
-    median_in_place(&mut values).unwrap_or(f64::NAN)
+    finite_median(values).unwrap_or(f64::NAN)
 }
 
 /// The mean of `values` after rejecting, round by round, those more than 3σ from the mean

@@ -157,16 +157,7 @@ impl Loaded {
 fn overscan_jumps(set: &loader::FrameSet) -> Vec<String> {
     let mut found = Vec::new();
     for (a, amp) in set.plan.amplifiers.iter().enumerate() {
-        let levels: Vec<Option<f64>> = set
-            .overscans
-            .iter()
-            .map(|frame| {
-                let strip = frame.get(a)?.as_ref()?;
-                let mut values: Vec<f64> = strip.iter().map(|&v| f64::from(v)).collect();
-                algorithm::numerics::median_in_place(&mut values)
-            })
-            .collect();
-        for (frame, level, centre) in jumps(&levels) {
+        for (frame, level, centre) in jumps(&set.overscan_levels(a)) {
             found.push(format!(
                 "{}: the overscan of amplifier {} reads {level:.1} ADU against {centre:.1} \
                  in the set ({:+.1} ADU): a jump in that readout",

@@ -419,6 +419,13 @@ pub fn numpy_median_of_middle(lower: f32, upper: f32, count: usize) -> f32 {
     }
 }
 
+/// The median of the finite values among `values` (even count: mean of the middle two);
+/// `None` when there are none.
+pub fn finite_median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+    median_in_place(&mut values)
+}
+
 /// numpy's float32 median of the `count` finite values `values()` yields (even count:
 /// the float32 mean of the middle two); `None` when empty.
 pub fn median_f32<I: Iterator<Item = f32>>(values: impl Fn() -> I, count: usize) -> Option<f32> {

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::difference_ron::difference_ron;
-use crate::algorithm::numerics::median_in_place;
+use crate::algorithm::numerics::finite_median as median;
 use crate::algorithm::{MasterBias, standard};
 use crate::detector::Section;
 use crate::load::FrameSet;
@@ -123,12 +123,6 @@ fn in_section(section: &Section, cols: usize) -> impl Fn(usize) -> usize + '_ {
     move |i| (section.rows.start + i / width) * cols + section.cols.start + i % width
 }
 
-/// The median of finite values.
-fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
-    median_in_place(&mut values)
-}
-
 /// The slopes (e- per pixel) of the means of the good pixels of `section`'s columns and
 /// of its rows, in a row-major master `cols` wide; `None` where fewer than two columns
 /// (rows) have a good pixel.
@@ -199,10 +193,7 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
                 .iter()
                 .filter_map(|frame| frame.get(a)?.as_ref())
                 .collect();
-            let strip_levels: Vec<f64> = strips
-                .iter()
-                .filter_map(|s| median(s.iter().map(|&v| f64::from(v))))
-                .collect();
+            let strip_levels: Vec<f64> = set.overscan_levels(a).into_iter().flatten().collect();
             let overscan_level = median(strip_levels.iter().copied());
             let overscan_drift = match strip_levels.as_slice() {
                 [first, .., last] => Some(last - first),
