@@ -3,6 +3,7 @@
 //! bias level is the point of a master bias. What comes out is the algorithm's
 //! [`Frame`]s; the plan they were read by stays here.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -113,25 +114,122 @@ pub fn read_bad_pixel_map(path: &Path, shape: (usize, usize)) -> Result<BadPixel
     })
 }
 
-/// All frames of a verified set, in memory, ready to be stacked again and again.
+/// All frames of a verified set, ready to be stacked again and again: in memory, or,
+/// when they would not fit the memory budget, read again in bands for every stack.
 #[derive(Debug, Clone)]
 pub struct FrameSet {
     pub plan: Plan,
     /// The static bad-pixel map of the science window, when one applies.
     pub bad_pixels: Option<Arc<BadPixelMap>>,
-    /// In the plan's order. Shared, so a set for another selection of the same frames
-    /// reuses them in memory.
-    pub frames: Vec<Arc<Frame>>,
+    pub frames: Residency,
     /// Per frame, in the plan's order, each amplifier's overscan strip in ADU (empty when
     /// the profile names no amplifiers).
     pub overscans: Vec<Arc<Overscans>>,
+    /// Per frame, in the plan's order, its NaN and infinite pixels.
+    pub non_finite: Vec<usize>,
     pub storage: Storage,
     /// Time spent reading and converting, summed over frames (for `mbias bench`).
     pub read_time: Duration,
     pub convert_time: Duration,
 }
 
+/// Where a set's frames are.
+#[derive(Debug, Clone)]
+pub enum Residency {
+    /// In memory, in the plan's order. Shared, so a set for another selection of the same
+    /// frames reuses them.
+    Resident(Vec<Arc<Frame>>),
+    /// On disk only: the set is larger than the memory budget.
+    Streamed(Arc<Streamed>),
+}
+
+/// What a set too large for memory keeps of its frames: the first (which the
+/// bias-distribution QC shows) and, of each, the pixels the QC reads
+/// ([`crate::qc::sampled_pixels`]).
+#[derive(Debug)]
+pub struct Streamed {
+    pub first: Arc<Frame>,
+    /// The second frame: soxspipe 0.19's RAW RON is the difference of the first two.
+    pub second: Option<Arc<Frame>>,
+    /// Per frame: sorted pixel indices and their electrons.
+    samples: Vec<(Vec<usize>, Vec<f32>)>,
+    /// The budget the set did not fit, bytes.
+    pub budget: u64,
+}
+
+impl Streamed {
+    /// `samples[k]` holds, for frame `k`, the pixels at `pixels[k]` (sorted).
+    pub fn new(
+        first: Arc<Frame>,
+        second: Option<Arc<Frame>>,
+        pixels: Vec<Vec<usize>>,
+        frames: Vec<Vec<f32>>,
+        budget: u64,
+    ) -> Streamed {
+        Streamed {
+            first,
+            second,
+            samples: pixels.into_iter().zip(frames).collect(),
+            budget,
+        }
+    }
+}
+
 impl FrameSet {
+    /// The frames in memory, in the plan's order; `None` for a streamed set.
+    pub fn resident(&self) -> Option<&[Arc<Frame>]> {
+        match &self.frames {
+            Residency::Resident(frames) => Some(frames),
+            Residency::Streamed(_) => None,
+        }
+    }
+
+    /// How many frames the set has.
+    pub fn frame_count(&self) -> usize {
+        self.plan.frames.len()
+    }
+
+    /// The first frame, in memory whatever the residency.
+    pub fn first_frame(&self) -> Option<&Arc<Frame>> {
+        match &self.frames {
+            Residency::Resident(frames) => frames.first(),
+            Residency::Streamed(streamed) => Some(&streamed.first),
+        }
+    }
+
+    /// The first two frames, in memory whatever the residency.
+    pub fn first_two(&self) -> Option<(&Arc<Frame>, &Arc<Frame>)> {
+        match &self.frames {
+            Residency::Resident(frames) => match &frames[..] {
+                [first, second, ..] => Some((first, second)),
+                _ => None,
+            },
+            Residency::Streamed(streamed) => Some((&streamed.first, streamed.second.as_ref()?)),
+        }
+    }
+
+    /// The frames' names (as the per-frame statistics carry them), in the plan's order.
+    pub fn frame_names(&self) -> Vec<String> {
+        self.plan
+            .frames
+            .iter()
+            .map(|f| crate::fits::frame_name(&f.path))
+            .collect()
+    }
+
+    /// Frame `k`'s electrons at pixel `p`: any pixel of a resident set; of a streamed
+    /// set, the pixels the QC reads (NaN elsewhere, which every QC leaves out).
+    pub fn value(&self, k: usize, p: usize) -> f32 {
+        match &self.frames {
+            Residency::Resident(frames) => frames[k].value(p),
+            Residency::Streamed(streamed) => streamed
+                .samples
+                .get(k)
+                .and_then(|(pixels, values)| Some(values[pixels.binary_search(&p).ok()?]))
+                .unwrap_or(f32::NAN),
+        }
+    }
+
     /// Each frame's overscan level (median of its strip, ADU) on amplifier `amplifier`;
     /// `None` for a frame without that strip.
     pub fn overscan_levels(&self, amplifier: usize) -> Vec<Option<f64>> {
@@ -178,17 +276,18 @@ impl FrameSet {
         if !same {
             return None;
         }
+        let frames = self.resident()?;
         old.frames
             .iter()
             .position(|f| f.path == frame.path && f.image.index == frame.image.index)
-            .and_then(|i| Some((self.frames.get(i)?.clone(), self.overscans.get(i)?.clone())))
+            .and_then(|i| Some((frames.get(i)?.clone(), self.overscans.get(i)?.clone())))
     }
 }
 
-/// `samples` less each amplifier's overscan level by the profile's method, as electrons
+/// `samples` (rows `rows` of the science window) less each amplifier's overscan level by the profile's method, as electrons
 /// (a level is not a whole number of ADU); unchanged when the method is `none` or no
 /// amplifier has a strip.
-fn corrected(plan: &Plan, samples: Samples, overscans: &Overscans) -> Samples {
+fn corrected(plan: &Plan, samples: Samples, overscans: &Overscans, rows: Range<usize>) -> Samples {
     let method = plan.profile.overscan;
     let has_strips = overscans.iter().any(Option::is_some);
     if method == OverscanMethod::None || !has_strips {
@@ -203,7 +302,7 @@ fn corrected(plan: &Plan, samples: Samples, overscans: &Overscans) -> Samples {
     if let Some(data) = electrons.as_slice_mut() {
         overscan::subtract(
             data,
-            cols,
+            (cols, rows),
             plan.rows.start,
             &plan.amplifiers,
             overscans,
@@ -341,18 +440,11 @@ pub fn load_reusing(
 ) -> Result<FrameSet> {
     let storage = Storage::for_numerics(options.numerics);
     let shape = plan.shape();
-    let bad_pixels = match bad_pixel_map_file(plan, options.static_calibrations) {
-        Some(path) => match previous.and_then(|p| p.bad_pixels.as_ref()) {
-            Some(kept) if kept.path == path => Some(kept.clone()),
-            _ => Some(Arc::new(read_bad_pixel_map(&path, shape)?)),
-        },
-        None => None,
-    };
+    let bad_pixels = bad_pixel_map(plan, options, previous)?;
     let table = electron_table(plan.gain);
     let total = plan.frames.len();
     let done = AtomicUsize::new(0);
     progress.report(Stage::Reading { done: 0, total });
-    let half_turn = plan.profile.rotation == 180;
     let frames = plan
         .frames
         .par_iter()
@@ -367,75 +459,114 @@ pub fn load_reusing(
                 return Ok((kept, overscans, Duration::ZERO, Duration::ZERO));
             }
             let overscans = Arc::new(read_overscans(plan, frame)?);
-            let (height, width) = frame.image.shape;
-            // Window in raw coordinates: a half turn mirrors both ranges.
-            let window = Section {
-                rows: plan.rows.clone(),
-                cols: plan.cols.clone(),
-            };
-            let Section {
-                rows: raw_rows,
-                cols: raw_cols,
-            } = if half_turn {
-                window.half_turned((height, width))
-            } else {
-                window
-            };
-            let started = Instant::now();
-            let raw = read_window(
-                &frame.path,
-                frame.image.index,
-                raw_rows,
-                raw_cols,
-                storage == Storage::Adu,
-            )?;
-            let read = started.elapsed();
-            // Only float data (negative BITPIX; ZBITPIX when tile-compressed) can hold
-            // NaN or infinities.
-            let header = &frame.image.header;
-            let integers = header
-                .number("ZBITPIX")
-                .or_else(|| header.number("BITPIX"))
-                .is_some_and(|bitpix| bitpix > 0.0);
-            let samples = to_samples(frame, shape, raw, plan.gain, half_turn, &table)?;
-            let samples = corrected(plan, samples, &overscans);
-            let non_finite = match &samples {
-                Samples::Electrons(data) if !integers => {
-                    data.iter().filter(|v| !v.is_finite()).count()
-                }
-                _ => 0,
-            };
-            if non_finite == shape.0 * shape.1 {
-                return Err(FitsError::Data {
-                    path: frame.path.clone(),
-                    hdu: frame.image.index,
-                    message: "no finite pixel in the science window (all NaN or infinite)".into(),
-                }
-                .into());
-            }
-            let convert = started.elapsed() - read;
+            let (prepared, read, convert) =
+                read_prepared(plan, frame, &overscans, (storage, &table), 0..shape.0)?;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
-            let prepared = Frame {
-                name: crate::fits::frame_name(&frame.path),
-                samples,
-                non_finite,
-            };
             Ok((Arc::new(prepared), overscans, read, convert))
         })
         .collect::<Result<Vec<_>>>()?;
     let read_time = frames.iter().map(|f| f.2).sum();
     let convert_time = frames.iter().map(|f| f.3).sum();
+    let non_finite = frames.iter().map(|f| f.0.non_finite).collect();
     let (frames, overscans) = frames.into_iter().map(|f| (f.0, f.1)).unzip();
     Ok(FrameSet {
         plan: plan.clone(),
         bad_pixels,
-        frames,
+        frames: Residency::Resident(frames),
         overscans,
+        non_finite,
         storage,
         read_time,
         convert_time,
     })
+}
+
+/// The bad-pixel map `options` name for `plan`, kept from `previous` when it is the same
+/// file.
+pub fn bad_pixel_map(
+    plan: &Plan,
+    options: LoadOptions<'_>,
+    previous: Option<&FrameSet>,
+) -> Result<Option<Arc<BadPixelMap>>> {
+    Ok(
+        match bad_pixel_map_file(plan, options.static_calibrations) {
+            Some(path) => match previous.and_then(|p| p.bad_pixels.as_ref()) {
+                Some(kept) if kept.path == path => Some(kept.clone()),
+                _ => Some(Arc::new(read_bad_pixel_map(&path, plan.shape())?)),
+            },
+            None => None,
+        },
+    )
+}
+
+/// Reads `frame`'s overscan strips for `plan` (they lie outside the science window).
+pub fn overscans_of(plan: &Plan, frame: &FrameFile) -> Result<Arc<Overscans>> {
+    read_overscans(plan, frame).map(Arc::new)
+}
+
+/// Rows `rows` of `frame`'s science window read and prepared as `plan` says (turned,
+/// stored as `storage`, less its `overscans`), with the time spent reading and
+/// converting. A whole frame (`0..rows` of the window) with no finite pixel is refused.
+pub fn read_prepared(
+    plan: &Plan,
+    frame: &FrameFile,
+    overscans: &Overscans,
+    (storage, table): (Storage, &ElectronTable),
+    rows: Range<usize>,
+) -> Result<(Frame, Duration, Duration)> {
+    let (height, width) = frame.image.shape;
+    let half_turn = plan.profile.rotation == 180;
+    // Window in raw coordinates: a half turn mirrors both ranges.
+    let window = Section {
+        rows: plan.rows.start + rows.start..plan.rows.start + rows.end,
+        cols: plan.cols.clone(),
+    };
+    let Section {
+        rows: raw_rows,
+        cols: raw_cols,
+    } = if half_turn {
+        window.half_turned((height, width))
+    } else {
+        window
+    };
+    let started = Instant::now();
+    let raw = read_window(
+        &frame.path,
+        frame.image.index,
+        raw_rows,
+        raw_cols,
+        storage == Storage::Adu,
+    )?;
+    let read = started.elapsed();
+    // Only float data (negative BITPIX; ZBITPIX when tile-compressed) can hold NaN or
+    // infinities.
+    let header = &frame.image.header;
+    let integers = header
+        .number("ZBITPIX")
+        .or_else(|| header.number("BITPIX"))
+        .is_some_and(|bitpix| bitpix > 0.0);
+    let shape = (rows.len(), plan.cols.len());
+    let samples = to_samples(frame, shape, raw, plan.gain, half_turn, table)?;
+    let samples = corrected(plan, samples, overscans, rows.clone());
+    let non_finite = match &samples {
+        Samples::Electrons(data) if !integers => data.iter().filter(|v| !v.is_finite()).count(),
+        _ => 0,
+    };
+    if rows.len() == plan.shape().0 && non_finite == shape.0 * shape.1 {
+        return Err(FitsError::Data {
+            path: frame.path.clone(),
+            hdu: frame.image.index,
+            message: "no finite pixel in the science window (all NaN or infinite)".into(),
+        }
+        .into());
+    }
+    let prepared = Frame {
+        name: crate::fits::frame_name(&frame.path),
+        samples,
+        non_finite,
+    };
+    Ok((prepared, read, started.elapsed() - read))
 }
 
 #[cfg(test)]

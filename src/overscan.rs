@@ -65,13 +65,13 @@ fn strip_levels(strip: &Array2<f32>, method: OverscanMethod) -> Option<Vec<f64>>
     }
 }
 
-/// Subtracts from `electrons` (the science window, `cols` wide, whose first row is row
-/// `window_top` of the turned frame) each amplifier's overscan level, row by row, in
-/// electrons (`gain` e-/ADU, as the frame was converted). `strips[a]` is amplifier `a`'s
-/// strip; an amplifier without one is left as it is.
+/// Subtracts from `electrons` (rows `held` of the science window, `cols` wide, whose
+/// first row is row `window_top` of the turned frame) each amplifier's overscan level,
+/// row by row, in electrons (`gain` e-/ADU, as the frame was converted). `strips[a]` is
+/// amplifier `a`'s strip; an amplifier without one is left as it is.
 pub fn subtract(
     electrons: &mut [f32],
-    cols: usize,
+    (cols, held): (usize, std::ops::Range<usize>),
     window_top: usize,
     amplifiers: &[AmplifierPlan],
     strips: &[Option<Array2<f32>>],
@@ -84,7 +84,8 @@ pub fn subtract(
         let Some(levels) = strip_levels(strip, method) else {
             continue;
         };
-        for r in amp.data.rows.clone() {
+        let rows = amp.data.rows.start.max(held.start)..amp.data.rows.end.min(held.end);
+        for r in rows {
             // The strip row read in the same line of the readout, where there is one.
             let frame_row = r + window_top;
             let line = frame_row
@@ -94,7 +95,8 @@ pub fn subtract(
                 continue;
             };
             let offset = level * gain;
-            for e in &mut electrons[r * cols + amp.data.cols.start..r * cols + amp.data.cols.end] {
+            let start = (r - held.start) * cols;
+            for e in &mut electrons[start + amp.data.cols.start..start + amp.data.cols.end] {
                 *e = (f64::from(*e) - offset) as f32;
             }
         }

@@ -220,11 +220,11 @@ impl Cards {
         self.text("ESO PRO CATG", &catg);
         self.text("ESO PRO TECH", "IMAGE");
         // How many frames went in (soxspipe 0.19 writes it, and its later recipes read it).
-        self.add("ESO PRO DATANCOM", Value::Int(set.frames.len() as i64), "");
+        self.add("ESO PRO DATANCOM", Value::Int(set.frame_count() as i64), "");
         self.text("ESO PRO REC1 ID", "soxs-mbias");
         self.text("ESO PRO REC1 PIPE ID", PIPELINE_ID);
-        for (i, frame) in set.frames.iter().enumerate() {
-            self.text(&format!("ESO PRO REC1 RAW{} NAME", i + 1), &frame.name);
+        for (i, name) in set.frame_names().iter().enumerate() {
+            self.text(&format!("ESO PRO REC1 RAW{} NAME", i + 1), name);
             self.text(
                 &format!("ESO PRO REC1 RAW{} CATG", i + 1),
                 &format!("BIAS_{arm}"),

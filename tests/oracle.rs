@@ -182,8 +182,7 @@ fn exact_numerics_qc_matches_the_float64_reference() {
     let (_, verification) = mbias::pipeline::validate(&[oracle.join(SOF)], &settings).unwrap();
     let plan = verification.plan.as_ref().expect("oracle set verifies");
     let resolved = mbias::pipeline::resolve(&settings, plan).unwrap();
-    let loaded =
-        mbias::pipeline::load(plan, mbias::pipeline::load_options(&resolved), &Silent).unwrap();
+    let loaded = mbias::pipeline::load(plan, &resolved, &Silent).unwrap();
     let outcome = mbias::pipeline::stack(&loaded, &resolved, &Silent).unwrap();
 
     let clipped: Vec<u64> = outcome

@@ -101,83 +101,207 @@ pub fn stack_levels(
     request: &StackRequest,
     progress: &dyn Progress,
 ) -> Result<MasterBias> {
-    let StackRequest {
-        params,
-        numerics,
-        method,
-        version,
-        ron,
-        difference_ron: measured,
-    } = *request;
     let summary = LevelSummary::of(levels);
     let (rows, cols) = frames.first().map_or((0, 0), |f| f.shape());
-    let frame_masks: Vec<FrameMask<'_>> = frames
+    let frame_masks = frame_masks(frames, levels);
+    // 0.17's final mask takes the pixels every frame masked beside the post-stack clip.
+    let (stacked, raw_ron) = rayon::join(
+        || stack_rows(frames, &frame_masks, levels, request, false, progress),
+        || match request.difference_ron {
+            Some(ron) if request.version.is_019() && frames.len() > 1 => ron,
+            _ => raw_ron(frames, &summary, request.numerics, request.version),
+        },
+    );
+    let names = frames.iter().map(|f| f.name.clone()).collect();
+    let finish = Finish {
+        shape: (rows, cols),
+        names,
+        levels,
+        raw_ron,
+        request,
+    };
+    finish.master(stacked?, &frame_masks, progress)
+}
+
+/// A band of rows of every frame stacked on its own, for a set too large to keep in
+/// memory: what [`StackedRows::append`] gathers and [`Finish::master`] completes. Its
+/// pixels are exactly those [`stack_levels`] gives these rows.
+pub fn stack_band(
+    frames: &[Arc<Frame>],
+    levels: &[FrameLevel],
+    request: &StackRequest,
+    progress: &dyn Progress,
+) -> Result<StackedRows> {
+    let frame_masks = frame_masks(frames, levels);
+    stack_rows(frames, &frame_masks, levels, request, true, progress)
+}
+
+/// Each frame's whole-frame clip as a mask over its pixels.
+fn frame_masks<'a>(frames: &'a [Arc<Frame>], levels: &[FrameLevel]) -> Vec<FrameMask<'a>> {
+    frames
         .iter()
         .zip(levels)
         .map(|(frame, level)| FrameMask::new(frame, &level.bounds))
-        .collect();
-    // 0.19's stack needs the pixels every frame masked first; 0.17's final mask takes them
-    // later, beside the post-stack clip.
-    let (input_masks, every) = if version.is_019() {
-        let (masks, every) = InputMasks::measure(&frame_masks, rows * cols);
+        .collect()
+}
+
+/// The per-pixel part of a stack: the combined noise of `frames`' pixels and the pixels
+/// every frame's clip masked (0.19 needs them first; 0.17 only with `every_now`, since
+/// the resident stack finds them later beside the post-stack clip).
+fn stack_rows(
+    frames: &[Arc<Frame>],
+    frame_masks: &[FrameMask<'_>],
+    levels: &[FrameLevel],
+    request: &StackRequest,
+    every_now: bool,
+    progress: &dyn Progress,
+) -> Result<StackedRows> {
+    let pixels = frames.first().map_or(0, |f| f.len());
+    let cols = frames.first().map_or(0, |f| f.shape().1);
+    // 0.19's stack needs the pixels every frame masked first.
+    let (input_masks, every) = if request.version.is_019() {
+        let (masks, every) = InputMasks::measure(frame_masks, pixels);
         (Some(masks), Some(every))
     } else {
-        (None, None)
+        (
+            None,
+            every_now.then(|| every_frame_masks(frame_masks, pixels)),
+        )
     };
     let settings = StackSettings {
-        sigma: params.stacked_clipping_sigma,
-        iterations: params.stacked_clipping_iterations,
-        numerics,
-        method,
+        sigma: request.params.stacked_clipping_sigma,
+        iterations: request.params.stacked_clipping_iterations,
+        numerics: request.numerics,
+        method: request.method,
     };
-    let (stacked, raw_ron) = rayon::join(
-        || {
-            stack_noise(
-                frames,
-                levels,
-                cols,
-                settings,
-                input_masks.as_ref(),
-                progress,
-            )
-        },
-        || match measured {
-            Some(ron) if version.is_019() && frames.len() > 1 => ron,
-            _ => raw_ron(frames, &summary, numerics, version),
-        },
-    );
-    let mut stacked = stacked?;
-    let masked = mask_and_measure(&frame_masks, every, rows * cols, &stacked, request);
-    if progress.cancelled() {
-        return Err(Error::Cancelled);
-    }
-    if version.is_019() {
-        // The stack counted each frame's masked values as rejected; they were the frame
-        // clip's, not the stack's.
-        let shared = masked.every_count;
-        for (rejected, level) in stacked.rejected.iter_mut().zip(levels) {
-            *rejected = rejected.saturating_sub(level.clipped.saturating_sub(shared));
+    let noise = stack_noise(
+        frames,
+        levels,
+        cols,
+        settings,
+        input_masks.as_ref(),
+        progress,
+    )?;
+    Ok(StackedRows { noise, every })
+}
+
+/// What the frames' pixels gave the stack over some rows: the combined noise, and the
+/// pixels every frame's clip masked when they were measured with it.
+pub struct StackedRows {
+    noise: StackedNoise,
+    every: Option<Vec<bool>>,
+}
+
+impl StackedRows {
+    /// Nothing yet, with room for `pixels` pixels of `frames` frames.
+    pub fn with_capacity(pixels: usize, frames: usize) -> StackedRows {
+        StackedRows {
+            noise: StackedNoise {
+                noise: Vec::with_capacity(pixels),
+                used: (frames > 1).then(|| Vec::with_capacity(pixels)),
+                rejected: vec![0; frames],
+            },
+            every: Some(Vec::with_capacity(pixels)),
         }
     }
-    let errors = Uncertainties::new(frames.len(), ron, raw_ron, numerics, method);
-    let images = product_images(&stacked, &masked.mask, summary.mean, &errors);
-    Ok(MasterBias {
-        flux: image(rows, cols, images.flux),
-        qual: image(rows, cols, images.qual),
-        errs: image(rows, cols, images.errs),
-        combined: image(rows, cols, stacked.noise),
-        used: stacked.used.map(|used| image(rows, cols, used)),
-        frames: frame_stats(frames, levels, &stacked.rejected),
-        mean_level: summary.mean,
-        median_level: summary.median,
-        raw_ron,
-        master_ron: masked.master_ron,
-        post_clip: masked.post_clip,
-        numerics,
-        params,
-        method,
-        version,
-    })
+
+    /// `band`'s rows after these.
+    pub fn append(&mut self, band: StackedRows) {
+        let (mine, theirs) = (&mut self.noise, band.noise);
+        mine.noise.extend(theirs.noise);
+        if let (Some(used), Some(more)) = (&mut mine.used, theirs.used) {
+            used.extend(more);
+        }
+        for (total, r) in mine.rejected.iter_mut().zip(theirs.rejected) {
+            *total += r;
+        }
+        if let (Some(every), Some(more)) = (&mut self.every, band.every) {
+            every.extend(more);
+        }
+    }
+}
+
+/// What the last steps of a stack need besides its pixels.
+pub struct Finish<'a> {
+    /// (rows, columns) of the master.
+    pub shape: (usize, usize),
+    /// The frames' names, in the order of `levels`.
+    pub names: Vec<String>,
+    pub levels: &'a [FrameLevel],
+    /// The RAW RON of the version asked for ([`raw_ron_of`]).
+    pub raw_ron: f64,
+    pub request: &'a StackRequest,
+}
+
+impl Finish<'_> {
+    /// The final mask, the uncertainties and the product images of the stacked rows
+    /// (every frame's rows, in order); `frame_masks` give the pixels every frame masked
+    /// when the stack did not measure them.
+    pub fn master(
+        &self,
+        stacked: StackedRows,
+        frame_masks: &[FrameMask<'_>],
+        progress: &dyn Progress,
+    ) -> Result<MasterBias> {
+        let Finish {
+            shape: (rows, cols),
+            levels,
+            raw_ron,
+            request,
+            ..
+        } = *self;
+        let StackRequest {
+            params,
+            numerics,
+            method,
+            version,
+            ron,
+            ..
+        } = *request;
+        let summary = LevelSummary::of(levels);
+        let StackedRows { mut noise, every } = stacked;
+        let every = every.map_or(Every::Masked(frame_masks), Every::Known);
+        let masked = mask_and_measure(every, rows * cols, &noise, request);
+        if progress.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        if version.is_019() {
+            // The stack counted each frame's masked values as rejected; they were the frame
+            // clip's, not the stack's.
+            let shared = masked.every_count;
+            for (rejected, level) in noise.rejected.iter_mut().zip(levels) {
+                *rejected = rejected.saturating_sub(level.clipped.saturating_sub(shared));
+            }
+        }
+        let errors = Uncertainties::new(levels.len(), ron, raw_ron, numerics, method);
+        let images = product_images(&noise, &masked.mask, summary.mean, &errors);
+        Ok(MasterBias {
+            flux: image(rows, cols, images.flux),
+            qual: image(rows, cols, images.qual),
+            errs: image(rows, cols, images.errs),
+            combined: image(rows, cols, noise.noise),
+            used: noise.used.map(|used| image(rows, cols, used)),
+            frames: frame_stats(&self.names, levels, &noise.rejected),
+            mean_level: summary.mean,
+            median_level: summary.median,
+            raw_ron,
+            master_ron: masked.master_ron,
+            post_clip: masked.post_clip,
+            numerics,
+            params,
+            method,
+            version,
+        })
+    }
+}
+
+/// soxspipe 0.17's RAW RON of frames with these `levels` (the mean of their clipped
+/// standard deviations), or 0.19's `difference` of the first two frames when there are two.
+pub fn raw_ron_of(levels: &[FrameLevel], version: RecipeVersion, difference: Option<f64>) -> f64 {
+    match difference {
+        Some(ron) if version.is_019() && levels.len() > 1 => ron,
+        _ => LevelSummary::of(levels).mean_noise,
+    }
 }
 
 /// soxspipe's RAW RON: in 0.17 the mean of the frames' clipped standard deviations; in
@@ -314,14 +438,19 @@ fn every_frame_masks(frame_masks: &[FrameMask<'_>], pixels: usize) -> Vec<bool> 
         .collect()
 }
 
+/// The pixels every frame's whole-frame clip masked: known, or to be found from the masks.
+enum Every<'a> {
+    Known(Vec<bool>),
+    Masked(&'a [FrameMask<'a>]),
+}
+
 /// The final mask: pixels every frame's whole-frame clip masked (`every`, measured here
-/// when not given), pixels the stack clip left without a frame, and pixels the post-stack
+/// from the frames' masks when not known), pixels the stack clip left without a frame, and pixels the post-stack
 /// clip rejects; with the master RON. The post-stack clip is one long chain of float32
 /// adds (soxspipe numerics), so what does not depend on it runs beside it: the first
 /// parts of the mask and, in 0.17 (over all pixels), the master RON.
 fn mask_and_measure(
-    frame_masks: &[FrameMask<'_>],
-    every: Option<Vec<bool>>,
+    every: Every<'_>,
     pixels: usize,
     stacked: &StackedNoise,
     request: &StackRequest,
@@ -334,7 +463,10 @@ fn mask_and_measure(
     } = *request;
     let noise = &stacked.noise;
     let unstacked = move || {
-        let mut mask = every.unwrap_or_else(|| every_frame_masks(frame_masks, pixels));
+        let mut mask = match every {
+            Every::Known(every) => every,
+            Every::Masked(frame_masks) => every_frame_masks(frame_masks, pixels),
+        };
         let every_count = mask.iter().filter(|&&m| m).count();
         if let Some(used) = &stacked.used {
             mask.par_iter_mut()
@@ -473,17 +605,13 @@ fn product_images(
 }
 
 /// What each frame contributed.
-fn frame_stats(
-    frames: &[Arc<Frame>],
-    levels: &[FrameLevel],
-    rejected: &[usize],
-) -> Vec<FrameStats> {
-    frames
+fn frame_stats(names: &[String], levels: &[FrameLevel], rejected: &[usize]) -> Vec<FrameStats> {
+    names
         .iter()
         .zip(levels)
         .zip(rejected)
-        .map(|((f, l), &r)| FrameStats {
-            name: f.name.clone(),
+        .map(|((name, l), &r)| FrameStats {
+            name: name.clone(),
             level: l.level,
             median: l.median,
             noise: l.noise,

@@ -24,7 +24,9 @@ pub use frame_clip::{ClipBounds, FrameLevel, frame_levels, measure_frame, measur
 pub use frame_mask::FrameMask;
 pub use histogram::AduHistogram;
 pub use inspect::{BadBecause, FrameAtPixel, PixelInspection, Verdict, inspect_pixel};
-pub use master::{FrameStats, MasterBias, StackRequest, stack_levels};
+pub use master::{
+    Finish, FrameStats, MasterBias, StackRequest, StackedRows, raw_ron_of, stack_band, stack_levels,
+};
 pub use raw_ron::difference_ron;
 pub use stack::{
     ClipRound, InputMasks, PixelStack, StackInput, StackMethod, StackSettings, Stacked,

@@ -118,7 +118,7 @@ impl AmplifierQc {
 }
 
 /// The pixels of `section` of a row-major image `cols` wide, by index within the section.
-fn in_section(section: &Section, cols: usize) -> impl Fn(usize) -> usize + '_ {
+pub(super) fn in_section(section: &Section, cols: usize) -> impl Fn(usize) -> usize + '_ {
     let width = section.cols.len().max(1);
     move |i| (section.rows.start + i / width) * cols + section.cols.start + i % width
 }
@@ -182,10 +182,10 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
             )
             .unwrap_or(f64::NAN);
             let ron = difference_ron(
-                set.frames.len(),
+                set.frame_count(),
                 data.rows.len(),
                 data.cols.len(),
-                |k, i| set.frames[k].value(at(i)),
+                |k, i| set.value(k, at(i)),
             )
             .map(|d| d.sigma());
             let strips: Vec<&ndarray::Array2<f32>> = set

@@ -88,22 +88,12 @@ pub fn difference_ron(
     if frames < 2 || rows < SIDE || cols < SIDE {
         return None;
     }
-    // One generator for the whole call: each pair gets its own windows, yet the result
-    // depends only on the frames.
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let mut windows = Vec::with_capacity((frames - 1) * WINDOWS_PER_PAIR);
-    for first in 0..frames - 1 {
-        for _ in 0..WINDOWS_PER_PAIR {
-            // Centres at least HALF pixels from every edge, so the window lies inside.
-            let top = rng.random_range(HALF..rows - HALF) - HALF;
-            let left = rng.random_range(HALF..cols - HALF) - HALF;
+    let mut windows: Vec<Differences> = window_origins(frames, rows, cols)
+        .filter_map(|(first, top, left)| {
             let pixel = |r: usize, c: usize| (top + r) * cols + left + c;
-            let window = |r, c| (value(first, pixel(r, c)), value(first + 1, pixel(r, c)));
-            if let Some(d) = differences(window) {
-                windows.push(d);
-            }
-        }
-    }
+            differences(|r, c| (value(first, pixel(r, c)), value(first + 1, pixel(r, c))))
+        })
+        .collect();
     // CPL's estimate, unclipped: the scale of the clip.
     let mut stdevs: Vec<f64> = windows.iter().map(|d| population_std(d)).collect();
     let sigma = median_in_place(&mut stdevs)? / median_std_over_sigma();
@@ -117,6 +107,46 @@ pub fn difference_ron(
         ronerr: median_error(&mut stdevs, ron),
         windows: windows.len(),
     })
+}
+
+/// The windows [`difference_ron`] reads, in its order: (the pair's first frame, the
+/// window's top row, its left column). They depend on the frames' number and size only
+/// (one generator for the whole call: each pair gets its own windows, yet the result
+/// depends only on the frames).
+fn window_origins(
+    frames: usize,
+    rows: usize,
+    cols: usize,
+) -> impl Iterator<Item = (usize, usize, usize)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    (0..frames.saturating_sub(1)).flat_map(move |first| {
+        (0..WINDOWS_PER_PAIR)
+            .map(|_| {
+                // Centres at least HALF pixels from every edge, so the window lies inside.
+                let top = rng.random_range(HALF..rows - HALF) - HALF;
+                let left = rng.random_range(HALF..cols - HALF) - HALF;
+                (first, top, left)
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+/// Per frame, the pixels (below `rows × cols`) that [`difference_ron`] of `frames` such
+/// frames reads: a caller that cannot keep the frames keeps these values instead.
+pub(super) fn visited_pixels(frames: usize, rows: usize, cols: usize) -> Vec<Vec<usize>> {
+    let mut visited = vec![Vec::new(); frames];
+    if frames < 2 || rows < SIDE || cols < SIDE {
+        return visited;
+    }
+    for (first, top, left) in window_origins(frames, rows, cols) {
+        for r in 0..SIDE {
+            let start = (top + r) * cols + left;
+            for k in [first, first + 1] {
+                visited[k].extend(start..start + SIDE);
+            }
+        }
+    }
+    visited
 }
 
 /// (a − b)/√2 over one window, whose pixel pairs `pair(row, col)` gives in window

@@ -23,9 +23,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::algorithm::numerics::numpy_sum;
-use crate::algorithm::{MasterBias, Samples, standard};
+use crate::algorithm::{Frame, MasterBias, Samples, standard};
 use crate::load::FrameSet;
 use crate::params::{QcRange, QcRanges, RecipeVersion};
+use crate::verify::Plan;
+use difference_ron::visited_pixels;
 
 /// The name a QC value's acceptable range has in `qc-acceptable-ranges`: soxspipe's
 /// kebab-case (`MASTER RON` → `master-ron`).
@@ -121,38 +123,71 @@ pub struct FrameQc {
 }
 
 pub fn frame_qc(set: &FrameSet) -> FrameQc {
+    let fpn_ratios = match set.resident() {
+        Some(frames) => frames.par_iter().map(|f| frame_fpn(set, f)).collect(),
+        None => Vec::new(),
+    };
+    frame_qc_of(set, fpn_ratios)
+}
+
+/// The frame QC of `set` whose frames' FPN ratios ([`frame_fpn`]) are known: a set too
+/// large for memory measures them while it reads each frame once.
+pub fn frame_qc_of(set: &FrameSet, fpn_ratios: Vec<f64>) -> FrameQc {
+    let (rows, cols) = set.shape();
+    FrameQc {
+        fpn_ratios,
+        difference_ron: difference_ron(set.frame_count(), rows, cols, |f, p| set.value(f, p)),
+    }
+}
+
+/// One frame of `set`'s FPN ratio.
+pub fn frame_fpn(set: &FrameSet, frame: &Frame) -> f64 {
     let (rows, cols) = set.shape();
     let bad = set.bad_pixels.as_ref().map(|m| standard(&m.bad));
-    FrameQc {
-        fpn_ratios: set
-            .frames
-            .par_iter()
-            .map(|f| match &f.samples {
-                Samples::Electrons(data) if f.non_finite > 0 => {
-                    // A NaN would spread through the whole FFT: such pixels count as the
-                    // frame's mean, which adds no pattern.
-                    let data = standard(data);
-                    let fill = crate::algorithm::numerics::mean_std_f64(data)
-                        .map_or(0.0, |(m, _)| m as f32);
-                    fpn_ratio(
-                        |p| Some(data[p]).filter(|v| v.is_finite()).unwrap_or(fill),
-                        rows,
-                        cols,
-                        bad,
-                    )
-                }
-                Samples::Electrons(data) => {
-                    let data = standard(data);
-                    fpn_ratio(|p| data[p], rows, cols, bad)
-                }
-                Samples::Adu { adu, table, .. } => {
-                    let adu = standard(adu);
-                    fpn_ratio(|p| table[usize::from(adu[p])], rows, cols, bad)
-                }
-            })
-            .collect(),
-        difference_ron: difference_ron(set.frames.len(), rows, cols, |f, p| set.frames[f].value(p)),
+    match &frame.samples {
+        Samples::Electrons(data) if frame.non_finite > 0 => {
+            // A NaN would spread through the whole FFT: such pixels count as the frame's
+            // mean, which adds no pattern.
+            let data = standard(data);
+            let fill =
+                crate::algorithm::numerics::mean_std_f64(data).map_or(0.0, |(m, _)| m as f32);
+            fpn_ratio(
+                |p| Some(data[p]).filter(|v| v.is_finite()).unwrap_or(fill),
+                rows,
+                cols,
+                bad,
+            )
+        }
+        Samples::Electrons(data) => {
+            let data = standard(data);
+            fpn_ratio(|p| data[p], rows, cols, bad)
+        }
+        Samples::Adu { adu, table, .. } => {
+            let adu = standard(adu);
+            fpn_ratio(|p| table[usize::from(adu[p])], rows, cols, bad)
+        }
     }
+}
+
+/// Per frame of `plan`, the pixels of the science window the frame QC and the amplifier
+/// QC read (the random windows of the difference RONs), sorted: all a set too large for
+/// memory keeps of each frame for them, beside its first frame.
+pub fn sampled_pixels(plan: &Plan) -> Vec<Vec<usize>> {
+    let frames = plan.frames.len();
+    let (rows, cols) = plan.shape();
+    let mut pixels = visited_pixels(frames, rows, cols);
+    for amp in &plan.amplifiers {
+        let at = amplifiers::in_section(&amp.data, cols);
+        let local = visited_pixels(frames, amp.data.rows.len(), amp.data.cols.len());
+        for (all, local) in pixels.iter_mut().zip(local) {
+            all.extend(local.into_iter().map(&at));
+        }
+    }
+    for frame in &mut pixels {
+        frame.sort_unstable();
+        frame.dedup();
+    }
+    pixels
 }
 
 /// Slope of a degree-1 least-squares fit (`np.polyfit(x, y, 1)[0]`).

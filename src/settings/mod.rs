@@ -99,6 +99,9 @@ pub struct Settings {
     pub detectors: Vec<GenericProfile>,
     /// `mbias.profile`: use this profile for every frame instead of detecting one.
     pub profile: Option<String>,
+    /// `mbias.memory`: the memory budget for a set's frames, bytes; `None` = sized to the
+    /// machine. A set larger than it is stacked in bands of rows read from disk.
+    pub memory: Option<u64>,
     pub source: SettingsSource,
     /// Keys of the `soxs-mbias` block this version does not know. soxspipe ignores them,
     /// so a file for a newer soxspipe still loads; a typo still deserves a word.
@@ -154,6 +157,8 @@ pub struct Resolved {
     pub numerics: Numerics,
     pub rejection: Rejection,
     pub combine: Combine,
+    /// The memory budget for a set's frames, bytes (`None`: sized to the machine).
+    pub memory: Option<u64>,
 }
 
 /// The environment variable that names a settings file.
@@ -171,7 +176,7 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 9] = [
+const MBIAS_KEYS: [&str; 10] = [
     "recipe",
     "static-calibrations",
     "numerics",
@@ -181,6 +186,7 @@ const MBIAS_KEYS: [&str; 9] = [
     "graphics",
     "profile",
     "detectors",
+    "memory",
 ];
 
 /// How the console draws images: through the terminal's graphics protocol where it has
@@ -238,6 +244,7 @@ impl Default for Settings {
             static_calibrations: None,
             detectors: Vec::new(),
             profile: None,
+            memory: None,
             source: SettingsSource::BuiltIn,
             warnings: Vec::new(),
         }
@@ -451,6 +458,15 @@ impl Settings {
                             _ => return Err(SettingsError::invalid(&path, Graphics::EXPECTED, v)),
                         }
                     }
+                    "memory" => {
+                        settings.memory = match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(parse_memory(s).ok_or_else(|| {
+                                SettingsError::invalid(&path, MEMORY_EXPECTED, v)
+                            })?),
+                            _ => return Err(SettingsError::invalid(&path, MEMORY_EXPECTED, v)),
+                        }
+                    }
                     "profile" => {
                         settings.profile = match v {
                             Value::Null => None,
@@ -579,6 +595,7 @@ impl Settings {
                 |rejection, (key, &value)| rejection.with_parameter(key, value),
             )?,
             combine: self.combine.unwrap_or(Combine::Mean),
+            memory: self.memory,
         })
     }
 
@@ -663,6 +680,16 @@ impl Settings {
         }
         out
     }
+}
+
+/// What `mbias.memory` takes.
+pub const MEMORY_EXPECTED: &str = "a size such as 800MiB or 2GiB";
+
+/// A memory size as people write it (`2GiB`, `800 MiB`, `1.5G`), in bytes; `None` for
+/// anything else or nothing at all.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let size: bytesize::ByteSize = text.trim().parse().ok()?;
+    Some(size.as_u64()).filter(|&bytes| bytes > 0)
 }
 
 /// `text` as a YAML scalar that reads back as the same string (quoted, JSON escapes,

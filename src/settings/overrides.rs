@@ -102,6 +102,9 @@ impl Settings {
         if patch.profile.is_some() {
             self.profile = patch.profile;
         }
+        if patch.memory.is_some() {
+            self.memory = patch.memory;
+        }
         // A changed profile keeps its place: profiles are tried in order, so moving it
         // would change which one claims a frame.
         for generic in patch.detectors {

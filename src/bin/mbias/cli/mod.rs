@@ -146,6 +146,15 @@ pub struct SettingsArgs {
     /// and product cards) or soxspipe-0.17 (0.17.4's). Same as --set mbias.recipe=….
     #[arg(long, value_name = "VERSION", value_parser = parse_recipe)]
     recipe: Option<mbias::params::RecipeVersion>,
+    /// Memory for a set's frames, e.g. 800MiB or 4GiB (default: half the machine's). A
+    /// larger set is stacked in bands of rows read from disk. Same as --set mbias.memory=….
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    memory: Option<u64>,
+}
+
+fn parse_memory(s: &str) -> Result<u64, String> {
+    mbias::settings::parse_memory(s)
+        .ok_or_else(|| format!("'{s}': expected {}", mbias::settings::MEMORY_EXPECTED))
 }
 
 pub(crate) fn parse_recipe(s: &str) -> Result<mbias::params::RecipeVersion, String> {
@@ -164,6 +173,9 @@ impl SettingsArgs {
         }
         if let Some(version) = self.recipe {
             settings.recipe_version = Some(version);
+        }
+        if let Some(bytes) = self.memory {
+            settings.memory = Some(bytes);
         }
         settings.check_profile()?;
         Ok(settings)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mbias::algorithm::{Frame, Samples};
 use mbias::error::FitsError;
 use mbias::fits::{Card, FrameFile, Header, Value};
-use mbias::load::{FrameSet, Storage};
+use mbias::load::{FrameSet, Residency, Storage};
 use mbias::pipeline::Loaded;
 use mbias::progress::{Silent, Stage};
 use mbias::settings::Settings;
@@ -234,7 +234,8 @@ fn image_result_placed(
         plan,
         bad_pixels: None,
         overscans: frames.iter().map(|_| Arc::new(Vec::new())).collect(),
-        frames,
+        non_finite: vec![0; frames.len()],
+        frames: Residency::Resident(frames),
         storage: Storage::for_numerics(mbias::params::Numerics::Soxspipe),
         read_time: Duration::ZERO,
         convert_time: Duration::ZERO,
@@ -1779,7 +1780,7 @@ fn v_shows_the_raw_frames_and_their_difference_from_the_master() {
     let image = app.results.shown().unwrap();
     let (master, frames) = (
         image.outcome.master.clone(),
-        image.loaded.set.frames.clone(),
+        image.loaded.set.resident().unwrap_or_default().to_vec(),
     );
     let (cols, rows) = (master.cols(), master.rows());
     let (x, y) = (cols / 2, rows / 2);

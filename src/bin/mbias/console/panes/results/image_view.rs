@@ -61,7 +61,7 @@ impl<'a> ImageView<'a> {
     /// The view of `result` for `look` in the image area `image` (cells).
     pub fn of(result: &'a ImageResult, look: &Look, image: Rect) -> ImageView<'a> {
         let master = &result.outcome.master;
-        let frames = &result.loaded.set.frames;
+        let frames = result.loaded.set.resident().unwrap_or_default();
         let shown_frame = look.frame.min(frames.len().saturating_sub(1));
         let plane = match (look.image, frames.get(shown_frame)) {
             (ImageOf::Raw, Some(raw)) => Plane::Raw(raw),
@@ -147,14 +147,13 @@ fn stretch(
     look: &Look,
     dots: (usize, usize),
 ) -> (Stretch, Option<f32>) {
-    let frames = &result.loaded.set.frames;
     let plane = window.plane;
     let (cols, rows) = plane.size();
     let limits = match plane {
         Plane::Master(_) => result.view.preview.limits.clone(),
         // Counts: every stretch runs from none left out to all.
         Plane::Rejections(_) => {
-            let all = (0.0, frames.len() as f32);
+            let all = (0.0, result.loaded.set.frame_count() as f32);
             StretchLimits {
                 quantiles: Quantiles::of_sorted(&[all.0, all.1, all.1]),
                 min_max: all,

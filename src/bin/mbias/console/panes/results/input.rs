@@ -109,7 +109,10 @@ impl ResultsPane {
                 self.inspect = !self.inspect;
             }
             Action::PreviousFrame | Action::NextFrame => {
-                let count = self.shown().map_or(1, |i| i.loaded.set.frames.len()).max(1);
+                let count = self
+                    .shown()
+                    .map_or(1, |i| i.loaded.set.frame_count())
+                    .max(1);
                 let step = if action == Action::NextFrame {
                     1
                 } else {

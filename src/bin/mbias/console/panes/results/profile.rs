@@ -147,7 +147,7 @@ pub fn draw(
         _ => master_profile(master, &look),
     };
     let points = in_unit(points);
-    let frames = &result.loaded.set.frames;
+    let frames = result.loaded.set.resident().unwrap_or_default();
     let raw = look.raw.and_then(|k| {
         let k = k.min(frames.len().checked_sub(1)?);
         Some((k, frames.get(k)?))

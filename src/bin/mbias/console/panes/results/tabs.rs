@@ -279,7 +279,7 @@ pub fn preview(
     }
     let (cx, cy) = look.cursor;
     let magnification = magnification(look.zoom);
-    let frames = &result.loaded.set.frames;
+    let frames = result.loaded.set.resident().unwrap_or_default();
     let view = ImageView::of(result, &look, image);
     let ImageView {
         plane,
@@ -302,7 +302,10 @@ pub fn preview(
         ""
     };
     let value = match plane {
-        Plane::Rejections(_) => format!("{value} of {} frames left out", frames.len()),
+        Plane::Rejections(_) => format!(
+            "{value} of {} frames left out",
+            result.loaded.set.frame_count()
+        ),
         _ => format!(
             "{value:.3} e- ({:.1} ADU){bad}",
             f64::from(value) / result.loaded.set.plan.gain

@@ -1,5 +1,9 @@
 //! The whole recipe in a few calls, shared by the command line and the console.
 
+mod stream;
+
+pub use stream::{budget, default_budget, resident_bytes, streams};
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +13,7 @@ use crate::algorithm::FrameLevel;
 use crate::algorithm::{self, MasterBias, PixelInspection, StackMethod, StackRequest, standard};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
-use crate::load::{self as loader, FrameSet, LoadOptions};
+use crate::load::{self as loader, FrameSet, LoadOptions, Residency};
 use crate::params::{Numerics, RecipeVersion};
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, BiasDistribution, FrameQc, QcReport};
@@ -52,6 +56,17 @@ struct LevelsKey {
     version: RecipeVersion,
 }
 
+impl LevelsKey {
+    fn of(resolved: &Resolved) -> LevelsKey {
+        LevelsKey {
+            sigma: resolved.params.frame_clipping_sigma,
+            iterations: resolved.params.frame_clipping_iterations,
+            numerics: resolved.numerics,
+            version: resolved.recipe,
+        }
+    }
+}
+
 impl Loaded {
     pub fn new(set: FrameSet, frame_qc: FrameQc) -> Loaded {
         Loaded {
@@ -64,9 +79,7 @@ impl Loaded {
 
     /// soxspipe 0.19's RAW RON of these frames, measured or reused; `None` for one frame.
     fn difference_ron(&self, numerics: Numerics) -> Option<f64> {
-        let [first, second, ..] = &self.set.frames[..] else {
-            return None;
-        };
+        let (first, second) = self.set.first_two()?;
         if let Ok(cache) = self.difference_ron.lock()
             && let Some((cached, ron)) = *cache
             && cached == numerics
@@ -81,33 +94,40 @@ impl Loaded {
         Some(ron)
     }
 
-    /// Frame levels for `resolved`, measured or reused.
-    fn levels(&self, resolved: &Resolved, progress: &dyn Progress) -> Arc<Vec<FrameLevel>> {
-        let key = LevelsKey {
-            sigma: resolved.params.frame_clipping_sigma,
-            iterations: resolved.params.frame_clipping_iterations,
-            numerics: resolved.numerics,
-            version: resolved.recipe,
-        };
+    /// Frame levels for `resolved`, measured (a streamed set's frames read again) or
+    /// reused.
+    fn levels(&self, resolved: &Resolved, progress: &dyn Progress) -> Result<Arc<Vec<FrameLevel>>> {
+        let key = LevelsKey::of(resolved);
         if let Ok(cache) = self.levels.lock()
             && let Some((cached, levels)) = cache.as_ref()
             && *cached == key
         {
-            return levels.clone();
+            return Ok(levels.clone());
         }
-        let total = self.set.frames.len();
-        progress.report(Stage::FrameClip { done: 0, total });
-        let levels = Arc::new(algorithm::frame_levels(
-            &self.set.frames,
-            &resolved.params,
-            resolved.numerics,
-            resolved.recipe,
-        ));
-        progress.report(Stage::FrameClip { done: total, total });
+        let levels = Arc::new(match self.set.resident() {
+            Some(frames) => {
+                let total = frames.len();
+                progress.report(Stage::FrameClip { done: 0, total });
+                let levels = algorithm::frame_levels(
+                    frames,
+                    &resolved.params,
+                    resolved.numerics,
+                    resolved.recipe,
+                );
+                progress.report(Stage::FrameClip { done: total, total });
+                levels
+            }
+            None => stream::levels(&self.set, resolved, progress)?,
+        });
+        self.keep_levels(key, levels.clone());
+        Ok(levels)
+    }
+
+    /// Keeps `levels`, measured for `key`, for the stacks that follow.
+    fn keep_levels(&self, key: LevelsKey, levels: Arc<Vec<FrameLevel>>) {
         if let Ok(mut cache) = self.levels.lock() {
-            *cache = Some((key, levels.clone()));
+            *cache = Some((key, levels));
         }
-        levels
     }
 }
 
@@ -132,18 +152,31 @@ impl Loaded {
                 plan.profile.name
             )
         });
+        let streamed = match &self.set.frames {
+            Residency::Streamed(streamed) => Some(format!(
+                "the {} frames need {} in memory, more than the memory budget of {} \
+                 (mbias.memory): each stack reads them again from disk, in bands of rows",
+                self.set.frame_count(),
+                bytesize::ByteSize::b(resident_bytes(&self.set.plan, self.set.storage))
+                    .display()
+                    .iec(),
+                bytesize::ByteSize::b(streamed.budget).display().iec(),
+            )),
+            Residency::Resident(_) => None,
+        };
         self.set
-            .frames
+            .non_finite
             .iter()
             .zip(&self.set.plan.frames)
-            .filter(|(prepared, _)| prepared.non_finite > 0)
-            .map(|(prepared, file)| {
+            .filter(|(non_finite, _)| **non_finite > 0)
+            .map(|(non_finite, file)| {
                 format!(
-                    "{}: {} pixel(s) are NaN or infinite; they are left out like clipped ones",
+                    "{}: {non_finite} pixel(s) are NaN or infinite; they are left out like \
+                     clipped ones",
                     file.path.display(),
-                    prepared.non_finite
                 )
             })
+            .chain(streamed)
             .chain(missing_map)
             .chain(no_strips)
             .chain(overscan_jumps(&self.set))
@@ -200,22 +233,28 @@ pub fn load_options(resolved: &Resolved) -> LoadOptions<'_> {
     }
 }
 
-/// Reads a plan's frames as `options` say, and measures their per-frame QC.
-pub fn load(plan: &Plan, options: LoadOptions<'_>, progress: &dyn Progress) -> Result<Loaded> {
-    load_reusing(plan, options, &[], progress)
+/// Reads a plan's frames as `resolved` says, and measures their per-frame QC: into
+/// memory, or, for a set larger than the memory budget, once through, to be read again
+/// in bands by every stack.
+pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result<Loaded> {
+    load_reusing(plan, resolved, &[], progress)
 }
 
 /// [`load`], reusing the prepared frames of `previous` sets that `plan` shares with them
 /// (the console's selection changes); the per-frame QC is measured again for the new set.
 pub fn load_reusing(
     plan: &Plan,
-    options: LoadOptions<'_>,
+    resolved: &Resolved,
     previous: &[Arc<Loaded>],
     progress: &dyn Progress,
 ) -> Result<Loaded> {
+    if streams(plan, resolved) {
+        return stream::load(plan, resolved, progress);
+    }
     let same_image = previous
         .iter()
         .find(|l| l.set.plan.extension == plan.extension);
+    let options = load_options(resolved);
     let set = loader::load_reusing(plan, options, same_image.map(|l| &l.set), progress)?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
@@ -239,16 +278,18 @@ impl Outcome {
     /// `loaded` (`None` when the first frame or the master has no pixel to show).
     /// Measured when asked for, since a re-stack that only shows the QC table need not.
     pub fn distribution(&self, loaded: &Loaded) -> Option<BiasDistribution> {
-        let (first, level) = (loaded.set.frames.first()?, self.levels.first()?);
+        let (first, level) = (loaded.set.first_frame()?, self.levels.first()?);
         let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
         let raw_ron = (self.master.frames.len() > 1).then_some(self.master.raw_ron);
         qc::bias_distribution(first, level, bad, &self.master, raw_ron)
     }
 
     /// Pixel (`col`, `row`) (0-based) of the master followed from `loaded`'s frames
-    /// through the stack ([`algorithm::inspect_pixel`]).
+    /// through the stack ([`algorithm::inspect_pixel`]); `None` for a set streamed from
+    /// disk, whose frames are not in memory.
     pub fn inspect(&self, loaded: &Loaded, pixel: (usize, usize)) -> Option<PixelInspection> {
-        algorithm::inspect_pixel(&loaded.set.frames, &self.levels, &self.master, pixel)
+        let frames = loaded.set.resident()?;
+        algorithm::inspect_pixel(frames, &self.levels, &self.master, pixel)
     }
 }
 
@@ -283,7 +324,15 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         ron,
         difference_ron,
     };
-    let master = algorithm::stack_levels(&loaded.set.frames, &levels, &request, progress)?;
+    let levels = levels?;
+    let master = match &loaded.set.frames {
+        Residency::Resident(frames) => {
+            algorithm::stack_levels(frames, &levels, &request, progress)?
+        }
+        Residency::Streamed(streamed) => {
+            stream::stack(&loaded.set, streamed.budget, &levels, &request, progress)?
+        }
+    };
     progress.report(Stage::Qc);
     let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);
     Ok(Outcome { master, qc, levels })
@@ -335,7 +384,7 @@ pub fn run(
         Frames::Read { plans, reuse } => plans
             .iter()
             .map(|plan| {
-                let loaded = load_reusing(plan, load_options(resolved), reuse, progress)?;
+                let loaded = load_reusing(plan, resolved, reuse, progress)?;
                 stack_one(Arc::new(loaded))
             })
             .collect(),
@@ -347,12 +396,8 @@ pub fn run(
                 } else {
                     // Frames kept in the storage the run needs are reused (only the
                     // bad-pixel map may have changed); the others are read again.
-                    let reloaded = load_reusing(
-                        &l.set.plan,
-                        load_options(resolved),
-                        std::slice::from_ref(l),
-                        progress,
-                    )?;
+                    let reloaded =
+                        load_reusing(&l.set.plan, resolved, std::slice::from_ref(l), progress)?;
                     stack_one(Arc::new(reloaded))
                 }
             })

@@ -1,0 +1,294 @@
+//! Sets larger than the memory budget: each frame is read whole once, for what needs a
+//! whole frame (its clip and level, its FPN, the RAW RON of the first two), and then, for
+//! every stack, the frames are read again in bands of rows, each band stacked as the
+//! resident stack would stack those rows (HDRL's and ccdproc's blocks). The master is the
+//! same, bit for bit; memory holds the master, one band of every frame and two frames.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::{LevelsKey, Loaded};
+use crate::algorithm::{
+    self, ElectronTable, Finish, Frame, FrameLevel, MasterBias, StackRequest, StackedRows,
+    electron_table,
+};
+use crate::error::{Error, Result};
+use crate::load::{self as loader, FrameSet, Residency, Storage, Streamed};
+use crate::progress::{Progress, Stage};
+use crate::qc;
+use crate::settings::Resolved;
+use crate::verify::Plan;
+
+/// Without a budget in the settings: half the machine's memory (the console keeps a
+/// result and its images beside the frames; other programs need the rest), and 4 GiB
+/// where the machine does not say.
+pub fn default_budget() -> u64 {
+    const FALLBACK: u64 = 4 << 30;
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        });
+    total_kib.map_or(FALLBACK, |kib| kib * 1024 / 2)
+}
+
+/// Bytes of memory a resident stack of `plan` stored as `storage` takes: its frames, and
+/// about 40 bytes a pixel for the master's images and the stack's own (the combined
+/// noise, the counts and masks, FLUX, QUAL, ERRS and the QC's copies).
+pub fn resident_bytes(plan: &Plan, storage: Storage) -> u64 {
+    let (rows, cols) = plan.shape();
+    let pixels = (rows * cols) as u64;
+    plan.frames.len() as u64 * pixels * sample_bytes(plan, storage) + 40 * pixels
+}
+
+/// Bytes a stored sample of `plan`'s frames takes: 2 for unsigned 8- and 16-bit data kept
+/// as ADU, else 4 (float32 electrons).
+fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
+    let header = plan.frames.first().map(|f| &f.image.header);
+    let bitpix = header.and_then(|h| h.number("ZBITPIX").or_else(|| h.number("BITPIX")));
+    let bzero = header.and_then(|h| h.number("BZERO")).unwrap_or(0.0);
+    let unsigned = bitpix == Some(8.0) || (bitpix == Some(16.0) && bzero == 32768.0);
+    if storage == Storage::Adu && unsigned {
+        2
+    } else {
+        4
+    }
+}
+
+/// The budget `resolved` gives.
+pub fn budget(resolved: &Resolved) -> u64 {
+    resolved.memory.unwrap_or_else(default_budget)
+}
+
+/// Whether `plan` is stacked from disk in bands under `resolved`'s budget. A single frame
+/// is never: it is passed through, not stacked.
+pub fn streams(plan: &Plan, resolved: &Resolved) -> bool {
+    let storage = Storage::for_numerics(resolved.numerics);
+    plan.frames.len() > 1 && resident_bytes(plan, storage) > budget(resolved)
+}
+
+/// What one frame's single whole read leaves behind.
+struct FrameRead {
+    frame: Option<Arc<Frame>>,
+    overscans: Arc<loader::Overscans>,
+    level: FrameLevel,
+    fpn: f64,
+    samples: Vec<f32>,
+    non_finite: usize,
+    read: std::time::Duration,
+    convert: std::time::Duration,
+}
+
+/// Reads every frame of `plan` once, one at a time on each core, and keeps what the
+/// stacks and the QC need of them (see the module's text), with the levels and RAW RON
+/// for `resolved`.
+pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result<Loaded> {
+    let options = super::load_options(resolved);
+    let storage = Storage::for_numerics(options.numerics);
+    let shape = plan.shape();
+    let table = electron_table(plan.gain);
+    let pixels = qc::sampled_pixels(plan);
+    let mut set = FrameSet {
+        plan: plan.clone(),
+        bad_pixels: loader::bad_pixel_map(plan, options, None)?,
+        frames: Residency::Resident(Vec::new()),
+        overscans: Vec::new(),
+        non_finite: Vec::new(),
+        storage,
+        read_time: Default::default(),
+        convert_time: Default::default(),
+    };
+    let total = plan.frames.len();
+    let done = AtomicUsize::new(0);
+    progress.report(Stage::Reading { done: 0, total });
+    let reads = plan
+        .frames
+        .par_iter()
+        .zip(&pixels)
+        .enumerate()
+        .map(|(k, (file, pixels))| {
+            if progress.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let overscans = loader::overscans_of(plan, file)?;
+            let (frame, read, convert) =
+                loader::read_prepared(plan, file, &overscans, (storage, &table), 0..shape.0)?;
+            let frame = Arc::new(frame);
+            let level = frame_level(&frame, resolved);
+            let fpn = qc::frame_fpn(&set, &frame);
+            let samples = pixels.iter().map(|&p| frame.value(p)).collect();
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.report(Stage::Reading { done: n, total });
+            Ok(FrameRead {
+                non_finite: frame.non_finite,
+                // The first two stay: the distribution QC shows the first, 0.19's RAW
+                // RON is their difference.
+                frame: (k < 2).then_some(frame),
+                overscans,
+                level,
+                fpn,
+                samples,
+                read,
+                convert,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    set.read_time = reads.iter().map(|r| r.read).sum();
+    set.convert_time = reads.iter().map(|r| r.convert).sum();
+    set.non_finite = reads.iter().map(|r| r.non_finite).collect();
+    set.overscans = reads.iter().map(|r| r.overscans.clone()).collect();
+    let levels: Vec<FrameLevel> = reads.iter().map(|r| r.level.clone()).collect();
+    let fpn_ratios = reads.iter().map(|r| r.fpn).collect();
+    let mut kept = reads.iter().filter_map(|r| r.frame.clone());
+    let (Some(first), second) = (kept.next(), kept.next()) else {
+        // `streams` lets no set without frames here.
+        return Err(Error::Verification(0));
+    };
+    let samples = reads.into_iter().map(|r| r.samples).collect();
+    set.frames = Residency::Streamed(Arc::new(Streamed::new(
+        first,
+        second,
+        pixels,
+        samples,
+        budget(resolved),
+    )));
+    let frame_qc = qc::frame_qc_of(&set, fpn_ratios);
+    let loaded = Loaded::new(set, frame_qc);
+    loaded.keep_levels(LevelsKey::of(resolved), Arc::new(levels));
+    Ok(loaded)
+}
+
+/// A frame's whole-frame clip and level, as [`algorithm::frame_levels`] measures it with
+/// the other frames.
+fn frame_level(frame: &Arc<Frame>, resolved: &Resolved) -> FrameLevel {
+    let mut levels = algorithm::frame_levels(
+        std::slice::from_ref(frame),
+        &resolved.params,
+        resolved.numerics,
+        resolved.recipe,
+    );
+    levels.swap_remove(0)
+}
+
+/// The frames' levels for `resolved`, each frame read whole again (the frame clip's
+/// parameters changed).
+pub fn levels(
+    set: &FrameSet,
+    resolved: &Resolved,
+    progress: &dyn Progress,
+) -> Result<Vec<FrameLevel>> {
+    let plan = &set.plan;
+    let table = electron_table(plan.gain);
+    let total = plan.frames.len();
+    let done = AtomicUsize::new(0);
+    progress.report(Stage::FrameClip { done: 0, total });
+    plan.frames
+        .par_iter()
+        .zip(&set.overscans)
+        .map(|(file, overscans)| {
+            if progress.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let rows = 0..plan.shape().0;
+            let (frame, _, _) =
+                loader::read_prepared(plan, file, overscans, (set.storage, &table), rows)?;
+            let level = frame_level(&Arc::new(frame), resolved);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.report(Stage::FrameClip { done: n, total });
+            Ok(level)
+        })
+        .collect()
+}
+
+/// Rows a band takes: every frame's share of a quarter of the budget, at least one row
+/// and at most the whole window.
+fn band_rows(set: &FrameSet, budget: u64) -> usize {
+    let (rows, cols) = set.shape();
+    let sample = sample_bytes(&set.plan, set.storage);
+    // A band's frames, and their electrons where they are converted, live together.
+    let row_bytes = (set.frame_count() * cols.max(1)) as u64 * sample * 2;
+    let band_bytes = (budget / 4).clamp(64 << 10, 512 << 20);
+    usize::try_from(band_bytes / row_bytes.max(1))
+        .unwrap_or(rows)
+        .clamp(1, rows.max(1))
+}
+
+/// Rows `rows` of every frame of `set`, prepared.
+fn read_band(set: &FrameSet, table: &ElectronTable, rows: Range<usize>) -> Result<Vec<Arc<Frame>>> {
+    set.plan
+        .frames
+        .par_iter()
+        .zip(&set.overscans)
+        .map(|(file, overscans)| {
+            loader::read_prepared(
+                &set.plan,
+                file,
+                overscans,
+                (set.storage, table),
+                rows.clone(),
+            )
+            .map(|(frame, _, _)| Arc::new(frame))
+        })
+        .collect()
+}
+
+/// Passes cancellation through and keeps a band's own progress to itself: the bands
+/// report as one stack.
+struct Quiet<'a>(&'a dyn Progress);
+
+impl Progress for Quiet<'_> {
+    fn report(&self, _: Stage) {}
+
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
+}
+
+/// The master of a streamed `set` with these `levels`: band after band read and stacked
+/// (the next band read while one is stacked), then finished as a resident stack is.
+pub fn stack(
+    set: &FrameSet,
+    budget: u64,
+    levels: &[FrameLevel],
+    request: &StackRequest,
+    progress: &dyn Progress,
+) -> Result<MasterBias> {
+    let (rows, cols) = set.shape();
+    let table = electron_table(set.plan.gain);
+    let band = band_rows(set, budget);
+    let bands: Vec<Range<usize>> = (0..rows.div_ceil(band))
+        .map(|b| b * band..((b + 1) * band).min(rows))
+        .collect();
+    let total = bands.len();
+    progress.report(Stage::Stacking { done: 0, total });
+    let quiet = Quiet(progress);
+    let mut stacked = StackedRows::with_capacity(rows * cols, set.frame_count());
+    let mut next = bands.first().map(|r| read_band(set, &table, r.clone()));
+    for (b, _) in bands.iter().enumerate() {
+        if progress.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let frames = next.take().transpose()?.unwrap_or_default();
+        let (rows_stacked, following) = rayon::join(
+            || algorithm::stack_band(&frames, levels, request, &quiet),
+            || bands.get(b + 1).map(|r| read_band(set, &table, r.clone())),
+        );
+        drop(frames);
+        stacked.append(rows_stacked?);
+        next = following;
+        progress.report(Stage::Stacking { done: b + 1, total });
+    }
+    let finish = Finish {
+        shape: (rows, cols),
+        names: set.frame_names(),
+        levels,
+        raw_ron: algorithm::raw_ron_of(levels, request.version, request.difference_ron),
+        request,
+    };
+    finish.master(stacked, &[], progress)
+}

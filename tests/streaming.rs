@@ -1,0 +1,159 @@
+//! A set larger than the memory budget is stacked in bands of rows read from disk; its
+//! master, QC and per-frame values must be the resident stack's, bit for bit.
+
+use std::path::Path;
+
+use mbias::detector::Profile;
+use mbias::params::RecipeVersion;
+use mbias::pipeline::{Frames, StackedImage};
+use mbias::progress::Silent;
+use mbias::settings::Settings;
+use mbias::simulate::{Spec, simulate};
+
+/// Settings of `text` for `version`.
+fn settings(text: &str, version: RecipeVersion) -> Settings {
+    Settings {
+        recipe_version: Some(version),
+        ..Settings::parse(text).unwrap()
+    }
+}
+
+/// The recipe on the frames in `dir` under `settings`, with the memory budget `memory`
+/// (bytes).
+fn stack(dir: &Path, settings: &Settings, memory: Option<u64>) -> Vec<StackedImage> {
+    let settings = Settings {
+        memory,
+        ..settings.clone()
+    };
+    let (_, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings).unwrap();
+    let plans: Vec<_> = verification.plans().into_iter().cloned().collect();
+    assert!(!plans.is_empty(), "the simulated frames verify");
+    let resolved = mbias::pipeline::resolve(&settings, &plans[0]).unwrap();
+    let frames = Frames::Read {
+        plans: &plans,
+        reuse: &[],
+    };
+    mbias::pipeline::run(frames, &resolved, &Silent).unwrap()
+}
+
+fn bits(values: &ndarray::Array2<f32>) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// Every value a product carries, compared bit for bit.
+fn assert_same(resident: &[StackedImage], streamed: &[StackedImage]) {
+    assert_eq!(resident.len(), streamed.len());
+    for (a, b) in resident.iter().zip(streamed) {
+        assert!(a.loaded.set.resident().is_some());
+        assert!(
+            b.loaded.set.resident().is_none(),
+            "the small budget streams"
+        );
+        let (ma, mb) = (&a.outcome.master, &b.outcome.master);
+        assert_eq!(bits(&ma.flux), bits(&mb.flux), "FLUX");
+        assert_eq!(ma.qual, mb.qual, "QUAL");
+        assert_eq!(bits(&ma.errs), bits(&mb.errs), "ERRS");
+        assert_eq!(bits(&ma.combined), bits(&mb.combined), "combined noise");
+        assert_eq!(ma.used, mb.used, "frames kept per pixel");
+        assert_eq!(ma.frames, mb.frames, "per-frame statistics");
+        assert_eq!(ma.raw_ron.to_bits(), mb.raw_ron.to_bits(), "RAW RON");
+        assert_eq!(
+            ma.master_ron.to_bits(),
+            mb.master_ron.to_bits(),
+            "MASTER RON"
+        );
+        assert_eq!(a.loaded.frame_qc, b.loaded.frame_qc, "frame QC");
+        for (qa, qb) in a.outcome.qc.values.iter().zip(&b.outcome.qc.values) {
+            assert_eq!(qa.name, qb.name);
+            assert_eq!(qa.value.to_bits(), qb.value.to_bits(), "QC {}", qa.name);
+        }
+        assert_eq!(a.outcome.qc.values.len(), b.outcome.qc.values.len());
+        assert_eq!(
+            a.outcome.distribution(&a.loaded),
+            b.outcome.distribution(&b.loaded),
+            "bias-distribution QC"
+        );
+        assert!(
+            b.loaded
+                .warnings()
+                .iter()
+                .any(|w| w.contains("more than the memory budget")),
+            "the user is told that stacks read the frames again"
+        );
+    }
+}
+
+/// Simulated frames of `profile` stacked under `settings_text` resident and under a
+/// 2 MiB budget (bands of a few rows), in both recipe versions, then re-stacked with
+/// other clipping values.
+fn streams_as_resident(profile: &'static Profile, frames: usize, settings_text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path(), &Spec::biases(profile, frames, 7)).unwrap();
+    for version in [RecipeVersion::Soxspipe019, RecipeVersion::Soxspipe017] {
+        let settings = settings(settings_text, version);
+        let resident = stack(dir.path(), &settings, None);
+        let streamed = stack(dir.path(), &settings, Some(2 << 20));
+        assert_same(&resident, &streamed);
+        // A re-stack with other clips: the streamed set reads its frames again.
+        let mut resolved =
+            mbias::pipeline::resolve(&settings, &resident[0].loaded.set.plan).unwrap();
+        resolved.params = resolved
+            .params
+            .with(|p| {
+                p.frame_clipping_sigma = 2.5;
+                p.stacked_clipping_sigma = 3.5;
+            })
+            .unwrap();
+        let again = |images: &[StackedImage], memory| {
+            let loaded: Vec<_> = images.iter().map(|i| i.loaded.clone()).collect();
+            let resolved = mbias::settings::Resolved {
+                memory,
+                ..resolved.clone()
+            };
+            mbias::pipeline::run(Frames::InMemory(&loaded), &resolved, &Silent).unwrap()
+        };
+        assert_same(&again(&resident, None), &again(&streamed, Some(2 << 20)));
+    }
+}
+
+#[test]
+fn an_x_shooter_set_turned_half_round_streams_to_the_resident_bits() {
+    streams_as_resident(mbias::detector::by_name("xsh-uvb").unwrap(), 4, "");
+}
+
+#[test]
+fn a_four_amplifier_camera_with_overscans_streams_to_the_resident_bits() {
+    streams_as_resident(mbias::detector::by_name("sim-quad").unwrap(), 5, "");
+}
+
+/// The quad camera with each row's own overscan level: a band's rows take the levels of
+/// their own lines.
+const LINE_BY_LINE: &str = "\
+mbias:
+    profile: quad-lines
+    detectors:
+        quad-lines:
+            match: {INSTRUME: MBIAS-SIM-QUAD}
+            hdu: each
+            bias: {keyword: IMAGETYP, values: [BIAS, ZERO], max-exptime: 0}
+            gain: GAIN
+            read-noise: RDNOISE
+            window: {keyword: DATASEC}
+            amplifiers:
+                - {data: {keyword: DATASEC}, overscan: {keyword: BIASSEC}}
+            overscan: line
+";
+
+#[test]
+fn an_overscan_subtracted_line_by_line_streams_to_the_resident_bits() {
+    streams_as_resident(
+        mbias::detector::by_name("sim-quad").unwrap(),
+        4,
+        LINE_BY_LINE,
+    );
+}
+
+#[test]
+fn a_16_bit_camera_in_exact_numerics_streams_to_the_resident_bits() {
+    streams_as_resident(mbias::detector::by_name("sim-mef").unwrap(), 3, "");
+}
