@@ -807,6 +807,21 @@ mod tests {
     }
 
     #[test]
+    fn the_memory_budget_reads_sizes_as_people_write_them() {
+        assert_eq!(parse_memory("2GiB"), Some(2 << 30));
+        assert_eq!(parse_memory(" 800 MiB "), Some(800 << 20));
+        assert_eq!(parse_memory("1.5G"), Some(1_500_000_000));
+        assert_eq!(parse_memory("0"), None);
+        assert_eq!(parse_memory("lots"), None);
+        let settings = Settings::parse("mbias:\n    memory: 512MiB\n").unwrap();
+        assert_eq!(soxs(&settings).memory, Some(512 << 20));
+        assert!(Settings::parse("mbias:\n    memory: 12\n").is_err());
+        let mut overridden = Settings::default();
+        overridden.apply_override("memory=1GiB").unwrap();
+        assert_eq!(overridden.memory, Some(1 << 30));
+    }
+
+    #[test]
     fn built_in_defaults_are_soxspipes() {
         let r = soxs(&Settings::default());
         assert_eq!(r.recipe, RecipeVersion::Soxspipe019);
