@@ -221,7 +221,7 @@ impl FrameSet {
     /// set, the pixels the QC reads (NaN elsewhere, which every QC leaves out).
     pub fn value(&self, k: usize, p: usize) -> f32 {
         match &self.frames {
-            Residency::Resident(frames) => frames[k].value(p),
+            Residency::Resident(frames) => frames.get(k).map_or(f32::NAN, |f| f.value(p)),
             Residency::Streamed(streamed) => streamed
                 .samples
                 .get(k)

@@ -205,8 +205,11 @@ impl StackedRows {
         }
     }
 
-    /// `band`'s rows after these.
+    /// `band`'s rows after these: a band of the same frames, stacked by [`stack_band`]
+    /// (which always measures `every`).
     pub fn append(&mut self, band: StackedRows) {
+        debug_assert_eq!(self.noise.used.is_some(), band.noise.used.is_some());
+        debug_assert_eq!(self.every.is_some(), band.every.is_some());
         let (mine, theirs) = (&mut self.noise, band.noise);
         mine.noise.extend(theirs.noise);
         if let (Some(used), Some(more)) = (&mut mine.used, theirs.used) {
@@ -296,7 +299,8 @@ impl Finish<'_> {
 }
 
 /// soxspipe 0.17's RAW RON of frames with these `levels` (the mean of their clipped
-/// standard deviations), or 0.19's `difference` of the first two frames when there are two.
+/// standard deviations), or 0.19's `difference` of the first two frames when there are two
+/// (which the caller must have measured: without it, 0.19 falls back to 0.17's value).
 pub fn raw_ron_of(levels: &[FrameLevel], version: RecipeVersion, difference: Option<f64>) -> f64 {
     match difference {
         Some(ron) if version.is_019() && levels.len() > 1 => ron,

@@ -329,8 +329,8 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         Residency::Resident(frames) => {
             algorithm::stack_levels(frames, &levels, &request, progress)?
         }
-        Residency::Streamed(streamed) => {
-            stream::stack(&loaded.set, streamed.budget, &levels, &request, progress)?
+        Residency::Streamed(_) => {
+            stream::stack(&loaded.set, budget(resolved), &levels, &request, progress)?
         }
     };
     progress.report(Stage::Qc);
@@ -391,7 +391,11 @@ pub fn run(
         Frames::InMemory(loaded) => loaded
             .iter()
             .map(|l| {
-                if l.set.fits(load_options(resolved)) {
+                // A set is kept as it was loaded while the settings ask for the same
+                // storage, map and residency (a budget change may move it in or out of
+                // memory).
+                let residency_kept = streams(&l.set.plan, resolved) == l.set.resident().is_none();
+                if l.set.fits(load_options(resolved)) && residency_kept {
                     stack_one(l.clone())
                 } else {
                     // Frames kept in the storage the run needs are reused (only the

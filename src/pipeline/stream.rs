@@ -47,8 +47,13 @@ pub fn resident_bytes(plan: &Plan, storage: Storage) -> u64 {
 }
 
 /// Bytes a stored sample of `plan`'s frames takes: 2 for unsigned 8- and 16-bit data kept
-/// as ADU, else 4 (float32 electrons).
+/// as ADU, else 4 (float32 electrons, which overscan-corrected frames always are).
 fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
+    let corrected = plan.profile.overscan != crate::detector::OverscanMethod::None
+        && plan.amplifiers.iter().any(|a| a.overscan.is_some());
+    if corrected {
+        return 4;
+    }
     let header = plan.frames.first().map(|f| &f.image.header);
     let bitpix = header.and_then(|h| h.number("ZBITPIX").or_else(|| h.number("BITPIX")));
     let bzero = header.and_then(|h| h.number("BZERO")).unwrap_or(0.0);
