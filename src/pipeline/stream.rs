@@ -90,8 +90,10 @@ struct FrameRead {
 }
 
 /// Reads every frame of `plan` once, one at a time on each core, and keeps what the
-/// stacks and the QC need of them (see the module's text), with the levels and RAW RON
-/// for `resolved`.
+/// stacks and the QC need of them (see the module's text), with their levels for
+/// `resolved`. Each frame's level is measured alone, as the resident clip measures it
+/// among the others, unless a set mixes 16-bit and float frames in `exact` numerics (the
+/// resident clip then takes the pixel path for all).
 pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result<Loaded> {
     let options = super::load_options(resolved);
     let storage = Storage::for_numerics(options.numerics);
