@@ -16,6 +16,8 @@ pub enum Error {
     Fits(#[from] FitsError),
     #[error(transparent)]
     Product(#[from] ProductError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// Verification found errors; the findings themselves are reported separately.
     #[error("the frames did not pass verification ({0} problem(s))")]
     Verification(usize),
@@ -196,6 +198,22 @@ pub enum FitsError {
     },
     #[error("{}: cannot write: {message}", path.display())]
     Write { path: PathBuf, message: String },
+}
+
+/// The QC history: its database, and the products read into it.
+#[derive(Debug, Error)]
+pub enum HistoryError {
+    #[error("QC history {}: {message}", path.display())]
+    Database { path: PathBuf, message: String },
+    #[error("cannot create the QC history's folder {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: no QC keywords (ESO QC …, MBIAS QC …); not a master-bias product", .0.display())]
+    NotAProduct(PathBuf),
+    #[error("the QC history is switched off (mbias.history: off, or MBIAS_HISTORY=off)")]
+    Off,
 }
 
 #[derive(Debug, Error)]

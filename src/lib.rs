@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod detector;
 pub mod error;
 pub mod fits;
+pub mod history;
 pub mod inputs;
 pub mod load;
 pub mod night;

@@ -615,7 +615,11 @@ pub fn recipe_version(header: &Header) -> Option<RecipeVersion> {
 }
 
 pub fn read_qc(path: &Path) -> Result<ProductQc, FitsError> {
-    let file = read_frame_header(path)?;
+    read_frame_header(path).map(qc_of)
+}
+
+/// The QC keywords of a product whose headers have been read.
+pub fn qc_of(file: crate::fits::FrameFile) -> ProductQc {
     let header = file.primary;
     let (values, frames) = qc_values(&header, &header);
     let extensions = file
@@ -634,12 +638,12 @@ pub fn read_qc(path: &Path) -> Result<ProductQc, FitsError> {
             })
         })
         .collect();
-    Ok(ProductQc {
+    ProductQc {
         header,
         values,
         frames,
         extensions,
-    })
+    }
 }
 
 fn strip_suffix_ignoring_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {

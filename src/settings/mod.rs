@@ -102,6 +102,8 @@ pub struct Settings {
     /// `mbias.memory`: the memory budget for a set's frames, bytes; `None` = sized to the
     /// machine. A set larger than it is stacked in bands of rows read from disk.
     pub memory: Option<u64>,
+    /// `mbias.history`: the QC history's file, or `off`; `None` = the user's data folder.
+    pub history: Option<crate::history::Location>,
     pub source: SettingsSource,
     /// Keys of the `soxs-mbias` block this version does not know. soxspipe ignores them,
     /// so a file for a newer soxspipe still loads; a typo still deserves a word.
@@ -176,7 +178,7 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 10] = [
+const MBIAS_KEYS: [&str; 11] = [
     "recipe",
     "static-calibrations",
     "numerics",
@@ -187,6 +189,7 @@ const MBIAS_KEYS: [&str; 10] = [
     "profile",
     "detectors",
     "memory",
+    "history",
 ];
 
 /// How the console draws images: through the terminal's graphics protocol where it has
@@ -245,6 +248,7 @@ impl Default for Settings {
             detectors: Vec::new(),
             profile: None,
             memory: None,
+            history: None,
             source: SettingsSource::BuiltIn,
             warnings: Vec::new(),
         }
@@ -465,6 +469,15 @@ impl Settings {
                                 SettingsError::invalid(&path, MEMORY_EXPECTED, v)
                             })?),
                             _ => return Err(SettingsError::invalid(&path, MEMORY_EXPECTED, v)),
+                        }
+                    }
+                    "history" => {
+                        settings.history = match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(crate::history::Location::parse(s)),
+                            _ => {
+                                return Err(SettingsError::invalid(&path, "a file path or off", v));
+                            }
                         }
                     }
                     "profile" => {

@@ -169,6 +169,8 @@ fn cli_run(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .env_remove("MBIAS_SETTINGS")
+        // A benchmark's products are no nights of the instrument's.
+        .env(mbias::history::HISTORY_ENV, "off")
         .env(PEAK_MEMORY_ENV, "1")
         .output()
         .map_err(|e| mbias::error::InputError::Unreadable {

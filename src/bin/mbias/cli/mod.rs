@@ -7,6 +7,7 @@
 
 mod bench;
 mod demo;
+mod history;
 mod night;
 mod output;
 mod profile;
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mbias::error::{FitsError, InputError, ProductError, SettingsError};
+use mbias::error::{FitsError, HistoryError, InputError, ProductError, SettingsError};
 use mbias::settings::Settings;
 
 /// Exit codes of `spec/product.md` §3, and the shell's 128 + signal number when a
@@ -76,7 +77,13 @@ macro_rules! engine_errors {
     )*};
 }
 
-engine_errors!(InputError, FitsError, SettingsError);
+engine_errors!(
+    InputError,
+    FitsError,
+    SettingsError,
+    HistoryError,
+    ProductError
+);
 
 /// Prints an engine error as one line, and then the flag that gets past it: the library's
 /// messages name settings, not this command line's flags.
@@ -150,6 +157,10 @@ pub struct SettingsArgs {
     /// larger set is stacked in bands of rows read from disk. Same as --set mbias.memory=….
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
+    /// The QC history file products are recorded in and trends read, or `off`
+    /// (default: $MBIAS_HISTORY, then mbias.history, then the user's data folder).
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
 }
 
 fn parse_memory(s: &str) -> Result<u64, String> {
@@ -180,6 +191,11 @@ impl SettingsArgs {
         settings.check_profile()?;
         Ok(settings)
     }
+
+    /// Where the QC history is, for these arguments and `settings`.
+    fn history_location(&self, settings: &Settings) -> Option<mbias::history::Location> {
+        mbias::history::Location::resolve(self.history.as_deref(), settings.history.as_ref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +219,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Draft a detector profile for a new CCD from one raw frame's headers.
     Profile(profile::ProfileArgs),
+    /// Keep the QC history: import existing master biases, certify a reference.
+    History(history::HistoryArgs),
+    /// Tonight's QC against the nights before, per setup: median, robust spread, score.
+    Trend(history::TrendArgs),
 }
 
 /// The command line, or the status to exit with once clap has printed help, the version
@@ -232,6 +252,8 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         Some(Command::Demo { output }) => demo::run(output.as_deref().or(args.output.as_deref())),
         Some(Command::Bench(a)) => bench::run(&a),
         Some(Command::Profile(a)) => profile::run(&a),
+        Some(Command::History(a)) => history::run_history(&a),
+        Some(Command::Trend(a)) => history::run_trend(&a),
         None => demo::open_console(
             args.input.as_deref(),
             args.output.as_deref(),

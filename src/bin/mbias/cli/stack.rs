@@ -262,6 +262,7 @@ fn stack_batch(
         mbias::qc_plot::plots_beside(&path, plans.iter().map(|p| p.extension.as_deref()))
     };
     let assembled = Some(mbias::assemble::assembled_path(&path)).filter(|p| p.is_file());
+    let recorded = super::history::record_written(&args.settings, settings, &path);
     let failed: usize = stacked
         .iter()
         .map(|image| image.outcome.qc.failures().count())
@@ -276,6 +277,7 @@ fn stack_batch(
             "settings": resolved,
             "bad_pixel_map": stacked.first().and_then(|i| i.loaded.set.bad_pixels.as_ref()).map(|m| &m.path),
             "qc_failures": failed,
+            "history": recorded,
             "findings": verification.findings,
         });
         match (&verification.plan, stacked.as_slice()) {
@@ -346,6 +348,9 @@ fn stack_batch(
                 "wrote {} (the extensions as on the detector)",
                 assembled.display()
             )?;
+        }
+        if let Some(recorded) = &recorded {
+            outln!("{recorded}")?;
         }
         for (plan, StackedImage { outcome, .. }) in plans.iter().zip(&stacked) {
             outln!()?;
