@@ -105,6 +105,7 @@ fn run(wrapper: &[&str], args: &[&OsStr]) -> Output {
         .args(args)
         .env_remove("MBIAS_SETTINGS")
         .env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config")
+        .env("MBIAS_HISTORY", "off")
         .output()
         .expect("mbias runs")
 }

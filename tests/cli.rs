@@ -532,7 +532,8 @@ fn stack_sigma(args: &[&str], env: &[(&str, &Path)]) -> f64 {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mbias"));
     cmd.args(args)
         .env_remove("MBIAS_SETTINGS")
-        .env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config");
+        .env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config")
+        .env("MBIAS_HISTORY", "off");
     for (k, v) in env {
         cmd.env(k, v);
     }

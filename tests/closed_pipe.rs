@@ -23,6 +23,7 @@ fn into_closed_pipe(args: &[&str]) -> Output {
         .args(args)
         .env_remove("MBIAS_SETTINGS")
         .env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config")
+        .env("MBIAS_HISTORY", "off")
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::null())
         .stdout(writer)

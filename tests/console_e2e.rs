@@ -40,6 +40,7 @@ impl Console {
         cmd.cwd(cwd);
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config");
+        cmd.env("MBIAS_HISTORY", "off");
         cmd.env_remove("MBIAS_SETTINGS");
         cmd.env_remove("NO_COLOR");
         let child = pty.slave.spawn_command(cmd).expect("mbias starts");
