@@ -18,6 +18,8 @@ pub enum Error {
     Product(#[from] ProductError),
     #[error(transparent)]
     History(#[from] HistoryError),
+    #[error(transparent)]
+    Compare(#[from] CompareError),
     /// Verification found errors; the findings themselves are reported separately.
     #[error("the frames did not pass verification ({0} problem(s))")]
     Verification(usize),
@@ -129,9 +131,8 @@ impl Error {
     pub fn file(&self) -> Option<&std::path::Path> {
         match self {
             Error::Fits(e) => Some(e.path()),
-            Error::Input(InputError::NotFound(path) | InputError::Unreadable { path, .. }) => {
-                Some(path)
-            }
+            Error::Input(InputError::NotFound(path) | InputError::Unreadable { path, .. })
+            | Error::Compare(CompareError::NotAProduct { path, .. }) => Some(path),
             _ => None,
         }
     }
@@ -251,4 +252,27 @@ pub enum ProductError {
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / 1e6)
+}
+
+/// Two master-bias products that cannot be compared pixel by pixel.
+#[derive(Debug, Error)]
+pub enum CompareError {
+    #[error("{}: no {hdu} image; not a master-bias product (FLUX, QUAL, ERRS)", path.display())]
+    NotAProduct { path: PathBuf, hdu: String },
+    #[error("{} holds {tonight_images}, {} holds {reference_images}: the products do not hold the same images", tonight.display(), reference.display())]
+    Images {
+        tonight: PathBuf,
+        reference: PathBuf,
+        tonight_images: String,
+        reference_images: String,
+    },
+    #[error("{image}: {} is {}×{} pixels, {} is {}×{}; masters of different shapes cannot be compared", tonight.display(), tonight_shape.0, tonight_shape.1, reference.display(), reference_shape.0, reference_shape.1)]
+    Shape {
+        tonight: PathBuf,
+        reference: PathBuf,
+        /// The extension (`AMP1`), or `FLUX` for a single-image product.
+        image: String,
+        tonight_shape: (usize, usize),
+        reference_shape: (usize, usize),
+    },
 }

@@ -9,6 +9,7 @@
 pub mod algorithm;
 pub mod assemble;
 pub mod atomic;
+pub mod compare;
 pub mod detector;
 pub mod error;
 pub mod fits;

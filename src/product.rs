@@ -646,7 +646,8 @@ pub fn qc_of(file: crate::fits::FrameFile) -> ProductQc {
     }
 }
 
-fn strip_suffix_ignoring_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+/// `text` without `suffix` (any case), when it ends with it after a non-empty stem.
+pub(crate) fn strip_suffix_ignoring_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
     let cut = text.len().checked_sub(suffix.len())?;
     let (stem, tail) = (text.get(..cut)?, text.get(cut..)?);
     (!stem.is_empty() && tail.eq_ignore_ascii_case(suffix)).then_some(stem)

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use yaml_serde::{Mapping, Value};
 
+use crate::compare::{CompareLimits, Limit, Statistic};
 use crate::detector::{Detectors, Instrument, Profile};
 use crate::error::SettingsError;
 use crate::params::{
@@ -104,6 +105,9 @@ pub struct Settings {
     pub memory: Option<u64>,
     /// `mbias.history`: the QC history's file, or `off`; `None` = the user's data folder.
     pub history: Option<crate::history::Location>,
+    /// `mbias.compare-limits`: the limits of `mbias compare` given here, each replacing
+    /// the default of its statistic ([`Settings::compare_limits`]).
+    pub compare_limits: BTreeMap<Statistic, Limit>,
     pub source: SettingsSource,
     /// Keys of the `soxs-mbias` block this version does not know. soxspipe ignores them,
     /// so a file for a newer soxspipe still loads; a typo still deserves a word.
@@ -178,7 +182,7 @@ const RECIPE_KEYS: [&str; 5] = [
     "frame-clipping-iterations",
     "qc-acceptable-ranges",
 ];
-const MBIAS_KEYS: [&str; 11] = [
+const MBIAS_KEYS: [&str; 12] = [
     "recipe",
     "static-calibrations",
     "numerics",
@@ -190,6 +194,7 @@ const MBIAS_KEYS: [&str; 11] = [
     "detectors",
     "memory",
     "history",
+    "compare-limits",
 ];
 
 /// How the console draws images: through the terminal's graphics protocol where it has
@@ -249,6 +254,7 @@ impl Default for Settings {
             profile: None,
             memory: None,
             history: None,
+            compare_limits: BTreeMap::new(),
             source: SettingsSource::BuiltIn,
             warnings: Vec::new(),
         }
@@ -480,6 +486,9 @@ impl Settings {
                             }
                         }
                     }
+                    "compare-limits" => {
+                        settings.compare_limits = parse_compare_limits(v, &path)?;
+                    }
                     "profile" => {
                         settings.profile = match v {
                             Value::Null => None,
@@ -548,6 +557,12 @@ impl Settings {
                 known.join(", ")
             ),
         })
+    }
+
+    /// The limits `mbias compare` judges by: the defaults, with each one these settings
+    /// give in its place.
+    pub fn compare_limits(&self) -> CompareLimits {
+        CompareLimits::default().with(&self.compare_limits)
     }
 
     /// The profiles these settings make available, for detection.
@@ -785,6 +800,35 @@ fn recipe_value<T>(
     }
 }
 
+/// `compare-limits`: `statistic: [inspect, reject]`, each a [`Limit`]. Unlike a QC range
+/// name, an unknown statistic is an error: the block is mbias's own, so no other
+/// version's file has keys this one does not know.
+fn parse_compare_limits(
+    value: &Value,
+    path: &str,
+) -> Result<BTreeMap<Statistic, Limit>, SettingsError> {
+    if let Value::Null = value {
+        return Ok(BTreeMap::new());
+    }
+    let mut limits = BTreeMap::new();
+    for (name, limit) in as_mapping(value, path)? {
+        let name = key_text(name);
+        let item_path = format!("{path}.{name}");
+        let statistic = Statistic::from_key(&name).ok_or_else(|| SettingsError::UnknownKey {
+            file: None,
+            key: item_path.clone(),
+            known: Statistic::ALL.map(Statistic::key).join(", "),
+        })?;
+        let checked = limit
+            .as_sequence()
+            .filter(|s| s.len() == 2)
+            .and_then(|s| Limit::new(s[0].as_f64()?, s[1].as_f64()?))
+            .ok_or_else(|| SettingsError::invalid(&item_path, Limit::EXPECTED, limit))?;
+        limits.insert(statistic, checked);
+    }
+    Ok(limits)
+}
+
 /// `qc-acceptable-ranges`: `name: [low, high]`, each a [`QcRange`].
 fn parse_ranges(
     value: &Value,
@@ -832,6 +876,57 @@ mod tests {
         let mut overridden = Settings::default();
         overridden.apply_override("memory=1GiB").unwrap();
         assert_eq!(overridden.memory, Some(1 << 30));
+    }
+
+    #[test]
+    fn compare_limits_replace_the_defaults_one_statistic_at_a_time() {
+        let limit = |inspect, reject| Limit::new(inspect, reject).unwrap();
+        let mut settings = Settings::parse(
+            "mbias:\n    compare-limits: {mean: [1, 3], new-bad-pixels: [10, 50]}\n",
+        )
+        .unwrap();
+        settings
+            .apply_override("compare-limits.robust-std=[0.5, 1]")
+            .unwrap();
+        settings
+            .apply_override("compare-limits.mean=[1.5, 3]")
+            .unwrap();
+        let limits = settings.compare_limits();
+        assert_eq!(limits.mean, limit(1.5, 3.0));
+        assert_eq!(limits.robust_std, limit(0.5, 1.0));
+        assert_eq!(
+            limits.new_bad_pixels,
+            limit(10.0, 50.0),
+            "kept from the file"
+        );
+        assert_eq!(
+            Settings::default().compare_limits(),
+            CompareLimits::default()
+        );
+
+        let unknown = Settings::parse("mbias:\n    compare-limits: {median: [1, 2]}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains(
+                "unknown key mbias.compare-limits.median (known: mean, robust-std, new-bad-pixels)"
+            ),
+            "{unknown}"
+        );
+        for bad in ["[5, 2]", "[1]", "[-1, 2]", "3"] {
+            let text = format!("mbias:\n    compare-limits: {{mean: {bad}}}\n");
+            let message = Settings::parse(&text).unwrap_err().to_string();
+            assert!(
+                message.contains("mbias.compare-limits.mean is")
+                    && message.contains(Limit::EXPECTED),
+                "{bad}: {message}"
+            );
+        }
+        assert!(
+            Settings::default()
+                .apply_override("compare-limits.max=[1, 2]")
+                .is_err()
+        );
     }
 
     #[test]
@@ -1124,6 +1219,7 @@ soxs-mbias:
         assert_eq!(example.combine, Some(Combine::Mean));
         assert_eq!(example.output_dir, builtin.output_dir);
         assert_eq!(example.graphics, Some(Graphics::Auto));
+        assert_eq!(example.compare_limits(), CompareLimits::default());
     }
 
     #[test]

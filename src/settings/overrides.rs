@@ -105,6 +105,7 @@ impl Settings {
         if patch.memory.is_some() {
             self.memory = patch.memory;
         }
+        self.compare_limits.extend(patch.compare_limits);
         // A changed profile keeps its place: profiles are tried in order, so moving it
         // would change which one claims a frame.
         for generic in patch.detectors {

@@ -35,6 +35,7 @@ pub fn mbias(args: &[&str]) -> Output {
         .args(args)
         .env_remove("MBIAS_SETTINGS")
         .env("XDG_CONFIG_HOME", "/nonexistent-mbias-test-config")
+        // Products are not recorded into the user's QC history.
         .env("MBIAS_HISTORY", "off")
         .output()
         .expect("the mbias binary runs")

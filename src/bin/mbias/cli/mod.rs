@@ -6,6 +6,7 @@
 #![deny(clippy::print_stdout)]
 
 mod bench;
+mod compare;
 mod demo;
 mod history;
 mod night;
@@ -31,6 +32,8 @@ pub enum Status {
     Success,
     InputError,
     QcOutOfRange,
+    /// `mbias compare --fail-on inspect`: the master wants a look before it is used.
+    Inspect,
     Signalled(i32),
 }
 
@@ -50,6 +53,7 @@ impl From<Status> for ExitCode {
             Status::Success => 0,
             Status::InputError => 1,
             Status::QcOutOfRange => 3,
+            Status::Inspect => 4,
             Status::Signalled(signal) => u8::try_from(128 + signal).unwrap_or(u8::MAX),
         })
     }
@@ -123,7 +127,9 @@ Exit codes:
   0        success
   1        input or validation error
   2        usage error
-  3        a QC value out of its acceptable range, with --fail-on-qc
+  3        a QC value out of its acceptable range, with --fail-on-qc; a compare
+           verdict of reject, with --fail-on
+  4        a compare verdict of inspect, with --fail-on inspect
   128 + N  stopped by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP;
            141 (SIGPIPE) when standard output's reader has gone, as in `mbias qc P | head -1`"
 )]
@@ -206,6 +212,9 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Read back the QC values of a master-bias product.
     Qc(qc::QcArgs),
+    /// Compare a master bias with a reference master: difference statistics, ΔQC, bad
+    /// pixels, verdict.
+    Compare(compare::CompareArgs),
     /// Write realistic simulated raw frames.
     Simulate(simulate::SimulateArgs),
     /// Simulate a night of frames and run the whole recipe on it.
@@ -248,6 +257,7 @@ pub fn run(args: Args) -> color_eyre::Result<ExitCode> {
         Some(Command::Stack(a)) => stack::run(&a),
         Some(Command::Validate(a)) => validate::run(&a),
         Some(Command::Qc(a)) => qc::run(&a),
+        Some(Command::Compare(a)) => compare::run(&a),
         Some(Command::Simulate(a)) => simulate::run(&a),
         Some(Command::Demo { output }) => demo::run(output.as_deref().or(args.output.as_deref())),
         Some(Command::Bench(a)) => bench::run(&a),

@@ -54,13 +54,14 @@ pub fn group_heading(index: usize, total: usize, batch: &Batch) -> String {
 }
 
 /// The worse of two outcomes: a set that could not be used is worse than a QC value out
-/// of range, which is worse than success.
+/// of range, which is worse than a master to inspect, which is worse than success.
 pub fn worse(a: Status, b: Status) -> Status {
     let rank = |s: Status| match s {
         Status::Success => 0,
-        Status::QcOutOfRange => 1,
-        Status::InputError => 2,
-        Status::Signalled(_) => 3,
+        Status::Inspect => 1,
+        Status::QcOutOfRange => 2,
+        Status::InputError => 3,
+        Status::Signalled(_) => 4,
     };
     if rank(b) > rank(a) { b } else { a }
 }

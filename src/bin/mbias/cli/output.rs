@@ -57,7 +57,9 @@ pub fn print_findings(v: &Verification) -> std::io::Result<()> {
     Ok(())
 }
 
-fn format_value(v: f64, integer: bool) -> String {
+/// A value as the QC tables print it: integers whole, others to six places (in
+/// scientific notation where that would hide them).
+pub fn format_value(v: f64, integer: bool) -> String {
     if integer {
         format!("{}", v as i64)
     } else if v.is_finite() && v.abs() >= 1e-3 && v.abs() < 1e6 || v == 0.0 {

@@ -1,0 +1,674 @@
+//! Reference-master acceptance: tonight's master bias against a reference master (last
+//! month's, or soxspipe's own of the same frames), pixel by pixel and QC by QC.
+//!
+//! A master bias that drifted, grew new bad columns or got noisier should be looked at
+//! before it calibrates a night's science. The difference tonight − reference is measured
+//! over the pixels both masters trust (QUAL = 0 in both), so that pixels one mask already
+//! flags do not swamp the statistics; the masks' own changes are counted apart (bad
+//! pixels new tonight, and gone). The statistics are then held against
+//! [`CompareLimits`], each with an inspect and a reject threshold, and the worst image of
+//! the product decides the [`Verdict`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{CompareError, FitsError, Result};
+use crate::fits::{FrameFile, ImageHdu, Pixels, read_frame_header, read_window};
+use crate::product::{ProductQc, QcValues, read_qc, strip_suffix_ignoring_case};
+use crate::qc::QcOrigin;
+
+/// 1.4826 × MAD estimates σ of a normal distribution, whatever outliers ride on it.
+const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// What the verdict is judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Statistic {
+    /// |mean of tonight − reference| (e-): the bias level moved.
+    Mean,
+    /// 1.4826 × MAD of the difference (e-): the masters differ in structure or noise,
+    /// not only in level; outliers (a few hot pixels) do not move it.
+    RobustStd,
+    /// Pixels bad tonight that the reference has good: a new bad column or a trap.
+    NewBadPixels,
+}
+
+impl Statistic {
+    pub const ALL: [Statistic; 3] = [
+        Statistic::Mean,
+        Statistic::RobustStd,
+        Statistic::NewBadPixels,
+    ];
+
+    /// Its key in the settings' `compare-limits`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Statistic::Mean => "mean",
+            Statistic::RobustStd => "robust-std",
+            Statistic::NewBadPixels => "new-bad-pixels",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Statistic> {
+        Statistic::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// Its words in a reason.
+    fn describe(self) -> &'static str {
+        match self {
+            Statistic::Mean => "|mean difference|",
+            Statistic::RobustStd => "robust std of the difference",
+            Statistic::NewBadPixels => "new bad pixels",
+        }
+    }
+
+    /// The value of one image's comparison that the limit applies to.
+    fn of(self, image: &ImageComparison) -> f64 {
+        match self {
+            Statistic::Mean => image.difference.mean.abs(),
+            Statistic::RobustStd => image.difference.robust_std,
+            Statistic::NewBadPixels => image.new_bad_pixels as f64,
+        }
+    }
+}
+
+/// How far a statistic may go: above `inspect` the master wants a look, above `reject`
+/// it should not be used. A value equal to a threshold has not crossed it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Limit {
+    pub inspect: f64,
+    pub reject: f64,
+}
+
+impl Limit {
+    /// What the settings take, in their messages.
+    pub const EXPECTED: &'static str = "[inspect, reject] with 0 ≤ inspect ≤ reject";
+
+    /// `None` unless 0 ≤ inspect ≤ reject (`.inf` switches a threshold off).
+    pub fn new(inspect: f64, reject: f64) -> Option<Limit> {
+        (0.0 <= inspect && inspect <= reject).then_some(Limit { inspect, reject })
+    }
+
+    /// A value that could not be computed (NaN: no pixel good in both) is rejected: a
+    /// comparison that compared nothing must not pass.
+    fn verdict(self, value: f64) -> Verdict {
+        if value.is_nan() || value > self.reject {
+            Verdict::Reject
+        } else if value > self.inspect {
+            Verdict::Inspect
+        } else {
+            Verdict::Accept
+        }
+    }
+
+    /// The threshold a verdict crossed.
+    fn threshold(self, verdict: Verdict) -> f64 {
+        match verdict {
+            Verdict::Reject => self.reject,
+            _ => self.inspect,
+        }
+    }
+}
+
+/// The limits a comparison is judged by (settings: `mbias.compare-limits`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CompareLimits {
+    pub mean: Limit,
+    pub robust_std: Limit,
+    pub new_bad_pixels: Limit,
+}
+
+impl Default for CompareLimits {
+    /// A level shift or extra noise of 2 e- is worth a look, beyond 5 e- (level) or 4 e-
+    /// (noise) the master is not the detector the reference was; a hundred new bad pixels
+    /// is a column or two, a thousand a defect.
+    fn default() -> Self {
+        CompareLimits {
+            mean: Limit {
+                inspect: 2.0,
+                reject: 5.0,
+            },
+            robust_std: Limit {
+                inspect: 2.0,
+                reject: 4.0,
+            },
+            new_bad_pixels: Limit {
+                inspect: 100.0,
+                reject: 1000.0,
+            },
+        }
+    }
+}
+
+impl CompareLimits {
+    pub fn get(&self, statistic: Statistic) -> Limit {
+        match statistic {
+            Statistic::Mean => self.mean,
+            Statistic::RobustStd => self.robust_std,
+            Statistic::NewBadPixels => self.new_bad_pixels,
+        }
+    }
+
+    /// These limits with `given` replacing the limit of each statistic it names.
+    pub fn with(mut self, given: &BTreeMap<Statistic, Limit>) -> CompareLimits {
+        for (&statistic, &limit) in given {
+            *match statistic {
+                Statistic::Mean => &mut self.mean,
+                Statistic::RobustStd => &mut self.robust_std,
+                Statistic::NewBadPixels => &mut self.new_bad_pixels,
+            } = limit;
+        }
+        self
+    }
+}
+
+/// The outcome, worst first in severity order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Accept,
+    Inspect,
+    Reject,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Accept => "accept",
+            Verdict::Inspect => "inspect",
+            Verdict::Reject => "reject",
+        })
+    }
+}
+
+/// One statistic of one image past one of its thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// The extension's name, `None` for a single-image product.
+    pub image: Option<String>,
+    pub statistic: Statistic,
+    /// NaN (JSON null) when no pixel is good in both masters.
+    pub value: f64,
+    /// The threshold crossed.
+    pub limit: f64,
+    pub verdict: Verdict,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(image) = &self.image {
+            write!(f, "{image}: ")?;
+        }
+        let what = self.statistic.describe();
+        if self.value.is_nan() {
+            return write!(
+                f,
+                "{what} cannot be computed: no pixel is good in both masters"
+            );
+        }
+        write!(
+            f,
+            "{what} {} > {} limit {}",
+            format_number(self.value),
+            self.verdict,
+            format_number(self.limit)
+        )
+    }
+}
+
+/// Integers without decimals (a pixel count), other values to three.
+fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Statistics of tonight − reference (e-) over the pixels good in both masters and finite
+/// in both. NaN where there are none (JSON null).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DifferenceStats {
+    pub count: usize,
+    pub mean: f64,
+    /// Population standard deviation (numpy's default).
+    pub std: f64,
+    /// 1.4826 × the median absolute deviation from the median.
+    pub robust_std: f64,
+    pub max_abs: f64,
+}
+
+impl DifferenceStats {
+    /// Consumes `differences`, which it reorders for the median.
+    fn of(mut differences: Vec<f64>) -> DifferenceStats {
+        let count = differences.len();
+        let n = count as f64;
+        let mean = differences.iter().sum::<f64>() / n;
+        let variance = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n;
+        let max_abs = differences.iter().map(|d| d.abs()).fold(f64::NAN, f64::max);
+        let median = crate::algorithm::numerics::median_in_place(&mut differences);
+        let robust_std = median.map_or(f64::NAN, |median| {
+            differences
+                .iter_mut()
+                .for_each(|d| *d = (*d - median).abs());
+            crate::algorithm::numerics::median_in_place(&mut differences)
+                .map_or(f64::NAN, |mad| MAD_TO_SIGMA * mad)
+        });
+        DifferenceStats {
+            count,
+            mean,
+            std: variance.sqrt(),
+            robust_std,
+            max_abs,
+        }
+    }
+}
+
+/// A QC value both products carry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QcDelta {
+    pub name: String,
+    pub origin: QcOrigin,
+    pub tonight: f64,
+    pub reference: f64,
+    /// tonight − reference.
+    pub difference: f64,
+}
+
+/// One image of the products (the product's only one, or one extension) compared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageComparison {
+    /// The extension's name (`AMP1` for `AMP1.FLUX`), `None` for a single-image product.
+    pub name: Option<String>,
+    /// (rows, columns).
+    pub shape: (usize, usize),
+    pub difference: DifferenceStats,
+    /// Bad tonight, good in the reference.
+    pub new_bad_pixels: usize,
+    /// Good tonight, bad in the reference.
+    pub gone_bad_pixels: usize,
+    /// The QC values of this image that both products carry, in the report's order.
+    pub qc: Vec<QcDelta>,
+}
+
+/// Tonight's master against the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub tonight: PathBuf,
+    pub reference: PathBuf,
+    pub images: Vec<ImageComparison>,
+    pub limits: CompareLimits,
+    /// The worst over the images.
+    pub verdict: Verdict,
+    /// Every statistic past a threshold, image by image; empty when accepted.
+    pub reasons: Vec<Reason>,
+}
+
+/// Compares the master-bias product `tonight` with `reference`, image by image (a
+/// multi-extension product's extensions matched by name), and judges it by `limits`.
+pub fn compare(tonight: &Path, reference: &Path, limits: &CompareLimits) -> Result<Comparison> {
+    let files = [read_frame_header(tonight)?, read_frame_header(reference)?];
+    let names = [image_names(&files[0]), image_names(&files[1])];
+    if !same_names(&names[0], &names[1]) {
+        return Err(CompareError::Images {
+            tonight: tonight.to_path_buf(),
+            reference: reference.to_path_buf(),
+            tonight_images: describe_names(&names[0]),
+            reference_images: describe_names(&names[1]),
+        }
+        .into());
+    }
+    let qc = [read_qc(tonight)?, read_qc(reference)?];
+    let images = names[0]
+        .iter()
+        .map(|name| compare_image(&files, name.as_deref(), &qc))
+        .collect::<Result<Vec<_>>>()?;
+    let reasons = judge(&images, limits);
+    let verdict = reasons
+        .iter()
+        .map(|r| r.verdict)
+        .max()
+        .unwrap_or(Verdict::Accept);
+    Ok(Comparison {
+        tonight: tonight.to_path_buf(),
+        reference: reference.to_path_buf(),
+        images,
+        limits: limits.clone(),
+        verdict,
+        reasons,
+    })
+}
+
+/// The extensions of a multi-extension product (`AMP1` for `AMP1.FLUX`), or `[None]` for
+/// a single-image product.
+fn image_names(file: &FrameFile) -> Vec<Option<String>> {
+    let names: Vec<Option<String>> = file
+        .images
+        .iter()
+        .filter_map(|image| {
+            let extname = image.header.text("EXTNAME")?;
+            strip_suffix_ignoring_case(&extname, ".FLUX").map(|stem| Some(stem.to_string()))
+        })
+        .collect();
+    if names.is_empty() { vec![None] } else { names }
+}
+
+fn same_names(a: &[Option<String>], b: &[Option<String>]) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|name| {
+            b.iter().any(|other| match (name, other) {
+                (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+                (None, None) => true,
+                _ => false,
+            })
+        })
+}
+
+fn describe_names(names: &[Option<String>]) -> String {
+    match names {
+        [None] => "one image (FLUX, QUAL, ERRS)".to_string(),
+        _ => {
+            let list: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+            format!("the extensions {}", list.join(", "))
+        }
+    }
+}
+
+/// One image's pixels: its FLUX (e-) and which pixels its QUAL flags.
+#[derive(Debug, Clone, PartialEq)]
+struct MasterImage {
+    shape: (usize, usize),
+    flux: Vec<f64>,
+    bad: Vec<bool>,
+}
+
+/// The image HDU named `<prefix>KIND` (`AMP1.QUAL`, or `QUAL` in a single-image product).
+fn find_hdu<'a>(file: &'a FrameFile, name: Option<&str>, kind: &str) -> Option<&'a ImageHdu> {
+    let wanted = name.map_or_else(|| kind.to_string(), |n| format!("{n}.{kind}"));
+    file.images.iter().find(|image| {
+        image
+            .header
+            .text("EXTNAME")
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case(&wanted))
+    })
+}
+
+/// The FLUX and QUAL of image `name`. A single-image product's FLUX is its first image
+/// when no HDU is named FLUX (soxspipe's primary may carry no EXTNAME).
+fn read_image(file: &FrameFile, name: Option<&str>) -> Result<MasterImage> {
+    let missing = |kind: &str| CompareError::NotAProduct {
+        path: file.path.clone(),
+        hdu: name.map_or_else(|| kind.to_string(), |n| format!("{n}.{kind}")),
+    };
+    let flux = find_hdu(file, name, "FLUX")
+        .or_else(|| name.is_none().then(|| file.images.first()).flatten())
+        .ok_or_else(|| missing("FLUX"))?;
+    let qual = find_hdu(file, name, "QUAL").ok_or_else(|| missing("QUAL"))?;
+    if qual.shape != flux.shape {
+        return Err(FitsError::Data {
+            path: file.path.clone(),
+            hdu: qual.index,
+            message: format!(
+                "QUAL is {}×{} pixels, FLUX {}×{}",
+                qual.shape.0, qual.shape.1, flux.shape.0, flux.shape.1
+            ),
+        }
+        .into());
+    }
+    let bad = whole(file, qual)?.into_iter().map(|q| q != 0.0).collect();
+    Ok(MasterImage {
+        shape: flux.shape,
+        flux: whole(file, flux)?,
+        bad,
+    })
+}
+
+/// Every pixel of an image HDU, as float64.
+fn whole(file: &FrameFile, hdu: &ImageHdu) -> Result<Vec<f64>, FitsError> {
+    let (rows, cols) = hdu.shape;
+    Ok(
+        match read_window(&file.path, hdu.index, 0..rows, 0..cols, false)? {
+            Pixels::U16(v) => v.into_iter().map(f64::from).collect(),
+            Pixels::F32(v) => v.into_iter().map(f64::from).collect(),
+            Pixels::F64(v) => v,
+        },
+    )
+}
+
+fn compare_image(
+    files: &[FrameFile; 2],
+    name: Option<&str>,
+    qc: &[ProductQc; 2],
+) -> Result<ImageComparison> {
+    let tonight = read_image(&files[0], name)?;
+    let reference = read_image(&files[1], name)?;
+    if tonight.shape != reference.shape {
+        return Err(CompareError::Shape {
+            tonight: files[0].path.clone(),
+            reference: files[1].path.clone(),
+            image: name.unwrap_or("FLUX").to_string(),
+            tonight_shape: tonight.shape,
+            reference_shape: reference.shape,
+        }
+        .into());
+    }
+    let (difference, new_bad_pixels, gone_bad_pixels) = compare_pixels(&tonight, &reference);
+    Ok(ImageComparison {
+        name: name.map(str::to_string),
+        shape: tonight.shape,
+        difference,
+        new_bad_pixels,
+        gone_bad_pixels,
+        qc: qc_deltas(image_qc(&qc[0], name), image_qc(&qc[1], name)),
+    })
+}
+
+/// The difference statistics over pixels good and finite in both, and the bad pixels new
+/// tonight and gone since the reference. The shapes are the caller's to check.
+fn compare_pixels(
+    tonight: &MasterImage,
+    reference: &MasterImage,
+) -> (DifferenceStats, usize, usize) {
+    let mut differences = Vec::with_capacity(tonight.flux.len());
+    let (mut new, mut gone) = (0, 0);
+    let pixels = tonight.flux.iter().zip(&reference.flux);
+    let masks = tonight.bad.iter().zip(&reference.bad);
+    for ((t, r), bad) in pixels.zip(masks) {
+        match bad {
+            (true, false) => new += 1,
+            (false, true) => gone += 1,
+            (false, false) if t.is_finite() && r.is_finite() => differences.push(t - r),
+            _ => {}
+        }
+    }
+    (DifferenceStats::of(differences), new, gone)
+}
+
+/// The QC values of image `name`: a multi-extension product's extension's, else the
+/// primary header's.
+fn image_qc<'a>(product: &'a ProductQc, name: Option<&str>) -> &'a QcValues {
+    name.and_then(|name| {
+        product
+            .extensions
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+    })
+    .map_or(&product.values, |e| &e.values)
+}
+
+/// Every QC value both carry (same name, same namespace), in `tonight`'s order.
+fn qc_deltas(tonight: &QcValues, reference: &QcValues) -> Vec<QcDelta> {
+    tonight
+        .iter()
+        .filter_map(|(origin, name, t)| {
+            let (_, _, r) = reference
+                .iter()
+                .find(|(o, n, _)| o == origin && n == name)?;
+            Some(QcDelta {
+                name: name.clone(),
+                origin: *origin,
+                tonight: *t,
+                reference: *r,
+                difference: t - r,
+            })
+        })
+        .collect()
+}
+
+/// Every statistic of every image that crossed a threshold.
+fn judge(images: &[ImageComparison], limits: &CompareLimits) -> Vec<Reason> {
+    images
+        .iter()
+        .flat_map(|image| {
+            Statistic::ALL.into_iter().filter_map(move |statistic| {
+                let limit = limits.get(statistic);
+                let value = statistic.of(image);
+                let verdict = limit.verdict(value);
+                (verdict != Verdict::Accept).then(|| Reason {
+                    image: image.name.clone(),
+                    statistic,
+                    value,
+                    limit: limit.threshold(verdict),
+                    verdict,
+                })
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(flux: &[f64], bad: &[bool]) -> MasterImage {
+        MasterImage {
+            shape: (1, flux.len()),
+            flux: flux.to_vec(),
+            bad: bad.to_vec(),
+        }
+    }
+
+    /// Six pixels. Good in both: pixels 0–3, differences 1, 2, 3, 10 (mean 4, std
+    /// √(9+4+1+36)/2 = √12.5, median 2.5, |d − 2.5| = 1.5, 0.5, 0.5, 7.5 so MAD 1,
+    /// max 10). Pixel 4 bad tonight only (new), pixel 5 bad in the reference only (gone);
+    /// neither enters the statistics, however wild its value.
+    #[test]
+    fn statistics_of_a_hand_checked_case() {
+        let tonight = image(
+            &[11.0, 12.0, 13.0, 20.0, 1e6, 10.0],
+            &[false, false, false, false, true, false],
+        );
+        let reference = image(
+            &[10.0, 10.0, 10.0, 10.0, 10.0, -1e6],
+            &[false, false, false, false, false, true],
+        );
+        let (stats, new, gone) = compare_pixels(&tonight, &reference);
+        assert_eq!((stats.count, new, gone), (4, 1, 1));
+        assert_eq!(stats.mean, 4.0);
+        assert!((stats.std - 12.5f64.sqrt()).abs() < 1e-12);
+        assert!((stats.robust_std - 1.4826).abs() < 1e-12);
+        assert_eq!(stats.max_abs, 10.0);
+    }
+
+    #[test]
+    fn non_finite_pixels_are_left_out_and_nothing_in_common_is_rejected() {
+        let tonight = image(&[f64::NAN, 5.0], &[false, true]);
+        let reference = image(&[1.0, 5.0], &[false, false]);
+        let (stats, new, _) = compare_pixels(&tonight, &reference);
+        assert_eq!((stats.count, new), (0, 1));
+        assert!(stats.mean.is_nan() && stats.robust_std.is_nan() && stats.max_abs.is_nan());
+        let compared = ImageComparison {
+            name: None,
+            shape: (1, 2),
+            difference: stats,
+            new_bad_pixels: new,
+            gone_bad_pixels: 0,
+            qc: Vec::new(),
+        };
+        let reasons = judge(&[compared], &CompareLimits::default());
+        assert!(reasons.iter().all(|r| r.verdict == Verdict::Reject));
+        assert_eq!(reasons.len(), 2, "mean and robust std: {reasons:?}");
+        assert!(reasons[0].to_string().contains("no pixel is good in both"));
+    }
+
+    #[test]
+    fn each_statistic_is_judged_by_its_own_limits_and_the_worst_image_decides() {
+        let stats = |mean, robust_std| DifferenceStats {
+            count: 10,
+            mean,
+            std: robust_std,
+            robust_std,
+            max_abs: 0.0,
+        };
+        let compared = |name: &str, difference, new_bad_pixels| ImageComparison {
+            name: Some(name.to_string()),
+            shape: (2, 5),
+            difference,
+            new_bad_pixels,
+            gone_bad_pixels: 0,
+            qc: Vec::new(),
+        };
+        let limits = CompareLimits::default();
+        let calm = compared("AMP1", stats(-2.0, 1.0), 100);
+        assert!(
+            judge(std::slice::from_ref(&calm), &limits).is_empty(),
+            "at a limit is within"
+        );
+        let images = [
+            calm,
+            compared("AMP2", stats(-5.5, 2.5), 0),
+            compared("AMP3", stats(0.0, 0.0), 101),
+        ];
+        let reasons = judge(&images, &limits);
+        let found: Vec<(&str, Statistic, Verdict, f64)> = reasons
+            .iter()
+            .map(|r| (r.image.as_deref().unwrap(), r.statistic, r.verdict, r.limit))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("AMP2", Statistic::Mean, Verdict::Reject, 5.0),
+                ("AMP2", Statistic::RobustStd, Verdict::Inspect, 2.0),
+                ("AMP3", Statistic::NewBadPixels, Verdict::Inspect, 100.0),
+            ]
+        );
+        assert_eq!(
+            reasons[0].to_string(),
+            "AMP2: |mean difference| 5.500 > reject limit 5"
+        );
+    }
+
+    #[test]
+    fn qc_deltas_pair_values_by_name_and_namespace() {
+        let tonight: QcValues = vec![
+            (QcOrigin::Soxspipe, "MASTER RON".into(), 3.5),
+            (QcOrigin::Mbias, "MBIAS MEDIAN".into(), 1000.0),
+            (QcOrigin::Mbias, "ONLY TONIGHT".into(), 1.0),
+        ];
+        let reference: QcValues = vec![
+            (QcOrigin::Mbias, "MBIAS MEDIAN".into(), 998.5),
+            (QcOrigin::Mbias, "MASTER RON".into(), 3.0),
+        ];
+        let deltas = qc_deltas(&tonight, &reference);
+        assert_eq!(deltas.len(), 1);
+        assert_eq!(deltas[0].name, "MBIAS MEDIAN");
+        assert_eq!(deltas[0].difference, 1.5);
+    }
+
+    #[test]
+    fn limits_need_inspect_at_or_below_reject() {
+        assert!(Limit::new(2.0, 5.0).is_some());
+        assert!(Limit::new(3.0, f64::INFINITY).is_some());
+        assert!(Limit::new(5.0, 2.0).is_none());
+        assert!(Limit::new(-1.0, 2.0).is_none());
+        assert!(Limit::new(f64::NAN, 2.0).is_none());
+        let given = BTreeMap::from([(Statistic::RobustStd, Limit::new(1.0, 3.0).unwrap())]);
+        let limits = CompareLimits::default().with(&given);
+        assert_eq!(limits.robust_std, Limit::new(1.0, 3.0).unwrap());
+        assert_eq!(limits.mean, CompareLimits::default().mean);
+    }
+}
