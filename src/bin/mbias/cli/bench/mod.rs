@@ -11,13 +11,16 @@ use mbias::progress::{Progress, Silent, Stage};
 use mbias::settings::{Resolved, Settings};
 use mbias::simulate::Spec;
 
+mod history;
+
 use super::output::outln;
 use super::{CommandResult, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Workloads to run: w1, w2, w3, w4 (41 frames of 4096²), w5 (101 frames of 4096²,
-    /// 3.3 GB, under a 1 GiB memory budget) (repeatable; default w1, w2 and w3).
+    /// 3.3 GB, under a 1 GiB memory budget), history (3650 nightly masters imported into a
+    /// QC history and trended) (repeatable; default w1, w2 and w3).
     #[arg(long = "workload", value_name = "W")]
     workloads: Vec<String>,
     /// Also time astropy's sigma_clip and mean on the same frames with this Python (one
@@ -401,9 +404,13 @@ pub fn run(args: &BenchArgs) -> CommandResult {
         args.repeats
     )?;
     for name in names {
+        if name == "history" {
+            history::run(root.path(), args.repeats)?;
+            continue;
+        }
         let dir = root.path().join(&name);
         let Some(workload) = workload(&name) else {
-            outln!("{name}: unknown workload (w1, w2, w3, w4, w5)")?;
+            outln!("{name}: unknown workload (w1, w2, w3, w4, w5, history)")?;
             continue;
         };
         mbias::simulate::simulate(&dir, &workload.spec)?;
