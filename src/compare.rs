@@ -23,7 +23,7 @@ use crate::qc::QcOrigin;
 /// 1.4826 × MAD estimates σ of a normal distribution, whatever outliers ride on it.
 const MAD_TO_SIGMA: f64 = 1.4826;
 
-/// The outcome, worst first in severity order.
+/// The outcome, ordered from best to worst: the worst of several is their maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
