@@ -9,7 +9,6 @@
 //! [`CompareLimits`], each with an inspect and a reject threshold, and the worst image of
 //! the product decides the [`Verdict`].
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -17,156 +16,14 @@ use serde::Serialize;
 
 use crate::error::{CompareError, FitsError, Result};
 use crate::fits::{FrameFile, ImageHdu, Pixels, read_frame_header, read_window};
+pub use crate::params::{CompareLimit, CompareLimits, CompareStatistic};
 use crate::product::{ProductQc, QcValues, read_qc, strip_suffix_ignoring_case};
 use crate::qc::QcOrigin;
 
 /// 1.4826 × MAD estimates σ of a normal distribution, whatever outliers ride on it.
 const MAD_TO_SIGMA: f64 = 1.4826;
 
-/// What the verdict is judged on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Statistic {
-    /// |mean of tonight − reference| (e-): the bias level moved.
-    Mean,
-    /// 1.4826 × MAD of the difference (e-): the masters differ in structure or noise,
-    /// not only in level; outliers (a few hot pixels) do not move it.
-    RobustStd,
-    /// Pixels bad tonight that the reference has good: a new bad column or a trap.
-    NewBadPixels,
-}
-
-impl Statistic {
-    pub const ALL: [Statistic; 3] = [
-        Statistic::Mean,
-        Statistic::RobustStd,
-        Statistic::NewBadPixels,
-    ];
-
-    /// Its key in the settings' `compare-limits`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Statistic::Mean => "mean",
-            Statistic::RobustStd => "robust-std",
-            Statistic::NewBadPixels => "new-bad-pixels",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Statistic> {
-        Statistic::ALL.into_iter().find(|s| s.key() == key)
-    }
-
-    /// Its words in a reason.
-    fn describe(self) -> &'static str {
-        match self {
-            Statistic::Mean => "|mean difference|",
-            Statistic::RobustStd => "robust std of the difference",
-            Statistic::NewBadPixels => "new bad pixels",
-        }
-    }
-
-    /// The value of one image's comparison that the limit applies to.
-    fn of(self, image: &ImageComparison) -> f64 {
-        match self {
-            Statistic::Mean => image.difference.mean.abs(),
-            Statistic::RobustStd => image.difference.robust_std,
-            Statistic::NewBadPixels => image.new_bad_pixels as f64,
-        }
-    }
-}
-
-/// How far a statistic may go: above `inspect` the master wants a look, above `reject`
-/// it should not be used. A value equal to a threshold has not crossed it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Limit {
-    pub inspect: f64,
-    pub reject: f64,
-}
-
-impl Limit {
-    /// What the settings take, in their messages.
-    pub const EXPECTED: &'static str = "[inspect, reject] with 0 ≤ inspect ≤ reject";
-
-    /// `None` unless 0 ≤ inspect ≤ reject (`.inf` switches a threshold off).
-    pub fn new(inspect: f64, reject: f64) -> Option<Limit> {
-        (0.0 <= inspect && inspect <= reject).then_some(Limit { inspect, reject })
-    }
-
-    /// A value that could not be computed (NaN: no pixel good in both) is rejected: a
-    /// comparison that compared nothing must not pass.
-    fn verdict(self, value: f64) -> Verdict {
-        if value.is_nan() || value > self.reject {
-            Verdict::Reject
-        } else if value > self.inspect {
-            Verdict::Inspect
-        } else {
-            Verdict::Accept
-        }
-    }
-
-    /// The threshold a verdict crossed.
-    fn threshold(self, verdict: Verdict) -> f64 {
-        match verdict {
-            Verdict::Reject => self.reject,
-            _ => self.inspect,
-        }
-    }
-}
-
-/// The limits a comparison is judged by (settings: `mbias.compare-limits`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct CompareLimits {
-    pub mean: Limit,
-    pub robust_std: Limit,
-    pub new_bad_pixels: Limit,
-}
-
-impl Default for CompareLimits {
-    /// A level shift or extra noise of 2 e- is worth a look, beyond 5 e- (level) or 4 e-
-    /// (noise) the master is not the detector the reference was; a hundred new bad pixels
-    /// is a column or two, a thousand a defect.
-    fn default() -> Self {
-        CompareLimits {
-            mean: Limit {
-                inspect: 2.0,
-                reject: 5.0,
-            },
-            robust_std: Limit {
-                inspect: 2.0,
-                reject: 4.0,
-            },
-            new_bad_pixels: Limit {
-                inspect: 100.0,
-                reject: 1000.0,
-            },
-        }
-    }
-}
-
-impl CompareLimits {
-    pub fn get(&self, statistic: Statistic) -> Limit {
-        match statistic {
-            Statistic::Mean => self.mean,
-            Statistic::RobustStd => self.robust_std,
-            Statistic::NewBadPixels => self.new_bad_pixels,
-        }
-    }
-
-    /// These limits with `given` replacing the limit of each statistic it names.
-    pub fn with(mut self, given: &BTreeMap<Statistic, Limit>) -> CompareLimits {
-        for (&statistic, &limit) in given {
-            *match statistic {
-                Statistic::Mean => &mut self.mean,
-                Statistic::RobustStd => &mut self.robust_std,
-                Statistic::NewBadPixels => &mut self.new_bad_pixels,
-            } = limit;
-        }
-        self
-    }
-}
-
-/// The outcome, worst first in severity order.
+/// The outcome, ordered from best to worst: the worst of several is their maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -185,12 +42,42 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// Where `value` stands against `limit`. A value that could not be computed (NaN: no
+/// pixel good in both) is rejected: a comparison that compared nothing must not pass.
+fn verdict(limit: CompareLimit, value: f64) -> Verdict {
+    if value.is_nan() || value > limit.reject() {
+        Verdict::Reject
+    } else if value > limit.inspect() {
+        Verdict::Inspect
+    } else {
+        Verdict::Accept
+    }
+}
+
+/// The statistic's words in a reason.
+fn describe(statistic: CompareStatistic) -> &'static str {
+    match statistic {
+        CompareStatistic::Mean => "|mean difference|",
+        CompareStatistic::RobustStd => "robust std of the difference",
+        CompareStatistic::NewBadPixels => "new bad pixels",
+    }
+}
+
+/// The value of one image's comparison that the statistic's limit applies to.
+fn value_of(statistic: CompareStatistic, image: &ImageComparison) -> f64 {
+    match statistic {
+        CompareStatistic::Mean => image.difference.mean.abs(),
+        CompareStatistic::RobustStd => image.difference.robust_std,
+        CompareStatistic::NewBadPixels => image.new_bad_pixels as f64,
+    }
+}
+
 /// One statistic of one image past one of its thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
     /// The extension's name, `None` for a single-image product.
     pub image: Option<String>,
-    pub statistic: Statistic,
+    pub statistic: CompareStatistic,
     /// NaN (JSON null) when no pixel is good in both masters.
     pub value: f64,
     /// The threshold crossed.
@@ -203,7 +90,7 @@ impl fmt::Display for Reason {
         if let Some(image) = &self.image {
             write!(f, "{image}: ")?;
         }
-        let what = self.statistic.describe();
+        let what = describe(self.statistic);
         if self.value.is_nan() {
             return write!(
                 f,
@@ -524,18 +411,25 @@ fn judge(images: &[ImageComparison], limits: &CompareLimits) -> Vec<Reason> {
     images
         .iter()
         .flat_map(|image| {
-            Statistic::ALL.into_iter().filter_map(move |statistic| {
-                let limit = limits.get(statistic);
-                let value = statistic.of(image);
-                let verdict = limit.verdict(value);
-                (verdict != Verdict::Accept).then(|| Reason {
-                    image: image.name.clone(),
-                    statistic,
-                    value,
-                    limit: limit.threshold(verdict),
-                    verdict,
+            CompareStatistic::ALL
+                .into_iter()
+                .filter_map(move |statistic| {
+                    let limit = limits.get(statistic);
+                    let value = value_of(statistic, image);
+                    let verdict = verdict(limit, value);
+                    let crossed = match verdict {
+                        Verdict::Accept => return None,
+                        Verdict::Inspect => limit.inspect(),
+                        Verdict::Reject => limit.reject(),
+                    };
+                    Some(Reason {
+                        image: image.name.clone(),
+                        statistic,
+                        value,
+                        limit: crossed,
+                        verdict,
+                    })
                 })
-            })
         })
         .collect()
 }
@@ -624,16 +518,21 @@ mod tests {
             compared("AMP3", stats(0.0, 0.0), 101),
         ];
         let reasons = judge(&images, &limits);
-        let found: Vec<(&str, Statistic, Verdict, f64)> = reasons
+        let found: Vec<(&str, CompareStatistic, Verdict, f64)> = reasons
             .iter()
             .map(|r| (r.image.as_deref().unwrap(), r.statistic, r.verdict, r.limit))
             .collect();
         assert_eq!(
             found,
             [
-                ("AMP2", Statistic::Mean, Verdict::Reject, 5.0),
-                ("AMP2", Statistic::RobustStd, Verdict::Inspect, 2.0),
-                ("AMP3", Statistic::NewBadPixels, Verdict::Inspect, 100.0),
+                ("AMP2", CompareStatistic::Mean, Verdict::Reject, 5.0),
+                ("AMP2", CompareStatistic::RobustStd, Verdict::Inspect, 2.0),
+                (
+                    "AMP3",
+                    CompareStatistic::NewBadPixels,
+                    Verdict::Inspect,
+                    100.0
+                ),
             ]
         );
         assert_eq!(
@@ -657,18 +556,5 @@ mod tests {
         assert_eq!(deltas.len(), 1);
         assert_eq!(deltas[0].name, "MBIAS MEDIAN");
         assert_eq!(deltas[0].difference, 1.5);
-    }
-
-    #[test]
-    fn limits_need_inspect_at_or_below_reject() {
-        assert!(Limit::new(2.0, 5.0).is_some());
-        assert!(Limit::new(3.0, f64::INFINITY).is_some());
-        assert!(Limit::new(5.0, 2.0).is_none());
-        assert!(Limit::new(-1.0, 2.0).is_none());
-        assert!(Limit::new(f64::NAN, 2.0).is_none());
-        let given = BTreeMap::from([(Statistic::RobustStd, Limit::new(1.0, 3.0).unwrap())]);
-        let limits = CompareLimits::default().with(&given);
-        assert_eq!(limits.robust_std, Limit::new(1.0, 3.0).unwrap());
-        assert_eq!(limits.mean, CompareLimits::default().mean);
     }
 }

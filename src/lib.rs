@@ -4,7 +4,8 @@
 //! line and a console over it. A run goes
 //! [`inputs`] → [`verify`] (headers only) → [`algorithm::prepare`] (pixels, once) →
 //! [`algorithm::stack_levels`] (as often as parameters change) → [`qc`] → [`product`];
-//! [`pipeline`] strings these together.
+//! [`pipeline`] strings these together. [`compare`] holds a finished master against a
+//! reference master.
 
 pub mod algorithm;
 pub mod assemble;

@@ -1,5 +1,6 @@
 //! The engine's parameters: the clipping parameters of `soxs-mbias`, the numerics mode,
-//! how the stack rejects and combines, and the QC acceptable ranges.
+//! how the stack rejects and combines, the QC acceptable ranges, and the limits
+//! `mbias compare` judges a master by.
 //!
 //! Each value is checked where it is made, so the code that takes one (`algorithm`, `qc`,
 //! `detector`) uses it as it is and never checks it again. `settings` turns YAML into these
@@ -338,6 +339,112 @@ impl QcRange {
 /// `qc-acceptable-ranges`, keyed by soxspipe's kebab-case names (`master-ron`, …).
 pub type QcRanges = BTreeMap<String, QcRange>;
 
+/// What `mbias compare` judges tonight's master by, against a reference master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompareStatistic {
+    /// |mean of tonight − reference| (e-): the bias level moved.
+    Mean,
+    /// 1.4826 × MAD of the difference (e-): the masters differ in structure or noise,
+    /// not only in level; outliers (a few hot pixels) do not move it.
+    RobustStd,
+    /// Pixels bad tonight that the reference has good: a new bad column or a trap.
+    NewBadPixels,
+}
+
+impl CompareStatistic {
+    pub const ALL: [CompareStatistic; 3] = [
+        CompareStatistic::Mean,
+        CompareStatistic::RobustStd,
+        CompareStatistic::NewBadPixels,
+    ];
+
+    /// Its key in the settings' `compare-limits`.
+    pub fn key(self) -> &'static str {
+        match self {
+            CompareStatistic::Mean => "mean",
+            CompareStatistic::RobustStd => "robust-std",
+            CompareStatistic::NewBadPixels => "new-bad-pixels",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<CompareStatistic> {
+        CompareStatistic::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+/// How far a compared statistic may go: above `inspect` the master wants a look, above
+/// `reject` it should not be used. Built by [`CompareLimit::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CompareLimit {
+    inspect: f64,
+    reject: f64,
+}
+
+impl CompareLimit {
+    /// The rule, in the words of a settings message.
+    pub const EXPECTED: &'static str = "[inspect, reject] with 0 ≤ inspect ≤ reject";
+
+    /// `None` unless 0 ≤ inspect ≤ reject (`.inf` switches a threshold off; NaN is
+    /// refused).
+    pub fn new(inspect: f64, reject: f64) -> Option<CompareLimit> {
+        (0.0 <= inspect && inspect <= reject).then_some(CompareLimit { inspect, reject })
+    }
+
+    pub fn inspect(&self) -> f64 {
+        self.inspect
+    }
+
+    pub fn reject(&self) -> f64 {
+        self.reject
+    }
+}
+
+/// The limits of `mbias compare` (settings: `mbias.compare-limits`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CompareLimits {
+    pub mean: CompareLimit,
+    pub robust_std: CompareLimit,
+    pub new_bad_pixels: CompareLimit,
+}
+
+impl Default for CompareLimits {
+    /// A level shift or extra spread of 2 e- is worth a look; beyond 5 e- (level) or 4 e-
+    /// (spread) the master is not the detector the reference was. A hundred new bad
+    /// pixels is a column or two, a thousand a defect.
+    fn default() -> Self {
+        let limit = |inspect, reject| CompareLimit { inspect, reject };
+        CompareLimits {
+            mean: limit(2.0, 5.0),
+            robust_std: limit(2.0, 4.0),
+            new_bad_pixels: limit(100.0, 1000.0),
+        }
+    }
+}
+
+impl CompareLimits {
+    pub fn get(&self, statistic: CompareStatistic) -> CompareLimit {
+        match statistic {
+            CompareStatistic::Mean => self.mean,
+            CompareStatistic::RobustStd => self.robust_std,
+            CompareStatistic::NewBadPixels => self.new_bad_pixels,
+        }
+    }
+
+    /// These limits with `given` replacing the limit of each statistic it names.
+    pub fn with(mut self, given: &BTreeMap<CompareStatistic, CompareLimit>) -> CompareLimits {
+        for (&statistic, &limit) in given {
+            *match statistic {
+                CompareStatistic::Mean => &mut self.mean,
+                CompareStatistic::RobustStd => &mut self.robust_std,
+                CompareStatistic::NewBadPixels => &mut self.new_bad_pixels,
+            } = limit;
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +536,20 @@ mod tests {
         assert!(QcRange::new(f64::NAN, 1.0).is_none());
         let all = QcRange::new(f64::NEG_INFINITY, f64::INFINITY).unwrap();
         assert!(all.passes(1e300) && !all.passes(f64::NAN));
+    }
+
+    #[test]
+    fn compare_limits_need_inspect_at_or_below_reject() {
+        assert!(CompareLimit::new(2.0, 5.0).is_some());
+        assert!(CompareLimit::new(3.0, 3.0).is_some());
+        assert!(CompareLimit::new(3.0, f64::INFINITY).is_some());
+        assert!(CompareLimit::new(5.0, 2.0).is_none());
+        assert!(CompareLimit::new(-1.0, 2.0).is_none());
+        assert!(CompareLimit::new(f64::NAN, 2.0).is_none());
+        let tighter = CompareLimit::new(1.0, 3.0).unwrap();
+        let given = BTreeMap::from([(CompareStatistic::RobustStd, tighter)]);
+        let limits = CompareLimits::default().with(&given);
+        assert_eq!(limits.robust_std, tighter);
+        assert_eq!(limits.mean, CompareLimits::default().mean);
     }
 }

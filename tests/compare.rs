@@ -226,3 +226,24 @@ fn multi_extension_masters_are_compared_extension_by_extension() {
         stderr(&run)
     );
 }
+
+#[test]
+#[ignore = "needs ../shared (the soxspipe oracle data); .ci/run includes it when present"]
+fn mbias_master_of_the_oracle_frames_is_accepted_against_soxspipes_own() {
+    let oracle = common::shared().join("oracle/soxs-vis-7");
+    let dir = tempfile::tempdir().unwrap();
+    let ours = stacked(dir.path(), &[oracle.join("raw").to_str().unwrap()]);
+    let theirs = oracle.join("soxspipe-0.19/default/20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits.gz");
+
+    let run = compare(&ours, &theirs, &["--json", "--fail-on", "inspect"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let doc = json(&run);
+    assert_eq!(doc["verdict"], "accept");
+    let image = &doc["images"][0];
+    assert!(
+        image["difference"]["max_abs"].as_f64().unwrap() < 1e-3,
+        "{image}"
+    );
+    assert_eq!(image["new_bad_pixels"], 0);
+    assert_eq!(image["gone_bad_pixels"], 0);
+}

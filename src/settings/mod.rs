@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use yaml_serde::{Mapping, Value};
 
-use crate::compare::{CompareLimits, Limit, Statistic};
 use crate::detector::{Detectors, Instrument, Profile};
 use crate::error::SettingsError;
 use crate::params::{
-    self, ClipParams, ClipValues, Combine, Numerics, QcRange, QcRanges, RecipeVersion, Rejection,
+    self, ClipParams, ClipValues, Combine, CompareLimit, CompareLimits, CompareStatistic, Numerics,
+    QcRange, QcRanges, RecipeVersion, Rejection,
 };
 
 /// The recipe values a settings block may set; `None` means "not given here".
@@ -107,7 +107,7 @@ pub struct Settings {
     pub history: Option<crate::history::Location>,
     /// `mbias.compare-limits`: the limits of `mbias compare` given here, each replacing
     /// the default of its statistic ([`Settings::compare_limits`]).
-    pub compare_limits: BTreeMap<Statistic, Limit>,
+    pub compare_limits: BTreeMap<CompareStatistic, CompareLimit>,
     pub source: SettingsSource,
     /// Keys of the `soxs-mbias` block this version does not know. soxspipe ignores them,
     /// so a file for a newer soxspipe still loads; a typo still deserves a word.
@@ -800,13 +800,13 @@ fn recipe_value<T>(
     }
 }
 
-/// `compare-limits`: `statistic: [inspect, reject]`, each a [`Limit`]. Unlike a QC range
+/// `compare-limits`: `statistic: [inspect, reject]`, each a [`CompareLimit`]. Unlike a QC range
 /// name, an unknown statistic is an error: the block is mbias's own, so no other
 /// version's file has keys this one does not know.
 fn parse_compare_limits(
     value: &Value,
     path: &str,
-) -> Result<BTreeMap<Statistic, Limit>, SettingsError> {
+) -> Result<BTreeMap<CompareStatistic, CompareLimit>, SettingsError> {
     if let Value::Null = value {
         return Ok(BTreeMap::new());
     }
@@ -814,16 +814,17 @@ fn parse_compare_limits(
     for (name, limit) in as_mapping(value, path)? {
         let name = key_text(name);
         let item_path = format!("{path}.{name}");
-        let statistic = Statistic::from_key(&name).ok_or_else(|| SettingsError::UnknownKey {
-            file: None,
-            key: item_path.clone(),
-            known: Statistic::ALL.map(Statistic::key).join(", "),
-        })?;
+        let statistic =
+            CompareStatistic::from_key(&name).ok_or_else(|| SettingsError::UnknownKey {
+                file: None,
+                key: item_path.clone(),
+                known: CompareStatistic::ALL.map(CompareStatistic::key).join(", "),
+            })?;
         let checked = limit
             .as_sequence()
             .filter(|s| s.len() == 2)
-            .and_then(|s| Limit::new(s[0].as_f64()?, s[1].as_f64()?))
-            .ok_or_else(|| SettingsError::invalid(&item_path, Limit::EXPECTED, limit))?;
+            .and_then(|s| CompareLimit::new(s[0].as_f64()?, s[1].as_f64()?))
+            .ok_or_else(|| SettingsError::invalid(&item_path, CompareLimit::EXPECTED, limit))?;
         limits.insert(statistic, checked);
     }
     Ok(limits)
@@ -880,7 +881,7 @@ mod tests {
 
     #[test]
     fn compare_limits_replace_the_defaults_one_statistic_at_a_time() {
-        let limit = |inspect, reject| Limit::new(inspect, reject).unwrap();
+        let limit = |inspect, reject| CompareLimit::new(inspect, reject).unwrap();
         let mut settings = Settings::parse(
             "mbias:\n    compare-limits: {mean: [1, 3], new-bad-pixels: [10, 50]}\n",
         )
@@ -918,7 +919,7 @@ mod tests {
             let message = Settings::parse(&text).unwrap_err().to_string();
             assert!(
                 message.contains("mbias.compare-limits.mean is")
-                    && message.contains(Limit::EXPECTED),
+                    && message.contains(CompareLimit::EXPECTED),
                 "{bad}: {message}"
             );
         }
