@@ -58,8 +58,8 @@ fn verdict(limit: CompareLimit, value: f64) -> Verdict {
 fn describe(statistic: CompareStatistic) -> &'static str {
     match statistic {
         CompareStatistic::Mean => "|mean difference|",
-        CompareStatistic::RobustStd => "robust std of the difference",
-        CompareStatistic::NewBadPixels => "new bad pixels",
+        CompareStatistic::NoiseRatio => "noise ratio",
+        CompareStatistic::BadPixelGrowth => "bad-pixel growth",
     }
 }
 
@@ -67,8 +67,8 @@ fn describe(statistic: CompareStatistic) -> &'static str {
 fn value_of(statistic: CompareStatistic, image: &ImageComparison) -> f64 {
     match statistic {
         CompareStatistic::Mean => image.difference.mean.abs(),
-        CompareStatistic::RobustStd => image.difference.robust_std,
-        CompareStatistic::NewBadPixels => image.new_bad_pixels as f64,
+        CompareStatistic::NoiseRatio => image.noise_ratio,
+        CompareStatistic::BadPixelGrowth => image.bad_pixel_growth,
     }
 }
 
@@ -178,6 +178,15 @@ pub struct ImageComparison {
     pub new_bad_pixels: usize,
     /// Good tonight, bad in the reference.
     pub gone_bad_pixels: usize,
+    /// The reference's own robust std over the pixels good in both (e-).
+    pub reference_spread: f64,
+    /// The difference's robust std over √2 × `reference_spread` (see
+    /// [`CompareStatistic::NoiseRatio`]).
+    pub noise_ratio: f64,
+    /// Bad pixels in the reference.
+    pub reference_bad_pixels: usize,
+    /// (new − gone) / the reference's bad pixels (one when it has none).
+    pub bad_pixel_growth: f64,
     /// The QC values of this image that both products carry, in the report's order.
     pub qc: Vec<QcDelta>,
 }
@@ -343,24 +352,40 @@ fn compare_image(
         }
         .into());
     }
-    let (difference, new_bad_pixels, gone_bad_pixels) = compare_pixels(&tonight, &reference);
+    let pixels = compare_pixels(&tonight, &reference);
+    let difference = pixels.difference;
+    let noise_ratio = difference.robust_std / (std::f64::consts::SQRT_2 * pixels.reference_spread);
+    let growth = pixels.new as f64 - pixels.gone as f64;
     Ok(ImageComparison {
         name: name.map(str::to_string),
         shape: tonight.shape,
         difference,
-        new_bad_pixels,
-        gone_bad_pixels,
+        new_bad_pixels: pixels.new,
+        gone_bad_pixels: pixels.gone,
+        reference_spread: pixels.reference_spread,
+        noise_ratio,
+        reference_bad_pixels: pixels.reference_bad,
+        bad_pixel_growth: growth / pixels.reference_bad.max(1) as f64,
         qc: qc_deltas(image_qc(&qc[0], name), image_qc(&qc[1], name)),
     })
 }
 
-/// The difference statistics over pixels good and finite in both, and the bad pixels new
-/// tonight and gone since the reference. The shapes are the caller's to check.
-fn compare_pixels(
-    tonight: &MasterImage,
-    reference: &MasterImage,
-) -> (DifferenceStats, usize, usize) {
+/// What the pixels of two masters tell.
+struct PixelComparison {
+    /// Of tonight − reference over the pixels good and finite in both.
+    difference: DifferenceStats,
+    /// The reference's robust std over the same pixels.
+    reference_spread: f64,
+    /// Bad tonight and good in the reference, and the other way round.
+    new: usize,
+    gone: usize,
+    reference_bad: usize,
+}
+
+/// Compares two masters pixel by pixel. The shapes are the caller's to check.
+fn compare_pixels(tonight: &MasterImage, reference: &MasterImage) -> PixelComparison {
     let mut differences = Vec::with_capacity(tonight.flux.len());
+    let mut references = Vec::with_capacity(reference.flux.len());
     let (mut new, mut gone) = (0, 0);
     let pixels = tonight.flux.iter().zip(&reference.flux);
     let masks = tonight.bad.iter().zip(&reference.bad);
@@ -368,11 +393,20 @@ fn compare_pixels(
         match bad {
             (true, false) => new += 1,
             (false, true) => gone += 1,
-            (false, false) if t.is_finite() && r.is_finite() => differences.push(t - r),
+            (false, false) if t.is_finite() && r.is_finite() => {
+                differences.push(t - r);
+                references.push(*r);
+            }
             _ => {}
         }
     }
-    (DifferenceStats::of(differences), new, gone)
+    PixelComparison {
+        difference: DifferenceStats::of(differences),
+        reference_spread: DifferenceStats::of(references).robust_std,
+        new,
+        gone,
+        reference_bad: reference.bad.iter().filter(|&&b| b).count(),
+    }
 }
 
 /// The QC values of image `name`: a multi-extension product's extension's, else the
@@ -449,73 +483,80 @@ mod tests {
     /// Six pixels. Good in both: pixels 0–3, differences 1, 2, 3, 10 (mean 4, std
     /// √(9+4+1+36)/2 = √12.5, median 2.5, |d − 2.5| = 1.5, 0.5, 0.5, 7.5 so MAD 1,
     /// max 10). Pixel 4 bad tonight only (new), pixel 5 bad in the reference only (gone);
-    /// neither enters the statistics, however wild its value.
+    /// neither enters the statistics, however wild its value. The reference's good
+    /// pixels 8, 10, 10, 14: median 10, deviations 2, 0, 0, 4, MAD 1.
     #[test]
     fn statistics_of_a_hand_checked_case() {
         let tonight = image(
-            &[11.0, 12.0, 13.0, 20.0, 1e6, 10.0],
+            &[9.0, 12.0, 13.0, 24.0, 1e6, 10.0],
             &[false, false, false, false, true, false],
         );
         let reference = image(
-            &[10.0, 10.0, 10.0, 10.0, 10.0, -1e6],
+            &[8.0, 10.0, 10.0, 14.0, 10.0, -1e6],
             &[false, false, false, false, false, true],
         );
-        let (stats, new, gone) = compare_pixels(&tonight, &reference);
-        assert_eq!((stats.count, new, gone), (4, 1, 1));
+        let pixels = compare_pixels(&tonight, &reference);
+        let stats = pixels.difference;
+        assert_eq!((stats.count, pixels.new, pixels.gone), (4, 1, 1));
+        assert_eq!(pixels.reference_bad, 1);
         assert_eq!(stats.mean, 4.0);
         assert!((stats.std - 12.5f64.sqrt()).abs() < 1e-12);
         assert!((stats.robust_std - 1.4826).abs() < 1e-12);
         assert_eq!(stats.max_abs, 10.0);
+        assert!((pixels.reference_spread - 1.4826).abs() < 1e-12);
+    }
+
+    /// An image's comparison with these statistics.
+    fn compared(name: &str, mean: f64, noise_ratio: f64, growth: f64) -> ImageComparison {
+        ImageComparison {
+            name: Some(name.to_string()),
+            shape: (2, 5),
+            difference: DifferenceStats {
+                count: 10,
+                mean,
+                std: 1.0,
+                robust_std: 1.0,
+                max_abs: 0.0,
+            },
+            new_bad_pixels: 0,
+            gone_bad_pixels: 0,
+            reference_spread: 1.0,
+            noise_ratio,
+            reference_bad_pixels: 100,
+            bad_pixel_growth: growth,
+            qc: Vec::new(),
+        }
     }
 
     #[test]
     fn non_finite_pixels_are_left_out_and_nothing_in_common_is_rejected() {
         let tonight = image(&[f64::NAN, 5.0], &[false, true]);
         let reference = image(&[1.0, 5.0], &[false, false]);
-        let (stats, new, _) = compare_pixels(&tonight, &reference);
-        assert_eq!((stats.count, new), (0, 1));
+        let pixels = compare_pixels(&tonight, &reference);
+        let stats = pixels.difference;
+        assert_eq!((stats.count, pixels.new), (0, 1));
         assert!(stats.mean.is_nan() && stats.robust_std.is_nan() && stats.max_abs.is_nan());
-        let compared = ImageComparison {
-            name: None,
-            shape: (1, 2),
-            difference: stats,
-            new_bad_pixels: new,
-            gone_bad_pixels: 0,
-            qc: Vec::new(),
-        };
-        let reasons = judge(&[compared], &CompareLimits::default());
+        let reasons = judge(
+            &[compared("AMP1", stats.mean, f64::NAN, 0.0)],
+            &CompareLimits::default(),
+        );
         assert!(reasons.iter().all(|r| r.verdict == Verdict::Reject));
-        assert_eq!(reasons.len(), 2, "mean and robust std: {reasons:?}");
+        assert_eq!(reasons.len(), 2, "mean and noise ratio: {reasons:?}");
         assert!(reasons[0].to_string().contains("no pixel is good in both"));
     }
 
     #[test]
     fn each_statistic_is_judged_by_its_own_limits_and_the_worst_image_decides() {
-        let stats = |mean, robust_std| DifferenceStats {
-            count: 10,
-            mean,
-            std: robust_std,
-            robust_std,
-            max_abs: 0.0,
-        };
-        let compared = |name: &str, difference, new_bad_pixels| ImageComparison {
-            name: Some(name.to_string()),
-            shape: (2, 5),
-            difference,
-            new_bad_pixels,
-            gone_bad_pixels: 0,
-            qc: Vec::new(),
-        };
         let limits = CompareLimits::default();
-        let calm = compared("AMP1", stats(-2.0, 1.0), 100);
+        let calm = compared("AMP1", -2.0, 1.3, 0.25);
         assert!(
             judge(std::slice::from_ref(&calm), &limits).is_empty(),
             "at a limit is within"
         );
         let images = [
             calm,
-            compared("AMP2", stats(-5.5, 2.5), 0),
-            compared("AMP3", stats(0.0, 0.0), 101),
+            compared("AMP2", -5.5, 1.5, 0.0),
+            compared("AMP3", 0.0, 1.0, 1.2),
         ];
         let reasons = judge(&images, &limits);
         let found: Vec<(&str, CompareStatistic, Verdict, f64)> = reasons
@@ -526,12 +567,12 @@ mod tests {
             found,
             [
                 ("AMP2", CompareStatistic::Mean, Verdict::Reject, 5.0),
-                ("AMP2", CompareStatistic::RobustStd, Verdict::Inspect, 2.0),
+                ("AMP2", CompareStatistic::NoiseRatio, Verdict::Inspect, 1.3),
                 (
                     "AMP3",
-                    CompareStatistic::NewBadPixels,
-                    Verdict::Inspect,
-                    100.0
+                    CompareStatistic::BadPixelGrowth,
+                    Verdict::Reject,
+                    1.0
                 ),
             ]
         );

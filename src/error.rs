@@ -215,6 +215,8 @@ pub enum HistoryError {
     NotAProduct(PathBuf),
     #[error("the QC history is switched off (mbias.history: off, or MBIAS_HISTORY=off)")]
     Off,
+    #[error("no reference master of {setup} is certified in the QC history {}", path.display())]
+    NoReference { setup: String, path: PathBuf },
 }
 
 #[derive(Debug, Error)]

@@ -345,26 +345,31 @@ pub type QcRanges = BTreeMap<String, QcRange>;
 pub enum CompareStatistic {
     /// |mean of tonight − reference| (e-): the bias level moved.
     Mean,
-    /// 1.4826 × MAD of the difference (e-): the masters differ in structure or noise,
-    /// not only in level; outliers (a few hot pixels) do not move it.
-    RobustStd,
-    /// Pixels bad tonight that the reference has good: a new bad column or a trap.
-    NewBadPixels,
+    /// The robust std of the difference over √2 × the reference's own robust std: about
+    /// 1 for two masters of the same detector (their noise adds), less where they share
+    /// structure, more when tonight is noisier or its pattern changed. A ratio, so one
+    /// limit serves any CCD; outliers (a few hot pixels) do not move it.
+    NoiseRatio,
+    /// (bad pixels tonight − bad pixels in the reference) / the reference's: the master's
+    /// QUAL marks a stack's statistical outliers too, which differ from night to night
+    /// pixel by pixel but not in number, so the growth of the count is what tells a new
+    /// bad column or a failing amplifier.
+    BadPixelGrowth,
 }
 
 impl CompareStatistic {
     pub const ALL: [CompareStatistic; 3] = [
         CompareStatistic::Mean,
-        CompareStatistic::RobustStd,
-        CompareStatistic::NewBadPixels,
+        CompareStatistic::NoiseRatio,
+        CompareStatistic::BadPixelGrowth,
     ];
 
     /// Its key in the settings' `compare-limits`.
     pub fn key(self) -> &'static str {
         match self {
             CompareStatistic::Mean => "mean",
-            CompareStatistic::RobustStd => "robust-std",
-            CompareStatistic::NewBadPixels => "new-bad-pixels",
+            CompareStatistic::NoiseRatio => "noise-ratio",
+            CompareStatistic::BadPixelGrowth => "bad-pixel-growth",
         }
     }
 
@@ -405,20 +410,21 @@ impl CompareLimit {
 #[serde(rename_all = "kebab-case")]
 pub struct CompareLimits {
     pub mean: CompareLimit,
-    pub robust_std: CompareLimit,
-    pub new_bad_pixels: CompareLimit,
+    pub noise_ratio: CompareLimit,
+    pub bad_pixel_growth: CompareLimit,
 }
 
 impl Default for CompareLimits {
-    /// A level shift or extra spread of 2 e- is worth a look; beyond 5 e- (level) or 4 e-
-    /// (spread) the master is not the detector the reference was. A hundred new bad
-    /// pixels is a column or two, a thousand a defect.
+    /// A level shift of 2 e- is worth a look, beyond 5 e- the master is not the detector
+    /// the reference was. Tonight's noise half again the reference's makes a noise ratio
+    /// of 1.27, twice 1.58, three times 2.24. A quarter more bad pixels than the reference
+    /// is worth a look, twice as many a defect.
     fn default() -> Self {
         let limit = |inspect, reject| CompareLimit { inspect, reject };
         CompareLimits {
             mean: limit(2.0, 5.0),
-            robust_std: limit(2.0, 4.0),
-            new_bad_pixels: limit(100.0, 1000.0),
+            noise_ratio: limit(1.3, 2.0),
+            bad_pixel_growth: limit(0.25, 1.0),
         }
     }
 }
@@ -427,8 +433,8 @@ impl CompareLimits {
     pub fn get(&self, statistic: CompareStatistic) -> CompareLimit {
         match statistic {
             CompareStatistic::Mean => self.mean,
-            CompareStatistic::RobustStd => self.robust_std,
-            CompareStatistic::NewBadPixels => self.new_bad_pixels,
+            CompareStatistic::NoiseRatio => self.noise_ratio,
+            CompareStatistic::BadPixelGrowth => self.bad_pixel_growth,
         }
     }
 
@@ -437,8 +443,8 @@ impl CompareLimits {
         for (&statistic, &limit) in given {
             *match statistic {
                 CompareStatistic::Mean => &mut self.mean,
-                CompareStatistic::RobustStd => &mut self.robust_std,
-                CompareStatistic::NewBadPixels => &mut self.new_bad_pixels,
+                CompareStatistic::NoiseRatio => &mut self.noise_ratio,
+                CompareStatistic::BadPixelGrowth => &mut self.bad_pixel_growth,
             } = limit;
         }
         self
@@ -547,9 +553,9 @@ mod tests {
         assert!(CompareLimit::new(-1.0, 2.0).is_none());
         assert!(CompareLimit::new(f64::NAN, 2.0).is_none());
         let tighter = CompareLimit::new(1.0, 3.0).unwrap();
-        let given = BTreeMap::from([(CompareStatistic::RobustStd, tighter)]);
+        let given = BTreeMap::from([(CompareStatistic::NoiseRatio, tighter)]);
         let limits = CompareLimits::default().with(&given);
-        assert_eq!(limits.robust_std, tighter);
+        assert_eq!(limits.noise_ratio, tighter);
         assert_eq!(limits.mean, CompareLimits::default().mean);
     }
 }

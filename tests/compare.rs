@@ -146,7 +146,8 @@ fn a_level_moved_by_10_e_is_rejected_and_the_limits_are_the_settings() {
     let typo = compare(&moved, &master, &["--set", "compare-limits.median=[1, 2]"]);
     assert_eq!(typo.status.code(), Some(1));
     assert!(
-        stderr(&typo).contains("compare-limits.median (known: mean, robust-std, new-bad-pixels)"),
+        stderr(&typo)
+            .contains("compare-limits.median (known: mean, noise-ratio, bad-pixel-growth)"),
         "{}",
         stderr(&typo)
     );

@@ -209,6 +209,60 @@ fn a_worse_last_night_scores_outside_and_an_import_adds_each_product_once() {
     );
     assert!(certify.status.success(), "{}", common::stderr(&certify));
     assert!(common::stdout(&certify).contains("reference of testcam 1x1"));
+
+    // Against that reference (taken from the history), an ordinary night is accepted and
+    // the worse last night rejected, with the exit code --fail-on documents.
+    let compare = |product: &Path| {
+        mbias_with(
+            &history,
+            &[
+                "compare",
+                product.to_str().unwrap(),
+                "--settings",
+                settings,
+                "--fail-on",
+                "reject",
+                "--json",
+            ],
+        )
+    };
+    let ordinary = compare(&products[NIGHTS - 2]);
+    assert_eq!(
+        ordinary.status.code(),
+        Some(0),
+        "{}",
+        common::stderr(&ordinary)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&ordinary.stdout).unwrap();
+    assert_eq!(doc["verdict"], "accept", "{doc}");
+    assert_eq!(doc["reference"].as_str(), products[0].to_str());
+    let worse = compare(&products[NIGHTS - 1]);
+    assert_eq!(worse.status.code(), Some(3), "{}", common::stderr(&worse));
+    let doc: serde_json::Value = serde_json::from_slice(&worse.stdout).unwrap();
+    assert_eq!(doc["verdict"], "reject");
+    let reasons = doc["reasons"].to_string();
+    assert!(
+        reasons.contains("mean") && reasons.contains("noise-ratio"),
+        "{reasons}"
+    );
+
+    // A history without a reference for the set-up says how to make one.
+    let none = mbias_with(
+        &dir.path().join("fresh.sqlite"),
+        &[
+            "compare",
+            products[1].to_str().unwrap(),
+            "--settings",
+            settings,
+        ],
+    );
+    assert_eq!(none.status.code(), Some(1));
+    let stderr = common::stderr(&none);
+    assert!(
+        stderr.contains("no reference master of testcam 1x1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("mbias history certify"), "{stderr}");
 }
 
 #[test]

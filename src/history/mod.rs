@@ -81,6 +81,22 @@ pub fn record_product(
     Ok(history.record(std::slice::from_ref(&entry))?.pop())
 }
 
+/// The certified reference of `product`'s setup in `history`.
+pub fn reference_for(
+    history: &History,
+    product: &Path,
+    detectors: &Detectors,
+) -> crate::Result<PathBuf> {
+    let entry = read(product, detectors)?;
+    history.reference(&entry.setup)?.ok_or_else(|| {
+        HistoryError::NoReference {
+            setup: entry.setup.to_string(),
+            path: history.path().to_path_buf(),
+        }
+        .into()
+    })
+}
+
 /// What an import did with each file.
 #[derive(Debug, Default)]
 pub struct Imported {

@@ -883,21 +883,21 @@ mod tests {
     fn compare_limits_replace_the_defaults_one_statistic_at_a_time() {
         let limit = |inspect, reject| CompareLimit::new(inspect, reject).unwrap();
         let mut settings = Settings::parse(
-            "mbias:\n    compare-limits: {mean: [1, 3], new-bad-pixels: [10, 50]}\n",
+            "mbias:\n    compare-limits: {mean: [1, 3], bad-pixel-growth: [0.1, 0.5]}\n",
         )
         .unwrap();
         settings
-            .apply_override("compare-limits.robust-std=[0.5, 1]")
+            .apply_override("compare-limits.noise-ratio=[1.1, 1.5]")
             .unwrap();
         settings
             .apply_override("compare-limits.mean=[1.5, 3]")
             .unwrap();
         let limits = settings.compare_limits();
         assert_eq!(limits.mean, limit(1.5, 3.0));
-        assert_eq!(limits.robust_std, limit(0.5, 1.0));
+        assert_eq!(limits.noise_ratio, limit(1.1, 1.5));
         assert_eq!(
-            limits.new_bad_pixels,
-            limit(10.0, 50.0),
+            limits.bad_pixel_growth,
+            limit(0.1, 0.5),
             "kept from the file"
         );
         assert_eq!(
@@ -910,7 +910,7 @@ mod tests {
             .to_string();
         assert!(
             unknown.contains(
-                "unknown key mbias.compare-limits.median (known: mean, robust-std, new-bad-pixels)"
+                "unknown key mbias.compare-limits.median (known: mean, noise-ratio, bad-pixel-growth)"
             ),
             "{unknown}"
         );

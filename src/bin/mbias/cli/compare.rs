@@ -12,8 +12,10 @@ use super::{CommandResult, SettingsArgs, Status};
 pub struct CompareArgs {
     /// Tonight's master-bias product (mbias's or soxspipe's).
     tonight: PathBuf,
-    /// The reference master it should agree with (same detector set-up and layout).
-    reference: PathBuf,
+    /// The reference master it should agree with (same detector set-up and layout);
+    /// default: the reference of tonight's set-up certified in the QC history
+    /// (`mbias history certify`).
+    reference: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
     /// The comparison as JSON: every statistic, the limits, the verdict and its reasons.
@@ -44,21 +46,32 @@ fn status(verdict: Verdict, fail_on: Option<FailOn>) -> Status {
 /// One line per image: how many pixels were compared and what their difference is.
 fn difference_table(images: &[ImageComparison]) -> String {
     let mut out = format!(
-        "{:<10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>8} {:>8}\n",
-        "image", "pixels", "mean e-", "std e-", "robust std", "max |diff|", "new bad", "gone bad"
+        "{:<10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>8} {:>8} {:>8} {:>8}\n",
+        "image",
+        "pixels",
+        "mean e-",
+        "std e-",
+        "robust std",
+        "max |diff|",
+        "noise ×",
+        "new bad",
+        "gone bad",
+        "growth"
     );
     for image in images {
         let d = &image.difference;
         out.push_str(&format!(
-            "{:<10} {:>10} {:>10.3} {:>10.3} {:>12.3} {:>12.3} {:>8} {:>8}\n",
+            "{:<10} {:>10} {:>10.3} {:>10.3} {:>12.3} {:>12.3} {:>8.3} {:>8} {:>8} {:>+7.1}%\n",
             image.name.as_deref().unwrap_or("FLUX"),
             d.count,
             d.mean,
             d.std,
             d.robust_std,
             d.max_abs,
+            image.noise_ratio,
             image.new_bad_pixels,
-            image.gone_bad_pixels
+            image.gone_bad_pixels,
+            image.bad_pixel_growth * 100.0
         ));
     }
     out
@@ -106,8 +119,17 @@ fn print(comparison: &Comparison) -> std::io::Result<()> {
 }
 
 pub fn run(args: &CompareArgs) -> CommandResult {
-    let limits = args.settings.load()?.compare_limits();
-    let comparison = mbias::compare::compare(&args.tonight, &args.reference, &limits)?;
+    let settings = args.settings.load()?;
+    let reference = match &args.reference {
+        Some(reference) => reference.clone(),
+        None => {
+            let history = super::history::location(&args.settings, &settings)?.open()?;
+            let detectors = settings.detectors();
+            mbias::history::reference_for(&history, &args.tonight, &detectors)?
+        }
+    };
+    let comparison =
+        mbias::compare::compare(&args.tonight, &reference, &settings.compare_limits())?;
     if args.json {
         outln!(
             "{}",

@@ -70,7 +70,7 @@ fn parse_date(text: &str) -> Result<String, String> {
 }
 
 /// The history `args` and `settings` name; an error when there is none to use.
-fn location(args: &SettingsArgs, settings: &Settings) -> Result<Location, mbias::Error> {
+pub(super) fn location(args: &SettingsArgs, settings: &Settings) -> Result<Location, mbias::Error> {
     args.history_location(settings).ok_or_else(|| {
         mbias::error::HistoryError::Database {
             path: PathBuf::from("history.sqlite"),

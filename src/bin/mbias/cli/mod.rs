@@ -93,8 +93,14 @@ engine_errors!(
 /// messages name settings, not this command line's flags.
 pub fn print_error(e: &mbias::Error) {
     eprintln!("error: {e}");
-    if let mbias::Error::Product(ProductError::Exists(_)) = e {
-        eprintln!("hint: use --overwrite to replace it");
+    match e {
+        mbias::Error::Product(ProductError::Exists(_)) => {
+            eprintln!("hint: use --overwrite to replace it")
+        }
+        mbias::Error::History(HistoryError::NoReference { .. }) => {
+            eprintln!("hint: mbias history certify PRODUCT makes a master its set-up's reference")
+        }
+        _ => {}
     }
 }
 
