@@ -46,6 +46,8 @@ pub fn run(output: Option<&Path>) -> CommandResult {
             Start::Folder(dir.path().to_path_buf()),
             Settings::default(),
             output.clone(),
+            // Simulated frames make no night worth remembering.
+            Some(mbias::history::Location::Off),
         )
         .map_err(console_error)?;
         eprintln!(
@@ -108,7 +110,7 @@ fn headless(dir: &Path) -> CommandResult {
 pub fn open_console(
     input: Option<&Path>,
     output: Option<&Path>,
-    settings: &SettingsArgs,
+    args: &SettingsArgs,
 ) -> CommandResult {
     let input = input.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let absolute = input
@@ -125,7 +127,7 @@ pub fn open_console(
                 .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
         )
     };
-    let settings = settings.load()?;
+    let settings = args.load()?;
     if !interactive() {
         eprintln!(
             "error: the console needs a terminal; use `mbias validate` or `mbias stack` in scripts"
@@ -136,6 +138,7 @@ pub fn open_console(
         .map(Path::to_path_buf)
         .or_else(|| settings.output_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
-    let signalled = console::run(start, settings, output).map_err(console_error)?;
+    let history = args.history_location(&settings);
+    let signalled = console::run(start, settings, output, history).map_err(console_error)?;
     Ok(signalled.map_or(Status::Success, Status::Signalled))
 }

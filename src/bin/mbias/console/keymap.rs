@@ -192,10 +192,10 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Global,
-        &[c('1'), c('2'), c('3'), c('4'), c('5'), c('6')],
-        "1 … 6",
+        &[c('1'), c('2'), c('3'), c('4'), c('5'), c('6'), c('7')],
+        "1 … 7",
         Action::ShowTab,
-        "results tab, QC … defects",
+        "results tab, QC … trend",
     ),
     bind(
         Files,

@@ -40,6 +40,7 @@ mod tests;
 use std::io::stdout;
 use std::path::PathBuf;
 
+use mbias::history::Location;
 use mbias::settings::Settings;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -53,13 +54,21 @@ pub fn absolute(path: &std::path::Path) -> PathBuf {
 }
 
 /// Runs the console until the user quits; the terminal is restored on every way out,
-/// a panic and a signal included. Returns the signal that ended it, if one did.
+/// a panic and a signal included. Products written are recorded in `history` (none when
+/// `None`). Returns the signal that ended it, if one did.
 pub fn run(
     start: Start,
     settings: Settings,
     output_dir: PathBuf,
+    history: Option<Location>,
 ) -> color_eyre::Result<Option<i32>> {
-    let (app, effects) = app::App::new(start, settings, output_dir, theme::Theme::from_env());
+    let (app, effects) = app::App::new(
+        start,
+        settings,
+        output_dir,
+        history,
+        theme::Theme::from_env(),
+    );
     Ok(in_terminal(|terminal| {
         runtime::run(terminal, app, effects)
     })?)

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mbias::detector::Detectors;
 use mbias::error::FitsError;
 use mbias::fits::FrameFile;
+use mbias::history::trend::Series;
+use mbias::history::{Location, Setup};
 use mbias::pipeline::{Loaded, Outcome};
 use mbias::progress::Stage;
 use mbias::settings::Resolved;
@@ -139,8 +142,22 @@ pub enum JobEvent {
         id: JobId,
         result: Result<Arc<StackResult>, StackFailure>,
     },
-    Wrote(Result<PathBuf, WriteFailure>),
+    /// A product written (or not), with a note when it could not be recorded in the QC
+    /// history: the product is there all the same, so that is no failure of the write.
+    Wrote(Result<PathBuf, WriteFailure>, Option<String>),
+    /// The QC history of a setup, for the Trend tab.
+    Trend(Result<TrendHistory, String>),
     SavedSettings(Result<PathBuf, WriteFailure>),
+}
+
+/// What the QC history holds of one setup: its series (every extension's), in observing
+/// order; empty when the history has no product of the setup, or is off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendHistory {
+    pub setup: Setup,
+    /// The history file, `None` when the history is off.
+    pub file: Option<PathBuf>,
+    pub series: Vec<Series>,
 }
 
 /// Where a stack's frames come from.
@@ -185,6 +202,14 @@ pub enum Effect {
         name: String,
         overwrite: bool,
         result: Arc<StackResult>,
+        /// Where the written product is recorded, and the detectors that read its
+        /// setup; `None` records nothing.
+        history: Option<(Location, Detectors)>,
+    },
+    /// Read the QC history of `setup` (for the Trend tab).
+    LoadTrend {
+        location: Location,
+        setup: Setup,
     },
     SaveSettings {
         path: PathBuf,

@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mbias::detector::Detectors;
 use mbias::error::{Error, ProductError};
 use mbias::fits::has_fits_name;
+use mbias::history::{Filter, Location, Setup};
 use mbias::inputs;
 use mbias::pipeline::{Frames, Loaded, Outcome, StackedImage};
 use mbias::progress::{Progress, Silent, Stage};
@@ -26,7 +28,7 @@ use super::app::App;
 use super::graphics::{self, Encoded};
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, JobId, Msg, StackFailure, StackResult,
-    StackSource, WriteFailure,
+    StackSource, TrendHistory, WriteFailure,
 };
 use super::{ui, view};
 
@@ -212,13 +214,24 @@ impl Jobs {
                 name,
                 overwrite,
                 result,
+                history,
             } => {
                 self.writes.retain(|w| !w.is_finished());
                 self.writes.push(thread::spawn(move || {
-                    let _ = tx.send(Msg::Job(JobEvent::Wrote(write_product(
-                        &folder, &name, overwrite, &result,
-                    ))));
+                    let written = write_product(&folder, &name, overwrite, &result);
+                    let note = match (&written, &history) {
+                        (Ok(product), Some((location, detectors))) => {
+                            record(location, product, detectors)
+                        }
+                        _ => None,
+                    };
+                    let _ = tx.send(Msg::Job(JobEvent::Wrote(written, note)));
                 }));
+            }
+            Effect::LoadTrend { location, setup } => {
+                thread::spawn(move || {
+                    let _ = tx.send(Msg::Job(JobEvent::Trend(load_trend(&location, setup))));
+                });
             }
             Effect::SaveSettings {
                 path,
@@ -488,6 +501,47 @@ fn write_product(
     })
 }
 
+/// Records a product just written in the QC history; what to add to the status line
+/// when that failed (the product is written all the same).
+fn record(location: &Location, product: &Path, detectors: &Detectors) -> Option<String> {
+    mbias::history::record_product(location, product, detectors)
+        .err()
+        .map(|e| format!("not recorded in the QC history: {e}"))
+}
+
+/// The QC history of `setup` at `location`. A history file that does not exist yet is
+/// empty: looking at the Trend tab does not create one.
+fn load_trend(location: &Location, setup: Setup) -> Result<TrendHistory, String> {
+    let file = match location {
+        Location::Off => {
+            return Ok(TrendHistory {
+                setup,
+                file: None,
+                series: Vec::new(),
+            });
+        }
+        Location::File(file) => file.clone(),
+    };
+    let series = if file.exists() {
+        let history = location.open().map_err(|e| e.to_string())?;
+        let filter = Filter {
+            profile: Some(setup.profile.clone()),
+            ..Filter::default()
+        };
+        let values = history.values(&filter).map_err(|e| e.to_string())?;
+        let mut series = mbias::history::trend::series(values);
+        series.retain(|s| s.setup == setup);
+        series
+    } else {
+        Vec::new()
+    };
+    Ok(TrendHistory {
+        setup,
+        file: Some(file),
+        series,
+    })
+}
+
 /// Writes a settings file, creating its folder as a product's write does.
 fn save_settings(path: &Path, overwrite: bool, text: &str) -> Result<PathBuf, WriteFailure> {
     if let Some(folder) = path.parent() {
@@ -564,6 +618,52 @@ mod tests {
             write_product(&out, "mef.fits", false, &result),
             Err(WriteFailure::Exists(product))
         );
+    }
+
+    #[test]
+    fn a_written_product_is_recorded_and_its_trend_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        let files = mbias::simulate::simulate(
+            &raw,
+            &mbias::simulate::Spec::biases(&mbias::simulate::MEF, 3, 2),
+        )
+        .unwrap();
+        let settings = Settings::parse(mbias::simulate::GENERIC_SETTINGS).unwrap();
+        let detectors = settings.detectors();
+        let verification = verify::verify(&verify::scan(&files), &[], &detectors);
+        let plans: Vec<_> = verification.plans().into_iter().cloned().collect();
+        let setup = crate::console::panes::results::setup_of(&plans[0]);
+        let resolved = settings.resolve(&plans[0].profile).unwrap();
+        let source = StackSource::Read {
+            plans,
+            reuse: Vec::new(),
+        };
+        let result = stack(source, resolved, files, &Silent).unwrap();
+        let product = write_product(&dir.path().join("out"), "m.fits", false, &result).unwrap();
+        // Looking at the trend creates no history file.
+        let file = dir.path().join("history").join("qc.sqlite");
+        let location = Location::File(file.clone());
+        let empty = load_trend(&location, setup.clone()).unwrap();
+        assert!(empty.series.is_empty() && !file.exists());
+        assert_eq!(record(&location, &product, &detectors), None);
+        let trend = load_trend(&location, setup.clone()).unwrap();
+        assert_eq!(trend.file, Some(file));
+        let extensions: HashSet<&str> = trend.series.iter().map(|s| s.extension.as_str()).collect();
+        assert_eq!(extensions, HashSet::from(["AMP1", "AMP2"]));
+        assert!(
+            trend
+                .series
+                .iter()
+                .all(|s| s.setup == setup && s.points.len() == 1)
+        );
+        // A history that cannot be opened is a note; the product stays written.
+        let blocked = Location::File(product.join("qc.sqlite"));
+        let note = record(&blocked, &product, &detectors).unwrap();
+        assert!(note.starts_with("not recorded in the QC history"), "{note}");
+        assert!(product.is_file());
+        let off = load_trend(&Location::Off, setup).unwrap();
+        assert_eq!((off.file, off.series.len()), (None, 0));
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use mbias::algorithm::{Frame, Samples};
 use mbias::error::FitsError;
 use mbias::fits::{Card, FrameFile, Header, Value};
+use mbias::history::trend::{Point, Series};
+use mbias::history::{Location, Setup};
 use mbias::load::{FrameSet, Residency, Storage};
 use mbias::pipeline::Loaded;
 use mbias::progress::{Silent, Stage};
@@ -24,7 +26,7 @@ use ratatui::style::Color;
 use super::app::{App, Focus, Job, Start};
 use super::msg::{
     Effect, Entry, EntryKind, ImageResult, JobEvent, Msg, StackFailure, StackResult, StackSource,
-    WriteFailure,
+    TrendHistory, WriteFailure,
 };
 use super::overlay::{Overlay, QuitRisk};
 use super::panes::files::Mark;
@@ -97,6 +99,7 @@ fn fixture() -> App {
         Start::Folder(PathBuf::from(NIGHT)),
         Settings::default(),
         PathBuf::from("/out"),
+        None,
         Theme::colour(),
     );
     let Effect::OpenDir { id, dir } = &effects[0] else {
@@ -578,9 +581,10 @@ fn w_writes_and_asks_before_overwriting() {
     assert_eq!(folder, Path::new("/out"));
     assert_eq!(name, "20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits");
     let existing = PathBuf::from("/out").join(name);
-    app.update(Msg::Job(JobEvent::Wrote(Err(WriteFailure::Exists(
-        existing.clone(),
-    )))));
+    app.update(Msg::Job(JobEvent::Wrote(
+        Err(WriteFailure::Exists(existing.clone())),
+        None,
+    )));
     assert!(
         matches!(&app.overlay, Some(Overlay::ConfirmOverwrite { path, .. }) if *path == existing)
     );
@@ -592,14 +596,15 @@ fn w_writes_and_asks_before_overwriting() {
             ..
         }]
     ));
-    app.update(Msg::Job(JobEvent::Wrote(Ok(existing))));
+    app.update(Msg::Job(JobEvent::Wrote(Ok(existing), None)));
     assert_eq!(
         app.notice.as_ref().unwrap().text,
         "wrote /out/20251010T091927_VIS_1X1_1_MBIAS_SOXS.fits"
     );
-    app.update(Msg::Job(JobEvent::Wrote(Err(WriteFailure::Failed(
-        "disk full".into(),
-    )))));
+    app.update(Msg::Job(JobEvent::Wrote(
+        Err(WriteFailure::Failed("disk full".into())),
+        None,
+    )));
     assert!(app.notice.as_ref().unwrap().error);
 }
 
@@ -934,7 +939,10 @@ fn writing_extensions_placed_on_the_detector_names_the_assembled_file_too() {
             image_result_placed(app, Some("R"), 1500.0, Vec::new(), Some("[80:41,1:48]")),
         ]
     });
-    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from("/out/m.fits")))));
+    app.update(Msg::Job(JobEvent::Wrote(
+        Ok(PathBuf::from("/out/m.fits")),
+        None,
+    )));
     let notice = app.notice.clone().unwrap().text;
     assert_eq!(
         notice,
@@ -1137,6 +1145,7 @@ fn scanning(read: usize) -> (App, u64, Scanned) {
         Start::Folder(PathBuf::from(NIGHT)),
         Settings::default(),
         PathBuf::from("/out"),
+        None,
         Theme::colour(),
     );
     let Effect::OpenDir { id, .. } = effects[0] else {
@@ -1382,16 +1391,20 @@ fn q_asks_before_losing_a_tuned_master_that_was_not_written() {
     assert!(screen.contains("has not been written"), "{screen}");
     app.update(ch('n'));
     // Written, it may go without a question.
-    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from("/out/m.fits")))));
+    app.update(Msg::Job(JobEvent::Wrote(
+        Ok(PathBuf::from("/out/m.fits")),
+        None,
+    )));
     assert!(matches!(&app.update(ch('q'))[..], [Effect::Quit]));
 }
 
 #[test]
 fn declining_an_overwrite_says_nothing_was_written() {
     let mut app = stacked();
-    app.update(Msg::Job(JobEvent::Wrote(Err(WriteFailure::Exists(
-        PathBuf::from("/out/m.fits"),
-    )))));
+    app.update(Msg::Job(JobEvent::Wrote(
+        Err(WriteFailure::Exists(PathBuf::from("/out/m.fits"))),
+        None,
+    )));
     assert!(matches!(
         app.overlay,
         Some(Overlay::ConfirmOverwrite { .. })
@@ -2233,4 +2246,166 @@ fn capital_p_drafts_a_profile_from_the_frame_s_headers() {
             .text
             .contains("not a FITS frame")
     );
+}
+
+// ---- the Trend tab ---------------------------------------------------------------------
+
+const HISTORY_FILE: &str = "/history/qc.sqlite";
+
+/// The stacked fixture with a QC history, on the Trend tab (maximised, so its columns
+/// fit): the tab asks for the history of the result's setup, which `history` answers.
+fn trend_shown(history: impl FnOnce(Setup) -> TrendHistory) -> App {
+    let mut app = stacked();
+    app.history = Some(Location::File(PathBuf::from(HISTORY_FILE)));
+    app.update(key(KeyCode::BackTab));
+    app.update(ch('z'));
+    let effects = app.update(ch('7'));
+    let [Effect::LoadTrend { location, setup }] = &effects[..] else {
+        panic!("the Trend tab reads the history: {effects:?}")
+    };
+    assert_eq!(*location, Location::File(PathBuf::from(HISTORY_FILE)));
+    assert_eq!(setup.to_string(), "soxs-vis 1x1 read-out 1");
+    let answer = history(setup.clone());
+    assert!(app.update(Msg::Job(JobEvent::Trend(Ok(answer)))).is_empty());
+    app
+}
+
+/// Ten nights of `name` about `centre`: offsets 0, ±1, ±2 of `step` (so the median is
+/// `centre` and the robust σ 1.4826 × `step`), one night replaced by `spike` if given.
+fn nights(setup: &Setup, name: &str, centre: f64, step: f64, spike: Option<f64>) -> Series {
+    let offsets = [0.0, 1.0, -1.0, 2.0, -2.0, 0.0, 1.0, -1.0, 2.0, -2.0];
+    Series {
+        setup: setup.clone(),
+        extension: String::new(),
+        name: name.into(),
+        points: offsets
+            .iter()
+            .enumerate()
+            .map(|(i, o)| Point {
+                night: format!("2025-09-{:02}", i + 1),
+                mjd: None,
+                value: match spike {
+                    Some(v) if i == 4 => v,
+                    _ => centre + o * step,
+                },
+                product: PathBuf::from(format!("/products/{i}.fits")),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn snapshot_trend_tab_with_a_history() {
+    let mut app = trend_shown(|setup| TrendHistory {
+        series: vec![
+            // One night far off: the robust median and σ do not follow it.
+            nights(&setup, "MBIAS MEDIAN", 1120.5, 0.5, Some(1180.0)),
+            // Tonight 2.2722: 3.7 σ off.
+            nights(&setup, "RAW RON", 2.245, 0.005, None),
+            nights(&setup, "MASTER RON", 1.28, 0.01, None),
+            // Tonight 0.5072 e-/frame, where the nights drifted 0.05: far outside.
+            nights(&setup, "LEVEL DRIFT", 0.05, 0.02, None),
+        ],
+        file: Some(PathBuf::from(HISTORY_FILE)),
+        setup,
+    });
+    snapshot!("results_trend", app);
+    // The scores in their colours; values without a history are new.
+    let terminal = render(&mut app, 120, 40);
+    let buffer = terminal.backend().buffer();
+    let symbols: Vec<&str> = buffer.content.iter().map(|c| c.symbol()).collect();
+    let colour_of = |word: &str| {
+        // The word with a space either side, as the score column has it.
+        let cells: Vec<String> = format!(" {word} ").chars().map(String::from).collect();
+        let at = (0..symbols.len())
+            .find(|&i| symbols[i..].iter().take(cells.len()).eq(cells.iter()))
+            .unwrap_or_else(|| panic!("{word} on screen"));
+        buffer.content[at + 1].fg
+    };
+    assert_eq!(colour_of("within"), Color::Green);
+    assert_eq!(colour_of("near"), Color::Yellow);
+    assert_eq!(colour_of("outside"), Color::Red);
+    assert_eq!(colour_of("new"), Color::DarkGray);
+    // Shown again, the tab keeps what it read: nothing is asked until the next stack.
+    app.update(ch('1'));
+    assert!(app.update(ch('7')).is_empty());
+}
+
+#[test]
+fn snapshot_trend_tab_without_a_history() {
+    let mut app = trend_shown(|setup| TrendHistory {
+        setup,
+        file: Some(PathBuf::from(HISTORY_FILE)),
+        series: Vec::new(),
+    });
+    snapshot!("results_trend_empty", app);
+    let off = text_of(
+        &mut trend_shown(|setup| TrendHistory {
+            setup,
+            file: None,
+            series: Vec::new(),
+        }),
+        120,
+        40,
+    );
+    assert!(off.contains("the QC history is off"), "{off}");
+}
+
+#[test]
+fn a_new_stack_reads_the_history_again_and_writes_are_recorded() {
+    let mut app = trend_shown(|setup| TrendHistory {
+        setup,
+        file: Some(PathBuf::from(HISTORY_FILE)),
+        series: Vec::new(),
+    });
+    // A history read for another setup (an older request) is not this result's.
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let result = stack_result(&app, selection);
+    let effects = app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    assert!(
+        matches!(&effects[..], [Effect::LoadTrend { .. }]),
+        "{effects:?}"
+    );
+    let other = Setup {
+        profile: "xsh-uvb".into(),
+        arm: "UVB".into(),
+        binning: "1x1".into(),
+        read_speed: String::new(),
+    };
+    app.update(Msg::Job(JobEvent::Trend(Ok(TrendHistory {
+        setup: other,
+        file: None,
+        series: Vec::new(),
+    }))));
+    assert!(text_of(&mut app, 120, 40).contains("reading the QC history of soxs-vis 1x1"));
+    app.update(Msg::Job(JobEvent::Trend(Err("disk I/O error".into()))));
+    assert!(text_of(&mut app, 120, 40).contains("cannot read the QC history: disk I/O error"));
+    // `w` carries the history with it; a failure to record is a note, not a failure.
+    let effects = app.update(ch('w'));
+    let [Effect::WriteProduct { history, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(matches!(history, Some((Location::File(_), _))));
+    app.update(Msg::Job(JobEvent::Wrote(
+        Ok(PathBuf::from("/out/m.fits")),
+        Some("not recorded in the QC history: locked".into()),
+    )));
+    let notice = app.notice.clone().unwrap();
+    assert_eq!(
+        notice.text,
+        "wrote /out/m.fits · not recorded in the QC history: locked"
+    );
+    // With the history off, nothing is recorded.
+    app.history = Some(Location::Off);
+    let effects = app.update(ch('w'));
+    assert!(matches!(
+        &effects[..],
+        [Effect::WriteProduct { history: None, .. }]
+    ));
 }

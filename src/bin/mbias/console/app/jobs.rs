@@ -6,13 +6,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mbias::detector::Profile;
+use mbias::history::Location;
 use mbias::progress::Stage;
 use mbias::settings::Resolved;
 
 use super::{App, Job};
 use crate::console::absolute;
-use crate::console::msg::{Effect, JobEvent, JobId, StackResult, StackSource, WriteFailure};
+use crate::console::msg::{
+    Effect, JobEvent, JobId, StackResult, StackSource, TrendHistory, WriteFailure,
+};
 use crate::console::overlay::{Overlay, Pending, QuitRisk};
+use crate::console::panes::results::{Tab, TrendLoad, setup_of};
 
 /// How long parameter changes settle before the automatic re-stack starts.
 const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
@@ -173,11 +177,18 @@ impl App {
             return Vec::new();
         };
         let name = mbias::product::product_name(&first.loaded.set.plan, self.files.sof.as_deref());
+        let history = match &self.history {
+            Some(location @ Location::File(_)) => {
+                Some((location.clone(), self.settings.detectors()))
+            }
+            _ => None,
+        };
         vec![Effect::WriteProduct {
             folder: absolute(&self.output_dir),
             name,
             overwrite,
             result,
+            history,
         }]
     }
 
@@ -297,10 +308,64 @@ impl App {
                     }
                 }
             }
-            JobEvent::Wrote(result) => self.on_written(result, Pending::Product),
+            JobEvent::Wrote(result, note) => {
+                self.on_written(result, Pending::Product);
+                if let (Some(note), Some(notice)) = (note, self.notice.as_mut()) {
+                    notice.text = format!("{} · {note}", notice.text);
+                }
+            }
             JobEvent::SavedSettings(result) => self.on_written(result, Pending::Settings),
+            JobEvent::Trend(result) => self.on_trend(result),
         }
         Vec::new()
+    }
+
+    /// The Trend tab's history read: kept for the result it was asked for (a history of
+    /// another setup, read for an older result, is dropped).
+    fn on_trend(&mut self, result: Result<TrendHistory, String>) {
+        let Some((generation, TrendLoad::Loading)) = &self.results.trend else {
+            return;
+        };
+        let current = self
+            .results
+            .shown()
+            .map(|image| setup_of(&image.loaded.set.plan));
+        let load = match result {
+            Ok(history) if Some(&history.setup) == current.as_ref() => TrendLoad::Loaded(history),
+            Ok(_) => return,
+            Err(e) => TrendLoad::Failed(format!("cannot read the QC history: {e}")),
+        };
+        self.results.trend = Some((*generation, load));
+    }
+
+    /// The history for the Trend tab, when it is on screen and has not been asked for
+    /// since the result shown was stacked.
+    pub(super) fn load_trend(&mut self) -> Option<Effect> {
+        if self.results.current_tab() != Tab::Trend {
+            return None;
+        }
+        let generation = self.results.generation;
+        if self
+            .results
+            .trend
+            .as_ref()
+            .is_some_and(|(asked, _)| *asked == generation)
+        {
+            return None;
+        }
+        let setup = setup_of(&self.results.shown()?.loaded.set.plan);
+        let Some(location) = self.history.clone() else {
+            self.results.trend = Some((
+                generation,
+                TrendLoad::Failed(
+                    "no QC history: no data folder to keep it in (name one with --history or mbias.history)"
+                        .into(),
+                ),
+            ));
+            return None;
+        };
+        self.results.trend = Some((generation, TrendLoad::Loading));
+        Some(Effect::LoadTrend { location, setup })
     }
 
     fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {

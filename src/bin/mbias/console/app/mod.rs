@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use mbias::history::Location;
 use mbias::pipeline::Loaded;
 use mbias::progress::Stage;
 use mbias::settings::Settings;
@@ -80,6 +81,9 @@ pub struct App {
     pub theme: Theme,
     /// Where `w` and `S` write.
     pub output_dir: PathBuf,
+    /// The QC history products are recorded in and the Trend tab reads; `None` when
+    /// there is no data folder to keep one in.
+    pub history: Option<Location>,
     /// The result on screen has not been written (`q` asks before losing a tuned one).
     pub unwritten: bool,
     /// The results pane has the whole screen (`z`).
@@ -103,6 +107,7 @@ impl App {
         start: Start,
         settings: Settings,
         output_dir: PathBuf,
+        history: Option<Location>,
         theme: Theme,
     ) -> (App, Vec<Effect>) {
         // The status bar has one line: the first warning, and how many more the CLI shows.
@@ -125,6 +130,7 @@ impl App {
             settings,
             theme,
             output_dir,
+            history,
             unwritten: false,
             maximised: false,
             loaded: None,
@@ -161,6 +167,7 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let mut effects = self.on_msg(msg);
         effects.extend(self.encode_image());
+        effects.extend(self.load_trend());
         effects
     }
 

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Tabs, Wrap};
 
-use super::{ResultsPane, TABS, Tab, inspector, profile, tabs};
+use super::{ResultsPane, TABS, Tab, inspector, profile, tabs, trend};
 use crate::console::panes::{Draw, Surroundings};
 
 /// The tabs' titles as a tab line `width` cells wide shows them: whole where they fit,
@@ -138,6 +138,10 @@ impl Draw for ResultsPane {
             Tab::Histogram => tabs::histogram(frame, &theme, image, body),
             Tab::Frames => tabs::frames(frame, &theme, image, &mut self.frames_table, body),
             Tab::Defects => tabs::defects(frame, &theme, image, &mut self.defects_table, body),
+            Tab::Trend => {
+                let load = self.trend.as_ref().map(|(_, load)| load);
+                trend::draw(frame, &theme, image, load, &mut self.trend_scroll, body)
+            }
         }
         if let Some(prompt) = &self.prompt {
             // Over the tab's last line, where the readout is.
@@ -228,9 +232,12 @@ mod tests {
         assert_eq!(super::tab_from_x(5, wide), Some(1));
         assert_eq!(super::tab_from_x(30, wide), Some(3));
         assert_eq!(super::tab_from_x(50, wide), Some(5));
-        assert_eq!(super::tab_from_x(60, wide), None);
-        // " QC │ Prof │ Prev │ Frames │ Hist │ Defects " where the whole titles do not fit.
+        assert_eq!(super::tab_from_x(60, wide), Some(6));
+        assert_eq!(super::tab_from_x(70, wide), None);
+        // " QC │ Prof │ Prev │ Frms │ Hist │ Defs │ Trend " where the whole titles do not
+        // fit: all seven in the 48 cells of an 80-column terminal's pane.
         assert_eq!(super::tab_titles(48)[1], "Prof");
         assert_eq!(super::tab_from_x(37, 48), Some(5));
+        assert_eq!(super::tab_from_x(45, 48), Some(6));
     }
 }

@@ -24,6 +24,9 @@ impl Input for ResultsPane {
         if self.current_tab() == Tab::Preview {
             return "←↑↓→ cursor · + - zoom · g go to · p pixel stack · m stats · v [ ] image · t f stretch · ? help";
         }
+        if self.current_tab() == Tab::Trend {
+            return "tonight's QC against the QC history · ←→ tab · ↑↓ scroll · w write (and record) · ? help";
+        }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
 
@@ -185,9 +188,9 @@ impl ResultsPane {
         Request::Nothing
     }
 
-    /// 1 to 6, which the key map gives every pane: that tab.
+    /// 1 to 7, which the key map gives every pane: that tab.
     pub fn show_tab(&mut self, key: &KeyEvent) {
-        if let KeyCode::Char(digit @ '1'..='6') = key.code {
+        if let KeyCode::Char(digit @ '1'..='7') = key.code {
             self.tab = usize::from(digit as u8 - b'1');
         }
     }
@@ -212,6 +215,7 @@ impl ResultsPane {
                 self.defects_table
                     .select(Some(i.clamp(0, count.saturating_sub(1) as isize) as usize));
             }
+            Tab::Trend => self.trend_scroll = self.trend_scroll.saturating_add_signed(delta),
             Tab::Preview | Tab::Histogram => {}
         }
     }

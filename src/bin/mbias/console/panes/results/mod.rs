@@ -9,6 +9,7 @@ mod profile;
 mod prompt;
 mod stats;
 mod tabs;
+mod trend;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use halfblock::{Source, placement};
 pub use image_view::{ImageView, Look};
 pub use prompt::{Asks, Prompt};
 pub use stats::StatsOf;
+pub use trend::{TrendLoad, setup_of};
 
 use crate::console::graphics::{Encoded, ImageKey};
 use crate::console::msg::{ImageResult, StackResult};
@@ -32,15 +34,18 @@ pub enum Tab {
     Frames,
     Histogram,
     Defects,
+    /// Tonight's QC against the nights before, from the QC history.
+    Trend,
 }
 
-pub const TABS: [Tab; 6] = [
+pub const TABS: [Tab; 7] = [
     Tab::Qc,
     Tab::Profile,
     Tab::Preview,
     Tab::Frames,
     Tab::Histogram,
     Tab::Defects,
+    Tab::Trend,
 ];
 
 impl Tab {
@@ -52,6 +57,7 @@ impl Tab {
             Tab::Histogram => "Histogram",
             Tab::Frames => "Frames",
             Tab::Defects => "Defects",
+            Tab::Trend => "Trend",
         }
     }
 
@@ -61,6 +67,8 @@ impl Tab {
             Tab::Profile => "Prof",
             Tab::Preview => "Prev",
             Tab::Histogram => "Hist",
+            Tab::Frames => "Frms",
+            Tab::Defects => "Defs",
             other => other.title(),
         }
     }
@@ -103,6 +111,10 @@ pub struct ResultsPane {
     /// First QC row shown when the table is taller than the pane (80×24 shows about ten
     /// of its rows); kept across re-stacks so a row being watched while tuning stays put.
     pub qc_scroll: usize,
+    /// The Trend tab's history, for the result of the generation it was asked for.
+    pub trend: Option<(u64, TrendLoad)>,
+    /// First Trend row shown, as `qc_scroll`.
+    pub trend_scroll: usize,
     /// Which image of a multi-extension result the tabs show.
     pub extension: usize,
     /// The Preview's cursor, a master pixel (column, row; 0-based, row 0 = FITS row 1);
