@@ -277,3 +277,33 @@ fn no_history_records_nothing() {
     );
     assert!(common::listing(dir.path()).is_empty());
 }
+
+#[test]
+#[ignore = "needs ../shared (the soxspipe oracle data); .ci/run includes it when present"]
+fn soxspipes_own_masters_import_with_their_set_up_night_and_release() {
+    let oracle = common::shared().join("oracle/soxs-vis-7");
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history.sqlite");
+    let import = mbias_with(
+        &history,
+        &["history", "import", oracle.to_str().unwrap(), "--json"],
+    );
+    assert!(import.status.success(), "{}", common::stderr(&import));
+    let doc: serde_json::Value = serde_json::from_slice(&import.stdout).unwrap();
+    // The three masters (0.17.4, 0.19 default, 0.19 with 0.17's σ), compressed as they
+    // are; the seven raw frames beside them are no products.
+    assert_eq!(doc["added"].as_array().unwrap().len(), 3, "{doc}");
+    assert_eq!(doc["skipped"].as_array().unwrap().len(), 7, "{doc}");
+    let trend = mbias_with(&history, &["trend", "--qc", "raw ron", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&trend.stdout).unwrap();
+    let series = &doc["trends"][0];
+    assert_eq!(series["setup"]["profile"], "soxs-vis");
+    assert_eq!(series["setup"]["binning"], "1x1");
+    assert_eq!(series["setup"]["read_speed"], "1");
+    let points = series["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3);
+    assert!(
+        points.iter().all(|p| p["night"] == "2025-10-09"),
+        "{points:?}"
+    );
+}

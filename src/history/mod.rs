@@ -137,8 +137,8 @@ pub fn import(
     Ok(imported)
 }
 
-/// The FITS files among `paths`: files as given, folders searched through (every
-/// `*.fits` below them, in name order). Unreadable folders are reported with a reason.
+/// The FITS files among `paths`: files as given, folders searched through (every FITS
+/// name below them, compressed ones too, hidden files left out, in name order). Unreadable folders are reported with a reason.
 pub fn product_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -165,11 +165,14 @@ fn collect_fits(folder: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<(Pat
     for path in paths {
         if path.is_dir() {
             collect_fits(&path, files, problems);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("fits"))
-        {
+        } else if crate::fits::has_fits_name(&path) && !hidden(&path) {
             files.push(path);
         }
     }
+}
+
+/// A dot file: an editor's or a half-written product's temporary, never a product.
+fn hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
