@@ -60,6 +60,9 @@ pub struct Entry {
     /// The soxspipe release the recipe followed (`soxspipe-0.19`), or the pipeline's id
     /// for a product of neither.
     pub recipe: String,
+    /// The numerics (`soxspipe`, `exact`) as mbias's parameters record them; `soxspipe`
+    /// for soxspipe's own products; empty for any other pipeline's.
+    pub numerics: String,
     /// The recipe's parameters as the product lists them (`ESO PRO REC1 PARAMi`).
     pub params: Vec<(String, String)>,
     /// The raw frames' names (`ESO PRO REC1 RAWi NAME`).
@@ -67,16 +70,6 @@ pub struct Entry {
     pub images: Vec<ImageQc>,
 }
 
-impl Entry {
-    /// The product's numerics (`soxspipe`, `exact`) as its parameters record them; empty
-    /// for a product that does not say (soxspipe's own).
-    pub fn numerics(&self) -> &str {
-        self.params
-            .iter()
-            .find(|(name, _)| name == "numerics")
-            .map_or("", |(_, value)| value)
-    }
-}
 
 /// Reads what the history keeps of the product at `path`. A file without QC keywords
 /// (a raw frame, another pipeline's image) is refused as not a master bias.
@@ -105,6 +98,16 @@ pub fn read(path: &Path, detectors: &Detectors) -> Result<Entry, crate::Error> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    let params = indexed_pairs(header, "PARAM", "NAME", "VALUE");
+    let recorded = params.iter().find(|(name, _)| name == "numerics");
+    let soxspipes = header
+        .text("ESO PRO REC1 PIPE ID")
+        .is_some_and(|id| id.starts_with("soxspipe/"));
+    let numerics = match recorded {
+        Some((_, value)) => value.clone(),
+        None if soxspipes => "soxspipe".to_string(),
+        None => String::new(),
+    };
     Ok(Entry {
         path: absolute,
         checksum,
@@ -112,7 +115,8 @@ pub fn read(path: &Path, detectors: &Detectors) -> Result<Entry, crate::Error> {
         night: night_of(header).unwrap_or_default(),
         mjd: header.number("MJD-OBS"),
         recipe: recipe_of(header),
-        params: indexed_pairs(header, "PARAM", "NAME", "VALUE"),
+        numerics,
+        params,
         inputs: indexed_pairs(header, "RAW", "NAME", "CATG")
             .into_iter()
             .map(|(name, _)| name)

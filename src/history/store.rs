@@ -185,7 +185,7 @@ impl History {
                         entry.night,
                         entry.mjd,
                         entry.recipe,
-                        entry.numerics(),
+                        entry.numerics,
                         json(&entry.params),
                         json(&entry.inputs),
                         now,
