@@ -316,6 +316,7 @@ impl App {
             Action::Stack => self.start_stack(false),
             Action::Cancel => self.cancel(),
             Action::Write => self.write_product(false),
+            Action::CompareReference => self.compare_reference(),
             Action::SaveSettings => self.save_settings(false),
             // The rest are the focused pane's.
             other => {
