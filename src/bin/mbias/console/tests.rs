@@ -2545,6 +2545,26 @@ fn capital_c_compares_the_written_master_with_the_set_up_s_reference() {
         app.notice.clone().unwrap().text,
         "write the master first (w), then compare"
     );
+    // Nor is the product of a write that ends after a newer result came.
+    assert!(matches!(
+        &app.update(ch('w'))[..],
+        [Effect::WriteProduct { .. }]
+    ));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let result = stack_result(&app, selection);
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from(WRITTEN)), None)));
+    assert!(app.update(ch('C')).is_empty());
+    assert_eq!(
+        app.notice.clone().unwrap().text,
+        "write the master first (w), then compare"
+    );
     // With the history off there is no reference to take.
     let mut app = written(no_nights);
     app.history = Some(Location::Off);

@@ -186,6 +186,7 @@ impl App {
             }
             _ => None,
         };
+        self.writing = Some(self.results.generation);
         vec![Effect::WriteProduct {
             folder: absolute(&self.output_dir),
             name,
@@ -427,7 +428,9 @@ impl App {
     fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
         match result {
             Ok(path) => {
-                if matches!(what, Pending::Product) {
+                if matches!(what, Pending::Product)
+                    && self.writing.take() == Some(self.results.generation)
+                {
                     self.results.written = Some(path.clone());
                 }
                 // Either keeps the tuning: the master itself, or the settings to make it.
