@@ -13,6 +13,7 @@ pub enum Action {
     Stack,
     Cancel,
     Write,
+    CompareReference,
     SaveSettings,
     Maximise,
     ShowTab,
@@ -175,6 +176,13 @@ pub const BINDINGS: &[Binding] = &[
         "w",
         Action::Write,
         "write the master bias",
+    ),
+    bind(
+        Global,
+        &[c('C')],
+        "C",
+        Action::CompareReference,
+        "compare the written master with its reference",
     ),
     bind(
         Global,

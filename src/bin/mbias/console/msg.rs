@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mbias::compare::{CompareLimits, Comparison};
 use mbias::detector::Detectors;
 use mbias::error::FitsError;
 use mbias::fits::FrameFile;
@@ -147,6 +148,8 @@ pub enum JobEvent {
     Wrote(Result<PathBuf, WriteFailure>, Option<String>),
     /// The QC history of a setup, for the Trend tab.
     Trend(Result<TrendHistory, String>),
+    /// A written master compared with its set-up's certified reference (`C`).
+    Compared(Result<Comparison, String>),
     SavedSettings(Result<PathBuf, WriteFailure>),
 }
 
@@ -210,6 +213,14 @@ pub enum Effect {
     LoadTrend {
         location: Location,
         setup: Setup,
+    },
+    /// Compare the written master `product` with the reference the QC history at
+    /// `location` certifies for its set-up (read with `detectors`), judged by `limits`.
+    Compare {
+        location: Location,
+        product: PathBuf,
+        limits: CompareLimits,
+        detectors: Detectors,
     },
     SaveSettings {
         path: PathBuf,

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mbias::compare::{CompareLimits, Comparison};
 use mbias::detector::Detectors;
-use mbias::error::{Error, ProductError};
+use mbias::error::{Error, HistoryError, ProductError};
 use mbias::fits::has_fits_name;
 use mbias::history::{Filter, Location, Setup};
 use mbias::inputs;
@@ -231,6 +232,17 @@ impl Jobs {
             Effect::LoadTrend { location, setup } => {
                 thread::spawn(move || {
                     let _ = tx.send(Msg::Job(JobEvent::Trend(load_trend(&location, setup))));
+                });
+            }
+            Effect::Compare {
+                location,
+                product,
+                limits,
+                detectors,
+            } => {
+                thread::spawn(move || {
+                    let compared = compare_reference(&location, &product, &limits, &detectors);
+                    let _ = tx.send(Msg::Job(JobEvent::Compared(compared)));
                 });
             }
             Effect::SaveSettings {
@@ -542,6 +554,33 @@ fn load_trend(location: &Location, setup: Setup) -> Result<TrendHistory, String>
     })
 }
 
+/// `product` against the reference the history at `location` certifies for its set-up.
+/// A history file that does not exist yet has no reference (and is not created); where
+/// there is none, the message says how to certify one.
+fn compare_reference(
+    location: &Location,
+    product: &Path,
+    limits: &CompareLimits,
+    detectors: &Detectors,
+) -> Result<Comparison, String> {
+    const HINT: &str = "certify one with mbias history certify PRODUCT";
+    if let Location::File(file) = location
+        && !file.exists()
+    {
+        return Err(format!(
+            "no QC history at {} to hold a reference; {HINT}",
+            file.display()
+        ));
+    }
+    let history = location.open().map_err(|e| e.to_string())?;
+    let reference =
+        mbias::history::reference_for(&history, product, detectors).map_err(|e| match e {
+            Error::History(HistoryError::NoReference { .. }) => format!("{e}; {HINT}"),
+            other => other.to_string(),
+        })?;
+    mbias::compare::compare(product, &reference, limits).map_err(|e| e.to_string())
+}
+
 /// Writes a settings file, creating its folder as a product's write does.
 fn save_settings(path: &Path, overwrite: bool, text: &str) -> Result<PathBuf, WriteFailure> {
     if let Some(folder) = path.parent() {
@@ -664,6 +703,17 @@ mod tests {
         assert!(product.is_file());
         let off = load_trend(&Location::Off, setup).unwrap();
         assert_eq!((off.file, off.series.len()), (None, 0));
+        // Compared with the set-up's reference: there is none yet, and none is made.
+        let limits = CompareLimits::default();
+        let none = compare_reference(&location, &product, &limits, &detectors).unwrap_err();
+        assert!(
+            none.contains("is certified") && none.ends_with("mbias history certify PRODUCT"),
+            "{none}"
+        );
+        let missing = Location::File(dir.path().join("nowhere.sqlite"));
+        let error = compare_reference(&missing, &product, &limits, &detectors).unwrap_err();
+        assert!(error.starts_with("no QC history at"), "{error}");
+        assert!(!dir.path().join("nowhere.sqlite").exists());
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mbias::algorithm::{Frame, Samples};
+use mbias::compare::{
+    CompareLimits, CompareStatistic, Comparison, DifferenceStats, ImageComparison, Reason, Verdict,
+};
 use mbias::error::FitsError;
 use mbias::fits::{Card, FrameFile, Header, Value};
 use mbias::history::trend::{Point, Series};
@@ -30,6 +33,7 @@ use super::msg::{
 };
 use super::overlay::{Overlay, QuitRisk};
 use super::panes::files::Mark;
+use super::panes::results::Tab;
 use super::theme::Theme;
 use super::ui;
 use super::view::{self, Axis};
@@ -2408,4 +2412,198 @@ fn a_new_stack_reads_the_history_again_and_writes_are_recorded() {
         &effects[..],
         [Effect::WriteProduct { history: None, .. }]
     ));
+}
+
+// ---- `C`: the written master against the set-up's reference ---------------------------
+
+/// Where the tests' `w` writes.
+const WRITTEN: &str = "/out/m.fits";
+
+/// A comparison of `tonight` as `mbias compare` makes one: a noise ratio past its inspect
+/// limit and a few bad pixels more than the reference has.
+fn inspect_comparison(tonight: &Path) -> Comparison {
+    let limits = CompareLimits::default();
+    let reason = |statistic, value| Reason {
+        image: None,
+        statistic,
+        value,
+        limit: limits.get(statistic).inspect(),
+        verdict: Verdict::Inspect,
+    };
+    Comparison {
+        tonight: tonight.to_path_buf(),
+        reference: PathBuf::from("/ref/REFERENCE_MBIAS_SOXS.fits"),
+        images: vec![ImageComparison {
+            name: None,
+            shape: (64, 64),
+            difference: DifferenceStats {
+                count: 4090,
+                mean: -0.412,
+                std: 2.9,
+                robust_std: 2.514,
+                max_abs: 31.5,
+            },
+            new_bad_pixels: 3,
+            gone_bad_pixels: 1,
+            reference_spread: 1.362,
+            noise_ratio: 1.305,
+            reference_bad_pixels: 4,
+            bad_pixel_growth: 0.5,
+            qc: Vec::new(),
+        }],
+        reasons: vec![
+            reason(CompareStatistic::NoiseRatio, 1.305),
+            reason(CompareStatistic::BadPixelGrowth, 0.5),
+        ],
+        limits,
+        verdict: Verdict::Inspect,
+    }
+}
+
+/// The stacked fixture on the Trend tab, its master written to [`WRITTEN`].
+fn written(history: impl FnOnce(Setup) -> TrendHistory) -> App {
+    let mut app = trend_shown(history);
+    assert!(matches!(
+        &app.update(ch('w'))[..],
+        [Effect::WriteProduct { .. }]
+    ));
+    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from(WRITTEN)), None)));
+    app
+}
+
+#[test]
+fn capital_c_compares_the_written_master_with_the_set_up_s_reference() {
+    let no_nights = |setup| TrendHistory {
+        setup,
+        file: Some(PathBuf::from(HISTORY_FILE)),
+        series: Vec::new(),
+    };
+    // `compare` reads product files: a master not written yet cannot be compared.
+    let mut app = trend_shown(no_nights);
+    assert!(app.update(ch('C')).is_empty());
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.error);
+    assert_eq!(notice.text, "write the master first (w), then compare");
+    // Written, it is compared on a worker, with the settings' limits.
+    let mut app = written(no_nights);
+    app.update(ch('1'));
+    let effects = app.update(ch('C'));
+    let [
+        Effect::Compare {
+            location,
+            product,
+            limits,
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(*location, Location::File(PathBuf::from(HISTORY_FILE)));
+    assert_eq!(product, Path::new(WRITTEN));
+    assert_eq!(*limits, app.settings.compare_limits());
+    // The answer is shown on the Trend tab, which comes to the front.
+    app.update(Msg::Job(JobEvent::Compared(Ok(inspect_comparison(
+        Path::new(WRITTEN),
+    )))));
+    assert_eq!(app.results.current_tab(), Tab::Trend);
+    assert_eq!(
+        app.notice.clone().unwrap().text,
+        "m.fits against reference REFERENCE_MBIAS_SOXS.fits: inspect"
+    );
+    let text = text_of(&mut app, 120, 40);
+    assert!(
+        text.contains("against reference REFERENCE_MBIAS_SOXS.fits: verdict INSPECT"),
+        "{text}"
+    );
+    // Errors go to the status line; the comparison shown stays.
+    let none = "no reference master of soxs-vis 1x1 read-out 1 is certified in the QC history \
+                /history/qc.sqlite; certify one with mbias history certify PRODUCT";
+    app.update(Msg::Job(JobEvent::Compared(Err(none.into()))));
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.error);
+    assert_eq!(notice.text, format!("cannot compare: {none}"));
+    assert!(app.results.comparison.is_some());
+    // A new result is not the master written: it must be written to be compared, and a
+    // comparison of the old one coming late is not shown with it.
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let result = stack_result(&app, selection);
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    assert!(app.results.comparison.is_none());
+    app.update(Msg::Job(JobEvent::Compared(Ok(inspect_comparison(
+        Path::new(WRITTEN),
+    )))));
+    assert!(app.results.comparison.is_none());
+    assert!(app.update(ch('C')).is_empty());
+    assert_eq!(
+        app.notice.clone().unwrap().text,
+        "write the master first (w), then compare"
+    );
+    // Nor is the product of a write that ends after a newer result came.
+    assert!(matches!(
+        &app.update(ch('w'))[..],
+        [Effect::WriteProduct { .. }]
+    ));
+    let effects = app.update(ch('s'));
+    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
+        panic!("stack effect")
+    };
+    let result = stack_result(&app, selection);
+    app.update(Msg::Job(JobEvent::Stacked {
+        id,
+        result: Ok(result),
+    }));
+    app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from(WRITTEN)), None)));
+    assert!(app.update(ch('C')).is_empty());
+    assert_eq!(
+        app.notice.clone().unwrap().text,
+        "write the master first (w), then compare"
+    );
+    // With the history off there is no reference to take.
+    let mut app = written(no_nights);
+    app.history = Some(Location::Off);
+    assert!(app.update(ch('C')).is_empty());
+    assert!(
+        app.notice
+            .clone()
+            .unwrap()
+            .text
+            .contains("QC history is off")
+    );
+}
+
+#[test]
+fn snapshot_trend_tab_with_a_comparison() {
+    let mut app = written(|setup| TrendHistory {
+        series: vec![
+            nights(&setup, "MBIAS MEDIAN", 1120.5, 0.5, None),
+            nights(&setup, "RAW RON", 2.245, 0.005, None),
+        ],
+        file: Some(PathBuf::from(HISTORY_FILE)),
+        setup,
+    });
+    let effects = app.update(ch('C'));
+    assert!(
+        matches!(&effects[..], [Effect::Compare { .. }]),
+        "{effects:?}"
+    );
+    app.update(Msg::Job(JobEvent::Compared(Ok(inspect_comparison(
+        Path::new(WRITTEN),
+    )))));
+    snapshot!("results_trend_compared", app);
+    // The verdict in the theme's colour for it.
+    let terminal = render(&mut app, 120, 40);
+    let buffer = terminal.backend().buffer();
+    let symbols: Vec<&str> = buffer.content.iter().map(|c| c.symbol()).collect();
+    let word = ["I", "N", "S", "P", "E", "C", "T"];
+    let at = (0..symbols.len())
+        .find(|&i| symbols[i..].starts_with(&word))
+        .expect("the verdict on screen");
+    assert_eq!(buffer.content[at].fg, Color::Yellow);
 }

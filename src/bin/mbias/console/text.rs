@@ -17,6 +17,15 @@ pub fn middle(text: &str, width: usize) -> String {
     format!("{start}…{end}")
 }
 
+/// A path's file name, where the whole path is too long to say (the path itself when it
+/// has none).
+pub fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// Names shortened to `width` so that they stay apart: what they all begin with goes
 /// first (ESO names share the instrument and the date; the time tells them apart), then,
 /// where that is not enough, their middle.

@@ -1,10 +1,12 @@
 //! The console's jobs as the model sees them: stacking (on `s`, and again after the
 //! debounce when the selection or a parameter changes), cancelling, writing the product
-//! and the settings, and the news the workers send back.
+//! and the settings, comparing the product with its set-up's reference, and the news the
+//! workers send back.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use mbias::compare::Comparison;
 use mbias::detector::Profile;
 use mbias::history::Location;
 use mbias::progress::Stage;
@@ -17,6 +19,7 @@ use crate::console::msg::{
 };
 use crate::console::overlay::{Overlay, Pending, QuitRisk};
 use crate::console::panes::results::{Tab, TrendLoad, setup_of};
+use crate::console::text::file_name;
 
 /// How long parameter changes settle before the automatic re-stack starts.
 const RESTACK_DEBOUNCE: Duration = Duration::from_millis(60);
@@ -183,6 +186,7 @@ impl App {
             }
             _ => None,
         };
+        self.writing = Some(self.results.generation);
         vec![Effect::WriteProduct {
             folder: absolute(&self.output_dir),
             name,
@@ -190,6 +194,58 @@ impl App {
             result,
             history,
         }]
+    }
+
+    /// `C`: the product written of the result on screen against the reference the QC
+    /// history certifies for its set-up. `compare` reads product files, so the master
+    /// must be written first.
+    pub(super) fn compare_reference(&mut self) -> Vec<Effect> {
+        let Some(product) = self.results.written.clone() else {
+            self.error("write the master first (w), then compare");
+            return Vec::new();
+        };
+        let location = match &self.history {
+            Some(location @ Location::File(_)) => location.clone(),
+            Some(Location::Off) => {
+                self.error("the QC history is off: no reference to compare with");
+                return Vec::new();
+            }
+            None => {
+                self.error(
+                    "no QC history: no data folder to keep it in (name one with --history or mbias.history)",
+                );
+                return Vec::new();
+            }
+        };
+        self.info(format!(
+            "comparing {} with its set-up's reference …",
+            file_name(&product)
+        ));
+        vec![Effect::Compare {
+            location,
+            product,
+            limits: self.settings.compare_limits(),
+            detectors: self.settings.detectors(),
+        }]
+    }
+
+    /// A comparison back: shown on the Trend tab when it is of the product written of
+    /// the result on screen (one of an earlier result is dropped).
+    fn on_compared(&mut self, result: Result<Comparison, String>) {
+        match result {
+            Ok(comparison) if self.results.written.as_ref() == Some(&comparison.tonight) => {
+                self.info(format!(
+                    "{} against reference {}: {}",
+                    file_name(&comparison.tonight),
+                    file_name(&comparison.reference),
+                    comparison.verdict
+                ));
+                self.results.comparison = Some(comparison);
+                self.results.open_tab(Tab::Trend);
+            }
+            Ok(_) => {}
+            Err(e) => self.error(format!("cannot compare: {e}")),
+        }
     }
 
     /// `S`: the pane's values as a settings file that reproduces the run: resolved for
@@ -316,6 +372,7 @@ impl App {
             }
             JobEvent::SavedSettings(result) => self.on_written(result, Pending::Settings),
             JobEvent::Trend(result) => self.on_trend(result),
+            JobEvent::Compared(result) => self.on_compared(result),
         }
         Vec::new()
     }
@@ -371,6 +428,11 @@ impl App {
     fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {
         match result {
             Ok(path) => {
+                if matches!(what, Pending::Product)
+                    && self.writing.take() == Some(self.results.generation)
+                {
+                    self.results.written = Some(path.clone());
+                }
                 // Either keeps the tuning: the master itself, or the settings to make it.
                 self.unwritten = false;
                 let assembled = matches!(what, Pending::Product)

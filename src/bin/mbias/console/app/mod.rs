@@ -86,6 +86,9 @@ pub struct App {
     pub history: Option<Location>,
     /// The result on screen has not been written (`q` asks before losing a tuned one).
     pub unwritten: bool,
+    /// The generation of the result whose product is being written: a write that ends
+    /// after a newer result came does not make that one's master for `C`.
+    writing: Option<u64>,
     /// The results pane has the whole screen (`z`).
     pub maximised: bool,
     /// Frames in memory for the current selection (per extension of multi-extension
@@ -132,6 +135,7 @@ impl App {
             output_dir,
             history,
             unwritten: false,
+            writing: None,
             maximised: false,
             loaded: None,
             restack_at: None,
@@ -316,6 +320,7 @@ impl App {
             Action::Stack => self.start_stack(false),
             Action::Cancel => self.cancel(),
             Action::Write => self.write_product(false),
+            Action::CompareReference => self.compare_reference(),
             Action::SaveSettings => self.save_settings(false),
             // The rest are the focused pane's.
             other => {

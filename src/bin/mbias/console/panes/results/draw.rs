@@ -140,7 +140,16 @@ impl Draw for ResultsPane {
             Tab::Defects => tabs::defects(frame, &theme, image, &mut self.defects_table, body),
             Tab::Trend => {
                 let load = self.trend.as_ref().map(|(_, load)| load);
-                trend::draw(frame, &theme, image, load, &mut self.trend_scroll, body)
+                let comparison = self.comparison.as_ref();
+                trend::draw(
+                    frame,
+                    &theme,
+                    image,
+                    load,
+                    comparison,
+                    &mut self.trend_scroll,
+                    body,
+                )
             }
         }
         if let Some(prompt) = &self.prompt {

@@ -25,7 +25,7 @@ impl Input for ResultsPane {
             return "←↑↓→ cursor · + - zoom · g go to · p pixel stack · m stats · v [ ] image · t f stretch · ? help";
         }
         if self.current_tab() == Tab::Trend {
-            return "tonight's QC against the QC history · ←→ tab · ↑↓ scroll · w write (and record) · ? help";
+            return "tonight's QC against the QC history · ←→ tab · ↑↓ scroll · w write (and record) · C against the reference · ? help";
         }
         "←→ tab · x rows/cols · ↑↓ row/col · w write · S save settings · ? help"
     }
@@ -275,6 +275,8 @@ impl ResultsPane {
         let verdict = qc_verdict(&result);
         self.result = Some(result);
         self.generation += 1;
+        self.written = None;
+        self.comparison = None;
         self.stale = stale;
         let note = match shown {
             Some(name) => {

@@ -11,7 +11,10 @@ mod stats;
 mod tabs;
 mod trend;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use mbias::compare::Comparison;
 
 use ratatui::layout::{Position, Rect};
 use ratatui::widgets::TableState;
@@ -115,6 +118,12 @@ pub struct ResultsPane {
     pub trend: Option<(u64, TrendLoad)>,
     /// First Trend row shown, as `qc_scroll`.
     pub trend_scroll: usize,
+    /// The product `w` wrote of this result: `C` compares it (a product file, as
+    /// `compare` reads one), and a new result has none until it is written.
+    pub written: Option<PathBuf>,
+    /// That product against its set-up's certified reference (`C`), shown under the
+    /// Trend tab's table.
+    pub comparison: Option<Comparison>,
     /// Which image of a multi-extension result the tabs show.
     pub extension: usize,
     /// The Preview's cursor, a master pixel (column, row; 0-based, row 0 = FITS row 1);
@@ -232,6 +241,13 @@ impl ResultsPane {
 
     pub fn current_tab(&self) -> Tab {
         TABS[self.tab % TABS.len()]
+    }
+
+    /// Brings `tab` to the front (news for it has come).
+    pub fn open_tab(&mut self, tab: Tab) {
+        if let Some(i) = TABS.iter().position(|t| *t == tab) {
+            self.tab = i;
+        }
     }
 
     pub fn axis(&self) -> Axis {

@@ -1,9 +1,11 @@
 //! The Trend tab: tonight's QC against the nights before of the same setup, from the QC
 //! history, one line per value. The history is read on a worker (the model keeps what
-//! came back); tonight's value is this stack's, not yet recorded.
+//! came back); tonight's value is this stack's, not yet recorded. Under the table, the
+//! written master against its set-up's certified reference (`C`), when compared.
 
 use std::path::PathBuf;
 
+use mbias::compare::{Comparison, Verdict};
 use mbias::history::Setup;
 use mbias::history::trend::{Limits, Point, Score, Series, Trend, judge};
 use mbias::verify::Plan;
@@ -15,6 +17,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::tabs::format_value;
 use crate::console::msg::{ImageResult, TrendHistory};
+use crate::console::text::file_name;
 use crate::console::theme::Theme;
 
 /// Where the Trend tab's history stands, for the result of one generation.
@@ -114,16 +117,138 @@ fn score_style(theme: &Theme, score: Score) -> Style {
 /// Columns of the sparkline.
 const SPARK: u16 = 16;
 
+fn verdict_style(theme: &Theme, verdict: Verdict) -> Style {
+    match verdict {
+        Verdict::Accept => theme.pass,
+        Verdict::Inspect => theme.warn,
+        Verdict::Reject => theme.fail,
+    }
+}
+
+/// Lines the comparison block takes: its heading, the table's header and images, and a
+/// line per reason.
+fn comparison_height(comparison: &Comparison) -> usize {
+    2 + comparison.images.len() + comparison.reasons.len()
+}
+
+/// The written master against the reference: the verdict, one line per image with the
+/// statistics the limits judge (as `mbias compare` prints them), and why.
+fn draw_comparison(frame: &mut Frame, theme: &Theme, comparison: &Comparison, area: Rect) {
+    let verdict = verdict_style(theme, comparison.verdict);
+    let reference = file_name(&comparison.reference);
+    let images = u16::try_from(comparison.images.len()).unwrap_or(u16::MAX);
+    let [heading, table_area, reasons_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(images.saturating_add(1)),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                format!("against reference {reference}: verdict "),
+                theme.title,
+            ),
+            Span::styled(comparison.verdict.to_string().to_uppercase(), verdict),
+        ])),
+        heading,
+    );
+    let rows = comparison.images.iter().map(|image| {
+        let d = &image.difference;
+        Row::new(vec![
+            image.name.clone().unwrap_or_else(|| "FLUX".into()),
+            format!("{:+.3}", d.mean),
+            format!("{:.3}", d.robust_std),
+            format!("{:.3}", image.noise_ratio),
+            image.new_bad_pixels.to_string(),
+            image.gone_bad_pixels.to_string(),
+            format!("{:+.1} %", image.bad_pixel_growth * 100.0),
+        ])
+    });
+    let header = Row::new([
+        "image",
+        "mean e-",
+        "robust σ e-",
+        "noise ×",
+        "new bad",
+        "gone bad",
+        "growth",
+    ])
+    .style(theme.header);
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(9),
+    ];
+    frame.render_widget(Table::new(rows, widths).header(header), table_area);
+    let reasons: Vec<Line> = comparison
+        .reasons
+        .iter()
+        .map(|r| Line::styled(r.to_string(), verdict_style(theme, r.verdict)))
+        .collect();
+    frame.render_widget(Paragraph::new(reasons), reasons_area);
+}
+
+/// Whether any value has nights before tonight to be judged against (tonight is every
+/// series' last point: earlier nights are the points before it).
+fn has_earlier(trends: &[Trend]) -> bool {
+    trends.iter().any(|t| t.series.points.len() > 1)
+}
+
+/// Lines the history takes drawn whole: one to say why there is no table, else the
+/// caption, the header and a row per value.
+fn history_height(image: &ImageResult, load: Option<&TrendLoad>) -> usize {
+    match load {
+        Some(TrendLoad::Loaded(history)) => {
+            let trends = judged(image, history);
+            if has_earlier(&trends) {
+                2 + trends.len()
+            } else {
+                1
+            }
+        }
+        _ => 1,
+    }
+}
+
+/// Rows the history's table keeps when a comparison is shown under it: the caption, the
+/// header and two values.
+const TABLE_KEEPS: u16 = 4;
+
 /// The tab's body: a line when there is nothing to compare with, else the table
-/// (scrolled as the QC tab is).
+/// (scrolled as the QC tab is); under it the comparison with the reference, if any.
 pub fn draw(
     frame: &mut Frame,
     theme: &Theme,
     image: &ImageResult,
     load: Option<&TrendLoad>,
+    comparison: Option<&Comparison>,
     scroll: &mut usize,
     area: Rect,
 ) {
+    let area = match comparison {
+        Some(comparison) => {
+            let height = u16::try_from(comparison_height(comparison))
+                .unwrap_or(u16::MAX)
+                .min(area.height.saturating_sub(TABLE_KEEPS));
+            // Right under the history, which scrolls when the pane is too short for both.
+            let history_height = u16::try_from(history_height(image, load)).unwrap_or(u16::MAX);
+            let [history, _, block, _] = Layout::vertical([
+                Constraint::Max(history_height),
+                Constraint::Length(1),
+                Constraint::Length(height),
+                Constraint::Fill(1),
+            ])
+            .areas(area);
+            draw_comparison(frame, theme, comparison, block);
+            history
+        }
+        None => area,
+    };
     let setup = setup_of(&image.loaded.set.plan);
     let history = match load {
         None | Some(TrendLoad::Loading) => {
@@ -138,9 +263,7 @@ pub fn draw(
         Some(TrendLoad::Loaded(history)) => history,
     };
     let trends = judged(image, history);
-    // Tonight is every series' last point: earlier nights are the points before it.
-    let earlier = trends.iter().any(|t| t.series.points.len() > 1);
-    if !earlier {
+    if !has_earlier(&trends) {
         let text = match &history.file {
             Some(file) => format!(
                 "no earlier nights of {setup} in the QC history {}",
