@@ -219,9 +219,30 @@ pub fn median_in_place(values: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// The median of `values` and their robust standard deviation, 1.4826 × the median
+/// absolute deviation from it (reordering and then overwriting `values` with those
+/// deviations); `None` when empty. NaN-free input is the caller's duty.
+pub fn median_and_robust_std(values: &mut [f64]) -> Option<(f64, f64)> {
+    let median = median_in_place(values)?;
+    values.iter_mut().for_each(|v| *v = (*v - median).abs());
+    let mad = median_in_place(values)?;
+    Some((median, mad * MAD_TO_STD))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn robust_std_is_the_scaled_median_absolute_deviation() {
+        // Median 10; deviations 2, 0, 0, 4, 90: MAD 2.
+        let mut values = [8.0, 10.0, 10.0, 14.0, 100.0];
+        assert_eq!(
+            median_and_robust_std(&mut values),
+            Some((10.0, 2.0 * MAD_TO_STD))
+        );
+        assert_eq!(median_and_robust_std(&mut []), None);
+    }
 
     #[test]
     fn pairwise_small_is_sequential_from_zero() {

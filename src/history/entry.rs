@@ -70,7 +70,6 @@ pub struct Entry {
     pub images: Vec<ImageQc>,
 }
 
-
 /// Reads what the history keeps of the product at `path`. A file without QC keywords
 /// (a raw frame, another pipeline's image) is refused as not a master bias.
 pub fn read(path: &Path, detectors: &Detectors) -> Result<Entry, crate::Error> {
