@@ -217,6 +217,16 @@ pub enum HistoryError {
     Off,
     #[error("no reference master of {setup} is certified in the QC history {}", path.display())]
     NoReference { setup: String, path: PathBuf },
+    #[error("the certified reference {} is no longer the master that was certified (written over or moved); certify it again", path.display())]
+    ReferenceChanged { path: PathBuf },
+    #[error("no QC history at {}", .0.display())]
+    Missing(PathBuf),
+    #[error("{}: not an mbias QC history (another program's SQLite database)", .0.display())]
+    NotAHistory(PathBuf),
+    #[error("{} is not in the QC history {}", product.display(), path.display())]
+    NotRecorded { product: PathBuf, path: PathBuf },
+    #[error("no data folder on this system to keep the QC history in")]
+    NoDataFolder,
 }
 
 #[derive(Debug, Error)]

@@ -339,6 +339,51 @@ impl QcRange {
 /// `qc-acceptable-ranges`, keyed by soxspipe's kebab-case names (`master-ron`, …).
 pub type QcRanges = BTreeMap<String, QcRange>;
 
+/// Where the QC history is kept (`mbias.history`, `$MBIAS_HISTORY`, `--history`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryLocation {
+    /// Nothing is recorded.
+    Off,
+    File(std::path::PathBuf),
+}
+
+impl HistoryLocation {
+    /// A setting's, the environment's or a flag's value: `off` (in any case), or a path,
+    /// kept as given (a path that is not UTF-8 included).
+    pub fn parse(text: &std::ffi::OsStr) -> HistoryLocation {
+        if text
+            .to_str()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("off"))
+        {
+            HistoryLocation::Off
+        } else {
+            HistoryLocation::File(std::path::PathBuf::from(text))
+        }
+    }
+}
+
+/// Serializes a number as JSON can hold it: finite as a number, ±∞ as the strings
+/// `"inf"` / `"-inf"` (JSON has no infinity, and serde_json would write null, which reads
+/// as "no value"), NaN as null.
+pub fn finite_or_text<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_infinite() {
+        s.serialize_str(if *v > 0.0 { "inf" } else { "-inf" })
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// [`finite_or_text`] of an optional number (`None` as null).
+pub fn finite_or_text_option<S: serde::Serializer>(
+    v: &Option<f64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => finite_or_text(v, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// What `mbias compare` judges tonight's master by, against a reference master.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]

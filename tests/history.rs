@@ -83,10 +83,8 @@ fn stack_nights(dir: &Path, history: &Path) -> Vec<PathBuf> {
             );
             assert!(run.status.success(), "{}", common::stderr(&run));
             let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-            assert_eq!(
-                doc["history"].as_str().map(|h| h.contains("recorded")),
-                Some(true)
-            );
+            assert_eq!(doc["history"]["recorded"], "added");
+            assert_eq!(doc["history"]["file"].as_str(), history.to_str());
             PathBuf::from(doc["product"].as_str().unwrap())
         })
         .collect()
@@ -266,8 +264,33 @@ fn a_worse_last_night_scores_outside_and_an_import_adds_each_product_once() {
 }
 
 #[test]
-fn no_history_records_nothing() {
+fn an_off_history_records_nothing_and_a_missing_one_is_not_made() {
     let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    for k in 0..FRAMES {
+        write_night_frame(&raw.join(format!("bias{k}.fits")), 0, k);
+    }
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, SETTINGS).unwrap();
+    let out = dir.path().join("out");
+    let stack = mbias_with(
+        Path::new("off"),
+        &[
+            "stack",
+            raw.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(stack.status.success(), "{}", common::stderr(&stack));
+    let doc: serde_json::Value = serde_json::from_slice(&stack.stdout).unwrap();
+    assert!(doc["history"].is_null(), "{doc}");
+    assert_eq!(common::listing(dir.path()), ["out", "raw", "settings.yaml"]);
+
     let off = mbias_with(Path::new("off"), &["trend"]);
     assert_eq!(off.status.code(), Some(1));
     assert!(
@@ -275,7 +298,13 @@ fn no_history_records_nothing() {
         "{}",
         common::stderr(&off)
     );
-    assert!(common::listing(dir.path()).is_empty());
+    // A mistyped history is reported, not created empty.
+    let typo = dir.path().join("histroy.sqlite");
+    let missing = mbias_with(&typo, &["trend"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = common::stderr(&missing);
+    assert!(stderr.contains("no QC history at"), "{stderr}");
+    assert!(!typo.exists());
 }
 
 #[test]
@@ -296,14 +325,19 @@ fn soxspipes_own_masters_import_with_their_set_up_night_and_release() {
     assert_eq!(doc["skipped"].as_array().unwrap().len(), 7, "{doc}");
     let trend = mbias_with(&history, &["trend", "--qc", "raw ron", "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&trend.stdout).unwrap();
-    let series = &doc["trends"][0];
-    assert_eq!(series["setup"]["profile"], "soxs-vis");
-    assert_eq!(series["setup"]["binning"], "1x1");
-    assert_eq!(series["setup"]["read_speed"], "1");
-    let points = series["points"].as_array().unwrap();
-    assert_eq!(points.len(), 3);
-    assert!(
-        points.iter().all(|p| p["night"] == "2025-10-09"),
-        "{points:?}"
-    );
+    // 0.17.4's RAW RON is another quantity than 0.19's: each release is a series.
+    let trends = doc["trends"].as_array().unwrap();
+    let points = |recipe: &str| {
+        let series = trends.iter().find(|t| t["recipe"] == recipe).unwrap();
+        assert_eq!(series["setup"]["profile"], "soxs-vis");
+        assert_eq!(series["setup"]["binning"], "1x1");
+        assert_eq!(series["setup"]["read_speed"], "1");
+        let points = series["points"].as_array().unwrap().clone();
+        assert!(
+            points.iter().all(|p| p["night"] == "2025-10-09"),
+            "{points:?}"
+        );
+        points.len()
+    };
+    assert_eq!((points("soxspipe-0.17"), points("soxspipe-0.19")), (1, 2));
 }

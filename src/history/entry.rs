@@ -164,7 +164,16 @@ fn header_checksum(file: &FrameFile) -> String {
 /// frames taken after midnight belong to the evening before), else from `MJD-OBS`.
 pub fn night_of(header: &Header) -> Option<String> {
     let from_date = header.text("DATE-OBS").and_then(|text| {
-        let time: jiff::civil::DateTime = text.trim().parse().ok()?;
+        let text = text.trim();
+        // FITS dates are UTC, written with or without a trailing Z.
+        let time: jiff::civil::DateTime = text.parse().ok().or_else(|| {
+            Some(
+                text.parse::<jiff::Timestamp>()
+                    .ok()?
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .datetime(),
+            )
+        })?;
         let shifted = time
             .checked_sub(jiff::SignedDuration::from_hours(15))
             .ok()?;
@@ -225,6 +234,8 @@ mod tests {
         assert_eq!(night_of(&h).as_deref(), Some("2025-10-09"));
         let h = header(&[("DATE-OBS", Value::Str("2025-10-10T16:00:00".into()))]);
         assert_eq!(night_of(&h).as_deref(), Some("2025-10-10"));
+        let h = header(&[("DATE-OBS", Value::Str("2025-10-10T09:19:27Z".into()))]);
+        assert_eq!(night_of(&h).as_deref(), Some("2025-10-09"));
         // MJD 60958.388 is 2025-10-10T09:18.
         let h = header(&[("MJD-OBS", Value::Float(60958.388))]);
         assert_eq!(night_of(&h).as_deref(), Some("2025-10-09"));

@@ -22,46 +22,52 @@ use crate::error::HistoryError;
 /// Names the history file, or `off`, over the settings (not over `--history`).
 pub const HISTORY_ENV: &str = "MBIAS_HISTORY";
 
-/// Where products are remembered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// Nothing is recorded.
-    Off,
-    File(PathBuf),
-}
+/// Where products are remembered (defined with the engine's parameters, so that the
+/// settings can name it).
+pub use crate::params::HistoryLocation as Location;
 
 impl Location {
-    /// A setting's or the environment's text: `off`, or a path.
-    pub fn parse(text: &str) -> Location {
-        if text.trim().eq_ignore_ascii_case("off") {
-            Location::Off
-        } else {
-            Location::File(PathBuf::from(text.trim()))
-        }
-    }
-
     /// The history to use: `explicit` (`--history`), else `$MBIAS_HISTORY`, else the
-    /// settings' `mbias.history`, else `history.sqlite` in the user's data folder
+    /// settings' `mbias.history` (a relative path taken from `settings_folder`, the
+    /// settings file's folder), else `history.sqlite` in the user's data folder
     /// (`~/.local/share/mbias/` on Linux). `None` when there is no data folder to use.
-    pub fn resolve(explicit: Option<&Path>, setting: Option<&Location>) -> Option<Location> {
+    pub fn resolve(
+        explicit: Option<&Path>,
+        setting: Option<&Location>,
+        settings_folder: Option<&Path>,
+    ) -> Option<Location> {
         if let Some(path) = explicit {
-            return Some(Location::parse(&path.to_string_lossy()));
+            return Some(Location::parse(path.as_os_str()));
         }
         if let Some(text) = std::env::var_os(HISTORY_ENV).filter(|t| !t.is_empty()) {
-            return Some(Location::parse(&text.to_string_lossy()));
+            return Some(Location::parse(&text));
         }
-        if let Some(setting) = setting {
-            return Some(setting.clone());
+        match (setting, settings_folder) {
+            (Some(Location::File(path)), Some(folder)) if path.is_relative() => {
+                return Some(Location::File(folder.join(path)));
+            }
+            (Some(setting), _) => return Some(setting.clone()),
+            (None, _) => {}
         }
         directories::ProjectDirs::from("org", "mbias", "mbias")
             .map(|dirs| Location::File(dirs.data_dir().join("history.sqlite")))
     }
 
-    /// Opens the history here; an error when it is off.
+    /// Opens the history here to record into it, creating it if need be; an error when
+    /// the history is off.
     pub fn open(&self) -> Result<History, HistoryError> {
         match self {
             Location::Off => Err(HistoryError::Off),
             Location::File(path) => History::open(path),
+        }
+    }
+
+    /// Opens the history here to read it: an error when it is off or does not exist
+    /// (a mistyped path is not made into an empty history).
+    pub fn open_existing(&self) -> Result<History, HistoryError> {
+        match self {
+            Location::Off => Err(HistoryError::Off),
+            Location::File(path) => History::open_existing(path),
         }
     }
 }
@@ -81,20 +87,26 @@ pub fn record_product(
     Ok(history.record(std::slice::from_ref(&entry))?.pop())
 }
 
-/// The certified reference of `product`'s setup in `history`.
+/// The certified reference of `product`'s setup in `history`, checked to be the master
+/// that was certified: a file written over since (or moved away) is refused.
 pub fn reference_for(
     history: &History,
     product: &Path,
     detectors: &Detectors,
 ) -> crate::Result<PathBuf> {
     let entry = read(product, detectors)?;
-    history.reference(&entry.setup)?.ok_or_else(|| {
-        HistoryError::NoReference {
+    let Some((path, checksum)) = history.reference(&entry.setup)? else {
+        return Err(HistoryError::NoReference {
             setup: entry.setup.to_string(),
             path: history.path().to_path_buf(),
         }
-        .into()
-    })
+        .into());
+    };
+    let now = read(&path, detectors).map(|e| e.checksum);
+    if now.as_deref().ok() != Some(checksum.as_str()) {
+        return Err(HistoryError::ReferenceChanged { path }.into());
+    }
+    Ok(path)
 }
 
 /// What an import did with each file.
@@ -138,7 +150,7 @@ pub fn import(
 }
 
 /// The FITS files among `paths`: files as given, folders searched through (every FITS
-/// name below them, compressed ones too, hidden files left out, in name order). Unreadable folders are reported with a reason.
+/// name below them, compressed ones too, dot files and folders left out, in name order). Unreadable folders are reported with a reason.
 pub fn product_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -160,19 +172,19 @@ fn collect_fits(folder: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<(Pat
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
+    let mut found: Vec<(PathBuf, std::fs::FileType)> = entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, kind) in found {
+        // Dot folders (.snapshot, .Trash) and links to folders are not followed: a
+        // snapshot's copies would be recorded under its paths, a link could loop.
+        if kind.is_dir() {
             collect_fits(&path, files, problems);
-        } else if crate::fits::has_fits_name(&path) && !hidden(&path) {
+        } else if crate::fits::has_fits_name(&path) {
             files.push(path);
         }
     }
-}
-
-/// A dot file: an editor's or a half-written product's temporary, never a product.
-fn hidden(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }

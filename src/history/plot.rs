@@ -49,7 +49,7 @@ fn score_colour(score: Score) -> &'static str {
         Score::Within => "#2e7d32",
         Score::Near => "#f9a825",
         Score::Outside => "#c62828",
-        Score::New => "#455a64",
+        Score::New | Score::Missing | Score::Stale => "#455a64",
     }
 }
 
@@ -188,7 +188,7 @@ pub fn svg(trend: &Trend, limits: &Limits) -> String {
             short(m),
             short(sd),
             short(t.value),
-            trend.deviation.map_or("—".into(), |d| format!("{d:+.1} σ")),
+            super::trend::deviation_text(trend.deviation),
             trend.score.name()
         ),
         (_, _, Some(t)) => format!("tonight {} · {}", short(t.value), trend.score.name()),
@@ -238,6 +238,7 @@ mod tests {
             })
             .collect();
         let series = Series {
+            recipe: "soxspipe-0.19".into(),
             setup: Setup {
                 profile: "soxs-vis".into(),
                 arm: "VIS".into(),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::entry::{Entry, Setup};
 use crate::error::HistoryError;
@@ -12,6 +12,10 @@ use crate::error::HistoryError;
 /// The schema's version, in SQLite's `user_version`: a later mbias that changes the
 /// tables knows what it opened.
 const SCHEMA_VERSION: i64 = 1;
+
+/// SQLite's `application_id` of an mbias history ("mbqh"): another program's database
+/// is told apart from ours and left alone.
+const APPLICATION_ID: i64 = 0x6d62_7168;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS products (
@@ -91,12 +95,15 @@ pub struct Filter {
     pub profile: Option<String>,
     /// Only nights on or after this date (`YYYY-MM-DD`).
     pub since: Option<String>,
+    /// Only products of this soxspipe release (`soxspipe-0.19`).
+    pub recipe: Option<String>,
     /// Only these QC names (all when empty).
     pub names: Vec<String>,
 }
 
 impl History {
-    /// Opens the history at `path`, creating the file (and its folder) if need be.
+    /// Opens the history at `path` to record into it, creating the file (and its
+    /// folder) or bringing an older schema up to date.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| HistoryError::CreateDir {
@@ -106,20 +113,64 @@ impl History {
         }
         let fail = |e: rusqlite::Error| database_error(path, e);
         let connection = Connection::open(path).map_err(fail)?;
+        let history = History::checked(connection, path)?;
+        if history.version()? < SCHEMA_VERSION {
+            // WAL: readers (a console's trend) never wait for a writer, and a commit
+            // needs no flush of the whole file. (It needs shared memory beside the file,
+            // which a network file system may not give: the history belongs on a local
+            // disk.)
+            history
+                .connection
+                .execute_batch(&format!(
+                    "PRAGMA journal_mode = WAL;
+                     BEGIN IMMEDIATE; {SCHEMA}
+                     PRAGMA application_id = {APPLICATION_ID};
+                     PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(fail)?;
+        }
+        Ok(history)
+    }
+
+    /// Opens the history at `path` to read it, writing nothing: a history that does not
+    /// exist is an error, not a new empty one.
+    pub fn open_existing(path: &Path) -> Result<History, HistoryError> {
+        if !path.is_file() {
+            return Err(HistoryError::Missing(path.to_path_buf()));
+        }
+        let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| database_error(path, e))?;
+        let history = History::checked(connection, path)?;
+        if history.version()? < SCHEMA_VERSION {
+            // Created but never written by mbias: nothing in it yet.
+            return Err(HistoryError::Missing(path.to_path_buf()));
+        }
+        Ok(history)
+    }
+
+    /// `connection` as a history, once it is known to be one this mbias can use.
+    fn checked(connection: Connection, path: &Path) -> Result<History, HistoryError> {
+        let fail = |e: rusqlite::Error| database_error(path, e);
         // Another mbias (the console, a script) may be writing: wait for it rather than fail.
         connection
             .busy_timeout(Duration::from_secs(10))
             .map_err(fail)?;
         connection
-            // WAL: readers (a console's trend) never wait for a writer, and a commit
-            // needs no flush of the whole file.
-            .execute_batch(
-                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-            )
+            .execute_batch("PRAGMA foreign_keys = ON;")
             .map_err(fail)?;
-        let version: i64 = connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
+        let pragma = |name: &str| -> Result<i64, HistoryError> {
+            connection
+                .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+                .map_err(fail)
+        };
+        let tables: i64 = connection
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))
             .map_err(fail)?;
+        let application = pragma("application_id")?;
+        if application != APPLICATION_ID && !(application == 0 && tables == 0) {
+            return Err(HistoryError::NotAHistory(path.to_path_buf()));
+        }
+        let version = pragma("user_version")?;
         if version > SCHEMA_VERSION {
             return Err(HistoryError::Database {
                 path: path.to_path_buf(),
@@ -128,15 +179,16 @@ impl History {
                 ),
             });
         }
-        connection
-            .execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-            .map_err(fail)?;
         Ok(History {
             connection,
             path: path.to_path_buf(),
         })
+    }
+
+    fn version(&self) -> Result<i64, HistoryError> {
+        self.connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.fail(e))
     }
 
     pub fn path(&self) -> &Path {
@@ -148,15 +200,26 @@ impl History {
     }
 
     /// Records `entries` in one transaction, each unless a product with the same
-    /// checksum is there already; says for each what was done.
+    /// checksum is there already (then only its path is brought up to date, should it
+    /// have moved); says for each what was done. A product written over at the same path
+    /// (a re-stack) replaces the one recorded there, its reference mark included: the
+    /// history keeps what the files hold.
     pub fn record(&mut self, entries: &[Entry]) -> Result<Vec<Recorded>, HistoryError> {
         let path = self.path.clone();
         let fail = |e| database_error(&path, e);
-        let transaction = self.connection.transaction().map_err(fail)?;
+        // Immediate: the write lock is taken before anything is read, so another writer
+        // makes this one wait (busy timeout) instead of failing on a stale snapshot.
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
         let mut done = Vec::with_capacity(entries.len());
         {
-            let mut known = transaction
-                .prepare("SELECT 1 FROM products WHERE checksum = ?1")
+            let mut moved = transaction
+                .prepare("UPDATE products SET path = ?2 WHERE checksum = ?1")
+                .map_err(fail)?;
+            let mut replaced = transaction
+                .prepare("DELETE FROM products WHERE path = ?1")
                 .map_err(fail)?;
             let mut product = transaction
                 .prepare(
@@ -170,14 +233,16 @@ impl History {
                 .map_err(fail)?;
             let now = jiff::Timestamp::now().to_string();
             for entry in entries {
-                if known.exists([&entry.checksum]).map_err(fail)? {
+                let at = entry.path.to_string_lossy();
+                if moved.execute(params![entry.checksum, at]).map_err(fail)? > 0 {
                     done.push(Recorded::AlreadyKnown);
                     continue;
                 }
+                replaced.execute([&at]).map_err(fail)?;
                 let id = product
                     .insert(params![
                         entry.checksum,
-                        entry.path.to_string_lossy(),
+                        at,
                         entry.setup.profile,
                         entry.setup.arm,
                         entry.setup.binning,
@@ -206,57 +271,47 @@ impl History {
         Ok(done)
     }
 
-    /// The recorded product with `checksum`, if any.
-    pub fn contains(&self, checksum: &str) -> Result<bool, HistoryError> {
-        self.connection
-            .query_row(
-                "SELECT 1 FROM products WHERE checksum = ?1",
-                [checksum],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|found| found.is_some())
-            .map_err(|e| self.fail(e))
-    }
-
-    /// Makes the recorded product with `checksum` the reference of its setup.
-    pub fn certify(&mut self, checksum: &str) -> Result<(), HistoryError> {
-        self.connection
+    /// Makes the recorded product with `checksum` (at `product`) the reference of its
+    /// setup.
+    pub fn certify(&mut self, checksum: &str, product: &Path) -> Result<(), HistoryError> {
+        let changed = self
+            .connection
             .execute(
                 "INSERT OR REPLACE INTO reference (profile, arm, binning, read_speed, product, certified)
                  SELECT profile, arm, binning, read_speed, id, ?2 FROM products WHERE checksum = ?1",
                 params![checksum, jiff::Timestamp::now().to_string()],
             )
             .map_err(|e| self.fail(e))?;
+        if changed == 0 {
+            return Err(HistoryError::NotRecorded {
+                product: product.to_path_buf(),
+                path: self.path.clone(),
+            });
+        }
         Ok(())
     }
 
-    /// The certified reference product of `setup`, if any.
-    pub fn reference(&self, setup: &Setup) -> Result<Option<PathBuf>, HistoryError> {
+    /// The certified reference product of `setup`, if any: its path and checksum.
+    pub fn reference(&self, setup: &Setup) -> Result<Option<(PathBuf, String)>, HistoryError> {
         self.connection
             .query_row(
-                "SELECT p.path FROM reference r JOIN products p ON p.id = r.product
+                "SELECT p.path, p.checksum FROM reference r JOIN products p ON p.id = r.product
                  WHERE r.profile = ?1 AND r.arm = ?2 AND r.binning = ?3 AND r.read_speed = ?4",
                 params![setup.profile, setup.arm, setup.binning, setup.read_speed],
-                |row| row.get::<_, String>(0),
+                |row| Ok((PathBuf::from(row.get::<_, String>(0)?), row.get(1)?)),
             )
             .optional()
-            .map(|path| path.map(PathBuf::from))
             .map_err(|e| self.fail(e))
     }
 
     /// How many products the history holds.
-    pub fn len(&self) -> Result<usize, HistoryError> {
+    pub fn product_count(&self) -> Result<usize, HistoryError> {
         self.connection
             .query_row("SELECT COUNT(*) FROM products", [], |row| {
                 row.get::<_, i64>(0)
             })
             .map(|n| n as usize)
             .map_err(|e| self.fail(e))
-    }
-
-    pub fn is_empty(&self) -> Result<bool, HistoryError> {
-        self.len().map(|n| n == 0)
     }
 
     /// Every QC value `filter` selects, by setup, extension and name, in observing order
@@ -269,31 +324,35 @@ impl History {
                 "SELECT p.profile, p.arm, p.binning, p.read_speed, q.extension, q.name,
                         p.path, p.night, p.mjd, p.recipe, q.value
                  FROM qc q JOIN products p ON p.id = q.product
-                 WHERE (?1 IS NULL OR p.profile = ?1) AND (?2 IS NULL OR p.night >= ?2)
-                 ORDER BY p.profile, p.arm, p.binning, p.read_speed, q.extension, q.name,
-                          p.night, p.mjd, p.id",
+                 WHERE (?1 IS NULL OR p.profile = ?1 COLLATE NOCASE) AND (?2 IS NULL OR p.night >= ?2)
+                   AND (?3 IS NULL OR p.recipe = ?3)
+                 ORDER BY p.profile, p.arm, p.binning, p.read_speed, p.recipe, q.extension,
+                          q.name, p.night, p.mjd, p.id",
             )
             .map_err(fail)?;
         let rows = query
-            .query_map(params![filter.profile, filter.since], |row| {
-                Ok(StoredValue {
-                    setup: Setup {
-                        profile: row.get(0)?,
-                        arm: row.get(1)?,
-                        binning: row.get(2)?,
-                        read_speed: row.get(3)?,
-                    },
-                    extension: row.get(4)?,
-                    name: row.get(5)?,
-                    product: Stored {
-                        path: PathBuf::from(row.get::<_, String>(6)?),
-                        night: row.get(7)?,
-                        mjd: row.get(8)?,
-                        recipe: row.get(9)?,
-                    },
-                    value: row.get::<_, Option<f64>>(10)?.unwrap_or(f64::NAN),
-                })
-            })
+            .query_map(
+                params![filter.profile, filter.since, filter.recipe],
+                |row| {
+                    Ok(StoredValue {
+                        setup: Setup {
+                            profile: row.get(0)?,
+                            arm: row.get(1)?,
+                            binning: row.get(2)?,
+                            read_speed: row.get(3)?,
+                        },
+                        extension: row.get(4)?,
+                        name: row.get(5)?,
+                        product: Stored {
+                            path: PathBuf::from(row.get::<_, String>(6)?),
+                            night: row.get(7)?,
+                            mjd: row.get(8)?,
+                            recipe: row.get(9)?,
+                        },
+                        value: row.get::<_, Option<f64>>(10)?.unwrap_or(f64::NAN),
+                    })
+                },
+            )
             .map_err(fail)?;
         let wanted = |v: &StoredValue| {
             filter.names.is_empty() || filter.names.iter().any(|n| n.eq_ignore_ascii_case(&v.name))

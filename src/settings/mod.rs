@@ -104,7 +104,7 @@ pub struct Settings {
     /// machine. A set larger than it is stacked in bands of rows read from disk.
     pub memory: Option<u64>,
     /// `mbias.history`: the QC history's file, or `off`; `None` = the user's data folder.
-    pub history: Option<crate::history::Location>,
+    pub history: Option<crate::params::HistoryLocation>,
     /// `mbias.compare-limits`: the limits of `mbias compare` given here, each replacing
     /// the default of its statistic ([`Settings::compare_limits`]).
     pub compare_limits: BTreeMap<CompareStatistic, CompareLimit>,
@@ -480,7 +480,9 @@ impl Settings {
                     "history" => {
                         settings.history = match v {
                             Value::Null => None,
-                            Value::String(s) => Some(crate::history::Location::parse(s)),
+                            Value::String(s) => {
+                                Some(crate::params::HistoryLocation::parse(s.as_ref()))
+                            }
                             _ => {
                                 return Err(SettingsError::invalid(&path, "a file path or off", v));
                             }
@@ -877,6 +879,20 @@ mod tests {
         let mut overridden = Settings::default();
         overridden.apply_override("memory=1GiB").unwrap();
         assert_eq!(overridden.memory, Some(1 << 30));
+    }
+
+    #[test]
+    fn the_history_is_a_file_or_off_in_the_file_and_with_set() {
+        use crate::params::HistoryLocation;
+        let settings = Settings::parse("mbias:\n    history: /data/qc.sqlite\n").unwrap();
+        assert_eq!(
+            settings.history,
+            Some(HistoryLocation::File("/data/qc.sqlite".into()))
+        );
+        let mut overridden = settings.clone();
+        overridden.apply_override("history=OFF").unwrap();
+        assert_eq!(overridden.history, Some(HistoryLocation::Off));
+        assert!(Settings::parse("mbias:\n    history: 3\n").is_err());
     }
 
     #[test]

@@ -105,6 +105,9 @@ impl Settings {
         if patch.memory.is_some() {
             self.memory = patch.memory;
         }
+        if patch.history.is_some() {
+            self.history = patch.history;
+        }
         self.compare_limits.extend(patch.compare_limits);
         // A changed profile keeps its place: profiles are tried in order, so moving it
         // would change which one claims a frame.

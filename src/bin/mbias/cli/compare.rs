@@ -123,7 +123,7 @@ pub fn run(args: &CompareArgs) -> CommandResult {
     let reference = match &args.reference {
         Some(reference) => reference.clone(),
         None => {
-            let history = super::history::location(&args.settings, &settings)?.open()?;
+            let history = super::history::location(&args.settings, &settings)?.open_existing()?;
             let detectors = settings.detectors();
             mbias::history::reference_for(&history, &args.tonight, &detectors)?
         }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mbias::history::trend::{Limits, Score, Trend, judge, series};
+use mbias::history::trend::{Limits, Score, Trend, deviation_text, judge, mark_stale, series};
 use mbias::history::{Filter, Location, Recorded};
 use mbias::settings::Settings;
 
@@ -71,27 +71,52 @@ fn parse_date(text: &str) -> Result<String, String> {
 
 /// The history `args` and `settings` name; an error when there is none to use.
 pub(super) fn location(args: &SettingsArgs, settings: &Settings) -> Result<Location, mbias::Error> {
-    args.history_location(settings).ok_or_else(|| {
-        mbias::error::HistoryError::Database {
-            path: PathBuf::from("history.sqlite"),
-            message: "no data folder for the QC history on this system; name one with \
-                      --history FILE or mbias.history in the settings"
-                .into(),
-        }
-        .into()
-    })
+    args.history_location(settings)
+        .ok_or_else(|| mbias::error::HistoryError::NoDataFolder.into())
 }
 
-/// Records the product `mbias stack` has just written, returning a line to print; a
-/// failure is a warning, never a failed stack (the product is there either way).
-pub fn record_written(args: &SettingsArgs, settings: &Settings, product: &Path) -> Option<String> {
-    let location = args.history_location(settings)?;
+/// Where `mbias stack` recorded its product.
+#[derive(Debug, serde::Serialize)]
+pub struct Recording {
+    pub file: PathBuf,
+    /// `added`, or `known` when the same product was there already.
+    pub recorded: &'static str,
+}
+
+impl std::fmt::Display for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.recorded {
+            "added" => write!(f, "history: recorded in {}", self.file.display()),
+            _ => write!(f, "history: already in {}", self.file.display()),
+        }
+    }
+}
+
+/// Records the product `mbias stack` has just written; a failure is a warning, never a
+/// failed stack (the product is there either way). `None` when nothing was recorded.
+pub fn record_written(
+    args: &SettingsArgs,
+    settings: &Settings,
+    product: &Path,
+) -> Option<Recording> {
+    let Some(location) = args.history_location(settings) else {
+        eprintln!(
+            "warning: the product was not recorded in the QC history: {}",
+            mbias::error::HistoryError::NoDataFolder
+        );
+        return None;
+    };
     let Location::File(file) = &location else {
         return None;
     };
     match mbias::history::record_product(&location, product, &settings.detectors()) {
-        Ok(Some(Recorded::Added)) => Some(format!("history: recorded in {}", file.display())),
-        Ok(_) => Some(format!("history: already in {}", file.display())),
+        Ok(recorded) => Some(Recording {
+            file: file.clone(),
+            recorded: match recorded {
+                Some(Recorded::Added) => "added",
+                _ => "known",
+            },
+        }),
         Err(e) => {
             eprintln!("warning: the product was not recorded in the QC history: {e}");
             None
@@ -138,7 +163,7 @@ fn import(paths: &[PathBuf], args: &SettingsArgs, json: bool) -> CommandResult {
             imported.added.len(),
             imported.known.len(),
             imported.skipped.len(),
-            history.len()?,
+            history.product_count()?,
             history.path().display()
         )?;
     }
@@ -150,7 +175,7 @@ fn certify(product: &Path, args: &SettingsArgs) -> CommandResult {
     let mut history = location(args, &settings)?.open()?;
     let entry = mbias::history::read(product, &settings.detectors())?;
     history.record(std::slice::from_ref(&entry))?;
-    history.certify(&entry.checksum)?;
+    history.certify(&entry.checksum, product)?;
     outln!(
         "{} is the reference of {} (night {})",
         product.display(),
@@ -171,15 +196,16 @@ fn ranges(settings: &Settings, profile: &str) -> Option<mbias::params::QcRanges>
 
 pub fn run_trend(args: &TrendArgs) -> CommandResult {
     let settings = args.settings.load()?;
-    let history = location(&args.settings, &settings)?.open()?;
+    let history = location(&args.settings, &settings)?.open_existing()?;
     let filter = Filter {
         profile: args.detector.clone(),
         since: args.since.clone(),
+        recipe: args.settings.recipe.map(|r| r.name().to_string()),
         names: args.names.clone(),
     };
     let limits = Limits::default();
     let mut ranges_of = std::collections::HashMap::new();
-    let trends: Vec<Trend> = series(history.values(&filter)?)
+    let mut trends: Vec<Trend> = series(history.values(&filter)?)
         .into_iter()
         .map(|s| {
             let ranges = ranges_of
@@ -191,12 +217,15 @@ pub fn run_trend(args: &TrendArgs) -> CommandResult {
             judge(s, range, &limits)
         })
         .collect();
+    mark_stale(&mut trends);
     if trends.is_empty() {
+        // A mistyped --detector or --qc must not pass a health check by finding nothing.
         eprintln!(
-            "no QC values in {} for this selection (record products with mbias stack, or \
-             mbias history import DIR)",
+            "error: no QC values in {} for this selection (record products with mbias stack, \
+             or mbias history import DIR)",
             history.path().display()
         );
+        return Ok(Status::InputError);
     }
     let mut plots = Vec::new();
     if let Some(folder) = &args.plot {
@@ -245,7 +274,7 @@ pub fn trend_table(trends: &[Trend]) -> String {
     let mut current = None;
     for t in trends {
         let s = &t.series;
-        let group = (&s.setup, &s.extension);
+        let group = (&s.setup, &s.recipe, &s.extension);
         if current != Some(group) {
             current = Some(group);
             let amplifier = if s.extension.is_empty() {
@@ -261,7 +290,7 @@ pub fn trend_table(trends: &[Trend]) -> String {
             if !text.is_empty() {
                 text.push('\n');
             }
-            let _ = writeln!(text, "{}{amplifier}{span}", s.setup);
+            let _ = writeln!(text, "{}, {}{amplifier}{span}", s.setup, s.recipe);
             let _ = writeln!(
                 text,
                 "  {:<26} {:>5} {:>13} {:>11} {:>13} {:>10}  score",
@@ -269,13 +298,7 @@ pub fn trend_table(trends: &[Trend]) -> String {
             );
         }
         let number = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.6}"));
-        let deviation = t.deviation.map_or("—".to_string(), |d| {
-            if d.is_finite() {
-                format!("{d:+.1} σ")
-            } else {
-                format!("{}∞ σ", if d > 0.0 { "+" } else { "-" })
-            }
-        });
+        let deviation = deviation_text(t.deviation);
         let _ = writeln!(
             text,
             "  {:<26} {:>5} {:>13} {:>11} {:>13} {:>10}  {}",

@@ -206,7 +206,15 @@ impl SettingsArgs {
 
     /// Where the QC history is, for these arguments and `settings`.
     fn history_location(&self, settings: &Settings) -> Option<mbias::history::Location> {
-        mbias::history::Location::resolve(self.history.as_deref(), settings.history.as_ref())
+        let folder = match &settings.source {
+            mbias::settings::SettingsSource::File(file) => file.parent(),
+            mbias::settings::SettingsSource::BuiltIn => None,
+        };
+        mbias::history::Location::resolve(
+            self.history.as_deref(),
+            settings.history.as_ref(),
+            folder,
+        )
     }
 }
 

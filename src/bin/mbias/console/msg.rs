@@ -158,6 +158,9 @@ pub enum JobEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendHistory {
     pub setup: Setup,
+    /// The soxspipe release of the stack shown: products of another one are another
+    /// series (their QC of the same name may mean another thing).
+    pub recipe: String,
     /// The history file, `None` when the history is off.
     pub file: Option<PathBuf>,
     pub series: Vec<Series>,
@@ -213,6 +216,7 @@ pub enum Effect {
     LoadTrend {
         location: Location,
         setup: Setup,
+        recipe: String,
     },
     /// Compare the written master `product` with the reference the QC history at
     /// `location` certifies for its set-up (read with `detectors`), judged by `limits`.

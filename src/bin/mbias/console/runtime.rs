@@ -229,9 +229,14 @@ impl Jobs {
                     let _ = tx.send(Msg::Job(JobEvent::Wrote(written, note)));
                 }));
             }
-            Effect::LoadTrend { location, setup } => {
+            Effect::LoadTrend {
+                location,
+                setup,
+                recipe,
+            } => {
                 thread::spawn(move || {
-                    let _ = tx.send(Msg::Job(JobEvent::Trend(load_trend(&location, setup))));
+                    let loaded = load_trend(&location, setup, recipe);
+                    let _ = tx.send(Msg::Job(JobEvent::Trend(loaded)));
                 });
             }
             Effect::Compare {
@@ -523,11 +528,12 @@ fn record(location: &Location, product: &Path, detectors: &Detectors) -> Option<
 
 /// The QC history of `setup` at `location`. A history file that does not exist yet is
 /// empty: looking at the Trend tab does not create one.
-fn load_trend(location: &Location, setup: Setup) -> Result<TrendHistory, String> {
+fn load_trend(location: &Location, setup: Setup, recipe: String) -> Result<TrendHistory, String> {
     let file = match location {
         Location::Off => {
             return Ok(TrendHistory {
                 setup,
+                recipe,
                 file: None,
                 series: Vec::new(),
             });
@@ -535,9 +541,10 @@ fn load_trend(location: &Location, setup: Setup) -> Result<TrendHistory, String>
         Location::File(file) => file.clone(),
     };
     let series = if file.exists() {
-        let history = location.open().map_err(|e| e.to_string())?;
+        let history = location.open_existing().map_err(|e| e.to_string())?;
         let filter = Filter {
             profile: Some(setup.profile.clone()),
+            recipe: Some(recipe.clone()),
             ..Filter::default()
         };
         let values = history.values(&filter).map_err(|e| e.to_string())?;
@@ -549,6 +556,7 @@ fn load_trend(location: &Location, setup: Setup) -> Result<TrendHistory, String>
     };
     Ok(TrendHistory {
         setup,
+        recipe,
         file: Some(file),
         series,
     })
@@ -572,7 +580,7 @@ fn compare_reference(
             file.display()
         ));
     }
-    let history = location.open().map_err(|e| e.to_string())?;
+    let history = location.open_existing().map_err(|e| e.to_string())?;
     let reference =
         mbias::history::reference_for(&history, product, detectors).map_err(|e| match e {
             Error::History(HistoryError::NoReference { .. }) => format!("{e}; {HINT}"),
@@ -683,10 +691,11 @@ mod tests {
         // Looking at the trend creates no history file.
         let file = dir.path().join("history").join("qc.sqlite");
         let location = Location::File(file.clone());
-        let empty = load_trend(&location, setup.clone()).unwrap();
+        let recipe = result.resolved.recipe.name().to_string();
+        let empty = load_trend(&location, setup.clone(), recipe.clone()).unwrap();
         assert!(empty.series.is_empty() && !file.exists());
         assert_eq!(record(&location, &product, &detectors), None);
-        let trend = load_trend(&location, setup.clone()).unwrap();
+        let trend = load_trend(&location, setup.clone(), recipe.clone()).unwrap();
         assert_eq!(trend.file, Some(file));
         let extensions: HashSet<&str> = trend.series.iter().map(|s| s.extension.as_str()).collect();
         assert_eq!(extensions, HashSet::from(["AMP1", "AMP2"]));
@@ -701,7 +710,7 @@ mod tests {
         let note = record(&blocked, &product, &detectors).unwrap();
         assert!(note.starts_with("not recorded in the QC history"), "{note}");
         assert!(product.is_file());
-        let off = load_trend(&Location::Off, setup).unwrap();
+        let off = load_trend(&Location::Off, setup, recipe).unwrap();
         assert_eq!((off.file, off.series.len()), (None, 0));
         // Compared with the set-up's reference: there is none yet, and none is made.
         let limits = CompareLimits::default();

@@ -2264,7 +2264,12 @@ fn trend_shown(history: impl FnOnce(Setup) -> TrendHistory) -> App {
     app.update(key(KeyCode::BackTab));
     app.update(ch('z'));
     let effects = app.update(ch('7'));
-    let [Effect::LoadTrend { location, setup }] = &effects[..] else {
+    let [
+        Effect::LoadTrend {
+            location, setup, ..
+        },
+    ] = &effects[..]
+    else {
         panic!("the Trend tab reads the history: {effects:?}")
     };
     assert_eq!(*location, Location::File(PathBuf::from(HISTORY_FILE)));
@@ -2280,6 +2285,7 @@ fn nights(setup: &Setup, name: &str, centre: f64, step: f64, spike: Option<f64>)
     let offsets = [0.0, 1.0, -1.0, 2.0, -2.0, 0.0, 1.0, -1.0, 2.0, -2.0];
     Series {
         setup: setup.clone(),
+        recipe: "soxspipe-0.19".into(),
         extension: String::new(),
         name: name.into(),
         points: offsets
@@ -2301,6 +2307,7 @@ fn nights(setup: &Setup, name: &str, centre: f64, step: f64, spike: Option<f64>)
 #[test]
 fn snapshot_trend_tab_with_a_history() {
     let mut app = trend_shown(|setup| TrendHistory {
+        recipe: "soxspipe-0.19".into(),
         series: vec![
             // One night far off: the robust median and σ do not follow it.
             nights(&setup, "MBIAS MEDIAN", 1120.5, 0.5, Some(1180.0)),
@@ -2338,6 +2345,7 @@ fn snapshot_trend_tab_with_a_history() {
 #[test]
 fn snapshot_trend_tab_without_a_history() {
     let mut app = trend_shown(|setup| TrendHistory {
+        recipe: "soxspipe-0.19".into(),
         setup,
         file: Some(PathBuf::from(HISTORY_FILE)),
         series: Vec::new(),
@@ -2345,6 +2353,7 @@ fn snapshot_trend_tab_without_a_history() {
     snapshot!("results_trend_empty", app);
     let off = text_of(
         &mut trend_shown(|setup| TrendHistory {
+            recipe: "soxspipe-0.19".into(),
             setup,
             file: None,
             series: Vec::new(),
@@ -2358,6 +2367,7 @@ fn snapshot_trend_tab_without_a_history() {
 #[test]
 fn a_new_stack_reads_the_history_again_and_writes_are_recorded() {
     let mut app = trend_shown(|setup| TrendHistory {
+        recipe: "soxspipe-0.19".into(),
         setup,
         file: Some(PathBuf::from(HISTORY_FILE)),
         series: Vec::new(),
@@ -2383,6 +2393,7 @@ fn a_new_stack_reads_the_history_again_and_writes_are_recorded() {
         read_speed: String::new(),
     };
     app.update(Msg::Job(JobEvent::Trend(Ok(TrendHistory {
+        recipe: "soxspipe-0.19".into(),
         setup: other,
         file: None,
         series: Vec::new(),
@@ -2474,6 +2485,7 @@ fn written(history: impl FnOnce(Setup) -> TrendHistory) -> App {
 #[test]
 fn capital_c_compares_the_written_master_with_the_set_up_s_reference() {
     let no_nights = |setup| TrendHistory {
+        recipe: "soxspipe-0.19".into(),
         setup,
         file: Some(PathBuf::from(HISTORY_FILE)),
         series: Vec::new(),
@@ -2581,6 +2593,7 @@ fn capital_c_compares_the_written_master_with_the_set_up_s_reference() {
 #[test]
 fn snapshot_trend_tab_with_a_comparison() {
     let mut app = written(|setup| TrendHistory {
+        recipe: "soxspipe-0.19".into(),
         series: vec![
             nights(&setup, "MBIAS MEDIAN", 1120.5, 0.5, None),
             nights(&setup, "RAW RON", 2.245, 0.005, None),

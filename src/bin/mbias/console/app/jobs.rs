@@ -411,6 +411,14 @@ impl App {
             return None;
         }
         let setup = setup_of(&self.results.shown()?.loaded.set.plan);
+        let recipe = self
+            .results
+            .result
+            .as_ref()?
+            .resolved
+            .recipe
+            .name()
+            .to_string();
         let Some(location) = self.history.clone() else {
             self.results.trend = Some((
                 generation,
@@ -422,7 +430,11 @@ impl App {
             return None;
         };
         self.results.trend = Some((generation, TrendLoad::Loading));
-        Some(Effect::LoadTrend { location, setup })
+        Some(Effect::LoadTrend {
+            location,
+            setup,
+            recipe,
+        })
     }
 
     fn on_written(&mut self, result: Result<PathBuf, WriteFailure>, what: Pending) {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use mbias::compare::{Comparison, Verdict};
 use mbias::history::Setup;
-use mbias::history::trend::{Limits, Point, Score, Series, Trend, judge};
+use mbias::history::trend::{Limits, Point, Score, Series, Trend, deviation_text, judge};
 use mbias::verify::Plan;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -44,6 +44,16 @@ pub fn setup_of(plan: &Plan) -> Setup {
 /// stored nights with tonight's value appended as the last point).
 pub fn judged(image: &ImageResult, history: &TrendHistory) -> Vec<Trend> {
     let extension = image.extension().unwrap_or("");
+    // Tonight's night as the history files it, so that products of tonight already
+    // recorded (an earlier stack of these frames) are not taken for earlier nights.
+    let night = image
+        .loaded
+        .set
+        .plan
+        .frames
+        .first()
+        .and_then(|f| mbias::history::night_of(&f.merged_header()))
+        .unwrap_or_else(|| "tonight".into());
     image
         .outcome
         .qc
@@ -57,12 +67,13 @@ pub fn judged(image: &ImageResult, history: &TrendHistory) -> Vec<Trend> {
                 .cloned()
                 .unwrap_or_else(|| Series {
                     setup: history.setup.clone(),
+                    recipe: history.recipe.clone(),
                     extension: extension.to_string(),
                     name: v.name.to_string(),
                     points: Vec::new(),
                 });
             series.points.push(Point {
-                night: "tonight".into(),
+                night: night.clone(),
                 mjd: None,
                 value: v.value,
                 product: PathBuf::new(),
@@ -97,20 +108,12 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
-fn deviation_text(deviation: Option<f64>) -> String {
-    match deviation {
-        None => "—".into(),
-        Some(d) if d.is_finite() => format!("{d:+.1} σ"),
-        Some(d) => format!("{}∞ σ", if d > 0.0 { "+" } else { "−" }),
-    }
-}
-
 fn score_style(theme: &Theme, score: Score) -> Style {
     match score {
         Score::Within => theme.pass,
         Score::Near => theme.warn,
         Score::Outside => theme.fail,
-        Score::New => theme.dim,
+        Score::New | Score::Missing | Score::Stale => theme.dim,
     }
 }
 
