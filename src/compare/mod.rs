@@ -103,6 +103,8 @@ pub fn compare(tonight: &Path, reference: &Path, limits: &CompareLimits) -> Resu
     })
 }
 
+/// Image `name` of both products, read, measured pixel by pixel and paired with its QC
+/// values. Masters of different shapes are an error: no pixel pairs with another.
 fn compare_image(
     files: &[FrameFile; 2],
     name: Option<&str>,
