@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::ParamError;
 
@@ -395,10 +395,11 @@ pub enum CompareStatistic {
     /// structure, more when tonight is noisier or its pattern changed. A ratio, so one
     /// limit serves any CCD; outliers (a few hot pixels) do not move it.
     NoiseRatio,
-    /// (bad pixels tonight − bad pixels in the reference) / the reference's: the master's
-    /// QUAL marks a stack's statistical outliers too, which differ from night to night
-    /// pixel by pixel but not in number, so the growth of the count is what tells a new
-    /// bad column or a failing amplifier.
+    /// (bad pixels tonight − bad pixels in the reference) / the reference's bad pixels, or
+    /// 100 when it has fewer: the master's QUAL marks a stack's statistical outliers too,
+    /// which differ from night to night pixel by pixel but not in number, so the growth of
+    /// the count is what tells a new bad column or a failing amplifier. The floor keeps a
+    /// reference with a handful of bad pixels from making two new outliers a doubling.
     BadPixelGrowth,
 }
 
@@ -427,7 +428,9 @@ impl CompareStatistic {
 /// `reject` it should not be used. Built by [`CompareLimit::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CompareLimit {
+    #[serde(serialize_with = "finite_or_text")]
     inspect: f64,
+    #[serde(serialize_with = "finite_or_text")]
     reject: f64,
 }
 
@@ -447,6 +450,18 @@ impl CompareLimit {
 
     pub fn reject(&self) -> f64 {
         self.reject
+    }
+}
+
+/// Serializes ±∞ as the strings "inf" and "-inf", other values as numbers. JSON has no
+/// infinities and serde_json writes them as null, which reads as "could not be computed":
+/// a limit switched off with `.inf`, or an infinite noise ratio, would be lost. NaN, a
+/// statistic that could not be computed, stays null.
+pub fn finite_or_text<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    match *value {
+        f64::INFINITY => serializer.serialize_str("inf"),
+        f64::NEG_INFINITY => serializer.serialize_str("-inf"),
+        finite_or_nan => serializer.serialize_f64(finite_or_nan),
     }
 }
 
@@ -602,5 +617,31 @@ mod tests {
         let limits = CompareLimits::default().with(&given);
         assert_eq!(limits.noise_ratio, tighter);
         assert_eq!(limits.mean, CompareLimits::default().mean);
+    }
+
+    /// A limit switched off with `.inf` reads back as switched off, not as null.
+    #[test]
+    fn infinite_limits_are_written_to_json_as_text() {
+        let off = CompareLimit::new(f64::INFINITY, f64::INFINITY).unwrap();
+        let limits = CompareLimits::default()
+            .with(&BTreeMap::from([(CompareStatistic::BadPixelGrowth, off)]));
+        let json = serde_json::to_value(&limits).unwrap();
+        assert_eq!(
+            json["bad-pixel-growth"],
+            serde_json::json!({"inspect": "inf", "reject": "inf"})
+        );
+        assert_eq!(
+            json["mean"],
+            serde_json::json!({"inspect": 2.0, "reject": 5.0})
+        );
+        let text = |v: f64| {
+            let mut out = Vec::new();
+            finite_or_text(&v, &mut serde_json::Serializer::new(&mut out)).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            [f64::NEG_INFINITY, f64::NAN, 1.5].map(text),
+            ["\"-inf\"", "null", "1.5"]
+        );
     }
 }

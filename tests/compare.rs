@@ -126,6 +126,21 @@ fn a_level_moved_by_10_e_is_rejected_and_the_limits_are_the_settings() {
     let difference = &doc["images"][0]["difference"];
     assert!((difference["mean"].as_f64().unwrap() - 10.0).abs() < 1e-3);
     assert!(difference["robust_std"].as_f64().unwrap() < 1e-3);
+    assert_eq!(
+        doc["limits"]["mean"],
+        serde_json::json!({"inspect": 2.0, "reject": 5.0})
+    );
+
+    // A limit switched off with .inf is written as "inf": JSON's null would say nothing.
+    let off = [
+        "--json",
+        "--set",
+        "compare-limits.bad-pixel-growth=[.inf, .inf]",
+    ];
+    assert_eq!(
+        json(&compare(&moved, &master, &off))["limits"]["bad-pixel-growth"],
+        serde_json::json!({"inspect": "inf", "reject": "inf"})
+    );
 
     // Wider limits from a settings file make the same shift one to inspect (4), and a
     // --set override over the file makes it acceptable.
