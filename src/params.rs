@@ -365,7 +365,7 @@ impl HistoryLocation {
 /// Serializes a number as JSON can hold it: finite as a number, ±∞ as the strings
 /// `"inf"` / `"-inf"` (JSON has no infinity, and serde_json would write null, which reads
 /// as "no value"), NaN as null.
-pub fn finite_or_text<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub fn finite_or_text<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     if v.is_infinite() {
         s.serialize_str(if *v > 0.0 { "inf" } else { "-inf" })
     } else {
@@ -374,10 +374,7 @@ pub fn finite_or_text<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::E
 }
 
 /// [`finite_or_text`] of an optional number (`None` as null).
-pub fn finite_or_text_option<S: serde::Serializer>(
-    v: &Option<f64>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub fn finite_or_text_option<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(v) => finite_or_text(v, s),
         None => s.serialize_none(),
@@ -450,18 +447,6 @@ impl CompareLimit {
 
     pub fn reject(&self) -> f64 {
         self.reject
-    }
-}
-
-/// Serializes ±∞ as the strings "inf" and "-inf", other values as numbers. JSON has no
-/// infinities and serde_json writes them as null, which reads as "could not be computed":
-/// a limit switched off with `.inf`, or an infinite noise ratio, would be lost. NaN, a
-/// statistic that could not be computed, stays null.
-pub fn finite_or_text<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
-    match *value {
-        f64::INFINITY => serializer.serialize_str("inf"),
-        f64::NEG_INFINITY => serializer.serialize_str("-inf"),
-        finite_or_nan => serializer.serialize_f64(finite_or_nan),
     }
 }
 
