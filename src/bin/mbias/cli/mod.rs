@@ -134,7 +134,8 @@ Exit codes:
   1        input or validation error
   2        usage error
   3        a QC value out of its acceptable range, with --fail-on-qc; a compare
-           verdict of reject, with --fail-on
+           verdict of reject, with --fail-on; a trend scored outside, with
+           --fail-on-outside
   4        a compare verdict of inspect, with --fail-on inspect
   128 + N  stopped by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP;
            141 (SIGPIPE) when standard output's reader has gone, as in `mbias qc P | head -1`"
