@@ -57,6 +57,25 @@ fn write_night_frame(path: &Path, night: usize, k: usize) {
     hdu.write_image(&mut file, &values).unwrap();
 }
 
+/// `mbias stack RAW -o OUT --settings SETTINGS --json` with the history in `history`:
+/// its JSON document, once it has succeeded.
+fn stack_json(history: &Path, raw: &Path, out: &Path, settings: &Path) -> serde_json::Value {
+    let run = mbias_with(
+        history,
+        &[
+            "stack",
+            raw.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    serde_json::from_slice(&run.stdout).unwrap()
+}
+
 /// Stacks every night into `products/night<N>/`, recording each in `history`.
 fn stack_nights(dir: &Path, history: &Path) -> Vec<PathBuf> {
     let settings = dir.join("settings.yaml");
@@ -69,20 +88,7 @@ fn stack_nights(dir: &Path, history: &Path) -> Vec<PathBuf> {
                 write_night_frame(&raw.join(format!("bias{k}.fits")), night, k);
             }
             let out = dir.join(format!("products/night{night}"));
-            let run = mbias_with(
-                history,
-                &[
-                    "stack",
-                    raw.to_str().unwrap(),
-                    "-o",
-                    out.to_str().unwrap(),
-                    "--settings",
-                    settings.to_str().unwrap(),
-                    "--json",
-                ],
-            );
-            assert!(run.status.success(), "{}", common::stderr(&run));
-            let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+            let doc = stack_json(history, &raw, &out, &settings);
             assert_eq!(doc["history"]["recorded"], "added");
             assert_eq!(doc["history"]["file"].as_str(), history.to_str());
             PathBuf::from(doc["product"].as_str().unwrap())
@@ -274,20 +280,7 @@ fn an_off_history_records_nothing_and_a_missing_one_is_not_made() {
     let settings = dir.path().join("settings.yaml");
     std::fs::write(&settings, SETTINGS).unwrap();
     let out = dir.path().join("out");
-    let stack = mbias_with(
-        Path::new("off"),
-        &[
-            "stack",
-            raw.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--settings",
-            settings.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert!(stack.status.success(), "{}", common::stderr(&stack));
-    let doc: serde_json::Value = serde_json::from_slice(&stack.stdout).unwrap();
+    let doc = stack_json(Path::new("off"), &raw, &out, &settings);
     assert!(doc["history"].is_null(), "{doc}");
     assert_eq!(common::listing(dir.path()), ["out", "raw", "settings.yaml"]);
 

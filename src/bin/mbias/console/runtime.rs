@@ -636,12 +636,11 @@ mod tests {
         );
     }
 
-    #[test]
-    fn multi_extension_frames_stack_every_extension_and_write_them_all() {
-        let dir = tempfile::tempdir().unwrap();
-        let raw = dir.path().join("raw");
+    /// Three simulated two-extension frames in `dir`, stacked as the console stacks
+    /// them, with the settings that know their detector.
+    fn stacked_mef(dir: &Path) -> (StackResult, Settings) {
         let files = mbias::simulate::simulate(
-            &raw,
+            &dir.join("raw"),
             &mbias::simulate::Spec::biases(&mbias::simulate::MEF, 3, 2),
         )
         .unwrap();
@@ -654,7 +653,13 @@ mod tests {
             plans,
             reuse: Vec::new(),
         };
-        let result = stack(source, resolved, files, &Silent).unwrap();
+        (stack(source, resolved, files, &Silent).unwrap(), settings)
+    }
+
+    #[test]
+    fn multi_extension_frames_stack_every_extension_and_write_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (result, _) = stacked_mef(dir.path());
         let names: Vec<_> = result.images.iter().map(|i| i.extension()).collect();
         assert_eq!(names, [Some("AMP1"), Some("AMP2")]);
         let out = dir.path().join("out");
@@ -670,23 +675,9 @@ mod tests {
     #[test]
     fn a_written_product_is_recorded_and_its_trend_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let raw = dir.path().join("raw");
-        let files = mbias::simulate::simulate(
-            &raw,
-            &mbias::simulate::Spec::biases(&mbias::simulate::MEF, 3, 2),
-        )
-        .unwrap();
-        let settings = Settings::parse(mbias::simulate::GENERIC_SETTINGS).unwrap();
+        let (result, settings) = stacked_mef(dir.path());
         let detectors = settings.detectors();
-        let verification = verify::verify(&verify::scan(&files), &[], &detectors);
-        let plans: Vec<_> = verification.plans().into_iter().cloned().collect();
-        let setup = crate::console::panes::results::setup_of(&plans[0]);
-        let resolved = settings.resolve(&plans[0].profile).unwrap();
-        let source = StackSource::Read {
-            plans,
-            reuse: Vec::new(),
-        };
-        let result = stack(source, resolved, files, &Silent).unwrap();
+        let setup = crate::console::panes::results::setup_of(&result.images[0].loaded.set.plan);
         let product = write_product(&dir.path().join("out"), "m.fits", false, &result).unwrap();
         // Looking at the trend creates no history file.
         let file = dir.path().join("history").join("qc.sqlite");
