@@ -281,19 +281,24 @@ fn stack_result(app: &App, selection: Vec<PathBuf>) -> Arc<StackResult> {
     result_of(vec![image_result(app, None, 1120.0)], selection)
 }
 
-/// The fixture with all valid biases selected and a finished stack.
-fn stacked() -> App {
-    let mut app = fixture();
-    app.update(ch('a'));
+/// Stacks `app`'s selection (`s`) and delivers the result; the effects that answer it.
+fn stack_again(app: &mut App) -> Vec<Effect> {
     let effects = app.update(ch('s'));
     let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
         panic!("stack effect")
     };
-    let result = stack_result(&app, selection);
+    let result = stack_result(app, selection);
     app.update(Msg::Job(JobEvent::Stacked {
         id,
         result: Ok(result),
-    }));
+    }))
+}
+
+/// The fixture with all valid biases selected and a finished stack.
+fn stacked() -> App {
+    let mut app = fixture();
+    app.update(ch('a'));
+    stack_again(&mut app);
     app
 }
 
@@ -2373,15 +2378,7 @@ fn a_new_stack_reads_the_history_again_and_writes_are_recorded() {
         series: Vec::new(),
     });
     // A history read for another setup (an older request) is not this result's.
-    let effects = app.update(ch('s'));
-    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
-        panic!("stack effect")
-    };
-    let result = stack_result(&app, selection);
-    let effects = app.update(Msg::Job(JobEvent::Stacked {
-        id,
-        result: Ok(result),
-    }));
+    let effects = stack_again(&mut app);
     assert!(
         matches!(&effects[..], [Effect::LoadTrend { .. }]),
         "{effects:?}"
@@ -2538,15 +2535,7 @@ fn capital_c_compares_the_written_master_with_the_set_up_s_reference() {
     assert!(app.results.comparison.is_some());
     // A new result is not the master written: it must be written to be compared, and a
     // comparison of the old one coming late is not shown with it.
-    let effects = app.update(ch('s'));
-    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
-        panic!("stack effect")
-    };
-    let result = stack_result(&app, selection);
-    app.update(Msg::Job(JobEvent::Stacked {
-        id,
-        result: Ok(result),
-    }));
+    stack_again(&mut app);
     assert!(app.results.comparison.is_none());
     app.update(Msg::Job(JobEvent::Compared(Ok(inspect_comparison(
         Path::new(WRITTEN),
@@ -2562,15 +2551,7 @@ fn capital_c_compares_the_written_master_with_the_set_up_s_reference() {
         &app.update(ch('w'))[..],
         [Effect::WriteProduct { .. }]
     ));
-    let effects = app.update(ch('s'));
-    let Some(Effect::Stack { id, selection, .. }) = effects.into_iter().next() else {
-        panic!("stack effect")
-    };
-    let result = stack_result(&app, selection);
-    app.update(Msg::Job(JobEvent::Stacked {
-        id,
-        result: Ok(result),
-    }));
+    stack_again(&mut app);
     app.update(Msg::Job(JobEvent::Wrote(Ok(PathBuf::from(WRITTEN)), None)));
     assert!(app.update(ch('C')).is_empty());
     assert_eq!(
