@@ -44,8 +44,8 @@ pub fn setup_of(plan: &Plan) -> Setup {
 /// stored nights with tonight's value appended as the last point).
 pub fn judged(image: &ImageResult, history: &TrendHistory) -> Vec<Trend> {
     let extension = image.extension().unwrap_or("");
-    // Tonight's night as the history files it, so that products of tonight already
-    // recorded (an earlier stack of these frames) are not taken for earlier nights.
+    // Tonight's night as the history files it: products of tonight already recorded
+    // (an earlier stack of these frames) are no earlier night, shown or judged.
     let night = image
         .loaded
         .set
@@ -72,6 +72,7 @@ pub fn judged(image: &ImageResult, history: &TrendHistory) -> Vec<Trend> {
                     name: v.name.to_string(),
                     points: Vec::new(),
                 });
+            series.points.retain(|p| p.night != night);
             series.points.push(Point {
                 night: night.clone(),
                 mjd: None,
