@@ -476,8 +476,8 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
         return;
     }
     let mut i = 0;
-    // Stacks deeper than the sorting networks sort faster one pixel at a time (a
-    // comparison sort, O(n log n), against the networks' fallback, O(n²)).
+    // Stacks deeper than the sorting networks (128 frames) sort faster one pixel at a
+    // time (a comparison sort, O(n log n), against the networks' fallback, O(n²)).
     let lanes_pay = n <= MAX_NETWORK;
     let (mut clip, mut values) = if lanes_pay {
         (LaneClip::new(s, n), vec![s.splat(0.0); n])
