@@ -132,15 +132,17 @@ pub fn import(
         .map(|path| (path.clone(), read(path, detectors)))
         .collect();
     let mut imported = Imported::default();
-    let mut entries = Vec::new();
+    let (mut paths, mut entries) = (Vec::new(), Vec::new());
     for (path, entry) in read {
         match entry {
-            Ok(entry) => entries.push((path, entry)),
+            Ok(entry) => {
+                paths.push(path);
+                entries.push(entry);
+            }
             Err(e) => imported.skipped.push((path, e.to_string())),
         }
     }
-    let just: Vec<Entry> = entries.iter().map(|(_, e)| e.clone()).collect();
-    for ((path, _), recorded) in entries.into_iter().zip(history.record(&just)?) {
+    for (path, recorded) in paths.into_iter().zip(history.record(&entries)?) {
         match recorded {
             Recorded::Added => imported.added.push(path),
             Recorded::AlreadyKnown => imported.known.push(path),
