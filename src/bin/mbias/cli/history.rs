@@ -31,8 +31,9 @@ enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Make a master bias the reference of its setup, which `mbias compare --reference`
-    /// and the console compare tonight's master with (it is imported if need be).
+    /// Make a master bias the reference of its setup, which `mbias compare TONIGHT`
+    /// (without a second file) and the console's C compare tonight's master with (it is
+    /// imported if need be).
     Certify {
         product: PathBuf,
         #[command(flatten)]
