@@ -101,13 +101,26 @@ pub fn stack_levels(
     request: &StackRequest,
     progress: &dyn Progress,
 ) -> Result<MasterBias> {
+    stack_levels_with(frames, levels, request, || None, progress)
+}
+
+/// [`stack_levels`], soxspipe 0.19's RAW RON (when the request has none) asked of
+/// `difference_ron` while the frames stack: a caller that keeps the value for re-stacks
+/// measures it on one core as the stack takes the other, instead of before it.
+pub fn stack_levels_with(
+    frames: &[Arc<Frame>],
+    levels: &[FrameLevel],
+    request: &StackRequest,
+    difference_ron: impl FnOnce() -> Option<f64> + Send,
+    progress: &dyn Progress,
+) -> Result<MasterBias> {
     let summary = LevelSummary::of(levels);
     let (rows, cols) = frames.first().map_or((0, 0), |f| f.shape());
     let frame_masks = frame_masks(frames, levels);
     // 0.17's final mask takes the pixels every frame masked beside the post-stack clip.
     let (stacked, raw_ron) = rayon::join(
         || stack_rows(frames, &frame_masks, levels, request, false, progress),
-        || match request.difference_ron {
+        || match request.difference_ron.or_else(difference_ron) {
             Some(ron) if request.version.is_019() && frames.len() > 1 => ron,
             _ => raw_ron(frames, &summary, request.numerics, request.version),
         },

@@ -20,12 +20,15 @@ mod simd;
 mod stack;
 
 pub use frame::{ElectronTable, Frame, Samples, electron_table, image, standard};
-pub use frame_clip::{ClipBounds, FrameLevel, frame_levels, measure_frame, measure_frames};
+pub use frame_clip::{
+    ClipBounds, FrameLevel, frame_levels, levels_from_histograms, measure_frame, measure_frames,
+};
 pub use frame_mask::FrameMask;
 pub use histogram::AduHistogram;
 pub use inspect::{BadBecause, FrameAtPixel, PixelInspection, Verdict, inspect_pixel};
 pub use master::{
-    Finish, FrameStats, MasterBias, StackRequest, StackedRows, raw_ron_of, stack_band, stack_levels,
+    Finish, FrameStats, MasterBias, StackRequest, StackedRows, raw_ron_of, stack_band,
+    stack_levels, stack_levels_with,
 };
 pub use raw_ron::difference_ron;
 pub use stack::{

@@ -297,16 +297,25 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    let (levels, difference_ron) = rayon::join(
-        || loaded.levels(resolved, progress),
-        || {
-            resolved
-                .recipe
-                .is_019()
-                .then(|| loaded.difference_ron(resolved.numerics))
-                .flatten()
-        },
-    );
+    let measure_difference_ron = || {
+        resolved
+            .recipe
+            .is_019()
+            .then(|| loaded.difference_ron(resolved.numerics))
+            .flatten()
+    };
+    // 0.19's RAW RON takes one core while the frames' levels take the other. Levels read
+    // off 16-bit histograms take milliseconds, though: such a set measures it beside its
+    // stack instead, which would otherwise leave that core idle.
+    let beside_stack = loaded
+        .set
+        .resident()
+        .is_some_and(|frames| algorithm::levels_from_histograms(frames, resolved.numerics));
+    let (levels, difference_ron) = if beside_stack {
+        (loaded.levels(resolved, progress), None)
+    } else {
+        rayon::join(|| loaded.levels(resolved, progress), measure_difference_ron)
+    };
     // The headers' (or the profile's) read noise; the noise model's is measured from
     // frame differences when the set has a pair.
     let ron = loaded.set.plan.read_noise(resolved.recipe);
@@ -326,9 +335,13 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     };
     let levels = levels?;
     let master = match &loaded.set.frames {
-        Residency::Resident(frames) => {
-            algorithm::stack_levels(frames, &levels, &request, progress)?
-        }
+        Residency::Resident(frames) => algorithm::stack_levels_with(
+            frames,
+            &levels,
+            &request,
+            measure_difference_ron,
+            progress,
+        )?,
         Residency::Streamed(_) => {
             stream::stack(&loaded.set, budget(resolved), &levels, &request, progress)?
         }
