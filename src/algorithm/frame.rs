@@ -47,6 +47,24 @@ impl Samples {
     }
 }
 
+/// A frame's electrons in row-major order ([`Frame::electron_values`]).
+pub enum ElectronValues<'a> {
+    Stored(std::slice::Iter<'a, f32>),
+    Adu(std::slice::Iter<'a, u16>, &'a ElectronTable),
+}
+
+impl Iterator for ElectronValues<'_> {
+    type Item = f32;
+
+    #[inline]
+    fn next(&mut self) -> Option<f32> {
+        match self {
+            ElectronValues::Stored(values) => values.next().copied(),
+            ElectronValues::Adu(values, table) => values.next().map(|&a| table[usize::from(a)]),
+        }
+    }
+}
+
 /// One frame, science window only.
 #[derive(Debug, Clone)]
 pub struct Frame {
@@ -74,6 +92,15 @@ impl Frame {
         match &self.samples {
             Samples::Electrons(data) => standard(data)[pixel],
             Samples::Adu { adu, table, .. } => table[usize::from(standard(adu)[pixel])],
+        }
+    }
+
+    /// The frame's electrons one by one, row-major, a 16-bit frame's looked up as they
+    /// come: a pass over the frame without a converted copy of it.
+    pub fn electron_values(&self) -> ElectronValues<'_> {
+        match &self.samples {
+            Samples::Electrons(data) => ElectronValues::Stored(standard(data).iter()),
+            Samples::Adu { adu, table, .. } => ElectronValues::Adu(standard(adu).iter(), table),
         }
     }
 

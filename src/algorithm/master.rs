@@ -330,9 +330,7 @@ fn raw_ron(
     version: RecipeVersion,
 ) -> f64 {
     match frames {
-        [first, second, ..] if version.is_019() => {
-            difference_ron(&first.electrons(), &second.electrons(), None, numerics)
-        }
+        [first, second, ..] if version.is_019() => difference_ron(first, second, None, numerics),
         _ => summary.mean_noise,
     }
 }

@@ -4,6 +4,7 @@
 //! divided by √2, is the noise of one frame. Their levels cancel, so structure that the
 //! frames share (the bias pattern, hot columns) does not count as noise.
 
+use super::frame::Frame;
 use super::numerics::{
     MAD_TO_STD, TopCounts, mean_std_f64, median_f32, middle_values_from, numpy_masked_mean_std,
     numpy_median_of_middle,
@@ -14,20 +15,21 @@ use crate::params::Numerics;
 const SIGMA: f32 = 10.0;
 const ROUNDS: u32 = 2;
 
-/// RAW RON, e-, from two frames' electrons (same shape); NaN when the difference has no
-/// surviving pixel. Pixels `bad` marks (a static bad-pixel map) take part in the clip, as
-/// in soxspipe, but not in the standard deviation.
+/// RAW RON, e-, from two frames (same shape); NaN when the difference has no surviving
+/// pixel. Pixels `bad` marks (a static bad-pixel map) take part in the clip, as in
+/// soxspipe, but not in the standard deviation. A 16-bit frame's electrons are looked up
+/// as the difference is made, never stored whole.
 pub fn difference_ron(
-    first: &[f32],
-    second: &[f32],
+    first: &Frame,
+    second: &Frame,
     bad: Option<&[bool]>,
     numerics: Numerics,
 ) -> f64 {
     // The first pass of the first float32 median counts the difference as it is made.
     let mut finite = (numerics == Numerics::Soxspipe).then(TopCounts::new);
     let difference: Vec<f32> = first
-        .iter()
-        .zip(second)
+        .electron_values()
+        .zip(second.electron_values())
         .map(|(a, b)| {
             let d = a - b;
             if let Some(top) = finite.as_mut()
@@ -165,6 +167,16 @@ mod tests {
         let mut a: Vec<f32> = (0..n).map(|i| pattern(i) + noise(i, 0)).collect();
         let b: Vec<f32> = (0..n).map(|i| pattern(i) + noise(i / 2, 1)).collect();
         a[17] += 5000.0;
+        let frame = |values: Vec<f32>| Frame {
+            name: String::new(),
+            samples: crate::algorithm::Samples::Electrons(crate::algorithm::image(
+                1,
+                values.len(),
+                values,
+            )),
+            non_finite: 0,
+        };
+        let (a, b) = (frame(a), frame(b));
         for numerics in [Numerics::Soxspipe, Numerics::Exact] {
             let ron = difference_ron(&a, &b, None, numerics);
             assert!((ron - 1.0).abs() < 0.05, "{numerics:?}: {ron}");

@@ -87,7 +87,7 @@ impl Loaded {
             return Some(ron);
         }
         let bad = self.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
-        let ron = algorithm::difference_ron(&first.electrons(), &second.electrons(), bad, numerics);
+        let ron = algorithm::difference_ron(first, second, bad, numerics);
         if let Ok(mut cache) = self.difference_ron.lock() {
             *cache = Some((numerics, ron));
         }
