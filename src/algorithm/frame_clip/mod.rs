@@ -93,16 +93,7 @@ pub fn frame_levels(
         params.frame_clipping_sigma,
         params.frame_clipping_iterations,
     );
-    let histograms: Option<Vec<(&AduHistogram, &ElectronTable)>> = frames
-        .iter()
-        .map(|f| match &f.samples {
-            Samples::Adu {
-                histogram, table, ..
-            } if numerics == Numerics::Exact => Some((histogram, table)),
-            _ => None,
-        })
-        .collect();
-    if let Some(histograms) = histograms {
+    if let Some(histograms) = histograms_of(frames, numerics) {
         return histograms
             .par_iter()
             .map(|(histogram, table)| histogram_level(histogram, table, sigma, iterations))
@@ -116,10 +107,24 @@ pub fn frame_levels(
 /// Whether [`frame_levels`] reads these frames' levels off their ADU histograms (16-bit
 /// frames, `exact` numerics): a matter of milliseconds whatever the frames' size.
 pub fn levels_from_histograms(frames: &[Arc<Frame>], numerics: Numerics) -> bool {
-    numerics == Numerics::Exact
-        && frames
-            .iter()
-            .all(|f| matches!(f.samples, Samples::Adu { .. }))
+    histograms_of(frames, numerics).is_some()
+}
+
+/// Every frame's ADU histogram and electron table, when `exact` numerics clip the frames
+/// on their histograms (all of them 16-bit).
+fn histograms_of(
+    frames: &[Arc<Frame>],
+    numerics: Numerics,
+) -> Option<Vec<(&AduHistogram, &ElectronTable)>> {
+    frames
+        .iter()
+        .map(|f| match &f.samples {
+            Samples::Adu {
+                histogram, table, ..
+            } if numerics == Numerics::Exact => Some((histogram, table)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One 16-bit frame's clip and level from its ADU histogram (`exact` numerics).
