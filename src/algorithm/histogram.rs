@@ -76,6 +76,22 @@ impl AduHistogram {
         }
     }
 
+    /// The ADU values, at most `width` consecutive ones, that hold the most pixels: where
+    /// a bias frame crowds, whatever hot pixels and cosmics lie far off.
+    pub fn densest_range(&self, width: usize) -> std::ops::Range<usize> {
+        let width = width.min(self.counts.len());
+        let mut inside: u64 = self.counts[..width].iter().map(|&c| u64::from(c)).sum();
+        let (mut best, mut best_start) = (inside, 0);
+        for start in 1..=self.counts.len() - width {
+            inside = inside + u64::from(self.counts[start + width - 1])
+                - u64::from(self.counts[start - 1]);
+            if inside > best {
+                (best, best_start) = (inside, start);
+            }
+        }
+        self.first + best_start..self.first + best_start + width
+    }
+
     /// The electrons of the values the counts are of.
     fn electrons<'t>(&self, table: &'t [f32]) -> &'t [f32] {
         &table[self.first..self.first + self.counts.len()]

@@ -4,7 +4,9 @@
 //! divided by √2, is the noise of one frame. Their levels cancel, so structure that the
 //! frames share (the bias pattern, hot columns) does not count as noise.
 
-use super::frame::Frame;
+mod counted;
+
+use super::frame::{Frame, Samples};
 use super::numerics::{
     MAD_TO_STD, TopCounts, mean_std_f64, median_f32, middle_values_from, numpy_masked_mean_std,
     numpy_median_of_middle,
@@ -18,8 +20,40 @@ const ROUNDS: u32 = 2;
 /// RAW RON, e-, from two frames (same shape); NaN when the difference has no surviving
 /// pixel. Pixels `bad` marks (a static bad-pixel map) take part in the clip, as in
 /// soxspipe, but not in the standard deviation. A 16-bit frame's electrons are looked up
-/// as the difference is made, never stored whole.
+/// as the difference is made, never stored whole; in `exact` numerics two 16-bit frames
+/// are clipped by counting their pairs of values ([`counted`]), without a copy at all.
 pub fn difference_ron(
+    first: &Frame,
+    second: &Frame,
+    bad: Option<&[bool]>,
+    numerics: Numerics,
+) -> f64 {
+    if numerics == Numerics::Exact
+        && let (Some(a), Some(b)) = (adu_frame(first), adu_frame(second))
+        && let Some(ron) = counted::difference_ron(&a, &b, bad)
+    {
+        return ron;
+    }
+    copied_difference_ron(first, second, bad, numerics)
+}
+
+fn adu_frame(frame: &Frame) -> Option<counted::AduFrame<'_>> {
+    match &frame.samples {
+        Samples::Adu {
+            adu,
+            table,
+            histogram,
+        } => Some(counted::AduFrame {
+            adu: super::standard(adu),
+            table,
+            histogram,
+        }),
+        Samples::Electrons(_) => None,
+    }
+}
+
+/// [`difference_ron`] on a float32 copy of the difference.
+fn copied_difference_ron(
     first: &Frame,
     second: &Frame,
     bad: Option<&[bool]>,
