@@ -76,6 +76,13 @@ impl AduHistogram {
         }
     }
 
+    /// Each ADU value that occurs, with how many pixels hold it, in increasing order.
+    pub fn counts(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        (self.first..)
+            .zip(self.counts.iter().copied())
+            .filter(|&(_, c)| c != 0)
+    }
+
     /// The ADU values, at most `width` consecutive ones, that hold the most pixels: where
     /// a bias frame crowds, whatever hot pixels and cosmics lie far off.
     pub fn densest_range(&self, width: usize) -> std::ops::Range<usize> {

@@ -8,7 +8,11 @@ use serde::Serialize;
 use crate::algorithm::numerics::{
     TopCounts, middle_values_from, numpy_median_of_middle, numpy_sum_of,
 };
-use crate::algorithm::{Frame, FrameLevel, MasterBias, Samples, standard};
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::algorithm::{AduHistogram, Frame, FrameLevel, MasterBias, Samples, standard};
 
 /// Bins of the histograms.
 const BINS: usize = 100;
@@ -50,12 +54,14 @@ pub fn bias_distribution(
     // the master's good, finite pixels as written. Read where they are, a few times,
     // rather than copied out: two frame-sized copies cost more in fresh pages.
     let (low, high) = level.bounds.kept_range();
-    let kept = move |p: usize, e: f32| low <= e && e <= high && !bad.is_some_and(|b| b[p]);
+    let kept = move |e: f32| low <= e && e <= high;
     let noise = move |e: f32| (f64::from(e) - level.level) as f32;
-    let good = || {
-        standard(&master.qual)
+    let flux = standard(&master.flux);
+    let qual = standard(&master.qual);
+    let good = |pixels: Range<usize>| {
+        qual[pixels.clone()]
             .iter()
-            .zip(standard(&master.flux))
+            .zip(&flux[pixels])
             .filter(|(q, v)| **q == 0 && v.is_finite())
             .map(|(_, &v)| v)
     };
@@ -64,31 +70,89 @@ pub fn bias_distribution(
         ron: level.noise,
         master,
         raw_ron_qc,
+        pixels: flux.len(),
     };
+    let not_bad = move |p: usize| !bad.is_some_and(|b| b[p]);
     match &frame.samples {
         Samples::Electrons(data) => {
             let data = standard(data);
-            let raw = || {
-                data.iter()
+            let raw = |pixels: Range<usize>| {
+                let start = pixels.start;
+                data[pixels]
+                    .iter()
                     .enumerate()
-                    .filter(move |&(p, &e)| kept(p, e))
+                    .filter(move |&(i, &e)| kept(e) && not_bad(start + i))
                     .map(move |(_, &e)| noise(e))
             };
-            summary.of(raw, good)
+            summary.of(&raw, None, &good)
         }
-        Samples::Adu { adu, table, .. } => {
+        Samples::Adu {
+            adu,
+            table,
+            histogram,
+        } => {
             let adu = standard(adu);
-            let raw = || {
-                adu.iter()
+            let raw = |pixels: Range<usize>| {
+                let start = pixels.start;
+                adu[pixels]
+                    .iter()
                     .enumerate()
-                    .map(|(p, &a)| (p, table[usize::from(a)]))
-                    .filter(move |&(p, e)| kept(p, e))
+                    .map(|(i, &a)| (i, table[usize::from(a)]))
+                    .filter(move |&(i, e)| kept(e) && not_bad(start + i))
                     .map(move |(_, e)| noise(e))
             };
-            summary.of(raw, good)
+            let counted = counted_noise(adu, table, histogram, bad, |e| kept(e).then(|| noise(e)));
+            summary.of(&raw, Some(counted), &good)
         }
     }
 }
+
+/// A 16-bit frame's noise values, each with how many pixels hold it, in increasing
+/// order: `noise` of each ADU value's electrons (`None` for values the clip rejected),
+/// counted off the frame's histogram less its bad pixels. The same multiset as the
+/// pixels give, without a pass over them (but for the bad ones).
+fn counted_noise(
+    adu: &[u16],
+    table: &[f32],
+    histogram: &AduHistogram,
+    bad: Option<&[bool]>,
+    noise: impl Fn(f32) -> Option<f32>,
+) -> Vec<(f32, u64)> {
+    let mut bad_counts = std::collections::HashMap::<u16, u64>::new();
+    for (&a, _) in bad
+        .into_iter()
+        .flat_map(|b| adu.iter().zip(b).filter(|(_, b)| **b))
+    {
+        *bad_counts.entry(a).or_default() += 1;
+    }
+    let mut counted: Vec<(f32, u64)> = histogram
+        .counts()
+        .filter_map(|(a, count)| {
+            let count = u64::from(count) - bad_counts.get(&(a as u16)).copied().unwrap_or(0);
+            let v = noise(table[a])?;
+            (count > 0).then_some((v, count))
+        })
+        .collect();
+    counted.sort_by(|x, y| x.0.total_cmp(&y.0));
+    counted
+}
+
+/// The values of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋ of counted values in increasing order, and n.
+fn counted_middle(counted: &[(f32, u64)]) -> Option<(f32, f32, usize)> {
+    let n: u64 = counted.iter().map(|&(_, c)| c).sum();
+    let at = |rank: u64| {
+        let mut seen = 0;
+        counted.iter().find_map(|&(v, c)| {
+            seen += c;
+            (seen > rank).then_some(v)
+        })
+    };
+    let last = n.checked_sub(1)?;
+    Some((at(last / 2)?, at(n / 2)?, n as usize))
+}
+
+/// Pixels per piece when a pass over an image is shared out among the cores.
+const PIECE: usize = 1 << 20;
 
 /// What the distributions are measured against.
 struct Summary<'a> {
@@ -97,35 +161,47 @@ struct Summary<'a> {
     ron: f64,
     master: &'a MasterBias,
     raw_ron_qc: Option<f64>,
+    /// Pixels of each image.
+    pixels: usize,
 }
 
 impl Summary<'_> {
-    /// The distributions of the first frame's noise values `noise()` and of the master's
-    /// good pixels `good()`.
+    /// The distributions of the first frame's noise values `noise(pixels)` and of the
+    /// master's good pixels `good(pixels)`, each read over a range of pixels; `counted`
+    /// holds the noise values counted by value when the frame is 16-bit.
     fn of<R, G>(
         &self,
-        noise: impl Fn() -> R + Sync,
-        good: impl Fn() -> G + Sync,
+        noise: &(impl Fn(Range<usize>) -> R + Sync),
+        counted: Option<Vec<(f32, u64)>>,
+        good: &(impl Fn(Range<usize>) -> G + Sync),
     ) -> Option<BiasDistribution>
     where
         R: Iterator<Item = f32>,
         G: Iterator<Item = f32>,
     {
         let level = self.level;
+        let all = 0..self.pixels;
         // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
-        let raw = || noise().map(|v| f64::from(v) + level);
+        let on_level = move |v: f32| f64::from(v) + level;
         let (raw_stats, master_stats) = rayon::join(
             || {
-                // The sum's pass counts the values for the median too. Adding the level
-                // keeps the noise values' order, so their middle pair is the raw sample's.
-                let mut top = TopCounts::new();
-                let sum = numpy_sum_of(
-                    noise()
-                        .inspect(|&v| top.add(v))
-                        .map(|v| f64::from(v) + level),
-                );
-                let (lower, upper, count) = middle_values_from(top, &noise)?;
-                let (lower, upper) = (f64::from(lower) + level, f64::from(upper) + level);
+                // The sum's pass counts the values for the median too, unless they are
+                // counted already. Adding the level keeps the noise values' order, so
+                // their middle pair is the raw sample's.
+                let (sum, middle) = match &counted {
+                    Some(counted) => (
+                        numpy_sum_of(noise(all.clone()).map(on_level)),
+                        counted_middle(counted),
+                    ),
+                    None => {
+                        let mut top = TopCounts::new();
+                        let sum =
+                            numpy_sum_of(noise(all.clone()).inspect(|&v| top.add(v)).map(on_level));
+                        (sum, middle_values_from(top, || noise(all.clone())))
+                    }
+                };
+                let (lower, upper, count) = middle?;
+                let (lower, upper) = (on_level(lower), on_level(upper));
                 let median = if count % 2 == 1 {
                     upper
                 } else {
@@ -135,18 +211,43 @@ impl Summary<'_> {
             },
             || {
                 let mut top = TopCounts::new();
-                let sum = f64::from(numpy_sum_of(good().inspect(|&v| top.add(v))));
-                let (lower, upper, count) = middle_values_from(top, &good)?;
+                let sum = f64::from(numpy_sum_of(good(all.clone()).inspect(|&v| top.add(v))));
+                let (lower, upper, count) = middle_values_from(top, || good(all.clone()))?;
                 let mean = f64::from((sum / count as f64) as f32);
                 let median = numpy_median_of_middle(lower, upper, count);
                 Some((mean, f64::from(median)))
             },
         );
         let ((raw_mean, raw_median), (master_mean, master_median)) = (raw_stats?, master_stats?);
-        let edges = edges(raw(), good(), raw_mean, self.ron);
+        let edges = edges(
+            noise(all.clone()).map(on_level),
+            good(all.clone()),
+            raw_mean,
+            self.ron,
+        );
+        let pieces = || {
+            (0..self.pixels)
+                .step_by(PIECE)
+                .map(|s| s..(s + PIECE).min(self.pixels))
+        };
+        let in_pieces = |counts: &(dyn Fn(Range<usize>) -> Vec<u64> + Sync)| {
+            let pieces: Vec<Range<usize>> = pieces().collect();
+            pieces.into_par_iter().map(counts).reduce(
+                || vec![0; BINS],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                    a
+                },
+            )
+        };
         let (raw_counts, master_counts) = rayon::join(
-            || histogram(raw(), &edges),
-            || histogram(good().map(f64::from), &edges),
+            || match &counted {
+                Some(counted) => histogram(counted.iter().map(|&(v, c)| (on_level(v), c)), &edges),
+                None => {
+                    in_pieces(&|piece| histogram(noise(piece).map(|v| (on_level(v), 1)), &edges))
+                }
+            },
+            || in_pieces(&|piece| histogram(good(piece).map(|v| (f64::from(v), 1)), &edges)),
         );
         Some(BiasDistribution {
             edges,
@@ -190,14 +291,14 @@ fn edges(
     edges
 }
 
-/// numpy's `histogram` on given edges: half-open bins, the last closed; values outside
-/// the edges are not counted.
-fn histogram(values: impl Iterator<Item = f64>, edges: &[f64]) -> Vec<u64> {
+/// numpy's `histogram` on given edges of values given with their counts: half-open
+/// bins, the last closed; values outside the edges are not counted.
+fn histogram(values: impl Iterator<Item = (f64, u64)>, edges: &[f64]) -> Vec<u64> {
     let bins = edges.len() - 1;
     let (first, last) = (edges[0], edges[bins]);
     let scale = bins as f64 / (last - first);
     let mut counts = vec![0u64; bins];
-    for v in values.filter(|v| (first..=last).contains(v)) {
+    for (v, count) in values.filter(|(v, _)| (first..=last).contains(v)) {
         // The bin the value's position suggests, corrected against the edges themselves.
         let mut i = (((v - first) * scale) as usize).min(bins - 1);
         if v < edges[i] {
@@ -205,7 +306,7 @@ fn histogram(values: impl Iterator<Item = f64>, edges: &[f64]) -> Vec<u64> {
         } else if i + 1 < bins && v >= edges[i + 1] {
             i += 1;
         }
-        counts[i] += 1;
+        counts[i] += count;
     }
     counts
 }
@@ -217,8 +318,38 @@ mod tests {
     #[test]
     fn histogram_bins_are_half_open_and_the_last_closed() {
         let edges = [0.0, 1.0, 2.0, 3.0];
-        let counts = histogram([0.0, 0.5, 1.0, 2.999, 3.0, 3.5, -0.1].into_iter(), &edges);
+        let values = [0.0, 0.5, 1.0, 2.999, 3.0, 3.5, -0.1];
+        let counts = histogram(values.into_iter().map(|v| (v, 1)), &edges);
         assert_eq!(counts, [2, 1, 2]);
+    }
+
+    #[test]
+    fn counted_noise_is_the_kept_pixels_multiset() {
+        let adu: Vec<u16> = (0..5000u32)
+            .map(|i| (1000 + i * 7919 % 41) as u16)
+            .collect();
+        let table = crate::algorithm::electron_table(1.3);
+        let histogram = AduHistogram::of(&adu);
+        let bad: Vec<bool> = (0..adu.len()).map(|p| p % 13 == 0).collect();
+        let noise = |e: f32| (e < 1325.0).then(|| (f64::from(e) - 1310.5) as f32);
+        let counted = counted_noise(&adu, &table, &histogram, Some(&bad), noise);
+        let mut pixels: Vec<f32> = adu
+            .iter()
+            .zip(&bad)
+            .filter(|(_, b)| !**b)
+            .filter_map(|(&a, _)| noise(table[usize::from(a)]))
+            .collect();
+        pixels.sort_by(f32::total_cmp);
+        let spelled: Vec<f32> = counted
+            .iter()
+            .flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize))
+            .collect();
+        assert_eq!(spelled, pixels);
+        let n = pixels.len();
+        assert_eq!(
+            counted_middle(&counted),
+            Some((pixels[(n - 1) / 2], pixels[n / 2], n))
+        );
     }
 
     #[test]
