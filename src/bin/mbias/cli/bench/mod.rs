@@ -12,6 +12,9 @@ use mbias::settings::{Resolved, Settings};
 use mbias::simulate::Spec;
 
 mod history;
+mod timeline;
+
+use timeline::{Sampler, StageUse};
 
 use super::output::outln;
 use super::{CommandResult, Status};
@@ -33,6 +36,10 @@ pub struct BenchArgs {
     /// The soxspipe release the recipe follows (default: the settings' choice, soxspipe-0.19).
     #[arg(long, value_name = "VERSION", value_parser = super::parse_recipe)]
     recipe: Option<RecipeVersion>,
+    /// Also show how busy the cores were in each stage of the last run (CPU time sampled
+    /// every 2 ms; one character per 10 ms, from idle to every core busy).
+    #[arg(long)]
+    timeline: bool,
 }
 
 /// Records when each stage began.
@@ -58,15 +65,18 @@ impl StageClock {
         }
     }
 
-    /// Time from the first report of `stage` to the next stage's (or `end`).
-    fn span(&self, stage: Stage, end: Instant) -> Duration {
+    /// When `stage` was first reported, and when the next stage was (or `end`).
+    fn interval(&self, stage: Stage, end: Instant) -> Option<(Instant, Instant)> {
         let kind = std::mem::discriminant(&stage);
         let marks = self.marks.lock().map(|m| m.clone()).unwrap_or_default();
-        let Some(i) = marks.iter().position(|(k, _)| *k == kind) else {
-            return Duration::ZERO;
-        };
-        let until = marks.get(i + 1).map_or(end, |(_, t)| *t);
-        until - marks[i].1
+        let i = marks.iter().position(|(k, _)| *k == kind)?;
+        Some((marks[i].1, marks.get(i + 1).map_or(end, |(_, t)| *t)))
+    }
+
+    /// Time from the first report of `stage` to the next stage's (or `end`).
+    fn span(&self, stage: Stage, end: Instant) -> Duration {
+        self.interval(stage, end)
+            .map_or(Duration::ZERO, |(from, to)| to - from)
     }
 }
 
@@ -83,6 +93,11 @@ const STAGES: [&str; 11] = [
     "re-stack, stack σ",
     "re-stack, frame σ",
 ];
+
+/// The machine's cores, as the thread pool sees them.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -196,6 +211,8 @@ fn cli_run(
 struct Run {
     seconds: [f64; 11],
     usage: Usage,
+    /// The cores' use in each stage of the in-process stack and write.
+    timeline: Vec<StageUse>,
 }
 
 /// One workload: simulated frames and the settings file that describes their detector.
@@ -230,6 +247,7 @@ fn run_once(
     let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
     let resolved = mbias::pipeline::resolve(&settings, &plan)?;
     let clock = StageClock::new();
+    let sampler = Sampler::start();
     let started = Instant::now();
     let (loaded, read, prepare, fft) = if mbias::pipeline::streams(&plan, &resolved) {
         // Frames beyond the memory budget are read once through, with their QC: one stage.
@@ -259,8 +277,30 @@ fn run_once(
     let restack = |resolved: &Resolved, progress: &dyn Progress| {
         mbias::pipeline::run(Frames::InMemory(&in_memory), resolved, progress)
     };
+    let frame_qc_done = started + Duration::from_secs_f64(read + prepare + fft);
     let outcome = restack(&resolved, &clock)?;
     let end = Instant::now();
+    let mut stages = vec![
+        (
+            "read",
+            started,
+            started + Duration::from_secs_f64(read + prepare),
+        ),
+        (
+            "frame QC (FFT)",
+            started + Duration::from_secs_f64(read + prepare),
+            frame_qc_done,
+        ),
+    ];
+    for (name, stage) in [
+        ("frame clip", Stage::FrameClip { done: 0, total: 0 }),
+        ("stack", Stage::Stacking { done: 0, total: 0 }),
+        ("QC", Stage::Qc),
+    ] {
+        if let Some((from, to)) = clock.interval(stage, end) {
+            stages.push((name, from, to));
+        }
+    }
     let frame_clip = clock
         .span(Stage::FrameClip { done: 0, total: 0 }, end)
         .as_secs_f64();
@@ -287,10 +327,14 @@ fn run_once(
         let started = Instant::now();
         let images: Vec<_> = outcome.iter().map(StackedImage::parts).collect();
         mbias::pipeline::write(out, &name, true, true, &images, &Silent)
-            .map(|_| started.elapsed().as_secs_f64())
+            .map(|_| (started, Instant::now()))
     };
-    let write_new = write()?;
-    let write_replacing = write()?;
+    let (write_started, write_ended) = write()?;
+    stages.push(("write", write_started, write_ended));
+    let timeline = sampler.finish().stages(&stages, cores());
+    let write_new = (write_ended - write_started).as_secs_f64();
+    let (replacing_started, replacing_ended) = write()?;
+    let write_replacing = (replacing_ended - replacing_started).as_secs_f64();
     Ok(Run {
         seconds: [
             read,
@@ -306,6 +350,7 @@ fn run_once(
             restack_frame,
         ],
         usage,
+        timeline,
     })
 }
 
@@ -400,7 +445,7 @@ pub fn run(args: &BenchArgs) -> CommandResult {
         })?;
     outln!(
         "mbias bench: {} logical CPUs, {} timed runs after a warm-up, median\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores(),
         args.repeats
     )?;
     for name in names {
@@ -470,8 +515,26 @@ pub fn run(args: &BenchArgs) -> CommandResult {
             "  {:<16} {:>8.2} of {} cores busy (CLI run: CPU time / wall time)",
             "CPU",
             cli(|r| r.usage.cpu / r.seconds[8].max(1e-9)),
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cores(),
         )?;
+        if args.timeline
+            && let Some(last) = runs.last()
+        {
+            outln!(
+                "  timeline of the last run, in process (cores busy; a character is 10 ms, █ = all {} busy):",
+                cores()
+            )?;
+            for stage in &last.timeline {
+                outln!(
+                    "    {:<15} {:>6.1} ms  {:.2} cores  {:>5.1} core-ms idle  {}",
+                    stage.name,
+                    stage.wall.as_secs_f64() * 1e3,
+                    stage.cores,
+                    stage.idle.as_secs_f64() * 1e3,
+                    stage.bar
+                )?;
+            }
+        }
         match astropy {
             Some(Ok(seconds)) => outln!(
                 "  {:<16} {:>8.1} ms (astropy sigma_clip + mean, one run): mbias {:.1}× faster",
