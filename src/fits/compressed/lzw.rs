@@ -311,7 +311,7 @@ impl<R: Read> Bits<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Codes of the given widths, packed least-significant bit first.
@@ -335,7 +335,11 @@ mod tests {
 
     /// A small LZW compressor in compress(1)'s format, padding groups as compress does,
     /// with an optional CLEAR after `clear_after` codes: the decoder's counterpart.
-    fn compress(data: &[u8], widest: usize, clear_after: Option<usize>) -> Vec<u8> {
+    pub(in crate::fits::compressed) fn compress(
+        data: &[u8],
+        widest: usize,
+        clear_after: Option<usize>,
+    ) -> Vec<u8> {
         use std::collections::HashMap;
         let mut codes: Vec<(usize, usize)> = Vec::new();
         let mut table: HashMap<(usize, u8), usize> = HashMap::new();

@@ -54,9 +54,7 @@ pub fn expand(path: &Path, packing: Packing) -> Result<Vec<u8>, FitsError> {
         }
         Packing::Unix => {
             let file = open(path)?;
-            let length = file.metadata().map_err(|e| unreadable(path, e))?.len();
-            // Bias frames shrink to between a quarter and a third.
-            let expected = usize::try_from(length.saturating_mul(4)).unwrap_or(0);
+            let expected = expected_from_z(path, &file)?;
             lzw::decode(file, usize::MAX, expected)
                 .map(|decoded| decoded.bytes)
                 .map_err(|e| failed(path, packing, e))
@@ -121,19 +119,21 @@ pub fn expand_start(
         }
         Packing::Unix => {
             // Most headers fit a few records; a longer one is decoded again, kept whole.
-            let mut keep = 16 * RECORD;
-            loop {
-                let decoded =
-                    lzw::decode(open(path)?, keep, keep).map_err(|e| failed(path, packing, e))?;
-                let found = decoded.bytes.chunks_exact(RECORD).any(&enough);
-                if found || decoded.bytes.len() as u64 == decoded.total {
-                    return Ok(Start {
-                        length: Length::Counted(decoded.total),
-                        bytes: decoded.bytes,
-                    });
-                }
-                keep = usize::MAX;
-            }
+            let keep = 16 * RECORD;
+            let decoded =
+                lzw::decode(open(path)?, keep, keep).map_err(|e| failed(path, packing, e))?;
+            let found = decoded.bytes.chunks_exact(RECORD).any(&enough);
+            let decoded = if found || decoded.bytes.len() as u64 == decoded.total {
+                decoded
+            } else {
+                let file = open(path)?;
+                let expected = expected_from_z(path, &file)?;
+                lzw::decode(file, usize::MAX, expected).map_err(|e| failed(path, packing, e))?
+            };
+            Ok(Start {
+                length: Length::Counted(decoded.total),
+                bytes: decoded.bytes,
+            })
         }
     }
 }
@@ -148,6 +148,13 @@ fn open(path: &Path) -> Result<File, FitsError> {
     })
 }
 
+/// What a buffer for a `.Z` file's decompressed bytes should hold at first: bias frames
+/// shrink to between a quarter and a third.
+fn expected_from_z(path: &Path, file: &File) -> Result<usize, FitsError> {
+    let length = file.metadata().map_err(|e| unreadable(path, e))?.len();
+    Ok(usize::try_from(length.saturating_mul(4)).unwrap_or(0))
+}
+
 fn unreadable(path: &Path, error: std::io::Error) -> FitsError {
     FitsError::Open {
         path: path.to_path_buf(),
@@ -160,5 +167,44 @@ fn failed(path: &Path, packing: Packing, error: impl std::fmt::Display) -> FitsE
         path: path.to_path_buf(),
         format: packing.name(),
         message: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FITS-like stream: `cards` 80-byte cards, the last one END, padded to whole
+    /// records, then `data` bytes.
+    fn fits_like(cards: usize, data: usize) -> Vec<u8> {
+        let mut bytes: Vec<u8> = (0..cards - 1)
+            .flat_map(|i| format!("{:<80}", format!("KEY{i:05} = {i}")).into_bytes())
+            .collect();
+        bytes.extend(format!("{:<80}", "END").bytes());
+        bytes.resize(bytes.len().div_ceil(2880) * 2880, b' ');
+        bytes.extend((0..data).map(|i| (i % 251) as u8));
+        bytes
+    }
+
+    fn ends_header(record: &[u8]) -> bool {
+        record
+            .chunks_exact(80)
+            .any(|card| card.starts_with(b"END     "))
+    }
+
+    #[test]
+    fn a_z_header_longer_than_the_first_records_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        for cards in [10, 36 * 20] {
+            let plain = fits_like(cards, 100_000);
+            let path = dir.path().join(format!("{cards}.fits.Z"));
+            std::fs::write(&path, lzw::tests::compress(&plain, 16, Some(5000))).unwrap();
+            let start = expand_start(&path, Packing::Unix, ends_header).unwrap();
+            assert_eq!(start.length.is(plain.len() as u64), Some(true));
+            let header_end = cards.div_ceil(36) * 2880;
+            assert!(start.bytes.len() >= header_end, "{cards} cards");
+            assert_eq!(start.bytes[..], plain[..start.bytes.len()]);
+            assert!(expand(&path, Packing::Unix).unwrap() == plain);
+        }
     }
 }
