@@ -146,6 +146,7 @@ impl FitsError {
             | FitsError::NonUtf8Path { path }
             | FitsError::BracketInName { path }
             | FitsError::NoImage { path }
+            | FitsError::Decompress { path, .. }
             | FitsError::Keyword { path, .. }
             | FitsError::Data { path, .. }
             | FitsError::Write { path, .. } => path,
@@ -184,6 +185,13 @@ pub enum FitsError {
     BracketInName { path: PathBuf },
     #[error("{}: no HDU holds a 2-D image", path.display())]
     NoImage { path: PathBuf },
+    /// A `.gz` or `.Z` copy that is corrupt or cut short.
+    #[error("{}: cannot decompress ({format}): {message}", path.display())]
+    Decompress {
+        path: PathBuf,
+        format: &'static str,
+        message: String,
+    },
     #[error("{}, HDU {hdu}: keyword {keyword} {problem}", path.display())]
     Keyword {
         path: PathBuf,

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::algorithm::{ElectronTable, Frame, Samples, electron_table};
 use crate::detector::{Instrument, OverscanMethod, Section};
 use crate::error::{Error, FitsError, Result};
-use crate::fits::{FrameFile, Pixels, read_frame_header, read_window};
+use crate::fits::{FitsReader, FrameFile, Pixels, read_frame_header, read_window};
 use crate::overscan;
 use crate::params::Numerics;
 use crate::progress::{Progress, Stage};
@@ -316,9 +316,9 @@ fn corrected(plan: &Plan, samples: Samples, overscans: &Overscans, rows: Range<u
 /// in ADU as it lies in the turned frame, or `None` for an amplifier without one.
 pub type Overscans = Vec<Option<Array2<f32>>>;
 
-/// The overscan strips of `frame` for `plan`'s amplifiers, read from the file (they lie
+/// The overscan strips of `frame` for `plan`'s amplifiers, read from `file` (they lie
 /// outside the science window, so the frame's pixels do not hold them).
-fn read_overscans(plan: &Plan, frame: &FrameFile) -> Result<Overscans> {
+fn read_overscans(plan: &Plan, frame: &FrameFile, file: &mut FitsReader) -> Result<Overscans> {
     let (height, width) = frame.image.shape;
     let half_turn = plan.profile.rotation == 180;
     plan.amplifiers
@@ -333,12 +333,11 @@ fn read_overscans(plan: &Plan, frame: &FrameFile) -> Result<Overscans> {
                 strip.clone()
             };
             let shape = (rows.len(), cols.len());
-            let mut adu: Vec<f32> =
-                match read_window(&frame.path, frame.image.index, rows, cols, false)? {
-                    Pixels::U16(v) => v.iter().map(|&x| f32::from(x)).collect(),
-                    Pixels::F32(v) => v,
-                    Pixels::F64(v) => v.iter().map(|&x| x as f32).collect(),
-                };
+            let mut adu: Vec<f32> = match file.window(frame.image.index, rows, cols, false)? {
+                Pixels::U16(v) => v.iter().map(|&x| f32::from(x)).collect(),
+                Pixels::F32(v) => v,
+                Pixels::F64(v) => v.iter().map(|&x| x as f32).collect(),
+            };
             if half_turn {
                 adu.reverse();
             }
@@ -439,7 +438,6 @@ pub fn load_reusing(
     progress: &dyn Progress,
 ) -> Result<FrameSet> {
     let storage = Storage::for_numerics(options.numerics);
-    let shape = plan.shape();
     let bad_pixels = bad_pixel_map(plan, options, previous)?;
     let table = electron_table(plan.gain);
     let total = plan.frames.len();
@@ -458,9 +456,7 @@ pub fn load_reusing(
                 progress.report(Stage::Reading { done: n, total });
                 return Ok((kept, overscans, Duration::ZERO, Duration::ZERO));
             }
-            let overscans = Arc::new(read_overscans(plan, frame)?);
-            let (prepared, read, convert) =
-                read_prepared(plan, frame, &overscans, (storage, &table), 0..shape.0)?;
+            let (overscans, prepared, read, convert) = read_frame(plan, frame, (storage, &table))?;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
             Ok((Arc::new(prepared), overscans, read, convert))
@@ -500,9 +496,21 @@ pub fn bad_pixel_map(
     )
 }
 
-/// Reads `frame`'s overscan strips for `plan` (they lie outside the science window).
-pub fn overscans_of(plan: &Plan, frame: &FrameFile) -> Result<Arc<Overscans>> {
-    read_overscans(plan, frame).map(Arc::new)
+/// The whole of `frame` for `plan`: its overscan strips and its science window prepared
+/// (see [`read_prepared`]), read from one opening of the file, so a compressed frame is
+/// decompressed once.
+pub fn read_frame(
+    plan: &Plan,
+    frame: &FrameFile,
+    stored: (Storage, &ElectronTable),
+) -> Result<(Arc<Overscans>, Frame, Duration, Duration)> {
+    let started = Instant::now();
+    let mut file = FitsReader::open(&frame.path)?;
+    let overscans = Arc::new(read_overscans(plan, frame, &mut file)?);
+    let opened = started.elapsed();
+    let (prepared, read, convert) =
+        prepare(plan, frame, file, &overscans, stored, 0..plan.shape().0)?;
+    Ok((overscans, prepared, opened + read, convert))
 }
 
 /// Rows `rows` of `frame`'s science window read and prepared as `plan` says (turned,
@@ -511,6 +519,23 @@ pub fn overscans_of(plan: &Plan, frame: &FrameFile) -> Result<Arc<Overscans>> {
 pub fn read_prepared(
     plan: &Plan,
     frame: &FrameFile,
+    overscans: &Overscans,
+    stored: (Storage, &ElectronTable),
+    rows: Range<usize>,
+) -> Result<(Frame, Duration, Duration)> {
+    let started = Instant::now();
+    let file = FitsReader::open(&frame.path)?;
+    let opened = started.elapsed();
+    let (prepared, read, convert) = prepare(plan, frame, file, overscans, stored, rows)?;
+    Ok((prepared, opened + read, convert))
+}
+
+/// [`read_prepared`] from an open `file`, closed (its decompressed copy let go) before the
+/// pixels are converted.
+fn prepare(
+    plan: &Plan,
+    frame: &FrameFile,
+    mut file: FitsReader,
     overscans: &Overscans,
     (storage, table): (Storage, &ElectronTable),
     rows: Range<usize>,
@@ -531,13 +556,13 @@ pub fn read_prepared(
         window
     };
     let started = Instant::now();
-    let raw = read_window(
-        &frame.path,
+    let raw = file.window(
         frame.image.index,
         raw_rows,
         raw_cols,
         storage == Storage::Adu,
     )?;
+    drop(file);
     let read = started.elapsed();
     // Only float data (negative BITPIX; ZBITPIX when tile-compressed) can hold NaN or
     // infinities.

@@ -64,6 +64,25 @@ fn edit_card(path: &Path, key: &str, card: &str) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Replaces `frame` by its gzip (`gz`) or Unix-compressed (`Z`) copy, and returns the copy.
+fn compressed(frame: PathBuf, suffix: &str) -> PathBuf {
+    let bytes = std::fs::read(&frame).unwrap();
+    let packed = match suffix {
+        "gz" => {
+            use std::io::Write;
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&bytes).unwrap();
+            encoder.finish().unwrap()
+        }
+        _ => common::unix_compress(&bytes),
+    };
+    let path = frame.with_extension(format!("fits.{suffix}"));
+    std::fs::write(&path, packed).unwrap();
+    std::fs::remove_file(&frame).unwrap();
+    path
+}
+
 /// A case's folder: `raw/` for the frames, `out/` for the product, `settings.yaml`.
 struct Case {
     root: tempfile::TempDir,
@@ -197,6 +216,52 @@ fn corpus() -> Vec<CorpusCase> {
                 std::fs::write(raw.join("cut.fits"), &bytes[..2880 + 1000]).unwrap();
             },
             fails("cut.fits", "truncated"),
+        ),
+        (
+            "a gzip copy cut short",
+            |raw| {
+                let packed = compressed(good_set(raw).remove(0), "gz");
+                let bytes = std::fs::read(&packed).unwrap();
+                std::fs::write(&packed, &bytes[..bytes.len() / 2]).unwrap();
+            },
+            fails("bias0.fits.gz", "cannot decompress (gzip)"),
+        ),
+        (
+            // Headers read from the start of the stream cannot see it: the stack can.
+            "a corrupt gzip copy",
+            |raw| {
+                let packed = compressed(good_set(raw).remove(0), "gz");
+                let mut bytes = std::fs::read(&packed).unwrap();
+                let at = bytes.len() - 20;
+                bytes[at] ^= 0x5a;
+                std::fs::write(&packed, bytes).unwrap();
+            },
+            Expect {
+                validate: 0,
+                stack: 1,
+                names: "bias0.fits.gz",
+                says: "cannot decompress (gzip)",
+            },
+        ),
+        (
+            "a .Z copy cut short",
+            |raw| {
+                let packed = compressed(good_set(raw).remove(0), "Z");
+                let bytes = std::fs::read(&packed).unwrap();
+                std::fs::write(&packed, &bytes[..bytes.len() / 2]).unwrap();
+            },
+            fails("bias0.fits.Z", "truncated"),
+        ),
+        (
+            "a corrupt .Z copy",
+            |raw| {
+                let packed = compressed(good_set(raw).remove(0), "Z");
+                let mut bytes = std::fs::read(&packed).unwrap();
+                let at = bytes.len() / 2;
+                bytes[at..at + 4].fill(0xff);
+                std::fs::write(&packed, bytes).unwrap();
+            },
+            fails("bias0.fits.Z", "cannot decompress (Unix compress)"),
         ),
         (
             "text file named .fits",

@@ -1,15 +1,18 @@
 //! FITS input and output over cfitsio (the `fitsio` crate with its bundled build).
 //!
-//! cfitsio handles BITPIX 8/16/32/−32/−64 with BZERO/BSCALE, gzip and tile compression;
-//! this module adds the checks cfitsio lacks (paths it would misread or panic on) and
+//! cfitsio handles BITPIX 8/16/32/−32/−64 with BZERO/BSCALE and tile compression; gzip
+//! and Unix-compressed files are decompressed here and handed to it in memory. This module
+//! adds the checks cfitsio lacks (paths it would misread or panic on) and
 //! turns its status codes into errors that name the file and HDU.
 
+mod compressed;
 pub mod header;
+mod memory;
 mod read;
 mod write;
 
 pub use header::{Card, Header, KeywordProblem, Value};
-pub use read::{FrameFile, ImageHdu, Pixels, read_frame_header, read_window};
+pub use read::{FitsReader, FrameFile, ImageHdu, Pixels, read_frame_header, read_window};
 pub use write::{ImageData, ImageWriter};
 
 use std::path::{Path, PathBuf};

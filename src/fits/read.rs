@@ -8,6 +8,8 @@ use fitsio::FitsFile;
 use fitsio::hdu::HduInfo;
 use fitsio::images::ImageType;
 
+use super::compressed::{self, Packing, Start};
+use super::memory::MemoryFits;
 use super::{Header, cfitsio_path, data_error, open_error, owned};
 use crate::error::FitsError;
 
@@ -132,21 +134,54 @@ fn header_of(file: &mut FitsFile, path: &Path, index: usize) -> Result<Header, F
         })
 }
 
+/// A FITS file open for reading: on disk, or decompressed into memory.
+enum Source {
+    Disk(FitsFile),
+    Memory(MemoryFits),
+}
+
+impl Source {
+    fn file(&mut self) -> &mut FitsFile {
+        match self {
+            Source::Disk(file) => file,
+            Source::Memory(memory) => memory.file(),
+        }
+    }
+}
+
+/// How a file is stored, as its first bytes say.
+enum Stored {
+    /// Uncompressed, this many bytes long.
+    Plain(u64),
+    Packed(Packing),
+}
+
+/// A file's length, which the HDUs' data must fit in.
+#[derive(Debug, Clone, Copy)]
+enum Length {
+    Plain(u64),
+    Decompressed(u64),
+}
+
 /// Reads the headers of a frame and lists the HDUs holding a 2-D image; the first of them
 /// is the frame's image until a detector profile picks another.
 pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
     let name = cfitsio_path(path)?;
-    let plain_length = preflight(path)?;
-    let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
+    let (mut source, length) = match preflight(path)? {
+        Stored::Plain(length) => {
+            let file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
+            (Source::Disk(file), Length::Plain(length))
+        }
+        Stored::Packed(packing) => open_headers(path, packing)?,
+    };
+    let file = source.file();
     let hdus = file.num_hdus().map_err(|e| open_error(path, e))?;
     let mut primary = Header::default();
     let mut images = Vec::new();
     for index in 0..hdus {
         let hdu = file.hdu(index).map_err(|e| data_error(path, index, e))?;
-        let header = header_of(&mut file, path, index)?;
-        if let Some(length) = plain_length {
-            check_data_present(&mut file, path, index, &header, length)?;
-        }
+        let header = header_of(file, path, index)?;
+        check_data_present(file, path, index, &header, length)?;
         if index == 0 {
             primary = header.clone();
         }
@@ -174,11 +209,35 @@ pub fn read_frame_header(path: &Path) -> Result<FrameFile, FitsError> {
     })
 }
 
+/// The headers of a compressed file, decompressing no more of it than they need: when its
+/// format confirms that the file ends with the first HDU's data (the usual raw frame),
+/// only the records up to the first header's END are decompressed; otherwise all of it.
+fn open_headers(path: &Path, packing: Packing) -> Result<(Source, Length), FitsError> {
+    let Start { bytes, length } = compressed::expand_start(path, packing, ends_header)?;
+    let decoded = bytes.len() as u64;
+    let mut start = MemoryFits::open(path, bytes)?;
+    if length.is(decoded) == Some(true) {
+        return Ok((Source::Memory(start), Length::Decompressed(decoded)));
+    }
+    let first_hdu_end = hdu_extent(start.file(), path, 0)?.1;
+    if length.is(first_hdu_end) == Some(true) {
+        return Ok((Source::Memory(start), Length::Decompressed(first_hdu_end)));
+    }
+    let whole = compressed::expand(path, packing)?;
+    let length = Length::Decompressed(whole.len() as u64);
+    Ok((Source::Memory(MemoryFits::open(path, whole)?), length))
+}
+
+/// Whether a 2880-byte record holds a header's END card.
+fn ends_header(record: &[u8]) -> bool {
+    record
+        .chunks_exact(80)
+        .any(|card| card.starts_with(b"END     "))
+}
+
 /// What the operating system and the first bytes say before cfitsio is asked: its
 /// messages lose the reason a file cannot be opened and call an empty file "truncated".
-/// Returns the file's length when it is stored uncompressed (not gzip or Unix-compressed),
-/// so the data can be checked against it.
-fn preflight(path: &Path) -> Result<Option<u64>, FitsError> {
+fn preflight(path: &Path) -> Result<Stored, FitsError> {
     let refused = |message: String| FitsError::Open {
         path: owned(path),
         message,
@@ -200,8 +259,8 @@ fn preflight(path: &Path) -> Result<Option<u64>, FitsError> {
     let read = std::io::Read::read(&mut file, &mut start)
         .map_err(|e| refused(format!("cannot read: {e}")))?;
     let start = &start[..read];
-    if start.starts_with(&[0x1f, 0x8b]) || start.starts_with(&[0x1f, 0x9d]) {
-        return Ok(None);
+    if let Some(packing) = Packing::of(start) {
+        return Ok(Stored::Packed(packing));
     }
     if !start.starts_with(b"SIMPLE  =") {
         let shown: String = start
@@ -224,18 +283,12 @@ fn preflight(path: &Path) -> Result<Option<u64>, FitsError> {
             "truncated: {length} bytes, less than one 2880-byte FITS header record"
         )));
     }
-    Ok(Some(length))
+    Ok(Stored::Plain(length))
 }
 
-/// Refuses an HDU whose data runs past the end of the file: a copy cut short. cfitsio
-/// reads such headers happily and fails only when the pixels are read.
-fn check_data_present(
-    file: &mut FitsFile,
-    path: &Path,
-    index: usize,
-    header: &Header,
-    length: u64,
-) -> Result<(), FitsError> {
+/// Where the data of HDU `index` (the current one) starts, and where it ends with its
+/// padding: the next HDU's start.
+fn hdu_extent(file: &mut FitsFile, path: &Path, index: usize) -> Result<(u64, u64), FitsError> {
     let (mut header_start, mut data_start, mut data_end, mut status) = (0, 0, 0, 0);
     // SAFETY: the file is open and positioned on HDU `index`; the out-pointers are locals.
     unsafe {
@@ -254,6 +307,22 @@ fn check_data_present(
             message: format!("cannot locate the data (cfitsio status {status})"),
         });
     }
+    Ok((
+        u64::try_from(data_start).unwrap_or(0),
+        u64::try_from(data_end).unwrap_or(u64::MAX),
+    ))
+}
+
+/// Refuses an HDU whose data runs past the end of the file: a copy cut short. cfitsio
+/// reads such headers happily and fails only when the pixels are read.
+fn check_data_present(
+    file: &mut FitsFile,
+    path: &Path,
+    index: usize,
+    header: &Header,
+    length: Length,
+) -> Result<(), FitsError> {
+    let (start, end) = hdu_extent(file, path, index)?;
     // The standard's data size, |BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × … × NAXISn):
     // a last record missing only its padding still holds every pixel.
     let count = |key: &str, default: u64| {
@@ -274,16 +343,17 @@ fn check_data_present(
     let bytes = (bits.max(8) / 8)
         .saturating_mul(count("GCOUNT", 1))
         .saturating_mul(count("PCOUNT", 0).saturating_add(elements));
-    let start = u64::try_from(data_start).unwrap_or(0);
-    let needed = start
-        .saturating_add(bytes)
-        .min(u64::try_from(data_end).unwrap_or(u64::MAX));
+    let needed = start.saturating_add(bytes).min(end);
+    let (length, what) = match length {
+        Length::Plain(n) => (n, "the file has"),
+        Length::Decompressed(n) => (n, "decompressed, the file has"),
+    };
     if length < needed {
         return Err(FitsError::Data {
             path: owned(path),
             hdu: index,
             message: format!(
-                "truncated: the header promises data up to byte {needed}, but the file has {length} bytes"
+                "truncated: the header promises data up to byte {needed}, but {what} {length} bytes"
             ),
         });
     }
@@ -315,10 +385,97 @@ impl Pixels {
     }
 }
 
-/// Reads a rectangular window of an image HDU as physical values (BZERO/BSCALE
-/// applied), row-major. Raw biases are mostly 16-bit: reading those as float32 halves the
-/// memory traffic of a float64 read and loses nothing; with `integers`, unsigned 8- and
-/// 16-bit data stay integers, at half the size again.
+/// A frame file open for reading pixels: from disk, or, compressed, decompressed once so
+/// that every window read of it (overscans, science window) shares the one copy.
+pub struct FitsReader {
+    path: PathBuf,
+    source: Source,
+}
+
+impl FitsReader {
+    pub fn open(path: &Path) -> Result<FitsReader, FitsError> {
+        let name = cfitsio_path(path)?;
+        let source = match packing_of(path)? {
+            Some(packing) => {
+                Source::Memory(MemoryFits::open(path, compressed::expand(path, packing)?)?)
+            }
+            None => Source::Disk(FitsFile::open(name).map_err(|e| open_error(path, e))?),
+        };
+        Ok(FitsReader {
+            path: owned(path),
+            source,
+        })
+    }
+
+    /// Reads a rectangular window of an image HDU as physical values (BZERO/BSCALE
+    /// applied), row-major. Raw biases are mostly 16-bit: reading those as float32 halves
+    /// the memory traffic of a float64 read and loses nothing; with `integers`, unsigned 8-
+    /// and 16-bit data stay integers, at half the size again.
+    pub fn window(
+        &mut self,
+        hdu: usize,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        integers: bool,
+    ) -> Result<Pixels, FitsError> {
+        let path = self.path.as_path();
+        let file = self.source.file();
+        let image = file.hdu(hdu).map_err(|e| data_error(path, hdu, e))?;
+        let exact_in_f32 = matches!(
+            &image.info,
+            HduInfo::ImageInfo {
+                image_type: ImageType::UnsignedByte
+                    | ImageType::Byte
+                    | ImageType::Short
+                    | ImageType::UnsignedShort
+                    | ImageType::Float,
+                ..
+            }
+        );
+        let expected = rows.len() * cols.len();
+        // cfitsio takes the ranges in FITS axis order: NAXIS1 (columns) first.
+        let ranges = [&cols, &rows];
+        let unsigned_16 = matches!(
+            &image.info,
+            HduInfo::ImageInfo {
+                image_type: ImageType::UnsignedByte | ImageType::UnsignedShort,
+                ..
+            }
+        );
+        let pixels = if integers && unsigned_16 {
+            image.read_region(file, &ranges).map(Pixels::U16)
+        } else if exact_in_f32 {
+            image.read_region(file, &ranges).map(Pixels::F32)
+        } else {
+            image.read_region(file, &ranges).map(Pixels::F64)
+        }
+        .map_err(|e| data_error(path, hdu, e))?;
+        if pixels.len() != expected {
+            return Err(FitsError::Data {
+                path: owned(path),
+                hdu,
+                message: format!("read {} pixels, expected {expected}", pixels.len()),
+            });
+        }
+        Ok(pixels)
+    }
+}
+
+/// How the file at `path` is compressed, by its first bytes; `None` when it is not (or is
+/// too short to tell, which cfitsio then reports).
+fn packing_of(path: &Path) -> Result<Option<Packing>, FitsError> {
+    let refused = |message: String| FitsError::Open {
+        path: owned(path),
+        message,
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| refused(format!("cannot open: {e}")))?;
+    let mut start = [0u8; 2];
+    let read = std::io::Read::read(&mut file, &mut start)
+        .map_err(|e| refused(format!("cannot read: {e}")))?;
+    Ok(Packing::of(&start[..read]))
+}
+
+/// One window of an image HDU, the file opened for it alone: see [`FitsReader::window`].
 pub fn read_window(
     path: &Path,
     hdu: usize,
@@ -326,44 +483,5 @@ pub fn read_window(
     cols: Range<usize>,
     integers: bool,
 ) -> Result<Pixels, FitsError> {
-    let name = cfitsio_path(path)?;
-    let mut file = FitsFile::open(name).map_err(|e| open_error(path, e))?;
-    let image = file.hdu(hdu).map_err(|e| data_error(path, hdu, e))?;
-    let exact_in_f32 = matches!(
-        &image.info,
-        HduInfo::ImageInfo {
-            image_type: ImageType::UnsignedByte
-                | ImageType::Byte
-                | ImageType::Short
-                | ImageType::UnsignedShort
-                | ImageType::Float,
-            ..
-        }
-    );
-    let expected = rows.len() * cols.len();
-    // cfitsio takes the ranges in FITS axis order: NAXIS1 (columns) first.
-    let ranges = [&cols, &rows];
-    let unsigned_16 = matches!(
-        &image.info,
-        HduInfo::ImageInfo {
-            image_type: ImageType::UnsignedByte | ImageType::UnsignedShort,
-            ..
-        }
-    );
-    let pixels = if integers && unsigned_16 {
-        image.read_region(&mut file, &ranges).map(Pixels::U16)
-    } else if exact_in_f32 {
-        image.read_region(&mut file, &ranges).map(Pixels::F32)
-    } else {
-        image.read_region(&mut file, &ranges).map(Pixels::F64)
-    }
-    .map_err(|e| data_error(path, hdu, e))?;
-    if pixels.len() != expected {
-        return Err(FitsError::Data {
-            path: owned(path),
-            hdu,
-            message: format!("read {} pixels, expected {expected}", pixels.len()),
-        });
-    }
-    Ok(pixels)
+    FitsReader::open(path)?.window(hdu, rows, cols, integers)
 }

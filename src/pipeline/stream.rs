@@ -97,7 +97,6 @@ struct FrameRead {
 pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result<Loaded> {
     let options = super::load_options(resolved);
     let storage = Storage::for_numerics(options.numerics);
-    let shape = plan.shape();
     let table = electron_table(plan.gain);
     let pixels = qc::sampled_pixels(plan);
     let mut set = FrameSet {
@@ -122,9 +121,8 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
             if progress.cancelled() {
                 return Err(Error::Cancelled);
             }
-            let overscans = loader::overscans_of(plan, file)?;
-            let (frame, read, convert) =
-                loader::read_prepared(plan, file, &overscans, (storage, &table), 0..shape.0)?;
+            let (overscans, frame, read, convert) =
+                loader::read_frame(plan, file, (storage, &table))?;
             let frame = Arc::new(frame);
             let level = frame_level(&frame, resolved);
             let fpn = qc::frame_fpn(&set, &frame);
