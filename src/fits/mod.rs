@@ -8,6 +8,7 @@
 mod compressed;
 pub mod header;
 mod memory;
+mod plain;
 mod read;
 mod write;
 

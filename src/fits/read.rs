@@ -10,6 +10,7 @@ use fitsio::images::ImageType;
 
 use super::compressed::{self, Packing, Start};
 use super::memory::MemoryFits;
+use super::plain::PlainImage;
 use super::{Header, cfitsio_path, data_error, open_error, owned};
 use crate::error::FitsError;
 
@@ -386,10 +387,20 @@ impl Pixels {
 }
 
 /// A frame file open for reading pixels: from disk, or, compressed, decompressed once so
-/// that every window read of it (overscans, science window) shares the one copy.
+/// that every window read of it (overscans, science window) shares the one copy. Plain
+/// 16-bit and float32 images on disk are read without cfitsio ([`PlainImage`]).
 pub struct FitsReader {
     path: PathBuf,
     source: Source,
+    /// Opened at the first window of a file on disk.
+    direct: Option<Direct>,
+}
+
+/// A file on disk opened for direct reads, and what each HDU asked for so far turned out
+/// to be.
+struct Direct {
+    file: std::fs::File,
+    images: Vec<(usize, Option<PlainImage>)>,
 }
 
 impl FitsReader {
@@ -404,7 +415,38 @@ impl FitsReader {
         Ok(FitsReader {
             path: owned(path),
             source,
+            direct: None,
         })
+    }
+
+    /// HDU `hdu` as a plain image to read directly, when it is one in a file on disk.
+    fn plain_image(&mut self, hdu: usize) -> Result<Option<PlainImage>, FitsError> {
+        let path = self.path.as_path();
+        let Source::Disk(file) = &mut self.source else {
+            return Ok(None);
+        };
+        if self.direct.is_none() {
+            let raw = std::fs::File::open(path).map_err(|e| FitsError::Open {
+                path: owned(path),
+                message: format!("cannot open: {e}"),
+            })?;
+            self.direct = Some(Direct {
+                file: raw,
+                images: Vec::new(),
+            });
+        }
+        let Some(Direct { images: known, .. }) = &mut self.direct else {
+            return Ok(None);
+        };
+        if let Some(&(_, image)) = known.iter().find(|(index, _)| *index == hdu) {
+            return Ok(image);
+        }
+        file.hdu(hdu).map_err(|e| data_error(path, hdu, e))?;
+        let header = header_of(file, path, hdu)?;
+        let (data_start, _) = hdu_extent(file, path, hdu)?;
+        let image = PlainImage::of(&header, data_start);
+        known.push((hdu, image));
+        Ok(image)
     }
 
     /// Reads a rectangular window of an image HDU as physical values (BZERO/BSCALE
@@ -418,6 +460,17 @@ impl FitsReader {
         cols: Range<usize>,
         integers: bool,
     ) -> Result<Pixels, FitsError> {
+        if let Some(plain) = self.plain_image(hdu)?
+            && let Some(direct) = &self.direct
+        {
+            return plain
+                .read(&direct.file, rows, cols, integers)
+                .map_err(|e| FitsError::Data {
+                    path: self.path.clone(),
+                    hdu,
+                    message: format!("cannot read the pixels: {e}"),
+                });
+        }
         let path = self.path.as_path();
         let file = self.source.file();
         let image = file.hdu(hdu).map_err(|e| data_error(path, hdu, e))?;
