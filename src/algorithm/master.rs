@@ -290,7 +290,16 @@ impl Finish<'_> {
             }
         }
         let errors = Uncertainties::new(levels.len(), ron, raw_ron, numerics, method);
-        let images = product_images(&noise, &masked.mask, summary.mean, &errors);
+        // 0.19's master RON is a chain of float64 adds over the good pixels: it takes
+        // one core while the product images take the other.
+        let (master_ron, images) = rayon::join(
+            || {
+                masked
+                    .all_pixels_ron
+                    .unwrap_or_else(|| master_ron_019(&noise.noise, &masked.mask, numerics))
+            },
+            || product_images(&noise, &masked.mask, summary.mean, &errors),
+        );
         Ok(MasterBias {
             flux: image(rows, cols, images.flux),
             qual: image(rows, cols, images.qual),
@@ -301,7 +310,7 @@ impl Finish<'_> {
             mean_level: summary.mean,
             median_level: summary.median,
             raw_ron,
-            master_ron: masked.master_ron,
+            master_ron,
             post_clip: masked.post_clip,
             numerics,
             params,
@@ -442,7 +451,9 @@ struct Masked {
     every_count: usize,
     /// Bounds of the post-stack clip (absent for a single frame).
     post_clip: Option<ClipBounds>,
-    master_ron: f64,
+    /// soxspipe 0.17's master RON, over all pixels, measured beside the post-stack clip;
+    /// 0.19's needs the mask, and is measured beside the product images.
+    all_pixels_ron: Option<f64>,
 }
 
 /// Per pixel, whether every frame's whole-frame clip masked it.
@@ -516,12 +527,11 @@ fn mask_and_measure(
             .zip(noise)
             .for_each(|(m, &v)| *m |= !(low <= v && v <= high));
     }
-    let master_ron = all_pixels_ron.unwrap_or_else(|| master_ron_019(noise, &mask, numerics));
     Masked {
         mask,
         every_count,
         post_clip,
-        master_ron,
+        all_pixels_ron,
     }
 }
 
@@ -539,15 +549,13 @@ fn master_ron_017(combined: &[f32], numerics: Numerics) -> f64 {
 fn master_ron_019(combined: &[f32], mask: &[bool], numerics: Numerics) -> f64 {
     let std = match numerics {
         Numerics::Soxspipe => numpy_masked_mean_std(combined, |p| mask[p]),
-        Numerics::Exact => {
-            let kept: Vec<f32> = combined
+        Numerics::Exact => numerics::mean_std_f64_of(|| {
+            combined
                 .iter()
                 .zip(mask)
                 .filter(|(_, m)| !**m)
                 .map(|(v, _)| *v)
-                .collect();
-            numerics::mean_std_f64(&kept)
-        }
+        }),
     };
     std.map_or(f64::NAN, |(_, s)| s)
 }

@@ -167,12 +167,13 @@ pub fn bottleneck_mean_std_f32(values: &[f32]) -> Option<(f32, f32)> {
 /// Population mean and standard deviation in float64 (the honest statistics of `exact`)
 /// of the finite values; `None` when there are none.
 pub fn mean_std_f64(values: &[f32]) -> Option<(f64, f64)> {
-    let finite = || {
-        values
-            .iter()
-            .filter(|v| v.is_finite())
-            .map(|&v| f64::from(v))
-    };
+    mean_std_f64_of(|| values.iter().copied())
+}
+
+/// [`mean_std_f64`] of the values `values()` yields (called three times, the same values
+/// each time), without gathering them.
+pub fn mean_std_f64_of<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<(f64, f64)> {
+    let finite = || values().filter(|v| v.is_finite()).map(f64::from);
     let n = finite().count();
     if n == 0 {
         return None;

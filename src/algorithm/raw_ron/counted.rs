@@ -10,7 +10,7 @@
 
 use super::{ROUNDS, SIGMA};
 use crate::algorithm::AduHistogram;
-use crate::algorithm::numerics::MAD_TO_STD;
+use crate::algorithm::numerics::{MAD_TO_STD, mean_std_f64_of};
 
 /// Width of each frame's crowded range, ADU: a grid of at most 1024² counts (4 MiB).
 const GRID_SIDE: usize = 1024;
@@ -45,17 +45,9 @@ pub fn difference_ron(
         (0..first.adu.len())
             .filter(move |&p| !bad.is_some_and(|b| b[p]))
             .map(|p| first.minus(second, p))
-            .filter(move |&v| v.is_finite() && low <= v && v <= high)
-            .map(f64::from)
+            .filter(move |&v| low <= v && v <= high)
     };
-    let n = kept().count();
-    if n == 0 {
-        return Some(f64::NAN);
-    }
-    let n = n as f64;
-    let mean = kept().sum::<f64>() / n;
-    let var = kept().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    Some(var.sqrt() / std::f64::consts::SQRT_2)
+    Some(mean_std_f64_of(kept).map_or(f64::NAN, |(_, std)| std / std::f64::consts::SQRT_2))
 }
 
 /// Every finite value of the difference once, in increasing order, with how many pixels
