@@ -25,26 +25,44 @@ pub fn block_means(
     bad: Option<&[bool]>,
 ) -> (usize, usize, Vec<f64>) {
     let (br, bc) = (rows / BLOCK, cols / BLOCK);
-    let is_bad = |p: usize| bad.is_some_and(|b| b[p]);
     let mut out = vec![0f64; br * bc];
     let mut empty = Vec::new();
+    // numpy reduces each block row by row: a float32 sum of 5 per row, then the row sums
+    // in order. The FPN ratio is sensitive to this rounding at 1e-5. A band of five rows
+    // is read a row at a time, left to right, the blocks' sums kept side by side.
+    let mut sums = vec![0f32; bc];
+    let mut counts = vec![0u32; bc];
     for (i, out_row) in out.chunks_mut(bc.max(1)).enumerate().take(br) {
-        for (j, cell) in out_row.iter_mut().enumerate() {
-            // numpy reduces each block row by row: a float32 sum of 5 per row, then the
-            // row sums in order. The FPN ratio is sensitive to this rounding at 1e-5.
-            let mut sum = 0f32;
-            let mut count = 0u32;
-            for r in 0..BLOCK {
-                let start = (i * BLOCK + r) * cols + j * BLOCK;
-                sum += (start..start + BLOCK).fold(0f32, |s, p| {
-                    if is_bad(p) {
-                        s + 0.0
-                    } else {
-                        count += 1;
-                        s + value(p)
+        sums.fill(0.0);
+        counts.fill(0);
+        for r in 0..BLOCK {
+            let row = (i * BLOCK + r) * cols;
+            match bad {
+                None => {
+                    for (j, sum) in sums.iter_mut().enumerate() {
+                        let start = row + j * BLOCK;
+                        *sum += (start..start + BLOCK).fold(0f32, |s, p| s + value(p));
                     }
-                });
+                    counts.iter_mut().for_each(|c| *c += BLOCK as u32);
+                }
+                Some(bad) => {
+                    for (j, (sum, count)) in sums.iter_mut().zip(&mut counts).enumerate() {
+                        let start = row + j * BLOCK;
+                        *sum += (start..start + BLOCK).fold(0f32, |s, p| {
+                            if bad[p] {
+                                s + 0.0
+                            } else {
+                                *count += 1;
+                                s + value(p)
+                            }
+                        });
+                    }
+                }
             }
+        }
+        for (j, (cell, (&sum, &count))) in
+            out_row.iter_mut().zip(sums.iter().zip(&counts)).enumerate()
+        {
             if count == 0 {
                 empty.push(i * bc + j);
             }
