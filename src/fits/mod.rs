@@ -8,12 +8,14 @@
 mod compressed;
 pub mod header;
 mod memory;
+mod pixels;
 mod plain;
 mod read;
 mod write;
 
 pub use header::{Card, Header, KeywordProblem, Value};
-pub use read::{FitsReader, FrameFile, ImageHdu, Pixels, read_frame_header, read_window};
+pub use pixels::Pixels;
+pub use read::{FitsReader, FrameFile, ImageHdu, read_frame_header, read_window};
 pub use write::{ImageData, ImageWriter};
 
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
 use super::Header;
-use super::read::Pixels;
+use super::pixels::Pixels;
 
 /// An uncompressed image HDU this module can read.
 #[derive(Debug, Clone, Copy, PartialEq)]
