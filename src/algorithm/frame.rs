@@ -9,15 +9,41 @@ use ndarray::{Array2, ArrayView2};
 
 use super::histogram::AduHistogram;
 
-/// The float32 electrons of every 16-bit ADU value at one gain.
-pub type ElectronTable = Arc<[f32]>;
+/// The float32 electrons of every 16-bit ADU value at one gain ([`electrons_of`]), and
+/// that gain, for kernels that compute a value in vector lanes faster than they look it
+/// up (a gather).
+#[derive(Debug, Clone)]
+pub struct ElectronTable {
+    gain: f64,
+    values: Arc<[f32]>,
+}
 
-/// `e- = ADU × gain` for every 16-bit value, as soxspipe computes it: a float64 product
-/// rounded once to float32.
+impl ElectronTable {
+    pub fn gain(&self) -> f64 {
+        self.gain
+    }
+}
+
+impl std::ops::Deref for ElectronTable {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        &self.values
+    }
+}
+
+/// `e- = ADU × gain` as soxspipe computes it: a float64 product rounded once to float32.
+#[inline(always)]
+pub fn electrons_of(adu: u16, gain: f64) -> f32 {
+    (f64::from(adu) * gain) as f32
+}
+
+/// [`electrons_of`] every 16-bit value.
 pub fn electron_table(gain: f64) -> ElectronTable {
-    (0..=u16::MAX)
-        .map(|adu| (f64::from(adu) * gain) as f32)
-        .collect()
+    ElectronTable {
+        gain,
+        values: (0..=u16::MAX).map(|adu| electrons_of(adu, gain)).collect(),
+    }
 }
 
 /// A frame's pixels as kept in memory, row-major (`Array2` in standard layout).

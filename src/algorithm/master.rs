@@ -430,7 +430,10 @@ fn stack_input(frames: &[Arc<Frame>]) -> StackInput<'_> {
             Some((frames.into_iter().map(|f| f.0).collect(), table))
         });
     match adu {
-        Some((adu, table)) => StackInput::Adu { adu, table },
+        Some((adu, table)) => StackInput::Adu {
+            adu,
+            gain: table.gain(),
+        },
         None => StackInput::Electrons(
             frames
                 .iter()

@@ -23,8 +23,6 @@ pub(super) trait Simd: Copy {
     fn mask(self, on: bool) -> Self::Mask;
     /// Float32 lanes widened (exactly) to float64.
     fn widen(self, x: &[f32; LANES]) -> Self::F64;
-    /// `table[index]` per lane, widened to float64 (a 16-bit index is always inside).
-    fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> Self::F64;
     fn store(self, x: Self::F64) -> [f64; LANES];
     fn add(self, a: Self::F64, b: Self::F64) -> Self::F64;
     fn sub(self, a: Self::F64, b: Self::F64) -> Self::F64;
@@ -89,10 +87,6 @@ impl Simd for Portable {
     #[inline(always)]
     fn widen(self, x: &[f32; LANES]) -> Self::F64 {
         x.map(f64::from)
-    }
-    #[inline(always)]
-    fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> Self::F64 {
-        index.map(|i| f64::from(table[usize::from(i)]))
     }
     #[inline(always)]
     fn store(self, x: Self::F64) -> [f64; LANES] {
@@ -253,15 +247,6 @@ mod avx512 {
         #[inline(always)]
         fn widen(self, x: &[f32; LANES]) -> F64x8 {
             unsafe { F64x8(_mm512_cvtps_pd(_mm256_loadu_ps(x.as_ptr()))) }
-        }
-        #[inline(always)]
-        fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> F64x8 {
-            // Every 16-bit index is inside the 65 536-entry table.
-            unsafe {
-                let index = _mm256_cvtepu16_epi32(_mm_loadu_si128(index.as_ptr().cast()));
-                let values = _mm256_i32gather_ps::<4>(table.as_ptr(), index);
-                F64x8(_mm512_cvtps_pd(values))
-            }
         }
         #[inline(always)]
         fn store(self, x: F64x8) -> [f64; LANES] {
@@ -440,14 +425,6 @@ mod avx2 {
         #[inline(always)]
         fn widen(self, x: &[f32; LANES]) -> F64x4x2 {
             unsafe { widen(_mm256_loadu_ps(x.as_ptr())) }
-        }
-        #[inline(always)]
-        fn look_up(self, table: &[f32; 1 << 16], index: &[u16; LANES]) -> F64x4x2 {
-            // Every 16-bit index is inside the 65 536-entry table.
-            unsafe {
-                let index = _mm256_cvtepu16_epi32(_mm_loadu_si128(index.as_ptr().cast()));
-                widen(_mm256_i32gather_ps::<4>(table.as_ptr(), index))
-            }
         }
         #[inline(always)]
         fn store(self, x: F64x4x2) -> [f64; LANES] {

@@ -9,6 +9,7 @@ mod lanes;
 mod pixel_clip;
 
 use super::dispatch::{Isa, Kernel, dispatch};
+use super::frame::electrons_of;
 use super::frame_mask::FrameMask;
 use super::network::MAX_NETWORK;
 use super::numerics::median_in_place;
@@ -52,9 +53,13 @@ impl StackMethod {
 
 /// `frame − level`, computed in float64 and stored as float32 (numpy's in-place `-=`).
 pub fn subtract_level(data: &[f32], level: f64) -> Vec<f32> {
-    data.iter()
-        .map(|&v| (f64::from(v) - level) as f32)
-        .collect()
+    data.iter().map(|&v| less_level(v, level)).collect()
+}
+
+/// One value of a noise frame: `electrons − level` in float64, rounded to float32.
+#[inline(always)]
+fn less_level(electrons: f32, level: f64) -> f32 {
+    (f64::from(electrons) - level) as f32
 }
 
 /// Result of the per-pixel stack.
@@ -69,9 +74,6 @@ pub struct Stacked {
 }
 
 const BAND_ROWS: usize = 64;
-/// Entries of a frame's noise table: one per 16-bit value.
-const NOISE_TABLE: usize = 1 << 16;
-
 /// Bands a stack is cut into at least, where its rows allow: each reports its end.
 const PROGRESS_STEPS: usize = 32;
 
@@ -93,7 +95,7 @@ struct ElectronNoise<'a> {
 impl Noise for ElectronNoise<'_> {
     #[inline(always)]
     fn at(&self, k: usize, p: usize) -> f32 {
-        (f64::from(self.frames[k][p]) - self.levels[k]) as f32
+        less_level(self.frames[k][p], self.levels[k])
     }
 
     #[inline(always)]
@@ -101,50 +103,37 @@ impl Noise for ElectronNoise<'_> {
         let level = self.levels[k];
         let mut out = [0f32; LANES];
         for (slot, &x) in out.iter_mut().zip(&self.frames[k][p..p + LANES]) {
-            *slot = (f64::from(x) - level) as f32;
+            *slot = less_level(x, level);
         }
         s.widen(&out)
     }
 }
 
-/// Raw ADU frames, each with its own table of noise values: `table[adu]` is the very
-/// value [`ElectronNoise`] computes from the converted frame, and a bias frame uses a few
-/// hundred entries of it, which stay in cache.
+/// Raw ADU frames at one gain: a value's noise is computed from its ADU as
+/// [`ElectronNoise`] computes it from the converted frame ([`electrons_of`], then the
+/// level off), the same IEEE operations in vector lanes. A table of each frame's noise
+/// values gives the same numbers, but looking eight of them up is a gather, which took a
+/// tenth of a 4096² stack's time.
 struct AduNoise<'a> {
     frames: &'a [&'a [u16]],
-    tables: Vec<NoiseTable>,
-}
-
-/// The noise value of every 16-bit ADU value in one frame.
-type NoiseTable = Box<[f32; NOISE_TABLE]>;
-
-impl<'a> AduNoise<'a> {
-    fn new(frames: &'a [&'a [u16]], electrons: &[f32], levels: &[f64]) -> AduNoise<'a> {
-        let tables = levels
-            .iter()
-            .map(|&level| {
-                let mut table: NoiseTable = Box::new([0.0; NOISE_TABLE]);
-                for (slot, &e) in table.iter_mut().zip(electrons) {
-                    *slot = (f64::from(e) - level) as f32;
-                }
-                table
-            })
-            .collect::<Vec<_>>();
-        AduNoise { frames, tables }
-    }
+    gain: f64,
+    levels: &'a [f64],
 }
 
 impl Noise for AduNoise<'_> {
     #[inline(always)]
     fn at(&self, k: usize, p: usize) -> f32 {
-        self.tables[k][usize::from(self.frames[k][p])]
+        less_level(electrons_of(self.frames[k][p], self.gain), self.levels[k])
     }
 
     #[inline(always)]
     fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64 {
-        let mut adu = [0u16; LANES];
-        adu.copy_from_slice(&self.frames[k][p..p + LANES]);
-        s.look_up(&self.tables[k], &adu)
+        let (gain, level) = (self.gain, self.levels[k]);
+        let mut out = [0f32; LANES];
+        for (slot, &adu) in out.iter_mut().zip(&self.frames[k][p..p + LANES]) {
+            *slot = less_level(electrons_of(adu, gain), level);
+        }
+        s.widen(&out)
     }
 }
 
@@ -549,11 +538,8 @@ fn group_means<S: Simd>(
 pub enum StackInput<'a> {
     /// Electrons.
     Electrons(Vec<&'a [f32]>),
-    /// Raw ADU and the electrons of each value.
-    Adu {
-        adu: Vec<&'a [u16]>,
-        table: &'a [f32],
-    },
+    /// Raw ADU and the gain that turns them into electrons ([`electrons_of`]).
+    Adu { adu: Vec<&'a [u16]>, gain: f64 },
 }
 
 impl StackInput<'_> {
@@ -583,21 +569,6 @@ pub fn clip_and_stack(
     masks: Option<&InputMasks>,
     progress: &dyn Progress,
 ) -> Result<Stacked> {
-    // A table of noise values per frame pays off when a frame has more pixels than the
-    // table has entries; small frames (a thousand cut-outs) are converted instead, to the
-    // very same values.
-    let converted: Option<Vec<Vec<f32>>> = match input {
-        StackInput::Adu { adu, table } if input.pixels() < NOISE_TABLE => Some(
-            adu.iter()
-                .map(|frame| frame.iter().map(|&a| table[usize::from(a)]).collect())
-                .collect(),
-        ),
-        _ => None,
-    };
-    let small = converted
-        .as_ref()
-        .map(|frames| StackInput::Electrons(frames.iter().map(Vec::as_slice).collect()));
-    let input = small.as_ref().unwrap_or(input);
     let n = input.frames();
     let pixels = input.pixels();
     let mut mean = vec![0f32; pixels];
@@ -647,8 +618,13 @@ pub fn clip_and_stack(
             let job = StackJob::new(ElectronNoise { frames, levels }, n, settings);
             run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
-        (StackInput::Adu { adu, table }, None) => {
-            let job = StackJob::new(AduNoise::new(adu, table, levels), n, settings);
+        (StackInput::Adu { adu, gain }, None) => {
+            let noise = AduNoise {
+                frames: adu,
+                gain: *gain,
+                levels,
+            };
+            let job = StackJob::new(noise, n, settings);
             run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
         (StackInput::Electrons(frames), Some(masks)) => {
@@ -656,8 +632,12 @@ pub fn clip_and_stack(
             let job = StackJob::new(MaskedNoise { inner, masks }, n, settings);
             run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
-        (StackInput::Adu { adu, table }, Some(masks)) => {
-            let inner = AduNoise::new(adu, table, levels);
+        (StackInput::Adu { adu, gain }, Some(masks)) => {
+            let inner = AduNoise {
+                frames: adu,
+                gain: *gain,
+                levels,
+            };
             let job = StackJob::new(MaskedNoise { inner, masks }, n, settings);
             run(&|band| dispatch(BandKernel { job: &job, band }))?
         }
@@ -740,12 +720,9 @@ mod tests {
 
     #[test]
     fn many_small_frames_stack_deep_and_report_as_they_go() {
-        // 200 frames of 40 × 56 in ADU: deeper than the sorting networks, smaller than a
-        // noise table; the same values as in electrons, and the progress moves.
-        let (rows, cols, n) = (40, 56, 200);
-        let table: Vec<f32> = (0..=u16::MAX)
-            .map(|a| (f64::from(a) * 1.5) as f32)
-            .collect();
+        // 200 frames of 40 × 56 in ADU: deeper than the sorting networks; the same values
+        // as in electrons, and the progress moves.
+        let (rows, cols, n, gain) = (40, 56, 200, 1.5);
         let adu: Vec<Vec<u16>> = (0..n)
             .map(|k| {
                 (0..rows * cols)
@@ -758,7 +735,7 @@ mod tests {
             .collect();
         let electrons: Vec<Vec<f32>> = adu
             .iter()
-            .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
+            .map(|f| f.iter().map(|&a| electrons_of(a, gain)).collect())
             .collect();
         let levels = vec![1509.0; n];
         let settings = StackSettings {
@@ -771,7 +748,7 @@ mod tests {
         let by_adu = clip_and_stack(
             &StackInput::Adu {
                 adu: adu.iter().map(Vec::as_slice).collect(),
-                table: &table,
+                gain,
             },
             &levels,
             cols,
@@ -865,12 +842,12 @@ mod tests {
     }
 
     /// `n` frames of 16-bit bias values with about one cosmic hit in twelve pixels, and
-    /// their electrons through `table`.
+    /// their electrons at `gain`.
     fn adu_frames(
         rng: &mut impl rand::Rng,
         n: usize,
         pixels: usize,
-        table: &[f32],
+        gain: f64,
     ) -> (Vec<Vec<u16>>, Vec<Vec<f32>>) {
         let adu: Vec<Vec<u16>> = (0..n)
             .map(|_| {
@@ -884,7 +861,7 @@ mod tests {
             .collect();
         let electrons = adu
             .iter()
-            .map(|f| f.iter().map(|&a| table[usize::from(a)]).collect())
+            .map(|f| f.iter().map(|&a| electrons_of(a, gain)).collect())
             .collect();
         (adu, electrons)
     }
@@ -918,11 +895,9 @@ mod tests {
     fn every_instruction_set_stacks_to_the_same_bits() {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
-        let table: Vec<f32> = (0..=u16::MAX)
-            .map(|a| (f64::from(a) * 1.37) as f32)
-            .collect();
+        let gain = 1.37;
         for n in [2, 3, 7, 11, 21] {
-            let (adu, electrons) = adu_frames(&mut rng, n, BAND_PIXELS, &table);
+            let (adu, electrons) = adu_frames(&mut rng, n, BAND_PIXELS, gain);
             let adu: Vec<&[u16]> = adu.iter().map(Vec::as_slice).collect();
             let electrons: Vec<&[f32]> = electrons.iter().map(Vec::as_slice).collect();
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
@@ -938,7 +913,12 @@ mod tests {
                     levels: &levels,
                 };
                 let electron_job = StackJob::new(noise, n, settings);
-                let adu_job = StackJob::new(AduNoise::new(&adu, &table, &levels), n, settings);
+                let adu_noise = AduNoise {
+                    frames: &adu,
+                    gain,
+                    levels: &levels,
+                };
+                let adu_job = StackJob::new(adu_noise, n, settings);
                 let from_electrons = each_available(|| OwnBand(&electron_job));
                 let expected = from_electrons[0].1.clone();
                 for (isa, result) in from_electrons {
@@ -957,14 +937,10 @@ mod tests {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let gain = 1.37;
-        let table: Vec<f32> = (0..=u16::MAX)
-            .map(|a| (f64::from(a) * gain) as f32)
-            .collect();
-        // Frames larger than a noise table (smaller ones are stacked from electrons), in
-        // bands of 8-pixel groups and single pixels.
-        let (rows, cols) = (2, NOISE_TABLE / 2 + 13);
+        // Bands of 8-pixel groups and single pixels.
+        let (rows, cols) = (2, 4096 + 13);
         for n in [2, 5, 11] {
-            let (adu, electrons) = adu_frames(&mut rng, n, rows * cols, &table);
+            let (adu, electrons) = adu_frames(&mut rng, n, rows * cols, gain);
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
             let methods = [
                 StackMethod::SOXSPIPE,
@@ -987,7 +963,7 @@ mod tests {
                     };
                     let from_adu = stack(&StackInput::Adu {
                         adu: adu.iter().map(Vec::as_slice).collect(),
-                        table: &table,
+                        gain,
                     });
                     let from_electrons = stack(&StackInput::Electrons(
                         electrons.iter().map(Vec::as_slice).collect(),
