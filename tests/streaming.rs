@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use mbias::detector::Profile;
-use mbias::params::RecipeVersion;
+use mbias::params::{ClipValues, RecipeVersion};
 use mbias::pipeline::{Frames, StackedImage};
 use mbias::progress::Silent;
 use mbias::settings::Settings;
@@ -104,7 +104,7 @@ fn streams_as_resident(profile: &'static Profile, frames: usize, settings_text: 
                 p.stacked_clipping_sigma = 3.5;
             })
             .unwrap();
-        let again = |images: &[StackedImage], memory| {
+        let again = |images: &[StackedImage], resolved: &mbias::settings::Resolved, memory| {
             let loaded: Vec<_> = images.iter().map(|i| i.loaded.clone()).collect();
             let resolved = mbias::settings::Resolved {
                 memory,
@@ -112,7 +112,21 @@ fn streams_as_resident(profile: &'static Profile, frames: usize, settings_text: 
             };
             mbias::pipeline::run(Frames::InMemory(&loaded), &resolved, &Silent).unwrap()
         };
-        assert_same(&again(&resident, None), &again(&streamed, Some(2 << 20)));
+        assert_same(
+            &again(&resident, &resolved, None),
+            &again(&streamed, &resolved, Some(2 << 20)),
+        );
+        // Then the stack clip alone: the resident set reuses the clip masks the re-stack
+        // before kept; then the frame clip again, which they no longer fit.
+        let stack_clip: fn(&mut ClipValues) = |p| p.stacked_clipping_sigma = 3.0;
+        let frame_clip: fn(&mut ClipValues) = |p| p.frame_clipping_sigma = 3.0;
+        for change in [stack_clip, frame_clip] {
+            resolved.params = resolved.params.with(change).unwrap();
+            assert_same(
+                &again(&resident, &resolved, None),
+                &again(&streamed, &resolved, Some(2 << 20)),
+            );
+        }
     }
 }
 

@@ -27,7 +27,7 @@ pub use frame_mask::FrameMask;
 pub use histogram::AduHistogram;
 pub use inspect::{BadBecause, FrameAtPixel, PixelInspection, Verdict, inspect_pixel};
 pub use master::{
-    Finish, FrameStats, MasterBias, StackRequest, StackedRows, raw_ron_of, stack_band,
+    ClipMasks, Finish, FrameStats, MasterBias, StackRequest, StackedRows, raw_ron_of, stack_band,
     stack_levels, stack_levels_with,
 };
 pub use raw_ron::difference_ron;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::algorithm::FrameLevel;
 use crate::algorithm::{self, MasterBias, PixelInspection, StackMethod, StackRequest, standard};
+use crate::algorithm::{ClipMasks, Frame, FrameLevel};
 use crate::error::{Error, Result};
 use crate::inputs::{self, InputSet};
 use crate::load::{self as loader, FrameSet, LoadOptions, Residency};
@@ -42,6 +42,9 @@ pub struct Loaded {
     /// The last frame levels and what they were measured with: a re-stack that changes
     /// only the stack clip reuses them.
     levels: Mutex<Option<(LevelsKey, Arc<Vec<FrameLevel>>)>>,
+    /// What the frames' clips at those levels masked, as soxspipe 0.19's stack takes it
+    /// (resident sets), kept by re-stacks.
+    clip_masks: Mutex<Option<(LevelsKey, Arc<ClipMasks>)>>,
     /// soxspipe 0.19's RAW RON by the numerics it was measured with (it depends on
     /// nothing else).
     difference_ron: Mutex<Option<(Numerics, f64)>>,
@@ -73,6 +76,7 @@ impl Loaded {
             set,
             frame_qc,
             levels: Mutex::new(None),
+            clip_masks: Mutex::new(None),
             difference_ron: Mutex::new(None),
         }
     }
@@ -121,6 +125,34 @@ impl Loaded {
         });
         self.keep_levels(key, levels.clone());
         Ok(levels)
+    }
+
+    /// The clip masks of resident `frames` at `levels` (measured for `resolved`): kept
+    /// from an earlier re-stack, or, for a re-stack (`keep`), measured and kept. A first
+    /// stack leaves them to the stack, which measures them beside the RAW RON and keeps
+    /// nothing, so that a one-off stack, the command line's, holds no memory for them
+    /// (about 100 MB for 41 frames of 4096²).
+    fn clip_masks(
+        &self,
+        frames: &[Arc<Frame>],
+        levels: &[FrameLevel],
+        resolved: &Resolved,
+        keep: bool,
+    ) -> Option<Arc<ClipMasks>> {
+        let key = LevelsKey::of(resolved);
+        if let Some((cached, masks)) = self.clip_masks.lock().ok()?.as_ref()
+            && *cached == key
+        {
+            return Some(masks.clone());
+        }
+        if !keep {
+            return None;
+        }
+        let masks = Arc::new(ClipMasks::of(frames, levels));
+        if let Ok(mut cache) = self.clip_masks.lock() {
+            *cache = Some((key, masks.clone()));
+        }
+        Some(masks)
     }
 
     /// Keeps `levels`, measured for `key`, for the stacks that follow.
@@ -293,7 +325,19 @@ impl Outcome {
     }
 }
 
+/// Stacks `loaded` with `resolved`.
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
+    stack_again(loaded, resolved, false, progress)
+}
+
+/// [`stack`]; a `restack` (of frames already in memory, as live tuning does) keeps what
+/// the next re-stack may reuse.
+fn stack_again(
+    loaded: &Loaded,
+    resolved: &Resolved,
+    restack: bool,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
@@ -335,13 +379,21 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     };
     let levels = levels?;
     let master = match &loaded.set.frames {
-        Residency::Resident(frames) => algorithm::stack_levels_with(
-            frames,
-            &levels,
-            &request,
-            measure_difference_ron,
-            progress,
-        )?,
+        Residency::Resident(frames) => {
+            let clip_masks = resolved
+                .recipe
+                .is_019()
+                .then(|| loaded.clip_masks(frames, &levels, resolved, restack))
+                .flatten();
+            algorithm::stack_levels_with(
+                frames,
+                &levels,
+                &request,
+                clip_masks.as_deref(),
+                measure_difference_ron,
+                progress,
+            )?
+        }
         Residency::Streamed(_) => {
             stream::stack(&loaded.set, budget(resolved), &levels, &request, progress)?
         }
@@ -389,8 +441,9 @@ pub fn run(
     resolved: &Resolved,
     progress: &dyn Progress,
 ) -> Result<Vec<StackedImage>> {
+    let restack = matches!(frames, Frames::InMemory(_));
     let stack_one = |loaded: Arc<Loaded>| {
-        let outcome = stack(&loaded, resolved, progress)?;
+        let outcome = stack_again(&loaded, resolved, restack, progress)?;
         Ok(StackedImage { loaded, outcome })
     };
     match frames {
