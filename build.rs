@@ -10,8 +10,9 @@ mod sorting_networks;
 
 use sorting_networks::{Comparators, bitonic_merge, odd_even_merge_sort};
 
-/// Networks for stacks up to this many frames are written out in full.
-const UNROLLED: usize = 24;
+/// Networks for stacks up to this many frames are written out in full. Each instruction
+/// set compiles them once (`simd.rs`), about a minute of a release build for 25 to 48.
+const UNROLLED: usize = 64;
 
 fn arms(out: &mut String, build: fn(usize) -> Comparators) {
     for n in 9..=UNROLLED {
@@ -33,7 +34,7 @@ fn main() {
     out.push_str(
         "/// Straight-line sorts for 9 to UNROLLED values; `false` for other lengths.\n\
          #[inline(always)]\n\
-         fn sort_unrolled<T: Sortable>(values: &mut [T]) -> bool {\n    match values.len() {\n",
+         pub(super) fn sort_unrolled<T: Sortable>(values: &mut [T]) -> bool {\n    match values.len() {\n",
     );
     arms(&mut out, odd_even_merge_sort);
     out.push_str("        _ => return false,\n    }\n    true\n}\n\n");
@@ -41,7 +42,7 @@ fn main() {
         "/// Straight-line merges of falling-then-rising values for 9 to UNROLLED values;\n\
          /// `false` for other lengths.\n\
          #[inline(always)]\n\
-         fn merge_unrolled<T: Sortable>(values: &mut [T]) -> bool {\n    match values.len() {\n",
+         pub(super) fn merge_unrolled<T: Sortable>(values: &mut [T]) -> bool {\n    match values.len() {\n",
     );
     arms(&mut out, bitonic_merge);
     out.push_str("        _ => return false,\n    }\n    true\n}\n");

@@ -6,12 +6,21 @@ use std::sync::OnceLock;
 
 /// Something a sorting network can order: a value, or a row of lanes ordered lane by lane.
 pub(super) trait Sortable: Copy {
-    /// Whether networks on this type are worth writing out in full: for a SIMD register
-    /// they keep the rows in registers; for plain values and arrays the code would only
-    /// grow (and take long to compile) for little gain.
-    const UNROLL: bool = false;
     /// (smaller, larger).
     fn order(a: Self, b: Self) -> (Self, Self);
+
+    /// Sorts `values` with a network written out in full by the build script (9 to
+    /// `UNROLLED` values, `build.rs`), or returns `false`. Worth it for SIMD registers, whose rows
+    /// then stay in registers; for plain values and arrays the code would only grow (and
+    /// take long to compile) for little gain.
+    fn sort_written_out(_values: &mut [Self]) -> bool {
+        false
+    }
+
+    /// [`sort_v_shaped`] by a merge network written out in full, or `false`.
+    fn merge_written_out(_values: &mut [Self]) -> bool {
+        false
+    }
 }
 
 impl Sortable for f64 {
@@ -39,7 +48,7 @@ macro_rules! network {
 }
 
 /// The largest stack the networks serve (those of SIMD registers written out in full up
-/// to 24 values by the build script, the others run from a comparator list); deeper
+/// to `UNROLLED` values by the build script, the others run from a comparator list); deeper
 /// stacks sort by odd-even transposition. Up to 128 a Batcher network on eight pixels at
 /// once (about n·log²n/4 comparators: 1.6 thousand for 101 frames) still beats sorting
 /// each pixel with a comparison sort: 101 frames stack 2.7 times faster than that way.
@@ -70,8 +79,9 @@ fn run<T: Sortable>(values: &mut [T], comparators: &[(u8, u8)]) {
 
 /// Sorts without a branch on the data. The networks for 2 to 8 values are the optimal
 /// ones (Knuth, TAOCP 5.3.4); above, Batcher's odd-even merge sort, written out in full
-/// by the build script up to 24 values for SIMD registers ([`Sortable::UNROLL`]). Inlined so that it
-/// is compiled for the caller's instruction set.
+/// by the build script up to `UNROLLED` values (`build.rs`) for SIMD registers
+/// ([`Sortable::sort_written_out`]). Inlined so that it is compiled for the caller's
+/// instruction set.
 #[inline(always)]
 pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
     let n = values.len();
@@ -95,7 +105,7 @@ pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
             network!(values, 8: (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3),
             (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6))
         }
-        _ if T::UNROLL && sort_unrolled(values) => {}
+        _ if T::sort_written_out(values) => {}
         _ if n <= MAX_NETWORK => {
             static SORTS: OnceLock<Vec<Comparators>> = OnceLock::new();
             run(values, cached(&SORTS, odd_even_merge_sort, n));
@@ -116,7 +126,7 @@ pub(super) fn sort_branchless<T: Sortable>(values: &mut [T]) {
 #[inline(always)]
 pub(super) fn sort_v_shaped<T: Sortable>(values: &mut [T]) {
     static MERGES: OnceLock<Vec<Comparators>> = OnceLock::new();
-    if T::UNROLL && merge_unrolled(values) {
+    if T::merge_written_out(values) {
         return;
     }
     if values.len() <= MAX_NETWORK {

@@ -186,7 +186,7 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     use super::{LANES, Simd};
-    use crate::algorithm::network::Sortable;
+    use crate::algorithm::network::{Sortable, merge_unrolled, sort_unrolled};
 
     /// AVX-512F and VL (and AVX2, which they imply): a row of lanes is one register, a
     /// mask one mask register.
@@ -214,8 +214,6 @@ mod avx512 {
     pub(in crate::algorithm) struct F32x8(__m256);
 
     impl Sortable for F64x8 {
-        const UNROLL: bool = true;
-
         #[inline(always)]
         fn order(a: Self, b: Self) -> (Self, Self) {
             // SAFETY: an F64x8 exists only on a CPU with AVX-512. `vminpd(a, b)` is
@@ -227,6 +225,34 @@ mod avx512 {
                 )
             }
         }
+
+        #[inline(always)]
+        fn sort_written_out(values: &mut [Self]) -> bool {
+            // SAFETY: an F64x8 exists only on a CPU with the features `sort_rows` needs.
+            unsafe { sort_rows(values) }
+        }
+
+        #[inline(always)]
+        fn merge_written_out(values: &mut [Self]) -> bool {
+            // SAFETY: as above.
+            unsafe { merge_rows(values) }
+        }
+    }
+
+    /// The written-out sorting networks on rows of F64x8, compiled once for every stack
+    /// kernel that calls them instead of inlined into each (a 48-row network is thousands
+    /// of instructions; one call per eight pixels costs nothing beside it).
+    #[target_feature(enable = "avx2,avx512f,avx512vl")]
+    #[inline(never)]
+    fn sort_rows(values: &mut [F64x8]) -> bool {
+        sort_unrolled(values)
+    }
+
+    /// [`sort_rows`] for the merges of falling-then-rising rows.
+    #[target_feature(enable = "avx2,avx512f,avx512vl")]
+    #[inline(never)]
+    fn merge_rows(values: &mut [F64x8]) -> bool {
+        merge_unrolled(values)
     }
 
     // SAFETY (every method): `self` is an `Avx512` token, which exists only on a CPU with
@@ -367,7 +393,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{LANES, Simd};
-    use crate::algorithm::network::Sortable;
+    use crate::algorithm::network::{Sortable, merge_unrolled, sort_unrolled};
 
     /// AVX2: a row of lanes is two 256-bit registers, a mask two registers of all-ones or
     /// all-zero lanes.
@@ -388,8 +414,6 @@ mod avx2 {
     pub(in crate::algorithm) struct F64x4x2(__m256d, __m256d);
 
     impl Sortable for F64x4x2 {
-        const UNROLL: bool = true;
-
         #[inline(always)]
         fn order(a: Self, b: Self) -> (Self, Self) {
             // SAFETY: an F64x4x2 exists only on a CPU with AVX2. `vminpd(a, b)` is
@@ -401,6 +425,33 @@ mod avx2 {
                 )
             }
         }
+
+        #[inline(always)]
+        fn sort_written_out(values: &mut [Self]) -> bool {
+            // SAFETY: an F64x4x2 exists only on a CPU with AVX2, which `sort_rows` needs.
+            unsafe { sort_rows(values) }
+        }
+
+        #[inline(always)]
+        fn merge_written_out(values: &mut [Self]) -> bool {
+            // SAFETY: as above.
+            unsafe { merge_rows(values) }
+        }
+    }
+
+    /// The written-out sorting networks on rows of F64x4x2, compiled once (see the
+    /// AVX-512 `sort_rows`).
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    fn sort_rows(values: &mut [F64x4x2]) -> bool {
+        sort_unrolled(values)
+    }
+
+    /// [`sort_rows`] for the merges of falling-then-rising rows.
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    fn merge_rows(values: &mut [F64x4x2]) -> bool {
+        merge_unrolled(values)
     }
 
     // SAFETY (every method): `self` is an `Avx2` token, which exists only on a CPU with

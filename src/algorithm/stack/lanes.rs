@@ -180,9 +180,9 @@ mod tests {
     #[inline(always)]
     fn agrees_with_the_scalar_clip<S: Simd>(s: S) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        // Every generated straight-line network (up to 24), the comparator lists above
-        // it (up to 128 values), and the sort for stacks deeper than the networks.
-        for n in (1..34).chain([64, 65, 101, 128, 129]) {
+        // Straight-line networks (up to 64 values; all of them up to 33), the comparator
+        // lists above them (up to 128), and the sort for stacks deeper than the networks.
+        for n in (1..34).chain([41, 48, 63, 64, 65, 101, 128, 129]) {
             let mut clip = LaneClip::new(s, n);
             for trial in 0..if n <= 33 { 200 } else { 20 } {
                 let spread: f32 = [0.5, 0.01, 3.0][trial % 3];
