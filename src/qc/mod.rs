@@ -123,21 +123,34 @@ pub struct FrameQc {
 }
 
 pub fn frame_qc(set: &FrameSet) -> FrameQc {
-    let fpn_ratios = match set.resident() {
-        Some(frames) => frames.par_iter().map(|f| frame_fpn(set, f)).collect(),
-        None => Vec::new(),
+    let Some(frames) = set.resident() else {
+        return frame_qc_of(set, Vec::new());
     };
-    frame_qc_of(set, fpn_ratios)
+    // The difference RON reads its windows on one core while the FPN ratios take both:
+    // after it, the last frames' FFTs would otherwise run with a core idle.
+    let (fpn_ratios, difference_ron) = rayon::join(
+        || frames.par_iter().map(|f| frame_fpn(set, f)).collect(),
+        || set_difference_ron(set),
+    );
+    FrameQc {
+        fpn_ratios,
+        difference_ron,
+    }
 }
 
 /// The frame QC of `set` whose frames' FPN ratios ([`frame_fpn`]) are known: a set too
 /// large for memory measures them while it reads each frame once.
 pub fn frame_qc_of(set: &FrameSet, fpn_ratios: Vec<f64>) -> FrameQc {
-    let (rows, cols) = set.shape();
     FrameQc {
         fpn_ratios,
-        difference_ron: difference_ron(set.frame_count(), rows, cols, |f, p| set.value(f, p)),
+        difference_ron: set_difference_ron(set),
     }
+}
+
+/// The difference RON of `set`'s frames.
+fn set_difference_ron(set: &FrameSet) -> Option<DifferenceRon> {
+    let (rows, cols) = set.shape();
+    difference_ron(set.frame_count(), rows, cols, |f, p| set.value(f, p))
 }
 
 /// One frame of `set`'s FPN ratio.
