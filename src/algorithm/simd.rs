@@ -55,6 +55,47 @@ pub(super) trait Simd: Copy {
     fn middle(self, rows: &[Self::F64], first_plus_end: Self::F64) -> Self::F64;
 }
 
+/// `sort_rows` and `merge_rows` on rows of `$row`: the sorting networks the build script
+/// writes out, compiled once for `$features` and called by every stack kernel instead of
+/// inlined into each (a 64-row network is thousands of instructions; a call per eight
+/// pixels costs nothing beside it, and the release build stays under a minute).
+#[cfg(target_arch = "x86_64")]
+macro_rules! written_out_networks {
+    ($row:ty, $features:literal) => {
+        #[target_feature(enable = $features)]
+        #[inline(never)]
+        fn sort_rows(values: &mut [$row]) -> bool {
+            sort_unrolled(values)
+        }
+
+        #[target_feature(enable = $features)]
+        #[inline(never)]
+        fn merge_rows(values: &mut [$row]) -> bool {
+            merge_unrolled(values)
+        }
+    };
+}
+
+/// Inside `impl Sortable` for a lane type: its written-out networks go through the
+/// `sort_rows` and `merge_rows` of `written_out_networks!`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! sorted_through_rows {
+    () => {
+        #[inline(always)]
+        fn sort_written_out(values: &mut [Self]) -> bool {
+            // SAFETY: a lane type exists only on a CPU with the features its `sort_rows`
+            // is compiled for (only that instruction set's token makes one).
+            unsafe { sort_rows(values) }
+        }
+
+        #[inline(always)]
+        fn merge_written_out(values: &mut [Self]) -> bool {
+            // SAFETY: as above.
+            unsafe { merge_rows(values) }
+        }
+    };
+}
+
 /// Plain arrays: any CPU (the compiler vectorises what it can).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Portable;
@@ -226,34 +267,10 @@ mod avx512 {
             }
         }
 
-        #[inline(always)]
-        fn sort_written_out(values: &mut [Self]) -> bool {
-            // SAFETY: an F64x8 exists only on a CPU with the features `sort_rows` needs.
-            unsafe { sort_rows(values) }
-        }
-
-        #[inline(always)]
-        fn merge_written_out(values: &mut [Self]) -> bool {
-            // SAFETY: as above.
-            unsafe { merge_rows(values) }
-        }
+        sorted_through_rows!();
     }
 
-    /// The written-out sorting networks on rows of F64x8, compiled once for every stack
-    /// kernel that calls them instead of inlined into each (a 48-row network is thousands
-    /// of instructions; one call per eight pixels costs nothing beside it).
-    #[target_feature(enable = "avx2,avx512f,avx512vl")]
-    #[inline(never)]
-    fn sort_rows(values: &mut [F64x8]) -> bool {
-        sort_unrolled(values)
-    }
-
-    /// [`sort_rows`] for the merges of falling-then-rising rows.
-    #[target_feature(enable = "avx2,avx512f,avx512vl")]
-    #[inline(never)]
-    fn merge_rows(values: &mut [F64x8]) -> bool {
-        merge_unrolled(values)
-    }
+    written_out_networks!(F64x8, "avx2,avx512f,avx512vl");
 
     // SAFETY (every method): `self` is an `Avx512` token, which exists only on a CPU with
     // AVX-512F and VL and AVX2, the features these intrinsics need.
@@ -426,33 +443,10 @@ mod avx2 {
             }
         }
 
-        #[inline(always)]
-        fn sort_written_out(values: &mut [Self]) -> bool {
-            // SAFETY: an F64x4x2 exists only on a CPU with AVX2, which `sort_rows` needs.
-            unsafe { sort_rows(values) }
-        }
-
-        #[inline(always)]
-        fn merge_written_out(values: &mut [Self]) -> bool {
-            // SAFETY: as above.
-            unsafe { merge_rows(values) }
-        }
+        sorted_through_rows!();
     }
 
-    /// The written-out sorting networks on rows of F64x4x2, compiled once (see the
-    /// AVX-512 `sort_rows`).
-    #[target_feature(enable = "avx2")]
-    #[inline(never)]
-    fn sort_rows(values: &mut [F64x4x2]) -> bool {
-        sort_unrolled(values)
-    }
-
-    /// [`sort_rows`] for the merges of falling-then-rising rows.
-    #[target_feature(enable = "avx2")]
-    #[inline(never)]
-    fn merge_rows(values: &mut [F64x4x2]) -> bool {
-        merge_unrolled(values)
-    }
+    written_out_networks!(F64x4x2, "avx2");
 
     // SAFETY (every method): `self` is an `Avx2` token, which exists only on a CPU with
     // AVX2 (and so AVX and SSE4.1), the features these intrinsics need.
