@@ -9,10 +9,10 @@ pub(super) trait Sortable: Copy {
     /// (smaller, larger).
     fn order(a: Self, b: Self) -> (Self, Self);
 
-    /// Sorts `values` with a network written out in full by the build script (9 to
-    /// `UNROLLED` values, `build.rs`), or returns `false`. Worth it for SIMD registers, whose rows
-    /// then stay in registers; for plain values and arrays the code would only grow (and
-    /// take long to compile) for little gain.
+    /// Sorts `values` with a network written out in full by the build script (9 to 64
+    /// values, `UNROLLED` in `build.rs`), or returns `false`. Worth it for SIMD registers,
+    /// whose rows then stay in registers; for plain values and arrays the code would only
+    /// grow (and take long to compile) for little gain.
     fn sort_written_out(_values: &mut [Self]) -> bool {
         false
     }
@@ -48,7 +48,7 @@ macro_rules! network {
 }
 
 /// The largest stack the networks serve (those of SIMD registers written out in full up
-/// to `UNROLLED` values by the build script, the others run from a comparator list); deeper
+/// to 64 values by the build script, the others run from a comparator list); deeper
 /// stacks sort by odd-even transposition. Up to 128 a Batcher network on eight pixels at
 /// once (about n·log²n/4 comparators: 1.6 thousand for 101 frames) still beats sorting
 /// each pixel with a comparison sort: 101 frames stack 2.7 times faster than that way.
@@ -79,7 +79,7 @@ fn run<T: Sortable>(values: &mut [T], comparators: &[(u8, u8)]) {
 
 /// Sorts without a branch on the data. The networks for 2 to 8 values are the optimal
 /// ones (Knuth, TAOCP 5.3.4); above, Batcher's odd-even merge sort, written out in full
-/// by the build script up to `UNROLLED` values (`build.rs`) for SIMD registers
+/// by the build script up to 64 values (`build.rs`) for SIMD registers
 /// ([`Sortable::sort_written_out`]). Inlined so that it is compiled for the caller's
 /// instruction set.
 #[inline(always)]
