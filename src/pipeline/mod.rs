@@ -127,6 +127,11 @@ impl Loaded {
         Ok(levels)
     }
 
+    /// Whether the set was stacked before: its levels were measured.
+    fn stacked_before(&self) -> bool {
+        self.levels.lock().is_ok_and(|cache| cache.is_some())
+    }
+
     /// The clip masks of resident `frames` at `levels` (measured for `resolved`): kept
     /// from an earlier re-stack, or, for a re-stack (`keep`), measured and kept. A first
     /// stack leaves them to the stack, which measures them beside the RAW RON and keeps
@@ -325,22 +330,13 @@ impl Outcome {
     }
 }
 
-/// Stacks `loaded` with `resolved`.
+/// Stacks `loaded` with `resolved`. A re-stack (the set was stacked before, as in live
+/// tuning) keeps what the next one may reuse.
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
-    stack_again(loaded, resolved, false, progress)
-}
-
-/// [`stack`]; a `restack` (of frames already in memory, as live tuning does) keeps what
-/// the next re-stack may reuse.
-fn stack_again(
-    loaded: &Loaded,
-    resolved: &Resolved,
-    restack: bool,
-    progress: &dyn Progress,
-) -> Result<Outcome> {
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
+    let restack = loaded.stacked_before();
     let measure_difference_ron = || {
         resolved
             .recipe
@@ -441,9 +437,8 @@ pub fn run(
     resolved: &Resolved,
     progress: &dyn Progress,
 ) -> Result<Vec<StackedImage>> {
-    let restack = matches!(frames, Frames::InMemory(_));
     let stack_one = |loaded: Arc<Loaded>| {
-        let outcome = stack_again(&loaded, resolved, restack, progress)?;
+        let outcome = stack(&loaded, resolved, progress)?;
         Ok(StackedImage { loaded, outcome })
     };
     match frames {
