@@ -37,12 +37,26 @@ pub enum PlainKind {
     Float,
 }
 
+impl PlainKind {
+    /// Bytes a pixel.
+    fn bytes(self) -> usize {
+        match self {
+            PlainKind::Short { .. } => 2,
+            PlainKind::Float => 4,
+        }
+    }
+}
+
 impl PlainImage {
     /// The image `header` describes at `data_start`, when it is one of the encodings
     /// read here (else cfitsio reads it).
     pub fn of(header: &Header, data_start: u64) -> Option<PlainImage> {
-        let scale = header.number("BSCALE").unwrap_or(1.0);
-        let zero = header.number("BZERO").unwrap_or(0.0);
+        // A scale keyword that is there but not a number is cfitsio's to judge.
+        let or_default = |key: &str, default: f64| match header.get(key) {
+            None => Some(default),
+            Some(value) => value.as_f64(),
+        };
+        let (scale, zero) = (or_default("BSCALE", 1.0)?, or_default("BZERO", 0.0)?);
         // A tile-compressed image is a binary table underneath, for cfitsio to expand.
         if header.number("NAXIS")? != 2.0 || scale != 1.0 || header.get("ZIMAGE").is_some() {
             return None;
@@ -55,6 +69,9 @@ impl PlainImage {
         };
         let width = header.number("NAXIS1").filter(|w| *w >= 1.0)? as usize;
         let height = header.number("NAXIS2").filter(|h| *h >= 0.0)? as usize;
+        // Sizes no file can have (they would wrap the offsets) are cfitsio's to refuse.
+        let row_bytes = width.checked_mul(kind.bytes())?;
+        data_start.checked_add(u64::try_from(row_bytes.checked_mul(height)?).ok()?)?;
         Some(PlainImage {
             data_start,
             width,
@@ -134,10 +151,8 @@ impl PlainImage {
         mut each: impl FnMut(&[u8]),
     ) -> std::io::Result<()> {
         const CHUNK_BYTES: usize = 1 << 19;
-        let size = match self.kind {
-            PlainKind::Short { .. } => 2,
-            PlainKind::Float => 4,
-        };
+        let size = self.kind.bytes();
+        // `of` checked that the whole data unit's offsets fit.
         let row_bytes = self.width * size;
         let rows_per_chunk = (CHUNK_BYTES / row_bytes.max(1)).max(1);
         let mut buffer = vec![0u8; rows_per_chunk.min(rows.len()) * row_bytes];
@@ -162,8 +177,7 @@ mod tests {
     use fitsio::FitsFile;
     use fitsio::images::{ImageDescription, ImageType};
 
-    /// Writes a `rows × cols` image of `kind` and returns its file and the image as
-    /// mbias sees it through cfitsio.
+    /// Writes a `rows × cols` image of `kind` and returns the file.
     fn written(dir: &std::path::Path, data_type: ImageType, rows: usize, cols: usize) -> File {
         let path = dir.join(format!("{data_type:?}.fits"));
         let description = ImageDescription {
@@ -215,8 +229,15 @@ mod tests {
             for (r, c) in [(0..rows, 0..cols), (3..30, 17..250), (36..37, 0..1)] {
                 for integers in [false, true] {
                     let plain = image.read(&file, r.clone(), c.clone(), integers).unwrap();
-                    let cfitsio =
-                        crate::fits::read_window(&path, 0, r.clone(), c.clone(), integers).unwrap();
+                    // cfitsio itself (mbias's own reader would take this module's path).
+                    let mut fits = FitsFile::open(&path).unwrap();
+                    let hdu = fits.primary_hdu().unwrap();
+                    let ranges = [&c, &r];
+                    let cfitsio = if integers && data_type == ImageType::UnsignedShort {
+                        Pixels::U16(hdu.read_region(&mut fits, &ranges).unwrap())
+                    } else {
+                        Pixels::F32(hdu.read_region(&mut fits, &ranges).unwrap())
+                    };
                     assert_eq!(plain, cfitsio, "{data_type:?} {r:?} {c:?} {integers}");
                 }
             }
@@ -239,5 +260,16 @@ mod tests {
         assert!(PlainImage::of(&with(&[("BITPIX", 32.0)]), 0).is_none());
         assert!(PlainImage::of(&with(&[("BITPIX", -32.0), ("BZERO", 1.0)]), 0).is_none());
         assert!(PlainImage::of(&with(&[("BITPIX", 8.0)]), 0).is_none());
+        let text = |key: &str| crate::fits::Card::new(key, crate::fits::Value::Str("x".into()), "");
+        let mut odd_scale = with(&[("BITPIX", 16.0)]);
+        odd_scale.cards.push(text("BZERO"));
+        assert!(PlainImage::of(&odd_scale, 0).is_none());
+        let huge = header(&[
+            ("NAXIS", 2.0),
+            ("NAXIS1", 1e19),
+            ("NAXIS2", 1e19),
+            ("BITPIX", 16.0),
+        ]);
+        assert!(PlainImage::of(&huge, 0).is_none());
     }
 }
