@@ -391,9 +391,10 @@ fn window_array<T>(
 }
 
 /// The frame's pixels as stored: 16-bit raws as ADU (when asked), the rest as electrons.
+/// A `whole` frame's ADU histogram is counted now; a band's never is.
 fn to_samples(
     frame: &FrameFile,
-    shape: (usize, usize),
+    (shape, whole): ((usize, usize), bool),
     raw: Pixels,
     gain: f64,
     rotate_half: bool,
@@ -405,7 +406,12 @@ fn to_samples(
             if rotate_half {
                 adu.reverse();
             }
-            Samples::adu(window_array(source, shape, adu)?, table.clone())
+            let adu = window_array(source, shape, adu)?;
+            if whole {
+                Samples::adu(adu, table.clone())
+            } else {
+                Samples::adu_uncounted(adu, table.clone())
+            }
         }
         other => Samples::Electrons(window_array(
             source,
@@ -572,13 +578,14 @@ fn prepare(
         .or_else(|| header.number("BITPIX"))
         .is_some_and(|bitpix| bitpix > 0.0);
     let shape = (rows.len(), plan.cols.len());
-    let samples = to_samples(frame, shape, raw, plan.gain, half_turn, table)?;
+    let whole = rows.len() == plan.shape().0;
+    let samples = to_samples(frame, (shape, whole), raw, plan.gain, half_turn, table)?;
     let samples = corrected(plan, samples, overscans, rows.clone());
     let non_finite = match &samples {
         Samples::Electrons(data) if !integers => data.iter().filter(|v| !v.is_finite()).count(),
         _ => 0,
     };
-    if rows.len() == plan.shape().0 && non_finite == shape.0 * shape.1 {
+    if whole && non_finite == shape.0 * shape.1 {
         return Err(FitsError::Data {
             path: frame.path.clone(),
             hdu: frame.image.index,

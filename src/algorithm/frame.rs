@@ -3,7 +3,7 @@
 //! frames is `load`'s job; here they are arrays only.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ndarray::{Array2, ArrayView2};
 
@@ -57,18 +57,43 @@ pub enum Samples {
     Adu {
         adu: Array2<u16>,
         table: ElectronTable,
-        histogram: AduHistogram,
+        histogram: HistogramCell,
     },
 }
 
+/// A 16-bit frame's [`AduHistogram`], counted when first asked for: the bands of a
+/// streamed stack and the frames of a soxspipe-numerics clip never need it, and a count
+/// costs a pass over the frame.
+#[derive(Debug, Clone, Default)]
+pub struct HistogramCell(OnceLock<AduHistogram>);
+
+impl HistogramCell {
+    /// The histogram of `adu`, the pixels this cell belongs to.
+    pub fn counted(&self, adu: &Array2<u16>) -> &AduHistogram {
+        self.0.get_or_init(|| AduHistogram::of(standard(adu)))
+    }
+}
+
 impl Samples {
-    /// 16-bit ADU pixels with the table of their electrons; measures their histogram.
+    /// 16-bit ADU pixels with the table of their electrons, their histogram counted now
+    /// (while the frame is being read, on the core reading it).
     pub fn adu(adu: Array2<u16>, table: ElectronTable) -> Samples {
-        let histogram = AduHistogram::of(standard(&adu));
+        let histogram = HistogramCell::default();
+        histogram.counted(&adu);
         Samples::Adu {
             adu,
             table,
             histogram,
+        }
+    }
+
+    /// [`Samples::adu`] with the histogram left until asked for: rows of a band, which
+    /// no whole-frame statistic reads.
+    pub fn adu_uncounted(adu: Array2<u16>, table: ElectronTable) -> Samples {
+        Samples::Adu {
+            adu,
+            table,
+            histogram: HistogramCell::default(),
         }
     }
 }
@@ -175,4 +200,24 @@ pub fn standard<T>(array: &Array2<T>) -> &[T] {
 pub fn image<T>(rows: usize, cols: usize, values: Vec<T>) -> Array2<T> {
     Array2::from_shape_vec((rows, cols), values)
         .expect("the engine builds an image from exactly rows × cols values")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_left_for_later_counts_the_same_pixels() {
+        let adu = image(2, 3, vec![7u16, 9, 7, 8, 7, 9]);
+        let histogram = |samples: &Samples| match samples {
+            Samples::Adu { adu, histogram, .. } => histogram.counted(adu).clone(),
+            Samples::Electrons(_) => unreachable!("made as ADU"),
+        };
+        let now = Samples::adu(adu.clone(), electron_table(1.0));
+        let later = Samples::adu_uncounted(adu.clone(), electron_table(1.0));
+        assert_eq!(histogram(&later), histogram(&now));
+        assert_eq!(histogram(&now), AduHistogram::of(standard(&adu)));
+        let counts: Vec<_> = histogram(&later).counts().collect();
+        assert_eq!(counts, [(7, 3), (8, 1), (9, 2)]);
+    }
 }

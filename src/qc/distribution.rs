@@ -91,6 +91,7 @@ pub fn bias_distribution(
             table,
             histogram,
         } => {
+            let histogram = histogram.counted(adu);
             let adu = standard(adu);
             let raw = |pixels: Range<usize>| {
                 let start = pixels.start;

@@ -93,11 +93,15 @@ pub fn frame_levels(
         params.frame_clipping_sigma,
         params.frame_clipping_iterations,
     );
-    if let Some(histograms) = histograms_of(frames, numerics) {
-        return histograms
-            .par_iter()
-            .map(|(histogram, table)| histogram_level(histogram, table, sigma, iterations))
-            .collect();
+    if levels_from_histograms(frames, numerics) {
+        // The frames are counted here, one per core, when they were not before.
+        let histograms: Option<Vec<_>> = frames.par_iter().map(|f| histogram_of(f)).collect();
+        if let Some(histograms) = histograms {
+            return histograms
+                .into_iter()
+                .map(|(histogram, table)| histogram_level(histogram, table, sigma, iterations))
+                .collect();
+        }
     }
     let electrons: Vec<_> = frames.par_iter().map(|f| f.electrons()).collect();
     let data: Vec<&[f32]> = electrons.iter().map(|e| e.as_ref()).collect();
@@ -107,24 +111,22 @@ pub fn frame_levels(
 /// Whether [`frame_levels`] reads these frames' levels off their ADU histograms (16-bit
 /// frames, `exact` numerics): a matter of milliseconds whatever the frames' size.
 pub fn levels_from_histograms(frames: &[Arc<Frame>], numerics: Numerics) -> bool {
-    histograms_of(frames, numerics).is_some()
+    numerics == Numerics::Exact
+        && frames
+            .iter()
+            .all(|f| matches!(f.samples, Samples::Adu { .. }))
 }
 
-/// Every frame's ADU histogram and electron table, when `exact` numerics clip the frames
-/// on their histograms (all of them 16-bit).
-fn histograms_of(
-    frames: &[Arc<Frame>],
-    numerics: Numerics,
-) -> Option<Vec<(&AduHistogram, &ElectronTable)>> {
-    frames
-        .iter()
-        .map(|f| match &f.samples {
-            Samples::Adu {
-                histogram, table, ..
-            } if numerics == Numerics::Exact => Some((histogram, table)),
-            _ => None,
-        })
-        .collect()
+/// A 16-bit frame's ADU histogram (counted now if it was not) and electron table.
+fn histogram_of(frame: &Frame) -> Option<(&AduHistogram, &ElectronTable)> {
+    match &frame.samples {
+        Samples::Adu {
+            adu,
+            table,
+            histogram,
+        } => Some((histogram.counted(adu), table)),
+        Samples::Electrons(_) => None,
+    }
 }
 
 /// One 16-bit frame's clip and level from its ADU histogram (`exact` numerics).

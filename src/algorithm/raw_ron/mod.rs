@@ -46,7 +46,7 @@ fn adu_frame(frame: &Frame) -> Option<counted::AduFrame<'_>> {
         } => Some(counted::AduFrame {
             adu: super::standard(adu),
             table,
-            histogram,
+            histogram: histogram.counted(adu),
         }),
         Samples::Electrons(_) => None,
     }
