@@ -155,6 +155,9 @@ pub struct Streamed {
     samples: Vec<(Vec<usize>, Vec<f32>)>,
     /// The budget the set did not fit, bytes.
     pub budget: u64,
+    /// Whether the user is told the set is read from disk: not when a set stacked once
+    /// was streamed under its own default budget, since nothing is read twice then.
+    pub announced: bool,
 }
 
 impl Streamed {
@@ -164,13 +167,14 @@ impl Streamed {
         second: Option<Arc<Frame>>,
         pixels: Vec<Vec<usize>>,
         frames: Vec<Vec<f32>>,
-        budget: u64,
+        (budget, announced): (u64, bool),
     ) -> Streamed {
         Streamed {
             first,
             second,
             samples: pixels.into_iter().zip(frames).collect(),
             budget,
+            announced,
         }
     }
 }

@@ -171,3 +171,50 @@ fn an_overscan_subtracted_line_by_line_streams_to_the_resident_bits() {
 fn a_16_bit_camera_in_exact_numerics_streams_to_the_resident_bits() {
     streams_as_resident(mbias::detector::by_name("sim-mef").unwrap(), 3, "");
 }
+
+/// The plan of the frames in `dir`.
+fn plan_of(dir: &Path) -> mbias::verify::Plan {
+    let (_, verification) =
+        mbias::pipeline::validate(&[dir.to_path_buf()], &Settings::default()).unwrap();
+    verification.plans()[0].clone()
+}
+
+/// Without a budget of its own, a set stacked once (the command line) is read in bands
+/// beyond 1 GiB when its frames are uncompressed, but kept whole up to the machine's
+/// budget when they are packed (a band of a packed frame would decompress all of it); a
+/// set stacked again and again (the console) always has the machine's.
+#[test]
+fn a_set_stacked_once_has_its_own_budget_unless_its_frames_are_packed() {
+    use mbias::pipeline::{ONCE_BUDGET, budget, default_budget};
+    use mbias::settings::{Resolved, Stacks};
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    let packed = dir.path().join("packed");
+    std::fs::create_dir_all(&packed).unwrap();
+    let profile = mbias::detector::by_name("sim-mef").unwrap();
+    simulate(&plain, &Spec::biases(profile, 3, 7)).unwrap();
+    for entry in std::fs::read_dir(&plain).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("{}.gz", path.file_name().unwrap().to_string_lossy());
+        let file = std::fs::File::create(packed.join(name)).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        gz.write_all(&std::fs::read(&path).unwrap()).unwrap();
+        gz.finish().unwrap();
+    }
+    let (plain, packed) = (plan_of(&plain), plan_of(&packed));
+    let tuned = mbias::pipeline::resolve(&Settings::default(), &plain).unwrap();
+    let once = Resolved {
+        stacks: Stacks::Once,
+        ..tuned.clone()
+    };
+    assert_eq!(budget(&plain, &once), default_budget().min(ONCE_BUDGET));
+    assert_eq!(budget(&packed, &once), default_budget());
+    assert_eq!(budget(&plain, &tuned), default_budget());
+    let set = Resolved {
+        memory: Some(5 << 20),
+        ..once
+    };
+    assert_eq!(budget(&packed, &set), 5 << 20, "a budget set is kept");
+}

@@ -15,7 +15,7 @@ mod write;
 
 pub use header::{Card, Header, KeywordProblem, Value};
 pub use pixels::Pixels;
-pub use read::{FitsReader, FrameFile, ImageHdu, read_frame_header, read_window};
+pub use read::{FitsReader, FrameFile, ImageHdu, is_packed, read_frame_header, read_window};
 pub use write::{ImageData, ImageWriter};
 
 use std::path::{Path, PathBuf};

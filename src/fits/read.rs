@@ -504,6 +504,12 @@ fn packing_of(path: &Path) -> Result<Option<Packing>, FitsError> {
     Ok(Packing::of(&start[..read]))
 }
 
+/// Whether the file at `path` is gzip- or compress-packed. A file that cannot be read
+/// counts as not: reading its pixels will say what is wrong with it.
+pub fn is_packed(path: &Path) -> bool {
+    matches!(packing_of(path), Ok(Some(_)))
+}
+
 /// One window of an image HDU, the file opened for it alone: see [`FitsReader::window`].
 pub fn read_window(
     path: &Path,

@@ -2,7 +2,7 @@
 
 mod stream;
 
-pub use stream::{budget, default_budget, resident_bytes, streams};
+pub use stream::{ONCE_BUDGET, budget, default_budget, resident_bytes, streams};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -190,7 +190,7 @@ impl Loaded {
             )
         });
         let streamed = match &self.set.frames {
-            Residency::Streamed(streamed) => Some(format!(
+            Residency::Streamed(streamed) if streamed.announced => Some(format!(
                 "the {} frames need {} in memory, more than the memory budget of {} \
                  (mbias.memory): each stack reads them again from disk, in bands of rows",
                 self.set.frame_count(),
@@ -199,7 +199,7 @@ impl Loaded {
                     .iec(),
                 bytesize::ByteSize::b(streamed.budget).display().iec(),
             )),
-            Residency::Resident(_) => None,
+            Residency::Streamed(_) | Residency::Resident(_) => None,
         };
         self.set
             .non_finite
@@ -390,9 +390,13 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
                 progress,
             )?
         }
-        Residency::Streamed(_) => {
-            stream::stack(&loaded.set, budget(resolved), &levels, &request, progress)?
-        }
+        Residency::Streamed(_) => stream::stack(
+            &loaded.set,
+            budget(&loaded.set.plan, resolved),
+            &levels,
+            &request,
+            progress,
+        )?,
     };
     progress.report(Stage::Qc);
     let qc = qc::report(&loaded.set, &master, &loaded.frame_qc, &resolved.qc_ranges);

@@ -163,8 +163,25 @@ pub struct Resolved {
     pub numerics: Numerics,
     pub rejection: Rejection,
     pub combine: Combine,
-    /// The memory budget for a set's frames, bytes (`None`: sized to the machine).
+    /// The memory budget for a set's frames, bytes (`None`: sized to the machine and to
+    /// `stacks`).
     pub memory: Option<u64>,
+    /// How often the set is stacked: not a setting, but what the front end will do with
+    /// it; it decides the budget when none is set.
+    #[serde(skip)]
+    pub stacks: Stacks,
+}
+
+/// How often a set of frames is stacked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stacks {
+    /// Again and again as parameters change (the console): frames are kept in memory, up
+    /// to half the machine's, so that a re-stack need not read them.
+    #[default]
+    Repeatedly,
+    /// Once (the command line): a large set of uncompressed frames is read in bands of
+    /// rows, which costs no more time and keeps memory from growing with the frames.
+    Once,
 }
 
 /// The environment variable that names a settings file.
@@ -626,6 +643,7 @@ impl Settings {
             )?,
             combine: self.combine.unwrap_or(Combine::Mean),
             memory: self.memory,
+            stacks: Stacks::default(),
         })
     }
 

@@ -84,7 +84,10 @@ fn headless(dir: &Path) -> CommandResult {
         output::print_findings(&clean)?;
         return Err(mbias::Error::Verification(clean.error_count()).into());
     };
-    let resolved = mbias::pipeline::resolve(&Settings::default(), plan)?;
+    let resolved = mbias::settings::Resolved {
+        stacks: mbias::settings::Stacks::Once,
+        ..mbias::pipeline::resolve(&Settings::default(), plan)?
+    };
     let progress = output::progress();
     let plans = [plan.clone()];
     let frames = Frames::Read {

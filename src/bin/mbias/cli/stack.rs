@@ -230,7 +230,11 @@ fn stack_batch(
     let (Some(plan), Some(name)) = (plans.first(), name) else {
         return Err(mbias::Error::Verification(verification.error_count()).into());
     };
-    let resolved = mbias::pipeline::resolve(settings, plan)?;
+    // Stacked once: a large set of uncompressed frames is read in bands.
+    let resolved = mbias::settings::Resolved {
+        stacks: mbias::settings::Stacks::Once,
+        ..mbias::pipeline::resolve(settings, plan)?
+    };
     let progress = output::progress();
     let frames = Frames::Read {
         plans: &plans,
