@@ -6,6 +6,7 @@
 //! [`stack_levels`] turns the frames and their levels into a master, and can be called
 //! again with new stack parameters on the same frames (live tuning in the console).
 
+mod block_means;
 mod dispatch;
 mod frame;
 mod frame_clip;
@@ -19,7 +20,8 @@ mod raw_ron;
 mod simd;
 mod stack;
 
-pub use frame::{ElectronTable, Frame, Samples, electron_table, image, standard};
+pub use block_means::block_means;
+pub use frame::{ElectronTable, Frame, Samples, electron_table, electrons_of, image, standard};
 pub use frame_clip::{
     ClipBounds, FrameLevel, frame_levels, levels_from_histograms, measure_frame, measure_frames,
 };

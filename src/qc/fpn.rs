@@ -5,83 +5,9 @@
 //! numpy compares complex numbers lexicographically (real part first), so the clip
 //! bounds and the median below do the same; that is why this is not a textbook FPN.
 
-use crate::algorithm::numerics::median_f32;
+use crate::algorithm::block_means;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex64;
-
-const BLOCK: usize = 5;
-
-/// Mean of each full 5×5 block as `np.ma.mean(axis=(1, 3))` rounds it (trailing rows and
-/// columns that do not fill a block are dropped,
-/// as `ccdproc.block_reduce` does). Returns (block rows, block cols, values).
-/// `value(p)` is pixel `p` in electrons, so frames kept as ADU need no converted copy.
-/// Pixels `bad` marks (soxspipe's static bad-pixel map) are left out of their block's
-/// mean; a block of bad pixels only takes the median of the whole frame, as soxspipe
-/// fills it.
-pub fn block_means(
-    value: impl Fn(usize) -> f32,
-    rows: usize,
-    cols: usize,
-    bad: Option<&[bool]>,
-) -> (usize, usize, Vec<f64>) {
-    let (br, bc) = (rows / BLOCK, cols / BLOCK);
-    let mut out = vec![0f64; br * bc];
-    let mut empty = Vec::new();
-    // numpy reduces each block row by row: a float32 sum of 5 per row, then the row sums
-    // in order. The FPN ratio is sensitive to this rounding at 1e-5. A band of five rows
-    // is read a row at a time, left to right, the blocks' sums kept side by side.
-    let mut sums = vec![0f32; bc];
-    let mut counts = vec![0u32; bc];
-    for (i, out_row) in out.chunks_mut(bc.max(1)).enumerate().take(br) {
-        sums.fill(0.0);
-        counts.fill(0);
-        for r in 0..BLOCK {
-            let row = (i * BLOCK + r) * cols;
-            match bad {
-                None => {
-                    for (j, sum) in sums.iter_mut().enumerate() {
-                        let start = row + j * BLOCK;
-                        *sum += (start..start + BLOCK).fold(0f32, |s, p| s + value(p));
-                    }
-                    counts.iter_mut().for_each(|c| *c += BLOCK as u32);
-                }
-                Some(bad) => {
-                    for (j, (sum, count)) in sums.iter_mut().zip(&mut counts).enumerate() {
-                        let start = row + j * BLOCK;
-                        *sum += (start..start + BLOCK).fold(0f32, |s, p| {
-                            if bad[p] {
-                                s + 0.0
-                            } else {
-                                *count += 1;
-                                s + value(p)
-                            }
-                        });
-                    }
-                }
-            }
-        }
-        for (j, (cell, (&sum, &count))) in
-            out_row.iter_mut().zip(sums.iter().zip(&counts)).enumerate()
-        {
-            if count == 0 {
-                empty.push(i * bc + j);
-            }
-            *cell = f64::from(sum) / f64::from(count);
-        }
-    }
-    if !empty.is_empty() {
-        let median = frame_median(&value, rows * cols);
-        for cell in empty {
-            out[cell] = median;
-        }
-    }
-    (br, bc, out)
-}
-
-/// `np.median` of a float32 frame (even count: the float32 mean of the middle two).
-fn frame_median(value: &impl Fn(usize) -> f32, pixels: usize) -> f64 {
-    median_f32(|| (0..pixels).map(value), pixels).map_or(f64::NAN, f64::from)
-}
 
 /// In-place 2-D FFT of a row-major `rows × cols` array: the rows as one batch, then the
 /// columns in batches of a few, gathered side by side into a small buffer (each column's
@@ -124,13 +50,14 @@ fn complex_std(values: &[Complex64]) -> f64 {
 }
 
 /// The FPN ratio of one prepared frame.
+/// `row` writes a row of it in electrons, as [`block_means`] takes it.
 pub fn fpn_ratio(
-    value: impl Fn(usize) -> f32,
+    row: impl Fn(usize, &mut [f32]),
     rows: usize,
     cols: usize,
     bad: Option<&[bool]>,
 ) -> f64 {
-    let (br, bc, blocks) = block_means(value, rows, cols, bad);
+    let (br, bc, blocks) = block_means(row, rows, cols, bad);
     if br == 0 || bc == 0 {
         return f64::NAN;
     }
@@ -191,15 +118,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_means_drop_partial_blocks() {
-        let data: Vec<f32> = (0..(11 * 7)).map(|i| i as f32).collect();
-        let (br, bc, m) = block_means(|p| data[p], 11, 7, None);
-        assert_eq!((br, bc), (2, 1));
-        // rows 0..5, cols 0..5 of a 7-wide ramp: mean of i*7+j = 2*7 + 2
-        assert_eq!(m[0], 16.0);
-    }
-
-    #[test]
     fn fft2_of_constant_is_a_dc_spike() {
         let mut v = vec![Complex64::new(1.0, 0.0); 12];
         fft2(&mut v, 3, 4);
@@ -222,7 +140,12 @@ mod tests {
         let data: Vec<f32> = (0..2000 * 800)
             .map(|_| 1000.0 + rng.random::<f32>() * 10.0)
             .collect();
-        let r = fpn_ratio(|p| data[p], 2000, 800, None);
+        let r = fpn_ratio(
+            |y, line| line.copy_from_slice(&data[y * 800..][..800]),
+            2000,
+            800,
+            None,
+        );
         assert!(r > 1.0 && r < 1.5, "{r}");
     }
 }

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::algorithm::numerics::numpy_sum;
-use crate::algorithm::{Frame, MasterBias, Samples, standard};
+use crate::algorithm::{Frame, MasterBias, Samples, electrons_of, standard};
 use crate::load::FrameSet;
 use crate::params::{QcRange, QcRanges, RecipeVersion};
 use crate::verify::Plan;
@@ -157,6 +157,7 @@ fn set_difference_ron(set: &FrameSet) -> Option<DifferenceRon> {
 pub fn frame_fpn(set: &FrameSet, frame: &Frame) -> f64 {
     let (rows, cols) = set.shape();
     let bad = set.bad_pixels.as_ref().map(|m| standard(&m.bad));
+    let row_of = |y: usize| y * cols..(y + 1) * cols;
     match &frame.samples {
         Samples::Electrons(data) if frame.non_finite > 0 => {
             // A NaN would spread through the whole FFT: such pixels count as the frame's
@@ -164,20 +165,27 @@ pub fn frame_fpn(set: &FrameSet, frame: &Frame) -> f64 {
             let data = standard(data);
             let fill =
                 crate::algorithm::numerics::mean_std_f64(data).map_or(0.0, |(m, _)| m as f32);
-            fpn_ratio(
-                |p| Some(data[p]).filter(|v| v.is_finite()).unwrap_or(fill),
-                rows,
-                cols,
-                bad,
-            )
+            let row = |y: usize, line: &mut [f32]| {
+                for (e, &v) in line.iter_mut().zip(&data[row_of(y)]) {
+                    *e = if v.is_finite() { v } else { fill };
+                }
+            };
+            fpn_ratio(row, rows, cols, bad)
         }
         Samples::Electrons(data) => {
             let data = standard(data);
-            fpn_ratio(|p| data[p], rows, cols, bad)
+            let row = |y: usize, line: &mut [f32]| line.copy_from_slice(&data[row_of(y)]);
+            fpn_ratio(row, rows, cols, bad)
         }
         Samples::Adu { adu, table, .. } => {
-            let adu = standard(adu);
-            fpn_ratio(|p| table[usize::from(adu[p])], rows, cols, bad)
+            let (adu, gain) = (standard(adu), table.gain());
+            // The table's values, computed in vector lanes rather than looked up.
+            let row = |y: usize, line: &mut [f32]| {
+                for (e, &a) in line.iter_mut().zip(&adu[row_of(y)]) {
+                    *e = electrons_of(a, gain);
+                }
+            };
+            fpn_ratio(row, rows, cols, bad)
         }
     }
 }
