@@ -17,7 +17,7 @@ use crate::load::{self as loader, FrameSet, LoadOptions, Residency};
 use crate::params::{Numerics, RecipeVersion};
 use crate::progress::{Progress, Stage};
 use crate::qc::{self, BiasDistribution, FrameQc, QcReport};
-use crate::settings::{Resolved, Settings};
+use crate::settings::{Resolved, Settings, Stacks};
 use crate::verify::{self, Plan, Verification};
 
 /// Collects the inputs and verifies their headers against the built-in profiles and the
@@ -133,10 +133,10 @@ impl Loaded {
     }
 
     /// The clip masks of resident `frames` at `levels` (measured for `resolved`): kept
-    /// from an earlier re-stack, or, for a re-stack (`keep`), measured and kept. A first
-    /// stack leaves them to the stack, which measures them beside the RAW RON and keeps
-    /// nothing, so that a one-off stack, the command line's, holds no memory for them
-    /// (about 100 MB for 41 frames of 4096²).
+    /// from an earlier stack, or, when they are to be kept (`keep`: the console's stacks,
+    /// any re-stack), measured and kept. Otherwise the stack measures them beside the RAW
+    /// RON and keeps nothing, so that a one-off stack, the command line's, holds no
+    /// memory for them (about 100 MB for 41 frames of 4096²).
     fn clip_masks(
         &self,
         frames: &[Arc<Frame>],
@@ -330,13 +330,16 @@ impl Outcome {
     }
 }
 
-/// Stacks `loaded` with `resolved`. A re-stack (the set was stacked before, as in live
-/// tuning) keeps what the next one may reuse.
+/// Stacks `loaded` with `resolved`. A set stacked again and again (live tuning) keeps what
+/// the next stack may reuse.
 pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> Result<Outcome> {
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    let restack = loaded.stacked_before();
+    // The clip masks are kept for the stacks to come: by a set the front end stacks
+    // again and again (the console's first stack, so that its first re-stack need not
+    // measure them), and by any set stacked before.
+    let keep_masks = resolved.stacks == Stacks::Repeatedly || loaded.stacked_before();
     let measure_difference_ron = || {
         resolved
             .recipe
@@ -379,7 +382,7 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
             let clip_masks = resolved
                 .recipe
                 .is_019()
-                .then(|| loaded.clip_masks(frames, &levels, resolved, restack))
+                .then(|| loaded.clip_masks(frames, &levels, resolved, keep_masks))
                 .flatten();
             algorithm::stack_levels_with(
                 frames,
