@@ -8,8 +8,8 @@
 //! an arena of its own, whose heaps are at most 64 MiB and are unmapped once emptied: a
 //! streamed stack reads each frame whole into such a buffer and frees it, so each frame
 //! came in fresh pages (W3 streamed: 175 k page faults against 107 k, 665 against
-//! 438 MiB peak). The engine's threads allocate rarely and in large pieces, so they do
-//! rarely queue for the one arena's lock. They would when the heap grows: the thread
+//! 438 MiB peak). The engine's threads allocate rarely and in large pieces, so they
+//! seldom queue for the one arena's lock. They did when the heap grew: the thread
 //! that grows it holds the lock through the system call, and a set of frames read on both
 //! cores grew it dozens of times (W1 waited on it often enough to take 2 % longer). It
 //! grows by at least 64 MiB at a time, which costs address space, not memory: pages count
