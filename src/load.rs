@@ -155,8 +155,8 @@ pub struct Streamed {
     samples: Vec<(Vec<usize>, Vec<f32>)>,
     /// The budget the set did not fit, bytes.
     pub budget: u64,
-    /// Whether the user is told the set is read from disk: not when a set stacked once
-    /// was streamed under its own default budget, since nothing is read twice then.
+    /// Whether the user is told the set is read from disk: not when the smaller default
+    /// budget of a set stacked once alone sent it there (nothing is stacked twice).
     pub announced: bool,
 }
 

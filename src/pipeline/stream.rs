@@ -94,6 +94,16 @@ fn read_straight(plan: &Plan) -> bool {
         .all(|f| f.image.header.get("ZIMAGE").is_none() && !crate::fits::is_packed(&f.path))
 }
 
+/// Whether the user is told that `plan`'s frames are read from disk: whenever the set is
+/// larger than a budget they set or than the machine's, but not when only the smaller
+/// default of a set stacked once sent it there, which costs no time.
+fn announced(plan: &Plan, resolved: &Resolved) -> bool {
+    let storage = Storage::for_numerics(resolved.numerics);
+    resolved.memory.is_some()
+        || resolved.stacks == Stacks::Repeatedly
+        || resident_bytes(plan, storage) > default_budget()
+}
+
 /// Whether `plan` is stacked from disk in bands under `resolved`'s budget. A single frame
 /// is never: it is passed through, not stacked.
 pub fn streams(plan: &Plan, resolved: &Resolved) -> bool {
@@ -184,10 +194,7 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
         second,
         pixels,
         samples,
-        (
-            budget(plan, resolved),
-            resolved.memory.is_some() || resolved.stacks == Stacks::Repeatedly,
-        ),
+        (budget(plan, resolved), announced(plan, resolved)),
     )));
     let frame_qc = qc::frame_qc_of(&set, fpn_ratios);
     let loaded = Loaded::new(set, frame_qc);
