@@ -61,9 +61,9 @@ pub enum Samples {
     },
 }
 
-/// A 16-bit frame's [`AduHistogram`], counted when first asked for: the bands of a
-/// streamed stack and the frames of a soxspipe-numerics clip never need it, and a count
-/// costs a pass over the frame.
+/// A 16-bit frame's [`AduHistogram`]: counted as a whole frame is read
+/// ([`Samples::adu`]), else when first asked for. The rows of a streamed stack's band are
+/// never counted: no statistic asks a band, and a count costs a pass over the pixels.
 #[derive(Debug, Clone, Default)]
 pub struct HistogramCell(OnceLock<AduHistogram>);
 
