@@ -213,6 +213,10 @@ struct Run {
     usage: Usage,
     /// The cores' use in each stage of the in-process stack and write.
     timeline: Vec<StageUse>,
+    /// Whether the CLI read the frames in bands while the in-process stages, the
+    /// console's, held them in memory (`mbias stack` stacks once: its default budget is
+    /// smaller).
+    cli_alone_streams: bool,
 }
 
 /// One workload: simulated frames and the settings file that describes their detector.
@@ -246,6 +250,12 @@ fn run_once(
     let (_, verification) = mbias::pipeline::validate(&[dir.to_path_buf()], &settings)?;
     let plan = verification.plan.ok_or(mbias::Error::Verification(0))?;
     let resolved = mbias::pipeline::resolve(&settings, &plan)?;
+    let once = Resolved {
+        stacks: mbias::settings::Stacks::Once,
+        ..resolved.clone()
+    };
+    let cli_alone_streams =
+        mbias::pipeline::streams(&plan, &once) && !mbias::pipeline::streams(&plan, &resolved);
     let clock = StageClock::new();
     let sampler = Sampler::start();
     let started = Instant::now();
@@ -351,6 +361,7 @@ fn run_once(
         ],
         usage,
         timeline,
+        cli_alone_streams,
     })
 }
 
@@ -505,6 +516,14 @@ pub fn run(args: &BenchArgs) -> CommandResult {
             "memory",
             rss as f64 / 1048576.0
         )?;
+        if runs.iter().any(|r| r.cli_alone_streams) {
+            outln!(
+                "  {:<16} the CLI read the frames in bands (mbias stack's own budget, {} MiB); \
+                 the stages and re-stacks above held them in memory, as the console does",
+                "frames",
+                mbias::pipeline::ONCE_BUDGET.min(mbias::pipeline::default_budget()) >> 20
+            )?;
+        }
         outln!(
             "  {:<16} {:>8.0} minor, {:.0} major (CLI run)",
             "page faults",
