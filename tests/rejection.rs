@@ -45,7 +45,7 @@ fn std(values: &[f32]) -> f64 {
 fn stack(n: usize, rejection: Rejection) -> (f64, f64) {
     let data = frames(n, n as u64);
     let slices: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-    let ron = mbias::qc::difference_ron(n, ROWS, COLS, |k, p| slices[k][p])
+    let ron = mbias::qc::difference_ron(n, ROWS, COLS, |k, p| slices[k][p], mbias::qc::Cores::One)
         .expect("enough frames")
         .sigma();
     let method = StackMethod {

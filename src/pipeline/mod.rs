@@ -127,6 +127,14 @@ impl Loaded {
         Ok(levels)
     }
 
+    /// Whether the levels `resolved` asks for are known (kept from the load or a stack).
+    fn levels_known(&self, resolved: &Resolved) -> bool {
+        let key = LevelsKey::of(resolved);
+        self.levels
+            .lock()
+            .is_ok_and(|cache| cache.as_ref().is_some_and(|(cached, _)| *cached == key))
+    }
+
     /// Whether the set was stacked before: its levels were measured.
     fn stacked_before(&self) -> bool {
         self.levels.lock().is_ok_and(|cache| cache.is_some())
@@ -348,12 +356,13 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
             .flatten()
     };
     // 0.19's RAW RON takes one core while the frames' levels take the other. Levels read
-    // off 16-bit histograms take milliseconds, though: such a set measures it beside its
-    // stack instead, which would otherwise leave that core idle.
-    let beside_stack = loaded
-        .set
-        .resident()
-        .is_some_and(|frames| algorithm::levels_from_histograms(frames, resolved.numerics));
+    // off 16-bit histograms take milliseconds, though, and known ones none: such a set
+    // measures it beside its stack instead (a streamed one beside its first band's read),
+    // which would otherwise leave that core idle.
+    let beside_stack = match loaded.set.resident() {
+        Some(frames) => algorithm::levels_from_histograms(frames, resolved.numerics),
+        None => loaded.levels_known(resolved),
+    };
     let (levels, difference_ron) = if beside_stack {
         (loaded.levels(resolved, progress), None)
     } else {
@@ -396,8 +405,8 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
         Residency::Streamed(_) => stream::stack(
             &loaded.set,
             budget(&loaded.set.plan, resolved),
-            &levels,
-            &request,
+            (&levels, &request),
+            measure_difference_ron,
             progress,
         )?,
     };

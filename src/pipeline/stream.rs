@@ -290,11 +290,13 @@ impl Progress for Quiet<'_> {
 
 /// The master of a streamed `set` with these `levels`: band after band read and stacked
 /// (the next band read while one is stacked), then finished as a resident stack is.
+/// soxspipe 0.19's RAW RON, when the request has none, is asked of `difference_ron`
+/// while the first band is read.
 pub fn stack(
     set: &FrameSet,
     budget: u64,
-    levels: &[FrameLevel],
-    request: &StackRequest,
+    (levels, request): (&[FrameLevel], &StackRequest),
+    difference_ron: impl FnOnce() -> Option<f64> + Send,
     progress: &dyn Progress,
 ) -> Result<MasterBias> {
     let (rows, cols) = set.shape();
@@ -307,7 +309,10 @@ pub fn stack(
     progress.report(Stage::Stacking { done: 0, total });
     let quiet = Quiet(progress);
     let mut stacked = StackedRows::with_capacity(rows * cols, set.frame_count());
-    let mut next = bands.first().map(|r| read_band(set, &table, r.clone()));
+    let (mut next, difference_ron) = rayon::join(
+        || bands.first().map(|r| read_band(set, &table, r.clone())),
+        || request.difference_ron.or_else(difference_ron),
+    );
     for (b, _) in bands.iter().enumerate() {
         if progress.cancelled() {
             return Err(Error::Cancelled);
@@ -326,7 +331,7 @@ pub fn stack(
         shape: (rows, cols),
         names: set.frame_names(),
         levels,
-        raw_ron: algorithm::raw_ron_of(levels, request.version, request.difference_ron),
+        raw_ron: algorithm::raw_ron_of(levels, request.version, difference_ron),
         request,
     };
     finish.master(stacked, &[], progress)

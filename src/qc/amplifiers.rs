@@ -186,6 +186,7 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
                 data.rows.len(),
                 data.cols.len(),
                 |k, i| set.value(k, at(i)),
+                super::Cores::One,
             )
             .map(|d| d.sigma());
             let strips: Vec<&ndarray::Array2<f32>> = set
@@ -201,9 +202,13 @@ pub fn amplifier_qc(set: &FrameSet, master: &MasterBias) -> Vec<AmplifierQc> {
             };
             let overscan_ron = strips.first().and_then(|first| {
                 let (rows, width) = first.dim();
-                difference_ron(strips.len(), rows, width, |k, i| {
-                    (f64::from(standard(strips[k])[i]) * gain) as f32
-                })
+                difference_ron(
+                    strips.len(),
+                    rows,
+                    width,
+                    |k, i| (f64::from(standard(strips[k])[i]) * gain) as f32,
+                    super::Cores::One,
+                )
                 .map(|d| d.sigma())
             });
             let step = previous.map(|p| level - p);

@@ -12,7 +12,7 @@ mod pattern;
 
 pub use amplifiers::{AmplifierQc, amplifier_qc};
 pub use definitions::{DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, definition, report_order};
-pub use difference_ron::{DifferenceRon, difference_ron};
+pub use difference_ron::{Cores, DifferenceRon, difference_ron};
 pub use distribution::{BiasDistribution, bias_distribution};
 pub use drift::{LevelDrift, level_drift};
 pub use extra::{FrameField, FrameQcValues, frame_keyword, parse_frame_keyword};
@@ -130,7 +130,7 @@ pub fn frame_qc(set: &FrameSet) -> FrameQc {
     // after it, the last frames' FFTs would otherwise run with a core idle.
     let (fpn_ratios, difference_ron) = rayon::join(
         || frames.par_iter().map(|f| frame_fpn(set, f)).collect(),
-        || set_difference_ron(set),
+        || set_difference_ron(set, Cores::One),
     );
     FrameQc {
         fpn_ratios,
@@ -143,14 +143,14 @@ pub fn frame_qc(set: &FrameSet) -> FrameQc {
 pub fn frame_qc_of(set: &FrameSet, fpn_ratios: Vec<f64>) -> FrameQc {
     FrameQc {
         fpn_ratios,
-        difference_ron: set_difference_ron(set),
+        difference_ron: set_difference_ron(set, Cores::All),
     }
 }
 
 /// The difference RON of `set`'s frames.
-fn set_difference_ron(set: &FrameSet) -> Option<DifferenceRon> {
+fn set_difference_ron(set: &FrameSet, cores: Cores) -> Option<DifferenceRon> {
     let (rows, cols) = set.shape();
-    difference_ron(set.frame_count(), rows, cols, |f, p| set.value(f, p))
+    difference_ron(set.frame_count(), rows, cols, |f, p| set.value(f, p), cores)
 }
 
 /// One frame of `set`'s FPN ratio.
