@@ -101,12 +101,8 @@ impl Loaded {
     /// Frame levels for `resolved`, measured (a streamed set's frames read again) or
     /// reused.
     fn levels(&self, resolved: &Resolved, progress: &dyn Progress) -> Result<Arc<Vec<FrameLevel>>> {
-        let key = LevelsKey::of(resolved);
-        if let Ok(cache) = self.levels.lock()
-            && let Some((cached, levels)) = cache.as_ref()
-            && *cached == key
-        {
-            return Ok(levels.clone());
+        if let Some(levels) = self.kept_levels(resolved) {
+            return Ok(levels);
         }
         let levels = Arc::new(match self.set.resident() {
             Some(frames) => {
@@ -123,26 +119,22 @@ impl Loaded {
             }
             None => stream::levels(&self.set, resolved, progress)?,
         });
-        self.keep_levels(key, levels.clone());
+        self.keep_levels(LevelsKey::of(resolved), levels.clone());
         Ok(levels)
     }
 
-    /// Whether the levels `resolved` asks for are known (kept from the load or a stack).
-    fn levels_known(&self, resolved: &Resolved) -> bool {
+    /// The levels `resolved` asks for, when they are known (kept from the load or a
+    /// stack).
+    fn kept_levels(&self, resolved: &Resolved) -> Option<Arc<Vec<FrameLevel>>> {
         let key = LevelsKey::of(resolved);
-        self.levels
-            .lock()
-            .is_ok_and(|cache| cache.as_ref().is_some_and(|(cached, _)| *cached == key))
-    }
-
-    /// Whether the set was stacked before: its levels were measured.
-    fn stacked_before(&self) -> bool {
-        self.levels.lock().is_ok_and(|cache| cache.is_some())
+        let cache = self.levels.lock().ok()?;
+        let (cached, levels) = cache.as_ref()?;
+        (*cached == key).then(|| levels.clone())
     }
 
     /// The clip masks of resident `frames` at `levels` (measured for `resolved`): kept
-    /// from an earlier stack, or, when they are to be kept (`keep`: the console's stacks,
-    /// any re-stack), measured and kept. Otherwise the stack measures them beside the RAW
+    /// from an earlier stack, or, when they are to be kept (`keep`: the console's
+    /// stacks), measured and kept. Otherwise the stack measures them beside the RAW
     /// RON and keeps nothing, so that a one-off stack, the command line's, holds no
     /// memory for them (about 100 MB for 41 frames of 4096²).
     fn clip_masks(
@@ -344,10 +336,9 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
-    // The clip masks are kept for the stacks to come: by a set the front end stacks
-    // again and again (the console's first stack, so that its first re-stack need not
-    // measure them), and by any set stacked before.
-    let keep_masks = resolved.stacks == Stacks::Repeatedly || loaded.stacked_before();
+    // A set the front end stacks again and again keeps the clip masks for the stacks to
+    // come, from its first (so that the first re-stack need not measure them).
+    let keep_masks = resolved.stacks == Stacks::Repeatedly;
     let measure_difference_ron = || {
         resolved
             .recipe
@@ -361,7 +352,7 @@ pub fn stack(loaded: &Loaded, resolved: &Resolved, progress: &dyn Progress) -> R
     // which would otherwise leave that core idle.
     let beside_stack = match loaded.set.resident() {
         Some(frames) => algorithm::levels_from_histograms(frames, resolved.numerics),
-        None => loaded.levels_known(resolved),
+        None => loaded.kept_levels(resolved).is_some(),
     };
     let (levels, difference_ron) = if beside_stack {
         (loaded.levels(resolved, progress), None)

@@ -250,6 +250,15 @@ mod tests {
     }
 
     #[test]
+    fn reading_the_windows_on_all_cores_gives_the_same_ron() {
+        let (rows, cols) = (200, 150);
+        let frames: Vec<Vec<f32>> = (0..5).map(|k| noisy_frame(rows, cols, 3.0, k)).collect();
+        let ron = |cores| difference_ron(5, rows, cols, |f, p| frames[f][p], cores);
+        assert_eq!(ron(Cores::One), ron(Cores::All));
+        assert!(ron(Cores::One).is_some());
+    }
+
+    #[test]
     fn only_the_windows_are_read() {
         let (rows, cols, frames) = (256, 256, 4);
         let reads = std::sync::atomic::AtomicUsize::new(0);
