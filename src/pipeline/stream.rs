@@ -291,7 +291,7 @@ impl Progress for Quiet<'_> {
 /// The master of a streamed `set` with these `levels`: band after band read and stacked
 /// (the next band read while one is stacked), then finished as a resident stack is.
 /// soxspipe 0.19's RAW RON, when the request has none, is asked of `difference_ron`
-/// while the first band is read.
+/// while the bands are stacked.
 pub fn stack(
     set: &FrameSet,
     budget: u64,
@@ -305,28 +305,17 @@ pub fn stack(
     let bands: Vec<Range<usize>> = (0..rows.div_ceil(band))
         .map(|b| b * band..((b + 1) * band).min(rows))
         .collect();
-    let total = bands.len();
-    progress.report(Stage::Stacking { done: 0, total });
-    let quiet = Quiet(progress);
-    let mut stacked = StackedRows::with_capacity(rows * cols, set.frame_count());
-    let (mut next, difference_ron) = rayon::join(
-        || bands.first().map(|r| read_band(set, &table, r.clone())),
+    progress.report(Stage::Stacking {
+        done: 0,
+        total: bands.len(),
+    });
+    // 0.19's RAW RON is one long chain of sums on one core: the bands take the other
+    // core meanwhile, and both once it is done (beside the first band's read alone, the
+    // chain outlasted it and left a core idle).
+    let (stacked, difference_ron) = rayon::join(
+        || stack_bands(set, (&table, &bands), (levels, request), progress),
         || request.difference_ron.or_else(difference_ron),
     );
-    for (b, _) in bands.iter().enumerate() {
-        if progress.cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let frames = next.take().transpose()?.unwrap_or_default();
-        let (rows_stacked, following) = rayon::join(
-            || algorithm::stack_band(&frames, levels, request, &quiet),
-            || bands.get(b + 1).map(|r| read_band(set, &table, r.clone())),
-        );
-        drop(frames);
-        stacked.append(rows_stacked?);
-        next = following;
-        progress.report(Stage::Stacking { done: b + 1, total });
-    }
     let finish = Finish {
         shape: (rows, cols),
         names: set.frame_names(),
@@ -334,5 +323,34 @@ pub fn stack(
         raw_ron: algorithm::raw_ron_of(levels, request.version, difference_ron),
         request,
     };
-    finish.master(stacked, &[], progress)
+    finish.master(stacked?, &[], progress)
+}
+
+/// Every band of `bands` read and stacked, the next band read while one is stacked.
+fn stack_bands(
+    set: &FrameSet,
+    (table, bands): (&ElectronTable, &[Range<usize>]),
+    (levels, request): (&[FrameLevel], &StackRequest),
+    progress: &dyn Progress,
+) -> Result<StackedRows> {
+    let (rows, cols) = set.shape();
+    let total = bands.len();
+    let quiet = Quiet(progress);
+    let mut stacked = StackedRows::with_capacity(rows * cols, set.frame_count());
+    let mut next = bands.first().map(|r| read_band(set, table, r.clone()));
+    for (b, _) in bands.iter().enumerate() {
+        if progress.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let frames = next.take().transpose()?.unwrap_or_default();
+        let (rows_stacked, following) = rayon::join(
+            || algorithm::stack_band(&frames, levels, request, &quiet),
+            || bands.get(b + 1).map(|r| read_band(set, table, r.clone())),
+        );
+        drop(frames);
+        stacked.append(rows_stacked?);
+        next = following;
+        progress.report(Stage::Stacking { done: b + 1, total });
+    }
+    Ok(stacked)
 }
