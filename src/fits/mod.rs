@@ -1,4 +1,5 @@
-//! FITS input and output over cfitsio (the `fitsio` crate with its bundled build).
+//! FITS input over cfitsio (the `fitsio` crate with its bundled build), and output written
+//! here with cfitsio's header layout (see `write`).
 //!
 //! cfitsio handles BITPIX 8/16/32/−32/−64 with BZERO/BSCALE and tile compression; gzip
 //! and Unix-compressed files are decompressed here and handed to it in memory. This module
@@ -6,6 +7,7 @@
 //! turns its status codes into errors that name the file and HDU.
 
 mod compressed;
+mod hdu_header;
 pub mod header;
 mod memory;
 mod pixels;
