@@ -215,9 +215,9 @@ impl HduHeader {
     }
 
     /// The finished header's bytes, with `DATASUM` = `datasum` and the `CHECKSUM` that
-    /// makes the HDU sum to zero, as mbias has cfitsio set them: both updated, the
-    /// checksum to zeros first; left so if the HDU already sums to zero, else computed
-    /// with the comment that says when (`stamp`, UTC to the second).
+    /// makes the HDU sum to zero, as cfitsio's `ffukys` and `ffupck` set them: both
+    /// updated, the checksum to zeros first; left so if the HDU already sums to zero, else
+    /// computed with the comment that says when (`stamp`, UTC to the second).
     pub fn finish(mut self, datasum: u32, stamp: &str) -> Vec<u8> {
         const ZEROS: &str = "0000000000000000";
         self.update_string("DATASUM", &datasum.to_string(), "data unit checksum");

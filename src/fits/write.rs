@@ -86,13 +86,21 @@ impl ImageData<'_> {
     }
 
     /// Values `range` as the data unit stores them (big-endian; 16-bit ones offset by
-    /// BZERO 32768), appended to `out`.
+    /// BZERO 32768), in place of what `out` held.
     fn encode(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        out.clear();
+        out.resize(range.len() * self.value_bytes(), 0);
         match self {
-            ImageData::F32(v) => out.extend(v[range].iter().flat_map(|x| x.to_be_bytes())),
-            ImageData::U8(v) => out.extend_from_slice(&v[range]),
+            ImageData::F32(v) => {
+                for (bytes, x) in out.chunks_exact_mut(4).zip(&v[range]) {
+                    bytes.copy_from_slice(&x.to_be_bytes());
+                }
+            }
+            ImageData::U8(v) => out.copy_from_slice(&v[range]),
             ImageData::U16(v) => {
-                out.extend(v[range].iter().flat_map(|x| (x ^ 0x8000).to_be_bytes()))
+                for (bytes, x) in out.chunks_exact_mut(2).zip(&v[range]) {
+                    bytes.copy_from_slice(&(x ^ 0x8000).to_be_bytes());
+                }
             }
         }
     }
@@ -202,10 +210,7 @@ impl ImageWriter {
         for start in (per_piece..n + per_piece).step_by(per_piece) {
             let (written, ()) = rayon::join(
                 || file.write_all(&current),
-                || {
-                    next.clear();
-                    data.encode(start.min(n)..(start + per_piece).min(n), &mut next);
-                },
+                || data.encode(start.min(n)..(start + per_piece).min(n), &mut next),
             );
             written?;
             std::mem::swap(&mut current, &mut next);
