@@ -1,7 +1,9 @@
 //! Data the result views draw, derived from a master on the worker thread so that drawing
 //! stays proportional to the screen, not to the image.
 
-use mbias::algorithm::MasterBias;
+use mbias::algorithm::{MasterBias, standard};
+use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::defects::{self, Defect};
 
@@ -316,78 +318,170 @@ pub fn zscale(mut sample: Vec<f32>) -> Option<(f32, f32)> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultView {
     /// Mean over rows of the good pixels, one point per column.
-    pub along_columns: Vec<(f64, f64)>,
+    pub along_columns: Profile,
     /// Mean over columns of the good pixels, one point per row.
-    pub along_rows: Vec<(f64, f64)>,
+    pub along_rows: Profile,
     pub preview: Preview,
     /// The bad pixels grouped into columns, rows, clusters and single pixels.
     pub defects: Vec<Defect>,
 }
 
+/// The views of `master`: its profiles, preview and defects, measured side by side on
+/// the worker's cores. One after the other, pixel by pixel through 2-D indexing, they
+/// took 250 ms of a 4096² master, half of a console re-stack. Every sum still adds its
+/// values in the order it always did, so the values shown are the same.
 pub fn compute(master: &MasterBias) -> ResultView {
-    let (rows, cols) = (master.rows(), master.cols());
-    let mut col_sum = vec![0f64; cols];
-    let mut col_n = vec![0u32; cols];
-    let mut row_sum = vec![0f64; rows];
-    let mut row_n = vec![0u32; rows];
-    for r in 0..rows {
-        for c in 0..cols {
-            if master.qual[[r, c]] == 0 {
-                let v = f64::from(master.flux[[r, c]]);
-                col_sum[c] += v;
-                col_n[c] += 1;
-                row_sum[r] += v;
-                row_n[r] += 1;
-            }
-        }
-    }
-    let mean = |sums: &[f64], counts: &[u32]| -> Vec<(f64, f64)> {
-        sums.iter()
-            .zip(counts)
-            .enumerate()
-            .filter(|(_, (_, n))| **n > 0)
-            .map(|(i, (s, n))| (i as f64, s / f64::from(*n)))
-            .collect()
-    };
+    let ((along_columns, along_rows), (preview, defects)) = rayon::join(
+        || profiles(&master.flux, &master.qual),
+        || {
+            rayon::join(
+                || preview(&master.flux, &master.qual),
+                || defects::group(&master.qual),
+            )
+        },
+    );
     ResultView {
-        along_columns: mean(&col_sum, &col_n),
-        along_rows: mean(&row_sum, &row_n),
-        preview: preview(master),
-        defects: defects::group(&master.qual),
+        along_columns,
+        along_rows,
+        preview,
+        defects,
     }
 }
 
-fn preview(master: &MasterBias) -> Preview {
-    let (rows, cols) = (master.rows(), master.cols());
+/// A profile: (column or row, mean of its good pixels) where it has any.
+type Profile = Vec<(f64, f64)>;
+
+/// Columns shared out at a time when the column profile is summed.
+const PROFILE_COLUMNS: usize = 512;
+
+/// `v` where the pixel is good, else a zero that leaves a sum as it is (a sum that
+/// starts at +0 never becomes −0), so that the loops have no branch.
+fn good_or_zero(v: f32, q: u8) -> (f64, u32) {
+    if q == 0 { (f64::from(v), 1) } else { (0.0, 0) }
+}
+
+/// The mean of the good pixels of each column and of each row, (index, mean) where there
+/// is one; every sum in increasing row (column) order.
+fn profiles(flux: &Array2<f32>, qual: &Array2<u8>) -> (Profile, Profile) {
+    let cols = flux.ncols().max(1);
+    let (flux, qual) = (standard(flux), standard(qual));
+    let mean = |(i, (sum, n)): (usize, (f64, u32))| (n > 0).then(|| (i as f64, sum / f64::from(n)));
+    rayon::join(
+        || {
+            let firsts: Vec<usize> = (0..cols).step_by(PROFILE_COLUMNS).collect();
+            let sums: Vec<Vec<(f64, u32)>> = firsts
+                .par_iter()
+                .map(|&first| {
+                    let last = (first + PROFILE_COLUMNS).min(cols);
+                    let mut sums = vec![(0f64, 0u32); last - first];
+                    for (values, quals) in flux.chunks(cols).zip(qual.chunks(cols)) {
+                        let pixels = values[first..last].iter().zip(&quals[first..last]);
+                        for ((sum, n), (&v, &q)) in sums.iter_mut().zip(pixels) {
+                            let (add, count) = good_or_zero(v, q);
+                            *sum += add;
+                            *n += count;
+                        }
+                    }
+                    sums
+                })
+                .collect();
+            sums.into_iter()
+                .flatten()
+                .enumerate()
+                .filter_map(mean)
+                .collect()
+        },
+        || {
+            let sums: Vec<(f64, u32)> = flux
+                .par_chunks(cols)
+                .zip(qual.par_chunks(cols))
+                .map(|(values, quals)| {
+                    values
+                        .iter()
+                        .zip(quals)
+                        .filter(|(_, q)| **q == 0)
+                        .fold((0f64, 0u32), |(sum, n), (&v, _)| {
+                            (sum + f64::from(v), n + 1)
+                        })
+                })
+                .collect();
+            sums.into_iter().enumerate().filter_map(mean).collect()
+        },
+    )
+}
+
+/// One preview block: its good pixels' sum, count, lowest and highest value, and how
+/// many bad pixels it holds.
+#[derive(Clone, Copy)]
+struct Block {
+    sum: f64,
+    good: u32,
+    low: f32,
+    high: f32,
+    masked: u32,
+}
+
+impl Block {
+    const EMPTY: Block = Block {
+        sum: 0.0,
+        good: 0,
+        low: f32::INFINITY,
+        high: f32::NEG_INFINITY,
+        masked: 0,
+    };
+}
+
+fn preview(flux_image: &Array2<f32>, qual_image: &Array2<u8>) -> Preview {
+    let (rows, cols) = flux_image.dim();
     let by = rows.div_ceil(PREVIEW_CELLS).max(1);
     let bx = cols.div_ceil(PREVIEW_CELLS).max(1);
     let (prows, pcols) = (rows.div_ceil(by), cols.div_ceil(bx));
-    let mut values = vec![f32::NAN; prows * pcols];
-    let mut bad = vec![0f32; prows * pcols];
-    // The good pixels' range, for the min–max stretch.
-    let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
-    for pr in 0..prows {
-        for pc in 0..pcols {
-            let (mut sum, mut good, mut masked) = (0f64, 0u32, 0u32);
+    let (flux, qual) = (standard(flux_image), standard(qual_image));
+    // A block's pixels are added row by row, each row's left to right, as ever; the
+    // blocks of a row of blocks take their turns pixel row by pixel row, so that their
+    // sums (and lowest and highest values) do not wait on one another.
+    let blocks: Vec<Block> = (0..prows)
+        .into_par_iter()
+        .flat_map_iter(|pr| {
+            let mut blocks = vec![Block::EMPTY; pcols];
             for r in pr * by..((pr + 1) * by).min(rows) {
-                for c in pc * bx..((pc + 1) * bx).min(cols) {
-                    if master.qual[[r, c]] == 0 {
-                        let v = master.flux[[r, c]];
-                        sum += f64::from(v);
-                        (min, max) = (min.min(v), max.max(v));
-                        good += 1;
-                    } else {
-                        masked += 1;
+                let line = r * cols..(r + 1) * cols;
+                let pieces = flux[line.clone()].chunks(bx).zip(qual[line].chunks(bx));
+                for (block, (values, quals)) in blocks.iter_mut().zip(pieces) {
+                    for (&v, &q) in values.iter().zip(quals) {
+                        if q == 0 {
+                            block.sum += f64::from(v);
+                            block.low = block.low.min(v);
+                            block.high = block.high.max(v);
+                            block.good += 1;
+                        } else {
+                            block.masked += 1;
+                        }
                     }
                 }
             }
-            let i = pr * pcols + pc;
-            if good > 0 {
-                values[i] = (sum / f64::from(good)) as f32;
+            blocks
+        })
+        .collect();
+    let (min, max) = blocks
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(min, max), b| {
+            (min.min(b.low), max.max(b.high))
+        });
+    let values: Vec<f32> = blocks
+        .iter()
+        .map(|b| {
+            if b.good > 0 {
+                (b.sum / f64::from(b.good)) as f32
+            } else {
+                f32::NAN
             }
-            bad[i] = masked as f32 / (good + masked).max(1) as f32;
-        }
-    }
+        })
+        .collect();
+    let bad: Vec<f32> = blocks
+        .iter()
+        .map(|b| b.masked as f32 / (b.good + b.masked).max(1) as f32)
+        .collect();
     let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_unstable_by(f32::total_cmp);
     let at = |q: f64| {
@@ -401,8 +495,8 @@ fn preview(master: &MasterBias) -> Preview {
     let sample: Vec<f32> = (0..rows * cols)
         .step_by(stride)
         .map(|i| [i / cols.max(1), i % cols.max(1)])
-        .filter(|&at| master.qual[at] == 0)
-        .map(|at| master.flux[at])
+        .filter(|&at| qual_image[at] == 0)
+        .map(|at| flux_image[at])
         .collect();
     let percentile = (at(0.01), at(0.99));
     let min_max = if min <= max { (min, max) } else { percentile };
@@ -425,6 +519,45 @@ fn preview(master: &MasterBias) -> Preview {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_and_blocks_add_their_pixels_in_the_order_they_always_did() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (rows, cols) = (700, 1300);
+        let flux = Array2::from_shape_fn((rows, cols), |_| {
+            rng.random_range(-1e6f32..1e6) * rng.random_range(1e-7f32..1.0)
+        });
+        let qual = Array2::from_shape_fn((rows, cols), |_| u8::from(rng.random_bool(0.05)));
+        let (along_columns, along_rows) = profiles(&flux, &qual);
+        let mean_of = |pixels: &mut dyn Iterator<Item = (usize, usize)>| {
+            let (mut sum, mut n) = (0f64, 0u32);
+            for (r, c) in pixels {
+                if qual[[r, c]] == 0 {
+                    sum += f64::from(flux[[r, c]]);
+                    n += 1;
+                }
+            }
+            (n > 0).then(|| sum / f64::from(n))
+        };
+        let columns: Vec<(f64, f64)> = (0..cols)
+            .filter_map(|c| mean_of(&mut (0..rows).map(|r| (r, c))).map(|m| (c as f64, m)))
+            .collect();
+        let lines: Vec<(f64, f64)> = (0..rows)
+            .filter_map(|r| mean_of(&mut (0..cols).map(|c| (r, c))).map(|m| (r as f64, m)))
+            .collect();
+        assert_eq!(along_columns, columns);
+        assert_eq!(along_rows, lines);
+        let shown = preview(&flux, &qual);
+        let (by, bx) = (rows.div_ceil(PREVIEW_CELLS), cols.div_ceil(PREVIEW_CELLS));
+        for (i, &value) in shown.values.iter().enumerate() {
+            let (pr, pc) = (i / shown.cols, i % shown.cols);
+            let mut block = (pr * by..((pr + 1) * by).min(rows))
+                .flat_map(|r| (pc * bx..((pc + 1) * bx).min(cols)).map(move |c| (r, c)));
+            let expected = mean_of(&mut block).map_or(f32::NAN, |m| m as f32);
+            assert_eq!(value.to_bits(), expected.to_bits(), "block {i}");
+        }
+    }
 
     #[test]
     fn zscale_follows_the_bulk_and_ignores_the_tails() {
