@@ -580,8 +580,9 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
             let file_name = format!("{prefix}.{}.fits", when.strftime("%Y-%m-%dT%H:%M:%S%.3f"));
             let path = dir.join(&file_name);
             let cards = header_cards(spec, index, when, &file_name);
-            let _ = std::fs::remove_file(&path);
-            let mut writer = ImageWriter::create(&path)?;
+            // Written whole under a temporary name, so a full disk leaves no torn frame.
+            let temp = crate::atomic::TempFile::beside(&path);
+            let mut writer = ImageWriter::create(temp.path())?;
             if multi {
                 writer.add_empty_primary(&cards)?;
             }
@@ -600,7 +601,7 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
                 writer.add_image(shape, ImageData::U16(&pixels), &cards)?;
             }
             writer.finish()?;
-            Ok(path)
+            Ok(temp.commit(true)?)
         })
         .collect()
 }

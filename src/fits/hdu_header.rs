@@ -48,7 +48,7 @@ fn padded(text: &str) -> [u8; RECORD] {
 }
 
 /// The ones' complement sum of `bytes` as big-endian 32-bit words, added to `sum`.
-pub fn ones_complement_sum(bytes: &[u8], sum: u32) -> u32 {
+fn ones_complement_sum(bytes: &[u8], sum: u32) -> u32 {
     let total = bytes
         .chunks(4)
         .map(|w| {
@@ -72,7 +72,7 @@ pub fn fold_carries(mut sum: u64) -> u32 {
 /// The 16 characters that encode the complement of a checksum (the FITS checksum
 /// convention: each byte spread over four characters, letters and digits only, the string
 /// rotated by one).
-pub fn encode_complement(sum: u32) -> [u8; 16] {
+fn encode_complement(sum: u32) -> [u8; 16] {
     const PUNCTUATION: [std::ops::RangeInclusive<u8>; 2] = [0x3a..=0x40, 0x5b..=0x60];
     let excluded = |c: u8| PUNCTUATION.iter().any(|r| r.contains(&c));
     let value = !sum;

@@ -23,6 +23,7 @@ use crate::error::FitsError;
 const PIECE_BYTES: usize = 256 << 10;
 
 /// Pixels for one image HDU.
+#[derive(Clone, Copy)]
 pub enum ImageData<'a> {
     F32(&'a [f32]),
     U8(&'a [u8]),
@@ -366,14 +367,7 @@ mod tests {
             let mut writer = ImageWriter::create(&ours).unwrap();
             for (image, cards) in &hdus {
                 match image {
-                    Some((shape, data)) => {
-                        let data = match data {
-                            ImageData::F32(d) => ImageData::F32(d),
-                            ImageData::U8(d) => ImageData::U8(d),
-                            ImageData::U16(d) => ImageData::U16(d),
-                        };
-                        writer.add_image(*shape, data, cards).unwrap()
-                    }
+                    Some((shape, data)) => writer.add_image(*shape, *data, cards).unwrap(),
                     None => writer.add_empty_primary(cards).unwrap(),
                 }
             }

@@ -67,14 +67,14 @@ pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
         by_column[p % cols].push(p / cols);
     }
     for (x, ys) in by_column.iter().enumerate() {
-        for (y0, y1, count) in runs(ys.iter().copied()) {
-            let middle = first_from(ys, (y0 + y1) / 2).unwrap_or(y0);
+        for line in lines(ys) {
+            let (y0, y1) = line.span;
             defects.push(defect(
                 DefectKind::Column,
                 (x, x),
-                (y0, y1),
-                count,
-                (x, middle),
+                line.span,
+                line.count,
+                (x, line.shown),
             ));
             for &y in ys.iter().filter(|&&y| (y0..=y1).contains(&y)) {
                 taken.set(y * cols + x);
@@ -89,14 +89,14 @@ pub fn group(qual: &Array2<u8>) -> Vec<Defect> {
             .filter(|&&p| !taken.get(p))
             .map(|&p| p % cols)
             .collect();
-        for (x0, x1, count) in runs(xs.iter().copied()) {
-            let middle = first_from(&xs, (x0 + x1) / 2).unwrap_or(x0);
+        for line in lines(&xs) {
+            let (x0, x1) = line.span;
             defects.push(defect(
                 DefectKind::Row,
-                (x0, x1),
+                line.span,
                 (y, y),
-                count,
-                (middle, y),
+                line.count,
+                (line.shown, y),
             ));
             for &x in xs.iter().filter(|&&x| (x0..=x1).contains(&x)) {
                 taken.set(y * cols + x);
@@ -158,9 +158,31 @@ fn clusters_and_pixels(
     clusters
 }
 
-/// The first of the increasing `values` at or after `from`.
-fn first_from(values: &[usize], from: usize) -> Option<usize> {
-    values.get(values.partition_point(|&v| v < from)).copied()
+/// A bad column (or row) among the bad pixels of one column (row).
+struct Line {
+    /// First and last bad position, inclusive.
+    span: (usize, usize),
+    count: usize,
+    /// The bad position it is shown by: the first from its middle on.
+    shown: usize,
+}
+
+/// The lines among the increasing bad `positions` of one column (or row).
+fn lines(positions: &[usize]) -> impl Iterator<Item = Line> + '_ {
+    runs(positions.iter().copied())
+        .into_iter()
+        .map(move |(first, last, count)| {
+            let middle = (first + last) / 2;
+            let shown = positions
+                .get(positions.partition_point(|&p| p < middle))
+                .copied()
+                .unwrap_or(first);
+            Line {
+                span: (first, last),
+                count,
+                shown,
+            }
+        })
 }
 
 /// One bit per pixel, in row-major order.

@@ -431,12 +431,12 @@ impl Block {
     };
 }
 
-fn preview(flux_image: &Array2<f32>, qual_image: &Array2<u8>) -> Preview {
-    let (rows, cols) = flux_image.dim();
+fn preview(flux: &Array2<f32>, qual: &Array2<u8>) -> Preview {
+    let (rows, cols) = flux.dim();
     let by = rows.div_ceil(PREVIEW_CELLS).max(1);
     let bx = cols.div_ceil(PREVIEW_CELLS).max(1);
     let (prows, pcols) = (rows.div_ceil(by), cols.div_ceil(bx));
-    let (flux, qual) = (standard(flux_image), standard(qual_image));
+    let (flux, qual) = (standard(flux), standard(qual));
     // A block's pixels are added row by row, each row's left to right, as ever; the
     // blocks of a row of blocks take their turns pixel row by pixel row, so that their
     // sums (and lowest and highest values) do not wait on one another.
@@ -494,9 +494,8 @@ fn preview(flux_image: &Array2<f32>, qual_image: &Array2<u8>) -> Preview {
     let stride = (rows * cols / ZSCALE_SAMPLES).max(1);
     let sample: Vec<f32> = (0..rows * cols)
         .step_by(stride)
-        .map(|i| [i / cols.max(1), i % cols.max(1)])
-        .filter(|&at| qual_image[at] == 0)
-        .map(|at| flux_image[at])
+        .filter(|&i| qual[i] == 0)
+        .map(|i| flux[i])
         .collect();
     let percentile = (at(0.01), at(0.99));
     let min_max = if min <= max { (min, max) } else { percentile };
