@@ -24,6 +24,10 @@ pub(super) trait Simd: Copy {
     /// Float32 lanes widened (exactly) to float64.
     fn widen(self, x: &[f32; LANES]) -> Self::F64;
     fn store(self, x: Self::F64) -> [f64; LANES];
+    fn load(self, x: &[f64; LANES]) -> Self::F64;
+    /// The lanes of `a` that `mask` sets, in lane order, moved to the front; the lanes
+    /// behind them 0.
+    fn compress(self, mask: Self::Mask, a: Self::F64) -> Self::F64;
     fn add(self, a: Self::F64, b: Self::F64) -> Self::F64;
     fn sub(self, a: Self::F64, b: Self::F64) -> Self::F64;
     fn mul(self, a: Self::F64, b: Self::F64) -> Self::F64;
@@ -96,6 +100,20 @@ macro_rules! sorted_through_rows {
     };
 }
 
+/// The lanes of `a` whose bit is set in `bits`, moved to the front in lane order.
+#[inline(always)]
+fn compress_lanes(bits: u8, a: [f64; LANES]) -> [f64; LANES] {
+    let mut out = [0.0; LANES];
+    let mut next = 0;
+    for (l, &x) in a.iter().enumerate() {
+        if bits >> l & 1 != 0 {
+            out[next] = x;
+            next += 1;
+        }
+    }
+    out
+}
+
 /// Plain arrays: any CPU (the compiler vectorises what it can).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Portable;
@@ -132,6 +150,14 @@ impl Simd for Portable {
     #[inline(always)]
     fn store(self, x: Self::F64) -> [f64; LANES] {
         x
+    }
+    #[inline(always)]
+    fn load(self, x: &[f64; LANES]) -> Self::F64 {
+        *x
+    }
+    #[inline(always)]
+    fn compress(self, mask: Self::Mask, a: Self::F64) -> Self::F64 {
+        compress_lanes(self.bits(mask), a)
     }
     #[inline(always)]
     fn add(self, a: Self::F64, b: Self::F64) -> Self::F64 {
@@ -296,6 +322,14 @@ mod avx512 {
             let mut out = [0.0; LANES];
             unsafe { _mm512_storeu_pd(out.as_mut_ptr(), x.0) };
             out
+        }
+        #[inline(always)]
+        fn load(self, x: &[f64; LANES]) -> F64x8 {
+            unsafe { F64x8(_mm512_loadu_pd(x.as_ptr())) }
+        }
+        #[inline(always)]
+        fn compress(self, mask: __mmask8, a: F64x8) -> F64x8 {
+            unsafe { F64x8(_mm512_maskz_compress_pd(mask, a.0)) }
         }
         #[inline(always)]
         fn add(self, a: F64x8, b: F64x8) -> F64x8 {
@@ -479,6 +513,20 @@ mod avx2 {
                 _mm256_storeu_pd(out.as_mut_ptr().add(4), x.1);
             }
             out
+        }
+        #[inline(always)]
+        fn load(self, x: &[f64; LANES]) -> F64x4x2 {
+            unsafe {
+                F64x4x2(
+                    _mm256_loadu_pd(x.as_ptr()),
+                    _mm256_loadu_pd(x.as_ptr().add(4)),
+                )
+            }
+        }
+        #[inline(always)]
+        fn compress(self, mask: F64x4x2, a: F64x4x2) -> F64x4x2 {
+            // AVX2 has no compress; this runs once per row of a lane that clips again.
+            self.load(&super::compress_lanes(self.bits(mask), self.store(a)))
         }
         #[inline(always)]
         fn add(self, a: F64x4x2, b: F64x4x2) -> F64x4x2 {

@@ -17,7 +17,7 @@ use super::simd::{LANES, Simd};
 use crate::error::{Error, Result};
 use crate::params::{Combine, Numerics, Rejection};
 use crate::progress::{Progress, Stage};
-use lanes::{GroupClip, LaneClip};
+use lanes::{BLOCK_GROUPS, BlockClip, GroupClip};
 pub use pixel_clip::ClipRound;
 use pixel_clip::{RoundLog, reject};
 
@@ -467,22 +467,28 @@ fn stack_band<S: Simd, N: Noise>(s: S, job: &StackJob<N>, band: Band<'_>) {
     let mut i = 0;
     // Stacks deeper than the sorting networks (128 frames) sort faster one pixel at a
     // time (a comparison sort, O(n log n), against the networks' fallback, O(n²)).
-    let lanes_pay = n <= MAX_NETWORK;
-    let (mut clip, mut values) = if lanes_pay {
-        (LaneClip::new(s, n), vec![s.splat(0.0); n])
-    } else {
-        (LaneClip::new(s, 0), Vec::new())
-    };
-    while lanes_pay && i + LANES <= mean.len() {
-        let p = start + i;
-        for (k, row) in values.iter_mut().enumerate() {
-            *row = noise.lanes(s, k, p);
+    if (1..=MAX_NETWORK).contains(&n) {
+        let mut clip = BlockClip::new(s, n);
+        let mut block = vec![s.splat(0.0); n * BLOCK_GROUPS];
+        while i + LANES <= mean.len() {
+            let groups = ((mean.len() - i) / LANES).min(BLOCK_GROUPS);
+            let values = &mut block[..groups * n];
+            for (g, rows) in values.chunks_exact_mut(n).enumerate() {
+                let p = start + i + g * LANES;
+                for (k, row) in rows.iter_mut().enumerate() {
+                    *row = noise.lanes(s, k, p);
+                }
+            }
+            clip.clip(s, values, sigma, job.iterations);
+            for (g, rows) in values.chunks_exact(n).enumerate() {
+                let group = clip.group(s, g);
+                let (means, kept) = group_means(s, rows, &group, job.numerics, rejected);
+                let at = i + g * LANES;
+                mean[at..at + LANES].copy_from_slice(&means);
+                used[at..at + LANES].copy_from_slice(&kept);
+            }
+            i += groups * LANES;
         }
-        let group = clip.clip(s, &values, sigma, job.iterations);
-        let (means, kept) = group_means(s, &values, &group, job.numerics, rejected);
-        mean[i..i + LANES].copy_from_slice(&means);
-        used[i..i + LANES].copy_from_slice(&kept);
-        i += LANES;
     }
     while i < mean.len() {
         (mean[i], used[i]) = kernel.clip_pixel(noise, start + i, rejected, &job.method, &mut ());
