@@ -77,21 +77,15 @@ fn peak_bin(
     if rows < 4 || cols < 4 || image.len() != npix || bad.is_some_and(|m| m.len() != npix) {
         return None;
     }
-    let good = |p: usize| image[p].is_finite() && bad.is_none_or(|m| m[p] == 0);
+    // Each row's flags: the quality map's, or none bad.
+    let none_bad = vec![0u8; cols];
+    let flags = |i: usize| bad.map_or(&none_bad[..], |m| &m[i * cols..(i + 1) * cols]);
+    let row = |i: usize| &image[i * cols..(i + 1) * cols];
 
     // Per-row sums added in row order, so the mean does not depend on rayon's splits.
     let row_sums: Vec<(f64, usize)> = (0..rows)
         .into_par_iter()
-        .map(|i| {
-            // Eight partial sums per row: independent chains of adds.
-            let (mut sums, mut n) = ([0f64; 8], 0);
-            for (k, p) in (i * cols..(i + 1) * cols).enumerate() {
-                let ok = good(p);
-                sums[k % 8] += if ok { f64::from(image[p]) } else { 0.0 };
-                n += usize::from(ok);
-            }
-            (sums.iter().sum(), n)
-        })
+        .map(|i| good_sum(row(i), flags(i)))
         .collect();
     let (sum, count) = row_sums
         .iter()
@@ -102,11 +96,13 @@ fn peak_bin(
     let mean = sum / count as f64;
     // Float32 spectra: a 4096×4096 master's half spectrum is 67 MB instead of 134 MB,
     // and the peak's frequency and amplitude do not need more digits.
-    let value = |p: usize| {
-        if good(p) {
-            (f64::from(image[p]) - mean) as f32
-        } else {
-            0.0
+    let values = |i: usize, out: &mut [f32]| {
+        for ((out, &v), &flag) in out.iter_mut().zip(row(i)).zip(flags(i)) {
+            *out = if v.is_finite() & (flag == 0) {
+                (f64::from(v) - mean) as f32
+            } else {
+                0.0
+            };
         }
     };
 
@@ -114,7 +110,7 @@ fn peak_bin(
     let along_rows = planner.plan_fft_forward(cols);
     let along_cols = planner.plan_fft_forward(rows);
     let half = cols / 2 + 1;
-    let spectrum = half_spectrum_of_rows(rows, cols, &value, &along_rows);
+    let spectrum = half_spectrum_of_rows(rows, cols, &values, &along_rows);
 
     (1..half)
         .step_by(COLUMN_BLOCK)
@@ -143,9 +139,9 @@ fn peak_bin(
                     // At the x Nyquist column, (ky, kx) and (rows − ky, kx) are mirror
                     // images of one pattern: keep one of each pair.
                     let ky_end = if 2 * kx == cols { rows / 2 + 1 } else { rows };
-                    for (ky, z) in column.iter().enumerate().take(ky_end).skip(1) {
-                        best = stronger(best, Some((f64::from(z.norm_sqr()), ky, kx)));
-                    }
+                    let peak = strongest(&column[1..ky_end])
+                        .map(|(power, ky)| (f64::from(power), ky + 1, kx));
+                    best = stronger(best, peak);
                 }
                 best
             },
@@ -154,12 +150,13 @@ fn peak_bin(
         .map(|(power, ky, kx)| (ky, kx, power.sqrt()))
 }
 
-/// The `rows × (cols/2 + 1)` spectra of the rows. Two real rows go through one complex
-/// FFT as real and imaginary parts, which halves the work of the larger pass.
+/// The `rows × (cols/2 + 1)` spectra of the rows, whose values `values(i, row)` writes.
+/// Two real rows go through one complex FFT as real and imaginary parts, which halves
+/// the work of the larger pass.
 fn half_spectrum_of_rows(
     rows: usize,
     cols: usize,
-    value: &(impl Fn(usize) -> f32 + Sync),
+    values: &(impl Fn(usize, &mut [f32]) + Sync),
     fft: &Arc<dyn Fft<f32>>,
 ) -> Vec<Complex32> {
     let half = cols / 2 + 1;
@@ -172,17 +169,20 @@ fn half_spectrum_of_rows(
             (
                 vec![Complex32::default(); cols],
                 vec![Complex32::default(); fft.get_inplace_scratch_len()],
+                vec![0f32; cols],
+                vec![0f32; cols],
             )
         },
-        |(buffer, scratch), (pair, out)| {
+        |(buffer, scratch, re, im), (pair, out)| {
             let (upper, lower) = (2 * pair, 2 * pair + 1);
-            for (j, z) in buffer.iter_mut().enumerate() {
-                let im = if lower < rows {
-                    value(lower * cols + j)
-                } else {
-                    0.0
-                };
-                *z = Complex32::new(value(upper * cols + j), im);
+            values(upper, re);
+            if lower < rows {
+                values(lower, im);
+            } else {
+                im.fill(0.0);
+            }
+            for ((z, &re), &im) in buffer.iter_mut().zip(re.iter()).zip(im.iter()) {
+                *z = Complex32::new(re, im);
             }
             fft.process_with_scratch(buffer, scratch);
             // With z = a + i·b and A, B Hermitian: A[k] = (Z[k] + Z̄[−k]) / 2 and
@@ -190,7 +190,7 @@ fn half_spectrum_of_rows(
             let (out_upper, out_lower) = out.split_at_mut(half.min(out.len()));
             for (k, a) in out_upper.iter_mut().enumerate() {
                 let z = buffer[k];
-                let mirror = buffer[(cols - k) % cols].conj();
+                let mirror = buffer[if k == 0 { 0 } else { cols - k }].conj();
                 *a = (z + mirror) * 0.5;
                 if let Some(b) = out_lower.get_mut(k) {
                     *b = (z - mirror) * Complex32::new(0.0, -0.5);
@@ -199,6 +199,41 @@ fn half_spectrum_of_rows(
         },
     );
     spectrum
+}
+
+/// The sum of a row's good pixels (finite, flag 0) and their count: eight partial sums,
+/// pixel `k` going to sum `k % 8` (independent chains of adds, in vector lanes), then
+/// added in order.
+fn good_sum(values: &[f32], flags: &[u8]) -> (f64, usize) {
+    const LANES: usize = 8;
+    let (mut sums, mut counts) = ([0f64; LANES], [0usize; LANES]);
+    let (chunks, rest) = values.as_chunks::<LANES>();
+    let (flag_chunks, rest_flags) = flags.as_chunks::<LANES>();
+    for (v, f) in chunks.iter().zip(flag_chunks) {
+        for l in 0..LANES {
+            let good = v[l].is_finite() & (f[l] == 0);
+            sums[l] += if good { f64::from(v[l]) } else { 0.0 };
+            counts[l] += usize::from(good);
+        }
+    }
+    for (l, (&v, &flag)) in rest.iter().zip(rest_flags).enumerate() {
+        let good = v.is_finite() & (flag == 0);
+        sums[l] += if good { f64::from(v) } else { 0.0 };
+        counts[l] += usize::from(good);
+    }
+    (sums.iter().sum(), counts.iter().sum())
+}
+
+/// The largest `|z|²` of `bins` and its index, the first of equals (the order of
+/// `f32::total_cmp`, read off integer keys so that the search runs in vector lanes).
+fn strongest(bins: &[Complex32]) -> Option<(f32, usize)> {
+    let key = |z: &Complex32| {
+        let bits = z.norm_sqr().to_bits() as i32;
+        bits ^ (((bits >> 31) as u32) >> 1) as i32
+    };
+    let top = bins.iter().map(key).max()?;
+    let at = bins.iter().position(|z| key(z) == top)?;
+    Some((bins[at].norm_sqr(), at))
 }
 
 /// The larger power; on a tie the lower (kx, ky), so the answer does not depend on how
@@ -319,6 +354,53 @@ mod tests {
         assert_eq!(pattern_peak(&[0.0; 16], 4, 4, Some(&[0; 15])), None);
         assert_eq!(pattern_peak(&[0.0; 16], 4, 4, Some(&[1; 16])), None);
         assert_eq!(pattern_peak(&[f32::NAN; 16], 4, 4, None), None);
+    }
+
+    #[test]
+    fn the_searches_in_lanes_agree_with_one_value_at_a_time() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let specials = [
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+        ];
+        for len in [1, 2, 7, 8, 9, 31, 64, 100] {
+            for _ in 0..50 {
+                // Few distinct values, so that ties are common.
+                let value = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..12) {
+                    0 => specials[rng.random_range(0..specials.len())],
+                    _ => rng.random_range(-3i8..3) as f32,
+                };
+                let bins: Vec<Complex32> = (0..len)
+                    .map(|_| Complex32::new(value(&mut rng), value(&mut rng)))
+                    .collect();
+                let one_at_a_time = bins.iter().enumerate().fold(None, |best, (ky, z)| {
+                    stronger(best, Some((f64::from(z.norm_sqr()), ky, 0)))
+                });
+                let in_lanes = strongest(&bins).map(|(power, ky)| (f64::from(power), ky, 0));
+                assert_eq!(
+                    in_lanes.map(|(p, ky, _)| (p.to_bits(), ky)),
+                    one_at_a_time.map(|(p, ky, _)| (p.to_bits(), ky)),
+                    "{bins:?}"
+                );
+                let values: Vec<f32> = bins.iter().map(|z| z.re).collect();
+                let flags: Vec<u8> = (0..len).map(|_| u8::from(rng.random_bool(0.2))).collect();
+                let (mut sums, mut count) = ([0f64; 8], 0);
+                for (k, (&v, &flag)) in values.iter().zip(&flags).enumerate() {
+                    let good = v.is_finite() && flag == 0;
+                    sums[k % 8] += if good { f64::from(v) } else { 0.0 };
+                    count += usize::from(good);
+                }
+                let (sum, n) = good_sum(&values, &flags);
+                assert_eq!(
+                    (sum.to_bits(), n),
+                    (sums.iter().sum::<f64>().to_bits(), count)
+                );
+            }
+        }
     }
 
     /// The direct O(N²) DFT, for checking the FFT path on odd and uneven shapes.
