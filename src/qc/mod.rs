@@ -244,13 +244,19 @@ fn struct_axis(n: usize, version: RecipeVersion) -> Vec<f64> {
 pub fn structure(master: &MasterBias) -> (f64, f64) {
     let (rows, cols) = master.flux.dim();
     let (qual, combined) = (standard(&master.qual), standard(&master.combined));
+    let mean_level = master.mean_level;
     // The master as soxspipe sums it: float64 before the float32 cast, bad pixels 0.
-    let value = |p: usize| {
-        if qual[p] == 0 {
-            f64::from(combined[p]) + master.mean_level
+    let value = |quality: u8, noise: f32| {
+        if quality == 0 {
+            f64::from(noise) + mean_level
         } else {
             0.0
         }
+    };
+    // Row `r`'s pixels among `columns`, as (quality, combined noise) slices.
+    let row = |r: usize, columns: std::ops::Range<usize>| {
+        let pixels = r * cols + columns.start..r * cols + columns.end;
+        (&qual[pixels.clone()], &combined[pixels])
     };
     // Columns in strips on both cores, each strip's rows in order.
     const STRIP: usize = 256;
@@ -260,8 +266,9 @@ pub fn structure(master: &MasterBias) -> (f64, f64) {
             let columns = strip * STRIP..((strip + 1) * STRIP).min(cols);
             let mut sums = vec![0f64; columns.len()];
             for r in 0..rows {
-                for (sum, c) in sums.iter_mut().zip(columns.clone()) {
-                    *sum += value(r * cols + c);
+                let (quality, noise) = row(r, columns.clone());
+                for ((sum, &q), &v) in sums.iter_mut().zip(quality).zip(noise) {
+                    *sum += value(q, v);
                 }
             }
             sums
@@ -271,11 +278,12 @@ pub fn structure(master: &MasterBias) -> (f64, f64) {
         .into_par_iter()
         .map_init(
             || vec![0f64; cols],
-            |row, r| {
-                for (slot, c) in row.iter_mut().zip(0..cols) {
-                    *slot = value(r * cols + c);
+            |values, r| {
+                let (quality, noise) = row(r, 0..cols);
+                for ((slot, &q), &v) in values.iter_mut().zip(quality).zip(noise) {
+                    *slot = value(q, v);
                 }
-                numpy_sum(row)
+                numpy_sum(values)
             },
         )
         .collect();
