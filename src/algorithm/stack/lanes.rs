@@ -25,6 +25,9 @@ use super::super::simd::{LANES, Simd};
 pub(super) struct GroupClip<S: Simd> {
     lower: S::F64,
     upper: S::F64,
+    /// Every lane keeps every value (all finite, and no round clipped one): what most
+    /// groups of a bias come to, and what the mean can take without testing each value.
+    pub keeps_all: bool,
 }
 
 impl<S: Simd> GroupClip<S> {
@@ -74,9 +77,10 @@ pub(super) struct BlockClip<S: Simd> {
     /// The lanes the next round clips, and those of the round after it.
     queue: Queue,
     next: Queue,
-    /// Per pixel of the block, the bounds of [`GroupClip`].
+    /// Per pixel of the block, the bounds of [`GroupClip`]; per group, its `keeps_all`.
     lower: Vec<f64>,
     upper: Vec<f64>,
+    keeps_all: Vec<bool>,
 }
 
 impl<S: Simd> BlockClip<S> {
@@ -89,6 +93,7 @@ impl<S: Simd> BlockClip<S> {
             next: Queue::new(n, pixels),
             lower: vec![0.0; pixels],
             upper: vec![0.0; pixels],
+            keeps_all: vec![false; BLOCK_GROUPS],
         }
     }
 
@@ -101,7 +106,8 @@ impl<S: Simd> BlockClip<S> {
         let n = self.clip.sorted.len().max(1);
         self.queue.len = 0;
         for (g, rows) in values.chunks_exact(n).enumerate() {
-            let state = self.clip.first_round(s, rows, sigma, iterations);
+            let (state, keeps_all) = self.clip.first_round(s, rows, sigma, iterations);
+            self.keeps_all[g] = keeps_all;
             let (lower, upper) = state.bounds(s);
             put_lanes(&mut self.lower, g * LANES, s.store(lower));
             put_lanes(&mut self.upper, g * LANES, s.store(upper));
@@ -140,6 +146,7 @@ impl<S: Simd> BlockClip<S> {
         GroupClip {
             lower: s.load(&lanes(&self.lower, g * LANES)),
             upper: s.load(&lanes(&self.upper, g * LANES)),
+            keeps_all: self.keeps_all[g],
         }
     }
 }
@@ -233,9 +240,16 @@ impl<S: Simd> LaneClip<S> {
     }
 
     /// Sorts each lane's finite values of `values` (one row per frame) and runs the first
-    /// of `iterations` rounds on them.
+    /// of `iterations` rounds on them; says whether every lane keeps every value (then
+    /// no lane goes on to another round).
     #[inline(always)]
-    fn first_round(&mut self, s: S, values: &[S::F64], sigma: f64, iterations: u32) -> State<S> {
+    fn first_round(
+        &mut self,
+        s: S,
+        values: &[S::F64],
+        sigma: f64,
+        iterations: u32,
+    ) -> (State<S>, bool) {
         let (zero, one, infinity) = (s.splat(0.0), s.splat(1.0), s.splat(f64::INFINITY));
         let mut finite_count = zero;
         for (sorted, &row) in self.sorted.iter_mut().zip(values) {
@@ -255,10 +269,15 @@ impl<S: Simd> LaneClip<S> {
             // A lane without a finite value keeps nothing, as the scalar clip.
             everything: s.and_not(s.mask(true), any),
         };
-        if iterations > 0 && s.bits(state.active) != 0 {
+        if iterations == 0 {
+            return (state, all_finite);
+        }
+        if s.bits(state.active) != 0 {
             self.round(s, &mut state, sigma, all_finite);
         }
-        state
+        // A lane that moved is active still, or clipped everything.
+        let moved = s.bits(s.or(state.active, state.everything)) != 0;
+        (state, all_finite && !moved)
     }
 
     /// One round on the active lanes: bounds at median ± σ·MAD-std of each run, then
@@ -299,11 +318,20 @@ impl<S: Simd> LaneClip<S> {
         // of them for NaN bounds, which clip nothing, as in the scalar clip; the run never
         // grows past the finite values).
         let (one, zero) = (s.splat(1.0), s.splat(0.0));
-        let mut below = zero;
-        let mut within = zero;
-        for &row in sorted {
-            below = s.add(below, s.select(s.less(row, lower), one, zero));
-            within = s.add(within, s.select(s.less(upper, row), zero, one));
+        let (mut below, mut within) = (zero, zero);
+        // Most rounds over all the values clip nothing: neither the least nor the largest
+        // lies outside its bounds (nor, then, any value between them).
+        let untouched = whole && {
+            let (least, largest) = (sorted[0], sorted[sorted.len() - 1]);
+            s.bits(s.or(s.less(least, lower), s.less(upper, largest))) == 0
+        };
+        if untouched {
+            within = state.end;
+        } else {
+            for &row in sorted {
+                below = s.add(below, s.select(s.less(row, lower), one, zero));
+                within = s.add(within, s.select(s.less(upper, row), zero, one));
+            }
         }
         let first = s.select(s.less(state.first, below), below, state.first);
         let end = s.select(s.less(within, state.end), within, state.end);

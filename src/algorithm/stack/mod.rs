@@ -509,30 +509,36 @@ fn group_means<S: Simd>(
 ) -> ([f32; LANES], [u16; LANES]) {
     let (one, zero) = (s.splat(1.0), s.splat(0.0));
     let mut kept = zero;
-    let mut count = |keep: S::Mask, rejected: &mut usize| {
-        kept = s.add(kept, s.select(keep, one, zero));
-        *rejected += LANES - s.bits(keep).count_ones() as usize;
-    };
+    // Sums in float32 for soxspipe's numerics, in float64 for exact ones.
+    let (mut sum32, mut sum64) = (s.zero32(), zero);
+    if group.keeps_all {
+        kept = s.splat(values.len() as f64);
+        for &row in values {
+            match numerics {
+                Numerics::Soxspipe => sum32 = s.add32_where(s.mask(true), sum32, s.narrow(row)),
+                Numerics::Exact => sum64 = s.add(sum64, row),
+            }
+        }
+    } else {
+        for (&row, r) in values.iter().zip(rejected.iter_mut()) {
+            let keep = group.keeps(s, row);
+            kept = s.add(kept, s.select(keep, one, zero));
+            *r += LANES - s.bits(keep).count_ones() as usize;
+            match numerics {
+                Numerics::Soxspipe => sum32 = s.add32_where(keep, sum32, s.narrow(row)),
+                Numerics::Exact => sum64 = s.select(keep, s.add(sum64, row), sum64),
+            }
+        }
+    }
+    let counts = s.store(kept);
     let means: [f32; LANES] = match numerics {
         Numerics::Soxspipe => {
-            let mut sum = s.zero32();
-            for (&row, r) in values.iter().zip(rejected.iter_mut()) {
-                let keep = group.keeps(s, row);
-                count(keep, r);
-                sum = s.add32_where(keep, sum, s.narrow(row));
-            }
-            let (sum, kept) = (s.store32(sum), s.store(kept));
-            std::array::from_fn(|l| sum[l] / kept[l] as f32)
+            let sum = s.store32(sum32);
+            std::array::from_fn(|l| sum[l] / counts[l] as f32)
         }
         Numerics::Exact => {
-            let mut sum = zero;
-            for (&row, r) in values.iter().zip(rejected.iter_mut()) {
-                let keep = group.keeps(s, row);
-                count(keep, r);
-                sum = s.select(keep, s.add(sum, row), sum);
-            }
-            let (sum, kept) = (s.store(sum), s.store(kept));
-            std::array::from_fn(|l| (sum[l] / kept[l]) as f32)
+            let sum = s.store(sum64);
+            std::array::from_fn(|l| (sum[l] / counts[l]) as f32)
         }
     };
     let kept = s.store(kept).map(|k| k as u16);
@@ -783,14 +789,16 @@ mod tests {
     fn vector_groups_agree_with_the_scalar_clip_pixel_by_pixel() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        // 8-pixel groups, then a 4-pixel group, then single pixels: 8 + 8 + 4 + 3.
-        let pixels = 23;
+        // 8-pixel groups in blocks of 16 and 4 (the second with a 4-pixel group), then
+        // single pixels. Hits in the first 40 % of the pixels only, so that a wide σ
+        // leaves groups where no value is clipped.
+        let pixels = 8 * (BLOCK_GROUPS + 4) + 3;
         for n in [3, 5, 7, 11, 21] {
             let frames: Vec<Vec<f32>> = (0..n)
                 .map(|_| {
                     (0..pixels)
-                        .map(|_| {
-                            let hit = if rng.random_range(0..15) == 0 {
+                        .map(|p| {
+                            let hit = if p * 5 < pixels * 2 && rng.random_range(0..15) == 0 {
                                 300.0
                             } else {
                                 0.0
@@ -802,47 +810,63 @@ mod tests {
                 .collect();
             let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
             let levels = vec![100.25; n];
-            let stacked = clip_and_stack(
-                &StackInput::Electrons(slices.clone()),
-                &levels,
-                pixels,
-                StackSettings {
-                    sigma: 2.5,
-                    iterations: 3,
-                    numerics: Numerics::Soxspipe,
-                    method: StackMethod::SOXSPIPE,
-                },
-                None,
-                &Silent,
-            )
-            .unwrap();
-            for p in 0..pixels {
-                let values: Vec<f64> = slices
-                    .iter()
-                    .map(|f| f64::from((f64::from(f[p]) - 100.25) as f32))
-                    .collect();
-                let (mut scratch, mut clipped) = (vec![0.0; n], vec![false; n]);
-                pixel_clip::clip_stack_median_mad(
-                    &values,
-                    2.5,
-                    3,
-                    &mut scratch,
-                    &mut clipped,
-                    &mut (),
-                );
-                let kept: Vec<f32> = values
-                    .iter()
-                    .zip(&clipped)
-                    .filter(|(_, c)| !**c)
-                    .map(|(v, _)| *v as f32)
-                    .collect();
-                let sum = kept.iter().fold(0f32, |s, &v| s + v);
-                assert_eq!(stacked.used[p] as usize, kept.len(), "n={n} p={p}");
-                assert_eq!(
-                    stacked.mean[p].to_bits(),
-                    (sum / kept.len() as f32).to_bits(),
-                    "n={n} p={p}"
-                );
+            for (sigma, numerics) in [
+                (2.5, Numerics::Soxspipe),
+                (6.0, Numerics::Soxspipe),
+                (2.5, Numerics::Exact),
+                (6.0, Numerics::Exact),
+            ] {
+                let stacked = clip_and_stack(
+                    &StackInput::Electrons(slices.clone()),
+                    &levels,
+                    pixels,
+                    StackSettings {
+                        sigma,
+                        iterations: 3,
+                        numerics,
+                        method: StackMethod::SOXSPIPE,
+                    },
+                    None,
+                    &Silent,
+                )
+                .unwrap();
+                let mut rejected = vec![0; n];
+                for p in 0..pixels {
+                    let values: Vec<f64> = slices
+                        .iter()
+                        .map(|f| f64::from((f64::from(f[p]) - 100.25) as f32))
+                        .collect();
+                    let (mut scratch, mut clipped) = (vec![0.0; n], vec![false; n]);
+                    pixel_clip::clip_stack_median_mad(
+                        &values,
+                        sigma,
+                        3,
+                        &mut scratch,
+                        &mut clipped,
+                        &mut (),
+                    );
+                    for (r, &c) in rejected.iter_mut().zip(&clipped) {
+                        *r += usize::from(c);
+                    }
+                    let kept: Vec<f64> = values
+                        .iter()
+                        .zip(&clipped)
+                        .filter(|(_, c)| !**c)
+                        .map(|(v, _)| *v)
+                        .collect();
+                    let mean = match numerics {
+                        Numerics::Soxspipe => {
+                            kept.iter().fold(0f32, |s, &v| s + v as f32) / kept.len() as f32
+                        }
+                        Numerics::Exact => {
+                            (kept.iter().fold(0f64, |s, &v| s + v) / kept.len() as f64) as f32
+                        }
+                    };
+                    let case = format!("n={n} σ={sigma} {numerics:?} p={p}");
+                    assert_eq!(stacked.used[p] as usize, kept.len(), "{case}");
+                    assert_eq!(stacked.mean[p].to_bits(), mean.to_bits(), "{case}");
+                }
+                assert_eq!(stacked.rejected, rejected, "n={n} σ={sigma} {numerics:?}");
             }
         }
     }
