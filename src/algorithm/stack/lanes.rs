@@ -111,7 +111,7 @@ impl<S: Simd> BlockClip<S> {
             let (lower, upper) = state.bounds(s);
             put_lanes(&mut self.lower, g * LANES, s.store(lower));
             put_lanes(&mut self.upper, g * LANES, s.store(upper));
-            if iterations > 1 {
+            if iterations > 1 && s.bits(state.active) != 0 {
                 let pixels = std::array::from_fn(|l| (g * LANES + l) as f64);
                 self.queue
                     .push(s, &self.clip.sorted, &state, s.load(&pixels));
@@ -132,7 +132,7 @@ impl<S: Simd> BlockClip<S> {
                     let p = pixels[l] as usize;
                     (self.lower[p], self.upper[p]) = (lower[l], upper[l]);
                 }
-                if round + 1 < iterations {
+                if round + 1 < iterations && s.bits(state.active) != 0 {
                     self.queue
                         .push(s, &self.clip.sorted, &state, s.load(&pixels));
                 }
