@@ -10,6 +10,9 @@
 //! operands, so every lane gets the scalar clip's mask (and its bounds, save where a
 //! round clipped everything: there the lane's bounds become an empty range).
 //!
+//! A [`BlockClip`] clips several groups: their first rounds group by group, the later
+//! ones on the lanes still clipping, packed from every group into full vectors.
+//!
 //! Values that are not finite (soxspipe 0.19's masked inputs read as NaN) take no part:
 //! they sort as +∞ behind a lane's finite values, and each lane's run starts as its
 //! finite values only.
