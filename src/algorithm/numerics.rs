@@ -170,16 +170,18 @@ pub fn mean_std_f64(values: &[f32]) -> Option<(f64, f64)> {
     mean_std_f64_of(|| values.iter().copied())
 }
 
-/// [`mean_std_f64`] of the values `values()` yields (called three times, the same values
-/// each time), without gathering them.
+/// [`mean_std_f64`] of the values `values()` yields (called twice, the same values each
+/// time), without gathering them. The values are counted in the pass that sums them:
+/// each pass is a chain of dependent float64 adds, so the count costs nothing there.
 pub fn mean_std_f64_of<I: Iterator<Item = f32>>(values: impl Fn() -> I) -> Option<(f64, f64)> {
     let finite = || values().filter(|v| v.is_finite()).map(f64::from);
-    let n = finite().count();
+    // From −0.0, as `Iterator::sum` of float64 starts.
+    let (n, sum) = finite().fold((0usize, -0.0), |(n, sum), v| (n + 1, sum + v));
     if n == 0 {
         return None;
     }
     let n = n as f64;
-    let mean = finite().sum::<f64>() / n;
+    let mean = sum / n;
     let var = finite().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
     Some((mean, var.sqrt()))
 }
@@ -300,6 +302,39 @@ mod tests {
         let v = vec![1.0f32; 3 << 23];
         let (mean, _) = bottleneck_mean_std_f32(&v).unwrap();
         assert_eq!(mean, (1u32 << 24) as f32 / (3u32 << 23) as f32);
+    }
+
+    #[test]
+    fn float64_mean_and_std_are_those_of_a_pass_per_sum() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        // A count, then a float64 sum from −0.0, then one of squared deviations.
+        let three_passes = |values: &[f32]| {
+            let finite = || {
+                values
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .map(|&v| f64::from(v))
+            };
+            let n = finite().count() as f64;
+            let mean = finite().sum::<f64>() / n;
+            let var = finite().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            (n > 0.0).then(|| (mean.to_bits(), var.sqrt().to_bits()))
+        };
+        for len in [0, 1, 2, 9, 1000] {
+            let values: Vec<f32> = (0..len)
+                .map(|_| match rng.random_range(0..20) {
+                    0 => f32::NAN,
+                    1 => -0.0,
+                    2 => f32::INFINITY,
+                    _ => rng.random_range(-1e4f32..1e4),
+                })
+                .collect();
+            let bits = mean_std_f64(&values).map(|(m, s)| (m.to_bits(), s.to_bits()));
+            assert_eq!(bits, three_passes(&values), "{values:?}");
+        }
+        let zeros = mean_std_f64(&[-0.0, -0.0]).map(|(m, _)| m.to_bits());
+        assert_eq!(zeros, Some((-0.0f64).to_bits()));
     }
 
     #[test]
