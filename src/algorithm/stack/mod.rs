@@ -789,9 +789,9 @@ mod tests {
     fn vector_groups_agree_with_the_scalar_clip_pixel_by_pixel() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        // 8-pixel groups in blocks of 16 and 4 (the second with a 4-pixel group), then
-        // single pixels. Hits in the first 40 % of the pixels only, so that a wide σ
-        // leaves groups where no value is clipped.
+        // 8-pixel groups in a block of 16 and one of 4, then three single pixels. Hits
+        // in the first 40 % of the pixels only, so that a wide σ leaves groups where no
+        // value is clipped.
         let pixels = 8 * (BLOCK_GROUPS + 4) + 3;
         for n in [3, 5, 7, 11, 21] {
             let frames: Vec<Vec<f32>> = (0..n)
