@@ -184,6 +184,6 @@ pub fn write(assembled: &Assembled, product: &Path) -> Result<PathBuf> {
             &[name("ERRS"), unit()],
         )
         .map_err(failed)?;
-    writer.finish().map_err(failed)?;
+    writer.finish();
     Ok(temp.commit(true)?)
 }

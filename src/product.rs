@@ -518,7 +518,7 @@ fn write_temp(temp: &Path, images: &[Image<'_>], first: Image<'_>) -> Result<()>
             }
         }
     }
-    writer.finish()?;
+    writer.finish();
     Ok(())
 }
 

@@ -600,7 +600,7 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
                 };
                 writer.add_image(shape, ImageData::U16(&pixels), &cards)?;
             }
-            writer.finish()?;
+            writer.finish();
             Ok(temp.commit(true)?)
         })
         .collect()

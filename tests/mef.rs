@@ -210,7 +210,7 @@ fn a_frame_missing_an_amplifier_is_named_with_its_extension() {
             ],
         )
         .unwrap();
-    writer.finish().unwrap();
+    writer.finish();
 
     let v = mbias(&[
         "validate",

@@ -220,12 +220,11 @@ impl ImageWriter {
         file.write_all(&vec![0; bytes.next_multiple_of(BLOCK) - bytes])
     }
 
-    /// Ends the file. Nothing is buffered here: each write has reported its own error
-    /// (a full disk shows up there), and the system writes the pages to disk later, as
-    /// it did for cfitsio's files.
-    pub fn finish(self) -> Result<(), FitsError> {
+    /// Ends the file. Nothing is buffered here, so nothing can fail: each write has
+    /// reported its own error (a full disk shows up there), and the system writes the
+    /// pages to disk later, as it did for cfitsio's files.
+    pub fn finish(self) {
         drop(self.file);
-        Ok(())
     }
 }
 
@@ -371,7 +370,7 @@ mod tests {
                     None => writer.add_empty_primary(cards).unwrap(),
                 }
             }
-            writer.finish().unwrap();
+            writer.finish();
             written_by_cfitsio(&theirs, &hdus);
             let (ours_bytes, theirs_bytes) = (
                 std::fs::read(&ours).unwrap(),
@@ -426,7 +425,7 @@ mod tests {
         writer
             .add_image((7, 5), ImageData::U16(&words), &cards)
             .unwrap();
-        writer.finish().unwrap();
+        writer.finish();
         assert_eq!(verify(&path, 3), vec![(1, 1); 3]);
         assert_eq!(fold_carries(0x1_FFFF_FFFF), 1);
 
@@ -437,7 +436,7 @@ mod tests {
             .add_image((7, 5), ImageData::F32(&floats), &cards)
             .unwrap();
         assert!(writer.add_empty_primary(&cards).is_err(), "only first");
-        writer.finish().unwrap();
+        writer.finish();
         assert_eq!(verify(&mef, 2), vec![(1, 1); 2]);
 
         // An HDU given no checksum cards gets correct ones all the same.
@@ -449,7 +448,7 @@ mod tests {
         writer
             .add_image((7, 5), ImageData::U8(&bytes), &[])
             .unwrap();
-        writer.finish().unwrap();
+        writer.finish();
         assert_eq!(verify(&bare, 2), vec![(1, 1); 2]);
         let frame = crate::fits::read_frame_header(&mef).unwrap();
         assert_eq!(frame.primary.number("NAXIS"), Some(0.0));
