@@ -1,6 +1,7 @@
 //! A master's bad pixels grouped as an instrument scientist names them: bad columns (and
 //! rows), clusters, and single pixels, for the Defects tab's list.
 
+use mbias::algorithm::standard;
 use mbias::detector::Section;
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -213,8 +214,7 @@ impl BadPixels {
     fn of(qual: &Array2<u8>) -> BadPixels {
         /// Pixels tested at once for any bad one (most pieces hold none).
         const PIECE: usize = 64;
-        let values = qual.as_standard_layout();
-        let values = values.as_slice().unwrap_or_default();
+        let values = standard(qual);
         let list: Vec<usize> = values
             .par_chunks(PIECE * 1024)
             .enumerate()
