@@ -180,7 +180,7 @@ fn plan_of(dir: &Path) -> mbias::verify::Plan {
 }
 
 /// Without a budget of its own, a set stacked once (the command line) is read in bands
-/// beyond 1 GiB when its frames are uncompressed, but kept whole up to the machine's
+/// beyond [`ONCE_BUDGET`] when its frames are uncompressed, but kept whole up to the machine's
 /// budget when they are packed (a band of a packed frame would decompress all of it); a
 /// set stacked again and again (the console) always has the machine's.
 #[test]

@@ -68,10 +68,12 @@ fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
 /// Without a budget in the settings, the most a set stacked once keeps in memory (when
 /// the machine has that much to spare): beyond it, a stack of uncompressed frames read in
 /// bands takes no longer than one of the frames held in memory, since it does not fault in
-/// fresh pages for every frame (measured whole-process on 2 cores: 11 frames of 4096²
-/// 0.79 against 0.82 s streamed, 21 frames 1.07 against 1.07 s, 41 frames 1.92–2.29
-/// against 1.90–1.92 s; peak memory 713, 1059 and 1692 against 425, 435 and 491 MiB).
-pub const ONCE_BUDGET: u64 = 1 << 30;
+/// fresh pages for every frame (about 2 µs a 4 KiB page on the 2-core machine). Measured
+/// whole-process there, resident against streamed (2026-12-06, medians of 11–15 paired
+/// runs): 7 SOXS frames 0.245 against 0.244 s, 11 frames of 4096² 0.716 against 0.689 s
+/// (695 against 413 MiB), 21 frames 1.010 against 0.992 s streamed under 1 GiB and this
+/// budget (489 against 426 MiB).
+pub const ONCE_BUDGET: u64 = 256 << 20;
 
 /// The budget `resolved` gives `plan`: the settings' own, else [`ONCE_BUDGET`] for a set
 /// of uncompressed frames stacked once, else [`default_budget`]. Compressed frames would
