@@ -149,7 +149,14 @@ fn histogram_level(
 
 /// Clips prepared frames and measures their levels (soxspipe numerics: `np.ma.mean` is a
 /// float32 numpy sum divided in float64; `np.ma.std` is then float64). All frames go to
-/// the clip together so their float32 sums run side by side.
+/// the clip together so their float32 sums run side by side; soxspipe 0.19's clips sum
+/// each frame alone, so there a frame's clip and level make one task.
+///
+/// A task is one frame (rayon would otherwise run a few as one piece of work): a core
+/// that comes free, from soxspipe 0.19's RAW RON beside this or from its share of the
+/// frames, takes the next frame rather than waiting while the other core works through
+/// a piece (W1's 7 frames on 2 cores: the last frame ran alone 7 ms after the RAW RON
+/// was done).
 pub fn measure_frames(
     frames: &[&[f32]],
     sigma: f64,
@@ -157,22 +164,40 @@ pub fn measure_frames(
     numerics: Numerics,
     version: RecipeVersion,
 ) -> Vec<FrameLevel> {
+    let measure = |data: &[f32], bounds: ClipBounds| {
+        let keep = bounds.kept_range();
+        // The median takes a quarter of a frame's work and needs only the bounds: the
+        // other core may take it while the sums run.
+        let (level, median) = rayon::join(
+            || {
+                dispatch(FrameLevelKernel {
+                    data,
+                    bounds,
+                    numerics,
+                })
+            },
+            || kept_median(data, |v| keep.0 <= v && v <= keep.1).unwrap_or(f64::NAN),
+        );
+        FrameLevel { median, ..level }
+    };
+    if numerics == Numerics::Soxspipe && version.is_019() {
+        return frames
+            .par_iter()
+            .with_max_len(1)
+            .map(|data| measure(data, numpy_f32::clip(data, sigma, iterations)))
+            .collect();
+    }
     clip_frames_bounds(frames, sigma, iterations, numerics, version)
         .into_par_iter()
         .zip(frames)
-        .map(|(bounds, data)| {
-            dispatch(FrameLevelKernel {
-                data,
-                bounds,
-                numerics,
-            })
-        })
+        .with_max_len(1)
+        .map(|(bounds, data)| measure(data, bounds))
         .collect()
 }
 
-/// One frame's statistics inside its clip bounds: three passes over the frame, which
-/// vectorise, on AVX2 where the CPU has it (every build makes the same IEEE operations,
-/// so the same bits).
+/// One frame's statistics inside its clip bounds, but its median: two passes over the
+/// frame, which vectorise, on AVX2 where the CPU has it (every build makes the same IEEE
+/// operations, so the same bits).
 struct FrameLevelKernel<'a> {
     data: &'a [f32],
     bounds: ClipBounds,
@@ -209,7 +234,7 @@ impl Kernel for FrameLevelKernel<'_> {
             noise: (squares / kept as f64).sqrt(),
             bounds,
             clipped: data.len() - kept,
-            median: kept_median(data, keep).unwrap_or(f64::NAN),
+            median: f64::NAN,
         }
     }
 }
