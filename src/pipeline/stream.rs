@@ -69,11 +69,11 @@ fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
 /// the machine has that much to spare): beyond it, a stack of uncompressed frames read in
 /// bands takes no longer than one of the frames held in memory, since it does not fault in
 /// fresh pages for every frame (about 2 µs a 4 KiB page on the 2-core machine). Measured
-/// whole-process there, resident against streamed (2026-12-06, medians of 11–15 paired
-/// runs): 7 SOXS frames 0.245 against 0.244 s, 11 frames of 4096² 0.716 against 0.689 s
-/// (695 against 413 MiB), 21 frames 1.010 against 0.992 s streamed under 1 GiB and this
-/// budget (489 against 426 MiB).
-pub const ONCE_BUDGET: u64 = 256 << 20;
+/// whole-process there, resident against streamed (2026-12-06, medians of 9–15 paired
+/// runs): 11 frames of 4096² 0.716 against 0.689 s (695 against 413 MiB); 7 SOXS frames
+/// (178 MB, kept) 0.245 against 0.244 s. Bands from a quarter of it: 41 frames of 4096²
+/// took 1.557 s against 1.566 s from 256 MiB and 1.56–1.62 s from 1 GiB.
+pub const ONCE_BUDGET: u64 = 512 << 20;
 
 /// The budget `resolved` gives `plan`: the settings' own, else [`ONCE_BUDGET`] for a set
 /// of uncompressed frames stacked once, else [`default_budget`]. Compressed frames would
