@@ -180,9 +180,10 @@ fn plan_of(dir: &Path) -> mbias::verify::Plan {
 }
 
 /// Without a budget of its own, a set stacked once (the command line) is read in bands
-/// beyond [`ONCE_BUDGET`] when its frames are uncompressed, but kept whole up to the machine's
-/// budget when they are packed (a band of a packed frame would decompress all of it); a
-/// set stacked again and again (the console) always has the machine's.
+/// beyond `pipeline::ONCE_BUDGET` (512 MiB) when its frames are uncompressed, but kept
+/// whole up to the machine's budget when they are packed (a band of a packed frame would
+/// decompress all of it); a set stacked again and again (the console) always has the
+/// machine's.
 #[test]
 fn a_set_stacked_once_has_its_own_budget_unless_its_frames_are_packed() {
     use mbias::pipeline::{ONCE_BUDGET, budget, default_budget};

@@ -71,8 +71,9 @@ fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
 /// fresh pages for every frame (about 2 µs a 4 KiB page on the 2-core machine). Measured
 /// whole-process there, resident against streamed (2026-12-06, medians of 9–15 paired
 /// runs): 11 frames of 4096² 0.716 against 0.689 s (695 against 413 MiB); 7 SOXS frames
-/// (178 MB, kept) 0.245 against 0.244 s. Bands from a quarter of it: 41 frames of 4096²
-/// took 1.557 s against 1.566 s from 256 MiB and 1.56–1.62 s from 1 GiB.
+/// (178 MB, kept) 0.245 against 0.244 s. A quarter of it sizes the bands: for 41 frames
+/// of 4096², bands from 256 MiB took 1.617 s against 1.562 s from 1 GiB in one paired
+/// call, 1.566 s against 1.557 s from 512 MiB in another.
 pub const ONCE_BUDGET: u64 = 512 << 20;
 
 /// The budget `resolved` gives `plan`: the settings' own, else [`ONCE_BUDGET`] for a set

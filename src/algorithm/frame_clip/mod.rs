@@ -155,8 +155,8 @@ fn histogram_level(
 /// A task is one frame (rayon would otherwise run a few as one piece of work): a core
 /// that comes free, from soxspipe 0.19's RAW RON beside this or from its share of the
 /// frames, takes the next frame rather than waiting while the other core works through
-/// a piece (W1's 7 frames on 2 cores: the last frame ran alone 7 ms after the RAW RON
-/// was done).
+/// a piece (W1's 7 frames on 2 cores: the core the RAW RON freed waited 11 ms while the
+/// other clipped the last two frames).
 pub fn measure_frames(
     frames: &[&[f32]],
     sigma: f64,
