@@ -567,6 +567,44 @@ mod tests {
         assert!(mask[0] && mask[1]);
     }
 
+    /// Each frame's median is that of the values its clip kept, whichever way the level
+    /// was measured (a frame's clip and level one task, or the frames clipped side by
+    /// side): it is measured beside the sums, from the bounds alone.
+    #[test]
+    fn a_frames_median_is_that_of_its_kept_values() {
+        let frames: Vec<Vec<f32>> = (0..5)
+            .map(|k| {
+                (0..2001)
+                    .map(|i| {
+                        // Distinct values, so that one more kept would move the median.
+                        let hot = if i == 5 { 1.0e5 } else { 0.0 };
+                        100.0 + ((i * 7919 + k * 13) % 2001) as f32 * 0.01 + hot
+                    })
+                    .collect()
+            })
+            .collect();
+        let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+        for (numerics, version) in [
+            (Numerics::Soxspipe, RecipeVersion::Soxspipe019),
+            (Numerics::Soxspipe, RecipeVersion::Soxspipe017),
+            (Numerics::Exact, RecipeVersion::Soxspipe019),
+        ] {
+            let levels = measure_frames(&slices, 3.0, 3, numerics, version);
+            for (data, level) in slices.iter().zip(&levels) {
+                let mut kept: Vec<f32> = data
+                    .iter()
+                    .copied()
+                    .filter(|&v| !level.bounds.rejects(v))
+                    .collect();
+                assert_eq!(kept.len(), data.len() - 1, "the hot pixel goes");
+                kept.sort_by(f32::total_cmp);
+                let n = kept.len();
+                let median = 0.5 * (f64::from(kept[(n - 1) / 2]) + f64::from(kept[n / 2]));
+                assert_eq!(level.median, median, "{numerics:?} {version:?}");
+            }
+        }
+    }
+
     #[test]
     fn frame_level_excludes_clipped_pixels() {
         let mut data = vec![10.0f32; 1000];
