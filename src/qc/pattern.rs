@@ -98,7 +98,7 @@ fn peak_bin(
     // and the peak's frequency and amplitude do not need more digits.
     let values = |i: usize, out: &mut [f32]| {
         for ((out, &v), &flag) in out.iter_mut().zip(row(i)).zip(flags(i)) {
-            *out = if v.is_finite() & (flag == 0) {
+            *out = if is_good(v, flag) {
                 (f64::from(v) - mean) as f32
             } else {
                 0.0
@@ -209,19 +209,27 @@ fn good_sum(values: &[f32], flags: &[u8]) -> (f64, usize) {
     let (mut sums, mut counts) = ([0f64; LANES], [0usize; LANES]);
     let (chunks, rest) = values.as_chunks::<LANES>();
     let (flag_chunks, rest_flags) = flags.as_chunks::<LANES>();
+    let mut add = |l: usize, v: f32, flag: u8| {
+        let good = is_good(v, flag);
+        sums[l] += if good { f64::from(v) } else { 0.0 };
+        counts[l] += usize::from(good);
+    };
     for (v, f) in chunks.iter().zip(flag_chunks) {
         for l in 0..LANES {
-            let good = v[l].is_finite() & (f[l] == 0);
-            sums[l] += if good { f64::from(v[l]) } else { 0.0 };
-            counts[l] += usize::from(good);
+            add(l, v[l], f[l]);
         }
     }
     for (l, (&v, &flag)) in rest.iter().zip(rest_flags).enumerate() {
-        let good = v.is_finite() & (flag == 0);
-        sums[l] += if good { f64::from(v) } else { 0.0 };
-        counts[l] += usize::from(good);
+        add(l, v, flag);
     }
     (sums.iter().sum(), counts.iter().sum())
+}
+
+/// A pixel the pattern search counts: finite, and not flagged bad. (`&`, not `&&`, so
+/// that the tests run side by side in vector lanes.)
+#[inline(always)]
+fn is_good(v: f32, flag: u8) -> bool {
+    v.is_finite() & (flag == 0)
 }
 
 /// The largest `|z|²` of `bins` and its index, the first of equals (the order of

@@ -165,20 +165,26 @@ pub fn measure_frames(
     version: RecipeVersion,
 ) -> Vec<FrameLevel> {
     let measure = |data: &[f32], bounds: ClipBounds| {
-        let keep = bounds.kept_range();
+        let (low, high) = bounds.kept_range();
         // The median takes a quarter of a frame's work and needs only the bounds: the
         // other core may take it while the sums run.
-        let (level, median) = rayon::join(
+        let (moments, median) = rayon::join(
             || {
-                dispatch(FrameLevelKernel {
+                dispatch(FrameMoments {
                     data,
-                    bounds,
+                    kept: (low, high),
                     numerics,
                 })
             },
-            || kept_median(data, |v| keep.0 <= v && v <= keep.1).unwrap_or(f64::NAN),
+            || kept_median(data, |v| low <= v && v <= high).unwrap_or(f64::NAN),
         );
-        FrameLevel { median, ..level }
+        FrameLevel {
+            level: moments.level,
+            noise: moments.noise,
+            bounds,
+            clipped: data.len() - moments.kept,
+            median,
+        }
     };
     if numerics == Numerics::Soxspipe && version.is_019() {
         return frames
@@ -195,27 +201,34 @@ pub fn measure_frames(
         .collect()
 }
 
-/// One frame's statistics inside its clip bounds, but its median: two passes over the
-/// frame, which vectorise, on AVX2 where the CPU has it (every build makes the same IEEE
-/// operations, so the same bits).
-struct FrameLevelKernel<'a> {
+/// A frame's mean and standard deviation over the values inside `kept` (a float32
+/// range, [`ClipBounds::kept_range`]), and how many there are.
+#[derive(Debug)]
+struct Moments {
+    level: f64,
+    noise: f64,
+    kept: usize,
+}
+
+/// [`Moments`] of one frame: two passes over it, which vectorise, on AVX2 where the CPU
+/// has it (every build makes the same IEEE operations, so the same bits).
+struct FrameMoments<'a> {
     data: &'a [f32],
-    bounds: ClipBounds,
+    kept: (f32, f32),
     numerics: Numerics,
 }
 
-impl Kernel for FrameLevelKernel<'_> {
-    type Output = FrameLevel;
+impl Kernel for FrameMoments<'_> {
+    type Output = Moments;
     const WIDEST: Isa = Isa::Avx2;
 
     #[inline(always)]
-    fn run<S: Simd>(self, _: S) -> FrameLevel {
-        let FrameLevelKernel {
+    fn run<S: Simd>(self, _: S) -> Moments {
+        let FrameMoments {
             data,
-            bounds,
+            kept: (low, high),
             numerics,
         } = self;
-        let (low, high) = bounds.kept_range();
         let keep = |v: f32| low <= v && v <= high;
         let (sum, kept) = match numerics {
             Numerics::Soxspipe => {
@@ -229,12 +242,10 @@ impl Kernel for FrameLevelKernel<'_> {
             let d = f64::from(v) - level;
             d * d
         });
-        FrameLevel {
+        Moments {
             level,
             noise: (squares / kept as f64).sqrt(),
-            bounds,
-            clipped: data.len() - kept,
-            median: f64::NAN,
+            kept,
         }
     }
 }
@@ -432,9 +443,9 @@ mod tests {
             iterations: 2,
         };
         for numerics in [Numerics::Soxspipe, Numerics::Exact] {
-            same_bits_everywhere(|| FrameLevelKernel {
+            same_bits_everywhere(|| FrameMoments {
                 data: &data,
-                bounds,
+                kept: bounds.kept_range(),
                 numerics,
             });
         }

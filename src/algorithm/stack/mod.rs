@@ -541,7 +541,7 @@ fn group_means<S: Simd>(
             std::array::from_fn(|l| (sum[l] / counts[l]) as f32)
         }
     };
-    let kept = s.store(kept).map(|k| k as u16);
+    let kept = counts.map(|k| k as u16);
     let means = std::array::from_fn(|l| if kept[l] == 0 { f32::NAN } else { means[l] });
     (means, kept)
 }
