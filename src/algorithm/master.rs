@@ -365,7 +365,9 @@ fn raw_ron(
     version: RecipeVersion,
 ) -> f64 {
     match frames {
-        [first, second, ..] if version.is_019() => difference_ron(first, second, None, numerics),
+        [first, second, ..] if version.is_019() => {
+            difference_ron(first, second, None, numerics, None)
+        }
         _ => summary.mean_noise,
     }
 }

@@ -19,6 +19,7 @@ pub mod numerics;
 mod raw_ron;
 mod simd;
 mod stack;
+mod zeros;
 
 pub use block_means::block_means;
 pub use frame::{ElectronTable, Frame, Samples, electron_table, electrons_of, image, standard};
@@ -37,3 +38,4 @@ pub use stack::{
     ClipRound, InputMasks, PixelStack, StackInput, StackMethod, StackSettings, Stacked,
     clip_and_stack, stacked_uncertainty, subtract_level,
 };
+pub use zeros::zeros;

@@ -115,37 +115,49 @@ pub fn numpy_kept_sum<T: Float>(
 /// (zero elsewhere), their float64 sum in numpy's order over the count, and the root.
 /// `None` when nothing is kept.
 pub fn numpy_masked_mean_std(values: &[f32], masked: impl Fn(usize) -> bool) -> Option<(f64, f64)> {
+    numpy_masked_mean_std_of(values.len(), |i| (!masked(i)).then(|| values[i]))
+}
+
+/// [`numpy_masked_mean_std`] of `len` values made as they are read, never stored:
+/// `kept(i)` is value `i`, or `None` where it is masked. Each is asked for twice.
+pub fn numpy_masked_mean_std_of(
+    len: usize,
+    kept: impl Fn(usize) -> Option<f32>,
+) -> Option<(f64, f64)> {
+    let buffers = || {
+        (0..len)
+            .step_by(NUMPY_BUFFER)
+            .map(move |start| start..(start + NUMPY_BUFFER).min(len))
+    };
     let mut buffer32 = [0f32; NUMPY_BUFFER];
     let mut buffer64 = [0f64; NUMPY_BUFFER];
     let mut sum = 0f32;
-    let mut kept = 0usize;
-    for (c, chunk) in values.chunks(NUMPY_BUFFER).enumerate() {
-        let filled = &mut buffer32[..chunk.len()];
-        for (i, (out, &v)) in filled.iter_mut().zip(chunk).enumerate() {
-            let keep = !masked(c * NUMPY_BUFFER + i);
-            kept += usize::from(keep);
-            *out = if keep { v } else { 0.0 };
+    let mut count = 0usize;
+    for pixels in buffers() {
+        let filled = &mut buffer32[..pixels.len()];
+        for (out, i) in filled.iter_mut().zip(pixels) {
+            let value = kept(i);
+            count += usize::from(value.is_some());
+            *out = value.unwrap_or(0.0);
         }
         sum += numpy_pairwise(filled);
     }
-    if kept == 0 {
+    if count == 0 {
         return None;
     }
-    let mean = f64::from(sum) / kept as f64;
+    let mean = f64::from(sum) / count as f64;
     let mut squares = 0f64;
-    for (c, chunk) in values.chunks(NUMPY_BUFFER).enumerate() {
-        let filled = &mut buffer64[..chunk.len()];
-        for (i, (out, &v)) in filled.iter_mut().zip(chunk).enumerate() {
-            *out = if masked(c * NUMPY_BUFFER + i) {
-                0.0
-            } else {
+    for pixels in buffers() {
+        let filled = &mut buffer64[..pixels.len()];
+        for (out, i) in filled.iter_mut().zip(pixels) {
+            *out = kept(i).map_or(0.0, |v| {
                 let d = f64::from(v) - mean;
                 d * d
-            };
+            });
         }
         squares += numpy_pairwise(filled);
     }
-    Some((mean, (squares / kept as f64).sqrt()))
+    Some((mean, (squares / count as f64).sqrt()))
 }
 
 /// bottleneck's float32 `nanmean`/`nanstd` (ddof 0): naive left-to-right float32 sums.
@@ -465,6 +477,20 @@ pub fn middle_values_from<I: Iterator<Item = f32>>(
         from_order_key((bucket as u32) << 16 | locate(lows, rank_inside).0 as u32)
     };
     Some((key_at(buckets[0]), key_at(buckets[1]), n))
+}
+
+/// The values of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋ of counted values in increasing order, and n.
+pub fn counted_middle(counted: &[(f32, u64)]) -> Option<(f32, f32, usize)> {
+    let n: u64 = counted.iter().map(|&(_, c)| c).sum();
+    let at = |rank: u64| {
+        let mut seen = 0;
+        counted.iter().find_map(|&(v, c)| {
+            seen += c;
+            (seen > rank).then_some(v)
+        })
+    };
+    let last = n.checked_sub(1)?;
+    Some((at(last / 2)?, at(n / 2)?, n as usize))
 }
 
 /// numpy's float32 median from the middle pair of `count` values.

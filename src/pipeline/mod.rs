@@ -91,7 +91,8 @@ impl Loaded {
             return Some(ron);
         }
         let bad = self.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
-        let ron = algorithm::difference_ron(first, second, bad, numerics);
+        let table = algorithm::electron_table(self.set.plan.gain);
+        let ron = algorithm::difference_ron(first, second, bad, numerics, Some(&table));
         if let Ok(mut cache) = self.difference_ron.lock() {
             *cache = Some((numerics, ron));
         }

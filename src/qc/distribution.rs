@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::algorithm::numerics::{
-    TopCounts, middle_values_from, numpy_median_of_middle, numpy_sum_of,
+    TopCounts, counted_middle, middle_values_from, numpy_median_of_middle, numpy_sum_of,
 };
 use std::ops::Range;
 
@@ -136,20 +136,6 @@ fn counted_noise(
         .collect();
     counted.sort_by(|x, y| x.0.total_cmp(&y.0));
     counted
-}
-
-/// The values of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋ of counted values in increasing order, and n.
-fn counted_middle(counted: &[(f32, u64)]) -> Option<(f32, f32, usize)> {
-    let n: u64 = counted.iter().map(|&(_, c)| c).sum();
-    let at = |rank: u64| {
-        let mut seen = 0;
-        counted.iter().find_map(|&(v, c)| {
-            seen += c;
-            (seen > rank).then_some(v)
-        })
-    };
-    let last = n.checked_sub(1)?;
-    Some((at(last / 2)?, at(n / 2)?, n as usize))
 }
 
 /// Pixels per piece when a pass over an image is shared out among the cores.

@@ -1,19 +1,45 @@
-//! `exact` numerics' RAW RON of two 16-bit frames, without a frame-sized copy.
+//! The RAW RON of two 16-bit frames, without a frame-sized copy.
 //!
 //! The difference at a pixel is a function of the two ADU values there, and a bias
 //! frame's values crowd into a narrow range. Counting the pairs in a grid over each
 //! frame's crowded range (the few pairs outside it listed one by one) gives every
 //! difference value with its multiplicity, and the clip's medians come off that short
-//! sorted list: the same values a selection over all pixels finds. Only the standard
-//! deviation of the survivors, whose float64 sums depend on the order of the pixels,
-//! reads the frames again, in pixel order.
+//! sorted list: the same values a selection over all pixels finds, in either numerics.
+//! Only the standard deviation of the survivors, whose sums depend on the order of the
+//! pixels, reads the frames again, in pixel order.
+//!
+//! A 16-bit frame kept as float32 electrons (soxspipe numerics keep them so) is counted
+//! the same way: each pixel's ADU is found back from its electrons and taken only when
+//! the table turns it into exactly those electrons. A pixel that is not is listed with
+//! the others outside the grid, so the values counted are always the frames' own.
+
+use std::ops::Range;
 
 use super::{ROUNDS, SIGMA};
 use crate::algorithm::AduHistogram;
-use crate::algorithm::numerics::{MAD_TO_STD, mean_std_f64_of};
+use crate::algorithm::numerics::{
+    MAD_TO_STD, counted_middle, mean_std_f64_of, numpy_masked_mean_std_of, numpy_median_of_middle,
+};
+use crate::params::Numerics;
 
 /// Width of each frame's crowded range, ADU: a grid of at most 1024² counts (4 MiB).
 const GRID_SIDE: usize = 1024;
+
+/// Pixels a frame kept as electrons finds its crowded range from, spread over the frame.
+const RANGE_SAMPLE: usize = 4096;
+
+/// A frame whose pixels are, mostly, a table's electrons for 16-bit ADU values.
+pub trait Tabled: Sync {
+    fn len(&self) -> usize;
+    /// Electrons at `pixel`.
+    fn electrons(&self, pixel: usize) -> f32;
+    /// The ADU value whose electrons `pixel` holds, exactly; `None` for any other value.
+    fn adu(&self, pixel: usize) -> Option<u16>;
+    /// The electrons of each ADU value.
+    fn table(&self) -> &[f32];
+    /// `width` consecutive ADU values that hold most of the pixels.
+    fn crowded(&self, width: usize) -> Range<usize>;
+}
 
 /// A 16-bit frame: its ADU values, their electrons and their histogram.
 pub struct AduFrame<'a> {
@@ -22,78 +48,213 @@ pub struct AduFrame<'a> {
     pub histogram: &'a AduHistogram,
 }
 
-impl AduFrame<'_> {
-    /// Electrons at `pixel` of the difference `self − other`, as float32.
+impl Tabled for AduFrame<'_> {
+    fn len(&self) -> usize {
+        self.adu.len()
+    }
+
     #[inline]
-    fn minus(&self, other: &AduFrame<'_>, pixel: usize) -> f32 {
-        self.table[usize::from(self.adu[pixel])] - other.table[usize::from(other.adu[pixel])]
+    fn electrons(&self, pixel: usize) -> f32 {
+        self.table[usize::from(self.adu[pixel])]
+    }
+
+    #[inline]
+    fn adu(&self, pixel: usize) -> Option<u16> {
+        Some(self.adu[pixel])
+    }
+
+    fn table(&self) -> &[f32] {
+        self.table
+    }
+
+    fn crowded(&self, width: usize) -> Range<usize> {
+        self.histogram.densest_range(width)
     }
 }
 
-/// RAW RON of `first − second`, bit for bit what clipping a float64 copy of the
-/// difference gives ([`super::clip_bounds_f64`] and `mean_std_f64`); `None` when the
-/// frames' values are too spread for counting to pay (then the caller copies).
-pub fn difference_ron(
-    first: &AduFrame<'_>,
-    second: &AduFrame<'_>,
-    bad: Option<&[bool]>,
-) -> Option<f64> {
-    let values = counted_differences(first, second)?;
-    let (low, high) = clip_bounds(values);
-    let (low, high) = (low as f32, high as f32);
-    let kept = || {
-        (0..first.adu.len())
-            .filter(move |&p| !bad.is_some_and(|b| b[p]))
-            .map(|p| first.minus(second, p))
-            .filter(move |&v| low <= v && v <= high)
-    };
-    Some(mean_std_f64_of(kept).map_or(f64::NAN, |(_, std)| std / std::f64::consts::SQRT_2))
+/// A frame kept as float32 electrons, and the table 16-bit values would have been turned
+/// into electrons by.
+pub struct ElectronFrame<'a> {
+    pub electrons: &'a [f32],
+    pub table: &'a [f32; 1 << 16],
+    /// 1 / gain, float32: an ADU value is its electrons times this to within 10⁻² ADU
+    /// (three float32 roundings at 65535), so the nearest whole number is the candidate,
+    /// which the table then confirms or not.
+    pub per_electron: f32,
 }
 
-/// Every finite value of the difference once, in increasing order, with how many pixels
-/// hold it; `None` when more than one pixel in 16 lies outside the grid.
-fn counted_differences(first: &AduFrame<'_>, second: &AduFrame<'_>) -> Option<Vec<(f64, u64)>> {
-    let rows = first.histogram.densest_range(GRID_SIDE);
-    let cols = second.histogram.densest_range(GRID_SIDE);
-    let (low_row, low_col) = (rows.start as u16, cols.start as u16);
+impl Tabled for ElectronFrame<'_> {
+    fn len(&self) -> usize {
+        self.electrons.len()
+    }
+
+    #[inline]
+    fn electrons(&self, pixel: usize) -> f32 {
+        self.electrons[pixel]
+    }
+
+    #[inline]
+    fn adu(&self, pixel: usize) -> Option<u16> {
+        let e = self.electrons[pixel];
+        // Rounded by adding a half and truncating (exact ties do not matter: the table
+        // decides); negative values and NaN become 0 and large ones 65535, which the
+        // table then refuses unless they are its own.
+        let adu = ((e * self.per_electron + 0.5) as u32).min(u32::from(u16::MAX)) as u16;
+        (self.table[usize::from(adu)].to_bits() == e.to_bits()).then_some(adu)
+    }
+
+    fn table(&self) -> &[f32] {
+        self.table
+    }
+
+    fn crowded(&self, width: usize) -> Range<usize> {
+        let step = (self.len() / RANGE_SAMPLE).max(1);
+        let mut sample: Vec<u16> = (0..self.len())
+            .step_by(step)
+            .filter_map(|p| self.adu(p))
+            .collect();
+        let middle = sample.len() / 2;
+        let centre = match sample.is_empty() {
+            true => 0,
+            false => usize::from(*sample.select_nth_unstable(middle).1),
+        };
+        let width = width.min(1 << 16);
+        let start = centre.saturating_sub(width / 2).min((1 << 16) - width);
+        start..start + width
+    }
+}
+
+/// RAW RON of `first − second`, bit for bit what clipping a copy of the difference gives
+/// in `numerics` ([`super::clip_bounds_f32`] and `numpy_masked_mean_std`, or
+/// [`super::clip_bounds_f64`] and `mean_std_f64`); `None` when the frames' values are
+/// too spread, or too few a table's, for counting to pay (then the caller copies).
+pub fn difference_ron<F: Tabled>(
+    first: &F,
+    second: &F,
+    bad: Option<&[bool]>,
+    numerics: Numerics,
+) -> Option<f64> {
+    let values = counted_differences(first, second)?;
+    let (low, high) = match numerics {
+        Numerics::Soxspipe => clip_bounds_f32(&values),
+        Numerics::Exact => {
+            let values = values.into_iter().map(|(v, c)| (f64::from(v), c)).collect();
+            let (low, high) = clip_bounds(values);
+            (low as f32, high as f32)
+        }
+    };
+    let good = move |p: usize| !bad.is_some_and(|b| b[p]);
+    let minus = |p: usize| first.electrons(p) - second.electrons(p);
+    let std = match numerics {
+        Numerics::Soxspipe => numpy_masked_mean_std_of(first.len(), |p| {
+            let v = minus(p);
+            (good(p) && v.is_finite() && low <= v && v <= high).then_some(v)
+        }),
+        Numerics::Exact => mean_std_f64_of(|| {
+            (0..first.len())
+                .filter(move |&p| good(p))
+                .map(minus)
+                .filter(move |&v| low <= v && v <= high)
+        }),
+    };
+    Some(std.map_or(f64::NAN, |(_, std)| std / std::f64::consts::SQRT_2))
+}
+
+/// Every finite value of the difference once, in increasing (total) order, with how many
+/// pixels hold it; `None` when more than one pixel in 16 lies outside the grid.
+fn counted_differences<F: Tabled>(first: &F, second: &F) -> Option<Vec<(f32, u64)>> {
+    let rows = first.crowded(GRID_SIDE);
+    let cols = second.crowded(GRID_SIDE);
     let (height, width) = (rows.len(), cols.len());
     let mut grid = vec![0u32; height * width];
     let mut outside: Vec<f32> = Vec::new();
-    let limit = first.adu.len() / 16;
-    for (p, (&a, &b)) in first.adu.iter().zip(second.adu).enumerate() {
-        let (row, col) = (
-            usize::from(a.wrapping_sub(low_row)),
-            usize::from(b.wrapping_sub(low_col)),
-        );
-        if row < height && col < width {
-            grid[row * width + col] += 1;
-        } else {
-            outside.push(first.minus(second, p));
-            if outside.len() > limit {
-                return None;
+    let limit = first.len() / 16;
+    for p in 0..first.len() {
+        let cell = first.adu(p).zip(second.adu(p)).and_then(|(a, b)| {
+            let (row, col) = (
+                usize::from(a).wrapping_sub(rows.start),
+                usize::from(b).wrapping_sub(cols.start),
+            );
+            (row < height && col < width).then_some(row * width + col)
+        });
+        match cell {
+            Some(cell) => grid[cell] += 1,
+            None => {
+                outside.push(first.electrons(p) - second.electrons(p));
+                if outside.len() > limit {
+                    return None;
+                }
             }
         }
     }
     let mut values: Vec<(f32, u64)> = outside.into_iter().map(|v| (v, 1)).collect();
+    let (first_table, second_table) = (first.table(), second.table());
     for (row, counts) in grid.chunks_exact(width.max(1)).enumerate() {
-        let a = first.table[rows.start + row];
+        let a = first_table[rows.start + row];
         for (col, &count) in counts.iter().enumerate() {
             if count != 0 {
-                values.push((a - second.table[cols.start + col], u64::from(count)));
+                values.push((a - second_table[cols.start + col], u64::from(count)));
             }
         }
     }
     values.retain(|(v, _)| v.is_finite());
+    Some(merged(values))
+}
+
+/// Counted values sorted in increasing (total) order, each value once.
+fn merged(mut values: Vec<(f32, u64)>) -> Vec<(f32, u64)> {
     values.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-    let mut merged: Vec<(f64, u64)> = Vec::with_capacity(values.len());
+    let mut merged: Vec<(f32, u64)> = Vec::with_capacity(values.len());
     for (v, count) in values {
-        let v = f64::from(v);
         match merged.last_mut() {
             Some((last, total)) if last.to_bits() == v.to_bits() => *total += count,
             _ => merged.push((v, count)),
         }
     }
-    Some(merged)
+    merged
+}
+
+/// [`super::clip_bounds_f32`] on counted values (finite, in increasing order): the same
+/// float32 medians and MADs, read off the counts instead of selected among the pixels.
+fn clip_bounds_f32(values: &[(f32, u64)]) -> (f32, f32) {
+    let mut kept = (f32::MIN, f32::MAX);
+    let mut bounds = (f32::NAN, f32::NAN);
+    let mut survivors = None;
+    for round in 1..=ROUNDS {
+        let inside: Vec<(f32, u64)> = values
+            .iter()
+            .copied()
+            .filter(|&(v, _)| kept.0 <= v && v <= kept.1)
+            .collect();
+        let Some((lower, upper, count)) = counted_middle(&inside) else {
+            return (f32::NEG_INFINITY, f32::INFINITY);
+        };
+        if survivors == Some(count) {
+            break; // the last round removed nothing
+        }
+        survivors = Some(count);
+        let median = numpy_median_of_middle(lower, upper, count);
+        let deviations = merged(
+            inside
+                .iter()
+                .map(|&(v, c)| ((v - median).abs(), c))
+                .collect(),
+        );
+        let mad = counted_middle(&deviations).map_or(f32::NAN, |(lower, upper, _)| {
+            numpy_median_of_middle(lower, upper, count)
+        });
+        let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
+        bounds = (median - half_width, median + half_width);
+        if round == ROUNDS {
+            break;
+        }
+        kept = if bounds.0.is_nan() || bounds.1.is_nan() {
+            (f32::INFINITY, f32::NEG_INFINITY)
+        } else {
+            (kept.0.max(bounds.0), kept.1.min(bounds.1))
+        };
+    }
+    bounds
 }
 
 /// The median of counted values sorted in increasing (total) order, as
@@ -140,7 +301,7 @@ fn clip_bounds(mut values: Vec<(f64, u64)>) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algorithm::{Frame, Samples, electron_table, image};
+    use crate::algorithm::{ElectronTable, Frame, Samples, electron_table, image};
     use crate::params::Numerics;
     use rand::{Rng, SeedableRng};
 
@@ -166,13 +327,15 @@ mod tests {
             .collect()
     }
 
-    fn copied(a: &Frame, b: &Frame, bad: Option<&[bool]>) -> f64 {
-        super::super::copied_difference_ron(a, b, bad, Numerics::Exact)
+    const BOTH: [Numerics; 2] = [Numerics::Soxspipe, Numerics::Exact];
+
+    fn copied(a: &Frame, b: &Frame, bad: Option<&[bool]>, numerics: Numerics) -> f64 {
+        super::super::copied_difference_ron(a, b, bad, numerics)
     }
 
-    fn counted(a: &Frame, b: &Frame, bad: Option<&[bool]>) -> Option<f64> {
+    fn counted(a: &Frame, b: &Frame, bad: Option<&[bool]>, numerics: Numerics) -> Option<f64> {
         let (a, b) = (super::super::adu_frame(a)?, super::super::adu_frame(b)?);
-        difference_ron(&a, &b, bad)
+        difference_ron(&a, &b, bad, numerics)
     }
 
     #[test]
@@ -183,33 +346,140 @@ mod tests {
             (3, 30_000, 0.03, 5000),
             (4, 9_999, 0.05, 1500),
             (5, 7, 0.0, 1),
+            (6, 20_000, 1.0, 1000),
+            (7, 8, 1.0, 1000),
+            (8, 10, 1.0, 1000),
         ] {
             let a = frame(bias(seed, n, 1000, wide, spread), 1.37);
             let b = frame(bias(seed + 100, n, 1003, wide, spread), 1.41);
             let bad: Vec<bool> = (0..n).map(|p| p % 97 == 3).collect();
-            for mask in [None, Some(&bad[..])] {
-                let want = copied(&a, &b, mask);
-                let got = counted(&a, &b, mask).expect("crowded enough to count");
-                assert_eq!(got.to_bits(), want.to_bits(), "seed {seed}: {got} {want}");
+            for (mask, numerics) in [None, Some(&bad[..])]
+                .into_iter()
+                .flat_map(|m| BOTH.map(|n| (m, n)))
+            {
+                let want = copied(&a, &b, mask, numerics);
+                let got = counted(&a, &b, mask, numerics).expect("crowded enough to count");
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "seed {seed}, {numerics:?}: {got} {want}"
+                );
             }
+        }
+    }
+
+    /// `adu`'s electrons kept as float32 (as soxspipe numerics keep a 16-bit frame), with
+    /// `touched` of every thousand pixels moved off the table's values.
+    fn electrons(adu: &[u16], gain: f64, touched: usize) -> Frame {
+        let table = electron_table(gain);
+        let values: Vec<f32> = adu
+            .iter()
+            .enumerate()
+            .map(|(p, &a)| match p % 1000 < touched {
+                true => table[usize::from(a)] + 0.25,
+                false => table[usize::from(a)],
+            })
+            .collect();
+        Frame {
+            name: String::new(),
+            samples: Samples::Electrons(image(1, values.len(), values)),
+            non_finite: 0,
+        }
+    }
+
+    fn electron_frame<'a>(frame: &'a Frame, table: &'a ElectronTable) -> ElectronFrame<'a> {
+        match &frame.samples {
+            Samples::Electrons(e) => ElectronFrame {
+                electrons: crate::algorithm::standard(e),
+                table: table[..].try_into().expect("a table of every 16-bit value"),
+                per_electron: (1.0 / table.gain()) as f32,
+            },
+            Samples::Adu { .. } => unreachable!("made as electrons"),
+        }
+    }
+
+    #[test]
+    fn frames_kept_as_electrons_count_as_their_adu_would() {
+        let gain = 1.37;
+        let table = electron_table(gain);
+        for (seed, n, wide, spread) in [
+            (11, 30_000, 0.03, 5000),
+            (12, 9_999, 0.0, 1),
+            (13, 20_000, 1.0, 1000),
+        ] {
+            let (adu_a, adu_b) = (
+                bias(seed, n, 1000, wide, spread),
+                bias(seed + 1, n, 1004, wide, spread),
+            );
+            let bad: Vec<bool> = (0..n).map(|p| p % 89 == 5).collect();
+            // All on the table; a few pixels off it; too many off it to count.
+            for touched in [0, 3, 100] {
+                let (a, b) = (electrons(&adu_a, gain, touched), electrons(&adu_b, gain, 0));
+                for (mask, numerics) in [None, Some(&bad[..])]
+                    .into_iter()
+                    .flat_map(|m| BOTH.map(|n| (m, n)))
+                {
+                    let want = copied(&a, &b, mask, numerics);
+                    let (ea, eb) = (electron_frame(&a, &table), electron_frame(&b, &table));
+                    let got = difference_ron(&ea, &eb, mask, numerics);
+                    match touched {
+                        100 => assert_eq!(got, None, "seed {seed}"),
+                        _ => assert_eq!(
+                            got.map(f64::to_bits),
+                            Some(want.to_bits()),
+                            "seed {seed}, {touched} ‰ off the table, {numerics:?}"
+                        ),
+                    }
+                    let through =
+                        super::super::difference_ron(&a, &b, mask, numerics, Some(&table));
+                    assert_eq!(through.to_bits(), want.to_bits());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counted_float32_bounds_are_the_selections() {
+        // Spread values with ties, far-off ones the first round removes, and pairs whose
+        // middle values differ (even counts), where a median's half sum shows.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        for n in [2usize, 8, 9, 10, 101, 5000] {
+            let values: Vec<f32> = (0..n)
+                .map(|_| match rng.random_range(0..50) {
+                    0 => 1.0e6,
+                    1 => -3.0e5,
+                    _ => rng.random_range(-400..400) as f32 * 0.37,
+                })
+                .collect();
+            let counted = merged(values.iter().map(|&v| (v, 1)).collect());
+            let finite = crate::algorithm::numerics::TopCounts::of(values.iter().copied());
+            let (low, high) = clip_bounds_f32(&counted);
+            let (want_low, want_high) = super::super::clip_bounds_f32(&values, finite);
+            assert_eq!(
+                (low.to_bits(), high.to_bits()),
+                (want_low.to_bits(), want_high.to_bits()),
+                "n {n}"
+            );
         }
     }
 
     #[test]
     fn equal_frames_and_spread_ones() {
         let flat = frame(vec![1200; 5000], 2.0);
-        assert_eq!(
-            counted(&flat, &flat, None).map(f64::to_bits),
-            Some(copied(&flat, &flat, None).to_bits())
-        );
         // More than one pixel in 16 outside the grid: left to the copy, same answer.
         let a = frame(bias(7, 20_000, 3000, 0.5, 20_000), 1.0);
         let b = frame(bias(8, 20_000, 3000, 0.5, 20_000), 1.0);
-        assert_eq!(counted(&a, &b, None), None);
-        assert_eq!(
-            super::super::difference_ron(&a, &b, None, Numerics::Exact).to_bits(),
-            copied(&a, &b, None).to_bits()
-        );
+        for numerics in BOTH {
+            assert_eq!(
+                counted(&flat, &flat, None, numerics).map(f64::to_bits),
+                Some(copied(&flat, &flat, None, numerics).to_bits())
+            );
+            assert_eq!(counted(&a, &b, None, numerics), None);
+            assert_eq!(
+                super::super::difference_ron(&a, &b, None, numerics, None).to_bits(),
+                copied(&a, &b, None, numerics).to_bits()
+            );
+        }
     }
 
     #[test]

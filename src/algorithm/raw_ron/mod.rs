@@ -6,7 +6,7 @@
 
 mod counted;
 
-use super::frame::{Frame, Samples};
+use super::frame::{ElectronTable, Frame, Samples};
 use super::numerics::{
     MAD_TO_STD, TopCounts, mean_std_f64, median_f32, middle_values_from, numpy_masked_mean_std,
     numpy_median_of_middle,
@@ -20,21 +20,32 @@ const ROUNDS: u32 = 2;
 /// RAW RON, e-, from two frames (same shape); NaN when the difference has no surviving
 /// pixel. Pixels `bad` marks (a static bad-pixel map) take part in the clip, as in
 /// soxspipe, but not in the standard deviation. A 16-bit frame's electrons are looked up
-/// as the difference is made, never stored whole; in `exact` numerics two 16-bit frames
-/// are clipped by counting their pairs of values ([`counted`]), without a copy at all.
+/// as the difference is made, never stored whole. Two 16-bit frames are clipped by
+/// counting their pairs of values ([`counted`]), without a copy at all; so are two frames
+/// kept as electrons when `table` (the set's ADU-to-electrons table) made their values.
 pub fn difference_ron(
     first: &Frame,
     second: &Frame,
     bad: Option<&[bool]>,
     numerics: Numerics,
+    table: Option<&ElectronTable>,
 ) -> f64 {
-    if numerics == Numerics::Exact
-        && let (Some(a), Some(b)) = (adu_frame(first), adu_frame(second))
-        && let Some(ron) = counted::difference_ron(&a, &b, bad)
-    {
-        return ron;
-    }
-    copied_difference_ron(first, second, bad, numerics)
+    let counted = match (&first.samples, &second.samples) {
+        (Samples::Electrons(a), Samples::Electrons(b)) => table.and_then(|table| {
+            let every_value: &[f32; 1 << 16] = table[..].try_into().ok()?;
+            let frame = |electrons| counted::ElectronFrame {
+                electrons,
+                table: every_value,
+                per_electron: (1.0 / table.gain()) as f32,
+            };
+            let (a, b) = (frame(super::standard(a)), frame(super::standard(b)));
+            counted::difference_ron(&a, &b, bad, numerics)
+        }),
+        _ => adu_frame(first)
+            .zip(adu_frame(second))
+            .and_then(|(a, b)| counted::difference_ron(&a, &b, bad, numerics)),
+    };
+    counted.unwrap_or_else(|| copied_difference_ron(first, second, bad, numerics))
 }
 
 fn adu_frame(frame: &Frame) -> Option<counted::AduFrame<'_>> {
@@ -211,9 +222,13 @@ mod tests {
             non_finite: 0,
         };
         let (a, b) = (frame(a), frame(b));
+        // Whole electrons are a gain of 1's table values: counted as well as copied.
+        let table = crate::algorithm::electron_table(1.0);
         for numerics in [Numerics::Soxspipe, Numerics::Exact] {
-            let ron = difference_ron(&a, &b, None, numerics);
+            let ron = difference_ron(&a, &b, None, numerics, None);
             assert!((ron - 1.0).abs() < 0.05, "{numerics:?}: {ron}");
+            let counted = difference_ron(&a, &b, None, numerics, Some(&table));
+            assert_eq!(counted.to_bits(), ron.to_bits(), "{numerics:?}");
         }
     }
 }

@@ -14,6 +14,7 @@ use super::frame_mask::FrameMask;
 use super::network::MAX_NETWORK;
 use super::numerics::median_in_place;
 use super::simd::{LANES, Simd};
+use super::zeros::zeros;
 use crate::error::{Error, Result};
 use crate::params::{Combine, Numerics, Rejection};
 use crate::progress::{Progress, Stage};
@@ -583,8 +584,8 @@ pub fn clip_and_stack(
 ) -> Result<Stacked> {
     let n = input.frames();
     let pixels = input.pixels();
-    let mut mean = vec![0f32; pixels];
-    let mut used = vec![0u16; pixels];
+    let mut mean = zeros::<f32>(pixels);
+    let mut used = zeros::<u16>(pixels);
     // Bands of rows, at most BAND_ROWS, and enough of them that the progress moves.
     let rows = pixels / cols.max(1);
     let band = (rows / PROGRESS_STEPS).clamp(1, BAND_ROWS) * cols.max(1);
