@@ -179,14 +179,14 @@ fn plan_of(dir: &Path) -> mbias::verify::Plan {
     verification.plans()[0].clone()
 }
 
-/// Without a budget of its own, a set stacked once (the command line) is read in bands
-/// beyond `pipeline::ONCE_BUDGET` (512 MiB) when its frames are uncompressed, but kept
-/// whole up to the machine's budget when they are packed (a band of a packed frame would
-/// decompress all of it); a set stacked again and again (the console) always has the
-/// machine's.
+/// Without a budget of its own, a set stacked once (the command line) has
+/// `pipeline::ONCE_BUDGET` (512 MiB) when its frames are uncompressed, and is read in
+/// bands beyond `pipeline::ONCE_RESIDENT` (128 MiB) already; packed frames keep the
+/// machine's budget (a band of a packed frame would decompress all of it); a set stacked
+/// again and again (the console) always has the machine's.
 #[test]
 fn a_set_stacked_once_has_its_own_budget_unless_its_frames_are_packed() {
-    use mbias::pipeline::{ONCE_BUDGET, budget, default_budget};
+    use mbias::pipeline::{ONCE_BUDGET, budget, default_budget, streams};
     use mbias::settings::{Resolved, Stacks};
     use std::io::Write;
 
@@ -211,6 +211,8 @@ fn a_set_stacked_once_has_its_own_budget_unless_its_frames_are_packed() {
         ..tuned.clone()
     };
     assert_eq!(budget(&plain, &once), default_budget().min(ONCE_BUDGET));
+    // A few small frames are held: far below ONCE_RESIDENT.
+    assert!(!streams(&plain, &once));
     assert_eq!(budget(&packed, &once), default_budget());
     assert_eq!(budget(&plain, &tuned), default_budget());
     let set = Resolved {

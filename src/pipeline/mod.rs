@@ -2,7 +2,7 @@
 
 mod stream;
 
-pub use stream::{ONCE_BUDGET, budget, default_budget, resident_bytes, streams};
+pub use stream::{ONCE_BUDGET, ONCE_RESIDENT, budget, default_budget, resident_bytes, streams};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -70,11 +70,17 @@ fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
 /// bands takes no longer than one of the frames held in memory, since it does not fault in
 /// fresh pages for every frame (about 2 µs a 4 KiB page on the 2-core machine). Measured
 /// whole-process there, resident against streamed (2026-12-06, medians of 9–15 paired
-/// runs): 11 frames of 4096² 0.716 against 0.689 s (695 against 413 MiB); 7 SOXS frames
-/// (178 MB, kept) 0.245 against 0.244 s. A quarter of it sizes the bands: for 41 frames
-/// of 4096², bands from 256 MiB took 1.617 s against 1.562 s from 1 GiB in one paired
-/// call, 1.566 s against 1.557 s from 512 MiB in another.
+/// runs): 11 frames of 4096² 0.716 against 0.689 s (695 against 413 MiB). A quarter of it
+/// bounds the bands: for 41 frames of 4096², bands from 256 MiB took 1.617 s against
+/// 1.562 s from 1 GiB in one paired call, 1.566 s against 1.557 s from 512 MiB in another.
 pub const ONCE_BUDGET: u64 = 512 << 20;
+
+/// Within [`ONCE_BUDGET`], a set stacked once is still read in bands when holding it
+/// would take more than this: reading the frames twice costs less than the fresh pages
+/// they would take. 7 SOXS VIS frames (225 MB held), whole process on the 2-core machine
+/// (2026-12-06, farm-bench, n = 21): 0.220 s in bands against 0.226 s held, 103 against
+/// 168 MiB.
+pub const ONCE_RESIDENT: u64 = 128 << 20;
 
 /// The budget `resolved` gives `plan`: the settings' own, else [`ONCE_BUDGET`] for a set
 /// of uncompressed frames stacked once, else [`default_budget`]. Compressed frames would
@@ -82,11 +88,14 @@ pub const ONCE_BUDGET: u64 = 512 << 20;
 pub fn budget(plan: &Plan, resolved: &Resolved) -> u64 {
     match resolved.memory {
         Some(budget) => budget,
-        None if resolved.stacks == Stacks::Once && read_straight(plan) => {
-            default_budget().min(ONCE_BUDGET)
-        }
+        None if once_by_default(plan, resolved) => default_budget().min(ONCE_BUDGET),
         None => default_budget(),
     }
+}
+
+/// Whether `plan` is an uncompressed set stacked once without a budget of its own.
+fn once_by_default(plan: &Plan, resolved: &Resolved) -> bool {
+    resolved.memory.is_none() && resolved.stacks == Stacks::Once && read_straight(plan)
 }
 
 /// Whether every frame of `plan` is stored uncompressed, so that a band of its rows is
@@ -107,11 +116,16 @@ fn announced(plan: &Plan, resolved: &Resolved) -> bool {
         || resident_bytes(plan, storage) > default_budget()
 }
 
-/// Whether `plan` is stacked from disk in bands under `resolved`'s budget. A single frame
-/// is never: it is passed through, not stacked.
+/// Whether `plan` is stacked from disk in bands under `resolved`'s budget (or, stacked
+/// once, beyond [`ONCE_RESIDENT`]). A single frame is never: it is passed through, not
+/// stacked.
 pub fn streams(plan: &Plan, resolved: &Resolved) -> bool {
-    let storage = Storage::for_numerics(resolved.numerics);
-    plan.frames.len() > 1 && resident_bytes(plan, storage) > budget(plan, resolved)
+    let needed = resident_bytes(plan, Storage::for_numerics(resolved.numerics));
+    let limit = match once_by_default(plan, resolved) {
+        true => ONCE_RESIDENT,
+        false => budget(plan, resolved),
+    };
+    plan.frames.len() > 1 && needed > limit
 }
 
 /// What one frame's single whole read leaves behind.
@@ -247,8 +261,15 @@ pub fn levels(
         .collect()
 }
 
-/// Rows a band takes: every frame's share of a quarter of the budget, at least one row
-/// and at most the whole window.
+/// Bands a streamed set is read in at least: a band's memory (two are held, one read
+/// while the other is stacked) is taken fresh once and then reused, so smaller bands
+/// fault in fewer pages; below about this many, they did (7 SOXS VIS frames: 8 bands
+/// 2.5 % slower than 15 and more), and many more cost their own overhead (11 frames of
+/// 4096²: 47 bands 2 % slower than 6 or 12).
+const FEWEST_BANDS: usize = 12;
+
+/// Rows a band takes: every frame's share of a quarter of the budget, at most a
+/// [`FEWEST_BANDS`]th of the rows, at least one row.
 fn band_rows(set: &FrameSet, budget: u64) -> usize {
     let (rows, cols) = set.shape();
     let sample = sample_bytes(&set.plan, set.storage);
@@ -257,7 +278,8 @@ fn band_rows(set: &FrameSet, budget: u64) -> usize {
     let band_bytes = (budget / 4).clamp(64 << 10, 512 << 20);
     usize::try_from(band_bytes / row_bytes.max(1))
         .unwrap_or(rows)
-        .clamp(1, rows.max(1))
+        .min(rows.div_ceil(FEWEST_BANDS))
+        .max(1)
 }
 
 /// Rows `rows` of every frame of `set`, prepared.

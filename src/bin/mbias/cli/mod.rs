@@ -167,7 +167,7 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "VERSION", value_parser = parse_recipe)]
     recipe: Option<mbias::params::RecipeVersion>,
     /// Memory for a set's frames, e.g. 800MiB or 4GiB (default: half the machine's; for
-    /// `mbias stack`, which stacks once, 512 MiB when the frames are uncompressed). A larger
+    /// `mbias stack`, which stacks once, 128 MiB when the frames are uncompressed). A larger
     /// set is stacked in bands of rows read from disk. Same as --set mbias.memory=….
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,

@@ -518,10 +518,10 @@ pub fn run(args: &BenchArgs) -> CommandResult {
         )?;
         if runs.iter().any(|r| r.cli_alone_streams) {
             outln!(
-                "  {:<16} the CLI read the frames in bands (mbias stack's own budget, {} MiB); \
+                "  {:<16} the CLI read the frames in bands (mbias stack holds at most {} MiB); \
                  the stages and re-stacks above held them in memory, as the console does",
                 "frames",
-                mbias::pipeline::ONCE_BUDGET.min(mbias::pipeline::default_budget()) >> 20
+                mbias::pipeline::ONCE_RESIDENT >> 20
             )?;
         }
         outln!(
