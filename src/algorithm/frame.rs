@@ -15,12 +15,28 @@ use super::histogram::AduHistogram;
 #[derive(Debug, Clone)]
 pub struct ElectronTable {
     gain: f64,
-    values: Arc<[f32]>,
+    /// 1 / gain, float32: an ADU value is its electrons times this to within 10⁻² ADU
+    /// (three float32 roundings at 65535), so the nearest whole number is the only
+    /// candidate for [`ElectronTable::adu_of`].
+    per_electron: f32,
+    values: Arc<[f32; 1 << 16]>,
 }
 
 impl ElectronTable {
     pub fn gain(&self) -> f64 {
         self.gain
+    }
+
+    /// The ADU value whose electrons `electrons` are, exactly (to the bit); `None` for a
+    /// value the table does not hold. Frames kept as electrons (soxspipe numerics) are
+    /// counted by value through it: a 16-bit frame's pixels are all the table's.
+    #[inline(always)]
+    pub fn adu_of(&self, electrons: f32) -> Option<u16> {
+        // Rounded by adding a half and truncating (exact ties do not matter: the table
+        // decides); negative values and NaN become 0 and large ones 65535, which the
+        // table then refuses unless they are its own.
+        let adu = ((electrons * self.per_electron + 0.5) as u32).min(u32::from(u16::MAX)) as u16;
+        (self.values[usize::from(adu)].to_bits() == electrons.to_bits()).then_some(adu)
     }
 }
 
@@ -28,7 +44,7 @@ impl std::ops::Deref for ElectronTable {
     type Target = [f32];
 
     fn deref(&self) -> &[f32] {
-        &self.values
+        &self.values[..]
     }
 }
 
@@ -40,9 +56,14 @@ pub fn electrons_of(adu: u16, gain: f64) -> f32 {
 
 /// [`electrons_of`] every 16-bit value.
 pub fn electron_table(gain: f64) -> ElectronTable {
+    let mut values = Box::new([0f32; 1 << 16]);
+    for (adu, e) in (0..=u16::MAX).zip(values.iter_mut()) {
+        *e = electrons_of(adu, gain);
+    }
     ElectronTable {
         gain,
-        values: (0..=u16::MAX).map(|adu| electrons_of(adu, gain)).collect(),
+        per_electron: (1.0 / gain) as f32,
+        values: Arc::from(values),
     }
 }
 

@@ -5,7 +5,9 @@
 //! pairwise in blocks of 8192. Matching soxspipe therefore means matching these orders
 //! exactly; a "better" sum would change which pixels get clipped.
 
-use std::ops::Add;
+use std::ops::{Add, Range};
+
+use rayon::prelude::*;
 
 /// The floating-point types numpy's pairwise kernel is emulated for.
 pub trait Float: Copy + Add<Output = Self> + PartialEq {
@@ -448,7 +450,47 @@ pub fn middle_values_from<I: Iterator<Item = f32>>(
     top: TopCounts,
     values: impl Fn() -> I,
 ) -> Option<(f32, f32, usize)> {
-    let TopCounts(mut counts) = top;
+    middle_values_counting(top, |mut lows| {
+        lows.add_all(values());
+        lows
+    })
+}
+
+/// [`middle_values_from`] with the second pass shared out among the cores:
+/// `values(pixels)` yields the values of a range of `0..len`, and the ranges together
+/// yield what `top` counted.
+pub fn middle_values_in_pieces<I: Iterator<Item = f32>>(
+    top: TopCounts,
+    len: usize,
+    values: impl Fn(Range<usize>) -> I + Sync,
+) -> Option<(f32, f32, usize)> {
+    /// Pixels a task counts.
+    const PIECE: usize = 1 << 20;
+    middle_values_counting(top, |lows| {
+        let pieces: Vec<Range<usize>> = (0..len)
+            .step_by(PIECE)
+            .map(|start| start..(start + PIECE).min(len))
+            .collect();
+        pieces
+            .into_par_iter()
+            .fold(
+                || lows.empty(),
+                |mut lows, piece| {
+                    lows.add_all(values(piece));
+                    lows
+                },
+            )
+            .reduce(|| lows.empty(), LowCounts::merged)
+    })
+}
+
+/// The radix select of [`middle_values_from`], its second pass done by `count` (which
+/// fills the empty counts it is given).
+fn middle_values_counting(
+    top: TopCounts,
+    count: impl FnOnce(LowCounts) -> LowCounts,
+) -> Option<(f32, f32, usize)> {
+    let TopCounts(counts) = top;
     let n: usize = counts.iter().map(|&c| c as usize).sum();
     if n == 0 {
         return None;
@@ -456,27 +498,64 @@ pub fn middle_values_from<I: Iterator<Item = f32>>(
     let ranks = [(n - 1) / 2, n / 2];
     let buckets = ranks.map(|rank| locate(&counts, rank));
     // The low halves of the keys in the two buckets (the same one, mostly).
-    let (first, last) = (buckets[0].0 as u32, buckets[1].0 as u32);
-    counts.fill(0);
-    let mut last_counts = vec![0u32; if first == last { 0 } else { 1 << 16 }];
-    for v in values() {
-        let key = order_key(v);
-        let (top, low) = (key >> 16, (key & 0xFFFF) as usize);
-        if top == first {
-            counts[low] += 1;
-        } else if top == last {
-            last_counts[low] += 1;
-        }
-    }
+    let lows = count(LowCounts::new(buckets[0].0 as u32, buckets[1].0 as u32));
     let key_at = |(bucket, rank_inside): (usize, usize)| {
-        let lows = if bucket as u32 == first {
-            &counts
+        let lows = if bucket as u32 == lows.first {
+            &lows.first_counts
         } else {
-            &last_counts
+            &lows.last_counts
         };
         from_order_key((bucket as u32) << 16 | locate(lows, rank_inside).0 as u32)
     };
     Some((key_at(buckets[0]), key_at(buckets[1]), n))
+}
+
+/// The second pass of the radix select: the low 16 bits of the order keys of the values
+/// in the top buckets `first` and `last` (the same one, mostly), counted.
+struct LowCounts {
+    first: u32,
+    last: u32,
+    first_counts: Vec<u32>,
+    last_counts: Vec<u32>,
+}
+
+impl LowCounts {
+    fn new(first: u32, last: u32) -> LowCounts {
+        LowCounts {
+            first,
+            last,
+            first_counts: vec![0; 1 << 16],
+            last_counts: vec![0; if first == last { 0 } else { 1 << 16 }],
+        }
+    }
+
+    /// Counts for the same buckets, all zero.
+    fn empty(&self) -> LowCounts {
+        LowCounts::new(self.first, self.last)
+    }
+
+    fn add_all(&mut self, values: impl Iterator<Item = f32>) {
+        for v in values {
+            let key = order_key(v);
+            let (top, low) = (key >> 16, (key & 0xFFFF) as usize);
+            if top == self.first {
+                self.first_counts[low] += 1;
+            } else if top == self.last {
+                self.last_counts[low] += 1;
+            }
+        }
+    }
+
+    fn merged(mut self, other: LowCounts) -> LowCounts {
+        let pairs = [
+            (&mut self.first_counts, other.first_counts),
+            (&mut self.last_counts, other.last_counts),
+        ];
+        for (mine, theirs) in pairs {
+            mine.iter_mut().zip(theirs).for_each(|(a, b)| *a += b);
+        }
+        self
+    }
 }
 
 /// The values of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋ of counted values in increasing order, and n.

@@ -319,7 +319,8 @@ impl Outcome {
         let (first, level) = (loaded.set.first_frame()?, self.levels.first()?);
         let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
         let raw_ron = (self.master.frames.len() > 1).then_some(self.master.raw_ron);
-        qc::bias_distribution(first, level, bad, &self.master, raw_ron)
+        let table = algorithm::electron_table(loaded.set.plan.gain);
+        qc::bias_distribution(first, level, bad, &self.master, (raw_ron, Some(&table)))
     }
 
     /// Pixel (`col`, `row`) (0-based) of the master followed from `loaded`'s frames

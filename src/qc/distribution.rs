@@ -6,13 +6,15 @@
 use serde::Serialize;
 
 use crate::algorithm::numerics::{
-    TopCounts, counted_middle, middle_values_from, numpy_median_of_middle, numpy_sum_of,
+    TopCounts, counted_middle, middle_values_in_pieces, numpy_median_of_middle, numpy_sum_of,
 };
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::algorithm::{AduHistogram, Frame, FrameLevel, MasterBias, Samples, standard};
+use crate::algorithm::{
+    AduHistogram, ElectronTable, Frame, FrameLevel, MasterBias, Samples, standard,
+};
 
 /// Bins of the histograms.
 const BINS: usize = 100;
@@ -41,13 +43,15 @@ pub struct BiasDistribution {
 }
 
 /// The distributions of the first raw frame (`frame`, its clip `level`) and of `master`;
-/// `bad` is the static bad-pixel map. `None` when either has no pixel to show.
+/// `bad` is the static bad-pixel map. `None` when either has no pixel to show. `table`,
+/// the set's ADU-to-electrons table, lets a 16-bit frame kept as electrons be counted by
+/// value, as one kept as ADU is.
 pub fn bias_distribution(
     frame: &Frame,
     level: &FrameLevel,
     bad: Option<&[bool]>,
     master: &MasterBias,
-    raw_ron_qc: Option<f64>,
+    (raw_ron_qc, table): (Option<f64>, Option<&ElectronTable>),
 ) -> Option<BiasDistribution> {
     // The first frame's noise values (`frame − level`, float32, as the stack computes
     // them) at the pixels its clip kept and no static bad pixel covers, in pixel order;
@@ -84,7 +88,10 @@ pub fn bias_distribution(
                     .filter(move |&(i, &e)| kept(e) && not_bad(start + i))
                     .map(move |(_, &e)| noise(e))
             };
-            summary.of(&raw, None, &good)
+            let counted = table.and_then(|table| {
+                counted_electrons(data, table, |p, e| kept(e) && not_bad(p), noise)
+            });
+            summary.of(&raw, counted, &good)
         }
         Samples::Adu {
             adu,
@@ -138,6 +145,50 @@ fn counted_noise(
     counted
 }
 
+/// [`counted_noise`] of a 16-bit frame kept as electrons: the `noise` of the pixels
+/// `taken(pixel, electrons)`, counted by ADU value on all cores (each pixel's ADU found
+/// back through `table`). `None` when a pixel taken is not one of the table's values:
+/// the frame was not 16-bit, and its values are not few.
+fn counted_electrons(
+    data: &[f32],
+    table: &ElectronTable,
+    taken: impl Fn(usize, f32) -> bool + Sync,
+    noise: impl Fn(f32) -> f32,
+) -> Option<Vec<(f32, u64)>> {
+    let pieces: Vec<Range<usize>> = (0..data.len())
+        .step_by(PIECE)
+        .map(|s| s..(s + PIECE).min(data.len()))
+        .collect();
+    let counts = pieces
+        .into_par_iter()
+        .try_fold(
+            || vec![0u32; 1 << 16],
+            |mut counts, piece| {
+                for (p, &e) in piece.clone().zip(&data[piece]) {
+                    if taken(p, e) {
+                        counts[usize::from(table.adu_of(e)?)] += 1;
+                    }
+                }
+                Some(counts)
+            },
+        )
+        .try_reduce(
+            || vec![0u32; 1 << 16],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                Some(a)
+            },
+        )?;
+    let mut counted: Vec<(f32, u64)> = counts
+        .iter()
+        .zip(table.iter())
+        .filter(|(c, _)| **c > 0)
+        .map(|(&c, &e)| (noise(e), u64::from(c)))
+        .collect();
+    counted.sort_by(|x, y| x.0.total_cmp(&y.0));
+    Some(counted)
+}
+
 /// Pixels per piece when a pass over an image is shared out among the cores.
 const PIECE: usize = 1 << 20;
 
@@ -184,7 +235,7 @@ impl Summary<'_> {
                         let mut top = TopCounts::new();
                         let sum =
                             numpy_sum_of(noise(all.clone()).inspect(|&v| top.add(v)).map(on_level));
-                        (sum, middle_values_from(top, || noise(all.clone())))
+                        (sum, middle_values_in_pieces(top, self.pixels, noise))
                     }
                 };
                 let (lower, upper, count) = middle?;
@@ -199,7 +250,7 @@ impl Summary<'_> {
             || {
                 let mut top = TopCounts::new();
                 let sum = f64::from(numpy_sum_of(good(all.clone()).inspect(|&v| top.add(v))));
-                let (lower, upper, count) = middle_values_from(top, || good(all.clone()))?;
+                let (lower, upper, count) = middle_values_in_pieces(top, self.pixels, good)?;
                 let mean = f64::from((sum / count as f64) as f32);
                 let median = numpy_median_of_middle(lower, upper, count);
                 Some((mean, f64::from(median)))
@@ -336,6 +387,39 @@ mod tests {
         assert_eq!(
             counted_middle(&counted),
             Some((pixels[(n - 1) / 2], pixels[n / 2], n))
+        );
+    }
+
+    #[test]
+    fn counted_electrons_are_the_taken_pixels_multiset_or_nothing() {
+        let table = crate::algorithm::electron_table(1.3);
+        // More than one piece of pixels, so that the pieces' counts are added up.
+        let data: Vec<f32> = (0..PIECE as u32 + 5000)
+            .map(|i| table[(1000 + i * 7919 % 41) as usize])
+            .collect();
+        let taken = |p: usize, e: f32| !p.is_multiple_of(13) && e < 1325.0;
+        let noise = |e: f32| (f64::from(e) - 1310.5) as f32;
+        let counted = counted_electrons(&data, &table, taken, noise).expect("all table values");
+        let mut pixels: Vec<f32> = data
+            .iter()
+            .enumerate()
+            .filter(|&(p, &e)| taken(p, e))
+            .map(|(_, &e)| noise(e))
+            .collect();
+        pixels.sort_by(f32::total_cmp);
+        let spelled: Vec<f32> = counted
+            .iter()
+            .flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize))
+            .collect();
+        assert_eq!(spelled, pixels);
+        // One value between two ADU's electrons, where it is taken: not countable.
+        let mut off = data.clone();
+        off[PIECE + 7] += 0.1;
+        assert_eq!(counted_electrons(&off, &table, taken, noise), None);
+        off[PIECE + 7] = 1.0e9;
+        assert_eq!(
+            counted_electrons(&off, &table, taken, noise).map(|c| c.len()),
+            Some(counted.len())
         );
     }
 

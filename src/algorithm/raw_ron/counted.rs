@@ -16,10 +16,10 @@
 use std::ops::Range;
 
 use super::{ROUNDS, SIGMA};
-use crate::algorithm::AduHistogram;
 use crate::algorithm::numerics::{
     MAD_TO_STD, counted_middle, mean_std_f64_of, numpy_masked_mean_std_of, numpy_median_of_middle,
 };
+use crate::algorithm::{AduHistogram, ElectronTable};
 use crate::params::Numerics;
 
 /// Width of each frame's crowded range, ADU: a grid of at most 1024² counts (4 MiB).
@@ -76,11 +76,7 @@ impl Tabled for AduFrame<'_> {
 /// into electrons by.
 pub struct ElectronFrame<'a> {
     pub electrons: &'a [f32],
-    pub table: &'a [f32; 1 << 16],
-    /// 1 / gain, float32: an ADU value is its electrons times this to within 10⁻² ADU
-    /// (three float32 roundings at 65535), so the nearest whole number is the candidate,
-    /// which the table then confirms or not.
-    pub per_electron: f32,
+    pub table: &'a ElectronTable,
 }
 
 impl Tabled for ElectronFrame<'_> {
@@ -95,12 +91,7 @@ impl Tabled for ElectronFrame<'_> {
 
     #[inline]
     fn adu(&self, pixel: usize) -> Option<u16> {
-        let e = self.electrons[pixel];
-        // Rounded by adding a half and truncating (exact ties do not matter: the table
-        // decides); negative values and NaN become 0 and large ones 65535, which the
-        // table then refuses unless they are its own.
-        let adu = ((e * self.per_electron + 0.5) as u32).min(u32::from(u16::MAX)) as u16;
-        (self.table[usize::from(adu)].to_bits() == e.to_bits()).then_some(adu)
+        self.table.adu_of(self.electrons[pixel])
     }
 
     fn table(&self) -> &[f32] {
@@ -301,7 +292,7 @@ fn clip_bounds(mut values: Vec<(f64, u64)>) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algorithm::{ElectronTable, Frame, Samples, electron_table, image};
+    use crate::algorithm::{Frame, Samples, electron_table, image};
     use crate::params::Numerics;
     use rand::{Rng, SeedableRng};
 
@@ -391,8 +382,7 @@ mod tests {
         match &frame.samples {
             Samples::Electrons(e) => ElectronFrame {
                 electrons: crate::algorithm::standard(e),
-                table: table[..].try_into().expect("a table of every 16-bit value"),
-                per_electron: (1.0 / table.gain()) as f32,
+                table,
             },
             Samples::Adu { .. } => unreachable!("made as electrons"),
         }

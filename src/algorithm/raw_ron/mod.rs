@@ -32,12 +32,7 @@ pub fn difference_ron(
 ) -> f64 {
     let counted = match (&first.samples, &second.samples) {
         (Samples::Electrons(a), Samples::Electrons(b)) => table.and_then(|table| {
-            let every_value: &[f32; 1 << 16] = table[..].try_into().ok()?;
-            let frame = |electrons| counted::ElectronFrame {
-                electrons,
-                table: every_value,
-                per_electron: (1.0 / table.gain()) as f32,
-            };
+            let frame = |electrons| counted::ElectronFrame { electrons, table };
             let (a, b) = (frame(super::standard(a)), frame(super::standard(b)));
             counted::difference_ron(&a, &b, bad, numerics)
         }),
