@@ -427,6 +427,11 @@ impl TopCounts {
     pub fn add(&mut self, v: f32) {
         self.0[(order_key(v) >> 16) as usize] += 1;
     }
+
+    /// How many values were counted.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|&c| c as usize).sum()
+    }
 }
 
 impl Default for TopCounts {
@@ -450,10 +455,9 @@ pub fn middle_values_from<I: Iterator<Item = f32>>(
     top: TopCounts,
     values: impl Fn() -> I,
 ) -> Option<(f32, f32, usize)> {
-    middle_values_counting(top, |mut lows| {
-        lows.add_all(values());
-        lows
-    })
+    let mut pass = MiddlePass::after(&top)?;
+    values().for_each(|v| pass.add(v));
+    Some(pass.middle())
 }
 
 /// [`middle_values_from`] with the second pass shared out among the cores:
@@ -464,89 +468,77 @@ pub fn middle_values_in_pieces<I: Iterator<Item = f32>>(
     len: usize,
     values: impl Fn(Range<usize>) -> I + Sync,
 ) -> Option<(f32, f32, usize)> {
-    /// Pixels a task counts.
+    let pass = MiddlePass::after(&top)?;
+    let pass = pieces(len)
+        .into_par_iter()
+        .fold(
+            || pass.empty(),
+            |mut pass, piece| {
+                values(piece).for_each(|v| pass.add(v));
+                pass
+            },
+        )
+        .reduce(|| pass.empty(), MiddlePass::merged);
+    Some(pass.middle())
+}
+
+/// `0..len` in ranges of a million, for passes shared out among the cores.
+pub fn pieces(len: usize) -> Vec<Range<usize>> {
     const PIECE: usize = 1 << 20;
-    middle_values_counting(top, |lows| {
-        let pieces: Vec<Range<usize>> = (0..len)
-            .step_by(PIECE)
-            .map(|start| start..(start + PIECE).min(len))
-            .collect();
-        pieces
-            .into_par_iter()
-            .fold(
-                || lows.empty(),
-                |mut lows, piece| {
-                    lows.add_all(values(piece));
-                    lows
-                },
-            )
-            .reduce(|| lows.empty(), LowCounts::merged)
-    })
+    (0..len)
+        .step_by(PIECE)
+        .map(|start| start..(start + PIECE).min(len))
+        .collect()
 }
 
-/// The radix select of [`middle_values_from`], its second pass done by `count` (which
-/// fills the empty counts it is given).
-fn middle_values_counting(
-    top: TopCounts,
-    count: impl FnOnce(LowCounts) -> LowCounts,
-) -> Option<(f32, f32, usize)> {
-    let TopCounts(counts) = top;
-    let n: usize = counts.iter().map(|&c| c as usize).sum();
-    if n == 0 {
-        return None;
-    }
-    let ranks = [(n - 1) / 2, n / 2];
-    let buckets = ranks.map(|rank| locate(&counts, rank));
-    // The low halves of the keys in the two buckets (the same one, mostly).
-    let lows = count(LowCounts::new(buckets[0].0 as u32, buckets[1].0 as u32));
-    let key_at = |(bucket, rank_inside): (usize, usize)| {
-        let lows = if bucket as u32 == lows.first {
-            &lows.first_counts
-        } else {
-            &lows.last_counts
-        };
-        from_order_key((bucket as u32) << 16 | locate(lows, rank_inside).0 as u32)
-    };
-    Some((key_at(buckets[0]), key_at(buckets[1]), n))
-}
-
-/// The second pass of the radix select: the low 16 bits of the order keys of the values
-/// in the top buckets `first` and `last` (the same one, mostly), counted.
-struct LowCounts {
-    first: u32,
-    last: u32,
+/// The second pass of [`middle_values`]' radix select: the low 16 bits of the order keys
+/// of the values in the top buckets that hold the two middle ranks (the same one,
+/// mostly), counted. Values are added (over pieces of the data, passes then merged), and
+/// the middle pair read off the counts.
+pub struct MiddlePass {
+    /// How many values the first pass counted.
+    n: usize,
+    /// The two ranks' top buckets, and each rank within its bucket.
+    ranks: [(usize, usize); 2],
     first_counts: Vec<u32>,
     last_counts: Vec<u32>,
 }
 
-impl LowCounts {
-    fn new(first: u32, last: u32) -> LowCounts {
-        LowCounts {
-            first,
-            last,
+impl MiddlePass {
+    /// The pass after `top`, the first one; `None` when it counted nothing.
+    pub fn after(top: &TopCounts) -> Option<MiddlePass> {
+        let n = top.count();
+        let last = n.checked_sub(1)?;
+        let ranks = [last / 2, n / 2].map(|rank| locate(&top.0, rank));
+        Some(MiddlePass {
+            n,
+            ranks,
             first_counts: vec![0; 1 << 16],
-            last_counts: vec![0; if first == last { 0 } else { 1 << 16 }],
+            last_counts: vec![0; if ranks[0].0 == ranks[1].0 { 0 } else { 1 << 16 }],
+        })
+    }
+
+    /// The same pass, nothing added yet.
+    pub fn empty(&self) -> MiddlePass {
+        MiddlePass {
+            first_counts: vec![0; self.first_counts.len()],
+            last_counts: vec![0; self.last_counts.len()],
+            ..*self
         }
     }
 
-    /// Counts for the same buckets, all zero.
-    fn empty(&self) -> LowCounts {
-        LowCounts::new(self.first, self.last)
-    }
-
-    fn add_all(&mut self, values: impl Iterator<Item = f32>) {
-        for v in values {
-            let key = order_key(v);
-            let (top, low) = (key >> 16, (key & 0xFFFF) as usize);
-            if top == self.first {
-                self.first_counts[low] += 1;
-            } else if top == self.last {
-                self.last_counts[low] += 1;
-            }
+    #[inline(always)]
+    pub fn add(&mut self, v: f32) {
+        let key = order_key(v);
+        let (top, low) = ((key >> 16) as usize, (key & 0xFFFF) as usize);
+        if top == self.ranks[0].0 {
+            self.first_counts[low] += 1;
+        } else if top == self.ranks[1].0 {
+            self.last_counts[low] += 1;
         }
     }
 
-    fn merged(mut self, other: LowCounts) -> LowCounts {
+    pub fn merged(mut self, other: MiddlePass) -> MiddlePass {
         let pairs = [
             (&mut self.first_counts, other.first_counts),
             (&mut self.last_counts, other.last_counts),
@@ -555,6 +547,19 @@ impl LowCounts {
             mine.iter_mut().zip(theirs).for_each(|(a, b)| *a += b);
         }
         self
+    }
+
+    /// The values of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋, and n, once every value was added.
+    pub fn middle(&self) -> (f32, f32, usize) {
+        let key_at = |(bucket, rank_inside): (usize, usize)| {
+            let lows = if bucket == self.ranks[0].0 {
+                &self.first_counts
+            } else {
+                &self.last_counts
+            };
+            from_order_key((bucket as u32) << 16 | locate(lows, rank_inside).0 as u32)
+        };
+        (key_at(self.ranks[0]), key_at(self.ranks[1]), self.n)
     }
 }
 

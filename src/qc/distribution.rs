@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::algorithm::numerics::{
-    TopCounts, counted_middle, middle_values_in_pieces, numpy_median_of_middle, numpy_sum_of,
+    MiddlePass, TopCounts, counted_middle, numpy_median_of_middle, numpy_sum_of, pieces,
 };
 use std::ops::Range;
 
@@ -155,11 +155,7 @@ fn counted_electrons(
     taken: impl Fn(usize, f32) -> bool + Sync,
     noise: impl Fn(f32) -> f32,
 ) -> Option<Vec<(f32, u64)>> {
-    let pieces: Vec<Range<usize>> = (0..data.len())
-        .step_by(PIECE)
-        .map(|s| s..(s + PIECE).min(data.len()))
-        .collect();
-    let counts = pieces
+    let counts = pieces(data.len())
         .into_par_iter()
         .try_fold(
             || vec![0u32; 1 << 16],
@@ -189,9 +185,6 @@ fn counted_electrons(
     Some(counted)
 }
 
-/// Pixels per piece when a pass over an image is shared out among the cores.
-const PIECE: usize = 1 << 20;
-
 /// What the distributions are measured against.
 struct Summary<'a> {
     /// The first frame's clipped mean and standard deviation, e-.
@@ -206,7 +199,10 @@ struct Summary<'a> {
 impl Summary<'_> {
     /// The distributions of the first frame's noise values `noise(pixels)` and of the
     /// master's good pixels `good(pixels)`, each read over a range of pixels; `counted`
-    /// holds the noise values counted by value when the frame is 16-bit.
+    /// holds the noise values counted by value when the frame is 16-bit. Each sample is
+    /// read twice: for its sum (in numpy's order, which sets the bins) and the first pass
+    /// of its median, then for the median's second pass and the histogram together, in
+    /// pieces on all cores.
     fn of<R, G>(
         &self,
         noise: &(impl Fn(Range<usize>) -> R + Sync),
@@ -221,72 +217,61 @@ impl Summary<'_> {
         let all = 0..self.pixels;
         // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
         let on_level = move |v: f32| f64::from(v) + level;
-        let (raw_stats, master_stats) = rayon::join(
-            || {
-                // The sum's pass counts the values for the median too, unless they are
-                // counted already. Adding the level keeps the noise values' order, so
-                // their middle pair is the raw sample's.
-                let (sum, middle) = match &counted {
-                    Some(counted) => (
-                        numpy_sum_of(noise(all.clone()).map(on_level)),
-                        counted_middle(counted),
-                    ),
-                    None => {
-                        let mut top = TopCounts::new();
-                        let sum =
-                            numpy_sum_of(noise(all.clone()).inspect(|&v| top.add(v)).map(on_level));
-                        (sum, middle_values_in_pieces(top, self.pixels, noise))
-                    }
-                };
-                let (lower, upper, count) = middle?;
-                let (lower, upper) = (on_level(lower), on_level(upper));
-                let median = if count % 2 == 1 {
-                    upper
-                } else {
-                    (lower + upper) / 2.0
-                };
-                Some((sum / count as f64, median))
+        let (raw_first, master_first) = rayon::join(
+            || match &counted {
+                // The values are counted already: the sum alone.
+                Some(counted) => {
+                    let sum = numpy_sum_of(noise(all.clone()).map(on_level));
+                    let count = counted.iter().map(|&(_, c)| c).sum::<u64>() as usize;
+                    (sum, count, None)
+                }
+                None => {
+                    let mut top = TopCounts::new();
+                    let sum =
+                        numpy_sum_of(noise(all.clone()).inspect(|&v| top.add(v)).map(on_level));
+                    (sum, top.count(), Some(top))
+                }
             },
             || {
                 let mut top = TopCounts::new();
                 let sum = f64::from(numpy_sum_of(good(all.clone()).inspect(|&v| top.add(v))));
-                let (lower, upper, count) = middle_values_in_pieces(top, self.pixels, good)?;
-                let mean = f64::from((sum / count as f64) as f32);
-                let median = numpy_median_of_middle(lower, upper, count);
-                Some((mean, f64::from(median)))
+                (sum, top)
             },
         );
-        let ((raw_mean, raw_median), (master_mean, master_median)) = (raw_stats?, master_stats?);
+        let (raw_sum, raw_count, raw_top) = raw_first;
+        let (master_sum, master_top) = master_first;
+        if raw_count == 0 {
+            return None;
+        }
+        let raw_mean = raw_sum / raw_count as f64;
         let edges = edges(
             noise(all.clone()).map(on_level),
             good(all.clone()),
             raw_mean,
             self.ron,
         );
-        let pieces = || {
-            (0..self.pixels)
-                .step_by(PIECE)
-                .map(|s| s..(s + PIECE).min(self.pixels))
-        };
-        let in_pieces = |counts: &(dyn Fn(Range<usize>) -> Vec<u64> + Sync)| {
-            let pieces: Vec<Range<usize>> = pieces().collect();
-            pieces.into_par_iter().map(counts).reduce(
-                || vec![0; BINS],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                    a
-                },
-            )
-        };
-        let (raw_counts, master_counts) = rayon::join(
-            || match &counted {
-                Some(counted) => histogram(counted.iter().map(|&(v, c)| (on_level(v), c)), &edges),
-                None => {
-                    in_pieces(&|piece| histogram(noise(piece).map(|v| (on_level(v), 1)), &edges))
-                }
+        let (raw_rest, master_rest) = rayon::join(
+            || match (&counted, raw_top) {
+                (Some(counted), _) => Some((
+                    counted_middle(counted)?,
+                    histogram(counted.iter().map(|&(v, c)| (on_level(v), c)), &edges),
+                )),
+                (None, top) => middle_and_histogram(&top?, self.pixels, noise, on_level, &edges),
             },
-            || in_pieces(&|piece| histogram(good(piece).map(|v| (f64::from(v), 1)), &edges)),
+            || middle_and_histogram(&master_top, self.pixels, good, f64::from, &edges),
         );
+        let ((lower, upper, count), raw_counts) = raw_rest?;
+        let ((master_lower, master_upper, master_count), master_counts) = master_rest?;
+        // Adding the level keeps the noise values' order, so their middle pair is the raw
+        // sample's.
+        let (lower, upper) = (on_level(lower), on_level(upper));
+        let raw_median = if count % 2 == 1 {
+            upper
+        } else {
+            (lower + upper) / 2.0
+        };
+        let master_mean = f64::from((master_sum / master_count as f64) as f32);
+        let master_median = numpy_median_of_middle(master_lower, master_upper, master_count);
         Some(BiasDistribution {
             edges,
             raw_counts,
@@ -295,11 +280,42 @@ impl Summary<'_> {
             raw_median,
             raw_ron: self.ron,
             master_mean,
-            master_median,
+            master_median: f64::from(master_median),
             master_ron: self.master.master_ron,
             raw_ron_qc: self.raw_ron_qc,
         })
     }
+}
+
+/// The second pass over a sample `values(pixels)`, in pieces on all cores: its middle
+/// pair (after `top`, the first pass) and its histogram on `edges` of each value's
+/// `position`. `None` when the sample is empty.
+fn middle_and_histogram<I: Iterator<Item = f32>>(
+    top: &TopCounts,
+    pixels: usize,
+    values: &(impl Fn(Range<usize>) -> I + Sync),
+    position: impl Fn(f32) -> f64 + Sync,
+    edges: &[f64],
+) -> Option<((f32, f32, usize), Vec<u64>)> {
+    let pass = MiddlePass::after(top)?;
+    let bins = Bins::new(edges);
+    let empty = || (pass.empty(), vec![0u64; bins.count()]);
+    let (pass, counts) = pieces(pixels)
+        .into_par_iter()
+        .fold(empty, |(mut pass, mut counts), piece| {
+            for v in values(piece) {
+                pass.add(v);
+                if let Some(bin) = bins.of(position(v)) {
+                    counts[bin] += 1;
+                }
+            }
+            (pass, counts)
+        })
+        .reduce(empty, |(pass, mut counts), (other, more)| {
+            counts.iter_mut().zip(more).for_each(|(a, b)| *a += b);
+            (pass.merged(other), counts)
+        });
+    Some((pass.middle(), counts))
 }
 
 /// soxspipe's bin edges: `np.linspace` over the raw mean ± 5 RON, or over the range of
@@ -332,21 +348,56 @@ fn edges(
 /// numpy's `histogram` on given edges of values given with their counts: half-open
 /// bins, the last closed; values outside the edges are not counted.
 fn histogram(values: impl Iterator<Item = (f64, u64)>, edges: &[f64]) -> Vec<u64> {
-    let bins = edges.len() - 1;
-    let (first, last) = (edges[0], edges[bins]);
-    let scale = bins as f64 / (last - first);
-    let mut counts = vec![0u64; bins];
-    for (v, count) in values.filter(|(v, _)| (first..=last).contains(v)) {
-        // The bin the value's position suggests, corrected against the edges themselves.
-        let mut i = (((v - first) * scale) as usize).min(bins - 1);
-        if v < edges[i] {
-            i -= 1;
-        } else if i + 1 < bins && v >= edges[i + 1] {
-            i += 1;
+    let bins = Bins::new(edges);
+    let mut counts = vec![0u64; bins.count()];
+    for (v, count) in values {
+        if let Some(bin) = bins.of(v) {
+            counts[bin] += count;
         }
-        counts[i] += count;
     }
     counts
+}
+
+/// The bins between increasing `edges`, as numpy's `histogram` places values in them.
+struct Bins<'a> {
+    edges: &'a [f64],
+    first: f64,
+    last: f64,
+    scale: f64,
+}
+
+impl<'a> Bins<'a> {
+    fn new(edges: &'a [f64]) -> Bins<'a> {
+        let count = edges.len() - 1;
+        let (first, last) = (edges[0], edges[count]);
+        Bins {
+            edges,
+            first,
+            last,
+            scale: count as f64 / (last - first),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.edges.len() - 1
+    }
+
+    /// The bin of `v`: half-open, the last closed; `None` outside the edges.
+    #[inline(always)]
+    fn of(&self, v: f64) -> Option<usize> {
+        if !(self.first..=self.last).contains(&v) {
+            return None;
+        }
+        let bins = self.count();
+        // The bin the value's position suggests, corrected against the edges themselves.
+        let mut i = (((v - self.first) * self.scale) as usize).min(bins - 1);
+        if v < self.edges[i] {
+            i -= 1;
+        } else if i + 1 < bins && v >= self.edges[i + 1] {
+            i += 1;
+        }
+        Some(i)
+    }
 }
 
 #[cfg(test)]
@@ -394,7 +445,8 @@ mod tests {
     fn counted_electrons_are_the_taken_pixels_multiset_or_nothing() {
         let table = crate::algorithm::electron_table(1.3);
         // More than one piece of pixels, so that the pieces' counts are added up.
-        let data: Vec<f32> = (0..PIECE as u32 + 5000)
+        let piece = pieces(1 << 21)[0].len();
+        let data: Vec<f32> = (0..piece as u32 + 5000)
             .map(|i| table[(1000 + i * 7919 % 41) as usize])
             .collect();
         let taken = |p: usize, e: f32| !p.is_multiple_of(13) && e < 1325.0;
@@ -414,9 +466,9 @@ mod tests {
         assert_eq!(spelled, pixels);
         // One value between two ADU's electrons, where it is taken: not countable.
         let mut off = data.clone();
-        off[PIECE + 7] += 0.1;
+        off[piece + 7] += 0.1;
         assert_eq!(counted_electrons(&off, &table, taken, noise), None);
-        off[PIECE + 7] = 1.0e9;
+        off[piece + 7] = 1.0e9;
         assert_eq!(
             counted_electrons(&off, &table, taken, noise).map(|c| c.len()),
             Some(counted.len())
