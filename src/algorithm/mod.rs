@@ -38,4 +38,3 @@ pub use stack::{
     ClipRound, InputMasks, PixelStack, StackInput, StackMethod, StackSettings, Stacked,
     clip_and_stack, stacked_uncertainty, subtract_level,
 };
-pub use zeros::zeros;

@@ -263,9 +263,10 @@ pub fn levels(
 
 /// Bands a streamed set is read in at least: a band's memory (two are held, one read
 /// while the other is stacked) is taken fresh once and then reused, so smaller bands
-/// fault in fewer pages; below about this many, they did (7 SOXS VIS frames: 8 bands
-/// 2.5 % slower than 15 and more), and many more cost their own overhead (11 frames of
-/// 4096²: 47 bands 2 % slower than 6 or 12).
+/// fault in fewer pages, but each band has its own overhead. Whole processes on the
+/// 2-core machine (farm-bench, n = 11–21): 7 SOXS VIS frames in 6 bands 2.5 % and in 8
+/// bands 1 % slower than in 12, in 15 and 23 as fast; 11 frames of 4096² in 45 bands
+/// 2.3 % and in 23 bands 1.9 % slower than in 6, in 12 within 1 %.
 const FEWEST_BANDS: usize = 12;
 
 /// Rows a band takes: every frame's share of a quarter of the budget, at most a
