@@ -412,6 +412,19 @@ mod tests {
         assert_eq!(counts, [2, 1, 2]);
     }
 
+    /// Asserts that `counted`, spelled out, is the values `pixels` yields, sorted; returns
+    /// them.
+    fn counted_as(counted: &[(f32, u64)], pixels: impl Iterator<Item = f32>) -> Vec<f32> {
+        let mut pixels: Vec<f32> = pixels.collect();
+        pixels.sort_by(f32::total_cmp);
+        let spelled: Vec<f32> = counted
+            .iter()
+            .flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize))
+            .collect();
+        assert_eq!(spelled, pixels);
+        pixels
+    }
+
     #[test]
     fn counted_noise_is_the_kept_pixels_multiset() {
         let adu: Vec<u16> = (0..5000u32)
@@ -422,18 +435,13 @@ mod tests {
         let bad: Vec<bool> = (0..adu.len()).map(|p| p % 13 == 0).collect();
         let noise = |e: f32| (e < 1325.0).then(|| (f64::from(e) - 1310.5) as f32);
         let counted = counted_noise(&adu, &table, &histogram, Some(&bad), noise);
-        let mut pixels: Vec<f32> = adu
-            .iter()
-            .zip(&bad)
-            .filter(|(_, b)| !**b)
-            .filter_map(|(&a, _)| noise(table[usize::from(a)]))
-            .collect();
-        pixels.sort_by(f32::total_cmp);
-        let spelled: Vec<f32> = counted
-            .iter()
-            .flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize))
-            .collect();
-        assert_eq!(spelled, pixels);
+        let pixels = counted_as(
+            &counted,
+            adu.iter()
+                .zip(&bad)
+                .filter(|(_, b)| !**b)
+                .filter_map(|(&a, _)| noise(table[usize::from(a)])),
+        );
         let n = pixels.len();
         assert_eq!(
             counted_middle(&counted),
@@ -452,18 +460,13 @@ mod tests {
         let taken = |p: usize, e: f32| !p.is_multiple_of(13) && e < 1325.0;
         let noise = |e: f32| (f64::from(e) - 1310.5) as f32;
         let counted = counted_electrons(&data, &table, taken, noise).expect("all table values");
-        let mut pixels: Vec<f32> = data
-            .iter()
-            .enumerate()
-            .filter(|&(p, &e)| taken(p, e))
-            .map(|(_, &e)| noise(e))
-            .collect();
-        pixels.sort_by(f32::total_cmp);
-        let spelled: Vec<f32> = counted
-            .iter()
-            .flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize))
-            .collect();
-        assert_eq!(spelled, pixels);
+        counted_as(
+            &counted,
+            data.iter()
+                .enumerate()
+                .filter(|&(p, &e)| taken(p, e))
+                .map(|(_, &e)| noise(e)),
+        );
         // One value between two ADU's electrons, where it is taken: not countable.
         let mut off = data.clone();
         off[piece + 7] += 0.1;

@@ -208,44 +208,21 @@ fn merged(mut values: Vec<(f32, u64)>) -> Vec<(f32, u64)> {
 /// [`super::clip_bounds_f32`] on counted values (finite, in increasing order): the same
 /// float32 medians and MADs, read off the counts instead of selected among the pixels.
 fn clip_bounds_f32(values: &[(f32, u64)]) -> (f32, f32) {
-    let mut kept = (f32::MIN, f32::MAX);
-    let mut bounds = (f32::NAN, f32::NAN);
-    let mut survivors = None;
-    for round in 1..=ROUNDS {
-        let inside: Vec<(f32, u64)> = values
+    let inside = |(low, high): (f32, f32)| {
+        values
             .iter()
             .copied()
-            .filter(|&(v, _)| kept.0 <= v && v <= kept.1)
-            .collect();
-        let Some((lower, upper, count)) = counted_middle(&inside) else {
-            return (f32::NEG_INFINITY, f32::INFINITY);
-        };
-        if survivors == Some(count) {
-            break; // the last round removed nothing
-        }
-        survivors = Some(count);
-        let median = numpy_median_of_middle(lower, upper, count);
-        let deviations = merged(
-            inside
-                .iter()
-                .map(|&(v, c)| ((v - median).abs(), c))
-                .collect(),
-        );
-        let mad = counted_middle(&deviations).map_or(f32::NAN, |(lower, upper, _)| {
-            numpy_median_of_middle(lower, upper, count)
-        });
-        let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
-        bounds = (median - half_width, median + half_width);
-        if round == ROUNDS {
-            break;
-        }
-        kept = if bounds.0.is_nan() || bounds.1.is_nan() {
-            (f32::INFINITY, f32::NEG_INFINITY)
-        } else {
-            (kept.0.max(bounds.0), kept.1.min(bounds.1))
-        };
-    }
-    bounds
+            .filter(move |&(v, _)| low <= v && v <= high)
+    };
+    super::clip_rounds_f32(
+        |kept| counted_middle(&inside(kept).collect::<Vec<_>>()),
+        |kept, median, count| {
+            let deviations = merged(inside(kept).map(|(v, c)| ((v - median).abs(), c)).collect());
+            counted_middle(&deviations).map_or(f32::NAN, |(lower, upper, _)| {
+                numpy_median_of_middle(lower, upper, count)
+            })
+        },
+    )
 }
 
 /// The median of counted values sorted in increasing (total) order, as

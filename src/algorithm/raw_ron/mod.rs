@@ -112,20 +112,41 @@ fn copied_difference_ron(
 /// median's first pass); each median also counts its values, which tells whether the
 /// last round removed any.
 fn clip_bounds_f32(values: &[f32], finite: TopCounts) -> (f32, f32) {
+    let inside = |(low, high): (f32, f32)| {
+        values
+            .iter()
+            .copied()
+            .filter(move |&v| low <= v && v <= high)
+    };
+    let mut first_pass = Some(finite);
+    clip_rounds_f32(
+        |kept| {
+            let top = first_pass
+                .take()
+                .unwrap_or_else(|| TopCounts::of(inside(kept)));
+            middle_values_from(top, || inside(kept))
+        },
+        |kept, median, count| {
+            median_f32(|| inside(kept).map(|v| (v - median).abs()), count).unwrap_or(f32::NAN)
+        },
+    )
+}
+
+/// The rounds of soxspipe's float32 clip about the median at ±10 MAD-σ, whatever finds
+/// the medians: `middle(kept)` is the middle pair and count of the finite values inside
+/// `kept` (`None` when there are none), `mad(kept, median, count)` their float32 MAD
+/// about `median`. Returns the last bounds (NaN when nothing finite was left, which then
+/// keeps every finite value).
+fn clip_rounds_f32(
+    mut middle: impl FnMut((f32, f32)) -> Option<(f32, f32, usize)>,
+    mut mad: impl FnMut((f32, f32), f32, usize) -> f32,
+) -> (f32, f32) {
     // The survivors: the finite values inside every round's bounds so far.
     let mut kept = (f32::MIN, f32::MAX);
     let mut bounds = (f32::NAN, f32::NAN);
-    let mut first_pass = Some(finite);
     let mut survivors = None;
     for round in 1..=ROUNDS {
-        let inside = || {
-            values
-                .iter()
-                .copied()
-                .filter(move |&v| kept.0 <= v && v <= kept.1)
-        };
-        let top = first_pass.take().unwrap_or_else(|| TopCounts::of(inside()));
-        let Some((lower, upper, count)) = middle_values_from(top, inside) else {
+        let Some((lower, upper, count)) = middle(kept) else {
             return (f32::NEG_INFINITY, f32::INFINITY);
         };
         if survivors == Some(count) {
@@ -133,10 +154,9 @@ fn clip_bounds_f32(values: &[f32], finite: TopCounts) -> (f32, f32) {
         }
         survivors = Some(count);
         let median = numpy_median_of_middle(lower, upper, count);
-        let mad = median_f32(|| inside().map(|v| (v - median).abs()), count).unwrap_or(f32::NAN);
         // astropy scales the float32 MAD by its constant rounded to float32 (NumPy's
         // rules for a Python float beside a float32 value).
-        let half_width = (mad * MAD_TO_STD as f32) * SIGMA;
+        let half_width = (mad(kept, median, count) * MAD_TO_STD as f32) * SIGMA;
         bounds = (median - half_width, median + half_width);
         if round == ROUNDS {
             break;
