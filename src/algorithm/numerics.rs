@@ -564,7 +564,7 @@ impl MiddlePass {
 }
 
 /// The values of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋ of counted values in increasing order, and n.
-pub fn counted_middle(counted: &[(f32, u64)]) -> Option<(f32, f32, usize)> {
+pub fn counted_middle<T: Copy>(counted: &[(T, u64)]) -> Option<(T, T, usize)> {
     let n: u64 = counted.iter().map(|&(_, c)| c).sum();
     let at = |rank: u64| {
         let mut seen = 0;

@@ -227,19 +227,13 @@ fn clip_bounds_f32(values: &[(f32, u64)]) -> (f32, f32) {
 
 /// The median of counted values sorted in increasing (total) order, as
 /// [`crate::algorithm::numerics::median_in_place`] finds it among the values spelled out.
-fn median(values: &[(f64, u64)], total: u64) -> Option<f64> {
-    let at = |rank: u64| {
-        let mut seen = 0;
-        values.iter().find_map(|&(v, count)| {
-            seen += count;
-            (seen > rank).then_some(v)
-        })
-    };
-    match total {
-        0 => None,
-        n if n % 2 == 1 => at(n / 2),
-        n => Some(0.5 * (at(n / 2)? + at(n / 2 - 1)?)),
-    }
+fn median(values: &[(f64, u64)]) -> Option<f64> {
+    let (lower, upper, n) = counted_middle(values)?;
+    Some(if n % 2 == 1 {
+        upper
+    } else {
+        0.5 * (upper + lower)
+    })
 }
 
 /// [`super::clip_bounds_f64`] on counted values.
@@ -249,13 +243,13 @@ fn clip_bounds(mut values: Vec<(f64, u64)>) -> (f64, f64) {
     let (mut low, mut high) = (f64::NAN, f64::NAN);
     for _ in 0..ROUNDS {
         let n = total(&values);
-        let Some(centre) = median(&values, n) else {
+        let Some(centre) = median(&values) else {
             return (f64::NEG_INFINITY, f64::INFINITY);
         };
         deviations.clear();
         deviations.extend(values.iter().map(|&(v, c)| ((v - centre).abs(), c)));
         deviations.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-        let mad = median(&deviations, n).unwrap_or(f64::NAN);
+        let mad = median(&deviations).unwrap_or(f64::NAN);
         let half_width = mad * MAD_TO_STD * f64::from(SIGMA);
         (low, high) = (centre - half_width, centre + half_width);
         values.retain(|&(v, _)| low <= v && v <= high);
