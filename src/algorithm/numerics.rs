@@ -370,7 +370,7 @@ mod tests {
 /// (negative values have every bit flipped, others the sign bit). Without a branch: the
 /// values around a median are of both signs, in no order.
 #[inline(always)]
-fn order_key(v: f32) -> u32 {
+pub fn order_key(v: f32) -> u32 {
     let bits = v.to_bits();
     let negative = ((bits as i32) >> 31) as u32;
     bits ^ (negative | 1 << 31)
@@ -397,7 +397,7 @@ pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
 }
 
 /// The float32 whose [`order_key`] is `key`.
-fn from_order_key(key: u32) -> f32 {
+pub fn from_order_key(key: u32) -> f32 {
     f32::from_bits(if key >> 31 == 1 {
         key & !(1 << 31)
     } else {

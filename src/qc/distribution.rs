@@ -12,6 +12,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::bins::{Bins, KeyBins};
+
 use crate::algorithm::{
     AduHistogram, ElectronTable, Frame, FrameLevel, MasterBias, Samples, standard,
 };
@@ -298,14 +300,14 @@ fn middle_and_histogram<I: Iterator<Item = f32>>(
     edges: &[f64],
 ) -> Option<((f32, f32, usize), Vec<u64>)> {
     let pass = MiddlePass::after(top)?;
-    let bins = Bins::new(edges);
+    let bins = KeyBins::new(edges, position);
     let empty = || (pass.empty(), vec![0u64; bins.count()]);
     let (pass, counts) = pieces(pixels)
         .into_par_iter()
         .fold(empty, |(mut pass, mut counts), piece| {
             for v in values(piece) {
                 pass.add(v);
-                if let Some(bin) = bins.of(position(v)) {
+                if let Some(bin) = bins.of(v) {
                     counts[bin] += 1;
                 }
             }
@@ -356,48 +358,6 @@ fn histogram(values: impl Iterator<Item = (f64, u64)>, edges: &[f64]) -> Vec<u64
         }
     }
     counts
-}
-
-/// The bins between increasing `edges`, as numpy's `histogram` places values in them.
-struct Bins<'a> {
-    edges: &'a [f64],
-    first: f64,
-    last: f64,
-    scale: f64,
-}
-
-impl<'a> Bins<'a> {
-    fn new(edges: &'a [f64]) -> Bins<'a> {
-        let count = edges.len() - 1;
-        let (first, last) = (edges[0], edges[count]);
-        Bins {
-            edges,
-            first,
-            last,
-            scale: count as f64 / (last - first),
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.edges.len() - 1
-    }
-
-    /// The bin of `v`: half-open, the last closed; `None` outside the edges.
-    #[inline(always)]
-    fn of(&self, v: f64) -> Option<usize> {
-        if !(self.first..=self.last).contains(&v) {
-            return None;
-        }
-        let bins = self.count();
-        // The bin the value's position suggests, corrected against the edges themselves.
-        let mut i = (((v - self.first) * self.scale) as usize).min(bins - 1);
-        if v < self.edges[i] {
-            i -= 1;
-        } else if i + 1 < bins && v >= self.edges[i + 1] {
-            i += 1;
-        }
-        Some(i)
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! own values beyond them, and the pass/fail check against `qc-acceptable-ranges`.
 
 mod amplifiers;
+mod bins;
 mod definitions;
 mod difference_ron;
 mod distribution;
