@@ -36,10 +36,11 @@ pub fn assemble(layout: &Layout, masters: &[&MasterBias]) -> Assembled {
     let mut errs = vec![f32::NAN; rows * cols];
     for (piece, master) in layout.pieces.iter().zip(masters) {
         let (height, width) = master.flux.dim();
+        let master_errs = master.errs_image();
         let (f, q, e) = (
             standard(&master.flux),
             standard(&master.qual),
-            standard(&master.errs),
+            standard(&master_errs),
         );
         // A master of another size than its piece (never from one set) is left out.
         if (height, width) != (piece.section.rows.len(), piece.section.cols.len()) {

@@ -431,7 +431,10 @@ impl Image<'_> {
         )?;
         writer.add_image(
             shape,
-            ImageData::F32(standard(&master.errs)),
+            ImageData::F32Made {
+                len: master.qual.len(),
+                fill: &|pixels, out| master.errs_into(pixels, out),
+            },
             &[
                 Card::new("EXTNAME", name("ERRS"), "extension name"),
                 Card::new("UTYPE", Value::Str("StdDevUncertainty".into()), ""),

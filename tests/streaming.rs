@@ -52,7 +52,7 @@ fn assert_same(resident: &[StackedImage], streamed: &[StackedImage]) {
         let (ma, mb) = (&a.outcome.master, &b.outcome.master);
         assert_eq!(bits(&ma.flux), bits(&mb.flux), "FLUX");
         assert_eq!(ma.qual, mb.qual, "QUAL");
-        assert_eq!(bits(&ma.errs), bits(&mb.errs), "ERRS");
+        assert_eq!(bits(&ma.errs_image()), bits(&mb.errs_image()), "ERRS");
         assert_eq!(bits(&ma.combined), bits(&mb.combined), "combined noise");
         assert_eq!(ma.used, mb.used, "frames kept per pixel");
         assert_eq!(ma.frames, mb.frames, "per-frame statistics");

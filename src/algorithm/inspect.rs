@@ -151,7 +151,7 @@ pub fn inspect_pixel(
         frames: frames_at,
         stack,
         flux: master.flux[(row, col)],
-        errs: master.errs[(row, col)],
+        errs: master.errs_at(row * master.cols() + col),
         qual,
         bad_because,
     })

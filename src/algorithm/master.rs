@@ -7,14 +7,14 @@ use std::sync::Arc;
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::errs::Errs;
 use super::frame::{ElectronTable, Frame, Samples, image, standard};
 use super::frame_clip::{ClipBounds, FrameLevel, clip_frame_bounds};
 use super::frame_mask::FrameMask;
 use super::numerics::{self, median_in_place, numpy_masked_mean_std, numpy_std_f32};
 use super::raw_ron::difference_ron;
 use super::stack::{
-    InputMasks, StackInput, StackMethod, StackSettings, clip_and_stack, stacked_uncertainty,
-    subtract_level,
+    InputMasks, StackInput, StackMethod, StackSettings, clip_and_stack, subtract_level,
 };
 use crate::error::{Error, Result};
 use crate::params::{ClipParams, Numerics, RecipeVersion};
@@ -44,7 +44,8 @@ pub struct MasterBias {
     pub flux: Array2<f32>,
     /// 1 = bad.
     pub qual: Array2<u8>,
-    pub errs: Array2<f32>,
+    /// ERRS, looked up from QUAL and `used` ([`MasterBias::errs_at`], [`MasterBias::errs_image`]).
+    pub errs: Errs,
     /// Combined noise frame (mean level removed), NaN where every frame was clipped.
     pub combined: Array2<f32>,
     /// Per pixel, how many frames the stack kept (absent for a single frame, which is not
@@ -315,7 +316,7 @@ impl Finish<'_> {
                 *rejected = rejected.saturating_sub(level.clipped.saturating_sub(shared));
             }
         }
-        let errors = Uncertainties::new(levels.len(), ron, raw_ron, numerics, method);
+        let errs = Errs::new(levels.len(), ron, raw_ron, numerics, method);
         // 0.19's master RON is a chain of float64 adds over the good pixels: it takes
         // one core while the product images take the other.
         let (master_ron, images) = rayon::join(
@@ -324,12 +325,12 @@ impl Finish<'_> {
                     .all_pixels_ron
                     .unwrap_or_else(|| master_ron_019(&noise.noise, &masked.mask, numerics))
             },
-            || product_images(&noise, &masked.mask, summary.mean, &errors),
+            || product_images(&noise, &masked.mask, summary.mean),
         );
         Ok(MasterBias {
             flux: image(rows, cols, images.flux),
             qual: image(rows, cols, images.qual),
-            errs: image(rows, cols, images.errs),
+            errs,
             combined: image(rows, cols, noise.noise),
             used: noise.used.map(|used| image(rows, cols, used)),
             frames: frame_stats(&self.names, levels, &noise.rejected),
@@ -591,78 +592,27 @@ fn master_ron_019(combined: &[f32], mask: &[bool], numerics: Numerics) -> f64 {
     std.map_or(f64::NAN, |(_, s)| s)
 }
 
-/// The ERRS value of a pixel, by how it ended.
-struct Uncertainties {
-    /// A masked pixel: the raw RON.
-    masked: f32,
-    /// A single frame passed through: its read noise.
-    unstacked: f32,
-    /// A stacked pixel, by how many frames survived its clip.
-    by_count: Vec<f32>,
-}
-
-impl Uncertainties {
-    fn new(frames: usize, ron: f64, raw_ron: f64, numerics: Numerics, method: StackMethod) -> Self {
-        let ron = ron as f32;
-        Uncertainties {
-            masked: raw_ron as f32,
-            unstacked: ron,
-            by_count: (0..=frames as u16)
-                .map(|n| stacked_uncertainty(ron, n, numerics, method.combine))
-                .collect(),
-        }
-    }
-}
-
-/// The three images of the product.
+/// The images of the product FLUX and QUAL (ERRS follows from QUAL and the counts:
+/// [`Errs`]).
 struct ProductImages {
     /// The noise frame put back on the mean level; masked pixels carry the mean level.
     flux: Vec<f32>,
     /// 1 = bad.
     qual: Vec<u8>,
-    errs: Vec<f32>,
 }
 
 /// The product images, each collected in parallel: every thread writes (and so faults
-/// in) its own pages, and nothing is zeroed first (`vec!` would zero 150 MB of a 4096²
-/// product on one thread, memory a re-stack gets back from the last one).
-fn product_images(
-    stacked: &StackedNoise,
-    mask: &[bool],
-    mean_level: f64,
-    errors: &Uncertainties,
-) -> ProductImages {
-    let combined = &stacked.noise;
-    let flux = combined
+/// in) its own pages, and nothing is zeroed first (`vec!` would zero a 4096² image on one
+/// thread, memory a re-stack gets back from the last one).
+fn product_images(stacked: &StackedNoise, mask: &[bool], mean_level: f64) -> ProductImages {
+    let flux = stacked
+        .noise
         .par_iter()
         .zip(mask)
         .map(|(&v, &masked)| ((if masked { 0.0 } else { f64::from(v) }) + mean_level) as f32)
         .collect();
-    let errs = match stacked.used.as_deref() {
-        Some(used) => mask
-            .par_iter()
-            .zip(used)
-            .map(|(&masked, &n)| {
-                if masked {
-                    errors.masked
-                } else {
-                    errors.by_count[usize::from(n)]
-                }
-            })
-            .collect(),
-        None => mask
-            .par_iter()
-            .map(|&masked| {
-                if masked {
-                    errors.masked
-                } else {
-                    errors.unstacked
-                }
-            })
-            .collect(),
-    };
     let qual = mask.par_iter().map(|&masked| u8::from(masked)).collect();
-    ProductImages { flux, qual, errs }
+    ProductImages { flux, qual }
 }
 
 /// What each frame contributed.

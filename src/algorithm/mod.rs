@@ -8,6 +8,7 @@
 
 mod block_means;
 mod dispatch;
+mod errs;
 mod frame;
 mod frame_clip;
 mod frame_mask;
@@ -22,6 +23,7 @@ mod stack;
 mod zeros;
 
 pub use block_means::block_means;
+pub use errs::Errs;
 pub use frame::{ElectronTable, Frame, Samples, electron_table, electrons_of, image, standard};
 pub use frame_clip::{
     ClipBounds, FrameLevel, frame_levels, levels_from_histograms, measure_frame, measure_frames,

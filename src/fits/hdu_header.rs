@@ -101,7 +101,7 @@ impl HduHeader {
     /// `primary` (NAXIS 0 without `data`), an IMAGE extension's otherwise.
     pub fn image(primary: bool, data: Option<(&ImageData<'_>, (usize, usize))>) -> HduHeader {
         let bitpix = match data {
-            Some((ImageData::F32(_), _)) => "-32",
+            Some((ImageData::F32(_) | ImageData::F32Made { .. }, _)) => "-32",
             Some((ImageData::U16(_), _)) => "16",
             Some((ImageData::U8(_), _)) | None => "8",
         };

@@ -28,7 +28,16 @@ pub enum ImageData<'a> {
     F32(&'a [f32]),
     U8(&'a [u8]),
     U16(&'a [u16]),
+    /// `len` float32 values made as they are written: `fill(pixels, out)` writes those
+    /// of `pixels` into `out` (an image the caller does not hold whole, such as ERRS).
+    F32Made {
+        len: usize,
+        fill: &'a (dyn Fn(Range<usize>, &mut [f32]) + Sync),
+    },
 }
+
+/// Values an [`ImageData::F32Made`] is asked for at a time.
+const MADE_PIECE: usize = 1 << 16;
 
 impl ImageData<'_> {
     /// The FITS `DATASUM`: the ones' complement sum of the data as big-endian 32-bit words
@@ -53,6 +62,18 @@ impl ImageData<'_> {
                         .sum::<u64>()
                 })
                 .sum::<u64>(),
+            ImageData::F32Made { len, fill } => (0..len.div_ceil(MADE_PIECE))
+                .into_par_iter()
+                .map_init(
+                    || vec![0f32; MADE_PIECE],
+                    |values, piece| {
+                        let pixels = piece * MADE_PIECE..((piece + 1) * MADE_PIECE).min(*len);
+                        let values = &mut values[..pixels.len()];
+                        fill(pixels, values);
+                        values.iter().map(|v| u64::from(v.to_bits())).sum::<u64>()
+                    },
+                )
+                .sum::<u64>(),
             ImageData::U8(values) => values
                 .par_chunks(PIECE)
                 .map(|piece| {
@@ -75,12 +96,13 @@ impl ImageData<'_> {
             ImageData::F32(v) => v.len(),
             ImageData::U8(v) => v.len(),
             ImageData::U16(v) => v.len(),
+            ImageData::F32Made { len, .. } => *len,
         }
     }
 
     fn value_bytes(&self) -> usize {
         match self {
-            ImageData::F32(_) => 4,
+            ImageData::F32(_) | ImageData::F32Made { .. } => 4,
             ImageData::U8(_) => 1,
             ImageData::U16(_) => 2,
         }
@@ -101,6 +123,13 @@ impl ImageData<'_> {
             ImageData::U16(v) => {
                 for (bytes, x) in out.chunks_exact_mut(2).zip(&v[range]) {
                     bytes.copy_from_slice(&(x ^ 0x8000).to_be_bytes());
+                }
+            }
+            ImageData::F32Made { fill, .. } => {
+                let mut values = vec![0f32; range.len()];
+                fill(range, &mut values);
+                for (bytes, x) in out.chunks_exact_mut(4).zip(&values) {
+                    bytes.copy_from_slice(&x.to_be_bytes());
                 }
             }
         }
@@ -251,7 +280,7 @@ mod tests {
             let (bitpix, mut dims) = match image {
                 Some(((rows, cols), data)) => {
                     let bitpix = match data {
-                        ImageData::F32(_) => -32,
+                        ImageData::F32(_) | ImageData::F32Made { .. } => -32,
                         ImageData::U8(_) => 8,
                         ImageData::U16(_) => 20,
                     };
@@ -275,6 +304,11 @@ mod tests {
                         ImageData::F32(d) => hdu.write_image(&mut file, d),
                         ImageData::U8(d) => hdu.write_image(&mut file, d),
                         ImageData::U16(d) => hdu.write_image(&mut file, d),
+                        ImageData::F32Made { len, fill } => {
+                            let mut made = vec![0f32; *len];
+                            fill(0..*len, &mut made);
+                            hdu.write_image(&mut file, &made)
+                        }
                     }
                     .unwrap();
                     data.datasum()
@@ -360,7 +394,25 @@ mod tests {
             (None, vec![raw("INSTRUME= 'TEST'")]),
             (Some(((61, 47), ImageData::F32(&floats))), vec![]),
         ];
-        for (name, hdus) in [("single", hdus), ("mef", mef)] {
+        // Values made as they are written, over several of the pieces they are asked for
+        // in (the last one short).
+        let (rows, cols) = (3 * MADE_PIECE / 512 + 1, 512);
+        let fill = |pixels: Range<usize>, out: &mut [f32]| {
+            for (v, p) in out.iter_mut().zip(pixels) {
+                *v = (p as f32 * 0.37).cos() * 40.0 + 1120.0;
+            }
+        };
+        let made: Vec<Hdu<'_>> = vec![(
+            Some((
+                (rows, cols),
+                ImageData::F32Made {
+                    len: rows * cols,
+                    fill: &fill,
+                },
+            )),
+            vec![raw("EXTNAME = 'ERRS'")],
+        )];
+        for (name, hdus) in [("single", hdus), ("mef", mef), ("made", made)] {
             let ours = dir.path().join(format!("{name}-ours.fits"));
             let theirs = dir.path().join(format!("{name}-cfitsio.fits"));
             let mut writer = ImageWriter::create(&ours).unwrap();

@@ -323,7 +323,7 @@ pub fn preview(
         cx + 1,
         cy + 1,
         master.qual[[cy, cx]],
-        master.errs[[cy, cx]],
+        master.errs_at(cy * master.cols() + cx),
     );
     frame.render_widget(Paragraph::new(Line::styled(text, theme.title)), readout);
     let areas = stats_areas(result, &look);
