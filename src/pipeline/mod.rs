@@ -83,20 +83,26 @@ impl Loaded {
 
     /// soxspipe 0.19's RAW RON of these frames, measured or reused; `None` for one frame.
     fn difference_ron(&self, numerics: Numerics) -> Option<f64> {
-        let (first, second) = self.set.first_two()?;
         if let Ok(cache) = self.difference_ron.lock()
             && let Some((cached, ron)) = *cache
             && cached == numerics
         {
             return Some(ron);
         }
+        let (first, second) = self.set.first_two()?;
         let bad = self.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
         let table = algorithm::electron_table(self.set.plan.gain);
         let ron = algorithm::difference_ron(first, second, bad, numerics, Some(&table));
+        self.keep_difference_ron(numerics, ron);
+        Some(ron)
+    }
+
+    /// Keeps soxspipe 0.19's RAW RON measured with `numerics` (a streamed set stacked
+    /// once measures it while it reads the frames, and keeps only the first).
+    pub(super) fn keep_difference_ron(&self, numerics: Numerics, ron: f64) {
         if let Ok(mut cache) = self.difference_ron.lock() {
             *cache = Some((numerics, ron));
         }
-        Some(ron)
     }
 
     /// Frame levels for `resolved`, measured (a streamed set's frames read again) or

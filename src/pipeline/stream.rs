@@ -2,18 +2,19 @@
 //! whole frame (its clip and level, its FPN, the RAW RON of the first two), and then, for
 //! every stack, the frames are read again in bands of rows, each band stacked as the
 //! resident stack would stack those rows (HDRL's and ccdproc's blocks). The master is the
-//! same, bit for bit; memory holds the master, one band of every frame and two frames.
+//! same, bit for bit; memory holds the master, one band of every frame and the first two
+//! frames (the first alone when the set is stacked once).
 
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
 use super::{LevelsKey, Loaded};
 use crate::algorithm::{
     self, ElectronTable, Finish, Frame, FrameLevel, MasterBias, StackRequest, StackedRows,
-    electron_table,
+    electron_table, standard,
 };
 use crate::error::{Error, Result};
 use crate::load::{self as loader, FrameSet, Residency, Storage, Streamed};
@@ -128,6 +129,37 @@ pub fn streams(plan: &Plan, resolved: &Resolved) -> bool {
     plan.frames.len() > 1 && needed > limit
 }
 
+/// soxspipe 0.19's RAW RON of a streamed set stacked once, measured as soon as its first
+/// two frames are read, by whichever core reads the second of them: the second frame is
+/// then not kept to be measured beside the stack (32 MiB of 11 frames of 4096², 34 MB of
+/// 7 SOXS frames in soxspipe numerics, memory the frames read after it take over).
+struct PairRon<'a> {
+    /// The first of the two frames read, by its place in the set.
+    waiting: Mutex<Option<(usize, Arc<Frame>)>>,
+    ron: OnceLock<f64>,
+    measure: &'a (dyn Fn(&Frame, &Frame) -> f64 + Sync),
+}
+
+impl PairRon<'_> {
+    /// Frame `k` (0 or 1) is read: the second of the two measures the pair's RON.
+    fn offer(&self, k: usize, frame: &Arc<Frame>) {
+        let Ok(mut waiting) = self.waiting.lock() else {
+            return;
+        };
+        let Some((other_k, other)) = waiting.take() else {
+            *waiting = Some((k, frame.clone()));
+            return;
+        };
+        drop(waiting);
+        let (first, second) = if other_k < k {
+            (&other, frame)
+        } else {
+            (frame, &other)
+        };
+        let _ = self.ron.set((self.measure)(first, second));
+    }
+}
+
 /// What one frame's single whole read leaves behind.
 struct FrameRead {
     frame: Option<Arc<Frame>>,
@@ -162,6 +194,18 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
     };
     let total = plan.frames.len();
     let done = AtomicUsize::new(0);
+    let bad = set.bad_pixels.as_ref().map(|m| standard(&m.bad));
+    let measure = |first: &Frame, second: &Frame| {
+        algorithm::difference_ron(first, second, bad, options.numerics, Some(&table))
+    };
+    // A set stacked once keeps only its first frame: 0.19 measures its RAW RON here,
+    // 0.17 has no use for the second (the console may turn to 0.19 later).
+    let once = resolved.stacks == Stacks::Once;
+    let pair_ron = (once && resolved.recipe.is_019() && total > 1).then(|| PairRon {
+        waiting: Mutex::new(None),
+        ron: OnceLock::new(),
+        measure: &measure,
+    });
     progress.report(Stage::Reading { done: 0, total });
     let reads = plan
         .frames
@@ -178,13 +222,16 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
             let level = frame_level(&frame, resolved);
             let fpn = qc::frame_fpn(&set, &frame);
             let samples = pixels.iter().map(|&p| frame.value(p)).collect();
+            if let Some(pair) = pair_ron.as_ref().filter(|_| k < 2) {
+                pair.offer(k, &frame);
+            }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
             Ok(FrameRead {
                 non_finite: frame.non_finite,
-                // The first two stay: the distribution QC shows the first, 0.19's RAW
-                // RON is their difference.
-                frame: (k < 2).then_some(frame),
+                // The first stays for the distribution QC; the second for 0.19's RAW
+                // RON (their difference) of the stacks to come.
+                frame: (k == 0 || (k == 1 && !once)).then_some(frame),
                 overscans,
                 level,
                 fpn,
@@ -194,6 +241,7 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let early_ron = pair_ron.and_then(|pair| pair.ron.into_inner());
     set.read_time = reads.iter().map(|r| r.read).sum();
     set.convert_time = reads.iter().map(|r| r.convert).sum();
     set.non_finite = reads.iter().map(|r| r.non_finite).collect();
@@ -216,6 +264,9 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
     let frame_qc = qc::frame_qc_of(&set, fpn_ratios);
     let loaded = Loaded::new(set, frame_qc);
     loaded.keep_levels(LevelsKey::of(resolved), Arc::new(levels));
+    if let Some(ron) = early_ron {
+        loaded.keep_difference_ron(options.numerics, ron);
+    }
     Ok(loaded)
 }
 
