@@ -148,7 +148,9 @@ pub enum Residency {
 /// ([`crate::qc::sampled_pixels`]).
 #[derive(Debug)]
 pub struct Streamed {
-    pub first: Arc<Frame>,
+    /// The first frame, for the distribution QC: a set stacked once measures the first
+    /// frame's side of it as it reads the frames, and keeps none.
+    pub first: Option<Arc<Frame>>,
     /// The second frame: soxspipe 0.19's RAW RON is the difference of the first two.
     pub second: Option<Arc<Frame>>,
     /// Per frame: sorted pixel indices and their electrons.
@@ -163,7 +165,7 @@ pub struct Streamed {
 impl Streamed {
     /// `samples[k]` holds, for frame `k`, the pixels at `pixels[k]` (sorted).
     pub fn new(
-        first: Arc<Frame>,
+        first: Option<Arc<Frame>>,
         second: Option<Arc<Frame>>,
         pixels: Vec<Vec<usize>>,
         frames: Vec<Vec<f32>>,
@@ -197,7 +199,7 @@ impl FrameSet {
     pub fn first_frame(&self) -> Option<&Arc<Frame>> {
         match &self.frames {
             Residency::Resident(frames) => frames.first(),
-            Residency::Streamed(streamed) => Some(&streamed.first),
+            Residency::Streamed(streamed) => streamed.first.as_ref(),
         }
     }
 
@@ -208,7 +210,9 @@ impl FrameSet {
                 [first, second, ..] => Some((first, second)),
                 _ => None,
             },
-            Residency::Streamed(streamed) => Some((&streamed.first, streamed.second.as_ref()?)),
+            Residency::Streamed(streamed) => {
+                Some((streamed.first.as_ref()?, streamed.second.as_ref()?))
+            }
         }
     }
 

@@ -48,6 +48,9 @@ pub struct Loaded {
     /// soxspipe 0.19's RAW RON by the numerics it was measured with (it depends on
     /// nothing else).
     difference_ron: Mutex<Option<(Numerics, f64)>>,
+    /// The first frame's side of the distribution QC, measured with these levels when
+    /// the first frame was read (a streamed set stacked once, which keeps no frame).
+    first_raw: Option<(Arc<Vec<FrameLevel>>, qc::RawSide)>,
 }
 
 /// What frame levels depend on.
@@ -78,6 +81,7 @@ impl Loaded {
             levels: Mutex::new(None),
             clip_masks: Mutex::new(None),
             difference_ron: Mutex::new(None),
+            first_raw: None,
         }
     }
 
@@ -322,9 +326,14 @@ impl Outcome {
     /// `loaded` (`None` when the first frame or the master has no pixel to show).
     /// Measured when asked for, since a re-stack that only shows the QC table need not.
     pub fn distribution(&self, loaded: &Loaded) -> Option<BiasDistribution> {
+        let raw_ron = (self.master.frames.len() > 1).then_some(self.master.raw_ron);
+        if let Some((levels, raw)) = &loaded.first_raw
+            && Arc::ptr_eq(levels, &self.levels)
+        {
+            return qc::bias_distribution_with(raw, &self.master, raw_ron);
+        }
         let (first, level) = (loaded.set.first_frame()?, self.levels.first()?);
         let bad = loaded.set.bad_pixels.as_ref().map(|m| standard(&m.bad));
-        let raw_ron = (self.master.frames.len() > 1).then_some(self.master.raw_ron);
         let table = algorithm::electron_table(loaded.set.plan.gain);
         qc::bias_distribution(first, level, bad, &self.master, (raw_ron, Some(&table)))
     }

@@ -163,6 +163,8 @@ impl PairRon<'_> {
 /// What one frame's single whole read leaves behind.
 struct FrameRead {
     frame: Option<Arc<Frame>>,
+    /// The first frame's side of the distribution QC, when measured here.
+    raw_side: Option<qc::RawSide>,
     overscans: Arc<loader::Overscans>,
     level: FrameLevel,
     fpn: f64,
@@ -207,7 +209,7 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
         measure: &measure,
     });
     progress.report(Stage::Reading { done: 0, total });
-    let reads = plan
+    let mut reads = plan
         .frames
         .par_iter()
         .zip(&pixels)
@@ -225,13 +227,18 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
             if let Some(pair) = pair_ron.as_ref().filter(|_| k < 2) {
                 pair.offer(k, &frame);
             }
+            let raw_side = (k == 0 && once)
+                .then(|| qc::raw_side(&frame, &level, bad, Some(&table)))
+                .flatten();
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.report(Stage::Reading { done: n, total });
             Ok(FrameRead {
                 non_finite: frame.non_finite,
-                // The first stays for the distribution QC; the second for 0.19's RAW
-                // RON (their difference) of the stacks to come.
-                frame: (k == 0 || (k == 1 && !once)).then_some(frame),
+                // The first stays for the distribution QC unless its side of it was
+                // measured here; the second for 0.19's RAW RON (their difference) of the
+                // stacks to come.
+                frame: ((k == 0 && raw_side.is_none()) || (k == 1 && !once)).then_some(frame),
+                raw_side,
                 overscans,
                 level,
                 fpn,
@@ -246,13 +253,14 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
     set.convert_time = reads.iter().map(|r| r.convert).sum();
     set.non_finite = reads.iter().map(|r| r.non_finite).collect();
     set.overscans = reads.iter().map(|r| r.overscans.clone()).collect();
-    let levels: Vec<FrameLevel> = reads.iter().map(|r| r.level.clone()).collect();
+    let levels = Arc::new(reads.iter().map(|r| r.level.clone()).collect::<Vec<_>>());
     let fpn_ratios = reads.iter().map(|r| r.fpn).collect();
-    let mut kept = reads.iter().filter_map(|r| r.frame.clone());
-    let (Some(first), second) = (kept.next(), kept.next()) else {
+    let Some(first_read) = reads.first_mut() else {
         // `streams` lets no set without frames here.
         return Err(Error::Verification(0));
     };
+    let (first, raw_side) = (first_read.frame.take(), first_read.raw_side.take());
+    let second = reads.get_mut(1).and_then(|r| r.frame.take());
     let samples = reads.into_iter().map(|r| r.samples).collect();
     set.frames = Residency::Streamed(Arc::new(Streamed::new(
         first,
@@ -262,8 +270,9 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
         (budget(plan, resolved), announced(plan, resolved)),
     )));
     let frame_qc = qc::frame_qc_of(&set, fpn_ratios);
-    let loaded = Loaded::new(set, frame_qc);
-    loaded.keep_levels(LevelsKey::of(resolved), Arc::new(levels));
+    let mut loaded = Loaded::new(set, frame_qc);
+    loaded.keep_levels(LevelsKey::of(resolved), levels.clone());
+    loaded.first_raw = raw_side.map(|raw| (levels, raw));
     if let Some(ron) = early_ron {
         loaded.keep_difference_ron(options.numerics, ron);
     }

@@ -55,30 +55,127 @@ pub fn bias_distribution(
     master: &MasterBias,
     (raw_ron_qc, table): (Option<f64>, Option<&ElectronTable>),
 ) -> Option<BiasDistribution> {
-    // The first frame's noise values (`frame − level`, float32, as the stack computes
-    // them) at the pixels its clip kept and no static bad pixel covers, in pixel order;
-    // the master's good, finite pixels as written. Read where they are, a few times,
-    // rather than copied out: two frame-sized copies cost more in fresh pages.
-    let (low, high) = level.bounds.kept_range();
-    let kept = move |e: f32| low <= e && e <= high;
-    let noise = move |e: f32| (f64::from(e) - level.level) as f32;
-    let flux = standard(&master.flux);
-    let qual = standard(&master.qual);
-    let good = |pixels: Range<usize>| {
+    let good = GoodPixels::of(master);
+    raw_sample(
+        frame,
+        (level, bad, table),
+        WithMaster {
+            good: &good,
+            master,
+            raw_ron_qc,
+        },
+    )
+}
+
+/// The first raw frame's side of the plot, measured before the master exists: a
+/// streamed set stacked once then need not keep the frame until the end. `None` when the
+/// frame's RON is unusable (its bins then span the master's pixels too) or no pixel is
+/// left.
+pub fn raw_side(
+    frame: &Frame,
+    level: &FrameLevel,
+    bad: Option<&[bool]>,
+    table: Option<&ElectronTable>,
+) -> Option<RawSide> {
+    raw_sample(frame, (level, bad, table), Alone)
+}
+
+/// The distributions of a first raw frame measured before ([`raw_side`]) and of `master`.
+pub fn bias_distribution_with(
+    raw: &RawSide,
+    master: &MasterBias,
+    raw_ron_qc: Option<f64>,
+) -> Option<BiasDistribution> {
+    let good = GoodPixels::of(master);
+    let first = master_first(&|p| good.of_range(p), good.pixels());
+    finish(raw.clone(), first, &good, master, raw_ron_qc)
+}
+
+/// What the first raw frame's pixels give the plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSide {
+    edges: Vec<f64>,
+    counts: Vec<u64>,
+    mean: f64,
+    median: f64,
+    /// The frame's clipped standard deviation, e-.
+    ron: f64,
+}
+
+/// The master's good, finite pixels as written, read where they are.
+struct GoodPixels<'a> {
+    qual: &'a [u8],
+    flux: &'a [f32],
+}
+
+impl<'a> GoodPixels<'a> {
+    fn of(master: &'a MasterBias) -> GoodPixels<'a> {
+        GoodPixels {
+            qual: standard(&master.qual),
+            flux: standard(&master.flux),
+        }
+    }
+
+    fn pixels(&self) -> usize {
+        self.flux.len()
+    }
+
+    fn of_range(&self, pixels: Range<usize>) -> impl Iterator<Item = f32> + 'a {
+        let (qual, flux) = (self.qual, self.flux);
         qual[pixels.clone()]
             .iter()
             .zip(&flux[pixels])
             .filter(|(q, v)| **q == 0 && v.is_finite())
             .map(|(_, &v)| v)
-    };
-    let summary = Summary {
+    }
+}
+
+/// The first raw frame's sample: its noise values (`frame − level`, float32, as the
+/// stack computes them) at the pixels its clip kept and no static bad pixel covers, in
+/// pixel order, read where they are (a few times, rather than copied out: a frame-sized
+/// copy costs more in fresh pages), and counted by value when the frame is 16-bit.
+struct Sample {
+    pixels: usize,
+    /// The frame's clipped mean and standard deviation, e-.
+    level: f64,
+    ron: f64,
+}
+
+impl Sample {
+    /// A noise value put back on the frame's level: the raw frame as the stack saw it.
+    fn on_level(&self) -> impl Fn(f32) -> f64 + Sync + Copy + use<> {
+        let level = self.level;
+        move |v: f32| f64::from(v) + level
+    }
+}
+
+/// What is measured of a raw [`Sample`]: `noise(pixels)` gives its values over a range
+/// of pixels, `counted` the values with how many pixels hold each (16-bit frames).
+trait MeasureRaw {
+    type Out;
+    fn measure<R: Iterator<Item = f32>>(
+        self,
+        noise: &(impl Fn(Range<usize>) -> R + Sync),
+        counted: Option<Vec<(f32, u64)>>,
+        sample: Sample,
+    ) -> Self::Out;
+}
+
+/// `measure` of the first frame's sample ([`Sample`]).
+fn raw_sample<M: MeasureRaw>(
+    frame: &Frame,
+    (level, bad, table): (&FrameLevel, Option<&[bool]>, Option<&ElectronTable>),
+    measure: M,
+) -> M::Out {
+    let (low, high) = level.bounds.kept_range();
+    let kept = move |e: f32| low <= e && e <= high;
+    let noise = move |e: f32| (f64::from(e) - level.level) as f32;
+    let not_bad = move |p: usize| !bad.is_some_and(|b| b[p]);
+    let sample = |pixels| Sample {
+        pixels,
         level: level.level,
         ron: level.noise,
-        master,
-        raw_ron_qc,
-        pixels: flux.len(),
     };
-    let not_bad = move |p: usize| !bad.is_some_and(|b| b[p]);
     match &frame.samples {
         Samples::Electrons(data) => {
             let data = standard(data);
@@ -93,7 +190,7 @@ pub fn bias_distribution(
             let counted = table.and_then(|table| {
                 counted_electrons(data, table, |p, e| kept(e) && not_bad(p), noise)
             });
-            summary.of(&raw, counted, &good)
+            measure.measure(&raw, counted, sample(data.len()))
         }
         Samples::Adu {
             adu,
@@ -112,9 +209,199 @@ pub fn bias_distribution(
                     .map(move |(_, e)| noise(e))
             };
             let counted = counted_noise(adu, table, histogram, bad, |e| kept(e).then(|| noise(e)));
-            summary.of(&raw, Some(counted), &good)
+            measure.measure(&raw, Some(counted), sample(adu.len()))
         }
     }
+}
+
+/// The raw side alone, on the bins its own mean and RON give.
+struct Alone;
+
+impl MeasureRaw for Alone {
+    type Out = Option<RawSide>;
+
+    fn measure<R: Iterator<Item = f32>>(
+        self,
+        noise: &(impl Fn(Range<usize>) -> R + Sync),
+        counted: Option<Vec<(f32, u64)>>,
+        sample: Sample,
+    ) -> Option<RawSide> {
+        if !usable(sample.ron) {
+            return None;
+        }
+        let first = raw_first(noise, &counted, &sample);
+        let mean = raw_mean(&first)?;
+        let edges = edges_about(mean, sample.ron);
+        raw_rest(noise, counted, first, sample, edges)
+    }
+}
+
+/// Both sides, the master's read beside the raw frame's.
+struct WithMaster<'a> {
+    good: &'a GoodPixels<'a>,
+    master: &'a MasterBias,
+    raw_ron_qc: Option<f64>,
+}
+
+impl MeasureRaw for WithMaster<'_> {
+    type Out = Option<BiasDistribution>;
+
+    /// Each sample is read twice: for its sum (in numpy's order) and the first pass of
+    /// its median, then for the median's second pass and the histogram together, in
+    /// pieces on all cores.
+    fn measure<R: Iterator<Item = f32>>(
+        self,
+        noise: &(impl Fn(Range<usize>) -> R + Sync),
+        counted: Option<Vec<(f32, u64)>>,
+        sample: Sample,
+    ) -> Option<BiasDistribution> {
+        let WithMaster {
+            good,
+            master,
+            raw_ron_qc,
+        } = self;
+        let good_range = |pixels| good.of_range(pixels);
+        if usable(sample.ron) {
+            // The bins follow from the raw sample alone.
+            let (raw, first) = rayon::join(
+                || Alone.measure(noise, counted, sample),
+                || master_first(&good_range, good.pixels()),
+            );
+            return finish(raw?, first, good, master, raw_ron_qc);
+        }
+        let (raw_first_pass, first) = rayon::join(
+            || raw_first(noise, &counted, &sample),
+            || master_first(&good_range, good.pixels()),
+        );
+        raw_mean(&raw_first_pass)?;
+        let on_level = sample.on_level();
+        let edges = edges_spanning(
+            noise(0..sample.pixels).map(on_level),
+            good_range(0..good.pixels()),
+        );
+        let raw = raw_rest(noise, counted, raw_first_pass, sample, edges)?;
+        finish(raw, first, good, master, raw_ron_qc)
+    }
+}
+
+/// Whether a RON sets the bins (±5 RON about the raw mean).
+fn usable(ron: f64) -> bool {
+    ron.is_finite() && ron > 0.0
+}
+
+/// The first pass over the raw sample: the sum of its values on the level (in numpy's
+/// order), their count, and the first pass of their median unless they are counted.
+struct RawFirst {
+    sum: f64,
+    count: usize,
+    top: Option<TopCounts>,
+}
+
+fn raw_first<R: Iterator<Item = f32>>(
+    noise: &impl Fn(Range<usize>) -> R,
+    counted: &Option<Vec<(f32, u64)>>,
+    sample: &Sample,
+) -> RawFirst {
+    let (all, on_level) = (0..sample.pixels, sample.on_level());
+    match counted {
+        // The values are counted already: the sum alone.
+        Some(counted) => RawFirst {
+            sum: numpy_sum_of(noise(all).map(on_level)),
+            count: counted.iter().map(|&(_, c)| c).sum::<u64>() as usize,
+            top: None,
+        },
+        None => {
+            let mut top = TopCounts::new();
+            let sum = numpy_sum_of(noise(all).inspect(|&v| top.add(v)).map(on_level));
+            RawFirst {
+                sum,
+                count: top.count(),
+                top: Some(top),
+            }
+        }
+    }
+}
+
+/// The raw sample's mean; `None` when it is empty.
+fn raw_mean(first: &RawFirst) -> Option<f64> {
+    (first.count > 0).then(|| first.sum / first.count as f64)
+}
+
+/// The raw side on `edges`: the median's second pass and the histogram.
+fn raw_rest<R: Iterator<Item = f32>>(
+    noise: &(impl Fn(Range<usize>) -> R + Sync),
+    counted: Option<Vec<(f32, u64)>>,
+    first: RawFirst,
+    sample: Sample,
+    edges: Vec<f64>,
+) -> Option<RawSide> {
+    let mean = raw_mean(&first)?;
+    let on_level = sample.on_level();
+    let ((lower, upper, count), counts) = match (counted, first.top) {
+        (Some(counted), _) => (
+            counted_middle(&counted)?,
+            histogram(counted.iter().map(|&(v, c)| (on_level(v), c)), &edges),
+        ),
+        (None, top) => middle_and_histogram(&top?, sample.pixels, noise, on_level, &edges)?,
+    };
+    // Adding the level keeps the noise values' order, so their middle pair is the raw
+    // sample's.
+    let (lower, upper) = (on_level(lower), on_level(upper));
+    let median = if count % 2 == 1 {
+        upper
+    } else {
+        (lower + upper) / 2.0
+    };
+    Some(RawSide {
+        edges,
+        counts,
+        mean,
+        median,
+        ron: sample.ron,
+    })
+}
+
+/// The first pass over the master's good pixels: their float32 sum in numpy's order and
+/// the first pass of their median.
+fn master_first<G: Iterator<Item = f32>>(
+    good: &impl Fn(Range<usize>) -> G,
+    pixels: usize,
+) -> (f64, TopCounts) {
+    let mut top = TopCounts::new();
+    let sum = f64::from(numpy_sum_of(good(0..pixels).inspect(|&v| top.add(v))));
+    (sum, top)
+}
+
+/// The master's side on the raw side's bins, and both together.
+fn finish(
+    raw: RawSide,
+    (master_sum, master_top): (f64, TopCounts),
+    good: &GoodPixels<'_>,
+    master: &MasterBias,
+    raw_ron_qc: Option<f64>,
+) -> Option<BiasDistribution> {
+    let good_range = |pixels| good.of_range(pixels);
+    let ((lower, upper, count), master_counts) = middle_and_histogram(
+        &master_top,
+        good.pixels(),
+        &good_range,
+        f64::from,
+        &raw.edges,
+    )?;
+    let master_mean = f64::from((master_sum / count as f64) as f32);
+    let master_median = numpy_median_of_middle(lower, upper, count);
+    Some(BiasDistribution {
+        edges: raw.edges,
+        raw_counts: raw.counts,
+        master_counts,
+        raw_mean: raw.mean,
+        raw_median: raw.median,
+        raw_ron: raw.ron,
+        master_mean,
+        master_median: f64::from(master_median),
+        master_ron: master.master_ron,
+        raw_ron_qc,
+    })
 }
 
 /// A 16-bit frame's noise values, each with how many pixels hold it, in increasing
@@ -187,108 +474,6 @@ fn counted_electrons(
     Some(counted)
 }
 
-/// What the distributions are measured against.
-struct Summary<'a> {
-    /// The first frame's clipped mean and standard deviation, e-.
-    level: f64,
-    ron: f64,
-    master: &'a MasterBias,
-    raw_ron_qc: Option<f64>,
-    /// Pixels of each image.
-    pixels: usize,
-}
-
-impl Summary<'_> {
-    /// The distributions of the first frame's noise values `noise(pixels)` and of the
-    /// master's good pixels `good(pixels)`, each read over a range of pixels; `counted`
-    /// holds the noise values counted by value when the frame is 16-bit. Each sample is
-    /// read twice: for its sum (in numpy's order, which sets the bins) and the first pass
-    /// of its median, then for the median's second pass and the histogram together, in
-    /// pieces on all cores.
-    fn of<R, G>(
-        &self,
-        noise: &(impl Fn(Range<usize>) -> R + Sync),
-        counted: Option<Vec<(f32, u64)>>,
-        good: &(impl Fn(Range<usize>) -> G + Sync),
-    ) -> Option<BiasDistribution>
-    where
-        R: Iterator<Item = f32>,
-        G: Iterator<Item = f32>,
-    {
-        let level = self.level;
-        let all = 0..self.pixels;
-        // The raw frame as the stack saw it (its noise frame, float32) put back on its level.
-        let on_level = move |v: f32| f64::from(v) + level;
-        let (raw_first, master_first) = rayon::join(
-            || match &counted {
-                // The values are counted already: the sum alone.
-                Some(counted) => {
-                    let sum = numpy_sum_of(noise(all.clone()).map(on_level));
-                    let count = counted.iter().map(|&(_, c)| c).sum::<u64>() as usize;
-                    (sum, count, None)
-                }
-                None => {
-                    let mut top = TopCounts::new();
-                    let sum =
-                        numpy_sum_of(noise(all.clone()).inspect(|&v| top.add(v)).map(on_level));
-                    (sum, top.count(), Some(top))
-                }
-            },
-            || {
-                let mut top = TopCounts::new();
-                let sum = f64::from(numpy_sum_of(good(all.clone()).inspect(|&v| top.add(v))));
-                (sum, top)
-            },
-        );
-        let (raw_sum, raw_count, raw_top) = raw_first;
-        let (master_sum, master_top) = master_first;
-        if raw_count == 0 {
-            return None;
-        }
-        let raw_mean = raw_sum / raw_count as f64;
-        let edges = edges(
-            noise(all.clone()).map(on_level),
-            good(all.clone()),
-            raw_mean,
-            self.ron,
-        );
-        let (raw_rest, master_rest) = rayon::join(
-            || match (&counted, raw_top) {
-                (Some(counted), _) => Some((
-                    counted_middle(counted)?,
-                    histogram(counted.iter().map(|&(v, c)| (on_level(v), c)), &edges),
-                )),
-                (None, top) => middle_and_histogram(&top?, self.pixels, noise, on_level, &edges),
-            },
-            || middle_and_histogram(&master_top, self.pixels, good, f64::from, &edges),
-        );
-        let ((lower, upper, count), raw_counts) = raw_rest?;
-        let ((master_lower, master_upper, master_count), master_counts) = master_rest?;
-        // Adding the level keeps the noise values' order, so their middle pair is the raw
-        // sample's.
-        let (lower, upper) = (on_level(lower), on_level(upper));
-        let raw_median = if count % 2 == 1 {
-            upper
-        } else {
-            (lower + upper) / 2.0
-        };
-        let master_mean = f64::from((master_sum / master_count as f64) as f32);
-        let master_median = numpy_median_of_middle(master_lower, master_upper, master_count);
-        Some(BiasDistribution {
-            edges,
-            raw_counts,
-            master_counts,
-            raw_mean,
-            raw_median,
-            raw_ron: self.ron,
-            master_mean,
-            master_median: f64::from(master_median),
-            master_ron: self.master.master_ron,
-            raw_ron_qc: self.raw_ron_qc,
-        })
-    }
-}
-
 /// The second pass over a sample `values(pixels)`, in pieces on all cores: its middle
 /// pair (after `top`, the first pass) and its histogram on `edges` of each value's
 /// `position`. `None` when the sample is empty.
@@ -320,27 +505,27 @@ fn middle_and_histogram<I: Iterator<Item = f32>>(
     Some((pass.middle(), counts))
 }
 
-/// soxspipe's bin edges: `np.linspace` over the raw mean ± 5 RON, or over the range of
-/// both samples when the RON is unusable.
-fn edges(
-    raw: impl Iterator<Item = f64>,
-    master: impl Iterator<Item = f32>,
-    centre: f64,
-    ron: f64,
-) -> Vec<f64> {
-    let (low, high) = if ron.is_finite() && ron > 0.0 {
-        (centre - HALF_WIDTH_RON * ron, centre + HALF_WIDTH_RON * ron)
+/// soxspipe's bin edges: `np.linspace` over the raw mean ± 5 RON.
+fn edges_about(centre: f64, ron: f64) -> Vec<f64> {
+    linspace(centre - HALF_WIDTH_RON * ron, centre + HALF_WIDTH_RON * ron)
+}
+
+/// soxspipe's bin edges when the RON is unusable: over the range of both samples (or
+/// about their one value).
+fn edges_spanning(raw: impl Iterator<Item = f64>, master: impl Iterator<Item = f32>) -> Vec<f64> {
+    let all = raw.chain(master.map(f64::from));
+    let (low, high) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    if low == high {
+        linspace(low - FLAT_HALF_WIDTH, high + FLAT_HALF_WIDTH)
     } else {
-        let all = raw.chain(master.map(f64::from));
-        let (low, high) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-            (l.min(v), h.max(v))
-        });
-        if low == high {
-            (low - FLAT_HALF_WIDTH, high + FLAT_HALF_WIDTH)
-        } else {
-            (low, high)
-        }
-    };
+        linspace(low, high)
+    }
+}
+
+/// `np.linspace(low, high, BINS + 1)`.
+fn linspace(low: f64, high: f64) -> Vec<f64> {
     let step = (high - low) / BINS as f64;
     let mut edges: Vec<f64> = (0..=BINS).map(|i| i as f64 * step + low).collect();
     edges[BINS] = high;
@@ -440,11 +625,12 @@ mod tests {
 
     #[test]
     fn edges_span_five_ron_about_the_mean_or_the_data() {
-        let one = |v: f64| std::iter::once(v);
-        let e = edges(one(10.0), std::iter::once(10.0), 10.0, 2.0);
+        let e = edges_about(10.0, 2.0);
         assert_eq!((e.len(), e[0], e[100]), (101, 0.0, 20.0));
         assert_eq!(e[50], 10.0);
-        let flat = edges(one(7.0), std::iter::once(7.0), 7.0, f64::NAN);
+        let flat = edges_spanning(std::iter::once(7.0), std::iter::once(7.0));
         assert_eq!((flat[0], flat[100]), (6.5, 7.5));
+        let wide = edges_spanning([3.0, 9.0].into_iter(), std::iter::once(1.0));
+        assert_eq!((wide[0], wide[100]), (1.0, 9.0));
     }
 }

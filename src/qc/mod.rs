@@ -14,7 +14,9 @@ mod pattern;
 pub use amplifiers::{AmplifierQc, amplifier_qc};
 pub use definitions::{DEFINITIONS, Definition, MBIAS_QC, SOXSPIPE_QC, definition, report_order};
 pub use difference_ron::{Cores, DifferenceRon, difference_ron};
-pub use distribution::{BiasDistribution, bias_distribution};
+pub use distribution::{
+    BiasDistribution, RawSide, bias_distribution, bias_distribution_with, raw_side,
+};
 pub use drift::{LevelDrift, level_drift};
 pub use extra::{FrameField, FrameQcValues, frame_keyword, parse_frame_keyword};
 pub use fpn::fpn_ratio;
