@@ -3,7 +3,8 @@
 //! every stack, the frames are read again in bands of rows, each band stacked as the
 //! resident stack would stack those rows (HDRL's and ccdproc's blocks). The master is the
 //! same, bit for bit; memory holds the master, one band of every frame and the first two
-//! frames (the first alone when the set is stacked once).
+//! frames (none when the set is stacked once: what needs them is measured as they are
+//! read).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
