@@ -222,8 +222,12 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
             let (overscans, frame, read, convert) =
                 loader::read_frame(plan, file, (storage, &table))?;
             let frame = Arc::new(frame);
-            let level = frame_level(&frame, resolved);
-            let fpn = qc::frame_fpn(&set, &frame);
+            // The frame's clip and its FFT side by side: the core that finds no frame
+            // left to read takes the last frame's FFT.
+            let (level, fpn) = rayon::join(
+                || frame_level(&frame, resolved),
+                || qc::frame_fpn(&set, &frame),
+            );
             let samples = pixels.iter().map(|&p| frame.value(p)).collect();
             if let Some(pair) = pair_ron.as_ref().filter(|_| k < 2) {
                 pair.offer(k, &frame);
