@@ -201,8 +201,10 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
     let measure = |first: &Frame, second: &Frame| {
         algorithm::difference_ron(first, second, bad, options.numerics, Some(&table))
     };
-    // A set stacked once keeps only its first frame: 0.19 measures its RAW RON here,
-    // 0.17 has no use for the second (the console may turn to 0.19 later).
+    // A set stacked once keeps no frame it can do without: 0.19's RAW RON is measured
+    // here as soon as the first two are read (0.17 has no use for the second; a set
+    // stacked again keeps it, since the console may turn to 0.19), and the first
+    // frame's side of the distribution QC as soon as it is read.
     let once = resolved.stacks == Stacks::Once;
     let pair_ron = (once && resolved.recipe.is_019() && total > 1).then(|| PairRon {
         waiting: Mutex::new(None),

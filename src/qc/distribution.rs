@@ -549,6 +549,85 @@ fn histogram(values: impl Iterator<Item = (f64, u64)>, edges: &[f64]) -> Vec<u64
 mod tests {
     use super::*;
 
+    /// Five 40 × 30 frames of bias with noise (ADU, and the same as electrons) and a
+    /// master of them.
+    fn stacked(electrons: bool) -> (Vec<std::sync::Arc<Frame>>, Vec<FrameLevel>, MasterBias) {
+        use crate::algorithm::{StackMethod, StackRequest, frame_levels, image, stack_levels};
+        use crate::params::{ClipParams, ClipValues, Numerics, RecipeVersion};
+        let (rows, cols) = (30, 40);
+        let table = crate::algorithm::electron_table(1.4);
+        let frames: Vec<_> = (0..5)
+            .map(|k| {
+                let adu: Vec<u16> = (0..rows * cols)
+                    .map(|p| 1000 + ((p * 7919 + k * 104_729) % 23) as u16)
+                    .collect();
+                let samples = if electrons {
+                    let values = adu.iter().map(|&a| table[usize::from(a)]).collect();
+                    Samples::Electrons(image(rows, cols, values))
+                } else {
+                    Samples::adu(image(rows, cols, adu), table.clone())
+                };
+                std::sync::Arc::new(Frame {
+                    name: format!("b{k}.fits"),
+                    samples,
+                    non_finite: 0,
+                })
+            })
+            .collect();
+        let params = ClipParams::new(ClipValues {
+            stacked_clipping_sigma: 3.0,
+            stacked_clipping_iterations: 3,
+            frame_clipping_sigma: 3.0,
+            frame_clipping_iterations: 3,
+        })
+        .unwrap();
+        let version = RecipeVersion::Soxspipe019;
+        let levels = frame_levels(&frames, &params, Numerics::Soxspipe, version);
+        let request = StackRequest {
+            params,
+            numerics: Numerics::Soxspipe,
+            method: StackMethod::SOXSPIPE,
+            version,
+            ron: 4.0,
+            difference_ron: None,
+        };
+        let master = stack_levels(&frames, &levels, &request, &crate::progress::Silent).unwrap();
+        (frames, levels, master)
+    }
+
+    #[test]
+    fn the_raw_side_measured_first_gives_the_plot_measured_at_once() {
+        let table = crate::algorithm::electron_table(1.4);
+        let bad: Vec<bool> = (0..30 * 40).map(|p| p % 17 == 0).collect();
+        for electrons in [false, true] {
+            let (frames, levels, master) = stacked(electrons);
+            for bad in [None, Some(&bad[..])] {
+                let at_once = bias_distribution(
+                    &frames[0],
+                    &levels[0],
+                    bad,
+                    &master,
+                    (Some(3.5), Some(&table)),
+                );
+                let raw = raw_side(&frames[0], &levels[0], bad, Some(&table)).unwrap();
+                let later = bias_distribution_with(&raw, &master, Some(3.5));
+                assert!(at_once.is_some());
+                assert_eq!(later, at_once, "electrons: {electrons}");
+            }
+            // A frame whose RON says nothing: its bins span the master too, so its side
+            // cannot be measured first; the plot measured at once still is.
+            let flat = FrameLevel {
+                noise: f64::NAN,
+                ..levels[0].clone()
+            };
+            assert_eq!(raw_side(&frames[0], &flat, None, Some(&table)), None);
+            let at_once = bias_distribution(&frames[0], &flat, None, &master, (None, None));
+            let edges = at_once.map(|d| d.edges).unwrap_or_default();
+            assert_eq!(edges.len(), BINS + 1);
+            assert!(edges[0] < edges[BINS]);
+        }
+    }
+
     #[test]
     fn histogram_bins_are_half_open_and_the_last_closed() {
         let edges = [0.0, 1.0, 2.0, 3.0];
