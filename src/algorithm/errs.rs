@@ -3,17 +3,13 @@
 //! A pixel's uncertainty depends only on how its stack ended: masked (the RAW RON), a
 //! single frame passed through (its read noise), or stacked from `n` surviving frames.
 //! The master keeps QUAL and the counts anyway, so ERRS is looked up from them wherever
-//! it is read (the product's writer, the console's pixel inspector) instead of being a
-//! frame-sized image of its own: for a 4096² master that image was 64 MiB of fresh pages
-//! written once and read once, and leaving it out took the peak memory of `mbias stack`
-//! on 11 such frames from 414 to 350 MiB and its time by 3 % (farm-bench, 2026-12-06).
-
-use std::ops::Range;
-
-use ndarray::Array2;
+//! it is read (`MasterBias::errs_at`, `errs_into` and `errs_image`: the product's
+//! writer, the console's pixel inspector) instead of being a frame-sized image of its
+//! own: for a 4096² master that image was 64 MiB of fresh pages written once and read
+//! once, and leaving it out took the peak memory of `mbias stack` on 11 such frames from
+//! 414 to 350 MiB and its time by 3 % (farm-bench, 2026-12-06).
 
 use super::stack::{StackMethod, stacked_uncertainty};
-use super::{MasterBias, standard};
 use crate::params::Numerics;
 
 /// The ERRS value of a pixel, by how its stack ended.
@@ -56,41 +52,22 @@ impl Errs {
             (false, None) => self.unstacked,
         }
     }
-}
 
-impl MasterBias {
-    /// ERRS of the pixel at row-major index `pixel`.
-    pub fn errs_at(&self, pixel: usize) -> f32 {
-        let masked = standard(&self.qual)[pixel] != 0;
-        let used = self.used.as_ref().map(|u| standard(u)[pixel]);
-        self.errs.of(masked, used)
-    }
-
-    /// ERRS of the row-major `pixels`, written into `out` (as long as the range).
-    pub fn errs_into(&self, pixels: Range<usize>, out: &mut [f32]) {
-        let qual = &standard(&self.qual)[pixels.clone()];
-        match &self.used {
+    /// The values of pixels with these `qual` flags and `used` counts (absent: a single
+    /// frame), written into `out` (as long as `qual`).
+    pub fn fill(&self, qual: &[u8], used: Option<&[u16]>, out: &mut [f32]) {
+        match used {
             Some(used) => {
-                let used = &standard(used)[pixels];
                 for ((e, &q), &n) in out.iter_mut().zip(qual).zip(used) {
-                    *e = self.errs.of(q != 0, Some(n));
+                    *e = self.of(q != 0, Some(n));
                 }
             }
             None => {
                 for (e, &q) in out.iter_mut().zip(qual) {
-                    *e = self.errs.of(q != 0, None);
+                    *e = self.of(q != 0, None);
                 }
             }
         }
-    }
-
-    /// The whole ERRS image.
-    pub fn errs_image(&self) -> Array2<f32> {
-        let mut errs = Array2::zeros(self.qual.dim());
-        if let Some(out) = errs.as_slice_mut() {
-            self.errs_into(0..out.len(), out);
-        }
-        errs
     }
 }
 
@@ -113,6 +90,11 @@ mod tests {
             }
             // A single frame passed through: its read noise.
             assert_eq!(errs.of(false, None), 4.0);
+            let mut out = [0f32; 3];
+            errs.fill(&[0, 1, 0], Some(&[3, 3, 1]), &mut out);
+            assert_eq!(out, [errs.of(false, Some(3)), 5.5, errs.of(false, Some(1))]);
+            errs.fill(&[1, 0, 0], None, &mut out);
+            assert_eq!(out, [5.5, 4.0, 4.0]);
         }
     }
 }
