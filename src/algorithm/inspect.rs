@@ -191,9 +191,8 @@ fn verdict(
 mod tests {
     use super::*;
     use crate::algorithm::frame::{Samples, electron_table, image};
-    use crate::algorithm::{StackMethod, StackRequest, frame_levels, stack_levels};
-    use crate::params::{ClipParams, ClipValues, Numerics, RecipeVersion};
-    use crate::progress::Silent;
+    use crate::algorithm::testing::stacked;
+    use crate::params::RecipeVersion;
 
     /// Seven 6 × 5 ADU frames of bias with noise, a cosmic ray at (col 2, row 3) of frame
     /// 4, and pixel (col 4, row 0) far off in every frame (a dead pixel, masked by every
@@ -221,32 +220,11 @@ mod tests {
             .collect()
     }
 
-    fn master(frames: &[Arc<Frame>], version: RecipeVersion) -> (Vec<FrameLevel>, MasterBias) {
-        let params = ClipParams::new(ClipValues {
-            stacked_clipping_sigma: 3.0,
-            stacked_clipping_iterations: 3,
-            frame_clipping_sigma: 3.0,
-            frame_clipping_iterations: 3,
-        })
-        .unwrap();
-        let levels = frame_levels(frames, &params, Numerics::Soxspipe, version);
-        let request = StackRequest {
-            params,
-            numerics: Numerics::Soxspipe,
-            method: StackMethod::SOXSPIPE,
-            version,
-            ron: 4.0,
-            difference_ron: None,
-        };
-        let master = stack_levels(frames, &levels, &request, &Silent).unwrap();
-        (levels, master)
-    }
-
     #[test]
     fn the_inspector_gives_the_stacks_numbers_in_both_versions() {
         let frames = frames();
         for version in RecipeVersion::ALL {
-            let (levels, master) = master(&frames, version);
+            let (levels, master) = stacked(&frames, version);
             for row in 0..master.rows() {
                 for col in 0..master.cols() {
                     let seen = inspect_pixel(&frames, &levels, &master, (col, row)).unwrap();

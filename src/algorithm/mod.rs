@@ -20,6 +20,8 @@ pub mod numerics;
 mod raw_ron;
 mod simd;
 mod stack;
+#[cfg(test)]
+pub(crate) mod testing;
 mod zeros;
 
 pub use block_means::block_means;

@@ -549,11 +549,10 @@ fn histogram(values: impl Iterator<Item = (f64, u64)>, edges: &[f64]) -> Vec<u64
 mod tests {
     use super::*;
 
-    /// Five 40 × 30 frames of bias with noise (ADU, and the same as electrons) and a
-    /// master of them.
+    /// Five 40 × 30 frames of bias with noise (ADU, and the same as electrons), their
+    /// levels and a master of them.
     fn stacked(electrons: bool) -> (Vec<std::sync::Arc<Frame>>, Vec<FrameLevel>, MasterBias) {
-        use crate::algorithm::{StackMethod, StackRequest, frame_levels, image, stack_levels};
-        use crate::params::{ClipParams, ClipValues, Numerics, RecipeVersion};
+        use crate::algorithm::image;
         let (rows, cols) = (30, 40);
         let table = crate::algorithm::electron_table(1.4);
         let frames: Vec<_> = (0..5)
@@ -574,24 +573,8 @@ mod tests {
                 })
             })
             .collect();
-        let params = ClipParams::new(ClipValues {
-            stacked_clipping_sigma: 3.0,
-            stacked_clipping_iterations: 3,
-            frame_clipping_sigma: 3.0,
-            frame_clipping_iterations: 3,
-        })
-        .unwrap();
-        let version = RecipeVersion::Soxspipe019;
-        let levels = frame_levels(&frames, &params, Numerics::Soxspipe, version);
-        let request = StackRequest {
-            params,
-            numerics: Numerics::Soxspipe,
-            method: StackMethod::SOXSPIPE,
-            version,
-            ron: 4.0,
-            difference_ron: None,
-        };
-        let master = stack_levels(&frames, &levels, &request, &crate::progress::Silent).unwrap();
+        let version = crate::params::RecipeVersion::Soxspipe019;
+        let (levels, master) = crate::algorithm::testing::stacked(&frames, version);
         (frames, levels, master)
     }
 
