@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 
@@ -144,9 +144,9 @@ struct PairRon<'a> {
 impl PairRon<'_> {
     /// Frame `k` (0 or 1) is read: the second of the two measures the pair's RON.
     fn offer(&self, k: usize, frame: &Arc<Frame>) {
-        let Ok(mut waiting) = self.waiting.lock() else {
-            return;
-        };
+        // The slot holds a frame or none whatever another thread did: a poisoned lock
+        // must not lose the pair (the second frame is not kept to measure it later).
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         let Some((other_k, other)) = waiting.take() else {
             *waiting = Some((k, frame.clone()));
             return;

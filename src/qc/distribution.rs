@@ -273,7 +273,10 @@ impl MeasureRaw for WithMaster<'_> {
             || raw_first(noise, &counted, &sample),
             || master_first(&good_range, good.pixels()),
         );
-        raw_mean(&raw_first_pass)?;
+        if raw_first_pass.count == 0 {
+            // No raw pixel: nothing to show, and no range for the bins.
+            return None;
+        }
         let on_level = sample.on_level();
         let edges = edges_spanning(
             noise(0..sample.pixels).map(on_level),
