@@ -162,7 +162,9 @@ pub fn write(assembled: &Assembled, product: &Path) -> Result<PathBuf> {
     let shape = assembled.flux.dim();
     let name = |n: &str| Card::new("EXTNAME", text(n.into()), "extension name");
     let unit = || Card::new("BUNIT", text("electron".into()), "");
-    let mut writer = ImageWriter::create(temp.path()).map_err(failed)?;
+    let mut writer = ImageWriter::create(temp.path())
+        .map_err(failed)?
+        .replacing(temp.replaces());
     writer.add_empty_primary(&primary).map_err(failed)?;
     writer
         .add_image(

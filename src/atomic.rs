@@ -50,6 +50,11 @@ impl TempFile {
         self.temp.as_deref().unwrap_or(&self.target)
     }
 
+    /// Whether committing would replace an existing file (as things stand now).
+    pub fn replaces(&self) -> bool {
+        self.target.exists()
+    }
+
     /// Renames the written file into place. An existing target is replaced only when
     /// `overwrite`; it is checked again here because writing may have taken a while.
     pub fn commit(mut self, overwrite: bool) -> Result<PathBuf, ProductError> {

@@ -28,5 +28,6 @@ pub mod qc_plot;
 pub mod settings;
 pub mod simulate;
 pub mod verify;
+pub mod writeback;
 
 pub use error::{Error, Result};

@@ -504,8 +504,8 @@ fn check_writable(folder: &Path, temp: &Path, needed: u64) -> Result<(), Product
 }
 
 /// The whole product into `temp`.
-fn write_temp(temp: &Path, images: &[Image<'_>], first: Image<'_>) -> Result<()> {
-    let mut writer = ImageWriter::create(temp)?;
+fn write_temp(temp: &TempFile, images: &[Image<'_>], first: Image<'_>) -> Result<()> {
+    let mut writer = ImageWriter::create(temp.path())?.replacing(temp.replaces());
     match images {
         [only] if only.set.plan.extension.is_none() => only.write(
             &mut writer,
@@ -546,7 +546,7 @@ pub fn write(request: &WriteRequest<'_>, images: &[Image<'_>]) -> Result<PathBuf
     let temp = TempFile::beside(&target);
     let needed = product_bytes(images);
     check_writable(request.folder, temp.path(), needed)?;
-    write_temp(temp.path(), images, first).map_err(|e| {
+    write_temp(&temp, images, first).map_err(|e| {
         // cfitsio's status says "error writing", not why: a full disk is the usual reason.
         match free_bytes(request.folder) {
             Some(available) if available < needed => ProductError::NoSpace {

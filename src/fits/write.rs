@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use super::hdu_header::{BLOCK, HduHeader, fold_carries};
 use super::{Card, owned};
 use crate::error::FitsError;
+use crate::writeback::Writeback;
 
 /// Bytes handed to the system in one write.
 const PIECE_BYTES: usize = 256 << 10;
@@ -143,6 +144,8 @@ pub struct ImageWriter {
     hdus: usize,
     /// When the file was begun, UTC to the second, for the checksums' comments.
     stamp: String,
+    /// For a file that will replace another: its pages handed to the disk as written.
+    writeback: Option<Writeback>,
 }
 
 fn write_error(path: &Path, message: impl Into<String>) -> FitsError {
@@ -167,7 +170,25 @@ impl ImageWriter {
             stamp: jiff::Timestamp::now()
                 .strftime("%Y-%m-%dT%H:%M:%S")
                 .to_string(),
+            writeback: None,
         })
+    }
+
+    /// Hands the pages to the disk as they are written, when the file is to be renamed
+    /// over another (`replaces`): the rename then has nothing left to flush
+    /// ([`crate::writeback`]).
+    pub fn replacing(mut self, replaces: bool) -> ImageWriter {
+        if replaces {
+            self.writeback = Writeback::start(&self.file);
+        }
+        self
+    }
+
+    /// Notes `len` bytes written, for the writeback.
+    fn wrote(&mut self, len: usize) {
+        if let Some(writeback) = &mut self.writeback {
+            writeback.wrote(len);
+        }
     }
 
     /// Appends an image HDU (the first one becomes the primary) with `cards` after the
@@ -224,6 +245,7 @@ impl ImageWriter {
         self.file
             .write_all(&bytes)
             .map_err(|e| write_error(&self.path, format!("writing a header failed: {e}")))?;
+        self.wrote(bytes.len());
         self.hdus += 1;
         Ok(())
     }
@@ -236,23 +258,31 @@ impl ImageWriter {
         let mut current = Vec::with_capacity(PIECE_BYTES);
         let mut next = Vec::with_capacity(PIECE_BYTES);
         data.encode(0..n.min(per_piece), &mut current);
-        let file = &mut self.file;
         for start in (per_piece..n + per_piece).step_by(per_piece) {
+            let file = &mut self.file;
             let (written, ()) = rayon::join(
                 || file.write_all(&current),
                 || data.encode(start.min(n)..(start + per_piece).min(n), &mut next),
             );
             written?;
+            self.wrote(current.len());
             std::mem::swap(&mut current, &mut next);
         }
         let bytes = n * data.value_bytes();
-        file.write_all(&vec![0; bytes.next_multiple_of(BLOCK) - bytes])
+        let padding = vec![0; bytes.next_multiple_of(BLOCK) - bytes];
+        self.file.write_all(&padding)?;
+        self.wrote(padding.len());
+        Ok(())
     }
 
     /// Ends the file. Nothing is buffered here, so nothing can fail: each write has
     /// reported its own error (a full disk shows up there), and the system writes the
-    /// pages to disk later, as it did for cfitsio's files.
-    pub fn finish(self) {
+    /// pages to disk later, as it did for cfitsio's files (a file that replaces another
+    /// has had them all handed over by now).
+    pub fn finish(mut self) {
+        if let Some(writeback) = self.writeback.take() {
+            writeback.finish();
+        }
         drop(self.file);
     }
 }
@@ -505,5 +535,29 @@ mod tests {
         let frame = crate::fits::read_frame_header(&mef).unwrap();
         assert_eq!(frame.primary.number("NAXIS"), Some(0.0));
         assert_eq!(frame.images.len(), 1, "the empty primary holds no image");
+    }
+
+    /// A file written to replace another hands its pages over as it goes (several
+    /// [`crate::writeback::STRIDE`]s here) and holds the very bytes of one that does not.
+    #[test]
+    fn a_file_written_to_replace_another_holds_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let floats: Vec<f32> = (0..2000 * 2500).map(|i| i as f32 * 0.37 - 4e5).collect();
+        let bytes: Vec<u8> = (0..2000 * 2500).map(|i| (i * 37 % 251) as u8).collect();
+        let write = |name: &str, replaces: bool| {
+            let path = dir.path().join(name);
+            let mut writer = ImageWriter::create(&path).unwrap().replacing(replaces);
+            writer
+                .add_image((2000, 2500), ImageData::F32(&floats), &[])
+                .unwrap();
+            writer
+                .add_image((2000, 2500), ImageData::U8(&bytes), &[])
+                .unwrap();
+            writer.finish();
+            std::fs::read(path).unwrap()
+        };
+        let (fresh, replacing) = (write("fresh.fits", false), write("replacing.fits", true));
+        assert!(fresh.len() as u64 > 2 * crate::writeback::STRIDE);
+        assert!(fresh == replacing, "the bytes differ");
     }
 }
