@@ -2,7 +2,7 @@
 //!
 //! The library is the engine, with no user interface; the `mbias` binary puts a command
 //! line and a console over it. A run goes
-//! [`inputs`] → [`verify`] (headers only) → [`algorithm::prepare`] (pixels, once) →
+//! [`inputs`] → [`verify`] (headers only) → [`load`] (pixels, once) →
 //! [`algorithm::stack_levels`] (as often as parameters change) → [`qc`] → [`product`];
 //! [`pipeline`] strings these together. [`compare`] holds a finished master against a
 //! reference master.

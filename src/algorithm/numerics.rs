@@ -383,7 +383,7 @@ const MEDIAN_SAMPLE: usize = 1 << 18;
 
 /// The median of the finite values `keep` accepts (even count: mean of the middle two),
 /// by [`middle_values`]' two-pass radix select. Two reads instead of sorting a copy; exact up to
-/// [`MEDIAN_SAMPLE`] values, from a regular subsample above.
+/// `MEDIAN_SAMPLE` (2¹⁸) values, from a regular subsample above.
 pub fn kept_median(values: &[f32], keep: impl Fn(f32) -> bool) -> Option<f64> {
     let stride = (values.len() / MEDIAN_SAMPLE).max(1);
     let (lower, upper) = middle_values(|| {

@@ -68,7 +68,7 @@ fn parse_ranges(text: &str) -> Result<Ranges, SectionError> {
 
 impl SectionSpec {
     /// Parses `[x1:x2,y1:y2]` (brackets optional, spaces allowed). `*` stands for a whole
-    /// axis, as in IRAF; it resolves against the image size in [`Section::within`].
+    /// axis, as in IRAF; it resolves against the image size in [`SectionSpec::within`].
     pub fn parse(text: &str) -> Result<SectionSpec, SectionError> {
         let (cols, rows) = parse_ranges(text)?;
         if [cols, rows].iter().flatten().any(|(a, b)| b < a) {

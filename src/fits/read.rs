@@ -364,7 +364,7 @@ fn check_data_present(
 
 /// A frame file open for reading pixels: from disk, or, compressed, decompressed once so
 /// that every window read of it (overscans, science window) shares the one copy. Plain
-/// 16-bit and float32 images on disk are read without cfitsio ([`PlainImage`]).
+/// 16-bit and float32 images on disk are read without cfitsio (`PlainImage`, in `plain.rs`).
 pub struct FitsReader {
     path: PathBuf,
     source: Source,

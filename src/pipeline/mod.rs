@@ -432,7 +432,7 @@ pub struct StackedImage {
 }
 
 impl StackedImage {
-    /// The parts [`write`] takes.
+    /// The parts [`write()`] takes.
     pub fn parts(&self) -> (&Loaded, &Outcome) {
         (&self.loaded, &self.outcome)
     }
@@ -448,7 +448,7 @@ pub enum Frames<'a> {
         reuse: &'a [Arc<Loaded>],
     },
     /// Frames already in memory: a re-stack with other values. A set stored for other
-    /// numerics than the run's is read again (see [`Storage::for_numerics`]).
+    /// numerics than the run's is read again (see [`crate::load::Storage::for_numerics`]).
     InMemory(&'a [Arc<Loaded>]),
 }
 

@@ -21,7 +21,7 @@ const ROUNDS: u32 = 2;
 /// pixel. Pixels `bad` marks (a static bad-pixel map) take part in the clip, as in
 /// soxspipe, but not in the standard deviation. A 16-bit frame's electrons are looked up
 /// as the difference is made, never stored whole. Two 16-bit frames are clipped by
-/// counting their pairs of values ([`counted`]), without a copy at all; so are two frames
+/// counting their pairs of values (`counted.rs`), without a copy at all; so are two frames
 /// kept as electrons when `table` (the set's ADU-to-electrons table) made their values.
 pub fn difference_ron(
     first: &Frame,
