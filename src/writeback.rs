@@ -115,7 +115,7 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn every_written_byte_is_handed_over_once_in_order() {
+    fn written_bytes_are_handed_over_a_stride_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let mut file = File::create(dir.path().join("f")).unwrap();
         let Some(mut writeback) = Writeback::start(&file) else {
