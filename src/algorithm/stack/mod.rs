@@ -230,14 +230,19 @@ impl<N: Noise> Noise for MaskedNoise<'_, N> {
 
     #[inline(always)]
     fn lanes<S: Simd>(&self, s: S, k: usize, p: usize) -> S::F64 {
-        if self.masks.lane_bits(k, p) == 0 {
-            return self.inner.lanes(s, k, p);
+        let values = self.inner.lanes(s, k, p);
+        let excluded = self.masks.lane_bits(k, p);
+        if excluded == 0 {
+            return values;
         }
-        let mut out = [0f32; LANES];
-        for (i, slot) in out.iter_mut().enumerate() {
-            *slot = self.at(k, p + i);
+        // A few lanes in a hundred: the vector is computed whole and those lanes set apart.
+        let mut lanes = s.store(values);
+        for (l, value) in lanes.iter_mut().enumerate() {
+            if excluded >> l & 1 != 0 {
+                *value = f64::NAN;
+            }
         }
-        s.widen(&out)
+        s.load(&lanes)
     }
 }
 
