@@ -40,13 +40,60 @@ fn lexicographic(a: &Complex64, b: &Complex64) -> std::cmp::Ordering {
     a.re.total_cmp(&b.re).then(a.im.total_cmp(&b.im))
 }
 
+/// numpy's mean of complex values: the sum in order, from zero.
 fn complex_mean(values: &[Complex64]) -> Complex64 {
     values.iter().sum::<Complex64>() / values.len() as f64
 }
 
-fn complex_std(values: &[Complex64]) -> f64 {
-    let centre = complex_mean(values);
-    (values.iter().map(|z| (z - centre).norm_sqr()).sum::<f64>() / values.len() as f64).sqrt()
+/// numpy's population std of complex values about their `mean`.
+fn complex_std(values: &[Complex64], mean: Complex64) -> f64 {
+    (values.iter().map(|z| (z - mean).norm_sqr()).sum::<f64>() / values.len() as f64).sqrt()
+}
+
+/// The spectrum's mean and std, and the std of all its values but the first (the DC
+/// term, in practice all that the 100σ clip leaves out), each summed in order as numpy
+/// sums it. The sums are chains of dependent adds, which keep a core waiting on each; the
+/// two sets' chains run side by side in the same passes, so the second costs no time.
+struct SpectrumMoments {
+    mean: Complex64,
+    std: f64,
+    /// The std of `values[1..]`; `None` for fewer than two values.
+    std_without_first: Option<f64>,
+}
+
+impl SpectrumMoments {
+    fn of(values: &[Complex64]) -> SpectrumMoments {
+        let (first, rest) = match values {
+            [first, rest @ ..] if !rest.is_empty() => (first, rest),
+            _ => {
+                let mean = complex_mean(values);
+                return SpectrumMoments {
+                    mean,
+                    std: complex_std(values, mean),
+                    std_without_first: None,
+                };
+            }
+        };
+        let zero = Complex64::new(0.0, 0.0);
+        let (mut all, mut tail) = (zero + first, zero);
+        for &z in rest {
+            all += z;
+            tail += z;
+        }
+        let (n, m) = (values.len() as f64, rest.len() as f64);
+        let (mean, tail_mean) = (all / n, tail / m);
+        // From −0.0, as `Iterator::sum` of float64 starts.
+        let (mut all, mut tail) = (-0.0 + (first - mean).norm_sqr(), -0.0);
+        for &z in rest {
+            all += (z - mean).norm_sqr();
+            tail += (z - tail_mean).norm_sqr();
+        }
+        SpectrumMoments {
+            mean,
+            std: (all / n).sqrt(),
+            std_without_first: Some((tail / m).sqrt()),
+        }
+    }
 }
 
 /// The FPN ratio of one prepared frame.
@@ -64,19 +111,27 @@ pub fn fpn_ratio(
     let mut spectrum: Vec<Complex64> = blocks.iter().map(|&v| Complex64::new(v, 0.0)).collect();
     fft2(&mut spectrum, br, bc);
 
-    let centre = complex_mean(&spectrum);
-    let spread = complex_std(&spectrum) * 100.0;
+    let moments = SpectrumMoments::of(&spectrum);
+    let (centre, spread) = (moments.mean, moments.std * 100.0);
     let lower = Complex64::new(centre.re - spread, centre.im);
     let upper = Complex64::new(centre.re + spread, centre.im);
-    // Filtered and measured in place, and the block means' buffer reused for the
-    // squared deviations: a 4k frame's spectrum is 10 MB, and fresh pages cost a fault
-    // each.
-    let mut good = spectrum;
-    good.retain(|z| lexicographic(z, &lower).is_ge() && lexicographic(z, &upper).is_le());
-    if good.is_empty() {
-        return f64::NAN;
-    }
-    let std = complex_std(&good);
+    let inside =
+        |z: &Complex64| lexicographic(z, &lower).is_ge() && lexicographic(z, &upper).is_le();
+    // Where the clip leaves out the DC term alone, the values it keeps are the rest of
+    // the spectrum, whose std is measured already. Otherwise they are filtered in place.
+    let (good, std) = match moments.std_without_first {
+        Some(std) if !inside(&spectrum[0]) && spectrum[1..].iter().all(inside) => {
+            (&mut spectrum[1..], std)
+        }
+        _ => {
+            spectrum.retain(inside);
+            if spectrum.is_empty() {
+                return f64::NAN;
+            }
+            let std = complex_std(&spectrum, complex_mean(&spectrum));
+            (&mut spectrum[..], std)
+        }
+    };
     let n = good.len();
     let (lower, upper, _) = good.select_nth_unstable_by(n / 2, lexicographic);
     let upper = *upper;
@@ -130,6 +185,63 @@ mod tests {
         assert_eq!(median_of_roots(&mut [16.0, 1.0, 9.0]), 3.0);
         assert_eq!(median_of_roots(&mut [16.0, 1.0, 9.0, 4.0]), 2.5);
         assert!(median_of_roots(&mut []).is_nan());
+    }
+
+    /// The ratio as soxspipe's steps read: the clip's survivors filtered out, then
+    /// their mean and std measured again. Also says how many values the clip left out.
+    fn ratio_step_by_step(data: &[f32], rows: usize, cols: usize) -> (f64, usize) {
+        let row = |y: usize, line: &mut [f32]| line.copy_from_slice(&data[y * cols..][..cols]);
+        let (br, bc, blocks) = block_means(row, rows, cols, None);
+        let mut spectrum: Vec<Complex64> = blocks.iter().map(|&v| Complex64::new(v, 0.0)).collect();
+        fft2(&mut spectrum, br, bc);
+        let centre = complex_mean(&spectrum);
+        let spread = complex_std(&spectrum, complex_mean(&spectrum)) * 100.0;
+        let lower = Complex64::new(centre.re - spread, centre.im);
+        let upper = Complex64::new(centre.re + spread, centre.im);
+        let all = spectrum.len();
+        let mut good = spectrum;
+        good.retain(|z| lexicographic(z, &lower).is_ge() && lexicographic(z, &upper).is_le());
+        let std = complex_std(&good, complex_mean(&good));
+        let n = good.len();
+        let (below, upper, _) = good.select_nth_unstable_by(n / 2, lexicographic);
+        let upper = *upper;
+        let median = if n % 2 == 1 {
+            upper
+        } else {
+            (below.iter().copied().max_by(lexicographic).unwrap_or(upper) + upper) / 2.0
+        };
+        let mut squared: Vec<f64> = good.iter().map(|z| (z - median).norm_sqr()).collect();
+        (std / median_of_roots(&mut squared), all - n)
+    }
+
+    #[test]
+    fn ratio_has_the_bits_of_the_step_by_step_measurement() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        // The clip leaves out the DC term alone, nothing (a small frame), and both bins of
+        // a strong ripple four blocks long (whose power keeps the DC term in).
+        for (rows, cols, ripple, left_out) in [
+            (1000, 600, 0.0, 1),
+            (60, 45, 0.0, 0),
+            (1000, 1500, 4000.0, 2),
+        ] {
+            let data: Vec<f32> = (0..rows * cols)
+                .map(|p| {
+                    let block = ((p % cols) / 5) as f32;
+                    let phase = std::f32::consts::FRAC_PI_2 * block;
+                    1000.0 + rng.random::<f32>() * 10.0 + ripple * phase.cos()
+                })
+                .collect();
+            let (expected, out) = ratio_step_by_step(&data, rows, cols);
+            assert_eq!(out, left_out, "{rows}×{cols}, ripple {ripple}");
+            let row = |y: usize, line: &mut [f32]| line.copy_from_slice(&data[y * cols..][..cols]);
+            let ratio = fpn_ratio(row, rows, cols, None);
+            assert_eq!(
+                ratio.to_bits(),
+                expected.to_bits(),
+                "{rows}×{cols}: {ratio} {expected}"
+            );
+        }
     }
 
     #[test]
