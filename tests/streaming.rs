@@ -71,8 +71,8 @@ fn assert_same(resident: &[StackedImage], streamed: &[StackedImage]) {
         assert_eq!(ma.frames, mb.frames, "per-frame statistics");
         assert_eq!(ma.raw_ron.to_bits(), mb.raw_ron.to_bits(), "RAW RON");
         assert_eq!(
-            ma.master_ron.to_bits(),
-            mb.master_ron.to_bits(),
+            ma.master_ron().to_bits(),
+            mb.master_ron().to_bits(),
             "MASTER RON"
         );
         assert_eq!(a.loaded.frame_qc, b.loaded.frame_qc, "frame QC");

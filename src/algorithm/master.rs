@@ -2,7 +2,7 @@
 //! uncertainties and the product images (soxspipe's `soxs_mbias` after
 //! `subtract_mean_flux_level`). [`stack_levels`] reads as the list of these steps.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -55,7 +55,9 @@ pub struct MasterBias {
     pub mean_level: f64,
     pub median_level: f64,
     pub raw_ron: f64,
-    pub master_ron: f64,
+    /// The MASTER RON ([`MasterBias::master_ron`]): 0.17's, measured beside the post-stack
+    /// clip; 0.19's, measured when first asked for.
+    master_ron: OnceLock<f64>,
     /// Bounds of the post-stack clip (absent for a single frame, which soxspipe passes through).
     pub post_clip: Option<ClipBounds>,
     pub numerics: Numerics,
@@ -71,6 +73,16 @@ impl MasterBias {
 
     pub fn cols(&self) -> usize {
         self.flux.ncols()
+    }
+
+    /// The MASTER RON. soxspipe 0.19's is a chain of float64 adds over the good pixels of
+    /// the combined frame, about 18 ms of one core for a 4096² master, so it is left
+    /// until asked for: the QC measures it while its FFTs take the other core.
+    pub fn master_ron(&self) -> f64 {
+        *self.master_ron.get_or_init(|| {
+            let (combined, qual) = (standard(&self.combined), standard(&self.qual));
+            master_ron_019(combined, |p| qual[p] != 0, self.numerics)
+        })
     }
 
     /// ERRS of the pixel at row-major index `pixel`.
@@ -340,16 +352,10 @@ impl Finish<'_> {
             }
         }
         let errs = Errs::new(levels.len(), ron, raw_ron, numerics, method);
-        // 0.19's master RON is a chain of float64 adds over the good pixels: it takes
-        // one core while the product images take the other.
-        let (master_ron, images) = rayon::join(
-            || {
-                masked
-                    .all_pixels_ron
-                    .unwrap_or_else(|| master_ron_019(&noise.noise, &masked.mask, numerics))
-            },
-            || product_images(&noise, &masked.mask, summary.mean),
-        );
+        let images = product_images(&noise, &masked.mask, summary.mean);
+        let master_ron = masked
+            .all_pixels_ron
+            .map_or_else(OnceLock::new, OnceLock::from);
         Ok(MasterBias {
             flux: image(rows, cols, images.flux),
             qual: image(rows, cols, images.qual),
@@ -601,15 +607,15 @@ fn master_ron_017(combined: &[f32], numerics: Numerics) -> f64 {
 
 /// soxspipe 0.19's `MASTER RON`: `np.ma.std` of the combined noise frame over the pixels
 /// the final mask keeps.
-fn master_ron_019(combined: &[f32], mask: &[bool], numerics: Numerics) -> f64 {
+fn master_ron_019(combined: &[f32], masked: impl Fn(usize) -> bool, numerics: Numerics) -> f64 {
     let std = match numerics {
-        Numerics::Soxspipe => numpy_masked_mean_std(combined, |p| mask[p]),
+        Numerics::Soxspipe => numpy_masked_mean_std(combined, masked),
         Numerics::Exact => numerics::mean_std_f64_of(|| {
             combined
                 .iter()
-                .zip(mask)
-                .filter(|(_, m)| !**m)
-                .map(|(v, _)| *v)
+                .enumerate()
+                .filter(|&(p, _)| !masked(p))
+                .map(|(_, &v)| v)
         }),
     };
     std.map_or(f64::NAN, |(_, s)| s)

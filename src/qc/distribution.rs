@@ -402,7 +402,7 @@ fn finish(
         raw_ron: raw.ron,
         master_mean,
         master_median: f64::from(master_median),
-        master_ron: master.master_ron,
+        master_ron: master.master_ron(),
         raw_ron_qc,
     })
 }
