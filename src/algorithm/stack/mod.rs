@@ -153,33 +153,49 @@ pub struct InputMasks {
 impl InputMasks {
     /// The values of `frames` their masks exclude at `pixels` pixels, and the pixels
     /// every frame masked (where no value is excluded), in one pass over the frames.
+    /// A block of pixels is measured frame by frame into rows of bytes (contiguous
+    /// loads and stores, at the speed memory gives), then its bytes are interleaved.
     pub fn measure(frames: &[FrameMask<'_>], pixels: usize) -> (InputMasks, Vec<bool>) {
-        /// Pixels a task takes: a whole number of bytes, large enough to keep tasks few.
-        const BLOCK: usize = 8 * 4096;
+        /// Bytes of each frame a task measures at once: 32 768 pixels.
+        const BLOCK: usize = 4096;
+        /// A frame's row of bytes and a cache line: rows a page apart would share the
+        /// cache's sets, and interleaving reads all of them at once.
+        const ROW: usize = BLOCK + 64;
         let n = frames.len();
-        let mut excluded = vec![0u8; pixels.div_ceil(8) * n];
-        let mut every = vec![false; pixels];
+        let mut excluded = zeros::<u8>(pixels.div_ceil(8) * n);
+        let mut every = zeros::<bool>(pixels);
         excluded
-            .par_chunks_mut((BLOCK / 8) * n.max(1))
-            .zip(every.par_chunks_mut(BLOCK))
+            .par_chunks_mut(BLOCK * n.max(1))
+            .zip(every.par_chunks_mut(8 * BLOCK))
             .enumerate()
-            .for_each(|(block, (excluded, every))| {
-                let pixels = block * BLOCK..block * BLOCK + every.len();
-                for (k, mask) in frames.iter().enumerate() {
-                    mask.bytes(pixels.clone(), |i, bits| excluded[i * n + k] = bits);
-                }
-                for (bytes, every) in excluded.chunks_mut(n.max(1)).zip(every.chunks_mut(8)) {
-                    let all = bytes
-                        .iter()
-                        .fold(u8::MAX >> (8 - every.len()), |a, &b| a & b);
-                    for b in bytes.iter_mut() {
-                        *b &= !all;
+            .for_each_init(
+                || vec![0u8; ROW * n],
+                |rows, (block, (excluded, every))| {
+                    let start = block * 8 * BLOCK;
+                    let bytes = every.len().div_ceil(8);
+                    for (mask, row) in frames.iter().zip(rows.chunks_exact_mut(ROW)) {
+                        mask.fill_bytes(start..start + every.len(), &mut row[..bytes]);
                     }
-                    for (i, shared) in every.iter_mut().enumerate() {
-                        *shared = all >> i & 1 != 0;
+                    // Bits past the last pixel are clear in every frame's bytes.
+                    let mut all = [u8::MAX; BLOCK];
+                    let all = &mut all[..bytes];
+                    for row in rows.chunks_exact(ROW) {
+                        all.iter_mut().zip(row).for_each(|(a, &r)| *a &= r);
                     }
-                }
-            });
+                    for (i, (eight, &all)) in
+                        excluded.chunks_exact_mut(n.max(1)).zip(&*all).enumerate()
+                    {
+                        for (byte, row) in eight.iter_mut().zip(rows.chunks_exact(ROW)) {
+                            *byte = row[i] & !all;
+                        }
+                    }
+                    for (eight, &all) in every.chunks_mut(8).zip(&*all) {
+                        for (i, shared) in eight.iter_mut().enumerate() {
+                            *shared = all >> i & 1 != 0;
+                        }
+                    }
+                },
+            );
         (
             InputMasks {
                 frames: n,
