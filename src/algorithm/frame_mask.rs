@@ -72,7 +72,9 @@ impl<'a> FrameMask<'a> {
                 pack_into(&adu[range], out, |a| masked[usize::from(a)]);
             }
             FrameMask::Electrons { data, low, high } => {
-                pack_into(&data[range], out, |v| !(*low <= v && v <= *high));
+                // Every test made (`|`, not `||`), so that the compiler runs them in vector
+                // lanes; the bounds are finite, so this is `!(low <= v && v <= high)`.
+                pack_into(&data[range], out, |v| (v < *low) | (v > *high) | v.is_nan());
             }
         }
     }
