@@ -53,7 +53,7 @@ fn complex_std(values: &[Complex64], mean: Complex64) -> f64 {
 /// The spectrum's mean and std, and the std of all its values but the first (the DC
 /// term, in practice all that the 100σ clip leaves out), each summed in order as numpy
 /// sums it. The sums are chains of dependent adds, which keep a core waiting on each; the
-/// two sets' chains run side by side in the same passes, so the second costs no time.
+/// two sets' chains run side by side in the same passes, so the second costs little.
 struct SpectrumMoments {
     mean: Complex64,
     std: f64,
