@@ -151,7 +151,8 @@ fn peak_bin(
 }
 
 /// Rows of the half spectrum held together: a strip of a 4096-column spectrum is about
-/// 1 MB, where one block of all of it would be 67 MB for a 4k master.
+/// 1 MB, where one block of all of it would be 67 MB for a 4k master. Even, so that the
+/// two rows of one FFT fall in the same strip.
 const STRIP_ROWS: usize = 64;
 
 /// The half spectrum's rows, [`STRIP_ROWS`] to a strip, each row `cols/2 + 1` values.
