@@ -132,19 +132,25 @@ pub fn fpn_ratio(
             (&mut spectrum[..], std)
         }
     };
-    let n = good.len();
-    let (lower, upper, _) = good.select_nth_unstable_by(n / 2, lexicographic);
-    let upper = *upper;
-    let median = if n % 2 == 1 {
-        upper
-    } else {
-        let below = lower.iter().copied().max_by(lexicographic).unwrap_or(upper);
-        (below + upper) / 2.0
-    };
+    let median = lexicographic_median(good);
     let mut squared = blocks;
     squared.clear();
     squared.extend(good.iter().map(|z| (z - median).norm_sqr()));
     std / median_of_roots(&mut squared)
+}
+
+/// numpy's median of complex values (non-empty), which sorts them lexicographically:
+/// the middle value, or the mean of the two middle ones. Reorders `values`.
+fn lexicographic_median(values: &mut [Complex64]) -> Complex64 {
+    let n = values.len();
+    let (lower, upper, _) = values.select_nth_unstable_by(n / 2, lexicographic);
+    let upper = *upper;
+    if n % 2 == 1 {
+        upper
+    } else {
+        let below = lower.iter().copied().max_by(lexicographic).unwrap_or(upper);
+        (below + upper) / 2.0
+    }
 }
 
 /// The median of the square roots of `squared`, taking only the one or two roots the
@@ -188,7 +194,8 @@ mod tests {
     }
 
     /// The ratio as soxspipe's steps read: the clip's survivors filtered out, then
-    /// their mean and std measured again. Also says how many values the clip left out.
+    /// their mean and std measured again (the median and MAD after them are
+    /// `fpn_ratio`'s own). Also says how many values the clip left out.
     fn ratio_step_by_step(data: &[f32], rows: usize, cols: usize) -> (f64, usize) {
         let row = |y: usize, line: &mut [f32]| line.copy_from_slice(&data[y * cols..][..cols]);
         let (br, bc, blocks) = block_means(row, rows, cols, None);
@@ -203,13 +210,7 @@ mod tests {
         good.retain(|z| lexicographic(z, &lower).is_ge() && lexicographic(z, &upper).is_le());
         let std = complex_std(&good, complex_mean(&good));
         let n = good.len();
-        let (below, upper, _) = good.select_nth_unstable_by(n / 2, lexicographic);
-        let upper = *upper;
-        let median = if n % 2 == 1 {
-            upper
-        } else {
-            (below.iter().copied().max_by(lexicographic).unwrap_or(upper) + upper) / 2.0
-        };
+        let median = lexicographic_median(&mut good);
         let mut squared: Vec<f64> = good.iter().map(|z| (z - median).norm_sqr()).collect();
         (std / median_of_roots(&mut squared), all - n)
     }
