@@ -86,8 +86,8 @@ trait Noise: Sync {
     /// Every frame's noise values at pixels `p..p + LANES`, widened to float64: frame
     /// `k`'s in `rows[k]`. The frames are walked side by side with their levels rather
     /// than indexed one at a time, and masks are tested once for the whole group: read a
-    /// frame at a call, with index checks and reloads in each, this was the code a W2
-    /// re-stack spent most of its time in.
+    /// frame at a call, with index checks and reloads in each, this was the most sampled
+    /// code of a W2 re-stack (perf).
     fn group<S: Simd>(&self, s: S, p: usize, rows: &mut [S::F64]);
 }
 
