@@ -155,11 +155,10 @@ pub struct Streamed {
     pub second: Option<Arc<Frame>>,
     /// Per frame: sorted pixel indices and their electrons.
     samples: Vec<(Vec<usize>, Vec<f32>)>,
-    /// The budget the set did not fit, bytes.
-    pub budget: u64,
-    /// Whether the user is told the set is read from disk: not when the smaller default
-    /// budget of a set stacked once alone sent it there (nothing is stacked twice).
-    pub announced: bool,
+    /// The budget (bytes) the set did not fit, when the user is told the set is read
+    /// from disk: not when only the smaller limits of a set stacked once sent it there
+    /// (nothing is stacked twice).
+    pub announced: Option<u64>,
 }
 
 impl Streamed {
@@ -169,13 +168,12 @@ impl Streamed {
         second: Option<Arc<Frame>>,
         pixels: Vec<Vec<usize>>,
         frames: Vec<Vec<f32>>,
-        (budget, announced): (u64, bool),
+        announced: Option<u64>,
     ) -> Streamed {
         Streamed {
             first,
             second,
             samples: pixels.into_iter().zip(frames).collect(),
-            budget,
             announced,
         }
     }

@@ -202,11 +202,12 @@ fn plan_of(dir: &Path) -> mbias::verify::Plan {
     verification.plans()[0].clone()
 }
 
-/// Without a budget of its own, a set stacked once (the command line) has
-/// `pipeline::ONCE_BUDGET` (512 MiB) when its frames are uncompressed, and is read in
-/// bands beyond `pipeline::ONCE_RESIDENT` (128 MiB) already; packed frames keep the
-/// machine's budget (a band of a packed frame would decompress all of it); a set stacked
-/// again and again (the console) always has the machine's.
+/// A set stacked once (the command line) has at most `pipeline::ONCE_BUDGET` (512 MiB)
+/// when its frames are uncompressed, and is read in bands beyond `pipeline::ONCE_RESIDENT`
+/// (128 MiB) already, whatever budget the user set (a budget is the most a set may hold);
+/// packed frames keep the machine's budget or the user's (a band of a packed frame would
+/// decompress all of it); a set stacked again and again (the console) always has the
+/// machine's or the user's.
 #[test]
 fn a_set_stacked_once_has_its_own_budget_unless_its_frames_are_packed() {
     use mbias::pipeline::{ONCE_BUDGET, budget, default_budget, streams};
@@ -237,9 +238,25 @@ fn a_set_stacked_once_has_its_own_budget_unless_its_frames_are_packed() {
     assert!(!streams(&plain, &once));
     assert_eq!(budget(&packed, &once), default_budget());
     assert_eq!(budget(&plain, &tuned), default_budget());
-    let set = Resolved {
+    let small = Resolved {
         memory: Some(5 << 20),
+        ..once.clone()
+    };
+    assert_eq!(budget(&packed, &small), 5 << 20, "a budget set is kept");
+    assert_eq!(budget(&plain, &small), 5 << 20, "a budget set is kept");
+    let storage = mbias::load::Storage::for_numerics(small.numerics);
+    let held = mbias::pipeline::resident_bytes(&plain, storage);
+    assert!(held > 5 << 20, "the set is larger than the small budget");
+    assert!(streams(&plain, &small));
+    // A large budget does not make the command line hold what it would read in bands.
+    let large = Resolved {
+        memory: Some(8 << 30),
         ..once
     };
-    assert_eq!(budget(&packed, &set), 5 << 20, "a budget set is kept");
+    assert_eq!(budget(&plain, &large), ONCE_BUDGET);
+    assert_eq!(budget(&packed, &large), 8 << 30);
+    assert_eq!(
+        streams(&plain, &large),
+        held > mbias::pipeline::ONCE_RESIDENT
+    );
 }

@@ -201,16 +201,18 @@ impl Loaded {
             )
         });
         let streamed = match &self.set.frames {
-            Residency::Streamed(streamed) if streamed.announced => Some(format!(
-                "the {} frames need {} in memory, more than the memory budget of {} \
+            Residency::Streamed(streamed) => streamed.announced.map(|budget| {
+                format!(
+                    "the {} frames need {} in memory, more than the memory budget of {} \
                  (mbias.memory): each stack reads them again from disk, in bands of rows",
-                self.set.frame_count(),
-                bytesize::ByteSize::b(resident_bytes(&self.set.plan, self.set.storage))
-                    .display()
-                    .iec(),
-                bytesize::ByteSize::b(streamed.budget).display().iec(),
-            )),
-            Residency::Streamed(_) | Residency::Resident(_) => None,
+                    self.set.frame_count(),
+                    bytesize::ByteSize::b(resident_bytes(&self.set.plan, self.set.storage))
+                        .display()
+                        .iec(),
+                    bytesize::ByteSize::b(budget).display().iec(),
+                )
+            }),
+            Residency::Resident(_) => None,
         };
         self.set
             .non_finite

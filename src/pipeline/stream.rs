@@ -67,14 +67,16 @@ fn sample_bytes(plan: &Plan, storage: Storage) -> u64 {
     }
 }
 
-/// Without a budget in the settings, the most a set stacked once keeps in memory (when
-/// the machine has that much to spare): beyond it, a stack of uncompressed frames read in
-/// bands takes no longer than one of the frames held in memory, since it does not fault in
-/// fresh pages for every frame (about 2 µs a 4 KiB page on the 2-core machine). Measured
-/// whole-process there, resident against streamed (2026-12-06, medians of 9–15 paired
-/// runs): 11 frames of 4096² 0.716 against 0.689 s (695 against 413 MiB). A quarter of it
-/// bounds the bands: for 41 frames of 4096², bands from 256 MiB took 1.617 s against
-/// 1.562 s from 1 GiB in one paired call, 1.566 s against 1.557 s from 512 MiB in another.
+/// The most a set of uncompressed frames stacked once keeps in memory, whatever the
+/// budget (a budget is the most a set may hold, never the least): beyond it, a stack of
+/// uncompressed frames read in bands takes no longer than one of the frames held in
+/// memory, since it does not fault in fresh pages for every frame (about 2 µs a 4 KiB
+/// page on the 2-core machine). Measured whole-process there, resident against streamed
+/// (2026-12-06, medians of 9–15 paired runs): 11 frames of 4096² 0.716 against 0.689 s
+/// (695 against 413 MiB); at stop 38, with `--memory 8GiB` against no budget, 0.622
+/// against 0.584 s (608 against 256 MiB, n = 11). A quarter of it bounds the bands: for
+/// 41 frames of 4096², bands from 256 MiB took 1.617 s against 1.562 s from 1 GiB in one
+/// paired call, 1.566 s against 1.557 s from 512 MiB in another.
 pub const ONCE_BUDGET: u64 = 512 << 20;
 
 /// Within [`ONCE_BUDGET`], a set stacked once is still read in bands when holding it
@@ -84,20 +86,25 @@ pub const ONCE_BUDGET: u64 = 512 << 20;
 /// 168 MiB.
 pub const ONCE_RESIDENT: u64 = 128 << 20;
 
-/// The budget `resolved` gives `plan`: the settings' own, else [`ONCE_BUDGET`] for a set
-/// of uncompressed frames stacked once, else [`default_budget`]. Compressed frames would
-/// be decompressed again for every band, so they stay in memory when it has room.
+/// The budget the user set (`mbias.memory`, `--memory`), else the machine's.
+fn chosen_budget(resolved: &Resolved) -> u64 {
+    resolved.memory.unwrap_or_else(default_budget)
+}
+
+/// The budget `resolved` gives `plan`: the chosen one, and for a set of uncompressed
+/// frames stacked once at most [`ONCE_BUDGET`]. Compressed frames would be decompressed
+/// again for every band, so they stay in memory when the budget has room.
 pub fn budget(plan: &Plan, resolved: &Resolved) -> u64 {
-    match resolved.memory {
-        Some(budget) => budget,
-        None if once_by_default(plan, resolved) => default_budget().min(ONCE_BUDGET),
-        None => default_budget(),
+    let chosen = chosen_budget(resolved);
+    match once_straight(plan, resolved) {
+        true => chosen.min(ONCE_BUDGET),
+        false => chosen,
     }
 }
 
-/// Whether `plan` is an uncompressed set stacked once without a budget of its own.
-fn once_by_default(plan: &Plan, resolved: &Resolved) -> bool {
-    resolved.memory.is_none() && resolved.stacks == Stacks::Once && read_straight(plan)
+/// Whether `plan` is a set of uncompressed frames stacked once.
+fn once_straight(plan: &Plan, resolved: &Resolved) -> bool {
+    resolved.stacks == Stacks::Once && read_straight(plan)
 }
 
 /// Whether every frame of `plan` is stored uncompressed, so that a band of its rows is
@@ -108,23 +115,20 @@ fn read_straight(plan: &Plan) -> bool {
         .all(|f| f.image.header.get("ZIMAGE").is_none() && !crate::fits::is_packed(&f.path))
 }
 
-/// Whether the user is told that `plan`'s frames are read from disk: whenever the set is
-/// larger than a budget they set or than the machine's, but not when only the smaller
-/// default of a set stacked once sent it there, which costs no time.
+/// Whether the user is told that `plan`'s frames are read from disk: when the set is
+/// larger than the budget they set or the machine's, not when only the smaller limits
+/// of a set stacked once sent it there, which cost no time.
 fn announced(plan: &Plan, resolved: &Resolved) -> bool {
-    let storage = Storage::for_numerics(resolved.numerics);
-    resolved.memory.is_some()
-        || resolved.stacks == Stacks::Repeatedly
-        || resident_bytes(plan, storage) > default_budget()
+    resident_bytes(plan, Storage::for_numerics(resolved.numerics)) > chosen_budget(resolved)
 }
 
-/// Whether `plan` is stacked from disk in bands under `resolved`'s budget (or, stacked
-/// once, beyond [`ONCE_RESIDENT`]). A single frame is never: it is passed through, not
-/// stacked.
+/// Whether `plan` is stacked from disk in bands under `resolved`'s budget (or, uncompressed
+/// and stacked once, beyond [`ONCE_RESIDENT`]). A single frame is never: it is passed
+/// through, not stacked.
 pub fn streams(plan: &Plan, resolved: &Resolved) -> bool {
     let needed = resident_bytes(plan, Storage::for_numerics(resolved.numerics));
-    let limit = match once_by_default(plan, resolved) {
-        true => ONCE_RESIDENT,
+    let limit = match once_straight(plan, resolved) {
+        true => budget(plan, resolved).min(ONCE_RESIDENT),
         false => budget(plan, resolved),
     };
     plan.frames.len() > 1 && needed > limit
@@ -274,7 +278,7 @@ pub fn load(plan: &Plan, resolved: &Resolved, progress: &dyn Progress) -> Result
         second,
         pixels,
         samples,
-        (budget(plan, resolved), announced(plan, resolved)),
+        announced(plan, resolved).then(|| chosen_budget(resolved)),
     )));
     let frame_qc = qc::frame_qc_of(&set, fpn_ratios);
     let mut loaded = Loaded::new(set, frame_qc);

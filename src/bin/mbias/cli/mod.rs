@@ -166,9 +166,10 @@ pub struct SettingsArgs {
     /// and product cards) or soxspipe-0.17 (0.17.4's). Same as --set mbias.recipe=….
     #[arg(long, value_name = "VERSION", value_parser = parse_recipe)]
     recipe: Option<mbias::params::RecipeVersion>,
-    /// Memory for a set's frames, e.g. 800MiB or 4GiB (default: half the machine's; for
-    /// `mbias stack`, which stacks once, 128 MiB when the frames are uncompressed). A larger
-    /// set is stacked in bands of rows read from disk. Same as --set mbias.memory=….
+    /// The most memory a set's frames may take, e.g. 800MiB or 4GiB (default: half the
+    /// machine's). A larger set is stacked in bands of rows read from disk; `mbias stack`,
+    /// which stacks once, reads uncompressed frames that way beyond 128 MiB already. Same
+    /// as --set mbias.memory=….
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
     /// The QC history file products are recorded in and trends read, or `off`
