@@ -580,11 +580,19 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
             let file_name = format!("{prefix}.{}.fits", when.strftime("%Y-%m-%dT%H:%M:%S%.3f"));
             let path = dir.join(&file_name);
             let cards = header_cards(spec, index, when, &file_name);
-            // Written whole under a temporary name, so a full disk leaves no torn frame.
+            // Written whole under a temporary name, so a full disk leaves no torn frame;
+            // an error names the frame, not the temporary file the user never sees.
             let temp = crate::atomic::TempFile::beside(&path);
-            let mut writer = ImageWriter::create(temp.path())?;
+            let named = |e: FitsError| match e {
+                FitsError::Write { message, .. } => FitsError::Write {
+                    path: path.clone(),
+                    message,
+                },
+                other => other,
+            };
+            let mut writer = ImageWriter::create(temp.path()).map_err(named)?;
             if multi {
-                writer.add_empty_primary(&cards)?;
+                writer.add_empty_primary(&cards).map_err(named)?;
             }
             for (k, amplifier) in amplifiers.iter().enumerate() {
                 let (data, level) =
@@ -598,7 +606,9 @@ pub fn simulate(dir: &Path, spec: &Spec) -> Result<Vec<PathBuf>> {
                 } else {
                     (data, cards.clone())
                 };
-                writer.add_image(shape, ImageData::U16(&pixels), &cards)?;
+                writer
+                    .add_image(shape, ImageData::U16(&pixels), &cards)
+                    .map_err(named)?;
             }
             writer.finish();
             Ok(temp.commit(true)?)
@@ -656,6 +666,29 @@ mod tests {
         assert_eq!(defined, simulated);
         assert_eq!(crate::detector::by_name("SIM-4K"), Some(&*GENERIC));
         assert_eq!(raw_shape(&GENERIC), (4096, 4096));
+    }
+
+    #[test]
+    fn a_frame_that_cannot_be_written_is_named_not_its_temporary_file() {
+        let spec = Spec::biases(&MEF, 1, 5);
+        let first = tempfile::tempdir().unwrap();
+        let written = simulate(first.path(), &spec).unwrap();
+        let name = written[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the frame's temporary file would go: it cannot be created.
+        let temp = format!(".{name}.{}.tmp", std::process::id());
+        std::fs::create_dir(dir.path().join(&temp)).unwrap();
+        let message = simulate(dir.path(), &spec).unwrap_err().to_string();
+        let frame = dir.path().join(&name);
+        assert!(
+            message.starts_with(&format!("{}: cannot write", frame.display())),
+            "{message}"
+        );
+        assert!(!message.contains(&temp), "{message}");
     }
 
     #[test]
