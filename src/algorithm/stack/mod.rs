@@ -742,6 +742,16 @@ mod tests {
     use crate::algorithm::dispatch::each_available;
     use crate::progress::Silent;
 
+    /// soxspipe's stack clip (MAD-σ rejection, mean) at `sigma`, three rounds.
+    fn soxspipe_clip(sigma: f64, numerics: Numerics) -> StackSettings {
+        StackSettings {
+            sigma,
+            iterations: 3,
+            numerics,
+            method: StackMethod::SOXSPIPE,
+        }
+    }
+
     #[test]
     fn stack_rejects_a_cosmic_and_averages_the_rest() {
         let frames = [
@@ -757,12 +767,7 @@ mod tests {
             &input,
             &[10.0; 5],
             2,
-            StackSettings {
-                sigma: 3.0,
-                iterations: 3,
-                numerics: Numerics::Soxspipe,
-                method: StackMethod::SOXSPIPE,
-            },
+            soxspipe_clip(3.0, Numerics::Soxspipe),
             None,
             &Silent,
         )
@@ -803,12 +808,7 @@ mod tests {
             .map(|f| f.iter().map(|&a| electrons_of(a, gain)).collect())
             .collect();
         let levels = vec![1509.0; n];
-        let settings = StackSettings {
-            sigma: 3.0,
-            iterations: 3,
-            numerics: Numerics::Soxspipe,
-            method: StackMethod::SOXSPIPE,
-        };
+        let settings = soxspipe_clip(3.0, Numerics::Soxspipe);
         let recorder = Recorder(std::sync::Mutex::new(Vec::new()));
         let by_adu = clip_and_stack(
             &StackInput::Adu {
@@ -873,12 +873,7 @@ mod tests {
                     &StackInput::Electrons(slices.clone()),
                     &levels,
                     pixels,
-                    StackSettings {
-                        sigma,
-                        iterations: 3,
-                        numerics,
-                        method: StackMethod::SOXSPIPE,
-                    },
+                    soxspipe_clip(sigma, numerics),
                     None,
                     &Silent,
                 )
@@ -956,12 +951,7 @@ mod tests {
         assert!(every[7] && every[300] && every.iter().filter(|&&e| e).count() < 20);
         let slices: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
         let levels = vec![100.25; n];
-        let settings = StackSettings {
-            sigma: 2.0,
-            iterations: 3,
-            numerics: Numerics::Exact,
-            method: StackMethod::SOXSPIPE,
-        };
+        let settings = soxspipe_clip(2.0, Numerics::Exact);
         let stacked = clip_and_stack(
             &StackInput::Electrons(slices.clone()),
             &levels,
@@ -1044,12 +1034,7 @@ mod tests {
             let electrons: Vec<&[f32]> = electrons.iter().map(Vec::as_slice).collect();
             let levels: Vec<f64> = (0..n).map(|k| 1372.5 + k as f64 * 0.25).collect();
             for numerics in [Numerics::Soxspipe, Numerics::Exact] {
-                let settings = StackSettings {
-                    sigma: 2.5,
-                    iterations: 3,
-                    numerics,
-                    method: StackMethod::SOXSPIPE,
-                };
+                let settings = soxspipe_clip(2.5, numerics);
                 let noise = ElectronNoise {
                     frames: &electrons,
                     levels: &levels,
